@@ -1,0 +1,114 @@
+"""The ``custseg`` command line: a thin layer that parses options and calls the core.
+
+Domain errors (:class:`custseg.exceptions.CustsegError`) become one line on stderr
+and exit code 2; anything unexpected is exit code 1. ``--verbose`` shows tracebacks.
+Each command lives in its own module and imports heavy libraries only when it runs,
+so that ``custseg --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+import typer
+
+from .._version import __version__
+from ..exceptions import CustsegError
+from ._common import STATE, err_console
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="custseg",
+    help=(
+        "Segment credit-card customers by behaviour: extract data with SQL, fit explained "
+        "K-means segments, report them and score new customers.\n\n"
+        "Start with: custseg demo"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"custseg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version_callback,
+        is_eager=True,
+        help="Show the version and exit.",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks of errors."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and results."),
+) -> None:
+    """Global options."""
+    STATE.verbose = verbose
+    STATE.quiet = quiet
+
+
+def _register() -> None:
+    # Importing a command module registers its command on ``app``; the modules
+    # themselves import nothing heavy at import time.
+    import importlib
+
+    for name in ("extract", "fit", "demo", "report", "score", "serve", "export_sql", "drift"):
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code (0 ok, 1 internal error, 2 user error)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--verbose" in args or "-v" in args:
+        STATE.verbose = True
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="custseg", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        err_console.print("Aborted.", highlight=False)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except CustsegError as exc:
+        if STATE.verbose:
+            err_console.print(traceback.format_exc(), highlight=False, markup=False)
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        err_console.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("Interrupted.", highlight=False)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence of the CLI
+        if STATE.verbose:
+            err_console.print(traceback.format_exc(), highlight=False, markup=False)
+        err_console.print(
+            f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details "
+            "and report it)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return 1
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,107 @@
+"""Shared command-line plumbing: console, global flags, progress bars, output helpers.
+
+Only the command line imports this module. It must stay cheap to import:
+no numpy, pandas or scikit-learn here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+__all__ = ["STATE", "console", "err_console", "rich_progress", "print_json", "info"]
+
+
+@dataclass
+class _State:
+    verbose: bool = False
+    quiet: bool = False
+
+
+STATE = _State()
+console = Console()
+err_console = Console(stderr=True)
+
+
+def info(message: str) -> None:
+    """Print a human-readable line on stderr unless ``--quiet`` was given."""
+    if not STATE.quiet:
+        err_console.print(message, highlight=False)
+
+
+def print_json(payload: Any) -> None:
+    """Print ``payload`` as JSON on stdout (for machines: nothing else goes to stdout)."""
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+class _RichStage:
+    def __init__(self, bar: Progress, description: str, total: float | None) -> None:
+        self._bar = bar
+        self._task = bar.add_task(description, total=total)
+
+    def advance(self, amount: float = 1) -> None:
+        self._bar.advance(self._task, amount)
+
+    def __enter__(self) -> _RichStage:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        task = self._bar.tasks[self._task] if self._task < len(self._bar.tasks) else None
+        if exc_type is None and task is not None and task.total is not None:
+            self._bar.update(self._task, completed=task.total)
+        self._bar.stop_task(self._task)
+
+
+class _RichProgress:
+    """Adapter from the core's progress seam to a Rich progress display on stderr."""
+
+    def __init__(self) -> None:
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+            disable=STATE.quiet or not err_console.is_terminal,
+        )
+
+    def stage(self, description: str, total: float | None = None) -> _RichStage:
+        return _RichStage(self._bar, description, total)
+
+    def __enter__(self) -> _RichProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._bar.stop()
+
+
+def rich_progress() -> _RichProgress:
+    """A progress display for one command; use as a context manager."""
+    return _RichProgress()
