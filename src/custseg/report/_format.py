@@ -1,0 +1,88 @@
+"""Number formatting for a business reader, shared by the HTML, the Markdown and the figures."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["fmt_int", "fmt_number", "fmt_share", "fmt_lift", "fmt_compact", "fmt_metric"]
+
+_MISSING = "–"
+
+
+def _finite(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def fmt_int(value: Any) -> str:
+    """``8950`` -> ``"8,950"``; missing values become a dash."""
+    number = _finite(value)
+    return _MISSING if number is None else f"{round(number):,}"
+
+
+def fmt_number(value: Any) -> str:
+    """Thousands separators and a precision that suits the magnitude.
+
+    ``12345.6 -> "12,346"``, ``42.13 -> "42.1"``, ``3.14159 -> "3.14"``,
+    ``0.012345 -> "0.0123"``.
+    """
+    number = _finite(value)
+    if number is None:
+        return _MISSING
+    size = abs(number)
+    if size == 0:
+        return "0"
+    if size >= 100:
+        return f"{number:,.0f}"
+    if size >= 10:
+        return f"{number:,.1f}"
+    if size >= 1:
+        return f"{number:.2f}"
+    # Below 1 keep three significant digits so 0.0123 does not read as 0.01.
+    digits = min(6, 2 - math.floor(math.log10(size)))
+    return f"{number:.{digits}f}"
+
+
+def fmt_share(value: Any, digits: int = 1) -> str:
+    """A share in [0, 1] as a percentage: ``0.1234 -> "12.3%"``."""
+    number = _finite(value)
+    return _MISSING if number is None else f"{100 * number:.{digits}f}%"
+
+
+def fmt_lift(value: Any) -> str:
+    """A ratio to the population mean: ``2.345 -> "2.35×"``."""
+    number = _finite(value)
+    if number is None:
+        return _MISSING
+    return f"{number:.1f}×" if abs(number) >= 10 else f"{number:.2f}×"
+
+
+def fmt_compact(value: Any) -> str:
+    """Short axis labels: ``1500 -> "1.5k"``, ``2_000_000 -> "2M"``, ``0.25 -> "0.25"``."""
+    number = _finite(value)
+    if number is None:
+        return ""
+    size = abs(number)
+    for threshold, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if size >= threshold:
+            scaled = number / threshold
+            text = f"{scaled:.1f}".rstrip("0").rstrip(".")
+            return f"{text}{suffix}"
+    if size >= 10 or size == 0:
+        return f"{number:.0f}"
+    return f"{number:.2g}"
+
+
+def fmt_metric(value: Any, unit: str | None = "number") -> str:
+    """Format a metric by its unit: ``"count"``, ``"share"`` or ``"number"``."""
+    if unit == "count":
+        return fmt_int(value)
+    if unit == "share":
+        return fmt_share(value)
+    return fmt_number(value)

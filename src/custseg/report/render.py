@@ -1,0 +1,232 @@
+"""Turn report data (a plain dict) into the HTML page, the figures, the summary and the profiles.
+
+Rendering reads only the dict built by :func:`custseg.report.build_report_data`: no model,
+no data frame, no randomness. The HTML page is self-contained: its styles are inline and
+its figures are embedded as ``data:`` URIs, so it opens offline and requests nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from ..exceptions import DataError
+from ._format import fmt_int, fmt_lift, fmt_metric, fmt_number, fmt_share
+from .figures import render_figures
+
+__all__ = ["RenderedReport", "render_report", "REPORT_DATA_VERSION", "SECTIONS", "PROFILE_COLUMNS"]
+
+REPORT_DATA_VERSION = 1
+"""Version of the report data layout; bumped when keys change meaning."""
+
+SECTIONS = (
+    ("summary", "Executive summary"),
+    ("data", "Data overview and exploration"),
+    ("choosing-k", "Choosing the number of segments"),
+    ("segments-2d", "The segments in two dimensions"),
+    ("profiles", "Segment profiles"),
+    ("evaluation", "Evaluation"),
+    ("conclusions", "Conclusions and recommendations"),
+)
+"""``(anchor, heading)`` of every section of the HTML page, in order."""
+
+PROFILE_COLUMNS = ["segment_id", "segment_name", "feature", "mean", "median", "lift", "effect_size"]
+"""Columns of ``profiles.csv``: one row per segment and feature."""
+
+_REQUIRED_KEYS = (
+    "version",
+    "title",
+    "meta",
+    "overview",
+    "columns",
+    "decisions",
+    "missing",
+    "distributions",
+    "correlation",
+    "k_selection",
+    "segments",
+    "projection",
+    "profiles",
+    "lift",
+    "feature_boxes",
+    "silhouette",
+    "metrics",
+)
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """Everything a report consists of, in memory.
+
+    Attributes
+    ----------
+    html : str
+        The self-contained HTML page (figures embedded, styles inline).
+    figures : dict of str to bytes
+        PNG bytes of every figure, keyed by name (``"elbow"``, ``"projection"``, ...).
+    summary_markdown : str
+        A short Markdown summary: segments, sizes, rules, suggested strategies, quality.
+    profiles : pandas.DataFrame
+        One row per segment and feature, columns :data:`PROFILE_COLUMNS`.
+    """
+
+    html: str
+    figures: dict[str, bytes] = field(repr=False)
+    summary_markdown: str = field(repr=False)
+    profiles: pd.DataFrame = field(repr=False)
+
+
+def render_report(data: dict[str, Any]) -> RenderedReport:
+    """Render report data into the HTML page, PNG figures, Markdown summary and profiles.
+
+    Parameters
+    ----------
+    data : dict
+        Report data as returned by :func:`custseg.report.build_report_data`.
+
+    Returns
+    -------
+    RenderedReport
+        The page, the figures, the summary and the profile table.
+
+    Raises
+    ------
+    DataError
+        If ``data`` is not report data of a version this custseg renders.
+    """
+    _check_data(data)
+    figures = render_figures(data)
+    images = {name: _data_uri(png) for name, png in figures.items()}
+    html = (
+        _environment()
+        .get_template("report.html")
+        .render(data=data, images=images, sections=SECTIONS)
+    )
+    return RenderedReport(
+        html=html,
+        figures=figures,
+        summary_markdown=_summary_markdown(data),
+        profiles=_profiles_table(data),
+    )
+
+
+def _check_data(data: Any) -> None:
+    if not isinstance(data, dict):
+        raise DataError(
+            f"report data should be a dict, got {type(data).__name__}; build it with"
+            " custseg.report.build_report_data(model, frame)"
+        )
+    missing = [key for key in _REQUIRED_KEYS if key not in data]
+    if missing:
+        raise DataError(
+            f"report data lacks the keys {missing}; build it with"
+            " custseg.report.build_report_data(model, frame)"
+        )
+    if data["version"] != REPORT_DATA_VERSION:
+        raise DataError(
+            f"report data version {data['version']!r} is not {REPORT_DATA_VERSION}; rebuild it"
+            " with this custseg's build_report_data"
+        )
+    if not data["segments"]:
+        raise DataError(
+            "report data has no segment; build it with custseg.report.build_report_data(model, frame)"
+        )
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("custseg.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        int_fmt=fmt_int,
+        num_fmt=fmt_number,
+        share_fmt=fmt_share,
+        lift_fmt=fmt_lift,
+        metric_fmt=fmt_metric,
+    )
+    return env
+
+
+def _profiles_table(data: dict[str, Any]) -> pd.DataFrame:
+    rows = [{column: row.get(column) for column in PROFILE_COLUMNS} for row in data["profiles"]]
+    table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+    table["segment_id"] = table["segment_id"].astype("int64")
+    for column in ("mean", "median", "lift", "effect_size"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
+    return table
+
+
+def _md_cell(text: Any) -> str:
+    # A pipe or a newline inside a cell would break the Markdown table.
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _summary_markdown(data: dict[str, Any]) -> str:
+    segments = data["segments"]
+    overview = data["overview"]
+    meta = data["meta"]
+    lines = [
+        f"# {data['title']}",
+        "",
+        f"{fmt_int(overview['n_usable'])} customers in {len(segments)} segments"
+        f" (custseg {meta['custseg_version']}, model created {meta['model_created_at']}).",
+        "",
+        "| segment | name | customers | share | how to recognise them |",
+        "| ---: | --- | ---: | ---: | --- |",
+    ]
+    for seg in segments:
+        lines.append(
+            f"| {seg['id']} | {_md_cell(seg['name'])} | {fmt_int(seg['size'])}"
+            f" | {fmt_share(seg['share'])} | {_md_cell(_rule_text(seg.get('rule')))} |"
+        )
+    lines += ["", "## Segments", ""]
+    for seg in segments:
+        lines += [f"### {seg['id']}. {seg['name']}", ""]
+        if seg.get("description"):
+            lines += [seg["description"], ""]
+        if seg.get("traits"):
+            lines += ["Key traits:", "", *[f"- {t}" for t in seg["traits"]], ""]
+        if seg.get("strategies"):
+            lines += [
+                "Suggestions for review:",
+                "",
+                *[f"- {s}" for s in seg["strategies"]],
+                "",
+            ]
+    lines += ["## Quality", ""]
+    for metric in data["metrics"]:
+        lines.append(f"- {metric['name']}: {fmt_metric(metric['value'], metric.get('unit'))}")
+    lines += [
+        "",
+        f"Choice of k: {data['k_selection'].get('explanation') or 'not recorded.'}",
+        "",
+        "> The strategies are suggestions for people to review, not decisions: check them",
+        "> against the bank's policies, risk appetite and regulations before acting.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _rule_text(rule: Any) -> str:
+    if not isinstance(rule, dict) or not rule.get("text"):
+        return "–"
+    text = str(rule["text"])
+    if rule.get("precision") is not None:
+        text += (
+            f" (precision {fmt_share(rule['precision'])},"
+            f" coverage {fmt_share(rule.get('coverage'))})"
+        )
+    return text
