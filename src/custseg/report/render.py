@@ -134,7 +134,8 @@ def _check_data(data: Any) -> None:
         )
     if not data["segments"]:
         raise DataError(
-            "report data has no segment; build it with custseg.report.build_report_data(model, frame)"
+            "report data has no segment; build it with"
+            " custseg.report.build_report_data(model, frame)"
         )
 
 
