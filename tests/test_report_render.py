@@ -23,7 +23,7 @@ import pytest
 
 from custseg.exceptions import CustsegError, DataError
 from custseg.report import RenderedReport, render_report
-from custseg.report._format import fmt_int, fmt_lift, fmt_number, fmt_share
+from custseg.report._format import fmt_int, fmt_lift, fmt_number, fmt_share, fmt_timestamp
 from custseg.report.figures import FIGURE_NAMES, _LinearTicks, elbow_figure
 from custseg.report.render import PROFILE_COLUMNS, SECTIONS
 
@@ -347,6 +347,7 @@ def test_page_shows_segment_cards_with_formatted_numbers(rendered: RenderedRepor
     assert html.count("Suggestions for review") == len(data["segments"])
     assert "suggestions for people to review" in html
     assert "<b>1,002</b>rows in the table" in html  # thousands separator
+    assert "2024-05-01 10:00 UTC" in html
 
 
 def test_page_escapes_text_from_the_model(rendered: RenderedReport) -> None:
@@ -502,3 +503,5 @@ def test_counts_shares_and_lifts_are_formatted() -> None:
     assert fmt_lift(2.345) == "2.35×"
     assert fmt_lift(12.34) == "12.3×"
     assert fmt_share(None) == "–"
+    assert fmt_timestamp("2024-05-01T12:00:00+02:00") == "2024-05-01 10:00 UTC"
+    assert fmt_timestamp("yesterday") == "yesterday"

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["fmt_int", "fmt_number", "fmt_share", "fmt_lift", "fmt_compact", "fmt_metric"]
+__all__ = [
+    "fmt_int",
+    "fmt_number",
+    "fmt_share",
+    "fmt_lift",
+    "fmt_compact",
+    "fmt_metric",
+    "fmt_timestamp",
+]
 
 _MISSING = "–"
 
@@ -86,3 +95,14 @@ def fmt_metric(value: Any, unit: str | None = "number") -> str:
     if unit == "share":
         return fmt_share(value)
     return fmt_number(value)
+
+
+def fmt_timestamp(value: Any) -> str:
+    """An ISO 8601 time as ``"2024-05-01 10:00 UTC"``; other text is returned unchanged."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M")

@@ -16,7 +16,7 @@ import jinja2
 import pandas as pd
 
 from ..exceptions import DataError
-from ._format import fmt_int, fmt_lift, fmt_metric, fmt_number, fmt_share
+from ._format import fmt_int, fmt_lift, fmt_metric, fmt_number, fmt_share, fmt_timestamp
 from .figures import render_figures
 
 __all__ = ["RenderedReport", "render_report", "REPORT_DATA_VERSION", "SECTIONS", "PROFILE_COLUMNS"]
@@ -157,6 +157,7 @@ def _environment() -> jinja2.Environment:
         share_fmt=fmt_share,
         lift_fmt=fmt_lift,
         metric_fmt=fmt_metric,
+        date_fmt=fmt_timestamp,
     )
     return env
 
@@ -183,7 +184,8 @@ def _summary_markdown(data: dict[str, Any]) -> str:
         f"# {data['title']}",
         "",
         f"{fmt_int(overview['n_usable'])} customers in {len(segments)} segments"
-        f" (custseg {meta['custseg_version']}, model created {meta['model_created_at']}).",
+        f" (custseg {meta['custseg_version']},"
+        f" model created {fmt_timestamp(meta['model_created_at'])}).",
         "",
         "| segment | name | customers | share | how to recognise them |",
         "| ---: | --- | ---: | ---: | --- |",
