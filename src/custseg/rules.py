@@ -1,0 +1,632 @@
+"""Short human-readable rules that describe each segment in original units.
+
+For each segment a shallow one-vs-rest decision tree (scikit-learn
+``DecisionTreeClassifier``, ``class_weight="balanced"``, depth <= ``max_depth``) is fitted
+on the original columns, with gaps imputed by medians, on a sample stratified by segment
+when the table is large. The path from the root to any node of the tree is a
+conjunction of threshold conditions; the rule of a segment is the path (or the union
+of at most two paths) that best describes it (highest F1 of precision and coverage),
+with its thresholds rounded to 2-3 significant digits and conditions on the same
+feature merged (``0.2 ≤ X < 0.5``).
+
+The reported precision (share of the customers matched by the rule who are in the
+segment) and coverage (share of the segment matched by the rule) are measured by
+evaluating the rendered rule, rounded thresholds included, on every row of the table:
+they are what a reader of the rule would observe, not what the tree believed. A missing
+value never satisfies a condition.
+
+Overall agreement assigns each customer to the first segment whose rule matches, in a
+fixed precedence (highest precision first, then segment id), customers matched by no
+rule to none, and reports the share whose assignment equals their label.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.tree import DecisionTreeClassifier
+
+from .exceptions import ConfigError, DataError, SchemaError
+from .profiling import numeric_feature_columns, numeric_matrix, validate_labels
+
+__all__ = ["Condition", "SegmentRule", "RuleSet", "segment_rules"]
+
+Operator = Literal[">=", "<"]
+_SYMBOL = {">=": "≥", "<": "<"}
+_MAX_CLAUSES = 2
+# A second path is added to a rule only when it improves F1 by at least this much:
+# a longer rule must earn its length.
+_MIN_F1_GAIN = 0.03
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One threshold condition: ``feature >= value`` or ``feature < value``."""
+
+    feature: str
+    op: Operator
+    value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``{"feature", "op", "value"}``."""
+        return {"feature": self.feature, "op": self.op, "value": self.value}
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    """The rule of one segment and how well it describes it.
+
+    Attributes
+    ----------
+    segment_id : int
+        The segment described.
+    clauses : tuple of tuple of Condition
+        The rule matches a customer when all the conditions of any clause hold. Empty
+        when no rule was found; one empty clause means "every customer" (one segment).
+    text : str
+        The rule as a reader sees it, e.g. ``"PURCHASES_FREQUENCY ≥ 0.83 and
+        CASH_ADVANCE < 120"``.
+    precision : float or None
+        Share of matched customers who are in the segment; ``None`` if none matches.
+    coverage : float
+        Share of the segment's customers matched by the rule.
+    n_matched : int
+        Customers matched by the rule.
+    n_segment : int
+        Customers in the segment.
+    """
+
+    segment_id: int
+    clauses: tuple[tuple[Condition, ...], ...]
+    text: str
+    precision: float | None
+    coverage: float
+    n_matched: int
+    n_segment: int
+
+    @property
+    def features(self) -> list[str]:
+        """Features the rule reads, in order of first use."""
+        seen: dict[str, None] = {}
+        for clause in self.clauses:
+            for c in clause:
+                seen.setdefault(c.feature, None)
+        return list(seen)
+
+    def matches(self, frame: pd.DataFrame) -> np.ndarray:
+        """Boolean mask of the rows of ``frame`` that satisfy the rule.
+
+        Raises
+        ------
+        SchemaError
+            If ``frame`` lacks a column the rule reads.
+        """
+        missing = [f for f in self.features if f not in frame.columns]
+        if missing:
+            raise SchemaError(
+                f"the rule of segment {self.segment_id} reads column {missing[0]!r}, absent"
+                " from the table; pass a table with the columns the rules were fitted on"
+            )
+        features = self.features
+        values = numeric_matrix(frame, features) if features else np.empty((len(frame), 0))
+        return _evaluate(self.clauses, values, {f: j for j, f in enumerate(features)})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; ``conditions`` is a list of clauses, each a list of conditions."""
+        return {
+            "segment_id": self.segment_id,
+            "text": self.text,
+            "conditions": [[c.to_dict() for c in clause] for clause in self.clauses],
+            "precision": self.precision,
+            "coverage": self.coverage,
+            "n_matched": self.n_matched,
+            "n_segment": self.n_segment,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SegmentRule:
+        """Rebuild a rule from :meth:`to_dict` output."""
+        try:
+            clauses = tuple(
+                tuple(
+                    Condition(str(c["feature"]), _operator(c["op"]), float(c["value"]))
+                    for c in clause
+                )
+                for clause in data["conditions"]
+            )
+            precision = data["precision"]
+            return cls(
+                segment_id=int(data["segment_id"]),
+                clauses=clauses,
+                text=str(data["text"]),
+                precision=None if precision is None else float(precision),
+                coverage=float(data["coverage"]),
+                n_matched=int(data["n_matched"]),
+                n_segment=int(data["n_segment"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(
+                f"the rule data is incomplete or malformed ({exc!r});"
+                " pass the output of SegmentRule.to_dict()"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rules of every segment and how well they agree with the labels together.
+
+    Attributes
+    ----------
+    rules : list of SegmentRule
+        One rule per segment, in segment id order.
+    agreement : float
+        Share of customers whose rule-based assignment equals their label.
+    unmatched_share : float
+        Share of customers matched by no rule.
+    precedence : list of int
+        Segment ids in the order rules are tried when assigning customers.
+    n_rows : int
+        Customers on which precision, coverage and agreement were measured.
+    fit_rows : int
+        Customers on which the trees were fitted (a stratified sample when smaller
+        than ``n_rows``).
+    max_depth : int
+        Depth limit of the trees.
+    """
+
+    rules: list[SegmentRule]
+    agreement: float
+    unmatched_share: float
+    precedence: list[int]
+    n_rows: int
+    fit_rows: int
+    max_depth: int
+
+    def rule(self, segment_id: int) -> SegmentRule:
+        """The rule of one segment.
+
+        Raises
+        ------
+        DataError
+            If there is no such segment.
+        """
+        for r in self.rules:
+            if r.segment_id == segment_id:
+                return r
+        raise DataError(
+            f"segment_id={segment_id!r} has no rule; use one of"
+            f" {[r.segment_id for r in self.rules]}"
+        )
+
+    def for_segment(self, segment_id: int) -> dict[str, Any]:
+        """The rule of one segment as a JSON-ready dict (``SegmentRule.to_dict()``)."""
+        return self.rule(segment_id).to_dict()
+
+    def assign(self, frame: pd.DataFrame) -> np.ndarray:
+        """Segment of each row by the rules (first match in :attr:`precedence`), -1 if none."""
+        assigned = np.full(len(frame), -1, dtype=np.int64)
+        by_id = {r.segment_id: r for r in self.rules}
+        for sid in self.precedence:
+            free = assigned == -1
+            assigned[free & by_id[sid].matches(frame)] = sid
+        return assigned
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; round-trips through :meth:`from_dict`."""
+        return {
+            "agreement": self.agreement,
+            "unmatched_share": self.unmatched_share,
+            "precedence": list(self.precedence),
+            "n_rows": self.n_rows,
+            "fit_rows": self.fit_rows,
+            "max_depth": self.max_depth,
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RuleSet:
+        """Rebuild a rule set from :meth:`to_dict` output."""
+        try:
+            return cls(
+                rules=[SegmentRule.from_dict(r) for r in data["rules"]],
+                agreement=float(data["agreement"]),
+                unmatched_share=float(data["unmatched_share"]),
+                precedence=[int(s) for s in data["precedence"]],
+                n_rows=int(data["n_rows"]),
+                fit_rows=int(data["fit_rows"]),
+                max_depth=int(data["max_depth"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(
+                f"the rule set data is incomplete or malformed ({exc!r});"
+                " pass the output of RuleSet.to_dict()"
+            ) from exc
+
+
+def segment_rules(
+    frame: pd.DataFrame,
+    labels: Sequence[int] | np.ndarray | pd.Series,
+    *,
+    max_depth: int = 3,
+    columns: Sequence[str] | None = None,
+    sample_size: int = 50_000,
+    random_state: int | np.random.Generator | None = None,
+) -> RuleSet:
+    """Describe each segment by a short rule over the original columns.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Customers in original units (raw and derived columns); gaps allowed.
+    labels : array-like of int
+        Segment of each row (non-negative integers).
+    max_depth : int, default 3
+        Depth of the one-vs-rest trees, hence the most conditions per clause (1 to 5).
+    columns : sequence of str, optional
+        Columns the rules may use. Default: every numeric or boolean column.
+    sample_size : int, default 50_000
+        Trees are fitted on a sample of this many rows, stratified by segment, when the
+        table is larger; precision, coverage and agreement always use every row.
+    random_state : int, numpy Generator or None, default None
+        Seed of the sample and of the trees' tie-breaking.
+
+    Returns
+    -------
+    RuleSet
+        One :class:`SegmentRule` per segment, the precedence and the overall agreement.
+
+    Raises
+    ------
+    ConfigError
+        If ``max_depth`` or ``sample_size`` is out of range.
+    DataError, SchemaError
+        If the table or the labels cannot be used (see :func:`profile_segments`).
+    """
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or not 1 <= max_depth <= 5:
+        raise ConfigError(
+            f"max_depth={max_depth!r} should be an integer from 1 to 5;"
+            " rules deeper than 5 conditions are not readable"
+        )
+    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 100:
+        raise ConfigError(f"sample_size={sample_size!r} should be an integer >= 100")
+    features = numeric_feature_columns(frame, columns)
+    codes = validate_labels(labels, len(frame))
+    values = numeric_matrix(frame, features)
+    rng = np.random.default_rng(random_state)
+    return _rule_set(values, features, codes, max_depth, sample_size, rng)
+
+
+def _rule_set(
+    values: np.ndarray,
+    features: list[str],
+    codes: np.ndarray,
+    max_depth: int,
+    sample_size: int,
+    rng: np.random.Generator,
+) -> RuleSet:
+    ids = np.unique(codes)
+    rows = _stratified_sample(codes, ids, sample_size, rng)
+    fit_values = values[rows]
+    medians = np.nanmedian(np.where(np.isnan(fit_values).all(axis=0), 0.0, fit_values), axis=0)
+    imputed = np.where(np.isnan(fit_values), medians, fit_values)
+    index = {f: j for j, f in enumerate(features)}
+    grid = _ObservedValues(imputed, index)
+
+    rules = []
+    for sid in ids:
+        target = codes[rows] == sid
+        if len(ids) == 1:
+            clauses: tuple[tuple[Condition, ...], ...] = ((),)
+        else:
+            paths = _tree_paths(imputed, target, features, max_depth, rng)
+            clauses = _choose_clauses(paths, fit_values, target, index, grid)
+        rules.append(_measure(int(sid), clauses, values, codes, index))
+
+    # Precedence: most precise rules first so that they claim their customers before
+    # broader ones; rules that match nobody go last; ties by segment id.
+    precedence = [
+        r.segment_id for r in sorted(rules, key=lambda r: (-(r.precision or -1.0), r.segment_id))
+    ]
+    assigned = np.full(len(codes), -1, dtype=np.int64)
+    by_id = {r.segment_id: r for r in rules}
+    for sid in precedence:
+        free = assigned == -1
+        assigned[free & _evaluate(by_id[sid].clauses, values, index)] = sid
+    return RuleSet(
+        rules=rules,
+        agreement=float(np.mean(assigned == codes)),
+        unmatched_share=float(np.mean(assigned == -1)),
+        precedence=precedence,
+        n_rows=len(codes),
+        fit_rows=len(rows),
+        max_depth=max_depth,
+    )
+
+
+def _stratified_sample(
+    codes: np.ndarray, ids: np.ndarray, sample_size: int, rng: np.random.Generator
+) -> np.ndarray:
+    n = len(codes)
+    if n <= sample_size:
+        return np.arange(n)
+    # Each segment keeps its share of the sample but at least 1,000 rows (or all of
+    # them): a tree cannot describe a segment it has barely seen.
+    keep = []
+    for sid in ids:
+        members = np.flatnonzero(codes == sid)
+        want = max(round(sample_size * len(members) / n), 1_000)
+        keep.append(members if want >= len(members) else rng.choice(members, want, replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+Path = list[tuple[str, Operator, float]]
+
+
+def _tree_paths(
+    imputed: np.ndarray,
+    target: np.ndarray,
+    features: list[str],
+    max_depth: int,
+    rng: np.random.Generator,
+) -> list[Path]:
+    """Every root-to-node path of a one-vs-rest tree (the root excluded)."""
+    if target.all() or not target.any():
+        return []
+    tree = DecisionTreeClassifier(
+        max_depth=max_depth,
+        class_weight="balanced",
+        # Leaves of a handful of customers make rules that describe noise.
+        min_samples_leaf=max(5, len(target) // 500),
+        random_state=int(rng.integers(2**31 - 1)),
+    ).fit(imputed, target)
+    t = tree.tree_
+    paths: list[Path] = []
+    stack: list[tuple[int, Path]] = [(0, [])]
+    while stack:
+        node, path = stack.pop()
+        if path:
+            paths.append(path)
+        left, right = int(t.children_left[node]), int(t.children_right[node])
+        if left == -1:
+            continue
+        name, threshold = features[int(t.feature[node])], float(t.threshold[node])
+        # scikit-learn sends x <= threshold left; thresholds sit between observed values,
+        # so "<" and ">=" describe the same split.
+        stack.append((left, [*path, (name, "<", threshold)]))
+        stack.append((right, [*path, (name, ">=", threshold)]))
+    return paths
+
+
+def _choose_clauses(
+    paths: list[Path],
+    values: np.ndarray,
+    target: np.ndarray,
+    index: dict[str, int],
+    grid: _ObservedValues,
+) -> tuple[tuple[Condition, ...], ...]:
+    """The rounded path, or union of two, with the best F1 on the fitting sample."""
+    candidates = []
+    for path in paths:
+        clause = _round_clause(path, values, target, index, grid)
+        mask = _evaluate((clause,), values, index)
+        candidates.append((clause, mask))
+    if not candidates:
+        return ()
+    scored = sorted(
+        ((_f1(mask, target), -len(clause), i) for i, (clause, mask) in enumerate(candidates)),
+        reverse=True,
+    )
+    best_f1, _, first = scored[0]
+    chosen = [candidates[first]]
+    union = candidates[first][1]
+    for _ in range(_MAX_CLAUSES - 1):
+        trials = [
+            (_f1(union | mask, target), -len(clause), i)
+            for i, (clause, mask) in enumerate(candidates)
+            if all(clause != c for c, _ in chosen)
+        ]
+        if not trials:
+            break
+        gain_f1, _, i = max(trials)
+        if gain_f1 < best_f1 + _MIN_F1_GAIN:
+            break
+        chosen.append(candidates[i])
+        union = union | candidates[i][1]
+        best_f1 = gain_f1
+    return tuple(clause for clause, _ in chosen)
+
+
+class _ObservedValues:
+    """Sorted distinct values of each fitting column, computed when first needed."""
+
+    def __init__(self, imputed: np.ndarray, index: dict[str, int]) -> None:
+        self._imputed = imputed
+        self._index = index
+        self._cache: dict[str, np.ndarray] = {}
+
+    def around(self, feature: str, threshold: float) -> tuple[float, float] | None:
+        """The observed values just below and just above a tree threshold."""
+        values = self._cache.get(feature)
+        if values is None:
+            values = np.unique(self._imputed[:, self._index[feature]])
+            self._cache[feature] = values
+        i = int(np.searchsorted(values, threshold, side="right"))
+        if i == 0 or i == len(values):
+            return None
+        return float(values[i - 1]), float(values[i])
+
+
+def _round_clause(
+    path: Path,
+    values: np.ndarray,
+    target: np.ndarray,
+    index: dict[str, int],
+    grid: _ObservedValues,
+) -> tuple[Condition, ...]:
+    """Merge the path's conditions per feature and give each a short threshold.
+
+    A tree threshold ``t`` sits between two observed values ``a < t < b``; every ``c`` in
+    ``(a, b]`` splits the fitting rows exactly as ``t`` does. The roundest such ``c`` with
+    at most 2 significant digits is used ("PURCHASES_TRX ≥ 8", "CREDIT_LIMIT ≥ 1600").
+    Where the values are too dense for that, ``t`` is rounded to 2 significant digits, or
+    3 when that describes the segment better (F1 on the fitting sample).
+    """
+    lower: dict[str, float] = {}
+    upper: dict[str, float] = {}
+    order: list[str] = []
+    for feature, op, threshold in path:
+        if feature not in order:
+            order.append(feature)
+        if op == ">=":
+            lower[feature] = max(threshold, lower.get(feature, -math.inf))
+        else:
+            upper[feature] = min(threshold, upper.get(feature, math.inf))
+
+    exact: dict[tuple[str, float], float | None] = {}
+    for f in order:
+        for t in (lower.get(f), upper.get(f)):
+            if t is not None:
+                gap = grid.around(f, t)
+                exact[(f, t)] = None if gap is None else _roundest_between(*gap, t)
+
+    def build(digits: int) -> tuple[Condition, ...]:
+        conditions = []
+        for f in order:
+            lo, hi = lower.get(f), upper.get(f)
+            d = digits
+            # Rounding must not make a two-sided interval empty: add digits until it is not.
+            while (
+                lo is not None
+                and hi is not None
+                and _short_threshold(f, lo, d, exact) >= _short_threshold(f, hi, d, exact)
+                and d < 12
+            ):
+                d += 1
+            if lo is not None:
+                conditions.append(Condition(f, ">=", _short_threshold(f, lo, d, exact)))
+            if hi is not None:
+                conditions.append(Condition(f, "<", _short_threshold(f, hi, d, exact)))
+        return tuple(conditions)
+
+    short, longer = build(2), build(3)
+    if short == longer:
+        return short
+    f_short = _f1(_evaluate((short,), values, index), target)
+    f_long = _f1(_evaluate((longer,), values, index), target)
+    return longer if f_long > f_short + 0.005 else short
+
+
+def _short_threshold(
+    feature: str, threshold: float, digits: int, exact: dict[tuple[str, float], float | None]
+) -> float:
+    nice = exact.get((feature, threshold))
+    return nice if nice is not None else _round_sig(threshold, digits)
+
+
+def _roundest_between(below: float, above: float, threshold: float) -> float | None:
+    """The number in ``(below, above]`` with the fewest significant digits (at most 2),
+    nearest to ``threshold`` among equally round ones; ``None`` if there is none."""
+    magnitude = math.floor(math.log10(max(abs(below), abs(above))))
+    for power in range(magnitude, magnitude - 2, -1):
+        step = 10.0**power
+        first = math.floor(below / step) + 1
+        last = math.floor(above / step)
+        if first <= last:
+            best = min(range(first, last + 1), key=lambda m: abs(m * step - threshold))
+            return float(round(best * step, max(0, -power)))
+    return None
+
+
+def _round_sig(value: float, digits: int) -> float:
+    if value == 0 or not math.isfinite(value):
+        return value
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    return float(round(value, decimals))
+
+
+def _evaluate(
+    clauses: tuple[tuple[Condition, ...], ...], values: np.ndarray, index: dict[str, int]
+) -> np.ndarray:
+    result = np.zeros(len(values), dtype=bool)
+    for clause in clauses:
+        mask = np.ones(len(values), dtype=bool)
+        for c in clause:
+            column = values[:, index[c.feature]]
+            # Comparisons with NaN are False: a missing value never matches.
+            mask &= column >= c.value if c.op == ">=" else column < c.value
+        result |= mask
+    return result
+
+
+def _f1(mask: np.ndarray, target: np.ndarray) -> float:
+    hits = int(np.count_nonzero(mask & target))
+    if hits == 0:
+        return 0.0
+    return 2 * hits / (int(np.count_nonzero(mask)) + int(np.count_nonzero(target)))
+
+
+def _measure(
+    segment_id: int,
+    clauses: tuple[tuple[Condition, ...], ...],
+    values: np.ndarray,
+    codes: np.ndarray,
+    index: dict[str, int],
+) -> SegmentRule:
+    in_segment = codes == segment_id
+    mask = _evaluate(clauses, values, index)
+    matched = int(np.count_nonzero(mask))
+    hits = int(np.count_nonzero(mask & in_segment))
+    size = int(np.count_nonzero(in_segment))
+    return SegmentRule(
+        segment_id=segment_id,
+        clauses=clauses,
+        text=_render(clauses),
+        precision=hits / matched if matched else None,
+        coverage=hits / size,
+        n_matched=matched,
+        n_segment=size,
+    )
+
+
+def _render(clauses: tuple[tuple[Condition, ...], ...]) -> str:
+    if not clauses:
+        return "no simple rule separates this segment"
+    parts = [_render_clause(c) for c in clauses]
+    if len(parts) == 1:
+        return parts[0]
+    return " or ".join(f"({p})" if " and " in p else p for p in parts)
+
+
+def _render_clause(clause: tuple[Condition, ...]) -> str:
+    if not clause:
+        return "all customers"
+    bounds: dict[str, dict[str, float]] = {}
+    for c in clause:
+        bounds.setdefault(c.feature, {})[c.op] = c.value
+    pieces = []
+    for feature, b in bounds.items():
+        if ">=" in b and "<" in b:
+            pieces.append(f"{_fmt(b['>='])} ≤ {feature} < {_fmt(b['<'])}")
+        else:
+            op = ">=" if ">=" in b else "<"
+            pieces.append(f"{feature} {_SYMBOL[op]} {_fmt(b[op])}")
+    return " and ".join(pieces)
+
+
+def _fmt(value: float) -> str:
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.12g}"
+
+
+def _operator(op: Any) -> Operator:
+    if op == ">=":
+        return ">="
+    if op == "<":
+        return "<"
+    raise ValueError(f"unknown operator {op!r}")
