@@ -1,0 +1,263 @@
+"""CSV reading with Arrow: dialect sniffing, column types from the first block, streaming.
+
+The layout of a file (delimiter, decimal mark, header, column types) is decided once
+from its head; the whole file is then parsed by Arrow's multi-threaded reader with
+those types fixed. Arrow's own type inference looks at the first block only and
+fails on a later block that does not fit, so here a column whose later values are
+not numbers is switched to text and the read restarts (see :func:`stream_csv`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from ..exceptions import SourceError
+from ._frames import check_unique_names, is_id_like
+
+__all__ = ["CsvLayout", "sniff_csv", "stream_csv", "read_csv", "count_csv_rows", "NULL_VALUES"]
+
+NULL_VALUES = ["", "NA", "N/A", "#N/A", "NaN", "nan", "NULL", "null", "None"]
+_DELIMITERS = (",", ";", "\t", "|")
+_HEAD_BYTES = 1 << 16
+_SNIFF_LINES = 50
+_BLOCK_SIZE = 1 << 20
+# Arrow's streaming reader parses about 32 blocks ahead of the consumer: small blocks
+# keep that window near 10 MB, whatever the size of the file.
+_STREAM_BLOCK_SIZE = 1 << 18
+_FAILED_COLUMN = re.compile(r"In CSV column #(\d+)")
+# "00123" is a code, not the number 123; "0", "0.5" and "-0.25" are numbers.
+_LEADING_ZERO = r"^[+-]?0\d"
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How to parse one CSV file."""
+
+    path: Path
+    delimiter: str
+    decimal_point: str
+    names: tuple[str, ...]
+    types: dict[str, pa.DataType] = field(default_factory=dict)
+
+
+def sniff_csv(path: Path, text_columns: Collection[str] = ()) -> CsvLayout:
+    """Decide the delimiter, decimal mark, column names and column types of ``path``."""
+    head = _head_text(path)
+    delimiter = _sniff_delimiter(head)
+    names = _header(head, delimiter, path)
+    decimal_point, inferred = _infer(path, delimiter, names)
+    as_text = _read_block(path, delimiter, names, decimal_point, dict.fromkeys(names, pa.string()))
+    types: dict[str, pa.DataType] = {}
+    for name in names:
+        kind = inferred.schema.field(name).type
+        if name in text_columns or is_id_like(name):
+            types[name] = pa.string()
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind):
+            codes = pc.any(pc.match_substring_regex(as_text.column(name), _LEADING_ZERO)).as_py()
+            types[name] = pa.string() if codes else pa.float64()
+        elif pa.types.is_boolean(kind) or pa.types.is_temporal(kind):
+            types[name] = kind
+        else:
+            types[name] = pa.string()
+    return CsvLayout(path, delimiter, decimal_point, names, types)
+
+
+def stream_csv(
+    layout: CsvLayout, columns: Sequence[str] | None, chunk_size: int
+) -> Iterator[pa.Table]:
+    """Yield Arrow tables of exactly ``chunk_size`` rows (the last one may be shorter).
+
+    Memory holds one chunk plus Arrow's read-ahead window. When a value deep in the file does
+    not fit its column's type (text in a column of numbers), the column is read as
+    text from there on: the reader restarts after the rows already yielded, so the
+    chunks that follow carry that column as strings.
+    """
+    types = dict(layout.types)
+    yielded = 0
+    while True:
+        try:
+            reader = _open(layout, columns, types, skip=yielded, block_size=_STREAM_BLOCK_SIZE)
+            pending: list[pa.RecordBatch] = []
+            n_pending = 0
+            for batch in reader:
+                pending.append(batch)
+                n_pending += batch.num_rows
+                while n_pending >= chunk_size:
+                    table = pa.Table.from_batches(pending, schema=reader.schema)
+                    yield table.slice(0, chunk_size)
+                    yielded += chunk_size
+                    pending = table.slice(chunk_size).to_batches()
+                    n_pending -= chunk_size
+            if n_pending or yielded == 0:
+                yield pa.Table.from_batches(pending, schema=reader.schema)
+            return
+        except pa.ArrowInvalid as exc:
+            failed = _failed_column(exc, layout)
+            if failed is None or types[failed] == pa.string():
+                raise _csv_error(exc, layout.path) from exc
+            types[failed] = pa.string()
+
+
+def read_csv(layout: CsvLayout, columns: Sequence[str] | None) -> pa.Table:
+    """Read the whole file into one Arrow table."""
+    types = dict(layout.types)
+    while True:
+        try:
+            return _open(layout, columns, types, skip=0).read_all()
+        except pa.ArrowInvalid as exc:
+            failed = _failed_column(exc, layout)
+            if failed is None or types[failed] == pa.string():
+                raise _csv_error(exc, layout.path) from exc
+            types[failed] = pa.string()
+
+
+def count_csv_rows(layout: CsvLayout) -> int:
+    """Count the data rows by parsing one column (quoted line breaks counted right)."""
+    first = layout.names[0]
+    try:
+        reader = _open(layout, [first], {first: pa.string()}, skip=0, block_size=4 * _BLOCK_SIZE)
+        return sum(batch.num_rows for batch in reader)
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(exc, layout.path) from exc
+
+
+def _open(
+    layout: CsvLayout,
+    columns: Sequence[str] | None,
+    types: dict[str, pa.DataType],
+    *,
+    skip: int,
+    block_size: int = _BLOCK_SIZE,
+) -> pcsv.CSVStreamingReader:
+    return pcsv.open_csv(
+        str(layout.path),
+        read_options=pcsv.ReadOptions(
+            column_names=list(layout.names),
+            skip_rows=1,
+            skip_rows_after_names=skip,
+            block_size=block_size,
+        ),
+        parse_options=pcsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types=types,
+            null_values=NULL_VALUES,
+            strings_can_be_null=True,
+            decimal_point=layout.decimal_point,
+            include_columns=list(columns) if columns is not None else None,
+        ),
+    )
+
+
+def _head_text(path: Path) -> str:
+    """The first lines of the file, decoded (UTF-8, with or without byte-order mark)."""
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            raw = stream.read(_HEAD_BYTES + 1)
+    except (OSError, pa.ArrowException) as exc:
+        raise SourceError(
+            f"cannot read {path}: {str(exc).splitlines()[0]}; check that it is a readable CSV file"
+        ) from exc
+    whole = len(raw) <= _HEAD_BYTES
+    raw = raw.removeprefix(codecs.BOM_UTF8)[:_HEAD_BYTES]
+    if not whole and b"\n" in raw:
+        raw = raw[: raw.rfind(b"\n") + 1]
+    if not raw.strip():
+        raise SourceError(f"{path} is empty; give a CSV file with a header row and data rows")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, raw[exc.start]) from exc
+
+
+def _not_utf8(path: Path, byte: int | None = None) -> SourceError:
+    seen = f" (byte 0x{byte:02x})" if byte is not None else ""
+    return SourceError(
+        f"{path} is not UTF-8 text{seen}; save it as UTF-8 (for example 'CSV UTF-8' in "
+        "a spreadsheet) and try again"
+    )
+
+
+def _sniff_delimiter(head: str) -> str:
+    """The candidate that splits the first lines into the most, equally wide, fields."""
+    lines = head.splitlines()[:_SNIFF_LINES]
+    best, best_score = ",", (False, 1)
+    for delimiter in _DELIMITERS:
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter) if row]
+        if not widths:
+            continue
+        consistent = all(width == widths[0] for width in widths)
+        score = (consistent, widths[0])
+        if widths[0] > 1 and score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _header(head: str, delimiter: str, path: Path) -> tuple[str, ...]:
+    first = next(csv.reader(io.StringIO(head), delimiter=delimiter))
+    names = tuple(name.strip() or f"column_{i + 1}" for i, name in enumerate(first))
+    check_unique_names(names, str(path))
+    return names
+
+
+def _infer(path: Path, delimiter: str, names: tuple[str, ...]) -> tuple[str, pa.Table]:
+    """Arrow's types for the first block; decimal commas win if they make more numbers."""
+    with_point = _read_block(path, delimiter, names, ".", {})
+    if delimiter == ",":
+        return ".", with_point
+    with_comma = _read_block(path, delimiter, names, ",", {})
+    if _n_floats(with_comma) > _n_floats(with_point):
+        return ",", with_comma
+    return ".", with_point
+
+
+def _n_floats(table: pa.Table) -> int:
+    return sum(pa.types.is_floating(kind) for kind in table.schema.types)
+
+
+def _read_block(
+    path: Path,
+    delimiter: str,
+    names: tuple[str, ...],
+    decimal_point: str,
+    types: dict[str, pa.DataType],
+) -> pa.Table:
+    layout = CsvLayout(path, delimiter, decimal_point, names, types)
+    try:
+        reader = _open(layout, None, types, skip=0)
+        batch = reader.read_next_batch()
+    except StopIteration:
+        return pa.table({name: pa.array([], types.get(name, pa.null())) for name in names})
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(exc, path) from exc
+    return pa.Table.from_batches([batch])
+
+
+def _failed_column(exc: pa.ArrowInvalid, layout: CsvLayout) -> str | None:
+    match = _FAILED_COLUMN.search(str(exc))
+    if match is None or "conversion error" not in str(exc):
+        return None
+    index = int(match.group(1))
+    return layout.names[index] if index < len(layout.names) else None
+
+
+def _csv_error(exc: pa.ArrowInvalid, path: Path) -> SourceError:
+    message = str(exc).splitlines()[0]
+    if "invalid UTF8" in message:
+        return _not_utf8(path)
+    if "Expected" in message and "columns, got" in message:
+        detail = message.split("CSV parse error:", 1)[-1].strip()
+        return SourceError(
+            f"{path}: a row does not match the header ({detail}); check the delimiter and "
+            "quote the fields that contain it"
+        )
+    return SourceError(f"cannot read {path}: {message}; check that it is a valid CSV file")

@@ -1,0 +1,158 @@
+"""DuckDB warehouses: the embedded one holding the bundled sample, or the user's file.
+
+The embedded warehouse is an in-memory database in which the bundled sample is the
+table ``credit_card_customers``; DuckDB's own readers also let a query read files
+(``SELECT * FROM 'customers.parquet'``). A user's database file is opened read-only:
+extracting never changes a warehouse. Extension auto-loading is off, so a query
+never downloads anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from .._progress import NO_PROGRESS, Progress
+from ..exceptions import SourceError
+
+__all__ = ["SAMPLE_TABLE", "sample_path", "run_duckdb"]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+SAMPLE_TABLE = "credit_card_customers"
+_BATCH_ROWS = 100_000
+_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+def sample_path() -> Path:
+    """Path of the bundled sample ``CC_GENERAL.csv`` (8,950 card holders)."""
+    return Path(str(resources.files("custseg") / "data" / "CC_GENERAL.csv"))
+
+
+def run_duckdb(
+    sql: str, database: Path | None = None, *, progress: Progress = NO_PROGRESS
+) -> pa.Table:
+    """Run ``sql`` on DuckDB and return the rows as an Arrow table.
+
+    Parameters
+    ----------
+    sql : str
+        One query (with several statements, the last one's rows are returned).
+    database : pathlib.Path, optional
+        A DuckDB database file, opened read-only. ``None`` means the embedded
+        warehouse with the bundled sample as ``credit_card_customers``.
+    progress : Progress, default NO_PROGRESS
+        Receives a "fetching rows" stage advanced by batches of rows.
+
+    Returns
+    -------
+    pyarrow.Table
+
+    Raises
+    ------
+    SourceError
+        Missing or invalid database file, SQL syntax error, unknown table or column,
+        or any other error DuckDB reports.
+    """
+    connection = _embedded() if database is None else _open_file(database)
+    try:
+        with progress.stage("Running the query on DuckDB") as stage:
+            relation = _call(connection.sql, sql)
+            stage.advance()
+        if relation is None:  # a statement without rows (SET, CREATE, ...)
+            return pa.table({})
+        with progress.stage("Fetching rows") as stage:
+            reader = _call(relation.to_arrow_reader, _BATCH_ROWS)
+            batches = []
+            while (batch := _call(_next_batch, reader)) is not None:
+                batches.append(batch)
+                stage.advance(batch.num_rows)
+        return pa.Table.from_batches(batches, schema=reader.schema)
+    finally:
+        connection.close()
+
+
+def _next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
+    try:
+        return reader.read_next_batch()
+    except StopIteration:
+        return None
+
+
+def _embedded() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(":memory:", config=_CONFIG)
+    connection.execute("SET enable_progress_bar = false")
+    # Ids must stay text: DuckDB would guess nothing else for "C10001", but say it.
+    connection.execute(
+        f"CREATE TABLE {SAMPLE_TABLE} AS "
+        "SELECT * FROM read_csv(?, header = true, types = {'CUST_ID': 'VARCHAR'})",
+        [str(sample_path())],
+    )
+    return connection
+
+
+def _open_file(database: Path) -> duckdb.DuckDBPyConnection:
+    if not database.is_file():
+        hint = ""
+        if not database.is_absolute() and Path("/", database).is_file():
+            hint = f" (for the absolute path /{database} write duckdb:////{database})"
+        raise SourceError(
+            f"DuckDB database not found: {str(database)!r}{hint}; give an existing file as "
+            "duckdb:///relative/path.duckdb or duckdb:////absolute/path.duckdb"
+        )
+    with database.open("rb") as handle:
+        magic = handle.read(12)[8:12]
+    if magic != _MAGIC:
+        raise SourceError(
+            f"{str(database)!r} is not a DuckDB database file; give a .duckdb file (use "
+            "sqlite:///file.db for SQLite, --input for CSV and Parquet files)"
+        )
+    try:
+        connection = duckdb.connect(str(database), read_only=True, config=_CONFIG)
+    except duckdb.Error as exc:
+        raise SourceError(
+            f"cannot open DuckDB database {str(database)!r}: {_first_line(exc)}; check that no "
+            "other program holds it open for writing and that the file is a DuckDB database"
+        ) from exc
+    connection.execute("SET enable_progress_bar = false")
+    return connection
+
+
+def _call(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    try:
+        return function(*args, **kwargs)
+    except duckdb.ParserException as exc:
+        raise SourceError(f"SQL syntax error: {_first_line(exc)}; fix the query") from exc
+    except duckdb.CatalogException as exc:
+        raise SourceError(
+            f"unknown table or object: {_first_line(exc)}; check the name (the embedded "
+            f"warehouse has the table {SAMPLE_TABLE})"
+        ) from exc
+    except duckdb.BinderException as exc:
+        raise SourceError(
+            f"the query names something that does not exist: {_first_line(exc)}; check the "
+            "column names"
+        ) from exc
+    except duckdb.Error as exc:
+        raise SourceError(
+            f"DuckDB could not run the query: {_first_line(exc)}; check the query"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    """DuckDB's message without its source excerpt, keeping a "Did you mean" hint."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    hints = [line for line in lines[1:2] if line.startswith(("Did you mean", "Candidate"))]
+    return " ".join([lines[0], *hints])

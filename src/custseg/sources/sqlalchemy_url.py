@@ -1,0 +1,216 @@
+"""SQL databases reached through a SQLAlchemy URL (``sqlite:///x.db``, ``postgresql://...``).
+
+SQLAlchemy is an optional extra (``pip install 'custseg[sql]'``) imported only when a
+URL is used. The query text goes to the database driver unchanged, as a database
+console would send it. SQLite files are opened read-only and must exist (SQLite
+would otherwise create an empty database). Passwords never appear in messages.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pyarrow as pa
+
+from .._progress import NO_PROGRESS, Progress
+from ..exceptions import SourceError
+from ._frames import check_unique_names
+from ._urls import mask_url, url_password, url_scheme
+
+__all__ = ["KNOWN_DIALECTS", "run_sqlalchemy"]
+
+# Dialects bundled with SQLAlchemy; others come from plugins (snowflake, redshift, trino...).
+KNOWN_DIALECTS = frozenset(
+    {"sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle"}
+)
+_PARTITION_ROWS = 50_000
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_DRIVER_PACKAGES = {
+    "psycopg": "psycopg[binary]",
+    "psycopg2": "psycopg2-binary",
+    "pymysql": "pymysql",
+    "MySQLdb": "mysqlclient",
+    "pyodbc": "pyodbc",
+    "pymssql": "pymssql",
+    "oracledb": "oracledb",
+}
+
+
+def run_sqlalchemy(url: str, sql: str, *, progress: Progress = NO_PROGRESS) -> pa.Table:
+    """Run ``sql`` on the database at ``url`` and return the rows as an Arrow table.
+
+    Parameters
+    ----------
+    url : str
+        A SQLAlchemy URL. ``postgres://`` is read as ``postgresql://``.
+    sql : str
+        The query, sent to the driver as written.
+    progress : Progress, default NO_PROGRESS
+        Receives a "fetching rows" stage advanced by partitions of rows.
+
+    Returns
+    -------
+    pyarrow.Table
+
+    Raises
+    ------
+    SourceError
+        SQLAlchemy or the driver is missing, the URL is invalid, the database cannot
+        be reached, or it rejects the query (syntax, unknown table...).
+    """
+    try:
+        import sqlalchemy
+        import sqlalchemy.exc
+    except ImportError as exc:
+        raise SourceError(
+            f"{url_scheme(url)}:// warehouses need SQLAlchemy, which is not installed; "
+            "pip install 'custseg[sql]'"
+        ) from exc
+    if url_scheme(url) == "postgres":
+        url = "postgresql" + url[len("postgres") :]
+    scrub = _Scrubber(url)
+    engine = _engine(sqlalchemy, url, scrub)
+    try:
+        try:
+            connection = engine.connect()
+        except sqlalchemy.exc.DBAPIError as exc:
+            raise SourceError(
+                f"cannot connect to {mask_url(url)}: {scrub(exc.orig)}; check the host, port, "
+                "database name and credentials"
+            ) from exc
+        with connection:
+            return _fetch(sqlalchemy, connection, sql, scrub, progress)
+    finally:
+        engine.dispose()
+
+
+def _engine(sqlalchemy: Any, url: str, scrub: _Scrubber) -> Any:
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError as exc:
+        raise SourceError(
+            f"invalid database URL {mask_url(url)!r}: {scrub(exc)}; write it as "
+            "dialect://user@host:port/database"
+        ) from exc
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            database = _sqlite_file(parsed.database, url)
+            # Read-only: extracting must never write, and never create an empty database.
+            return sqlalchemy.create_engine(
+                "sqlite://",
+                creator=lambda: sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True),
+            )
+        return sqlalchemy.create_engine(parsed)
+    except sqlalchemy.exc.NoSuchModuleError as exc:
+        raise SourceError(
+            f"unknown warehouse scheme {url_scheme(url)!r} in {mask_url(url)!r}; use "
+            "duckdb:///file.duckdb, bigquery://PROJECT[/DATASET] or a SQLAlchemy URL such as "
+            "sqlite:///file.db or postgresql://user@host/db"
+        ) from exc
+    except ModuleNotFoundError as exc:
+        module = (exc.name or "").split(".")[0]
+        package = _DRIVER_PACKAGES.get(module, module)
+        raise SourceError(
+            f"the database driver {module!r} for {url_scheme(url)}:// URLs is not installed; "
+            f"pip install {package}"
+        ) from exc
+
+
+def _sqlite_file(database: str | None, url: str) -> Path:
+    if not database or database == ":memory:":
+        raise SourceError(
+            f"{mask_url(url)!r} names no SQLite file; write sqlite:///relative/path.db or "
+            "sqlite:////absolute/path.db"
+        )
+    path = Path(database).resolve()
+    if not path.is_file():
+        raise SourceError(
+            f"SQLite database not found: {database!r}; check the path (sqlite:///relative.db, "
+            "sqlite:////absolute/path.db)"
+        )
+    with path.open("rb") as handle:
+        if handle.read(16) != _SQLITE_MAGIC:
+            raise SourceError(
+                f"{database!r} is not a SQLite database file; give a SQLite file (use "
+                "duckdb:///file.duckdb for DuckDB, --input for CSV and Parquet)"
+            )
+    return path
+
+
+def _fetch(
+    sqlalchemy: Any, connection: Any, sql: str, scrub: _Scrubber, progress: Progress
+) -> pa.Table:
+    try:
+        with progress.stage("Running the query") as stage:
+            result = connection.execution_options(
+                stream_results=True, no_parameters=True
+            ).exec_driver_sql(sql)
+            stage.advance()
+        if not result.returns_rows:
+            return pa.table({})
+        names = list(result.keys())
+        check_unique_names(names, "the query result")
+        rows: list[Sequence[Any]] = []
+        with progress.stage("Fetching rows") as stage:
+            for part in result.partitions(_PARTITION_ROWS):
+                rows.extend(part)
+                stage.advance(len(part))
+    except sqlalchemy.exc.DBAPIError as exc:
+        raise _query_error(scrub(exc.orig)) from exc
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise SourceError(f"the query failed: {scrub(exc)}; check the query") from exc
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pa.table([_to_arrow(values) for values in columns], names=names)
+
+
+def _query_error(message: str) -> SourceError:
+    lowered = message.lower()
+    if "syntax" in lowered:
+        return SourceError(f"SQL syntax error: {message}; fix the query")
+    if any(
+        marker in lowered
+        for marker in ("no such table", "does not exist", "doesn't exist", "invalid object name")
+    ):
+        return SourceError(f"unknown table or column: {message}; check the names in the query")
+    if "no such column" in lowered:
+        return SourceError(f"unknown column: {message}; check the column names in the query")
+    if "readonly" in lowered or "read-only" in lowered:
+        return SourceError(
+            f"the warehouse is opened read-only: {message}; extract runs queries that read "
+            "(SELECT ...)"
+        )
+    return SourceError(f"the database rejected the query: {message}; check the query")
+
+
+def _to_arrow(values: Sequence[Any]) -> pa.Array:
+    """One result column as Arrow; mixed Python types fall back to numbers, then text."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        present = [value for value in values if value is not None]
+        if all(
+            isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+            for value in present
+        ):
+            return pa.array([None if value is None else float(value) for value in values])
+        return pa.array([None if value is None else str(value) for value in values], pa.string())
+
+
+class _Scrubber:
+    """Turns an exception into one message line that never shows the URL's password."""
+
+    def __init__(self, url: str) -> None:
+        password = url_password(url)
+        self._secrets = sorted({password, unquote(password)} if password else set(), key=len)
+
+    def __call__(self, exc: BaseException | None) -> str:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        text = lines[0] if lines else type(exc).__name__
+        for secret in reversed(self._secrets):
+            text = text.replace(secret, "***")
+        return text

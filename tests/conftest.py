@@ -1,0 +1,138 @@
+"""Fixtures shared by the whole test suite.
+
+- ``sample_csv``: path of the bundled sample ``CC_GENERAL.csv`` (8,950 rows).
+- ``sample_frame``: the sample read with :func:`custseg.sources.read_table` (a fresh
+  copy per test: change it freely).
+- ``sample_duckdb`` / ``sample_sqlite``: real database files in ``tmp_path`` holding
+  the sample as the table ``credit_card_customers``.
+- ``run_cli``: runs the real console script in a subprocess and returns
+  ``(exit_code, stdout, stderr)`` (a named tuple: ``result.exit_code`` works too).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import duckdb
+import pandas as pd
+import pytest
+
+from custseg.sources import read_table, sample_path
+
+SAMPLE_TABLE = "credit_card_customers"
+
+
+class CliResult(NamedTuple):
+    """What a command-line run returned."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+RunCli = Callable[..., CliResult]
+
+
+def _console_script() -> str:
+    beside_python = Path(sys.executable).with_name("custseg")
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("custseg")
+    if found is None:
+        raise RuntimeError("the custseg console script is not installed (pip install -e .)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def sample_csv() -> Path:
+    """Path of the bundled ``CC_GENERAL.csv``."""
+    return sample_path()
+
+
+@pytest.fixture(scope="session")
+def _sample_frame_once(sample_csv: Path) -> pd.DataFrame:
+    return read_table(sample_csv)
+
+
+@pytest.fixture
+def sample_frame(_sample_frame_once: pd.DataFrame) -> pd.DataFrame:
+    """The bundled sample as a DataFrame (CUST_ID text, 17 float64 columns)."""
+    return _sample_frame_once.copy()
+
+
+@pytest.fixture
+def sample_duckdb(tmp_path: Path, sample_csv: Path) -> Path:
+    """A DuckDB database file with the sample as ``credit_card_customers``."""
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            f"CREATE TABLE {SAMPLE_TABLE} AS SELECT * FROM read_csv(?, header = true, "
+            "types = {'CUST_ID': 'VARCHAR'})",
+            [str(sample_csv)],
+        )
+    return path
+
+
+@pytest.fixture
+def sample_sqlite(tmp_path: Path, _sample_frame_once: pd.DataFrame) -> Path:
+    """A SQLite database file with the sample as ``credit_card_customers``."""
+    path = tmp_path / "bank.db"
+    frame = _sample_frame_once
+    columns = ", ".join(
+        f'"{name}" {"TEXT" if name == "CUST_ID" else "REAL"}' for name in frame.columns
+    )
+    rows = [
+        tuple(None if pd.isna(value) else value for value in row)
+        for row in frame.itertuples(index=False, name=None)
+    ]
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"CREATE TABLE {SAMPLE_TABLE} ({columns})")
+        placeholders = ", ".join("?" for _ in frame.columns)
+        connection.executemany(f"INSERT INTO {SAMPLE_TABLE} VALUES ({placeholders})", rows)
+    connection.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> RunCli:
+    """Run ``custseg ARGS...`` in a subprocess: ``run_cli(args, cwd=None, env=None)``.
+
+    ``env`` entries are added to (or, with value ``None``, removed from) the current
+    environment. The terminal is 200 columns wide so that messages stay on one line.
+    """
+    script = _console_script()
+
+    def run(
+        args: Sequence[str],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str | None] | None = None,
+        input: str | None = None,
+        timeout: float = 120,
+    ) -> CliResult:
+        environment = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+        for key, value in (env or {}).items():
+            if value is None:
+                environment.pop(key, None)
+            else:
+                environment[key] = value
+        completed = subprocess.run(
+            [script, *map(str, args)],
+            cwd=cwd,
+            env=environment,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+    return run
