@@ -153,9 +153,7 @@ def run_bigquery(
         with progress.stage("BigQuery dry run") as stage:
             dry = client.query(
                 sql,
-                job_config=bigquery.QueryJobConfig(
-                    dry_run=True, use_query_cache=False, default_dataset=target.default_dataset
-                ),
+                job_config=_job_config(bigquery, target, dry_run=True, use_query_cache=False),
                 location=target.location,
             )
             stage.advance()
@@ -174,9 +172,7 @@ def run_bigquery(
         with progress.stage("Running the query on BigQuery") as stage:
             job = client.query(
                 sql,
-                job_config=bigquery.QueryJobConfig(
-                    default_dataset=target.default_dataset, maximum_bytes_billed=max_bytes_billed
-                ),
+                job_config=_job_config(bigquery, target, maximum_bytes_billed=max_bytes_billed),
                 location=target.location,
             )
             rows = job.result()
@@ -229,6 +225,14 @@ def human_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+def _job_config(bigquery: ModuleType, target: BigQueryTarget, **settings: Any) -> Any:
+    # QueryJobConfig stores an explicit None as the text "None": pass only real values.
+    options = {name: value for name, value in settings.items() if value is not None}
+    if target.default_dataset is not None:
+        options["default_dataset"] = target.default_dataset
+    return bigquery.QueryJobConfig(**options)
+
+
 def _import_google() -> tuple[ModuleType, ModuleType, ModuleType]:
     try:
         from google.api_core import exceptions as api_errors
@@ -242,7 +246,7 @@ def _import_google() -> tuple[ModuleType, ModuleType, ModuleType]:
 
 
 def _load_credentials(path: str | os.PathLike[str], auth_errors: ModuleType) -> Any:
-    import google.auth
+    from google.oauth2 import service_account
 
     key = Path(path)
     if not key.is_file():
@@ -251,13 +255,13 @@ def _load_credentials(path: str | os.PathLike[str], auth_errors: ModuleType) -> 
             "service-account key file (JSON)"
         )
     try:
-        loaded, _project = google.auth.load_credentials_from_file(str(key))
+        # Only service-account keys: loading any credential type from a file is unsafe.
+        return service_account.Credentials.from_service_account_file(str(key))
     except (auth_errors.DefaultCredentialsError, ValueError, KeyError) as exc:
         raise SourceError(
             f"{os.fspath(path)!r} is not a usable Google credentials file: {_message(exc)}; "
             "download a service-account key (JSON) from the Google Cloud console"
         ) from exc
-    return loaded
 
 
 def _has_storage_api() -> bool:
@@ -275,6 +279,9 @@ def _reason(exc: BaseException) -> str | None:
 
 
 def _message(exc: BaseException) -> str:
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    text = getattr(exc, "message", None)
+    if not text:
+        # google.auth errors carry (message, response): show the message only.
+        text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__

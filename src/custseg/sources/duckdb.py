@@ -9,10 +9,9 @@ never downloads anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 from importlib import resources
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -22,11 +21,10 @@ from ..exceptions import SourceError
 
 __all__ = ["SAMPLE_TABLE", "sample_path", "run_duckdb"]
 
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
 SAMPLE_TABLE = "credit_card_customers"
 _BATCH_ROWS = 100_000
+# DuckDB suggests its own catalog tables for unknown names: no help to a user.
+_SYSTEM_NAME = re.compile(r'"(?:sqlite_|pg_|duckdb_|information_schema)')
 _MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 _CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
@@ -67,26 +65,21 @@ def run_duckdb(
     connection = _embedded() if database is None else _open_file(database)
     try:
         with progress.stage("Running the query on DuckDB") as stage:
-            relation = _call(connection.sql, sql)
+            relation = connection.sql(sql)
             stage.advance()
         if relation is None:  # a statement without rows (SET, CREATE, ...)
             return pa.table({})
         with progress.stage("Fetching rows") as stage:
-            reader = _call(relation.to_arrow_reader, _BATCH_ROWS)
+            reader = relation.to_arrow_reader(_BATCH_ROWS)
             batches = []
-            while (batch := _call(_next_batch, reader)) is not None:
+            for batch in reader:
                 batches.append(batch)
                 stage.advance(batch.num_rows)
         return pa.Table.from_batches(batches, schema=reader.schema)
+    except duckdb.Error as exc:
+        raise _query_error(exc, embedded=database is None) from exc
     finally:
         connection.close()
-
-
-def _next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
-    try:
-        return reader.read_next_batch()
-    except StopIteration:
-        return None
 
 
 def _embedded() -> duckdb.DuckDBPyConnection:
@@ -128,25 +121,18 @@ def _open_file(database: Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _call(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-    try:
-        return function(*args, **kwargs)
-    except duckdb.ParserException as exc:
-        raise SourceError(f"SQL syntax error: {_first_line(exc)}; fix the query") from exc
-    except duckdb.CatalogException as exc:
-        raise SourceError(
-            f"unknown table or object: {_first_line(exc)}; check the name (the embedded "
-            f"warehouse has the table {SAMPLE_TABLE})"
-        ) from exc
-    except duckdb.BinderException as exc:
-        raise SourceError(
-            f"the query names something that does not exist: {_first_line(exc)}; check the "
-            "column names"
-        ) from exc
-    except duckdb.Error as exc:
-        raise SourceError(
-            f"DuckDB could not run the query: {_first_line(exc)}; check the query"
-        ) from exc
+def _query_error(exc: duckdb.Error, *, embedded: bool) -> SourceError:
+    message = _first_line(exc)
+    if isinstance(exc, duckdb.ParserException):
+        return SourceError(f"SQL syntax error: {message}; fix the query")
+    if isinstance(exc, duckdb.CatalogException):
+        where = f" (the embedded warehouse has the table {SAMPLE_TABLE})" if embedded else ""
+        return SourceError(f"unknown table or object: {message}; check the name{where}")
+    if isinstance(exc, duckdb.BinderException):
+        return SourceError(
+            f"the query names something that does not exist: {message}; check the column names"
+        )
+    return SourceError(f"DuckDB could not run the query: {message}; check the query")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -154,5 +140,9 @@ def _first_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     if not lines:
         return type(exc).__name__
-    hints = [line for line in lines[1:2] if line.startswith(("Did you mean", "Candidate"))]
+    hints = [
+        line
+        for line in lines[1:2]
+        if line.startswith(("Did you mean", "Candidate")) and not _SYSTEM_NAME.search(line)
+    ]
     return " ".join([lines[0], *hints])

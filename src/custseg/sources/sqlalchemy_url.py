@@ -172,13 +172,12 @@ def _query_error(message: str) -> SourceError:
     lowered = message.lower()
     if "syntax" in lowered:
         return SourceError(f"SQL syntax error: {message}; fix the query")
-    if any(
-        marker in lowered
-        for marker in ("no such table", "does not exist", "doesn't exist", "invalid object name")
-    ):
-        return SourceError(f"unknown table or column: {message}; check the names in the query")
     if "no such column" in lowered:
         return SourceError(f"unknown column: {message}; check the column names in the query")
+    if "no such table" in lowered:
+        return SourceError(f"unknown table: {message}; check the table name in the query")
+    if any(marker in lowered for marker in ("does not exist", "doesn't exist", "invalid object")):
+        return SourceError(f"unknown table or column: {message}; check the names in the query")
     if "readonly" in lowered or "read-only" in lowered:
         return SourceError(
             f"the warehouse is opened read-only: {message}; extract runs queries that read "
