@@ -125,6 +125,8 @@ def test_guards_zero_means_constant_columns_and_gaps_without_nan_in_json():
     frame = pd.DataFrame(
         {
             "centred": [-1.0, 1.0, -2.0, 2.0, -3.0, 3.0],  # population mean 0
+            "signed": [-1.0, 5.0, -2.0, 2.0, -3.0, 3.0],  # both signs: a lift means nothing
+            "negative": [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0],  # one sign: lift is a ratio
             "constant": [5.0] * 6,
             "gappy": [1.0, np.nan, 3.0, 4.0, np.nan, np.nan],  # segment 1: one value
             "flag": [True, False, True, True, False, False],
@@ -134,9 +136,20 @@ def test_guards_zero_means_constant_columns_and_gaps_without_nan_in_json():
     )
     labels = np.array([0, 0, 0, 1, 1, 1])
     profiles = profile_segments(frame, labels)
-    assert profiles.features == ["centred", "constant", "gappy", "flag", "count"]
+    assert profiles.features == [
+        "centred",
+        "signed",
+        "negative",
+        "constant",
+        "gappy",
+        "flag",
+        "count",
+    ]
     table = profiles.table.set_index(["segment_id", "feature"])
     assert np.isnan(table.loc[(0, "centred"), "lift"])
+    assert np.isnan(table.loc[(0, "signed"), "lift"])
+    assert np.isfinite(table.loc[(0, "signed"), "effect_size"])
+    assert table.loc[(0, "negative"), "lift"] == pytest.approx(2.0 / 3.5)
     assert np.isfinite(table.loc[(0, "centred"), "effect_size"])
     assert np.isnan(table.loc[(0, "constant"), "effect_size"])
     assert table.loc[(0, "constant"), "lift"] == pytest.approx(1.0)

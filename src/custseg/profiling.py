@@ -7,8 +7,10 @@ features, for instance), so that a segment can be explained in the units a banke
 For segment ``g`` and feature ``f``:
 
 - ``mean`` and ``median`` are computed over the segment's non-missing values;
-- ``lift`` is the segment mean divided by the population mean (undefined, ``NaN`` in
-  the table and ``None`` in JSON, when the population mean is zero);
+- ``lift`` is the segment mean divided by the population mean; it is a ratio of
+  amounts, so it is undefined (``NaN`` in the table, ``None`` in JSON) when the
+  population mean is zero or the column takes both signs (a lift of a mean near zero
+  between negative and positive values says nothing);
 - ``effect_size`` is the standardised difference between the segment and the rest of
   the population, ``(mean_g - mean_rest) / pooled_sd`` (Cohen's d), undefined when the
   pooled standard deviation is zero or either side has fewer than two values.
@@ -458,9 +460,10 @@ def _profile(
         defined = (counts >= 2) & (n_rest >= 2) & (pooled_sd > _tiny(pop_mean, pop_std))
         effect = np.where(defined, diff / np.where(defined, pooled_sd, 1.0), np.nan)
 
-        # 4. Lift, guarded where the population mean is (numerically) zero.
-        zero_mean = np.abs(pop_mean) <= _tiny(pop_mean, pop_std)
-        lift = np.where(zero_mean | (counts == 0), np.nan, means / np.where(zero_mean, 1, pop_mean))
+        # 4. Lift, only for one-signed columns with a (numerically) non-zero mean.
+        mixed_signs = (values < 0).any(axis=0) & (values > 0).any(axis=0)
+        no_lift = (np.abs(pop_mean) <= _tiny(pop_mean, pop_std)) | mixed_signs
+        lift = np.where(no_lift | (counts == 0), np.nan, means / np.where(no_lift, 1, pop_mean))
     means = np.where(counts > 0, means, np.nan)
 
     medians, pop_median, median_sample = _medians(data, inverse, k)
