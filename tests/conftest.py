@@ -5,6 +5,7 @@
   copy per test: change it freely).
 - ``sample_duckdb`` / ``sample_sqlite``: real database files in ``tmp_path`` holding
   the sample as the table ``credit_card_customers``.
+- ``custseg_script``: path of the installed console script.
 - ``run_cli``: runs the real console script in a subprocess and returns
   ``(exit_code, stdout, stderr)`` (a named tuple: ``result.exit_code`` works too).
 """
@@ -101,13 +102,19 @@ def sample_sqlite(tmp_path: Path, _sample_frame_once: pd.DataFrame) -> Path:
 
 
 @pytest.fixture(scope="session")
-def run_cli() -> RunCli:
+def custseg_script() -> str:
+    """Path of the installed ``custseg`` console script."""
+    return _console_script()
+
+
+@pytest.fixture(scope="session")
+def run_cli(custseg_script: str) -> RunCli:
     """Run ``custseg ARGS...`` in a subprocess: ``run_cli(args, cwd=None, env=None)``.
 
     ``env`` entries are added to (or, with value ``None``, removed from) the current
     environment. The terminal is 200 columns wide so that messages stay on one line.
     """
-    script = _console_script()
+    script = custseg_script
 
     def run(
         args: Sequence[str],
