@@ -45,6 +45,7 @@ _PATTERN_SAMPLE = 5_000
 _DATE_FORMATS = ("ISO8601", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y")
 _ID_TOKENS = {"id", "key", "uuid", "guid"}
 _NUMBER_TOKENS = {"no", "nr", "num", "number"}
+_ROW_TOKENS = {"row", "rownum", "index", "idx", "unnamed", "seq", "line"}
 _CUSTOMER_WORDS = {"cust", "customer", "client", "account", "acct", "card", "member", "user"}
 _CODE_TOKENS = {
     "code",
@@ -270,11 +271,17 @@ class RowCheck:
         if bad == 0 or (n and bad / n <= max_share):
             return
         first = self.reasons.loc[~self.usable].iloc[0]
-        label = self.reasons.index[~self.usable][0]
+        label = _plain_label(self.reasons.index[~self.usable][0])
         raise DataError(
             f"{bad} of {n} rows have unusable values (e.g. row {label!r}: {first});"
             f" fix the data or drop those rows (RowCheck.accepted())"
         )
+
+
+def _plain_label(label: object) -> object:
+    """An index label as a plain Python value, so that messages read ``row 11``."""
+    item = getattr(label, "item", None)
+    return item() if callable(item) else label
 
 
 def clean_column_name(name: object) -> str:
@@ -776,7 +783,7 @@ def _numeric_info(f: _ColumnFacts, max_categories: int) -> ColumnInfo:
     unique_ints = integral and f.n_missing == 0 and f.n_unique == f.n_rows
     if unique_ints and _is_id_name(f.name):
         return f.info("ignored", "numeric identifier (unique integers in an id-like column)")
-    if unique_ints and f.n_rows >= 3 and _is_row_number(values):
+    if unique_ints and _is_row_number(f.name, values):
         return f.info("ignored", "row number (consecutive unique integers)")
     if integral and _is_code_name(f.name):
         if f.n_unique <= max_categories:
@@ -802,9 +809,14 @@ def _numeric_info(f: _ColumnFacts, max_categories: int) -> ColumnInfo:
     return f.info("numeric", "; ".join([detail, *notes]))
 
 
-def _is_row_number(values: np.ndarray) -> bool:
+def _is_row_number(name: str, values: np.ndarray) -> bool:
+    """0..n-1 or 1..n, on enough rows or under a row-like name (``Unnamed: 0``, ``index``)."""
     ordered = np.sort(values)
-    return bool(np.all(np.diff(ordered) == 1))
+    if ordered[0] not in (0, 1) or not np.all(np.diff(ordered) == 1):
+        return False
+    tokens = _name_tokens(name)
+    row_like = not tokens or tokens[0] in _ROW_TOKENS or tokens[-1] in _ROW_TOKENS
+    return row_like or values.size >= 20
 
 
 def _coerce_numeric(series: pd.Series, name: str) -> tuple[pd.Series, np.ndarray | None]:
