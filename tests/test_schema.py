@@ -175,6 +175,10 @@ def test_overrides_choose_the_features_id_and_exclusions(cc: pd.DataFrame) -> No
     frame = _other_table()
     schema = infer_schema(frame, id_column="customer_id", features=["region", "age"])
     assert schema.categorical == ["region"] and schema.numeric == ["age"]
+    # A requested feature is never taken for the identifier.
+    frame["visit_key"] = np.arange(len(frame)) * 3 + 1
+    schema = infer_schema(frame.drop(columns="customer_id"), features=["visit_key", "age"])
+    assert schema.id_column is None and schema.numeric == ["age", "visit_key"]
 
 
 @pytest.mark.parametrize(

@@ -366,7 +366,9 @@ def infer_schema(
     facts = {name: _ColumnFacts.of(name, frame[lookup[name]], n_rows) for name in names}
     if wanted_id is not None:
         _check_identifier(facts[wanted_id], frame[lookup[wanted_id]])
-    chosen_id = wanted_id or _choose_identifier(facts, frame, lookup, excluded)
+    # A column requested as a feature is never taken for the identifier.
+    not_id = excluded | set(wanted_features or [])
+    chosen_id = wanted_id or _choose_identifier(facts, frame, lookup, not_id)
 
     infos: list[ColumnInfo] = []
     for name in names:
@@ -653,7 +655,7 @@ def _check_identifier(f: _ColumnFacts, series: pd.Series) -> None:
     if f.n_unique < f.n_rows:
         counts = series.value_counts()
         dup = counts[counts > 1]
-        example = dup.index[0]
+        example = _plain_label(dup.index[0])
         raise SchemaError(
             f"identifier column {f.name!r} has duplicated values: {example!r} appears"
             f" {int(dup.iloc[0])} times and {len(dup)} values are duplicated"
@@ -680,7 +682,7 @@ def _choose_identifier(
     # silently clustering duplicated customers would be worse than stopping.
     for f in named:
         present = f.n_rows - f.n_missing
-        if present and f.n_unique >= 0.5 * f.n_rows:
+        if present and f.n_unique >= 0.9 * f.n_rows:
             _check_identifier(f, frame[lookup[f.name]])
     for name, f in facts.items():
         if name not in excluded and _looks_like_id_values(f):
