@@ -1,0 +1,186 @@
+"""Fitted preparation steps as plain data, and the numpy arithmetic that applies them.
+
+Fit and transform share these helpers, so that a plan applied to its training rows gives
+the training matrix bit for bit. Each helper mirrors one SQL expression (see
+``custseg.features``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import ModelError
+
+OUTPUT_BOUND = 1e6
+"""Prepared coordinates are clipped to +-this many (scaled) units; only absurd inputs reach it."""
+MISSING_LEVEL = "__missing__"
+OTHER_LEVEL = "__other__"
+
+
+@dataclass(frozen=True)
+class NumericStep:
+    """Fitted preparation of one numeric column (raw or derived)."""
+
+    column: str
+    impute: float
+    indicator: str | None
+    clip: tuple[float, float] | None
+    transform: Literal["log1p", "yeo-johnson", "none"]
+    lambda_: float | None
+    center: float
+    scale: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "impute": self.impute,
+            "indicator": self.indicator,
+            "clip": None if self.clip is None else [self.clip[0], self.clip[1]],
+            "transform": self.transform,
+            "lambda": self.lambda_,
+            "center": self.center,
+            "scale": self.scale,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> NumericStep:
+        clip = d["clip"]
+        lam = d["lambda"]
+        if d["transform"] not in ("log1p", "yeo-johnson", "none"):
+            raise ModelError(f"unknown transform {d['transform']!r} for column {d['column']!r}")
+        return cls(
+            column=str(d["column"]),
+            impute=float(d["impute"]),
+            indicator=None if d["indicator"] is None else str(d["indicator"]),
+            clip=None if clip is None else (float(clip[0]), float(clip[1])),
+            transform=d["transform"],
+            lambda_=None if lam is None else float(lam),
+            center=float(d["center"]),
+            scale=float(d["scale"]),
+        )
+
+
+@dataclass(frozen=True)
+class CategoricalStep:
+    """Fitted one-hot encoding of one categorical column (raw or derived)."""
+
+    column: str
+    levels: tuple[str, ...]
+    impute: str
+    other: str
+    center: tuple[float, ...]
+    scale: tuple[float, ...]
+
+    def output_names(self) -> list[str]:
+        return [f"{self.column}={level}" for level in self.levels]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "levels": list(self.levels),
+            "impute": self.impute,
+            "other": self.other,
+            "center": list(self.center),
+            "scale": list(self.scale),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CategoricalStep:
+        levels = tuple(str(v) for v in d["levels"])
+        center = tuple(float(v) for v in d["center"])
+        scale = tuple(float(v) for v in d["scale"])
+        if not len(levels) == len(center) == len(scale):
+            raise ModelError(f"column {d['column']!r}: levels, center and scale differ in length")
+        return cls(str(d["column"]), levels, str(d["impute"]), str(d["other"]), center, scale)
+
+
+# ---------------------------------------------------------------------- arithmetic
+# The same helpers serve fit and transform, so that both produce identical bits.
+
+
+def _impute(x: np.ndarray, value: float) -> np.ndarray:
+    return np.where(np.isnan(x), value, x)
+
+
+def _clip(v: np.ndarray, clip: tuple[float, float] | None) -> np.ndarray:
+    return v if clip is None else np.clip(v, clip[0], clip[1])
+
+
+def _skew_transform(v: np.ndarray, kind: str, lam: float | None) -> np.ndarray:
+    if kind == "log1p":
+        # Scoring rows may hold negatives (refunds) in a column that was
+        # non-negative in training: they are clipped to 0 so that log1p is defined.
+        return np.log1p(np.maximum(v, 0.0))
+    if kind == "yeo-johnson":
+        assert lam is not None
+        return _yeo_johnson(v, lam)
+    return v
+
+
+def _yeo_johnson(v: np.ndarray, lam: float) -> np.ndarray:
+    out = np.empty_like(v)
+    pos = v >= 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        if lam == 0.0:
+            out[pos] = np.log1p(v[pos])
+        else:
+            out[pos] = (np.power(v[pos] + 1.0, lam) - 1.0) / lam
+        if lam == 2.0:
+            out[~pos] = -np.log1p(-v[~pos])
+        else:
+            out[~pos] = -(np.power(1.0 - v[~pos], 2.0 - lam) - 1.0) / (2.0 - lam)
+    return out
+
+
+def _scale(t: np.ndarray, center: float, scale: float) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = (t - center) / scale
+    # Overflowed values (+-inf) are pinned to the bound; they only arise from absurd inputs.
+    return np.clip(z, -OUTPUT_BOUND, OUTPUT_BOUND)
+
+
+def _apply_numeric(x: np.ndarray, step: NumericStep) -> np.ndarray:
+    v = _clip(_impute(x, step.impute), step.clip)
+    return _scale(_skew_transform(v, step.transform, step.lambda_), step.center, step.scale)
+
+
+def _category_codes(values: np.ndarray, step: CategoricalStep) -> np.ndarray:
+    """Index into ``step.levels`` per row, -1 for a level without a column."""
+    filled = pd.Series(values, dtype=object).fillna(step.impute)
+    codes = pd.Index(list(step.levels), dtype=object).get_indexer(pd.Index(filled))
+    if step.other in step.levels:
+        codes[codes < 0] = step.levels.index(step.other)
+    return codes
+
+
+def _apply_categorical(values: np.ndarray, step: CategoricalStep) -> np.ndarray:
+    codes = _category_codes(values, step)
+    onehot = (codes[:, None] == np.arange(len(step.levels))[None, :]).astype(np.float64)
+    return (onehot - np.asarray(step.center)) / np.asarray(step.scale)
+
+
+def _stack(parts: list[np.ndarray], n: int) -> np.ndarray:
+    cols = [p.reshape(n, -1) for p in parts]
+    return np.hstack(cols) if cols else np.empty((n, 0))
+
+
+def _pca_arrays(pca: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    if pca is None:
+        return None
+    mean = np.asarray(pca["mean"], dtype=np.float64)
+    components = np.asarray(pca["components"], dtype=np.float64).reshape(-1, mean.size)
+    return mean, components
+
+
+def _copy_pca(pca: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "input_names": [str(n) for n in pca["input_names"]],
+        "mean": [float(v) for v in pca["mean"]],
+        "components": [[float(v) for v in row] for row in pca["components"]],
+        "explained_variance_ratio": [float(v) for v in pca["explained_variance_ratio"]],
+    }
