@@ -20,8 +20,10 @@ import pyarrow as pa
 import pytest
 
 from custseg.cli import main
+from custseg.cli._data import load_input, parse_byte_size
+from custseg.exceptions import ConfigError
 from custseg.sources import bigquery as bigquery_source
-from custseg.sources import read_table
+from custseg.sources import read_table, sample_path
 
 TWELVE = "SELECT * FROM credit_card_customers WHERE TENURE = 12"
 
@@ -340,3 +342,46 @@ def test_progress_shows_on_a_terminal(tmp_path: Path, custseg_script: str) -> No
     shown = b"".join(chunks).decode("utf-8", "replace")
     assert "Fetching rows" in shown and "Writing c.csv" in shown
     assert "8950/8950" in shown
+
+
+# ------------------------------------------------ shared data options (fit and score)
+
+
+def test_parse_byte_size() -> None:
+    assert parse_byte_size(None) is None
+    assert parse_byte_size("10000") == 10_000
+    assert parse_byte_size("10GB") == 10_000_000_000
+    assert parse_byte_size("2 GiB") == 2 * 1024**3
+    assert parse_byte_size("1.5kb") == 1_500
+    assert parse_byte_size("1e9") == 1_000_000_000
+    for bad in ("lots", "-5", "10 GBs", "0"):
+        with pytest.raises(ConfigError, match="--max-bytes-billed"):
+            parse_byte_size(bad)
+
+
+def test_load_input_reads_a_file_or_a_query(tmp_path: Path, sample_frame: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(load_input(input=sample_path(), sql=None), sample_frame)
+    query = tmp_path / "q.sql"
+    query.write_text("SELECT * FROM credit_card_customers", encoding="utf-8")
+    pd.testing.assert_frame_equal(load_input(input=None, sql=f"@{query}"), sample_frame)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, r"^no data given; pass --input customers.csv or --sql"),
+        ({"input": Path("c.csv"), "sql": "SELECT 1"}, r"^both --input and --sql given"),
+        (
+            {"input": Path("c.csv"), "warehouse": "sqlite:///x.db"},
+            r"^--warehouse applies to --sql only, not to --input",
+        ),
+        (
+            {"input": Path("c.csv"), "max_bytes_billed": "1GB"},
+            r"^--max-bytes-billed applies to --sql only",
+        ),
+    ],
+)
+def test_load_input_option_errors(options: dict[str, Any], expected: str) -> None:
+    arguments: dict[str, Any] = {"input": None, "sql": None, **options}
+    with pytest.raises(ConfigError, match=expected):
+        load_input(**arguments)
