@@ -95,6 +95,8 @@ def hand_made_report_data(k: int = 3, seed: int = 7) -> dict[str, Any]:
             "davies_bouldin": 1.2 + 0.05 * kk,
             "stability_ari": None if kk == 9 else 0.9 - 0.03 * kk,
             "min_share": 0.3 / kk,
+            "excluded_because": "smallest segment 3.3% < 5.0%" if kk == 9 else None,
+            "votes": ["best silhouette", "knee"] if kk == 4 else [],
         }
         for kk in range(2, 10)
     ]
@@ -172,6 +174,9 @@ def hand_made_report_data(k: int = 3, seed: int = 7) -> dict[str, Any]:
             "recommended_k": 4,
             "chosen_k": k,
             "explanation": "k = 4 is where the elbow bends and the silhouette peaks.",
+            "rule": "the k with most votes among the stable k",
+            "rows_used": 20_000,
+            "sampled": True,
         },
         "segments": segments,
         "projection": {
@@ -350,6 +355,15 @@ def test_page_shows_segment_cards_with_formatted_numbers(rendered: RenderedRepor
     assert "2024-05-01 10:00 UTC" in html
 
 
+def test_k_table_marks_the_recommendation_and_the_set_aside(rendered: RenderedReport) -> None:
+    text = " ".join(rendered.html.split())
+    assert '<tr class="highlight">' in text
+    assert "4 ★" in text
+    assert "set aside: smallest segment 3.3% &lt; 5.0%" in text
+    assert "best silhouette, knee" in text
+    assert "compared on a random sample of 20,000 customers" in text
+
+
 def test_page_escapes_text_from_the_model(rendered: RenderedReport) -> None:
     assert "<b>behave</b>" not in rendered.html
     assert "&lt;b&gt;behave&lt;/b&gt;" in rendered.html
@@ -393,6 +407,9 @@ def test_figures_render_when_the_data_has_nothing_to_show() -> None:
         "recommended_k": None,
         "chosen_k": 3,
         "explanation": "Chosen by the analyst.",
+        "rule": None,
+        "rows_used": None,
+        "sampled": False,
     }
     data["feature_boxes"] = []
     data["silhouette"] = {

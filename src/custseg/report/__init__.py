@@ -1,10 +1,13 @@
 """The segmentation report: a self-contained HTML page, its figures, a summary, the profiles.
 
-Built in two steps, like skrub's table report: report data is a plain dictionary (no
-I/O, no figure), and :func:`render_report` turns it into HTML, PNG figures, Markdown
-and a profile table.
+Built in two steps, like skrub's table report: :func:`build_report_data` computes a
+plain dictionary (no I/O, no figure), :func:`render_report` turns it into HTML, PNG
+figures, Markdown and a profile table; :func:`write_report` does both and writes the
+files atomically.
 """
 
+from .data import build_report_data
 from .render import RenderedReport, render_report
+from .write import write_report
 
-__all__ = ["render_report", "RenderedReport"]
+__all__ = ["build_report_data", "render_report", "write_report", "RenderedReport"]

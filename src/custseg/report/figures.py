@@ -219,20 +219,13 @@ def distributions_figure(distributions: list[dict[str, Any]]) -> bytes:
             ax.stairs(counts, edges, fill=True, color="#4393c3", alpha=0.85)
             if item.get("log_scale"):
                 _log_axis(ax, "x")
-                scale = "log scale"
             else:
                 _compact_axis(ax.xaxis)
-                scale = ""
             ax.set_title(str(item["column"]), fontsize=8.5)
-            median = fmt_number(item.get("median"))
-            ax.text(
-                0.98,
-                0.95,
-                f"median {median}" + (f"\n{scale}" if scale else ""),
-                transform=ax.transAxes,
-                ha="right",
-                va="top",
-                fontsize=7,
+            ax.set_xlabel(
+                f"median {fmt_number(item.get('median'))}"
+                + (" · log scale" if item.get("log_scale") else ""),
+                fontsize=7.5,
                 color=_MUTED,
             )
             ax.set_yticks([])
@@ -578,7 +571,15 @@ def silhouette_figure(silhouette: dict[str, Any], segments: list[dict[str, Any]]
                 fontsize=8,
             )
         ax.axvline(0, color="#333333", lw=0.8)
-        ax.set_yticks(centers, [f"{s['id']} · {s['name']}" for s in reversed(segments)])
+        means = list(silhouette.get("per_segment") or [])
+        means += [None] * (len(segments) - len(means))
+        ax.set_yticks(
+            centers,
+            [
+                f"{s['id']} · {s['name']}\nmean {'–' if m is None else f'{m:.2f}'}"
+                for s, m in reversed(list(zip(segments, means, strict=False)))
+            ],
+        )
         ax.set_xlabel("silhouette value (−1 wrong segment · 0 on a border · 1 well inside)")
         ax.set_xlim(min(-0.2, float(np.nanmin(np.concatenate(groups))) - 0.05), 1.0)
         sample = int(silhouette.get("n_plotted") or total)
