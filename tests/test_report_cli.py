@@ -1,0 +1,94 @@
+"""``custseg report`` in a real process: files written, JSON output, clean user errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from custseg.config import FitConfig
+from custseg.model import save_model
+from custseg.pipeline import fit_segments
+
+
+def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "custseg", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(folder, model.json, customers.csv) for a small real fit."""
+    folder = tmp_path_factory.mktemp("cli")
+    path = resources.files("custseg") / "data" / "CC_GENERAL.csv"
+    with resources.as_file(path) as csv:
+        frame = pd.read_csv(csv).sample(n=800, random_state=2).reset_index(drop=True)
+    config = FitConfig(k=3, k_range=(2, 4), n_init=2, n_resamples=2, random_state=0)
+    model_path = save_model(fit_segments(frame, config=config), folder / "out" / "model.json")
+    data_path = folder / "customers.csv"
+    frame.to_csv(data_path, index=False)
+    return folder, model_path, data_path
+
+
+def test_report_writes_the_files_and_lists_them_as_json(
+    fitted: tuple[Path, Path, Path],
+) -> None:
+    folder, model_path, data_path = fitted
+    done = _run("report", model_path, "--data", data_path, "--out", "rep", "--json", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)
+    assert {"report.html", "summary.md", "profiles.csv", "figures/elbow.png"} <= set(listed)
+    for path in listed.values():
+        assert Path(folder, path).is_file() or Path(path).is_file()
+    html = (folder / "rep" / "report.html").read_text(encoding="utf-8")
+    assert "Executive summary" in html and "800 customers" in html
+
+
+def test_report_defaults_to_a_folder_next_to_the_model(fitted: tuple[Path, Path, Path]) -> None:
+    folder, model_path, data_path = fitted
+    done = _run("report", model_path, "--data", data_path, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert (model_path.parent / "report" / "report.html").is_file()
+    assert "Report written to" in done.stderr
+    assert done.stdout == ""
+
+
+def test_missing_model_is_a_user_error(fitted: tuple[Path, Path, Path]) -> None:
+    folder, _, data_path = fitted
+    done = _run("report", folder / "nope.json", "--data", data_path, cwd=folder)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: model file")
+    assert "does not exist" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_table_without_a_model_column_is_a_user_error(fitted: tuple[Path, Path, Path]) -> None:
+    folder, model_path, data_path = fitted
+    broken = folder / "broken.csv"
+    pd.read_csv(data_path).drop(columns=["PAYMENTS"]).to_csv(broken, index=False)
+    done = _run("report", model_path, "--data", broken, "--out", "rep2", cwd=folder)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ")
+    assert "PAYMENTS" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (folder / "rep2" / "report.html").exists()
+
+
+def test_help_shows_an_example(fitted: tuple[Path, Path, Path]) -> None:
+    done = _run("report", "--help", cwd=fitted[0])
+    assert done.returncode == 0
+    assert "Example: custseg report" in done.stdout
+    assert "--data" in done.stdout and "--out" in done.stdout
