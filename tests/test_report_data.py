@@ -16,7 +16,7 @@ from custseg.config import FitConfig
 from custseg.exceptions import ConfigError, CustsegError, DataError, ModelError, SchemaError
 from custseg.model import SegmentationModel
 from custseg.pipeline import fit_segments
-from custseg.report import build_report_data, write_report
+from custseg.report import build_report_data, render_report, write_report
 from custseg.report.figures import FIGURE_NAMES
 from custseg.report.render import PROFILE_COLUMNS, SECTIONS
 
@@ -169,6 +169,24 @@ def test_rows_with_unusable_values_are_counted_and_set_aside(
     assert overview["n_usable"] == 297
     assert sum(s["size"] for s in data["segments"]) == 297
     assert any("PURCHASES" in reason for reason in overview["rejection_examples"])
+
+
+def test_new_customers_in_one_segment_without_ids_still_get_a_report(
+    model: SegmentationModel, frame: pd.DataFrame, data: dict[str, Any]
+) -> None:
+    # All rows are drawn in the scatter at this size, so its labels are every row's.
+    labels = np.asarray(data["projection"]["labels"])
+    newcomers = frame[labels == 0].drop(columns=["CUST_ID"]).assign(BRANCH="north")
+    only = build_report_data(model, newcomers, random_state=0)
+    assert [s["size"] for s in only["segments"]] == [len(newcomers), 0, 0, 0]
+    assert [s["top_profile"] == [] for s in only["segments"]] == [False, True, True, True]
+    assert only["silhouette"]["value"] is None  # undefined with one occupied segment
+    metrics = {m["name"]: m["value"] for m in only["metrics"]}
+    assert metrics["Calinski–Harabasz"] is None and metrics["Davies–Bouldin"] is None
+    roles = {c["name"]: c["role"] for c in only["columns"]}
+    assert roles["BRANCH"] == "ignored" and "CUST_ID" not in roles
+    html = render_report(only).html
+    assert html.count("No customer of this table falls in this segment.") == 3
 
 
 def test_a_large_table_is_sampled_for_the_silhouette_and_the_figures(
