@@ -1,0 +1,109 @@
+"""Append pandas chunks to one CSV or Parquet file with a schema fixed by the first chunk.
+
+The caller gives a path (normally the temporary path of :func:`custseg._io.atomic_path`)
+and writes frames one after another; nothing is held in memory between chunks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from .exceptions import ConfigError, ScoringError
+
+__all__ = ["ChunkWriter", "OutputFormat", "output_format"]
+
+OutputFormat = Literal["csv", "parquet"]
+
+_SUFFIXES: dict[str, OutputFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def output_format(path: Path) -> OutputFormat:
+    """The format implied by the suffix of ``path``."""
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ConfigError(
+            f"cannot tell the output format of {str(path)!r} from its suffix; end it with"
+            " .csv or .parquet"
+        )
+    return fmt
+
+
+def _settle(schema: pa.Schema) -> pa.Schema:
+    """Give all-null columns of the first chunk a concrete type (string) for later chunks."""
+    fields = [
+        pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f for f in schema
+    ]
+    return pa.schema(fields)
+
+
+class ChunkWriter:
+    """Write frames of identical columns to ``path``, one after another.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Destination (created or truncated by the first write or by :meth:`close`).
+    fmt : {"csv", "parquet"}
+        File format.
+    """
+
+    def __init__(self, path: Path, fmt: OutputFormat) -> None:
+        self.path = path
+        self.fmt = fmt
+        self._schema: pa.Schema | None = None
+        self._writer: pq.ParquetWriter | pa_csv.CSVWriter | None = None
+        self._columns: list[str] | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame``; its columns must be those of the first frame."""
+        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+        if self._schema is None:
+            self._open(table)
+        assert self._schema is not None and self._writer is not None
+        if table.schema != self._schema:
+            table = self._conform(table)
+        self._writer.write_table(table)
+
+    def _open(self, table: pa.Table) -> None:
+        self._schema = _settle(table.schema)
+        self._columns = list(table.column_names)
+        if self.fmt == "parquet":
+            self._writer = pq.ParquetWriter(self.path, self._schema, compression="snappy")
+        else:
+            self._writer = pa_csv.CSVWriter(self.path, self._schema)
+
+    def _conform(self, table: pa.Table) -> pa.Table:
+        assert self._schema is not None
+        if list(table.column_names) != self._columns:
+            raise ScoringError(
+                f"a chunk has columns {table.column_names} instead of {self._columns};"
+                " the input changed shape while it was read"
+            )
+        arrays = []
+        for field, column in zip(self._schema, table.columns, strict=True):
+            if column.type == field.type:
+                arrays.append(column)
+                continue
+            try:
+                arrays.append(column.cast(field.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise ScoringError(
+                    f"column {field.name!r} changed type from {field.type} to {column.type}"
+                    " between chunks; give the input a fixed schema (Parquet) or a larger"
+                    " chunk size"
+                ) from exc
+        return pa.Table.from_arrays(arrays, schema=self._schema)
+
+    def close(self) -> None:
+        """Finish the file; an empty file (header only for CSV) if nothing was written."""
+        if self._writer is None:
+            # No chunk: still write a valid, empty file so that a stale one never survives.
+            self._open(pa.table({}))
+        assert self._writer is not None
+        self._writer.close()
