@@ -1,0 +1,388 @@
+"""A model as one SQL query that scores a table inside the warehouse.
+
+:func:`export_sql` turns the model's declarative preparation plan and its centroids
+into a single ``SELECT`` built from common table expressions, one per step::
+
+    cs_input     raw columns read once: numbers cast to double, text trimmed, gap words
+                 to NULL; a row flag is false when a number is infinite or beyond
+                 +-1e15 (the rows Python scoring rejects), such values become NULL
+    cs_derived   credit-card features (guarded ratios, purchase type) that cluster
+    cs_clean     gaps imputed and missing indicators, clipping, category levels
+    cs_features  skew transforms (log1p, Yeo-Johnson), scaling, bounds, one-hot columns
+    cs_pca       principal components (only when the model uses PCA)
+    cs_distance  squared euclidean distance to every centroid
+    cs_nearest   the smallest of them
+    cs_assigned  the first centroid at that distance (ties go to the lowest id, like
+                 numpy's argmin), and its distance
+
+and the final ``SELECT`` returns the identifier, ``segment_id``, ``segment_name`` and
+``distance``. Rows that Python scoring would reject get NULL segment columns instead
+of disappearing. Every step reproduces :meth:`custseg.features.PreparationPlan.transform`
+operation by operation, so the assignments match Python scoring except where two
+centroids are equally near to within rounding. Floats are written with ``repr`` (the
+shortest text that reads back as the same double) and an exponent, so that every
+dialect reads them as doubles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .domain import DomainFeature
+from .exceptions import ConfigError, ModelError
+from .features import OUTPUT_BOUND, CategoricalStep, NumericStep, PreparationPlan
+from .model import SegmentationModel
+from .schema import _MISSING_TOKENS, MAX_ABS_VALUE, TableSchema
+
+__all__ = ["DIALECTS", "export_sql"]
+
+DIALECTS: tuple[str, ...] = ("duckdb", "bigquery", "spark", "postgres")
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    name: str
+    quote: str  # identifier quote character
+    backslash_escapes: bool  # string literals escape with backslashes (else quote doubling)
+    double: str  # the 64-bit float type
+    text: str  # the string type
+
+    def ident(self, name: str) -> str:
+        if self.quote == '"':
+            return '"' + name.replace('"', '""') + '"'
+        if self.name == "bigquery":
+            return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+        return "`" + name.replace("`", "``") + "`"
+
+    def string(self, value: str) -> str:
+        if not self.backslash_escapes:
+            return "'" + value.replace("'", "''") + "'"
+        escaped = (
+            value.replace("\\", "\\\\")
+            .replace("'", "\\'")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+            .replace("\t", "\\t")
+        )
+        return "'" + escaped + "'"
+
+
+_DIALECTS: dict[str, _Dialect] = {
+    "duckdb": _Dialect("duckdb", '"', False, "DOUBLE", "VARCHAR"),
+    "postgres": _Dialect("postgres", '"', False, "DOUBLE PRECISION", "TEXT"),
+    "bigquery": _Dialect("bigquery", "`", True, "FLOAT64", "STRING"),
+    "spark": _Dialect("spark", "`", True, "DOUBLE", "STRING"),
+}
+
+
+def _num(value: float) -> str:
+    """A float literal every dialect reads as the same double (e.g. ``1.5e0``, ``(-2e-05)``)."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise ModelError(f"the model holds a non-finite number {value!r}; refit the model")
+    text = repr(value)
+    if "e" not in text:
+        # Without an exponent DuckDB and Spark read decimals as DECIMAL; with one, DOUBLE.
+        text += "e0"
+    return f"({text})" if text.startswith("-") else text
+
+
+def _minus(expr: str, value: float) -> str:
+    """``expr - value`` without ``- -`` (``x - (-c)`` equals ``x + c`` exactly)."""
+    if value < 0 or (value == 0 and math.copysign(1.0, value) < 0):
+        return f"{expr} + {_num(-value)}"
+    return f"{expr} - {_num(value)}"
+
+
+def _check_text(what: str, value: str) -> None:
+    if "\x00" in value:
+        raise ConfigError(f"{what} {value!r} contains a NUL character, which SQL cannot quote")
+
+
+def export_sql(model: SegmentationModel, *, dialect: str, table: str) -> str:
+    """One SQL query that prepares every row of ``table`` and assigns its segment.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        The model (see :func:`custseg.load_model`); it must have an identifier column.
+    dialect : {"duckdb", "bigquery", "spark", "postgres"}
+        SQL dialect of the warehouse.
+    table : str
+        Table holding the customers, with the model's input columns; dots separate
+        qualifiers (``dataset.customers``, ``project.dataset.customers``) and each
+        part is quoted.
+
+    Returns
+    -------
+    str
+        A ``WITH ... SELECT`` query returning the identifier (under its own name),
+        ``segment_id``, ``segment_name`` and ``distance`` (euclidean, prepared space)
+        for every row of ``table``. Rows that Python scoring would reject (an
+        infinite number or one beyond +-1e15) keep their identifier with NULL
+        segment columns.
+
+    Raises
+    ------
+    ConfigError
+        If the dialect is unknown, the table name is empty, or the model has no
+        identifier column.
+    ModelError
+        If the model's plan cannot be read or does not match its centroids.
+    """
+    if not isinstance(model, SegmentationModel):
+        raise ConfigError(
+            f"model should be a SegmentationModel, got {type(model).__name__};"
+            " load one with custseg.load_model(path)"
+        )
+    if dialect not in _DIALECTS:
+        raise ConfigError(f"dialect={dialect!r} should be one of {', '.join(DIALECTS)}")
+    if not isinstance(table, str) or not table.strip():
+        raise ConfigError(f"table={table!r} should name a table, e.g. dataset.customers")
+    parts = table.strip().split(".")
+    if any(not p.strip() for p in parts):
+        raise ConfigError(f"table={table!r} has an empty part between dots; write dataset.table")
+    _check_text("table", table)
+    id_column = TableSchema.from_dict(model.schema).id_column
+    if id_column is None:
+        raise ConfigError(
+            "the model has no identifier column, so SQL results could not be joined back;"
+            " refit it with an id column (--id-column)"
+        )
+    plan = PreparationPlan.from_dict(model.preparation)
+    if list(model.feature_names) != plan.feature_names:
+        raise ModelError(
+            "the model's feature_names differ from its preparation plan's; refit the model"
+        )
+    for segment in model.segments:
+        _check_text("segment name", segment.name)
+    d = _DIALECTS[dialect]
+    source = ".".join(d.ident(p.strip()) for p in parts)
+    return _Query(d, plan, model, id_column, source).build()
+
+
+class _Query:
+    """Builds the CTEs of one export; aliases are positional so user names appear once."""
+
+    def __init__(
+        self,
+        d: _Dialect,
+        plan: PreparationPlan,
+        model: SegmentationModel,
+        id_column: str,
+        source: str,
+    ) -> None:
+        self.d = d
+        self.plan = plan
+        self.model = model
+        self.id_column = id_column
+        self.source = source
+        self.alias: dict[str, str] = {}  # column name (raw or derived) -> alias
+
+    def build(self) -> str:
+        ctes = [
+            ("cs_input", self._input()),
+            ("cs_derived", self._derived()),
+            ("cs_clean", self._clean()),
+            ("cs_features", self._features()),
+        ]
+        coordinates = [f"cs_f{j}" for j in range(len(self.plan.prepared_names))]
+        if self.plan.pca is not None:
+            ctes.append(("cs_pca", self._pca(coordinates)))
+            coordinates = [f"cs_p{j}" for j in range(len(self.plan.pca["components"]))]
+        ctes += [
+            ("cs_distance", self._distance(coordinates, ctes[-1][0])),
+            ("cs_nearest", self._nearest()),
+            ("cs_assigned", self._assigned()),
+        ]
+        body = ",\n".join(f"{name} AS (\n{sql}\n)" for name, sql in ctes)
+        header = (
+            f"-- custseg {self.model.custseg_version} scoring query ({self.d.name}):"
+            f" {self.model.k} segments, model created {self.model.created_at}\n"
+        )
+        return f"{header}WITH\n{body}\n{self._final()}\n"
+
+    # -- helpers
+
+    @staticmethod
+    def _select(items: Sequence[str], source: str) -> str:
+        return "  SELECT\n    " + ",\n    ".join(items) + f"\n  FROM {source}"
+
+    # -- steps
+
+    def _input(self) -> str:
+        d = self.d
+        items = [f"{d.ident(self.id_column)} AS cs_id"]
+        checks: list[str] = []
+        for i, name in enumerate(self.plan.input_numeric):
+            cast = f"CAST({d.ident(name)} AS {d.double})"
+            items.append(
+                f"CASE WHEN ABS({cast}) <= {_num(MAX_ABS_VALUE)} THEN {cast} END AS cs_n{i}"
+            )
+            checks.append(f"({d.ident(name)} IS NULL OR ABS({cast}) <= {_num(MAX_ABS_VALUE)})")
+            self.alias[name] = f"cs_n{i}"
+        gaps = ", ".join(d.string(t) for t in sorted(_MISSING_TOKENS))
+        for i, name in enumerate(self.plan.input_categorical):
+            text = f"TRIM(CAST({d.ident(name)} AS {d.text}))"
+            items.append(
+                f"CASE WHEN LOWER({text}) IN ({gaps}) THEN NULL ELSE {text} END AS cs_c{i}"
+            )
+            self.alias[name] = f"cs_c{i}"
+        items.append(("(" + " AND ".join(checks) + ")" if checks else "TRUE") + " AS cs_ok")
+        return self._select(items, self.source)
+
+    def _derived(self) -> str:
+        items = ["*"]
+        for j, spec in enumerate(f for f in self.plan.domain_features if f.clustering):
+            alias = f"cs_x{j}"
+            items.append(f"{_derived_sql(spec, self.alias, self.d)} AS {alias}")
+            self.alias[spec.name] = alias
+        return self._select(items, "cs_input")
+
+    def _clean(self) -> str:
+        items = ["cs_id", "cs_ok"]
+        for i, step in enumerate(self.plan.numeric_steps):
+            x = self.alias[step.column]
+            v = f"COALESCE({x}, {_num(step.impute)})"
+            if step.clip is not None:
+                v = f"LEAST(GREATEST({v}, {_num(step.clip[0])}), {_num(step.clip[1])})"
+            items.append(f"{v} AS cs_v{i}")
+            if step.indicator is not None:
+                items.append(f"CASE WHEN {x} IS NULL THEN 1e0 ELSE 0e0 END AS cs_m{i}")
+        for i, cat in enumerate(self.plan.categorical_steps):
+            items.append(f"{_level_sql(cat, self.alias[cat.column], self.d)} AS cs_l{i}")
+        return self._select(items, "cs_derived")
+
+    def _features(self) -> str:
+        items = ["cs_id", "cs_ok"]
+        j = 0
+        for i, step in enumerate(self.plan.numeric_steps):
+            items.append(f"{_numeric_sql(step, f'cs_v{i}')} AS cs_f{j}")
+            j += 1
+            if step.indicator is not None:
+                items.append(f"cs_m{i} AS cs_f{j}")
+                j += 1
+        for i, cat in enumerate(self.plan.categorical_steps):
+            for level, center, scale in zip(cat.levels, cat.center, cat.scale, strict=True):
+                hot = f"CASE WHEN cs_l{i} = {self.d.string(level)} THEN 1e0 ELSE 0e0 END"
+                if center != 0.0 or scale != 1.0:
+                    hot = f"({_minus(hot, center)}) / {_num(scale)}"
+                items.append(f"{hot} AS cs_f{j}")
+                j += 1
+        return self._select(items, "cs_clean")
+
+    def _pca(self, coordinates: list[str]) -> str:
+        assert self.plan.pca is not None
+        mean = self.plan.pca["mean"]
+        items = ["cs_id", "cs_ok"]
+        for k, row in enumerate(self.plan.pca["components"]):
+            terms = [
+                f"({_minus(c, m)}) * {_num(w)}"
+                for c, m, w in zip(coordinates, mean, row, strict=True)
+            ]
+            items.append(" + ".join(terms) + f" AS cs_p{k}")
+        return self._select(items, "cs_features")
+
+    def _distance(self, coordinates: list[str], source: str) -> str:
+        items = ["cs_id", "cs_ok"]
+        for c, centroid in enumerate(self.model.centroids):
+            terms = [
+                f"({_minus(x, float(v))}) * ({_minus(x, float(v))})"
+                for x, v in zip(coordinates, centroid, strict=True)
+            ]
+            items.append(" + ".join(terms) + f" AS cs_d{c}")
+        return self._select(items, source)
+
+    def _nearest(self) -> str:
+        k = self.model.k
+        least = "cs_d0" if k == 1 else "LEAST(" + ", ".join(f"cs_d{c}" for c in range(k)) + ")"
+        return self._select(["*", f"{least} AS cs_dmin"], "cs_distance")
+
+    def _assigned(self) -> str:
+        whens = " ".join(f"WHEN cs_d{c} = cs_dmin THEN {c}" for c in range(self.model.k))
+        items = [
+            "cs_id",
+            f"CASE WHEN NOT cs_ok THEN NULL {whens} END AS cs_segment",
+            "CASE WHEN cs_ok THEN SQRT(cs_dmin) END AS cs_distance",
+        ]
+        return self._select(items, "cs_nearest")
+
+    def _final(self) -> str:
+        names = " ".join(f"WHEN {s.id} THEN {self.d.string(s.name)}" for s in self.model.segments)
+        items = [
+            f"cs_id AS {self.d.ident(self.id_column)}",
+            "cs_segment AS segment_id",
+            f"CASE cs_segment {names} END AS segment_name",
+            "cs_distance AS distance",
+        ]
+        return "SELECT\n  " + ",\n  ".join(items) + "\nFROM cs_assigned"
+
+
+def _derived_sql(spec: DomainFeature, alias: dict[str, str], d: _Dialect) -> str:
+    """A derived feature from already-cast columns (see :mod:`custseg.domain`)."""
+    if spec.kind == "ratio":
+        num = alias[spec.sources["numerator"]]
+        den = alias[spec.sources["denominator"]]
+        # Missing unless the denominator is > 0; a denominator so tiny that the ratio
+        # would overflow also gives a gap (Python turns the overflow into NaN).
+        return (
+            f"CASE WHEN {num} IS NULL THEN NULL"
+            f" WHEN {den} >= 1e-280 THEN {num} / {den}"
+            f" WHEN {den} > 0e0 AND ABS({num}) <= {den} * 1e300 THEN {num} / {den} END"
+        )
+    oneoff = alias[spec.sources["oneoff"]]
+    instal = alias[spec.sources["installments"]]
+    labels = spec.labels
+    return (
+        f"CASE WHEN {oneoff} > 0e0 AND {instal} > 0e0 THEN {d.string(labels['both'])}"
+        f" WHEN {oneoff} > 0e0 THEN {d.string(labels['oneoff_only'])}"
+        f" WHEN {instal} > 0e0 THEN {d.string(labels['installments_only'])}"
+        f" ELSE {d.string(labels['none'])} END"
+    )
+
+
+def _level_sql(cat: CategoricalStep, column: str, d: _Dialect) -> str:
+    """The level a category counts as: itself, ``other`` when unseen, or NULL (no column)."""
+    filled = f"COALESCE({column}, {d.string(cat.impute)})"
+    levels = ", ".join(d.string(level) for level in cat.levels)
+    unseen = d.string(cat.other) if cat.other in cat.levels else "NULL"
+    return f"CASE WHEN {filled} IN ({levels}) THEN {filled} ELSE {unseen} END"
+
+
+def _numeric_sql(step: NumericStep, v: str) -> str:
+    """Skew transform, scaling and bounding of one imputed, clipped column ``v``."""
+    t = _TRANSFORMS[step.transform](v, step.lambda_)
+    z = f"({_minus(t, step.center)}) / {_num(step.scale)}"
+    return f"LEAST(GREATEST({z}, {_num(-OUTPUT_BOUND)}), {_num(OUTPUT_BOUND)})"
+
+
+def _log1p(v: str, lam: float | None) -> str:
+    # Negatives (refunds) are clipped to 0 first, as in Python.
+    return f"LN(1e0 + GREATEST({v}, 0e0))"
+
+
+def _yeo_johnson(v: str, lam: float | None) -> str:
+    assert lam is not None
+    if lam == 0.0:
+        positive = f"LN(1e0 + {v})"
+    else:
+        positive = f"(POWER({v} + 1e0, {_num(lam)}) - 1e0) / {_num(lam)}"
+    if lam == 2.0:
+        negative = f"-LN(1e0 - {v})"
+    else:
+        other = 2.0 - lam
+        negative = f"-((POWER(1e0 - {v}, {_num(other)}) - 1e0) / {_num(other)})"
+    return f"CASE WHEN {v} >= 0e0 THEN {positive} ELSE {negative} END"
+
+
+def _identity(v: str, lam: float | None) -> str:
+    return v
+
+
+_TRANSFORMS: dict[str, Callable[[str, float | None], str]] = {
+    "log1p": _log1p,
+    "yeo-johnson": _yeo_johnson,
+    "none": _identity,
+}
