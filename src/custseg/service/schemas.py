@@ -1,0 +1,135 @@
+"""Request and response shapes of the scoring service (they document the OpenAPI schema).
+
+The handlers build plain dictionaries of exactly these shapes and serialise them
+directly: validating a response of 10,000 records through pydantic would cost more than
+scoring it. These models are the contract clients read at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "Health",
+    "ScoredRecord",
+    "ScoreResponse",
+    "SegmentInfo",
+    "ModelInfo",
+    "ErrorDetail",
+    "ErrorResponse",
+    "score_request_schema",
+]
+
+Scalar = str | int | float | None
+
+
+class Health(BaseModel):
+    """Answer of ``GET /healthz``."""
+
+    status: Literal["ok"] = "ok"
+    model: str = Field(description="Short checksum of the served model file.")
+    k: int = Field(description="Number of segments.")
+
+
+class ScoredRecord(BaseModel):
+    """The outcome for one record, at the same position as the record in the request."""
+
+    index: int = Field(description="Position of the record in the request, from 0.")
+    id: Scalar = Field(description="The record's identifier (the model's id column), if any.")
+    status: Literal["scored", "rejected"]
+    segment_id: int | None = Field(description="Assigned segment; null when rejected.")
+    segment_name: str | None = Field(description="Name of the assigned segment.")
+    distance: float | None = Field(
+        description="Euclidean distance to the assigned centroid, in the prepared space."
+    )
+    runner_up_id: int | None = Field(description="The second-nearest segment.")
+    margin: float | None = Field(
+        description="Distance to the runner-up minus distance to the assigned centroid (>= 0)."
+    )
+    reason: str | None = Field(
+        description="Why the record could not be scored (e.g. a value that is not a number);"
+        " null when scored."
+    )
+
+
+class ScoreResponse(BaseModel):
+    """Answer of ``POST /v1/score``: one result per record, in request order."""
+
+    model: str = Field(description="Short checksum of the model that scored the records.")
+    n_records: int
+    n_scored: int
+    n_rejected: int
+    results: list[ScoredRecord]
+
+
+class SegmentInfo(BaseModel):
+    """One entry of the segment catalogue."""
+
+    id: int
+    name: str
+    description: str
+    strategies: list[str]
+    traits: list[str]
+    size: int = Field(description="Training customers in the segment.")
+    share: float = Field(description="Share of the training customers in the segment.")
+
+
+class ModelInfo(BaseModel):
+    """Answer of ``GET /v1/model``: metadata and the segment catalogue."""
+
+    model: str = Field(description="Short checksum of the model file.")
+    custseg_version: str
+    format_version: int
+    created_at: str
+    k: int
+    id_column: str | None
+    input_columns: list[str] = Field(description="Fields every record must carry.")
+    feature_names: list[str]
+    training: dict[str, Any]
+    metrics: dict[str, Any]
+    max_records: int = Field(description="Most records accepted in one request.")
+    segments: list[SegmentInfo]
+
+
+class ErrorDetail(BaseModel):
+    """One problem of a request: where (``loc``) and what (``msg``)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx/5xx answer: a message, or a list of problems for invalid records (422)."""
+
+    detail: str | list[ErrorDetail]
+
+
+def score_request_schema(fields: list[str], example: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI request body of ``POST /v1/score`` for a model needing ``fields``."""
+    record = {
+        "type": "object",
+        "required": fields,
+        "properties": {f: {"type": ["number", "string", "null"]} for f in fields},
+        "additionalProperties": True,
+    }
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "array", "items": record},
+                        {
+                            "type": "object",
+                            "required": ["records"],
+                            "properties": {"records": {"type": "array", "items": record}},
+                        },
+                    ]
+                },
+                "example": [example],
+            }
+        },
+    }

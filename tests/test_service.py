@@ -1,0 +1,256 @@
+"""The scoring service: the real `custseg serve` process, called over HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg.model import SegmentationModel, save_model
+from custseg.pipeline import fit_segments
+from custseg.scoring import SCORE_COLUMNS, score_customers
+from custseg.sources import read_table, sample_path
+
+API_KEY = "s3cret-key-for-tests"
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    return read_table(sample_path())
+
+
+@pytest.fixture(scope="module")
+def model(sample: pd.DataFrame) -> SegmentationModel:
+    return fit_segments(sample, k=4, k_range=(4, 4), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def model_file(model: SegmentationModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_model(model, tmp_path_factory.mktemp("model") / "model.json")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(model_file: Path, *options: str, api_key: str | None = None) -> Iterator[str]:
+    """Run `custseg serve` until the test module ends; yield its base URL."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "CUSTSEG_API_KEY"}
+    if api_key is not None:
+        env["CUSTSEG_API_KEY"] = api_key
+    script = Path(sys.executable).with_name("custseg")
+    args = [str(script), "serve", "--model", str(model_file), "--port", str(port), *options]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                _, err = process.communicate()
+                pytest.fail(f"custseg serve exited with {process.returncode}: {err.decode()}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("custseg serve did not answer /healthz within 60 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+@pytest.fixture(scope="module")
+def server(model_file: Path) -> Iterator[str]:
+    """Default limits, API key required."""
+    yield from _serve(model_file, api_key=API_KEY)
+
+
+@pytest.fixture(scope="module")
+def small_server(model_file: Path) -> Iterator[str]:
+    """No API key; at most 50 records and 20,000 bytes per request."""
+    yield from _serve(model_file, "--max-records", "50", "--max-body-bytes", "20000")
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    with httpx.Client(base_url=server, headers=headers, timeout=60) as c:
+        yield c
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+def _assert_clean_error(response: httpx.Response, status: int) -> object:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    detail = response.json()["detail"]
+    assert detail
+    return detail
+
+
+# ------------------------------------------------------------------------- answers
+
+
+def test_answers_equal_batch_scoring_for_every_sample_customer(client, model, sample):
+    expected = score_customers(model, sample).scored
+    results: list[dict] = []
+    for start in range(0, len(sample), 1500):
+        response = client.post("/v1/score", json=_records(sample.iloc[start : start + 1500]))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["n_records"] == body["n_scored"] == len(body["results"])
+        results += body["results"]
+    assert [r["id"] for r in results] == expected["CUST_ID"].tolist()
+    assert all(r["status"] == "scored" and r["reason"] is None for r in results)
+    for column in ("segment_id", "segment_name", "runner_up_id"):
+        assert [r[column] for r in results] == expected[column].tolist()
+    for column in ("distance", "margin"):
+        got = np.array([r[column] for r in results])
+        np.testing.assert_allclose(got, expected[column], rtol=1e-12, atol=1e-12)
+    assert set(SCORE_COLUMNS) <= set(results[0])
+
+
+def test_a_bad_record_is_answered_in_place_with_its_reason(client, model, sample):
+    records = _records(sample.head(5))
+    records[1]["PURCHASES"] = "abc"
+    records[3]["BALANCE"] = "12.5"  # numbers as text are fine
+    response = client.post("/v1/score", json={"records": records})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["n_records"], body["n_scored"], body["n_rejected"]) == (5, 4, 1)
+    results = body["results"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4]
+    assert [r["id"] for r in results] == sample["CUST_ID"].head(5).tolist()
+    bad = results[1]
+    assert bad["status"] == "rejected" and bad["segment_id"] is None
+    assert "PURCHASES" in bad["reason"] and "abc" in bad["reason"]
+    frame = sample.head(5).copy()
+    frame["BALANCE"] = frame["BALANCE"].astype(object)
+    frame.loc[3, "BALANCE"] = "12.5"
+    expected = score_customers(model, frame.drop(index=1)).scored
+    assert [r["segment_id"] for r in results if r["status"] == "scored"] == expected[
+        "segment_id"
+    ].tolist()
+
+
+def test_model_metadata_and_catalogue(client, model):
+    info = client.get("/v1/model").json()
+    assert info["k"] == 4 and info["id_column"] == "CUST_ID"
+    assert info["input_columns"] == list(model.preparation["input_columns"]["numeric"])
+    assert [s["name"] for s in info["segments"]] == model.segment_names()
+    first = info["segments"][0]
+    assert set(first) >= {"id", "name", "description", "strategies", "size", "share"}
+    assert first["size"] == model.segments[0].size and first["strategies"]
+    assert info["max_records"] == 10_000
+
+
+def test_health_and_openapi_are_open(server):
+    health = httpx.get(f"{server}/healthz")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    spec = httpx.get(f"{server}/openapi.json").json()
+    assert {"/v1/score", "/v1/model", "/healthz"} <= set(spec["paths"])
+
+
+# --------------------------------------------------------------------------- auth
+
+
+def test_api_key_is_required_when_set(server, sample):
+    records = _records(sample.head(2))
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": API_KEY}):
+        for method, path in (("POST", "/v1/score"), ("GET", "/v1/model")):
+            response = httpx.request(
+                method, f"{server}{path}", json=records, headers=headers, timeout=30
+            )
+            _assert_clean_error(response, 401)
+            assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_no_key_needed_when_unset(small_server, sample):
+    response = httpx.post(f"{small_server}/v1/score", json=_records(sample.head(3)))
+    assert response.status_code == 200 and response.json()["n_scored"] == 3
+
+
+# -------------------------------------------------------------------- bad requests
+
+
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        (b'{"customers": []}', 422, "list of records"),
+        (b"42", 422, "list of records"),
+        (b"[]", 422, "empty"),
+        (b"[1, 2]", 422, "JSON object"),
+        (b"{not json", 400, "not valid JSON"),
+        (b'[{"BALANCE": NaN}]', 400, "NaN"),
+        (b"", 400, "empty"),
+        (b"\xff\xfe", 400, "UTF-8"),
+        (b"[" * 100_000, 400, "nested"),
+    ],
+)
+def test_bodies_that_are_not_lists_of_records(client, body, status, message):
+    response = client.post("/v1/score", content=body, headers={"Content-Type": "application/json"})
+    detail = _assert_clean_error(response, status)
+    assert message in json.dumps(detail)
+
+
+def test_invalid_records_name_the_field_and_the_reason(client, sample):
+    records = _records(sample.head(3))
+    del records[0]["TENURE"]
+    records[2]["PAYMENTS"] = {"amount": 3}
+    records[1]["CASH_ADVANCE"] = True
+    detail = _assert_clean_error(client.post("/v1/score", json=records), 422)
+    assert isinstance(detail, list)
+    where = {(d["loc"][1], d["loc"][2]): d["msg"] for d in detail}
+    assert set(where) == {(0, "TENURE"), (1, "CASH_ADVANCE"), (2, "PAYMENTS")}
+    assert "missing" in where[(0, "TENURE")]
+    assert "boolean" in where[(1, "CASH_ADVANCE")]
+    assert "object" in where[(2, "PAYMENTS")]
+
+
+def test_oversized_bodies_and_too_many_records_get_413(small_server, sample):
+    url = f"{small_server}/v1/score"
+    records = _records(sample.head(48))  # within the record limit, over the byte limit
+    big = json.dumps(records).encode()
+    assert len(big) > 20_000
+    _assert_clean_error(httpx.post(url, content=big), 413)
+
+    def stream():  # chunked transfer: no Content-Length, the streamed size counts
+        for start in range(0, len(big), 4096):
+            yield big[start : start + 4096]
+
+    response = httpx.post(url, content=stream(), headers={"Content-Type": "application/json"})
+    assert "content-length" not in response.request.headers
+    assert "limit of 20000 bytes" in str(_assert_clean_error(response, 413))
+
+    many = [{"CUST_ID": str(i)} for i in range(51)]
+    assert "limit of 50" in str(_assert_clean_error(httpx.post(url, json=many), 413))
+    ok = httpx.post(url, json=_records(sample.head(10)))
+    assert ok.status_code == 200
+
+
+def test_unknown_routes_and_methods_are_json_errors(client):
+    _assert_clean_error(client.get("/v1/nothing"), 404)
+    _assert_clean_error(client.get("/v1/score"), 405)
