@@ -1,0 +1,98 @@
+"""``custseg score``: assign new customers to the segments of a saved model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..exceptions import ConfigError
+from . import app
+from ._common import info, print_json, rich_progress
+from ._data import (
+    CredentialsOption,
+    InputOption,
+    MaxBytesBilledOption,
+    SqlOption,
+    WarehouseOption,
+    load_input,
+)
+
+EPILOG = """\
+Examples:
+
+  custseg score --model segments/model.json --input new.csv --out scored.csv
+
+  custseg score --model segments/model.json --input new.parquet --out scored.parquet --json
+
+  custseg score --model segments/model.json --sql "SELECT * FROM credit_card_customers"
+  --out scored.parquet --keep-columns
+
+Every input row is either in the output (with segment_id, segment_name, distance,
+runner_up_id, margin) or in the rejects file (row number, identifier, reason).
+"""
+
+
+@app.command("score", epilog=EPILOG)
+def score(
+    model: Path = typer.Option(..., "--model", "-m", help="Model file written by `custseg fit`."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Scored file: .csv or .parquet (written atomically)."
+    ),
+    input: InputOption = None,
+    sql: SqlOption = None,
+    warehouse: WarehouseOption = None,
+    credentials: CredentialsOption = None,
+    max_bytes_billed: MaxBytesBilledOption = None,
+    rejects: Path | None = typer.Option(
+        None,
+        "--rejects",
+        help="Rejects file (CSV). Default: <out stem>.rejects.csv next to --out.",
+        show_default=False,
+    ),
+    keep_columns: bool = typer.Option(
+        False, "--keep-columns", help="Copy the input columns into the scored file."
+    ),
+    chunk_size: int = typer.Option(
+        200_000, "--chunk-size", help="Rows read, scored and written at a time."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Score customers from a file or a query; files are streamed in chunks."""
+    from ..model import load_model
+    from ..scoring import Scorer, score_file
+
+    scorer = Scorer(load_model(model))
+    with rich_progress() as progress:
+        source: object = input
+        if input is None or sql is not None:
+            # Query results arrive whole from the warehouse; they are then scored and
+            # written in chunks like a file. load_input also rejects --input with --sql.
+            source = load_input(
+                input=input,
+                sql=sql,
+                warehouse=warehouse,
+                credentials=credentials,
+                max_bytes_billed=max_bytes_billed,
+                progress=progress,
+            )
+        else:
+            for flag, value in (
+                ("--warehouse", warehouse),
+                ("--credentials", credentials),
+                ("--max-bytes-billed", max_bytes_billed),
+            ):
+                if value is not None:
+                    raise ConfigError(f"{flag} applies to --sql only, not to --input; leave it out")
+        summary = score_file(
+            scorer,
+            source,
+            out,
+            rejects=rejects,
+            chunk_size=chunk_size,
+            keep_columns=keep_columns,
+            progress=progress,
+        )
+    info(summary.line())
+    if as_json:
+        print_json(summary.to_dict())
