@@ -14,6 +14,7 @@ succeeded, so memory does not grow with the input and a failure leaves no partia
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -132,7 +133,7 @@ class ScoreSummary:
 class _Chunk:
     """Outcome of scoring one frame, as arrays (no per-row Python objects)."""
 
-    checked: pd.DataFrame  # coerced id and feature columns, positional index
+    checked: pd.DataFrame | None  # coerced id and feature columns (None for plain records)
     ok: np.ndarray  # bool (n,): True for scored rows
     labels: np.ndarray  # int64 (n_ok,)
     distance: np.ndarray  # float64 (n_ok,)
@@ -204,7 +205,7 @@ class Scorer:
 
     def _assign(
         self,
-        checked: pd.DataFrame,
+        checked: pd.DataFrame | None,
         ok: np.ndarray,
         reasons: np.ndarray,
         columns: dict[str, np.ndarray],
@@ -248,9 +249,11 @@ class Scorer:
         if self.plan.input_categorical:
             return None
         names = self.plan.input_numeric
+        if len(names) < 2:
+            return None  # itemgetter of one name returns a value, not a tuple
         try:
-            rows = [[record[name] for name in names] for record in records]
-        except KeyError:
+            rows = list(map(operator.itemgetter(*names), records))
+        except (KeyError, TypeError):
             return None
         # Exact types: bool (a subclass of int) and text take the general path.
         if not set(map(type, itertools.chain.from_iterable(rows))) <= _PLAIN_TYPES:
@@ -263,8 +266,7 @@ class Scorer:
         n = len(records)
         columns = {name: matrix[:, j] for j, name in enumerate(names)}
         ok = np.ones(n, dtype=bool)
-        checked = pd.DataFrame(index=pd.RangeIndex(n))
-        return self._assign(checked, ok, np.full(n, None, dtype=object), columns, n)
+        return self._assign(None, ok, np.full(n, None, dtype=object), columns, n)
 
     def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Score JSON-like records; one result per record, in order.
@@ -336,6 +338,7 @@ class Scorer:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Scored and rejects frames of one chunk; ``first_row`` numbers its first row."""
         ok = chunk.ok
+        assert chunk.checked is not None
         rows = np.arange(first_row, first_row + len(frame), dtype=np.int64)
         ids = chunk.checked[self.id_column].to_numpy() if self.id_column is not None else rows
         scored = pd.DataFrame({self.id_header: ids[ok]})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -95,14 +96,18 @@ def _parse_records(body: bytes, *, required: list[str], max_records: int) -> lis
             f"{len(payload)} records exceed the limit of {max_records} per request;"
             " split them into smaller requests",
         )
+    # The common case, all records well formed, is checked with C-level loops only.
     wanted = frozenset(required)
-    if all(
-        type(record) is dict
-        and record.keys() >= wanted
-        and set(map(type, (record[f] for f in required))) <= _SCALAR_TYPES
-        for record in payload
-    ):
-        return payload
+    fields = operator.itemgetter(*required)
+    types: set[type] = set()
+    for record in payload:
+        if type(record) is not dict or not wanted <= record.keys():
+            break
+        values = fields(record)
+        types.update(map(type, values) if len(required) > 1 else (type(values),))
+    else:
+        if types <= _SCALAR_TYPES:
+            return payload
     raise _ApiError(422, _record_errors(payload, required))
 
 
