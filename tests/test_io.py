@@ -24,3 +24,14 @@ def test_creates_missing_folder_and_hashes(tmp_path):
     write_text_atomic(target, "hello")
     assert target.read_text() == "hello"
     assert sha256_file(target) == hashlib.sha256(b"hello").hexdigest()
+
+
+def test_written_files_follow_the_umask_not_mkstemp_privacy(tmp_path):
+    import os
+
+    previous = os.umask(0o022)
+    try:
+        target = write_text_atomic(tmp_path / "report.html", "<html></html>")
+    finally:
+        os.umask(previous)
+    assert target.stat().st_mode & 0o777 == 0o644
