@@ -1,0 +1,268 @@
+"""``custseg fit``: fit, evaluate and explain a segmentation; write model, metrics, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..exceptions import ConfigError
+from . import app
+from ._common import info, print_json, rich_progress
+from ._data import (
+    CredentialsOption,
+    InputOption,
+    MaxBytesBilledOption,
+    SqlOption,
+    WarehouseOption,
+    load_input,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..config import FitConfig
+    from ..model import SegmentationModel
+
+EPILOG = """\
+Examples:
+
+  custseg fit --input customers.csv --out segments/
+
+  custseg fit --sql "SELECT * FROM credit_card_customers" --out segments/ --k-range 3-8 --json
+
+  custseg fit --input customers.parquet --out segments/ --k 5 --skew yeo-johnson --no-report
+
+Writes segments/model.json (the model: versioned, checksummed JSON), segments/metrics.json
+and, unless --no-report, segments/report.html with figures, summary.md and profiles.csv.
+"""
+
+
+def _split(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    return names or None
+
+
+def build_config(
+    *,
+    config_file: Path | None,
+    k: int | None,
+    k_range: str | None,
+    seed: int | None,
+    id_column: str | None,
+    features: str | None,
+    exclude: str | None,
+    playbook: Path | None,
+    preparation: dict[str, Any],
+) -> FitConfig:
+    """Merge a TOML configuration file with command-line options (options win)."""
+    import dataclasses
+
+    from ..config import FitConfig, load_config, parse_k_range
+
+    base = load_config(config_file) if config_file is not None else FitConfig()
+    prep_overrides = {key: value for key, value in preparation.items() if value is not None}
+    prep = dataclasses.replace(base.preparation, **prep_overrides) if prep_overrides else None
+    overrides: dict[str, Any] = {}
+    if k is not None:
+        overrides["k"] = k
+    if k_range is not None:
+        overrides["k_range"] = parse_k_range(k_range)
+    if seed is not None:
+        overrides["random_state"] = seed
+    if id_column is not None:
+        overrides["id_column"] = id_column
+    if features is not None:
+        overrides["features"] = _split(features)
+    if exclude is not None:
+        overrides["exclude"] = _split(exclude) or ()
+    if playbook is not None:
+        overrides["playbook"] = str(playbook)
+    if prep is not None:
+        overrides["preparation"] = prep
+    return dataclasses.replace(base, **overrides) if overrides else base
+
+
+def run_fit(
+    frame: pd.DataFrame,
+    config: FitConfig,
+    out: Path,
+    *,
+    training: dict[str, Any],
+    report: bool,
+) -> tuple[SegmentationModel, dict[str, Any]]:
+    """Fit and write ``model.json``, ``metrics.json`` and the report; return model and summary."""
+    from .._io import write_text_atomic
+    from ..model import save_model
+    from ..pipeline import fit_segments, metrics_document
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {str(out)!r} is a file; give a folder such as segments/")
+    with rich_progress() as progress:
+        model = fit_segments(frame, config=config, training=training, progress=progress)
+        out.mkdir(parents=True, exist_ok=True)
+        model_path = save_model(model, out / "model.json")
+        document = metrics_document(model)
+        import json
+
+        metrics_path = write_text_atomic(
+            out / "metrics.json", json.dumps(document, indent=2, allow_nan=False) + "\n"
+        )
+        written = {"model": str(model_path), "metrics": str(metrics_path)}
+        if report:
+            from ..report import write_report
+
+            files = write_report(model, frame, out, progress=progress)
+            written["report"] = str(files["report.html"])
+    return model, {**document, "files": written}
+
+
+def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None:
+    """Human-readable result of a fit on stderr (nothing on stdout)."""
+    from rich.table import Table
+
+    from ._common import STATE, err_console
+
+    if STATE.quiet:
+        return
+    explanation = model.k_selection.get("explanation")
+    if explanation:
+        info(f"[bold]Choosing k[/bold]: {explanation}")
+    table = Table(title=f"{model.k} segments", show_lines=False)
+    for column in ("id", "name", "customers", "share", "silhouette"):
+        table.add_column(column, justify="right" if column != "name" else "left")
+    per_segment = summary.get("silhouette_per_segment") or [None] * model.k
+    for seg, sil in zip(model.segments, per_segment, strict=False):
+        table.add_row(
+            str(seg.id),
+            seg.name,
+            f"{seg.size:,}",
+            f"{seg.share:.1%}",
+            "" if sil is None else f"{sil:.3f}",
+        )
+    err_console.print(table)
+    stability = summary.get("stability_ari")
+    info(
+        f"silhouette {summary['silhouette']:.3f} · Calinski-Harabasz "
+        f"{summary['calinski_harabasz']:,.0f} · Davies-Bouldin {summary['davies_bouldin']:.3f}"
+        + (f" · stability (ARI) {stability:.3f}" if stability is not None else "")
+    )
+    for label, path in summary["files"].items():
+        info(f"{label}: {path}")
+
+
+@app.command("fit", epilog=EPILOG)
+def fit_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.", show_default=False)],
+    input: InputOption = None,
+    sql: SqlOption = None,
+    warehouse: WarehouseOption = None,
+    credentials: CredentialsOption = None,
+    max_bytes_billed: MaxBytesBilledOption = None,
+    k: Annotated[
+        int | None, typer.Option("--k", help="Number of segments (default: recommended).")
+    ] = None,
+    k_range: Annotated[
+        str | None, typer.Option("--k-range", help="Range of k tried, e.g. 2-10 (default).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default 0).")] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="TOML file with [fit] and [preparation] settings."),
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="Identifier column (default: inferred).")
+    ] = None,
+    features: Annotated[
+        str | None,
+        typer.Option("--features", help="Comma-separated columns to use as features."),
+    ] = None,
+    exclude: Annotated[
+        str | None, typer.Option("--exclude", help="Comma-separated columns to leave out.")
+    ] = None,
+    playbook: Annotated[
+        Path | None,
+        typer.Option("--playbook", help="Playbook TOML for segment names and strategies."),
+    ] = None,
+    skew: Annotated[
+        str | None, typer.Option("--skew", help="log1p (default), yeo-johnson or none.")
+    ] = None,
+    scaling: Annotated[
+        str | None, typer.Option("--scaling", help="standard (default) or robust.")
+    ] = None,
+    impute: Annotated[
+        str | None, typer.Option("--impute", help="median (default) or mean.")
+    ] = None,
+    winsorize: Annotated[
+        float | None,
+        typer.Option("--winsorize", help="Clip at this quantile and 1 minus it, e.g. 0.01."),
+    ] = None,
+    pca: Annotated[
+        float | None,
+        typer.Option("--pca", help="PCA: components (e.g. 5) or variance share (e.g. 0.9)."),
+    ] = None,
+    no_domain_features: Annotated[
+        bool,
+        typer.Option("--no-domain-features", help="Do not derive the credit-card features."),
+    ] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Do not write the HTML report.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the metrics summary as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Fit explained K-means segments: choose k, evaluate, name them and write the model."""
+    pca_value: int | float | None = pca
+    if pca is not None and float(pca).is_integer() and pca >= 1:
+        pca_value = int(pca)
+    config = build_config(
+        config_file=config_file,
+        k=k,
+        k_range=k_range,
+        seed=seed,
+        id_column=id_column,
+        features=features,
+        exclude=exclude,
+        playbook=playbook,
+        preparation={
+            "skew": skew,
+            "scaling": scaling,
+            "impute": impute,
+            "winsorize": winsorize,
+            "pca": pca_value,
+            "domain_features": False if no_domain_features else None,
+        },
+    )
+    frame = load_input(
+        input=input,
+        sql=sql,
+        warehouse=warehouse,
+        credentials=credentials,
+        max_bytes_billed=max_bytes_billed,
+    )
+    training = training_description(input=input, sql=sql, warehouse=warehouse)
+    model, summary = run_fit(frame, config, out, training=training, report=not no_report)
+    if json_output:
+        print_json(summary)
+    else:
+        print_fit_summary(model, summary)
+
+
+def training_description(
+    *, input: Path | None, sql: str | None, warehouse: str | None
+) -> dict[str, Any]:
+    """What the model is trained on: file and its sha256, or query and warehouse."""
+    from .._io import sha256_file
+    from ..sources import describe_warehouse, manifest_path
+
+    if input is not None:
+        description: dict[str, Any] = {"source": str(input), "data_sha256": sha256_file(input)}
+        manifest = manifest_path(input)
+        if manifest.is_file():
+            description["manifest_sha256"] = sha256_file(manifest)
+        return description
+    return {"source": describe_warehouse(warehouse), "query": sql}

@@ -1,0 +1,161 @@
+"""Settings of a segmentation fit, as frozen dataclasses loadable from TOML.
+
+Configuration is explicit: every option of :func:`custseg.fit_segments` lives in
+:class:`FitConfig`, and a TOML file maps onto it one to one::
+
+    [fit]
+    k_range = [2, 10]
+    random_state = 0
+
+    [preparation]
+    skew = "log1p"
+    scaling = "standard"
+
+Unknown sections or keys are errors (a typo must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .exceptions import ConfigError
+
+__all__ = ["FitConfig", "PrepConfig", "load_config", "parse_k_range"]
+
+# PrepConfig is defined with the preparation plan; re-exported here so that a whole
+# configuration can be built from one module.
+from .features import PrepConfig  # noqa: E402
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Settings of :func:`custseg.fit_segments`.
+
+    Parameters
+    ----------
+    k : int or None, default=None
+        Number of segments; ``None`` chooses it from ``k_range``.
+    k_range : tuple of int, default=(2, 10)
+        Smallest and largest k tried when choosing k (inclusive).
+    random_state : int, default=0
+        Seed of every random step (initialisations, resamples, samples).
+    n_init : int, default=4
+        K-means initialisations per fit (k-means++).
+    n_resamples : int, default=5
+        Bootstrap resamples per k for the stability index.
+    selection_sample : int, default=20000
+        Above this many rows, k is chosen on a random sample of this size.
+    fit_sample : int or None, default=None
+        Fit the final K-means on a sample of this size and assign every row; ``None``
+        chooses automatically (a sample only for large data).
+    silhouette_max_exact : int, default=50000
+        Above this many rows the silhouette is estimated on a sample stratified by segment.
+    id_column : str or None, default=None
+        Identifier column; inferred when ``None``.
+    features : tuple of str or None, default=None
+        Use exactly these columns as features.
+    exclude : tuple of str, default=()
+        Columns never used as features.
+    playbook : str or None, default=None
+        Path of a playbook TOML file; the bundled credit-card playbook when ``None``.
+    preparation : PrepConfig
+        Preparation settings (imputation, skew, scaling, PCA, domain features).
+    """
+
+    k: int | None = None
+    k_range: tuple[int, int] = (2, 10)
+    random_state: int = 0
+    n_init: int = 4
+    n_resamples: int = 5
+    selection_sample: int = 20_000
+    fit_sample: int | None = None
+    silhouette_max_exact: int = 50_000
+    id_column: str | None = None
+    features: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    playbook: str | None = None
+    preparation: PrepConfig = field(default_factory=PrepConfig)
+
+    def __post_init__(self) -> None:
+        lo, hi = self.k_range
+        if not (isinstance(lo, int) and isinstance(hi, int)) or lo < 2 or hi < lo:
+            raise ConfigError(
+                f"k_range={self.k_range!r} is not valid; use two integers with 2 <= min <= max,"
+                " e.g. 2-10"
+            )
+        if self.k is not None and (not isinstance(self.k, int) or self.k < 1):
+            raise ConfigError(f"k={self.k!r} should be a positive integer (e.g. --k 5)")
+        for name in ("n_init", "n_resamples", "selection_sample", "silhouette_max_exact"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name}={value!r} should be a positive integer")
+        if self.fit_sample is not None and self.fit_sample < 1:
+            raise ConfigError(f"fit_sample={self.fit_sample!r} should be a positive integer")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data view of the settings (stored in the model)."""
+        return dataclasses.asdict(self)
+
+
+def parse_k_range(text: str) -> tuple[int, int]:
+    """Parse ``"2-10"`` into ``(2, 10)``.
+
+    Raises
+    ------
+    ConfigError
+        If ``text`` is not of the form ``MIN-MAX`` with 2 <= MIN <= MAX.
+    """
+    parts = text.replace(" ", "").split("-")
+    try:
+        lo, hi = (int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"--k-range {text!r} is not of the form MIN-MAX, e.g. 2-10") from None
+    if lo < 2 or hi < lo:
+        raise ConfigError(f"--k-range {text!r} should satisfy 2 <= MIN <= MAX, e.g. 2-10")
+    return lo, hi
+
+
+def _build(cls: type, values: dict[str, Any], section: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown key(s) {unknown} in [{section}]; known keys: {sorted(known)}")
+    converted = {}
+    for key, value in values.items():
+        if isinstance(value, list):
+            value = tuple(value)
+        converted[key] = value
+    try:
+        return cls(**converted)
+    except TypeError as exc:
+        raise ConfigError(f"invalid value in [{section}]: {exc}") from exc
+
+
+def load_config(path: str | os.PathLike[str]) -> FitConfig:
+    """Read a :class:`FitConfig` from a TOML file with ``[fit]`` and ``[preparation]`` tables.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML, or has unknown sections, keys or values.
+    """
+    p = Path(path)
+    try:
+        document = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {p} does not exist; check the path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {p} is not valid TOML: {exc}") from exc
+    unknown = sorted(set(document) - {"fit", "preparation"})
+    if unknown:
+        raise ConfigError(f"unknown section(s) {unknown} in {p}; use [fit] and [preparation]")
+    preparation = _build(PrepConfig, document.get("preparation", {}), "preparation")
+    fit_values = dict(document.get("fit", {}))
+    fit_values["preparation"] = preparation
+    config: FitConfig = _build(FitConfig, fit_values, "fit")
+    return config
