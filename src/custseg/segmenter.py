@@ -342,35 +342,46 @@ def _assign(X: np.ndarray, centroids: np.ndarray, *, check: bool = False) -> Ass
     margin = np.empty(n_rows, dtype=np.float64)
     starts = list(range(0, n_rows, _CHUNK_ROWS))
 
+    direct = X.dtype == np.float64 and X.flags.c_contiguous
+    width = padded.shape[0]
+
     def work(chunk_starts: list[int]) -> None:
         buffer = np.zeros((_CHUNK_ROWS, n_features), dtype=np.float64)
         for start in chunk_starts:
             stop = min(n_rows, start + _CHUNK_ROWS)
             m = stop - start
-            rows = X[start:stop]
             if check:
-                check_finite(rows, row_offset=start)
-            buffer[:m] = rows
-            if m < _CHUNK_ROWS:
+                check_finite(X[start:stop], row_offset=start)
+            if m == _CHUNK_ROWS and direct:
+                rows = X[start:stop]  # same shape and layout as the buffer: same bits
+            else:
+                buffer[:m] = X[start:stop]
                 buffer[m:] = 0.0
-            partial = buffer @ minus_two_c
+                rows = buffer
+            partial = rows @ minus_two_c  # (chunk, width): -2 x.c
             partial += c_squared
-            partial = partial[:m, :k]
-            x_squared = np.einsum("ij,ij->i", buffer[:m], buffer[:m])
-            own = partial.argmin(axis=1)
-            index = np.arange(m)
-            own_d2 = partial[index, own] + x_squared
+            x_squared = np.einsum("ij,ij->i", rows[:m], rows[:m])
+            # flat indices into the C-ordered partial products, row by row
+            flat = partial.reshape(-1)
+            row_base = np.arange(0, m * width, width)
+            candidates = partial[:m, :k]
+            own = candidates.argmin(axis=1)
             labels[start:stop] = own
-            distance[start:stop] = np.sqrt(np.maximum(own_d2, 0.0))
+            dist = distance[start:stop]
+            np.add(flat[row_base + own], x_squared, out=dist)
+            np.maximum(dist, 0.0, out=dist)
+            np.sqrt(dist, out=dist)
             if k == 1:
                 runner_up[start:stop] = -1
                 margin[start:stop] = np.inf
                 continue
-            partial[index, own] = np.inf
-            second = partial.argmin(axis=1)
-            second_d2 = partial[index, second] + x_squared
+            flat[row_base + own] = np.inf
+            second = candidates.argmin(axis=1)
             runner_up[start:stop] = second
-            margin[start:stop] = np.sqrt(np.maximum(second_d2, 0.0)) - distance[start:stop]
+            gap = flat[row_base + second] + x_squared
+            np.maximum(gap, 0.0, out=gap)
+            np.sqrt(gap, out=gap)
+            np.subtract(gap, dist, out=margin[start:stop])
 
     workers = n_workers() if len(starts) >= 8 else 1
     with single_threaded_blas():

@@ -1,0 +1,103 @@
+"""Exact silhouette: custseg next to scikit-learn, in the same run.
+
+Sizes: the bundled sample (8,950 rows, prepared by the package's preparation plan,
+labels of a k=8 K-means), then 20,000 and 50,000 rows of 20 features in 8 segments
+(``make_blobs``; the cost of an exact silhouette does not depend on the values). Each
+size runs ``--runs`` times, scikit-learn and custseg interleaved, and prints the median
+seconds, the ratio and the largest difference between the per-row values. scikit-learn
+is skipped at 50,000 rows unless ``--sklearn-50k`` (it takes tens of seconds).
+
+    .venv/bin/python bench/bench_silhouette.py
+    .venv/bin/python bench/bench_silhouette.py --runs 5 --sklearn-50k
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+
+def _seconds(function: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = function()
+    return time.perf_counter() - started, result
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+def _sample_matrix() -> tuple[np.ndarray, np.ndarray]:
+    from custseg.features import PreparationPlan
+    from custseg.schema import check_rows, infer_schema
+    from custseg.segmenter import fit_kmeans
+    from custseg.sources import read_table, sample_path
+
+    frame = read_table(sample_path())
+    schema = infer_schema(frame)
+    _, X = PreparationPlan.fit_transform(check_rows(frame, schema).frame, schema)
+    return X, fit_kmeans(X, 8, random_state=0).labels
+
+
+def _blobs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=n, n_features=20, centers=8, cluster_std=4.0, random_state=0)
+    return X, y
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sklearn-50k", action="store_true")
+    args = parser.parse_args()
+
+    from sklearn.metrics import silhouette_samples
+
+    from custseg.silhouette import silhouette_samples_exact
+
+    cases = [("CC_GENERAL", *_sample_matrix()), ("blobs 20k", *_blobs(20_000))]
+    cases.append(("blobs 50k", *_blobs(50_000)))
+    silhouette_samples_exact(cases[0][1][:100], cases[0][2][:100])  # load lazy imports
+
+    print(_load())
+    print(f"{'data':<12} {'rows':>7} {'d':>3} {'k':>2}  {'sklearn s':>9}  {'custseg s':>9}  ratio")
+    for name, X, labels in cases:
+        with_sklearn = X.shape[0] < 50_000 or args.sklearn_50k
+        ours: list[float] = []
+        theirs: list[float] = []
+        difference = float("nan")
+        for _ in range(args.runs):
+            if with_sklearn:
+                seconds, reference = _seconds(partial(silhouette_samples, X, labels))
+                theirs.append(seconds)
+            seconds, values = _seconds(partial(silhouette_samples_exact, X, labels))
+            ours.append(seconds)
+            if with_sklearn:
+                difference = float(np.abs(values - reference).max())
+        mine = statistics.median(ours)
+        if with_sklearn:
+            base = statistics.median(theirs)
+            print(
+                f"{name:<12} {X.shape[0]:>7,} {X.shape[1]:>3} {len(np.unique(labels)):>2}  "
+                f"{base:>9.3f}  {mine:>9.3f}  {base / mine:5.1f}x   max |diff| {difference:.1e}"
+            )
+        else:
+            print(
+                f"{name:<12} {X.shape[0]:>7,} {X.shape[1]:>3} {len(np.unique(labels)):>2}  "
+                f"{'-':>9}  {mine:>9.3f}      -"
+            )
+    print(f"medians of {args.runs} runs; custseg uses up to 2 threads, scikit-learn its defaults")
+    print(_load())
+
+
+if __name__ == "__main__":
+    main()
