@@ -203,3 +203,18 @@ def test_config_file(run_cli, sample_csv, tmp_path):
     model = load_model(Path(tmp_path / "o" / "model.json"))
     assert model.k == 3
     assert model.preparation["config"]["scaling"] == "robust"
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["fit", "--bogus"], "No such option"),
+        (["extract", "--out", "a.csv"], "Missing option '--sql'"),
+        (["fit", "--k", "abc", "--out", "x"], "--k"),
+    ],
+)
+def test_usage_errors_exit_2_without_traceback(run_cli, tmp_path, args, expected):
+    result = run_cli(args, cwd=tmp_path)
+    assert result.exit_code == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

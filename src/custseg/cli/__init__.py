@@ -12,7 +12,6 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-import click
 import typer
 
 from .._version import __version__
@@ -83,14 +82,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="custseg", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("Aborted.", highlight=False)
         return 1
-    except click.ClickException as exc:
-        exc.show()
-        return int(exc.exit_code)
+    except typer.TyperException as exc:
+        # Usage errors (missing or unknown option, bad value) are user errors: exit 2.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"error: {exc.format_message()}", highlight=False, markup=False)
+        return int(getattr(exc, "exit_code", 2) or 2)
     except CustsegError as exc:
         if STATE.verbose:
             err_console.print(traceback.format_exc(), highlight=False, markup=False)
