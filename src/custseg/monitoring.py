@@ -20,9 +20,14 @@ __all__ = ["reference_statistics", "population_stability_index"]
 _QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 _BINS = 10
 _MAX_LEVELS = 50
+# Quantiles and histogram edges from 200,000 rows are within a fraction of a percentile
+# of the full-data values: plenty for drift checks, and 5x cheaper on a million rows.
+_MAX_ROWS = 200_000
 
 
-def reference_statistics(frame: pd.DataFrame, schema: TableSchema) -> dict[str, Any]:
+def reference_statistics(
+    frame: pd.DataFrame, schema: TableSchema, *, random_state: int | None = 0
+) -> dict[str, Any]:
     """Per-feature training statistics as plain data.
 
     Parameters
@@ -31,15 +36,26 @@ def reference_statistics(frame: pd.DataFrame, schema: TableSchema) -> dict[str, 
         Training rows, feature columns already coerced (``check_rows(...).frame``).
     schema : TableSchema
         The input schema; its numeric and categorical columns are described.
+    random_state : int or None, default=0
+        Seed of the row sample used above 200,000 rows.
 
     Returns
     -------
     dict
-        ``{"rows": n, "numeric": {column: {...}}, "categorical": {column: {...}}}``.
+        ``{"rows": n, "rows_used": m, "numeric": {column: {...}},
+        "categorical": {column: {...}}}``.
     """
-    numeric = {c: _numeric_reference(frame[c]) for c in schema.numeric if c in frame}
-    categorical = {c: _categorical_reference(frame[c]) for c in schema.categorical if c in frame}
-    return {"rows": int(len(frame)), "numeric": numeric, "categorical": categorical}
+    rows = frame
+    if len(frame) > _MAX_ROWS:
+        rows = frame.sample(n=_MAX_ROWS, random_state=random_state)
+    numeric = {c: _numeric_reference(rows[c]) for c in schema.numeric if c in rows}
+    categorical = {c: _categorical_reference(rows[c]) for c in schema.categorical if c in rows}
+    return {
+        "rows": int(len(frame)),
+        "rows_used": int(len(rows)),
+        "numeric": numeric,
+        "categorical": categorical,
+    }
 
 
 def _numeric_reference(column: pd.Series) -> dict[str, Any]:
@@ -48,8 +64,10 @@ def _numeric_reference(column: pd.Series) -> dict[str, Any]:
     missing_share = float(1.0 - present.size / values.size) if values.size else 0.0
     if present.size == 0:
         return {"missing_share": missing_share, "bins": [], "proportions": []}
-    quantiles = np.quantile(present, _QUANTILES)
-    edges = np.unique(np.quantile(present, np.linspace(0.0, 1.0, _BINS + 1)))
+    probabilities = np.concatenate([_QUANTILES, np.linspace(0.0, 1.0, _BINS + 1)])
+    both = np.quantile(present, probabilities)
+    quantiles = both[: len(_QUANTILES)]
+    edges = np.unique(both[len(_QUANTILES) :])
     # Inner edges only: the outer bins are open so that new extreme values still count.
     inner = edges[1:-1]
     counts = np.bincount(np.searchsorted(inner, present, side="right"), minlength=inner.size + 1)
