@@ -14,7 +14,8 @@ done in square blocks of the distance matrix, with BLAS and no Python loop over 
   cancellation), clamped at 0 before the square root;
 * per-segment distance sums are a second product with a one-hot matrix of the labels
   (float64 accumulation), so several labelings (one per ``k``) share one pass over the
-  distances;
+  distances; with a single labeling the rows are first sorted by segment, so that most
+  blocks hold one segment and need only plain row and column sums;
 * the matrix is symmetric, so only blocks on and above the diagonal are computed; each
   feeds both its rows and its columns;
 * blocks are small enough to stay in the CPU cache (``_BLOCK_BYTES`` per thread), and
@@ -305,21 +306,46 @@ def _exact_samples(X: np.ndarray, labelings: list[np.ndarray], block: int) -> li
     n = X.shape[0]
     centred = np.asarray(X, dtype=np.float64)
     centred = centred - centred.mean(axis=0)
+    if len(labelings) == 1:
+        # One labeling: rows sorted by segment make most blocks single-segment, whose
+        # per-segment sums are plain row/column sums instead of a one-hot product.
+        labels = labelings[0]
+        order = np.argsort(labels, kind="stable")
+        sorted_labels = labels[order]
+        sums = _distance_sums(centred[order], _onehot([sorted_labels]), block, sorted_labels)
+        values = np.empty(n)
+        values[order] = _from_sums(sums, sorted_labels)
+        return [values]
     widths = [int(labels.max()) + 1 for labels in labelings]
     offsets = np.concatenate([[0], np.cumsum(widths)])
-    onehot = np.zeros((n, int(offsets[-1])))
-    rows = np.arange(n)
-    for labels, offset in zip(labelings, offsets[:-1], strict=True):
-        onehot[rows, offset + labels] = 1.0
-    sums = _distance_sums(centred, onehot, block)
+    sums = _distance_sums(centred, _onehot(labelings), block, None)
     return [
         _from_sums(sums[:, offsets[j] : offsets[j + 1]], labels)
         for j, labels in enumerate(labelings)
     ]
 
 
-def _distance_sums(X: np.ndarray, onehot: np.ndarray, block: int) -> np.ndarray:
-    """``S[i, c] = sum_j |x_i - x_j| * onehot[j, c]`` over the upper block triangle."""
+def _onehot(labelings: list[np.ndarray]) -> np.ndarray:
+    """Side-by-side one-hot matrices of the labelings (rows x total segments)."""
+    n = labelings[0].shape[0]
+    widths = [int(labels.max()) + 1 for labels in labelings]
+    onehot = np.zeros((n, int(sum(widths))))
+    rows = np.arange(n)
+    offset = 0
+    for labels, width in zip(labelings, widths, strict=True):
+        onehot[rows, offset + labels] = 1.0
+        offset += width
+    return onehot
+
+
+def _distance_sums(
+    X: np.ndarray, onehot: np.ndarray, block: int, sorted_labels: np.ndarray | None
+) -> np.ndarray:
+    """``S[i, c] = sum_j |x_i - x_j| * onehot[j, c]`` over the upper block triangle.
+
+    With ``sorted_labels`` (one labeling, rows sorted by it), a block whose rows all
+    belong to one segment adds plain sums to that segment's column.
+    """
     n = X.shape[0]
     squared = np.einsum("ij,ij->i", X, X)
     ones = np.ones((n, 1))
@@ -327,6 +353,11 @@ def _distance_sums(X: np.ndarray, onehot: np.ndarray, block: int) -> np.ndarray:
     right = np.hstack([-2.0 * X, ones, squared[:, None]])
     n_blocks = -(-n // block)
     pairs = [(i, j) for i in range(n_blocks) for j in range(i, n_blocks)]
+    uniform = [-1] * n_blocks  # segment of a single-segment block, else -1
+    if sorted_labels is not None:
+        for b in range(n_blocks):
+            first, last = sorted_labels[b * block], sorted_labels[min(n, (b + 1) * block) - 1]
+            uniform[b] = int(first) if first == last else -1
 
     def work(assigned: Sequence[tuple[int, int]]) -> np.ndarray:
         total = np.zeros_like(onehot)
@@ -339,9 +370,17 @@ def _distance_sums(X: np.ndarray, onehot: np.ndarray, block: int) -> np.ndarray:
             if i == j:
                 # a row's distance to itself is 0, not a rounding residue
                 dist.flat[:: dist.shape[1] + 1] = 0.0
-                total[r0:r1] += dist @ onehot[c0:c1]
+            # rows of block i: distances to the segments of block j
+            if uniform[j] >= 0:
+                total[r0:r1, uniform[j]] += dist.sum(axis=1)
             else:
                 total[r0:r1] += dist @ onehot[c0:c1]
+            if i == j:
+                continue
+            # rows of block j: the same distances, seen from the other side
+            if uniform[i] >= 0:
+                total[c0:c1, uniform[i]] += dist.sum(axis=0)
+            else:
                 total[c0:c1] += dist.T @ onehot[r0:r1]
         return total
 
