@@ -7,19 +7,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from custseg._scorer import _prepare_checked
 from custseg.config import FitConfig
 from custseg.exceptions import ConfigError, DataError, SchemaError, ScoringError, SourceError
 from custseg.features import PreparationPlan, PrepConfig
 from custseg.model import SegmentationModel
 from custseg.pipeline import fit_segments
 from custseg.schema import check_rows, infer_schema
-from custseg.scoring import (
-    SCORE_COLUMNS,
-    Scorer,
-    _prepare_checked,
-    score_customers,
-    score_file,
-)
+from custseg.scoring import SCORE_COLUMNS, Scorer, score_customers, score_file
 from custseg.sources import read_table, sample_path
 
 K = 4

@@ -42,6 +42,17 @@ def _settle(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields)
 
 
+def _plain_columns(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded columns decoded to their values (CSV has no dictionaries)."""
+    if not any(pa.types.is_dictionary(f.type) for f in table.schema):
+        return table
+    columns = [
+        column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+        for column in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)
+
+
 class ChunkWriter:
     """Write frames of identical columns to ``path``, one after another.
 
@@ -60,9 +71,15 @@ class ChunkWriter:
         self._writer: pq.ParquetWriter | pa_csv.CSVWriter | None = None
         self._columns: list[str] | None = None
 
-    def write(self, frame: pd.DataFrame) -> None:
-        """Append ``frame``; its columns must be those of the first frame."""
-        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    def write(self, data: pd.DataFrame | pa.Table) -> None:
+        """Append a frame or an Arrow table; its columns must be those of the first one."""
+        if isinstance(data, pd.DataFrame):
+            table = pa.Table.from_pandas(data, preserve_index=False)
+        else:
+            table = data
+        table = table.replace_schema_metadata(None)
+        if self.fmt == "csv":
+            table = _plain_columns(table)
         if self._schema is None:
             self._open(table)
         assert self._schema is not None and self._writer is not None
@@ -74,7 +91,13 @@ class ChunkWriter:
         self._schema = _settle(table.schema)
         self._columns = list(table.column_names)
         if self.fmt == "parquet":
-            self._writer = pq.ParquetWriter(self.path, self._schema, compression="snappy")
+            self._writer = pq.ParquetWriter(
+                self.path,
+                self._schema,
+                compression="snappy",
+                # Dictionary pages pay off for ids and names, not for distances.
+                use_dictionary=[f.name for f in self._schema if not pa.types.is_floating(f.type)],
+            )
         else:
             self._writer = pa_csv.CSVWriter(self.path, self._schema)
 

@@ -9,63 +9,44 @@ by :func:`custseg.segmenter.assign`, the one function that maps rows to segments
 :func:`score_file` streams: it reads the input in chunks, scores each chunk and appends
 it to a temporary output file that replaces the destination only when everything has
 succeeded, so memory does not grow with the input and a failure leaves no partial file.
+Reading the next chunk and writing the previous one overlap with scoring the current
+one (at most one chunk waits on each side).
 """
 
 from __future__ import annotations
 
-import itertools
-import operator
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ._chunkwriter import ChunkWriter, output_format
 from ._io import atomic_path
-from ._prepsteps import _apply_categorical, _apply_numeric, _stack
 from ._progress import NO_PROGRESS, Progress
-from .domain import compute_domain_feature
+from ._scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
 from .exceptions import ConfigError, DataError, ScoringError
-from .features import PreparationPlan
 from .model import SegmentationModel
-from .schema import MAX_ABS_VALUE, TableSchema, check_rows, clean_column_name
-from .segmenter import assign
 
 __all__ = [
     "SCORE_COLUMNS",
+    "REJECT_ROW_COLUMN",
+    "REJECT_REASON_COLUMN",
+    "DEFAULT_CHUNK_SIZE",
     "Scorer",
     "ScoreResult",
     "ScoreSummary",
+    "default_rejects_path",
     "score_customers",
     "score_file",
 ]
 
-#: Columns added to every scored row, in this order.
-SCORE_COLUMNS: tuple[str, ...] = (
-    "segment_id",
-    "segment_name",
-    "distance",
-    "runner_up_id",
-    "margin",
-)
-
 #: Rows per chunk of :func:`score_file`: large enough to amortise per-chunk overhead,
 #: small enough that a chunk of 20 float64 columns stays around 30 MB.
 DEFAULT_CHUNK_SIZE = 200_000
-
-#: Columns of the rejects table: the row number (from 1), the identifier, the reason.
-REJECT_ROW_COLUMN = "row"
-REJECT_REASON_COLUMN = "reason"
-
-# Python types of JSON numbers and null: values the row check would take as they are.
-_PLAIN_TYPES = frozenset({int, float, type(None)})
-
-# Without an identifier column, scored rows carry their input row number instead.
-_NO_ID_ROW_COLUMN = "row"
 
 
 @dataclass(frozen=True)
@@ -129,277 +110,6 @@ class ScoreSummary:
         )
 
 
-@dataclass(frozen=True)
-class _Chunk:
-    """Outcome of scoring one frame, as arrays (no per-row Python objects)."""
-
-    checked: pd.DataFrame | None  # coerced id and feature columns (None for plain records)
-    ok: np.ndarray  # bool (n,): True for scored rows
-    labels: np.ndarray  # int64 (n_ok,)
-    distance: np.ndarray  # float64 (n_ok,)
-    runner_up: np.ndarray  # int64 (n_ok,)
-    margin: np.ndarray  # float64 (n_ok,)
-    reasons: np.ndarray  # object (n - n_ok,): reason of each rejected row
-
-
-class Scorer:
-    """A model made ready to score: plan rebuilt and centroids as an array, once.
-
-    Build one per model and reuse it (the service builds one at start-up); building it
-    validates that the model's schema and preparation plan can be read.
-
-    Parameters
-    ----------
-    model : SegmentationModel
-        A model from :func:`custseg.model.load_model` or :func:`custseg.fit_segments`.
-
-    Raises
-    ------
-    ModelError
-        If the model's schema or preparation plan cannot be read.
-    """
-
-    def __init__(self, model: SegmentationModel) -> None:
-        if not isinstance(model, SegmentationModel):
-            raise ConfigError(
-                f"model should be a SegmentationModel, got {type(model).__name__};"
-                " load one with custseg.load_model(path)"
-            )
-        self.model = model
-        self.schema = TableSchema.from_dict(model.schema)
-        self.plan = PreparationPlan.from_dict(model.preparation)
-        self.centroids = model.centroid_array
-        self.names = np.asarray(model.segment_names(), dtype=object)
-        self.id_column: str | None = self.schema.id_column
-        self.required: list[str] = list(self.plan.input_columns)
-
-    @property
-    def id_header(self) -> str:
-        """Header of the identifier in outputs: the id column, or ``row`` without one."""
-        return self.id_column if self.id_column is not None else _NO_ID_ROW_COLUMN
-
-    def check_columns(self, frame: pd.DataFrame) -> None:
-        """Raise :class:`SchemaError` when a column the model needs is absent from ``frame``.
-
-        Parameters
-        ----------
-        frame : pandas.DataFrame
-            The input (only its columns are looked at).
-        """
-        # The row checker owns the column rules (names cleaned of BOMs and spaces,
-        # "did you mean" hints); on zero rows it checks the columns and nothing else.
-        check_rows(frame.iloc[:0], self.schema)
-
-    def score_frame(self, frame: pd.DataFrame) -> _Chunk:
-        """Score a frame with a positional index; rows are judged one by one."""
-        checked = check_rows(frame, self.schema)
-        reasons = checked.reasons.to_numpy(dtype=object)
-        ok = pd.isna(checked.reasons).to_numpy()
-        usable = checked.frame if bool(ok.all()) else checked.frame.loc[ok]
-        columns: dict[str, np.ndarray] = {
-            name: usable[name].to_numpy(dtype=np.float64) for name in self.plan.input_numeric
-        }
-        for name in self.plan.input_categorical:
-            columns[name] = usable[name].to_numpy(dtype=object)
-        return self._assign(checked.frame, ok, reasons, columns, len(usable))
-
-    def _assign(
-        self,
-        checked: pd.DataFrame | None,
-        ok: np.ndarray,
-        reasons: np.ndarray,
-        columns: dict[str, np.ndarray],
-        n_usable: int,
-    ) -> _Chunk:
-        """Prepare the usable rows (already checked) and assign them."""
-        if n_usable == 0:
-            empty_i = np.empty(0, dtype=np.int64)
-            empty_f = np.empty(0, dtype=np.float64)
-            return _Chunk(checked, ok, empty_i, empty_f, empty_i, empty_f, reasons[~ok])
-        X = _prepare_checked(self.plan, columns, n_usable)
-        finite = np.isfinite(X).all(axis=1)
-        if not bool(finite.all()):
-            # The plan promises finite output; a row that still breaks it is rejected
-            # rather than given a meaningless segment.
-            bad = np.flatnonzero(ok)[~finite]
-            ok = ok.copy()
-            ok[bad] = False
-            reasons = reasons.copy()
-            reasons[bad] = "a value could not be prepared (not finite); check the row"
-            X = X[finite]
-        result = assign(X, self.centroids)
-        return _Chunk(
-            checked=checked,
-            ok=ok,
-            labels=np.asarray(result.labels, dtype=np.int64),
-            distance=np.asarray(result.distance, dtype=np.float64),
-            runner_up=np.asarray(result.runner_up, dtype=np.int64),
-            margin=np.asarray(result.margin, dtype=np.float64),
-            reasons=reasons[~ok],
-        )
-
-    def _score_plain_records(self, records: Sequence[Mapping[str, Any]]) -> _Chunk | None:
-        """Score records whose features are all JSON numbers or nulls, without pandas.
-
-        Such values need no coercion: the row check would turn them into the same
-        float64 numbers and find nothing wrong when all are finite and within range.
-        Anything else (text, categorical inputs, extreme values) returns ``None`` so
-        that the caller takes the general path with its exact rejection reasons.
-        """
-        if self.plan.input_categorical:
-            return None
-        names = self.plan.input_numeric
-        if len(names) < 2:
-            return None  # itemgetter of one name returns a value, not a tuple
-        try:
-            rows = list(map(operator.itemgetter(*names), records))
-        except (KeyError, TypeError):
-            return None
-        # Exact types: bool (a subclass of int) and text take the general path.
-        if not set(map(type, itertools.chain.from_iterable(rows))) <= _PLAIN_TYPES:
-            return None
-        matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
-        with np.errstate(invalid="ignore"):
-            within = np.abs(matrix) <= MAX_ABS_VALUE
-        if not bool((within | np.isnan(matrix)).all()):
-            return None
-        n = len(records)
-        columns = {name: matrix[:, j] for j, name in enumerate(names)}
-        ok = np.ones(n, dtype=bool)
-        return self._assign(None, ok, np.full(n, None, dtype=object), columns, n)
-
-    def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Score JSON-like records; one result per record, in order.
-
-        Each result has ``index`` (position in ``records``), ``id``, ``status``
-        (``"scored"`` or ``"rejected"``), the score columns (``None`` when rejected)
-        and ``reason`` (``None`` when scored).
-
-        Raises
-        ------
-        SchemaError
-            If a record lacks a field the model needs.
-        """
-        chunk = self._score_plain_records(records)
-        if chunk is None:
-            fields = ([self.id_column] if self.id_column is not None else []) + self.required
-            frame = pd.DataFrame.from_records(list(records), columns=fields)
-            chunk = self.score_frame(frame)
-        if self.id_column is not None:
-            ids = [_json_id(record.get(self.id_column)) for record in records]
-        else:
-            ids = [None] * len(records)
-        labels = chunk.labels.tolist()
-        names = self.names[chunk.labels].tolist()
-        distance = chunk.distance.tolist()
-        runner_up: list[Any] = chunk.runner_up.tolist()
-        margin: list[Any] = chunk.margin.tolist()
-        if len(self.names) == 1:
-            # One segment has no runner-up (-1) and an infinite margin: JSON says null.
-            runner_up = margin = [None] * len(labels)
-        reasons = chunk.reasons.tolist()
-        out: list[dict[str, Any]] = []
-        i_ok = i_bad = 0
-        for index, (identifier, usable) in enumerate(zip(ids, chunk.ok.tolist(), strict=True)):
-            if usable:
-                out.append(
-                    {
-                        "index": index,
-                        "id": identifier,
-                        "status": "scored",
-                        "segment_id": labels[i_ok],
-                        "segment_name": names[i_ok],
-                        "distance": distance[i_ok],
-                        "runner_up_id": runner_up[i_ok],
-                        "margin": margin[i_ok],
-                        "reason": None,
-                    }
-                )
-                i_ok += 1
-            else:
-                out.append(
-                    {
-                        "index": index,
-                        "id": identifier,
-                        "status": "rejected",
-                        "segment_id": None,
-                        "segment_name": None,
-                        "distance": None,
-                        "runner_up_id": None,
-                        "margin": None,
-                        "reason": reasons[i_bad],
-                    }
-                )
-                i_bad += 1
-        return out
-
-    def _frames(
-        self, frame: pd.DataFrame, chunk: _Chunk, *, first_row: int, keep_columns: bool
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Scored and rejects frames of one chunk; ``first_row`` numbers its first row."""
-        ok = chunk.ok
-        assert chunk.checked is not None
-        rows = np.arange(first_row, first_row + len(frame), dtype=np.int64)
-        ids = chunk.checked[self.id_column].to_numpy() if self.id_column is not None else rows
-        scored = pd.DataFrame({self.id_header: ids[ok]})
-        if keep_columns:
-            numeric = set(self.schema.numeric)
-            for label in frame.columns:
-                name = clean_column_name(label)
-                if name == self.id_column or name in SCORE_COLUMNS:
-                    continue
-                # Numeric features are written as the checked float64 values (the same
-                # numbers, gaps as NaN) so that every chunk has the same column types.
-                source = chunk.checked[name] if name in numeric else frame[label]
-                scored[label] = source.to_numpy()[ok]
-        scored["segment_id"] = chunk.labels
-        scored["segment_name"] = pd.array(self.names[chunk.labels].tolist(), dtype="str")
-        scored["distance"] = chunk.distance
-        scored["runner_up_id"] = chunk.runner_up
-        scored["margin"] = chunk.margin
-        rejects = pd.DataFrame({REJECT_ROW_COLUMN: rows[~ok]})
-        if self.id_column is not None:
-            rejects[self.id_column] = ids[~ok]
-        rejects[REJECT_REASON_COLUMN] = pd.array(list(chunk.reasons), dtype="str")
-        return scored, rejects
-
-
-def _prepare_checked(
-    plan: PreparationPlan, columns: dict[str, np.ndarray], n_rows: int
-) -> np.ndarray:
-    """``plan.transform`` on rows that were already checked, without checking them again.
-
-    Scoring checks every row once (to reject the bad ones) and prepares the usable
-    ones; ``transform`` would check them a second time. This runs the plan's own
-    arithmetic helpers in the same order as ``PreparationPlan.transform``, so the
-    result is bit-for-bit the same (the tests compare both).
-    """
-    columns = dict(columns)
-    for spec in plan.domain_features:
-        if spec.clustering:
-            columns[spec.name] = compute_domain_feature(spec, columns)
-    parts: list[np.ndarray] = []
-    for step in plan.numeric_steps:
-        x = columns[step.column]
-        parts.append(_apply_numeric(x, step))
-        if step.indicator is not None:
-            parts.append(np.isnan(x).astype(np.float64))
-    for cat in plan.categorical_steps:
-        parts.append(_apply_categorical(columns[cat.column], cat))
-    return plan._project(_stack(parts, n_rows))
-
-
-def _json_id(value: Any) -> Any:
-    """An identifier as a JSON value (numpy scalars and NaN become Python values)."""
-    if value is None:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
 def score_customers(
     model: SegmentationModel | Scorer, frame: pd.DataFrame, *, keep_columns: bool = False
 ) -> ScoreResult:
@@ -441,8 +151,10 @@ def score_customers(
     scorer.check_columns(frame)
     frame = frame.reset_index(drop=True)
     chunk = scorer.score_frame(frame)
-    scored, rejects = scorer._frames(frame, chunk, first_row=1, keep_columns=keep_columns)
-    return ScoreResult(scored=scored, rejects=rejects)
+    return ScoreResult(
+        scored=scorer.scored_frame(frame, chunk, first_row=1, keep_columns=keep_columns),
+        rejects=scorer.rejects_frame(chunk, first_row=1),
+    )
 
 
 def default_rejects_path(out: str | os.PathLike[str]) -> Path:
@@ -518,6 +230,7 @@ def score_file(
 
     rows_in = n_scored = 0
     first_reason: str | None = None
+    rejects_started = False
     with (
         progress.stage("Scoring customers", total=None) as stage,
         atomic_path(out_path) as tmp_out,
@@ -526,22 +239,37 @@ def score_file(
         writer = ChunkWriter(tmp_out, fmt)
         rejects_writer = ChunkWriter(tmp_rejects, "csv")
         try:
-            frame: pd.DataFrame | None = first
-            while frame is not None:
-                if len(frame):
-                    frame = frame.reset_index(drop=True)
-                    chunk = scorer.score_frame(frame)
-                    scored, rejected = scorer._frames(
-                        frame, chunk, first_row=rows_in + 1, keep_columns=keep_columns
-                    )
-                    writer.write(scored)
-                    rejects_writer.write(rejected)
-                    rows_in += len(frame)
-                    n_scored += len(scored)
-                    if first_reason is None and len(rejected):
-                        first_reason = str(rejected[REJECT_REASON_COLUMN].iloc[0])
-                    stage.advance(len(frame))
-                frame = next(chunks, None)
+            # One helper thread reads ahead, one writes behind; Arrow and numpy release
+            # the GIL for most of that work, so both cores are used.
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="custseg-score") as pool:
+                reading: Future[pd.DataFrame | None] = pool.submit(next, chunks, None)
+                writing: Future[None] | None = None
+                frame: pd.DataFrame | None = first
+                while frame is not None:
+                    if len(frame):
+                        frame = frame.reset_index(drop=True)
+                        chunk = scorer.score_frame(frame)
+                        table = scorer.scored_table(
+                            frame, chunk, first_row=rows_in + 1, keep_columns=keep_columns
+                        )
+                        rejected = scorer.rejects_frame(chunk, first_row=rows_in + 1)
+                        if writing is not None:
+                            writing.result()
+                        writing = pool.submit(writer.write, table)
+                        if len(rejected) or not rejects_started:
+                            # Empty rejects are skipped, except the first (it sets the header).
+                            rejects_writer.write(rejected)
+                            rejects_started = True
+                        rows_in += len(frame)
+                        n_scored += table.num_rows
+                        if first_reason is None and len(rejected):
+                            first_reason = str(rejected[REJECT_REASON_COLUMN].iloc[0])
+                        stage.advance(len(frame))
+                    frame = reading.result()
+                    if frame is not None:
+                        reading = pool.submit(next, chunks, None)
+                if writing is not None:
+                    writing.result()
             if n_scored == 0:
                 raise ScoringError(
                     f"none of the {rows_in} input rows could be scored (first reason:"

@@ -1,0 +1,453 @@
+"""The scoring engine behind :mod:`custseg.scoring` and the service: check, prepare, assign.
+
+A :class:`Scorer` is built once per model. For each chunk of rows it
+
+1. judges every row: the general path is :func:`custseg.schema.check_rows`; when every
+   numeric input is already a float64 column (what the sources produce) the same rule
+   is applied with one vectorised test per column and ``check_rows`` only runs on the
+   few rows that fail it, to word their reasons;
+2. prepares the usable rows with the plan's own step helpers (bit-for-bit
+   ``PreparationPlan.transform``, without checking the rows a second time);
+3. assigns them with :func:`custseg.segmenter.assign`.
+
+The result is a :class:`_Chunk` of arrays, turned into a pandas frame for the Python API,
+an Arrow table for files, or dictionaries for JSON.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ._prepsteps import OUTPUT_BOUND, _apply_categorical, _skew_transform
+from .domain import compute_domain_feature
+from .exceptions import ConfigError
+from .features import PreparationPlan
+from .model import SegmentationModel
+from .schema import MAX_ABS_VALUE, TableSchema, check_rows, clean_column_name
+from .segmenter import assign
+
+__all__ = ["Scorer", "SCORE_COLUMNS", "REJECT_ROW_COLUMN", "REJECT_REASON_COLUMN"]
+
+#: Columns added to every scored row, in this order.
+SCORE_COLUMNS: tuple[str, ...] = (
+    "segment_id",
+    "segment_name",
+    "distance",
+    "runner_up_id",
+    "margin",
+)
+#: Columns of the rejects table: the row number (from 1), the identifier, the reason.
+REJECT_ROW_COLUMN = "row"
+REJECT_REASON_COLUMN = "reason"
+# Without an identifier column, scored rows carry their input row number instead.
+_NO_ID_ROW_COLUMN = "row"
+# Python types of JSON numbers and null: values the row check takes as they are.
+_PLAIN_TYPES = frozenset({int, float, type(None)})
+_NOT_FINITE = "a value could not be prepared (not finite); check the row"
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Outcome of scoring ``n`` rows, as arrays (no per-row Python objects)."""
+
+    ok: np.ndarray  # bool (n,): True for scored rows
+    ids: Any  # identifier of every row (pandas Series or array), None without id column
+    values: Mapping[str, np.ndarray]  # checked float64 numeric inputs of every row
+    labels: np.ndarray  # int64 (n_ok,)
+    distance: np.ndarray  # float64 (n_ok,)
+    runner_up: np.ndarray  # int64 (n_ok,)
+    margin: np.ndarray  # float64 (n_ok,)
+    reasons: np.ndarray  # object (n - n_ok,): reason of each rejected row
+
+    @property
+    def all_ok(self) -> bool:
+        return bool(self.ok.all())
+
+
+class Scorer:
+    """A model made ready to score: plan rebuilt and centroids as an array, once.
+
+    Build one per model and reuse it (the service builds one at start-up); building it
+    checks that the model's schema and preparation plan can be read.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        A model from :func:`custseg.load_model` or :func:`custseg.fit_segments`.
+
+    Raises
+    ------
+    ConfigError
+        If ``model`` is not a :class:`~custseg.model.SegmentationModel`.
+    ModelError
+        If the model's schema or preparation plan cannot be read.
+    """
+
+    def __init__(self, model: SegmentationModel) -> None:
+        if not isinstance(model, SegmentationModel):
+            raise ConfigError(
+                f"model should be a SegmentationModel, got {type(model).__name__};"
+                " load one with custseg.load_model(path)"
+            )
+        self.model = model
+        self.schema = TableSchema.from_dict(model.schema)
+        self.plan = PreparationPlan.from_dict(model.preparation)
+        self.centroids = model.centroid_array
+        self.names = np.asarray(model.segment_names(), dtype=object)
+        self._names_arrow = pa.array(model.segment_names(), type=pa.string())
+        self.id_column: str | None = self.schema.id_column
+        self.required: list[str] = list(self.plan.input_columns)
+        self._numeric_getter = (
+            operator.itemgetter(*self.plan.input_numeric)
+            if len(self.plan.input_numeric) >= 2 and not self.plan.input_categorical
+            else None
+        )
+
+    @property
+    def id_header(self) -> str:
+        """Header of the identifier in outputs: the id column, or ``row`` without one."""
+        return self.id_column if self.id_column is not None else _NO_ID_ROW_COLUMN
+
+    def check_columns(self, frame: pd.DataFrame) -> None:
+        """Raise :class:`~custseg.exceptions.SchemaError` when a needed column is absent.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The input (only its columns are looked at).
+        """
+        # The row checker owns the column rules (names cleaned of BOMs and spaces,
+        # "did you mean" hints); on zero rows it checks the columns and nothing else.
+        check_rows(frame.iloc[:0], self.schema)
+
+    # ------------------------------------------------------------------ frames
+
+    def score_frame(self, frame: pd.DataFrame) -> _Chunk:
+        """Score a frame whose columns were checked; rows are judged one by one."""
+        labels = {clean_column_name(c): c for c in frame.columns}
+        numeric = self.plan.input_numeric
+        if not self.plan.input_categorical and all(
+            frame[labels[name]].dtype == np.float64 for name in numeric
+        ):
+            return self._score_float_frame(frame, labels)
+        checked = check_rows(frame, self.schema)
+        reasons = checked.reasons.to_numpy(dtype=object)
+        ok = pd.isna(checked.reasons).to_numpy()
+        values = {name: checked.frame[name].to_numpy(dtype=np.float64) for name in numeric}
+        columns = values if bool(ok.all()) else {n: v[ok] for n, v in values.items()}
+        for name in self.plan.input_categorical:
+            columns[name] = checked.frame[name].to_numpy(dtype=object)[ok]
+        ids = checked.frame[self.id_column] if self.id_column is not None else None
+        return self._assign(ok, ids, values, columns, reasons)
+
+    def _score_float_frame(self, frame: pd.DataFrame, labels: dict[str, Any]) -> _Chunk:
+        # For float64 columns check_rows rejects exactly the cells with |x| > 1e15
+        # (infinities included; NaN is a gap): test that per column, and let
+        # check_rows word the reasons of the rows that fail.
+        n = len(frame)
+        values = {
+            name: frame[labels[name]].to_numpy(dtype=np.float64) for name in self.plan.input_numeric
+        }
+        bad = np.zeros(n, dtype=bool)
+        magnitude = np.empty(n, dtype=np.float64)
+        beyond = np.empty(n, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            for v in values.values():
+                np.abs(v, out=magnitude)
+                np.greater(magnitude, MAX_ABS_VALUE, out=beyond)
+                bad |= beyond
+        reasons = np.full(n, None, dtype=object)
+        ok = ~bad
+        columns = values
+        if bad.any():
+            positions = np.flatnonzero(bad)
+            worded = check_rows(frame.iloc[positions], self.schema).reasons.to_numpy(dtype=object)
+            reasons[positions] = worded
+            columns = {name: v[ok] for name, v in values.items()}
+        ids = frame[labels[self.id_column]] if self.id_column is not None else None
+        return self._assign(ok, ids, values, columns, reasons)
+
+    def _assign(
+        self,
+        ok: np.ndarray,
+        ids: Any,
+        values: Mapping[str, np.ndarray],
+        columns: dict[str, np.ndarray],
+        reasons: np.ndarray,
+    ) -> _Chunk:
+        """Prepare the usable rows (``columns``, already checked) and assign them."""
+        n_usable = int(ok.sum())
+        if n_usable == 0:
+            none_i = np.empty(0, dtype=np.int64)
+            none_f = np.empty(0, dtype=np.float64)
+            return _Chunk(ok, ids, values, none_i, none_f, none_i, none_f, reasons[~ok])
+        X = _prepare_checked(self.plan, columns, n_usable)
+        # Rows of X.T are contiguous when X comes transposed from _prepare_checked.
+        finite = np.isfinite(X.T).all(axis=0)
+        if not bool(finite.all()):
+            # The plan promises finite output; a row that still breaks it is rejected
+            # rather than given a meaningless segment.
+            bad = np.flatnonzero(ok)[~finite]
+            ok = ok.copy()
+            ok[bad] = False
+            reasons = reasons.copy()
+            reasons[bad] = _NOT_FINITE
+            X = X[finite]
+        result = assign(X, self.centroids)
+        return _Chunk(
+            ok=ok,
+            ids=ids,
+            values=values,
+            labels=np.asarray(result.labels, dtype=np.int64),
+            distance=np.asarray(result.distance, dtype=np.float64),
+            runner_up=np.asarray(result.runner_up, dtype=np.int64),
+            margin=np.asarray(result.margin, dtype=np.float64),
+            reasons=reasons[~ok],
+        )
+
+    # ------------------------------------------------------------------ records
+
+    def _score_plain_records(self, records: Sequence[Mapping[str, Any]]) -> _Chunk | None:
+        """Score records whose inputs are all JSON numbers or nulls, without pandas.
+
+        Such values need no coercion: the row check would turn them into the same
+        float64 numbers and find nothing wrong when all are within +-1e15. Anything
+        else (text, categorical inputs, extreme values) returns ``None`` so that the
+        caller takes the general path with its exact rejection reasons.
+        """
+        if self._numeric_getter is None:
+            return None
+        try:
+            rows = list(map(self._numeric_getter, records))
+        except (KeyError, TypeError):
+            return None
+        # Exact types: bool (a subclass of int) and text take the general path.
+        if not set(map(type, chain.from_iterable(rows))) <= _PLAIN_TYPES:
+            return None
+        names = self.plan.input_numeric
+        matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
+        with np.errstate(invalid="ignore"):
+            if bool((np.abs(matrix) > MAX_ABS_VALUE).any()):
+                return None
+        n = len(records)
+        columns = {name: matrix[:, j] for j, name in enumerate(names)}
+        return self._assign(
+            np.ones(n, dtype=bool), None, columns, columns, np.full(n, None, dtype=object)
+        )
+
+    def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Score JSON-like records; one result per record, in order.
+
+        Each result has ``index`` (position in ``records``), ``id``, ``status``
+        (``"scored"`` or ``"rejected"``), the score columns (``None`` when rejected)
+        and ``reason`` (``None`` when scored).
+
+        Raises
+        ------
+        SchemaError
+            If a record lacks a field the model needs.
+        """
+        chunk = self._score_plain_records(records)
+        if chunk is None:
+            fields = ([self.id_column] if self.id_column is not None else []) + self.required
+            chunk = self.score_frame(pd.DataFrame.from_records(list(records), columns=fields))
+        if self.id_column is not None:
+            ids = [_json_id(record.get(self.id_column)) for record in records]
+        else:
+            ids = [None] * len(records)
+        labels = chunk.labels.tolist()
+        names = self.names[chunk.labels].tolist()
+        distance = chunk.distance.tolist()
+        runner_up: list[Any] = chunk.runner_up.tolist()
+        margin: list[Any] = chunk.margin.tolist()
+        if len(self.names) == 1:
+            # One segment has no runner-up (-1) and an infinite margin: JSON says null.
+            runner_up = margin = [None] * len(labels)
+        reasons = chunk.reasons.tolist()
+        out: list[dict[str, Any]] = []
+        i_ok = i_bad = 0
+        for index, (identifier, usable) in enumerate(zip(ids, chunk.ok.tolist(), strict=True)):
+            if usable:
+                out.append(
+                    {
+                        "index": index,
+                        "id": identifier,
+                        "status": "scored",
+                        "segment_id": labels[i_ok],
+                        "segment_name": names[i_ok],
+                        "distance": distance[i_ok],
+                        "runner_up_id": runner_up[i_ok],
+                        "margin": margin[i_ok],
+                        "reason": None,
+                    }
+                )
+                i_ok += 1
+            else:
+                out.append(
+                    {
+                        "index": index,
+                        "id": identifier,
+                        "status": "rejected",
+                        "segment_id": None,
+                        "segment_name": None,
+                        "distance": None,
+                        "runner_up_id": None,
+                        "margin": None,
+                        "reason": reasons[i_bad],
+                    }
+                )
+                i_bad += 1
+        return out
+
+    # ------------------------------------------------------------------ outputs
+
+    def _kept(self, frame: pd.DataFrame, chunk: _Chunk) -> list[tuple[Any, Any]]:
+        """Input columns to copy into the output: (label, values of every row)."""
+        out = []
+        for label in frame.columns:
+            name = clean_column_name(label)
+            if name == self.id_column or name in SCORE_COLUMNS:
+                continue
+            # Numeric inputs are copied as the checked float64 values (the same numbers,
+            # gaps as NaN) so that every chunk has the same column types.
+            values = chunk.values[name] if name in chunk.values else frame[label]
+            out.append((label, values))
+        return out
+
+    def scored_frame(
+        self, frame: pd.DataFrame, chunk: _Chunk, *, first_row: int, keep_columns: bool
+    ) -> pd.DataFrame:
+        """The scored rows of a chunk as a pandas frame."""
+        ok = chunk.ok
+        if self.id_column is not None:
+            ids = chunk.ids
+        else:
+            ids = np.arange(first_row, first_row + len(ok), dtype=np.int64)
+        scored = pd.DataFrame({self.id_header: _rows(ids, ok)})
+        if keep_columns:
+            for label, values in self._kept(frame, chunk):
+                scored[label] = _rows(values, ok)
+        scored["segment_id"] = chunk.labels
+        scored["segment_name"] = pd.array(self.names[chunk.labels].tolist(), dtype="str")
+        scored["distance"] = chunk.distance
+        scored["runner_up_id"] = chunk.runner_up
+        scored["margin"] = chunk.margin
+        return scored
+
+    def scored_table(
+        self, frame: pd.DataFrame, chunk: _Chunk, *, first_row: int, keep_columns: bool
+    ) -> pa.Table:
+        """The scored rows of a chunk as an Arrow table (no per-row Python objects)."""
+        mask = None if chunk.all_ok else pa.array(chunk.ok)
+
+        def take(values: Any) -> pa.Array | pa.ChunkedArray:
+            array = pa.array(values) if not isinstance(values, pa.Array) else values
+            return array if mask is None else array.filter(mask)
+
+        columns: dict[str, Any] = {}
+        if self.id_column is not None:
+            columns[self.id_header] = take(chunk.ids)
+        else:
+            columns[self.id_header] = take(np.arange(first_row, first_row + len(chunk.ok)))
+        if keep_columns:
+            for label, values in self._kept(frame, chunk):
+                columns[str(label)] = take(values)
+        columns["segment_id"] = pa.array(chunk.labels)
+        columns["segment_name"] = pa.DictionaryArray.from_arrays(
+            pa.array(chunk.labels.astype(np.int32)), self._names_arrow
+        )
+        columns["distance"] = pa.array(chunk.distance)
+        columns["runner_up_id"] = pa.array(chunk.runner_up)
+        columns["margin"] = pa.array(chunk.margin)
+        return pa.table(columns)
+
+    def rejects_frame(self, chunk: _Chunk, *, first_row: int) -> pd.DataFrame:
+        """The rejected rows of a chunk: row number (from 1), identifier, reason."""
+        bad = ~chunk.ok
+        rows = np.arange(first_row, first_row + len(bad), dtype=np.int64)
+        rejects = pd.DataFrame({REJECT_ROW_COLUMN: rows[bad]})
+        if self.id_column is not None:
+            rejects[self.id_column] = _rows(chunk.ids, bad)
+        rejects[REJECT_REASON_COLUMN] = pd.array(list(chunk.reasons), dtype="str")
+        return rejects
+
+
+def _prepare_checked(
+    plan: PreparationPlan, columns: Mapping[str, np.ndarray], n_rows: int
+) -> np.ndarray:
+    """``plan.transform`` on rows that were already checked, without checking them again.
+
+    Scoring checks every row once (to reject the bad ones) and prepares the usable
+    ones; ``transform`` would check them a second time. The numeric steps repeat the
+    operations of ``custseg._prepsteps`` in the same order, in place in one row of a
+    ``(features, rows)`` array each (no temporaries, contiguous writes), so the values
+    are the same bit for bit; the tests compare both on every kind of step. The
+    transpose is returned.
+    """
+    available = dict(columns)
+    for spec in plan.domain_features:
+        if spec.clustering:
+            available[spec.name] = compute_domain_feature(spec, available)
+    out = np.empty((len(plan.prepared_names), n_rows), dtype=np.float64)
+    j = 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in plan.numeric_steps:
+            x = available[step.column]
+            gaps = np.isnan(x)
+            _numeric_in_place(out[j], x, gaps, step)
+            j += 1
+            if step.indicator is not None:
+                out[j] = gaps
+                j += 1
+    for cat in plan.categorical_steps:
+        onehot = _apply_categorical(available[cat.column], cat)
+        out[j : j + onehot.shape[1]] = onehot.T
+        j += onehot.shape[1]
+    matrix = out.T
+    if plan.pca is None:
+        return matrix
+    # The projection's rounding depends on the memory layout: use the layout of
+    # PreparationPlan.transform (row-major) to get its exact bits.
+    return plan._project(np.ascontiguousarray(matrix))
+
+
+def _numeric_in_place(row: np.ndarray, x: np.ndarray, gaps: np.ndarray, step: Any) -> None:
+    """impute, clip, skew transform, scale and bound ``x`` into ``row`` (see _prepsteps)."""
+    np.copyto(row, x)
+    np.copyto(row, step.impute, where=gaps)
+    if step.clip is not None:
+        np.clip(row, step.clip[0], step.clip[1], out=row)
+    if step.transform == "log1p":
+        np.maximum(row, 0.0, out=row)
+        np.log1p(row, out=row)
+    elif step.transform != "none":
+        row[:] = _skew_transform(row, step.transform, step.lambda_)
+    np.subtract(row, step.center, out=row)
+    np.divide(row, step.scale, out=row)
+    np.clip(row, -OUTPUT_BOUND, OUTPUT_BOUND, out=row)
+
+
+def _rows(values: Any, mask: np.ndarray) -> Any:
+    """The masked rows of a Series (its dtype kept, index reset) or of an array."""
+    if isinstance(values, pd.Series):
+        return values.iloc[np.flatnonzero(mask)].reset_index(drop=True)
+    return np.asarray(values)[mask]
+
+
+def _json_id(value: Any) -> Any:
+    """An identifier as a JSON value (numpy scalars and NaN become Python values)."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
