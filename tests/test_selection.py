@@ -16,13 +16,9 @@ from sklearn.metrics import adjusted_rand_score
 from custseg.exceptions import ConfigError, DataError
 from custseg.features import PreparationPlan
 from custseg.schema import check_rows, infer_schema
-from custseg.selection import (
-    RULE,
-    _adjusted_rand,
-    bootstrap_stability,
-    choose_n_clusters,
-)
+from custseg.selection import RULE, choose_n_clusters
 from custseg.sources import read_table, sample_path
+from custseg.stability import adjusted_rand, bootstrap_stability
 
 
 def simple_preparation() -> np.ndarray:
@@ -194,9 +190,9 @@ def test_adjusted_rand_matches_scikit_learn() -> None:
     for _ in range(20):
         a = rng.integers(0, rng.integers(1, 6), 300)
         b = np.where(rng.random(300) < 0.7, a, rng.integers(0, 4, 300))
-        assert _adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+        assert adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
     same = np.zeros(10, dtype=np.int64)
-    assert _adjusted_rand(same, same) == 1.0
+    assert adjusted_rand(same, same) == 1.0
 
 
 def test_errors_quote_the_offending_values() -> None:

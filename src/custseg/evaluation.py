@@ -32,13 +32,13 @@ import numpy as np
 
 from ._numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
 from .exceptions import ConfigError, DataError
-from .selection import bootstrap_stability
 from .silhouette import (
     DEFAULT_MAX_EXACT,
     DEFAULT_N_BOOTSTRAP,
     DEFAULT_SAMPLE_SIZE,
     silhouette,
 )
+from .stability import bootstrap_stability
 
 __all__ = ["evaluate_segmentation"]
 

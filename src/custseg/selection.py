@@ -13,12 +13,12 @@ k-means++ starts) and measures:
 * **silhouette** (exact, :mod:`custseg.silhouette`; all ``k`` share one pass over the
   pairwise distances; estimated with an interval on big data);
 * **Calinski-Harabasz** (higher is better) and **Davies-Bouldin** (lower is better);
-* **bootstrap stability**: the mean adjusted Rand index (ARI) between the
-  segmentation fitted on all rows and ``n_resamples`` segmentations fitted on
-  bootstrap resamples (one k-means++ start each), all assigned to the same rows (the
-  rows used, or a fixed evaluation sample of 20,000 of them). 1 means the resampled
-  customers always get the same segments; below 0.9, segments are partly an accident
-  of the sample;
+* **bootstrap stability** (:mod:`custseg.stability`): the mean adjusted Rand index
+  (ARI) between the segmentation fitted on all rows and ``n_resamples`` segmentations
+  fitted on bootstrap resamples (one k-means++ start each), all assigned to the same
+  rows (the rows used, or a fixed evaluation sample of 20,000 of them). 1 means the
+  resampled customers always get the same segments; below 0.9, segments are partly an
+  accident of the sample;
 * the **sizes** of the segments and the **smallest share**.
 
 The rule (also in :data:`RULE` and ``KSelection.rule``)::
@@ -58,7 +58,6 @@ import numpy as np
 
 from ._numeric import (
     RandomState,
-    as_labels,
     as_matrix,
     check_positive_int,
     generator,
@@ -67,22 +66,19 @@ from ._numeric import (
 from ._progress import NO_PROGRESS, Progress
 from .exceptions import ConfigError, DataError
 from .knee import KneeResult, find_knee
-from .segmenter import KMeansFit, _assign, _lloyd, fit_kmeans
+from .segmenter import KMeansFit, fit_kmeans
 from .silhouette import DEFAULT_MAX_EXACT, silhouette_many
+from .stability import bootstrap_resamples, evaluation_rows, stability_of
 
 __all__ = [
     "KCandidate",
     "KSelection",
     "RULE",
-    "bootstrap_stability",
     "choose_n_clusters",
     "DEFAULT_SELECTION_SAMPLE",
 ]
 
 DEFAULT_SELECTION_SAMPLE = 20_000
-# Bootstrap resamples and the rows their segmentations are compared on are capped at
-# this size, so stability costs the same on big data as on the bundled sample.
-STABILITY_ROWS = 20_000
 BEST_AVAILABLE_TOLERANCE = 0.02
 
 RULE = (
@@ -334,8 +330,8 @@ def choose_n_clusters(
     rows = np.asarray(rows, dtype=np.float64)
 
     timings = {"fit": 0.0, "stability": 0.0, "silhouette": 0.0, "other_indices": 0.0}
-    resamples = _bootstrap_resamples(rows.shape[0], n_resamples, rng)
-    evaluation = _evaluation_rows(rows.shape[0], rng)
+    resamples = bootstrap_resamples(rows.shape[0], n_resamples, rng)
+    evaluation = evaluation_rows(rows.shape[0], rng)
     fits: dict[int, KMeansFit] = {}
     stability: dict[int, tuple[float, float]] = {}
     indices: dict[int, tuple[float, float]] = {}
@@ -346,7 +342,7 @@ def choose_n_clusters(
             timings["fit"] += time.perf_counter() - started
 
             started = time.perf_counter()
-            stability[k] = _stability(rows, fits[k].labels, k, resamples, evaluation, rng)
+            stability[k] = stability_of(rows, fits[k].labels, k, resamples, evaluation, rng)
             timings["stability"] += time.perf_counter() - started
 
             started = time.perf_counter()
@@ -413,53 +409,6 @@ def choose_n_clusters(
     )
 
 
-def bootstrap_stability(
-    X: Any,
-    labels: Any,
-    *,
-    n_resamples: int = 5,
-    random_state: RandomState = None,
-) -> tuple[float, float]:
-    """Stability of a segmentation under bootstrap resampling.
-
-    Refits K-means with ``k = labels.max() + 1`` (one k-means++ start) on
-    ``n_resamples`` bootstrap resamples of ``X`` (at most 20,000 rows each), assigns
-    the same rows (all of them, or a fixed sample of 20,000) with each refit, and
-    compares each result with ``labels`` by the adjusted Rand index.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_rows, n_features)
-        The prepared rows that ``labels`` segment.
-    labels : array-like of int, shape (n_rows,)
-        The segmentation to assess (segments ``0..k-1``).
-    n_resamples : int, default 5
-        Bootstrap refits.
-    random_state : int, numpy.random.Generator or None
-        Seed of the resamples and starts.
-
-    Returns
-    -------
-    (float, float)
-        Mean and smallest adjusted Rand index (1 = the same segments every time).
-
-    Raises
-    ------
-    DataError
-        If ``X`` or ``labels`` are not valid, or there are fewer rows than segments.
-    """
-    matrix = np.asarray(as_matrix(X), dtype=np.float64)
-    reference = as_labels(labels, matrix.shape[0])
-    n_resamples = check_positive_int(n_resamples, "n_resamples", 1)
-    k = int(reference.max(initial=0)) + 1
-    if matrix.shape[0] < k:
-        raise DataError(f"n_rows={matrix.shape[0]} should be >= k={k}")
-    rng = generator(random_state)
-    resamples = _bootstrap_resamples(matrix.shape[0], n_resamples, rng)
-    evaluation = _evaluation_rows(matrix.shape[0], rng)
-    return _stability(matrix, reference, k, resamples, evaluation, rng)
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -486,70 +435,6 @@ def _check_k_range(k_range: Iterable[int], n_rows: int) -> list[int]:
     if ks[-1] >= n_rows:
         raise DataError(f"n_rows={n_rows} should be > the largest k={ks[-1]}; use fewer segments")
     return ks
-
-
-def _bootstrap_resamples(
-    n_rows: int, n_resamples: int, rng: np.random.Generator
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Bootstrap resamples as (distinct rows, multiplicity) pairs.
-
-    K-means on a resample with repeated rows equals weighted K-means on its distinct
-    rows weighted by their multiplicities, on about 63% of the rows.
-    """
-    size = min(n_rows, STABILITY_ROWS)
-    resamples = []
-    for _ in range(n_resamples):
-        drawn = rng.integers(0, n_rows, size=size)
-        distinct, counts = np.unique(drawn, return_counts=True)
-        resamples.append((distinct, counts.astype(np.float64)))
-    return resamples
-
-
-def _evaluation_rows(n_rows: int, rng: np.random.Generator) -> np.ndarray | None:
-    """Rows on which segmentations are compared: all, or a fixed sample when big."""
-    if n_rows <= STABILITY_ROWS:
-        return None
-    return np.sort(rng.choice(n_rows, size=STABILITY_ROWS, replace=False))
-
-
-def _stability(
-    X: np.ndarray,
-    labels: np.ndarray,
-    k: int,
-    resamples: list[tuple[np.ndarray, np.ndarray]],
-    evaluation: np.ndarray | None,
-    rng: np.random.Generator,
-) -> tuple[float, float]:
-    if not resamples:
-        return float("nan"), float("nan")
-    rows = X if evaluation is None else X[evaluation]
-    reference = labels if evaluation is None else labels[evaluation]
-    scores = []
-    for distinct, weights in resamples:
-        centroids, _ = _lloyd(X[distinct], min(k, distinct.shape[0]), 1, rng, sample_weight=weights)
-        labels = _assign(rows, centroids).labels
-        scores.append(_adjusted_rand(reference, labels))
-    return float(np.mean(scores)), float(np.min(scores))
-
-
-def _adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
-    """Adjusted Rand index of two labelings (Hubert and Arabie, 1985)."""
-    n = a.shape[0]
-    ka, kb = int(a.max()) + 1, int(b.max()) + 1
-    table = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb).astype(np.float64)
-
-    def pairs(counts: np.ndarray) -> float:
-        return float((counts * (counts - 1.0)).sum() / 2.0)
-
-    index = pairs(table)
-    rows, cols = pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
-    total = n * (n - 1.0) / 2.0
-    expected = rows * cols / total if total else 0.0
-    maximum = (rows + cols) / 2.0
-    if maximum == expected:
-        # both labelings put everyone together (or everyone apart): identical
-        return 1.0
-    return float((index - expected) / (maximum - expected))
 
 
 def _inertia_knee(ks: list[int], inertias: list[float]) -> KneeResult:
