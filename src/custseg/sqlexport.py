@@ -6,7 +6,8 @@ into a single ``SELECT`` built from common table expressions, one per step::
     cs_input     raw columns read once: numbers cast to double, text trimmed, gap words
                  to NULL; a row flag is false when a number is infinite or beyond
                  +-1e15 (the rows Python scoring rejects), such values become NULL
-    cs_derived   credit-card features (guarded ratios, purchase type) that cluster
+    cs_derived   credit-card features (guarded ratios, purchase type) that cluster,
+                 when the model uses any
     cs_clean     gaps imputed and missing indicators, clipping, category levels
     cs_features  skew transforms (log1p, Yeo-Johnson), scaling, bounds, one-hot columns
     cs_pca       principal components (only when the model uses PCA)
@@ -182,10 +183,11 @@ class _Query:
         self.alias: dict[str, str] = {}  # column name (raw or derived) -> alias
 
     def build(self) -> str:
-        ctes = [
-            ("cs_input", self._input()),
-            ("cs_derived", self._derived()),
-            ("cs_clean", self._clean()),
+        ctes = [("cs_input", self._input())]
+        if any(f.clustering for f in self.plan.domain_features):
+            ctes.append(("cs_derived", self._derived()))
+        ctes += [
+            ("cs_clean", self._clean(ctes[-1][0])),
             ("cs_features", self._features()),
         ]
         coordinates = [f"cs_f{j}" for j in range(len(self.plan.prepared_names))]
@@ -241,7 +243,7 @@ class _Query:
             self.alias[spec.name] = alias
         return self._select(items, "cs_input")
 
-    def _clean(self) -> str:
+    def _clean(self, source: str) -> str:
         items = ["cs_id", "cs_ok"]
         for i, step in enumerate(self.plan.numeric_steps):
             x = self.alias[step.column]
@@ -253,7 +255,7 @@ class _Query:
                 items.append(f"CASE WHEN {x} IS NULL THEN 1e0 ELSE 0e0 END AS cs_m{i}")
         for i, cat in enumerate(self.plan.categorical_steps):
             items.append(f"{_level_sql(cat, self.alias[cat.column], self.d)} AS cs_l{i}")
-        return self._select(items, "cs_derived")
+        return self._select(items, source)
 
     def _features(self) -> str:
         items = ["cs_id", "cs_ok"]
