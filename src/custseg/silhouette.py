@@ -187,7 +187,7 @@ def silhouette(
         Segment of each row, integers ``>= 0`` (``per_segment`` is indexed by them).
     max_exact : int, default 50_000
         Largest number of rows computed exactly (time grows with the square of it:
-        about 2 s at 50,000 rows on two cores).
+        2 to 4 s at 50,000 rows on two shared cores, bench/README.md).
     sample_size : int, default 20_000
         Target rows of the stratified sample above ``max_exact``.
     n_bootstrap : int, default 200
