@@ -21,9 +21,10 @@ the inertia after a full Lloyd run on that sample started from them:
 ``inertia(centroids) / inertia(Lloyd-refined) - 1``. 0 means Lloyd on the sample
 cannot improve them.
 
-Segments are numbered canonically: by size on the fitted rows, largest first, ties
-broken by the centroid coordinates (lexicographic), so the same data and seed always
-give the same numbering. The fitted labels are exactly ``assign(X, centroids).labels``.
+Segments are numbered canonically: by their size among all rows of ``X`` (also with
+the sample engine), largest first, ties broken by the centroid coordinates
+(lexicographic), so the same data and seed always give the same numbering. The fitted
+labels are exactly ``assign(X, centroids).labels``, recomputed after the renumbering.
 
 :func:`assign` is the one function that maps rows to segments, used by fitting,
 scoring, the service and the report. It computes ``|x|^2 - 2 x.c + |c|^2`` in float64
