@@ -95,8 +95,13 @@ class ChunkWriter:
                 self.path,
                 self._schema,
                 compression="snappy",
-                # Dictionary pages pay off for ids and names, not for distances.
-                use_dictionary=[f.name for f in self._schema if not pa.types.is_floating(f.type)],
+                # Dictionary pages pay off for segment ids and names; for unique
+                # customer ids and distances they are built and thrown away.
+                use_dictionary=[
+                    f.name
+                    for f in self._schema
+                    if pa.types.is_dictionary(f.type) or pa.types.is_integer(f.type)
+                ],
             )
         else:
             self._writer = pa_csv.CSVWriter(self.path, self._schema)

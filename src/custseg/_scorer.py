@@ -132,12 +132,15 @@ class Scorer:
 
     def score_frame(self, frame: pd.DataFrame) -> _Chunk:
         """Score a frame whose columns were checked; rows are judged one by one."""
-        labels = {clean_column_name(c): c for c in frame.columns}
+        # Columns by position: a label lookup builds a hash table of the column
+        # index, which costs more than the lookup on every new chunk.
+        position = {clean_column_name(c): i for i, c in enumerate(frame.columns)}
         numeric = self.plan.input_numeric
+        dtypes = frame.dtypes.to_numpy()
         if not self.plan.input_categorical and all(
-            frame[labels[name]].dtype == np.float64 for name in numeric
+            dtypes[position[name]] == np.float64 for name in numeric
         ):
-            return self._score_float_frame(frame, labels)
+            return self._score_float_frame(frame, position)
         checked = check_rows(frame, self.schema)
         reasons = checked.reasons.to_numpy(dtype=object)
         ok = pd.isna(checked.reasons).to_numpy()
@@ -148,31 +151,36 @@ class Scorer:
         ids = checked.frame[self.id_column] if self.id_column is not None else None
         return self._assign(ok, ids, values, columns, reasons)
 
-    def _score_float_frame(self, frame: pd.DataFrame, labels: dict[str, Any]) -> _Chunk:
+    def _score_float_frame(self, frame: pd.DataFrame, position: dict[str, int]) -> _Chunk:
         # For float64 columns check_rows rejects exactly the cells with |x| > 1e15
-        # (infinities included; NaN is a gap): test that per column, and let
-        # check_rows word the reasons of the rows that fail.
+        # (infinities included; NaN is a gap). A column whose minimum and maximum are
+        # within the bounds (NaN-free, then) needs no more; others are tested cell by
+        # cell, and check_rows words the reasons of the rows that fail.
         n = len(frame)
         values = {
-            name: frame[labels[name]].to_numpy(dtype=np.float64) for name in self.plan.input_numeric
+            name: frame.iloc[:, position[name]].to_numpy(dtype=np.float64)
+            for name in self.plan.input_numeric
         }
         bad = np.zeros(n, dtype=bool)
         magnitude = np.empty(n, dtype=np.float64)
         beyond = np.empty(n, dtype=bool)
         with np.errstate(invalid="ignore"):
             for v in values.values():
+                if n and v.min() >= -MAX_ABS_VALUE and v.max() <= MAX_ABS_VALUE:
+                    continue
                 np.abs(v, out=magnitude)
                 np.greater(magnitude, MAX_ABS_VALUE, out=beyond)
                 bad |= beyond
-        reasons = np.full(n, None, dtype=object)
+        reasons = None
         ok = ~bad
         columns = values
         if bad.any():
-            positions = np.flatnonzero(bad)
-            worded = check_rows(frame.iloc[positions], self.schema).reasons.to_numpy(dtype=object)
-            reasons[positions] = worded
+            rows = np.flatnonzero(bad)
+            worded = check_rows(frame.iloc[rows], self.schema).reasons.to_numpy(dtype=object)
+            reasons = np.full(n, None, dtype=object)
+            reasons[rows] = worded
             columns = {name: v[ok] for name, v in values.items()}
-        ids = frame[labels[self.id_column]] if self.id_column is not None else None
+        ids = frame.iloc[:, position[self.id_column]] if self.id_column is not None else None
         return self._assign(ok, ids, values, columns, reasons)
 
     def _assign(
@@ -181,14 +189,19 @@ class Scorer:
         ids: Any,
         values: Mapping[str, np.ndarray],
         columns: dict[str, np.ndarray],
-        reasons: np.ndarray,
+        reasons: np.ndarray | None,
     ) -> _Chunk:
-        """Prepare the usable rows (``columns``, already checked) and assign them."""
+        """Prepare the usable rows (``columns``, already checked) and assign them.
+
+        ``reasons`` has one entry per row (``None`` for usable ones), or is ``None``
+        itself when every row is usable.
+        """
         n_usable = int(ok.sum())
         if n_usable == 0:
             none_i = np.empty(0, dtype=np.int64)
             none_f = np.empty(0, dtype=np.float64)
-            return _Chunk(ok, ids, values, none_i, none_f, none_i, none_f, reasons[~ok])
+            rejected = reasons[~ok] if reasons is not None else np.empty(0, dtype=object)
+            return _Chunk(ok, ids, values, none_i, none_f, none_i, none_f, rejected)
         X = _prepare_checked(self.plan, columns, n_usable)
         # Rows of X.T are contiguous when X comes transposed from _prepare_checked.
         finite = np.isfinite(X.T).all(axis=0)
@@ -198,7 +211,7 @@ class Scorer:
             bad = np.flatnonzero(ok)[~finite]
             ok = ok.copy()
             ok[bad] = False
-            reasons = reasons.copy()
+            reasons = np.full(len(ok), None, dtype=object) if reasons is None else reasons.copy()
             reasons[bad] = _NOT_FINITE
             X = X[finite]
         result = assign(X, self.centroids)
@@ -210,7 +223,7 @@ class Scorer:
             distance=np.asarray(result.distance, dtype=np.float64),
             runner_up=np.asarray(result.runner_up, dtype=np.int64),
             margin=np.asarray(result.margin, dtype=np.float64),
-            reasons=reasons[~ok],
+            reasons=reasons[~ok] if reasons is not None else np.empty(0, dtype=object),
         )
 
     # ------------------------------------------------------------------ records
@@ -239,9 +252,7 @@ class Scorer:
                 return None
         n = len(records)
         columns = {name: matrix[:, j] for j, name in enumerate(names)}
-        return self._assign(
-            np.ones(n, dtype=bool), None, columns, columns, np.full(n, None, dtype=object)
-        )
+        return self._assign(np.ones(n, dtype=bool), None, columns, columns, None)
 
     def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Score JSON-like records; one result per record, in order.
