@@ -84,7 +84,7 @@ def run_duckdb(
 
 def _embedded() -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(":memory:", config=_CONFIG)
-    connection.execute("SET enable_progress_bar = false")
+    _progress_bar_off(connection)
     # Ids must stay text: DuckDB would guess nothing else for "C10001", but say it.
     connection.execute(
         f"CREATE TABLE {SAMPLE_TABLE} AS "
@@ -117,8 +117,16 @@ def _open_file(database: Path) -> duckdb.DuckDBPyConnection:
             f"cannot open DuckDB database {str(database)!r}: {_first_line(exc)}; check that no "
             "other program holds it open for writing and that the file is a DuckDB database"
         ) from exc
-    connection.execute("SET enable_progress_bar = false")
+    _progress_bar_off(connection)
     return connection
+
+
+def _progress_bar_off(connection: duckdb.DuckDBPyConnection) -> None:
+    # In a Jupyter kernel without ipywidgets DuckDB starts with its bar off and refuses
+    # any change to the setting, even to switch it off: set it only when it is on.
+    rows = connection.execute("SELECT current_setting('enable_progress_bar')").fetchall()
+    if rows[0][0]:
+        connection.execute("SET enable_progress_bar = false")
 
 
 def _query_error(exc: duckdb.Error, *, embedded: bool) -> SourceError:
