@@ -165,7 +165,7 @@ def default_rejects_path(out: str | os.PathLike[str]) -> Path:
 
 def score_file(
     model: SegmentationModel | Scorer,
-    input: Any,
+    input: str | os.PathLike[str] | pd.DataFrame,
     out: str | os.PathLike[str],
     *,
     rejects: str | os.PathLike[str] | None = None,

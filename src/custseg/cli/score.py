@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,6 +18,9 @@ from ._data import (
     WarehouseOption,
     load_input,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EPILOG = """\
 Examples:
@@ -64,7 +68,7 @@ def score(
 
     scorer = Scorer(load_model(model))
     with rich_progress() as progress:
-        source: object = input
+        source: Path | pd.DataFrame | None = input
         if input is None or sql is not None:
             # Query results arrive whole from the warehouse; they are then scored and
             # written in chunks like a file. load_input also rejects --input with --sql.
@@ -84,6 +88,7 @@ def score(
             ):
                 if value is not None:
                     raise ConfigError(f"{flag} applies to --sql only, not to --input; leave it out")
+        assert source is not None  # load_input raised when neither was given
         summary = score_file(
             scorer,
             source,
