@@ -72,6 +72,17 @@ class _Chunk:
         return bool(self.ok.all())
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """Checked and prepared rows, waiting for assignment."""
+
+    ok: np.ndarray  # bool (n,): True for usable rows
+    ids: Any
+    values: Mapping[str, np.ndarray]
+    X: np.ndarray  # (n_ok, n_features) prepared usable rows
+    reasons: np.ndarray | None  # object (n,), None when every row is usable
+
+
 class Scorer:
     """A model made ready to score: plan rebuilt and centroids as an array, once.
 
@@ -132,6 +143,10 @@ class Scorer:
 
     def score_frame(self, frame: pd.DataFrame) -> _Chunk:
         """Score a frame whose columns were checked; rows are judged one by one."""
+        return self.assign_prepared(self.prepare_frame(frame))
+
+    def prepare_frame(self, frame: pd.DataFrame) -> _Prepared:
+        """Check and prepare the rows of a frame (no shared state: any thread may call)."""
         # Columns by position: a label lookup builds a hash table of the column
         # index, which costs more than the lookup on every new chunk.
         position = {clean_column_name(c): i for i, c in enumerate(frame.columns)}
@@ -140,7 +155,7 @@ class Scorer:
         if not self.plan.input_categorical and all(
             dtypes[position[name]] == np.float64 for name in numeric
         ):
-            return self._score_float_frame(frame, position)
+            return self._prepare_float_frame(frame, position)
         checked = check_rows(frame, self.schema)
         reasons = checked.reasons.to_numpy(dtype=object)
         ok = pd.isna(checked.reasons).to_numpy()
@@ -149,9 +164,9 @@ class Scorer:
         for name in self.plan.input_categorical:
             columns[name] = checked.frame[name].to_numpy(dtype=object)[ok]
         ids = checked.frame[self.id_column] if self.id_column is not None else None
-        return self._assign(ok, ids, values, columns, reasons)
+        return self._prepare(ok, ids, values, columns, reasons)
 
-    def _score_float_frame(self, frame: pd.DataFrame, position: dict[str, int]) -> _Chunk:
+    def _prepare_float_frame(self, frame: pd.DataFrame, position: dict[str, int]) -> _Prepared:
         # For float64 columns check_rows rejects exactly the cells with |x| > 1e15
         # (infinities included; NaN is a gap). A column whose minimum and maximum are
         # within the bounds (NaN-free, then) needs no more; others are tested cell by
@@ -181,27 +196,22 @@ class Scorer:
             reasons[rows] = worded
             columns = {name: v[ok] for name, v in values.items()}
         ids = frame.iloc[:, position[self.id_column]] if self.id_column is not None else None
-        return self._assign(ok, ids, values, columns, reasons)
+        return self._prepare(ok, ids, values, columns, reasons)
 
-    def _assign(
+    def _prepare(
         self,
         ok: np.ndarray,
         ids: Any,
         values: Mapping[str, np.ndarray],
         columns: dict[str, np.ndarray],
         reasons: np.ndarray | None,
-    ) -> _Chunk:
-        """Prepare the usable rows (``columns``, already checked) and assign them.
+    ) -> _Prepared:
+        """Prepare the usable rows (``columns``, already checked).
 
         ``reasons`` has one entry per row (``None`` for usable ones), or is ``None``
         itself when every row is usable.
         """
         n_usable = int(ok.sum())
-        if n_usable == 0:
-            none_i = np.empty(0, dtype=np.int64)
-            none_f = np.empty(0, dtype=np.float64)
-            rejected = reasons[~ok] if reasons is not None else np.empty(0, dtype=object)
-            return _Chunk(ok, ids, values, none_i, none_f, none_i, none_f, rejected)
         X = _prepare_checked(self.plan, columns, n_usable)
         # Rows of X.T are contiguous when X comes transposed from _prepare_checked.
         finite = np.isfinite(X.T).all(axis=0)
@@ -214,16 +224,28 @@ class Scorer:
             reasons = np.full(len(ok), None, dtype=object) if reasons is None else reasons.copy()
             reasons[bad] = _NOT_FINITE
             X = X[finite]
-        result = assign(X, self.centroids)
+        return _Prepared(ok, ids, values, X, reasons)
+
+    def assign_prepared(self, prepared: _Prepared) -> _Chunk:
+        """Assign prepared rows to their segments."""
+        ok, reasons = prepared.ok, prepared.reasons
+        rejected = reasons[~ok] if reasons is not None else np.empty(0, dtype=object)
+        if prepared.X.shape[0] == 0:
+            none_i = np.empty(0, dtype=np.int64)
+            none_f = np.empty(0, dtype=np.float64)
+            return _Chunk(
+                ok, prepared.ids, prepared.values, none_i, none_f, none_i, none_f, rejected
+            )
+        result = assign(prepared.X, self.centroids)
         return _Chunk(
             ok=ok,
-            ids=ids,
-            values=values,
+            ids=prepared.ids,
+            values=prepared.values,
             labels=np.asarray(result.labels, dtype=np.int64),
             distance=np.asarray(result.distance, dtype=np.float64),
             runner_up=np.asarray(result.runner_up, dtype=np.int64),
             margin=np.asarray(result.margin, dtype=np.float64),
-            reasons=reasons[~ok] if reasons is not None else np.empty(0, dtype=object),
+            reasons=rejected,
         )
 
     # ------------------------------------------------------------------ records
@@ -252,7 +274,9 @@ class Scorer:
                 return None
         n = len(records)
         columns = {name: matrix[:, j] for j, name in enumerate(names)}
-        return self._assign(np.ones(n, dtype=bool), None, columns, columns, None)
+        return self.assign_prepared(
+            self._prepare(np.ones(n, dtype=bool), None, columns, columns, None)
+        )
 
     def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Score JSON-like records; one result per record, in order.

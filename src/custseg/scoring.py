@@ -27,7 +27,7 @@ import pandas as pd
 from ._chunkwriter import ChunkWriter, output_format
 from ._io import atomic_path
 from ._progress import NO_PROGRESS, Progress
-from ._scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
+from ._scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer, _Prepared
 from .exceptions import ConfigError, DataError, ScoringError
 from .model import SegmentationModel
 
@@ -239,16 +239,25 @@ def score_file(
         writer = ChunkWriter(tmp_out, fmt)
         rejects_writer = ChunkWriter(tmp_rejects, "csv")
         try:
-            # One helper thread reads ahead, one writes behind; Arrow and numpy release
-            # the GIL for most of that work, so both cores are used.
+            # A helper thread reads, checks and prepares the next chunk while this one is
+            # assigned, another writes the previous one; numpy and Arrow release the GIL
+            # for most of that work, so both cores are used.
+            def read_next() -> tuple[pd.DataFrame, _Prepared] | None:
+                frame = next(chunks, None)
+                if frame is None:
+                    return None
+                frame = frame.reset_index(drop=True)
+                return frame, scorer.prepare_frame(frame)
+
+            first = first.reset_index(drop=True)
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="custseg-score") as pool:
-                reading: Future[pd.DataFrame | None] = pool.submit(next, chunks, None)
+                reading = pool.submit(read_next)
                 writing: Future[None] | None = None
-                frame: pd.DataFrame | None = first
-                while frame is not None:
+                item: tuple[pd.DataFrame, _Prepared] | None = (first, scorer.prepare_frame(first))
+                while item is not None:
+                    frame, prepared = item
                     if len(frame):
-                        frame = frame.reset_index(drop=True)
-                        chunk = scorer.score_frame(frame)
+                        chunk = scorer.assign_prepared(prepared)
                         table = scorer.scored_table(
                             frame, chunk, first_row=rows_in + 1, keep_columns=keep_columns
                         )
@@ -265,9 +274,9 @@ def score_file(
                         if first_reason is None and len(rejected):
                             first_reason = str(rejected[REJECT_REASON_COLUMN].iloc[0])
                         stage.advance(len(frame))
-                    frame = reading.result()
-                    if frame is not None:
-                        reading = pool.submit(next, chunks, None)
+                    item = reading.result()
+                    if item is not None:
+                        reading = pool.submit(read_next)
                 if writing is not None:
                     writing.result()
             if n_scored == 0:
