@@ -1,0 +1,181 @@
+"""Throughput and latency of the scoring service on loopback.
+
+Starts the real ``custseg serve`` process on a free 127.0.0.1 port, sends ``--requests``
+``POST /v1/score`` requests of ``--records`` records each from ``--concurrency`` client
+threads (keep-alive connections, bodies encoded beforehand so that the client spends
+as little CPU as possible), and prints requests/s, p50 and p99 latency and the number
+of errors. Each run is bounded (it stops after the requests are sent, or after
+``--timeout`` seconds) and the server is stopped at the end. Medians of ``--runs`` runs.
+
+    .venv/bin/python bench/bench_service.py                 # fits a k=8 model first
+    .venv/bin/python bench/bench_service.py --model out/model.json --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SAMPLE = Path(__file__).resolve().parents[1] / "src" / "custseg" / "data" / "CC_GENERAL.csv"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fit_model(folder: Path) -> Path:
+    from custseg import save_model
+    from custseg.pipeline import fit_segments
+
+    frame = pd.read_csv(SAMPLE)
+    model = fit_segments(frame, k=8, k_range=(8, 8), random_state=0)
+    return save_model(model, folder / "model.json")
+
+
+def bodies(n_bodies: int, n_records: int, seed: int) -> list[bytes]:
+    frame = pd.read_csv(SAMPLE)
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_bodies):
+        rows = frame.iloc[rng.integers(0, len(frame), n_records)]
+        records = [
+            {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in rows.to_dict(orient="records")
+        ]
+        out.append(json.dumps(records).encode())
+    return out
+
+
+def start_server(model: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "CUSTSEG_API_KEY"}
+    command = [sys.executable, "-m", "custseg", "--quiet", "serve", "--model", str(model)]
+    process = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with code {process.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the server did not answer /healthz within 60 s")
+
+
+def run_once(
+    port: int, payloads: list[bytes], n_requests: int, concurrency: int, timeout: float
+) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(n_requests))
+    lock = threading.Lock()
+    deadline = time.monotonic() + timeout
+
+    def worker() -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Content-Type": "application/json"}
+        mine: list[float] = []
+        failed = 0
+        while time.monotonic() < deadline:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                break
+            body = payloads[i % len(payloads)]
+            start = time.perf_counter()
+            try:
+                conn.request("POST", "/v1/score", body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                ok = response.status == 200 and data.startswith(b'{"model"')
+            except OSError:
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append(time.perf_counter() - start)
+            failed += not ok
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors += failed
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    lat = np.asarray(latencies) * 1000
+    return {
+        "requests": float(len(latencies)),
+        "seconds": elapsed,
+        "requests_per_s": len(latencies) / elapsed,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+        "errors": float(errors + (n_requests - len(latencies))),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--requests", type=int, default=2_000)
+    parser.add_argument("--records", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = args.model or fit_model(Path(tmp))
+        payloads = bodies(20, args.records, seed=0)
+        port = free_port()
+        server = start_server(model, port)
+        try:
+            run_once(port, payloads, 100, args.concurrency, args.timeout)  # warm-up
+            runs = [
+                run_once(port, payloads, args.requests, args.concurrency, args.timeout)
+                for _ in range(args.runs)
+            ]
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    for i, run in enumerate(runs, 1):
+        print(
+            f"run {i}: {run['requests']:.0f} requests in {run['seconds']:.2f} s,"
+            f" {run['requests_per_s']:.0f} req/s, p50 {run['p50_ms']:.1f} ms,"
+            f" p99 {run['p99_ms']:.1f} ms, errors {run['errors']:.0f}"
+        )
+    median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    print(
+        f"median of {len(runs)} runs ({args.requests} requests x {args.records} records,"
+        f" concurrency {args.concurrency}): {median['requests_per_s']:.0f} req/s,"
+        f" p50 {median['p50_ms']:.1f} ms, p99 {median['p99_ms']:.1f} ms,"
+        f" errors {sum(r['errors'] for r in runs):.0f}"
+        f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
+
+
+if __name__ == "__main__":
+    main()
