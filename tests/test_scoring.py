@@ -317,3 +317,19 @@ def test_a_model_with_a_categorical_input_scores_unseen_levels(sample):
     assert len(result.scored) == 20 and result.rejects.empty
     # An unseen level scores like a customer with no level column set (all zeros).
     assert result.scored["segment_id"].between(0, 2).all()
+
+
+def test_kept_columns_of_any_type_reach_the_file(model, sample, tmp_path):
+    frame = sample.head(60).copy()
+    frame["NOTE"] = [1, "call back", None] * 20  # mixed Python types
+    frame["OPENED"] = pd.Timestamp("2024-01-31")
+    out = tmp_path / "s.parquet"
+    score_file(model, frame, out, keep_columns=True)
+    written = pq.read_table(out).to_pandas()
+    assert written["NOTE"].tolist()[:2] == ["1", "call back"]
+    assert written["NOTE"].isna().tolist()[:3] == [False, False, True]
+    assert (written["OPENED"] == pd.Timestamp("2024-01-31")).all()
+    assert (
+        written["segment_name"].astype(str).tolist()
+        == score_customers(model, frame).scored["segment_name"].tolist()
+    )

@@ -384,7 +384,7 @@ class Scorer:
         mask = None if chunk.all_ok else pa.array(chunk.ok)
 
         def take(values: Any) -> pa.Array | pa.ChunkedArray:
-            array = pa.array(values) if not isinstance(values, pa.Array) else values
+            array = _to_arrow(values)
             return array if mask is None else array.filter(mask)
 
         columns: dict[str, Any] = {}
@@ -468,6 +468,14 @@ def _numeric_in_place(row: np.ndarray, x: np.ndarray, gaps: np.ndarray, step: An
     np.subtract(row, step.center, out=row)
     np.divide(row, step.scale, out=row)
     np.clip(row, -OUTPUT_BOUND, OUTPUT_BOUND, out=row)
+
+
+def _to_arrow(values: Any) -> pa.Array | pa.ChunkedArray:
+    """A column as Arrow; a column of mixed Python types (e.g. 1 and "a") as text."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None or v != v else str(v) for v in values], pa.string())
 
 
 def _rows(values: Any, mask: np.ndarray) -> Any:
