@@ -254,3 +254,15 @@ def test_oversized_bodies_and_too_many_records_get_413(small_server, sample):
 def test_unknown_routes_and_methods_are_json_errors(client):
     _assert_clean_error(client.get("/v1/nothing"), 404)
     _assert_clean_error(client.get("/v1/score"), 405)
+
+
+def test_numbers_beyond_the_float_range_are_rejected_in_place(client, sample):
+    records = _records(sample.head(3))
+    body = json.dumps(records)
+    body = body.replace(f'"BALANCE": {records[0]["BALANCE"]}', '"BALANCE": 1e400', 1)
+    body = body.replace(f'"PAYMENTS": {records[2]["PAYMENTS"]}', '"PAYMENTS": 1' + "0" * 400, 1)
+    response = client.post("/v1/score", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "scored", "rejected"]
+    assert "BALANCE" in results[0]["reason"] and "PAYMENTS" in results[2]["reason"]

@@ -268,7 +268,10 @@ class Scorer:
         if not set(map(type, chain.from_iterable(rows))) <= _PLAIN_TYPES:
             return None
         names = self.plan.input_numeric
-        matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
+        try:
+            matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
+        except OverflowError:
+            return None  # an integer beyond the float range: the row check words it
         with np.errstate(invalid="ignore"):
             if bool((np.abs(matrix) > MAX_ABS_VALUE).any()):
                 return None
