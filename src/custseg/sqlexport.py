@@ -159,6 +159,8 @@ def export_sql(model: SegmentationModel, *, dialect: str, table: str) -> str:
         )
     for segment in model.segments:
         _check_text("segment name", segment.name)
+    for column in [id_column, *plan.input_columns]:
+        _check_text("column", column)
     d = _DIALECTS[dialect]
     source = ".".join(d.ident(p.strip()) for p in parts)
     return _Query(d, plan, model, id_column, source).build()
