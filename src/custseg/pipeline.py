@@ -165,26 +165,35 @@ def _fit(
     fit_sample = cfg.fit_sample
     if fit_sample is None and n_rows > _AUTO_FIT_SAMPLE_ROWS:
         fit_sample = _AUTO_FIT_SAMPLE_SIZE
-    with progress.stage(f"Fitting K-means with k={k}", total=None):
-        fitted = fit_kmeans(
-            X,
-            k,
-            n_init=max(cfg.n_init, 4),
-            random_state=seed,
-            sample_size=fit_sample if fit_sample is not None and fit_sample < n_rows else None,
-        )
+    reusable = selection is not None and not selection.sampled and fit_sample is None
+    if reusable and selection is not None and k in selection.fits:
+        # The sweep already fitted this k on every row with the same starts: its
+        # stability and indices describe exactly this partition.
+        fitted = selection.fits[k]
+    else:
+        with progress.stage(f"Fitting K-means with k={k}", total=None):
+            fitted = fit_kmeans(
+                X,
+                k,
+                n_init=cfg.n_init,
+                random_state=seed,
+                sample_size=fit_sample if fit_sample is not None and fit_sample < n_rows else None,
+            )
     labels = fitted.labels
 
     with progress.stage("Evaluating and explaining the segments", total=None):
-        stability = selection.stability_for(k) if selection is not None else None
+        stability = None
+        if selection is not None and k in selection.fits:
+            candidate = selection.candidate(k)
+            stability = (candidate.stability_ari, candidate.stability_min)
         metrics = evaluate_segmentation(
             X,
             labels,
             fitted.centroids,
             max_exact=cfg.silhouette_max_exact,
             random_state=seed,
+            stability=stability,
         )
-        metrics["stability_ari"] = stability
         metrics["engine"] = fitted.engine
         metrics["inertia_gap"] = fitted.inertia_gap
         derived = plan.derive(frame)
