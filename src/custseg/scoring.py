@@ -9,8 +9,8 @@ by :func:`custseg.segmenter.assign`, the one function that maps rows to segments
 :func:`score_file` streams: it reads the input in chunks, scores each chunk and appends
 it to a temporary output file that replaces the destination only when everything has
 succeeded, so memory does not grow with the input and a failure leaves no partial file.
-Reading the next chunk and writing the previous one overlap with scoring the current
-one (at most one chunk waits on each side).
+A helper thread reads, checks and prepares the next chunk and another writes the
+previous one while the current one is assigned (at most one chunk waits on each side).
 """
 
 from __future__ import annotations
