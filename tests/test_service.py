@@ -53,14 +53,16 @@ def _serve(model_file: Path, *options: str, api_key: str | None = None) -> Itera
         env["CUSTSEG_API_KEY"] = api_key
     script = Path(sys.executable).with_name("custseg")
     args = [str(script), "serve", "--model", str(model_file), "--port", str(port), *options]
-    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # The server's log goes to a file: a pipe nobody reads could fill up and block it.
+    log = model_file.with_name(f"serve-{port}.log")
+    with log.open("wb") as sink:
+        process = subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                _, err = process.communicate()
-                pytest.fail(f"custseg serve exited with {process.returncode}: {err.decode()}")
+                pytest.fail(f"custseg serve exited with {process.returncode}: {log.read_text()}")
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
@@ -73,10 +75,10 @@ def _serve(model_file: Path, *options: str, api_key: str | None = None) -> Itera
     finally:
         process.terminate()
         try:
-            process.communicate(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.communicate()
+            process.wait()
 
 
 @pytest.fixture(scope="module")
