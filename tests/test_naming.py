@@ -39,6 +39,7 @@ VOCABULARY = {
     "dormant",
     "new_accounts",
     "limit_stretched",
+    "one_off_shoppers",
 }
 
 
