@@ -52,9 +52,7 @@ def main() -> None:
         )
         recommended[name] = selection.recommended_k
         for c in selection.candidates:
-            rows[c.k].append(
-                f"{c.min_share:.1%} | {c.stability_ari:.2f} | {c.silhouette:.3f}"
-            )
+            rows[c.k].append(f"{c.min_share:.1%} | {c.stability_ari:.2f} | {c.silhouette:.3f}")
     names = list(recommended)
     print(
         "| k | "
