@@ -218,3 +218,27 @@ def test_usage_errors_exit_2_without_traceback(run_cli, tmp_path, args, expected
     assert result.exit_code == 2
     assert expected in result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_duplicated_identifier_and_unknown_id_column(run_cli, sample_csv, tmp_path):
+    frame = read_table(sample_csv).head(300)
+    frame.loc[5, "CUST_ID"] = frame.loc[4, "CUST_ID"]
+    path = tmp_path / "dup.csv"
+    frame.to_csv(path, index=False)
+    result = run_cli(["fit", "--input", path, "--out", tmp_path / "o", "--id-column", "CUST_ID"])
+    assert result.exit_code == 2
+    assert "CUST_ID" in result.stderr and frame.loc[4, "CUST_ID"] in result.stderr
+    result = run_cli(["fit", "--input", sample_csv, "--out", tmp_path / "o", "--id-column", "ID"])
+    assert result.exit_code == 2
+    assert "'ID'" in result.stderr
+
+
+def test_column_roles_are_reported(run_cli, sample_csv, tmp_path):
+    result = run_cli(
+        ["fit", "--input", sample_csv, "--out", tmp_path / "o", "--k", "3", "--no-report"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "identifier CUST_ID" in result.stderr and "17 numeric" in result.stderr
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert any(line.startswith("CUST_ID: ") for line in metrics["columns"])
+    assert len(metrics["columns"]) == 18

@@ -27,7 +27,7 @@ from .monitoring import reference_statistics
 from .naming import load_playbook, name_segments
 from .profiling import profile_segments
 from .rules import segment_rules
-from .schema import check_rows, infer_schema
+from .schema import TableSchema, check_rows, infer_schema
 from .segmenter import fit_kmeans
 from .selection import choose_n_clusters
 
@@ -285,6 +285,7 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "recommended_k": selection.get("recommended_k"),
         "knee": selection.get("knee"),
         "recommendation": selection.get("explanation"),
+        "columns": TableSchema.from_dict(model.schema).describe(),
         "preparation": model.preparation.get("decisions", []),
         "engine": metrics.get("engine"),
     }

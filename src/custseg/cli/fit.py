@@ -128,6 +128,7 @@ def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None
 
     if STATE.quiet:
         return
+    info(f"[bold]Columns[/bold]: {_roles_line(model.schema)}")
     explanation = model.k_selection.get("explanation")
     if explanation:
         info(f"[bold]Choosing k[/bold]: {explanation}")
@@ -152,6 +153,23 @@ def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None
     )
     for label, path in summary["files"].items():
         info(f"{label}: {path}")
+
+
+def _roles_line(schema: dict[str, Any]) -> str:
+    """``identifier CUST_ID · 17 numeric · ignored: NOTE (free text)`` from a schema dict."""
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for column in schema.get("columns", []):
+        by_role.setdefault(column["role"], []).append(column)
+    parts = []
+    for column in by_role.get("id", []):
+        parts.append(f"identifier {column['name']}")
+    for role in ("numeric", "categorical", "datetime"):
+        if by_role.get(role):
+            parts.append(f"{len(by_role[role])} {role}")
+    ignored = by_role.get("ignored", [])
+    if ignored:
+        parts.append("ignored: " + ", ".join(f"{c['name']} ({c['reason']})" for c in ignored))
+    return " · ".join(parts) + " (details: metrics.json 'columns')"
 
 
 @app.command("fit", epilog=EPILOG)
