@@ -15,7 +15,7 @@ k-means++ starts) and measures:
 * **Calinski-Harabasz** (higher is better) and **Davies-Bouldin** (lower is better);
 * **bootstrap stability** (:mod:`custseg.stability`): the mean adjusted Rand index
   (ARI) between the segmentation fitted on all rows and ``n_resamples`` segmentations
-  fitted on bootstrap resamples (one k-means++ start each), all assigned to the same
+  fitted on bootstrap resamples (best of two k-means++ starts each), all assigned to the same
   rows (the rows used, or a fixed evaluation sample of 20,000 of them). 1 means the
   resampled customers always get the same segments; below 0.9, segments are partly an
   accident of the sample;

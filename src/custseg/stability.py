@@ -1,7 +1,7 @@
 """Bootstrap stability of a K-means segmentation.
 
 Would the customers get the same segments if the data had been a little different?
-The segmentation is refitted (one k-means++ start each) on ``n_resamples`` bootstrap
+The segmentation is refitted (the better of two k-means++ starts each) on ``n_resamples`` bootstrap
 resamples of the rows; every refit assigns the same rows (all of them, or a fixed
 evaluation sample of 20,000 on big data), and each result is compared with the
 segmentation under test by the adjusted Rand index (ARI: 1 = the same partition,
@@ -26,6 +26,11 @@ from .segmenter import _assign, _lloyd
 __all__ = ["bootstrap_stability", "STABILITY_ROWS"]
 
 STABILITY_ROWS = 20_000
+# Starts per refit. With one start, a refit that lands in a poor local optimum reads
+# as instability of the data; two starts (the fit itself uses four) measured on the
+# bundled sample: k = 6 read 0.79-0.97 across seeds with one start, 0.85-0.97 with two,
+# for 1.6x the cost of the refits.
+REFIT_STARTS = 2
 
 Resample = tuple[np.ndarray, np.ndarray]
 
@@ -107,7 +112,9 @@ def stability_of(
     reference = labels if evaluation is None else labels[evaluation]
     scores = []
     for distinct, weights in resamples:
-        centroids, _ = _lloyd(X[distinct], min(k, distinct.shape[0]), 1, rng, sample_weight=weights)
+        centroids, _ = _lloyd(
+            X[distinct], min(k, distinct.shape[0]), REFIT_STARTS, rng, sample_weight=weights
+        )
         refit = _assign(rows, centroids).labels
         scores.append(adjusted_rand(reference, refit))
     return float(np.mean(scores)), float(np.min(scores))
