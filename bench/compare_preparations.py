@@ -11,7 +11,7 @@ mean adjusted Rand index of refits on resamples): only the preparation differs.
 Silhouettes of different preparations live in different spaces: they are printed, not
 compared. Prints a Markdown table (the one in the README).
 
-    .venv/bin/python bench/compare_preparations.py [--seed 0] [--resamples 10]
+    .venv/bin/python bench/compare_preparations.py [--seeds 0 1 2] [--resamples 5]
 """
 
 from __future__ import annotations
@@ -41,30 +41,40 @@ def main() -> None:
     from custseg.selection import choose_n_clusters
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resamples", type=int, default=10)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--resamples", type=int, default=5)
     args = parser.parse_args()
-    rows: dict[int, list[str]] = {k: [] for k in range(3, 9)}
-    recommended = {}
-    for name, X in _matrices().items():
-        selection = choose_n_clusters(
-            X, range(3, 9), n_resamples=args.resamples, random_state=args.seed
-        )
-        recommended[name] = selection.recommended_k
-        for c in selection.candidates:
-            rows[c.k].append(f"{c.min_share:.1%} | {c.stability_ari:.2f} | {c.silhouette:.3f}")
-    names = list(recommended)
+    ks = range(3, 9)
+    # (preparation, k) -> per seed: (smallest share, stability, silhouette)
+    results: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+    matrices = _matrices()
+    for name, X in matrices.items():
+        for seed in args.seeds:
+            selection = choose_n_clusters(X, ks, n_resamples=args.resamples, random_state=seed)
+            for c in selection.candidates:
+                results.setdefault((name, c.k), []).append(
+                    (c.min_share, c.stability_ari, c.silhouette)
+                )
+    names = list(matrices)
+    print(
+        f"seeds {args.seeds}, {args.resamples} bootstrap refits per k; "
+        "cells: median over seeds (min-max)"
+    )
     print(
         "| k | "
         + " | ".join(f"{n}: smallest segment | stability (ARI) | silhouette" for n in names)
         + " |"
     )
     print("|---|" + "---|---|---|" * len(names))
-    for k, cells in rows.items():
+    for k in ks:
+        cells = []
+        for name in names:
+            share, ari, sil = (np.array(v) for v in zip(*results[(name, k)], strict=True))
+            cells.append(
+                f"{np.median(share):.1%} ({share.min():.1%}-{share.max():.1%}) | "
+                f"{np.median(ari):.2f} ({ari.min():.2f}-{ari.max():.2f}) | {np.median(sil):.3f}"
+            )
         print(f"| {k} | " + " | ".join(cells) + " |")
-    print()
-    for name, k in recommended.items():
-        print(f"recommended k ({name}, k in 3..8): {k}")
 
 
 if __name__ == "__main__":
