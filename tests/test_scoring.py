@@ -7,7 +7,6 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from custseg._scorer import _prepare_checked
 from custseg.config import FitConfig
 from custseg.exceptions import ConfigError, DataError, SchemaError, ScoringError, SourceError
 from custseg.features import PreparationPlan, PrepConfig
@@ -179,18 +178,23 @@ def test_records_give_the_same_answers_as_frames(model, sample):
     ],
     ids=["default", "everything"],
 )
-def test_prepare_checked_is_bitwise_the_plans_transform(sample, config):
+def test_scoring_preparation_is_bitwise_the_fitted_matrix(sample, config):
     frame = sample.copy()
     frame["CARD"] = np.where(np.arange(len(frame)) % 3 == 0, "gold", "classic")
     schema = infer_schema(frame)
-    plan = PreparationPlan.fit(frame, schema, config)
+    plan, fitted = PreparationPlan.fit_transform(frame, schema, config)
+    training = check_rows(frame, schema).frame
+    columns = {n: training[n].to_numpy(dtype=np.float64) for n in plan.input_numeric}
+    columns |= {n: training[n].to_numpy(dtype=object) for n in plan.input_categorical}
+    # Scoring prepares checked columns; the fit built its matrix its own way.
+    np.testing.assert_array_equal(plan.transform_checked(columns, len(training)), fitted)
     scoring = frame.copy()
     scoring.loc[:10, "CARD"] = "unseen-level"
     checked = check_rows(scoring, schema).frame
     columns = {n: checked[n].to_numpy(dtype=np.float64) for n in plan.input_numeric}
     columns |= {n: checked[n].to_numpy(dtype=object) for n in plan.input_categorical}
     assert "CARD" in plan.input_categorical
-    ours = _prepare_checked(plan, columns, len(checked))
+    ours = plan.transform_checked(columns, len(checked))
     np.testing.assert_array_equal(ours, plan.transform(scoring))
 
 

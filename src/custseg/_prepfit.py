@@ -21,10 +21,10 @@ from ._prepsteps import (
     CategoricalStep,
     NumericStep,
     _apply_categorical,
+    _apply_numeric,
     _clip,
     _impute,
     _pca_arrays,
-    _scale,
     _skew_transform,
     _stack,
     _yeo_johnson,
@@ -199,7 +199,8 @@ class _Fitter:
         t = _skew_transform(v, kind, lam)
         center, scale = self._scaling(name, t)
         step = NumericStep(name, fill, indicator, clip, kind, lam, center, scale)
-        return step, _scale(t, center, scale)
+        # The training matrix comes from the very function transform uses: same bits.
+        return step, _apply_numeric(x, step)
 
     def _choose_transform(self, name: str, v: np.ndarray) -> tuple[Any, float | None]:
         cfg = self.config

@@ -137,16 +137,37 @@ def _yeo_johnson(v: np.ndarray, lam: float) -> np.ndarray:
     return out
 
 
-def _scale(t: np.ndarray, center: float, scale: float) -> np.ndarray:
+def _apply_numeric_into(
+    row: np.ndarray, x: np.ndarray, gaps: np.ndarray, step: NumericStep
+) -> None:
+    """Impute, clip, skew-transform, scale and bound ``x`` into ``row``, in place.
+
+    One implementation for fit, transform and scoring: in place in one contiguous row, no
+    temporaries, so that every path gives the same bits.
+    """
+    np.copyto(row, x)
+    np.copyto(row, step.impute, where=gaps)
     with np.errstate(over="ignore", invalid="ignore"):
-        z = (t - center) / scale
+        if step.clip is not None:
+            np.clip(row, step.clip[0], step.clip[1], out=row)
+        if step.transform == "log1p":
+            # Scoring rows may hold negatives (refunds) in a column that was
+            # non-negative in training: they are clipped to 0 so that log1p is defined.
+            np.maximum(row, 0.0, out=row)
+            np.log1p(row, out=row)
+        elif step.transform == "yeo-johnson":
+            assert step.lambda_ is not None
+            row[:] = _yeo_johnson(row, step.lambda_)
+        np.subtract(row, step.center, out=row)
+        np.divide(row, step.scale, out=row)
     # Overflowed values (+-inf) are pinned to the bound; they only arise from absurd inputs.
-    return np.clip(z, -OUTPUT_BOUND, OUTPUT_BOUND)
+    np.clip(row, -OUTPUT_BOUND, OUTPUT_BOUND, out=row)
 
 
 def _apply_numeric(x: np.ndarray, step: NumericStep) -> np.ndarray:
-    v = _clip(_impute(x, step.impute), step.clip)
-    return _scale(_skew_transform(v, step.transform, step.lambda_), step.center, step.scale)
+    row = np.empty(x.shape[0], dtype=np.float64)
+    _apply_numeric_into(row, x, np.isnan(x), step)
+    return row
 
 
 def _category_codes(values: np.ndarray, step: CategoricalStep) -> np.ndarray:

@@ -26,8 +26,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ._prepsteps import OUTPUT_BOUND, _apply_categorical, _skew_transform
-from .domain import compute_domain_feature
 from .exceptions import ConfigError
 from .features import PreparationPlan
 from .model import SegmentationModel
@@ -212,8 +210,8 @@ class Scorer:
         itself when every row is usable.
         """
         n_usable = int(ok.sum())
-        X = _prepare_checked(self.plan, columns, n_usable)
-        # Rows of X.T are contiguous when X comes transposed from _prepare_checked.
+        X = self.plan.transform_checked(columns, n_usable)
+        # Rows of X.T are contiguous: transform_checked returns a column-major matrix.
         finite = np.isfinite(X.T).all(axis=0)
         if not bool(finite.all()):
             # The plan promises finite output; a row that still breaks it is rejected
@@ -416,61 +414,6 @@ class Scorer:
             rejects[self.id_column] = _rows(chunk.ids, bad)
         rejects[REJECT_REASON_COLUMN] = pd.array(list(chunk.reasons), dtype="str")
         return rejects
-
-
-def _prepare_checked(
-    plan: PreparationPlan, columns: Mapping[str, np.ndarray], n_rows: int
-) -> np.ndarray:
-    """``plan.transform`` on rows that were already checked, without checking them again.
-
-    Scoring checks every row once (to reject the bad ones) and prepares the usable
-    ones; ``transform`` would check them a second time. The numeric steps repeat the
-    operations of ``custseg._prepsteps`` in the same order, in place in one row of a
-    ``(features, rows)`` array each (no temporaries, contiguous writes), so the values
-    are the same bit for bit; the tests compare both on every kind of step. The
-    transpose is returned.
-    """
-    available = dict(columns)
-    for spec in plan.domain_features:
-        if spec.clustering:
-            available[spec.name] = compute_domain_feature(spec, available)
-    out = np.empty((len(plan.prepared_names), n_rows), dtype=np.float64)
-    j = 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for step in plan.numeric_steps:
-            x = available[step.column]
-            gaps = np.isnan(x)
-            _numeric_in_place(out[j], x, gaps, step)
-            j += 1
-            if step.indicator is not None:
-                out[j] = gaps
-                j += 1
-    for cat in plan.categorical_steps:
-        onehot = _apply_categorical(available[cat.column], cat)
-        out[j : j + onehot.shape[1]] = onehot.T
-        j += onehot.shape[1]
-    matrix = out.T
-    if plan.pca is None:
-        return matrix
-    # The projection's rounding depends on the memory layout: use the layout of
-    # PreparationPlan.transform (row-major) to get its exact bits.
-    return plan._project(np.ascontiguousarray(matrix))
-
-
-def _numeric_in_place(row: np.ndarray, x: np.ndarray, gaps: np.ndarray, step: Any) -> None:
-    """impute, clip, skew transform, scale and bound ``x`` into ``row`` (see _prepsteps)."""
-    np.copyto(row, x)
-    np.copyto(row, step.impute, where=gaps)
-    if step.clip is not None:
-        np.clip(row, step.clip[0], step.clip[1], out=row)
-    if step.transform == "log1p":
-        np.maximum(row, 0.0, out=row)
-        np.log1p(row, out=row)
-    elif step.transform != "none":
-        row[:] = _skew_transform(row, step.transform, step.lambda_)
-    np.subtract(row, step.center, out=row)
-    np.divide(row, step.scale, out=row)
-    np.clip(row, -OUTPUT_BOUND, OUTPUT_BOUND, out=row)
 
 
 def _to_arrow(values: Any) -> pa.Array | pa.ChunkedArray:

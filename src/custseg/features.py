@@ -31,17 +31,16 @@ import numpy as np
 import pandas as pd
 
 from ._prepfit import _Fitter
-from ._prepsteps import (  # the step helpers are shared with custseg.scoring
+from ._prepsteps import (
     MISSING_LEVEL,
     OTHER_LEVEL,
     OUTPUT_BOUND,
     CategoricalStep,
     NumericStep,
     _apply_categorical,
-    _apply_numeric,
+    _apply_numeric_into,
     _copy_pca,
     _pca_arrays,
-    _stack,
 )
 from .domain import DomainFeature, check_recipe_names, compute_domain_feature
 from .exceptions import ConfigError, DataError, ModelError, SchemaError
@@ -359,16 +358,52 @@ class PreparationPlan:
             :func:`custseg.schema.check_rows` (``RowCheck.accepted()``).
         """
         columns = self._checked_columns(frame)
-        parts: list[np.ndarray] = []
+        return np.ascontiguousarray(self.transform_checked(columns, len(frame)))
+
+    def transform_checked(self, columns: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
+        """Prepare columns that were already checked, without checking them again.
+
+        For callers that check rows themselves (scoring rejects bad rows first).
+
+        Parameters
+        ----------
+        columns : mapping of str to numpy.ndarray
+            Every input column: float64 arrays with NaN for gaps (numeric), object
+            arrays (categorical). Derived clustering features are computed here.
+        n_rows : int
+            Length of every array.
+
+        Returns
+        -------
+        numpy.ndarray
+            Float64 of shape ``(n_rows, len(feature_names))``, column-major (each
+            feature is filled in place in one contiguous row of a transposed buffer);
+            the same values as :meth:`transform`, bit for bit.
+        """
+        available = dict(columns)
+        for spec in self.domain_features:
+            if spec.clustering:
+                available[spec.name] = compute_domain_feature(spec, available)
+        out = np.empty((len(self.prepared_names), n_rows), dtype=np.float64)
+        j = 0
         for step in self.numeric_steps:
-            x = columns[step.column]
-            parts.append(_apply_numeric(x, step))
+            x = available[step.column]
+            gaps = np.isnan(x)
+            _apply_numeric_into(out[j], x, gaps, step)
+            j += 1
             if step.indicator is not None:
-                parts.append(np.isnan(x).astype(np.float64))
+                out[j] = gaps
+                j += 1
         for cat in self.categorical_steps:
-            parts.append(_apply_categorical(columns[cat.column], cat))
-        matrix = _stack(parts, len(frame))
-        return self._project(matrix)
+            onehot = _apply_categorical(available[cat.column], cat)
+            out[j : j + onehot.shape[1]] = onehot.T
+            j += onehot.shape[1]
+        matrix = out.T
+        if self._pca_arrays is None:
+            return matrix
+        # The projection's rounding depends on the memory layout: project row-major
+        # rows, as the fit did.
+        return self._project(np.ascontiguousarray(matrix))
 
     def derive(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The input rows plus every derived feature, in original units.
@@ -416,9 +451,6 @@ class PreparationPlan:
             columns[name] = checked[name].to_numpy(dtype=np.float64)
         for name in self.input_categorical:
             columns[name] = checked[name].to_numpy(dtype=object)
-        for spec in self.domain_features:
-            if spec.clustering:
-                columns[spec.name] = compute_domain_feature(spec, columns)
         return columns
 
     def _input_schema(self) -> TableSchema:
