@@ -3,7 +3,6 @@ descriptive names for other tables, and playbook validation."""
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from pathlib import Path
@@ -11,25 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import StandardScaler
 
 import custseg
+from _credit_cards import cc_frame, cc_labels, with_derived
 from custseg.exceptions import ConfigError, CustsegError
 from custseg.naming import Playbook, load_playbook, name_segments, parse_playbook
 from custseg.profiling import profile_segments
 
-CC_PATH = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
-MONEY = [
-    "BALANCE",
-    "PURCHASES",
-    "ONEOFF_PURCHASES",
-    "INSTALLMENTS_PURCHASES",
-    "CASH_ADVANCE",
-    "CREDIT_LIMIT",
-    "PAYMENTS",
-    "MINIMUM_PAYMENTS",
-]
 VOCABULARY = {
     "transactors",
     "revolvers",
@@ -43,35 +30,9 @@ VOCABULARY = {
 }
 
 
-@functools.cache
-def cc_frame() -> pd.DataFrame:
-    return pd.read_csv(CC_PATH)
-
-
-@functools.cache
-def cc_labels(k: int, seed: int = 0) -> np.ndarray:
-    """K-means labels on CC_GENERAL prepared simply: median impute, log1p money, scale."""
-    numeric = cc_frame().drop(columns="CUST_ID")
-    prepared = numeric.fillna(numeric.median())
-    prepared[MONEY] = np.log1p(prepared[MONEY])
-    X = StandardScaler().fit_transform(prepared)
-    return KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(X)
-
-
-@functools.cache
 def cc_derived() -> pd.DataFrame:
     """CC_GENERAL plus the credit-card features documented in the guide."""
-    out = cc_frame().copy()
-
-    def ratio(num: str, den: str) -> pd.Series:
-        return out[num] / out[den].where(out[den] > 0)
-
-    out["MONTHLY_AVG_PURCHASES"] = ratio("PURCHASES", "TENURE")
-    out["MONTHLY_AVG_CASH_ADVANCE"] = ratio("CASH_ADVANCE", "TENURE")
-    out["CREDIT_UTILISATION"] = ratio("BALANCE", "CREDIT_LIMIT")
-    out["PAYMENT_MINIMUM_RATIO"] = ratio("PAYMENTS", "MINIMUM_PAYMENTS")
-    out["AVG_TICKET"] = ratio("PURCHASES", "PURCHASES_TRX")
-    return out
+    return with_derived(cc_frame())
 
 
 def test_shipped_playbook_covers_the_trade_vocabulary():

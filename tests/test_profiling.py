@@ -2,60 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import StandardScaler
 
-import custseg
+from _credit_cards import cc_frame, cc_labels
+from _credit_cards import with_derived as _with_derived
 from custseg.exceptions import CustsegError, DataError, SchemaError
 from custseg.profiling import PROFILE_COLUMNS, SegmentProfiles, profile_segments
 
-CC_PATH = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
-MONEY = [
-    "BALANCE",
-    "PURCHASES",
-    "ONEOFF_PURCHASES",
-    "INSTALLMENTS_PURCHASES",
-    "CASH_ADVANCE",
-    "CREDIT_LIMIT",
-    "PAYMENTS",
-    "MINIMUM_PAYMENTS",
-]
-
-
-@functools.cache
-def cc_frame() -> pd.DataFrame:
-    return pd.read_csv(CC_PATH)
-
-
-@functools.cache
-def cc_labels(k: int, seed: int = 0) -> np.ndarray:
-    """K-means labels on CC_GENERAL prepared simply: median impute, log1p money, scale."""
-    numeric = cc_frame().drop(columns="CUST_ID")
-    prepared = numeric.fillna(numeric.median())
-    prepared[MONEY] = np.log1p(prepared[MONEY])
-    X = StandardScaler().fit_transform(prepared)
-    return KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(X)
-
 
 def with_derived(frame: pd.DataFrame) -> pd.DataFrame:
-    """The credit-card features documented in the guide (guarded divisions)."""
-    out = frame.copy()
-
-    def ratio(num: str, den: str) -> pd.Series:
-        return out[num] / out[den].where(out[den] > 0)
-
-    out["MONTHLY_AVG_PURCHASES"] = ratio("PURCHASES", "TENURE")
-    out["CREDIT_UTILISATION"] = ratio("BALANCE", "CREDIT_LIMIT")
-    out["PAYMENT_MINIMUM_RATIO"] = ratio("PAYMENTS", "MINIMUM_PAYMENTS")
-    return out
+    return _with_derived(
+        frame, ("MONTHLY_AVG_PURCHASES", "CREDIT_UTILISATION", "PAYMENT_MINIMUM_RATIO")
+    )
 
 
 def cohen_d(a: pd.Series, b: pd.Series) -> float:

@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import StandardScaler
 
-import custseg
+from _credit_cards import cc_frame, cc_labels
 from custseg.exceptions import ConfigError, SchemaError
 from custseg.rules import Condition, RuleSet, segment_rules
-
-CC_PATH = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
-MONEY = [
-    "BALANCE",
-    "PURCHASES",
-    "ONEOFF_PURCHASES",
-    "INSTALLMENTS_PURCHASES",
-    "CASH_ADVANCE",
-    "CREDIT_LIMIT",
-    "PAYMENTS",
-    "MINIMUM_PAYMENTS",
-]
-
-
-@functools.cache
-def cc_frame() -> pd.DataFrame:
-    return pd.read_csv(CC_PATH)
-
-
-@functools.cache
-def cc_labels(k: int, seed: int = 0) -> np.ndarray:
-    """K-means labels on CC_GENERAL prepared simply: median impute, log1p money, scale."""
-    numeric = cc_frame().drop(columns="CUST_ID")
-    prepared = numeric.fillna(numeric.median())
-    prepared[MONEY] = np.log1p(prepared[MONEY])
-    X = StandardScaler().fit_transform(prepared)
-    return KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(X)
 
 
 def evaluate(frame: pd.DataFrame, conditions: list[list[dict]]) -> np.ndarray:
