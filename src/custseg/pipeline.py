@@ -165,8 +165,12 @@ def _fit(
     fit_sample = cfg.fit_sample
     if fit_sample is None and n_rows > _AUTO_FIT_SAMPLE_ROWS:
         fit_sample = _AUTO_FIT_SAMPLE_SIZE
-    reusable = selection is not None and not selection.sampled and fit_sample is None
-    if reusable and selection is not None and k in selection.fits:
+    if (
+        selection is not None
+        and not selection.sampled
+        and fit_sample is None
+        and k in selection.fits
+    ):
         # The sweep already fitted this k on every row with the same starts: its
         # stability and indices describe exactly this partition.
         fitted = selection.fits[k]
