@@ -29,6 +29,7 @@ __all__ = [
     "check_rows",
     "clean_column_name",
     "MAX_ABS_VALUE",
+    "MISSING_TOKENS",
 ]
 
 Role = Literal["id", "numeric", "categorical", "datetime", "ignored"]
@@ -36,7 +37,7 @@ Role = Literal["id", "numeric", "categorical", "datetime", "ignored"]
 SCHEMA_VERSION = 1
 
 # Spreadsheet and database exports write gaps as these words; they are gaps, not text.
-_MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nat", "#n/a"})
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nat", "#n/a"})
 # Share of non-missing text values that must parse for a text column to count as
 # numbers (or dates): a few typos should not turn an amount into free text.
 _PARSE_SHARE = 0.9
@@ -539,7 +540,7 @@ def _kind(series: pd.Series) -> str:
 def _text_values(series: pd.Series) -> pd.Series:
     """Values as stripped strings (pandas ``str`` dtype), gap words turned into NaN."""
     text = series.astype("str").str.strip()
-    gap = text.isna() | text.str.lower().isin(_MISSING_TOKENS)
+    gap = text.isna() | text.str.lower().isin(MISSING_TOKENS)
     return text.where(~gap)
 
 

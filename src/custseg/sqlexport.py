@@ -35,7 +35,7 @@ from .domain import DomainFeature
 from .exceptions import ConfigError, ModelError
 from .features import OUTPUT_BOUND, CategoricalStep, NumericStep, PreparationPlan
 from .model import SegmentationModel
-from .schema import _MISSING_TOKENS, MAX_ABS_VALUE, TableSchema
+from .schema import MAX_ABS_VALUE, MISSING_TOKENS, TableSchema
 
 __all__ = ["DIALECTS", "export_sql"]
 
@@ -227,7 +227,7 @@ class _Query:
             )
             checks.append(f"({d.ident(name)} IS NULL OR ABS({cast}) <= {_num(MAX_ABS_VALUE)})")
             self.alias[name] = f"cs_n{i}"
-        gaps = ", ".join(d.string(t) for t in sorted(_MISSING_TOKENS))
+        gaps = ", ".join(d.string(t) for t in sorted(MISSING_TOKENS))
         for i, name in enumerate(self.plan.input_categorical):
             text = f"TRIM(CAST({d.ident(name)} AS {d.text}))"
             items.append(
