@@ -139,3 +139,14 @@ def test_unusable_values_are_clear_errors(_sample_frame_once, bad, message):
 def test_not_a_dataframe():
     with pytest.raises(DataError, match="DataFrame"):
         fit_segments([[1, 2], [3, 4]])  # type: ignore[arg-type]
+
+
+def test_large_tables_estimate_the_silhouette_and_say_so(_sample_frame_once):
+    frame = pd.concat([_sample_frame_once] * 7, ignore_index=True)  # 62,650 rows
+    frame["CUST_ID"] = [f"C{i}" for i in range(len(frame))]
+    model = fit_segments(frame, k=4, k_range=(3, 4), config=FitConfig(n_resamples=2))
+    document = metrics_document(model)
+    assert document["silhouette_exact"] is False
+    assert 0 < document["silhouette_sample_size"] < len(frame)
+    low, high = document["silhouette_ci"]
+    assert low <= document["silhouette"] <= high

@@ -279,6 +279,8 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "silhouette": metrics.get("silhouette"),
         "silhouette_per_segment": metrics.get("silhouette_per_segment"),
         "silhouette_exact": metrics.get("silhouette_exact"),
+        "silhouette_sample_size": metrics.get("silhouette_sample_size"),
+        "silhouette_ci": metrics.get("silhouette_ci"),
         "calinski_harabasz": metrics.get("calinski_harabasz"),
         "davies_bouldin": metrics.get("davies_bouldin"),
         "stability_ari": metrics.get("stability_ari"),
@@ -292,4 +294,6 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "columns": TableSchema.from_dict(model.schema).describe(),
         "preparation": model.preparation.get("decisions", []),
         "engine": metrics.get("engine"),
+        "inertia_gap": metrics.get("inertia_gap"),
+        "stability_min": metrics.get("stability_min"),
     }
