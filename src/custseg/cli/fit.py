@@ -146,8 +146,15 @@ def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None
         )
     err_console.print(table)
     stability = summary.get("stability_ari")
+    silhouette = f"silhouette {summary['silhouette']:.3f}"
+    if summary.get("silhouette_exact") is False and summary.get("silhouette_ci"):
+        low, high = summary["silhouette_ci"]
+        silhouette += (
+            f" (estimated on {summary['silhouette_sample_size']:,} rows stratified by segment,"
+            f" interval {low:.3f}-{high:.3f})"
+        )
     info(
-        f"silhouette {summary['silhouette']:.3f} · Calinski-Harabasz "
+        f"{silhouette} · Calinski-Harabasz "
         f"{summary['calinski_harabasz']:,.0f} · Davies-Bouldin {summary['davies_bouldin']:.3f}"
         + (f" · stability (ARI) {stability:.3f}" if stability is not None else "")
     )
