@@ -63,12 +63,8 @@ def _register() -> None:
     # themselves import nothing heavy at import time.
     import importlib
 
-    for name in ("extract", "fit", "demo", "report", "score", "serve", "export_sql", "drift"):
-        try:
-            importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
+    for name in ("extract", "fit", "demo", "report", "score", "serve", "export_sql"):
+        importlib.import_module(f"{__name__}.{name}")
 
 
 _register()
