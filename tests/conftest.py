@@ -8,6 +8,9 @@
 - ``custseg_script``: path of the installed console script.
 - ``run_cli``: runs the real console script in a subprocess and returns
   ``(exit_code, stdout, stderr)`` (a named tuple: ``result.exit_code`` works too).
+- ``sample``: the sample read once for the session (do not change it: copy it).
+- ``model`` / ``model_file``: a k = 4 model of the sample fitted once for the session,
+  and the same model saved as ``model.json`` (the inference tests score with it).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from custseg.model import SegmentationModel, save_model
+from custseg.pipeline import fit_segments
 from custseg.sources import read_table, sample_path
 
 SAMPLE_TABLE = "credit_card_customers"
@@ -143,3 +148,21 @@ def run_cli(custseg_script: str) -> RunCli:
         return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def sample(_sample_frame_once: pd.DataFrame) -> pd.DataFrame:
+    """The bundled sample, shared by the whole session: copy it before changing it."""
+    return _sample_frame_once
+
+
+@pytest.fixture(scope="session")
+def model(_sample_frame_once: pd.DataFrame) -> SegmentationModel:
+    """A k = 4 model of the bundled sample (seed 0), fitted once for the session."""
+    return fit_segments(_sample_frame_once, k=4, k_range=(4, 4), random_state=0)
+
+
+@pytest.fixture(scope="session")
+def model_file(model: SegmentationModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``model`` saved as ``model.json``."""
+    return save_model(model, tmp_path_factory.mktemp("model") / "model.json")

@@ -9,27 +9,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
-import pytest
 
-from custseg.model import SegmentationModel, save_model
-from custseg.pipeline import fit_segments
 from custseg.scoring import SCORE_COLUMNS, score_customers
-from custseg.sources import read_table, sample_path
-
-
-@pytest.fixture(scope="module")
-def sample() -> pd.DataFrame:
-    return read_table(sample_path())
-
-
-@pytest.fixture(scope="module")
-def model(sample: pd.DataFrame) -> SegmentationModel:
-    return fit_segments(sample, k=4, k_range=(4, 4), random_state=0)
-
-
-@pytest.fixture(scope="module")
-def model_file(model: SegmentationModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_model(model, tmp_path_factory.mktemp("model") / "model.json")
+from custseg.sources import sample_path
 
 
 def _one_error_line(result, *words: str) -> str:

@@ -14,19 +14,9 @@ from custseg.model import SegmentationModel
 from custseg.pipeline import fit_segments
 from custseg.schema import check_rows, infer_schema
 from custseg.scoring import SCORE_COLUMNS, Scorer, score_customers, score_file
-from custseg.sources import read_table, sample_path
+from custseg.sources import sample_path
 
 K = 4
-
-
-@pytest.fixture(scope="module")
-def sample() -> pd.DataFrame:
-    return read_table(sample_path())
-
-
-@pytest.fixture(scope="module")
-def model(sample: pd.DataFrame) -> SegmentationModel:
-    return fit_segments(sample, k=K, k_range=(K, K), random_state=0)
 
 
 def _with_bad_rows(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,27 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.model import SegmentationModel, save_model
-from custseg.pipeline import fit_segments
 from custseg.scoring import SCORE_COLUMNS, score_customers
-from custseg.sources import read_table, sample_path
 
 API_KEY = "s3cret-key-for-tests"
-
-
-@pytest.fixture(scope="module")
-def sample() -> pd.DataFrame:
-    return read_table(sample_path())
-
-
-@pytest.fixture(scope="module")
-def model(sample: pd.DataFrame) -> SegmentationModel:
-    return fit_segments(sample, k=4, k_range=(4, 4), random_state=0)
-
-
-@pytest.fixture(scope="module")
-def model_file(model: SegmentationModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_model(model, tmp_path_factory.mktemp("model") / "model.json")
 
 
 def _free_port() -> int:

@@ -17,16 +17,10 @@ from custseg.features import PrepConfig
 from custseg.model import SegmentationModel, model_from_json, model_to_json
 from custseg.pipeline import fit_segments
 from custseg.scoring import score_customers
-from custseg.sources import read_table, sample_path
 from custseg.sqlexport import DIALECTS, export_sql
 
 # A column named with a quote and a space must survive quoting in every dialect.
 ODD = 'BAL "now" & later'
-
-
-@pytest.fixture(scope="module")
-def sample() -> pd.DataFrame:
-    return read_table(sample_path())
 
 
 @pytest.fixture(scope="module")
