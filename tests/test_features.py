@@ -17,7 +17,7 @@ from sklearn.decomposition import PCA
 import custseg
 from custseg.exceptions import ConfigError, DataError, ModelError, SchemaError
 from custseg.features import OUTPUT_BOUND, PreparationPlan, PrepConfig
-from custseg.schema import ColumnInfo, TableSchema, infer_schema
+from custseg.schema import ColumnInfo, TableSchema, check_rows, infer_schema
 
 CC_GENERAL = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
 
@@ -398,3 +398,34 @@ def test_property_unseen_categories_score_as_other_or_zero(
     onehot = X[0, -len(cat.levels) :]
     expected = np.array([1.0 if lvl == cat.other else 0.0 for lvl in cat.levels])
     np.testing.assert_array_equal(onehot, expected)
+
+
+def test_rows_checked_once_give_the_same_plan_matrix_and_derived_frame(sample_frame):
+    schema = infer_schema(sample_frame)
+    checked = check_rows(sample_frame, schema)
+    plan_a, X_a = PreparationPlan.fit_transform(sample_frame, schema)
+    plan_b, X_b = PreparationPlan.fit_transform(checked, schema)
+    np.testing.assert_array_equal(X_a, X_b)
+    assert plan_a.to_dict() == plan_b.to_dict()
+    np.testing.assert_array_equal(plan_b.transform(checked), X_a)
+    derived = plan_b.derive(checked)
+    expected = plan_a.derive(sample_frame)
+    for name in (*plan_a.input_numeric, *(f.name for f in plan_a.domain_features)):
+        pd.testing.assert_series_equal(derived[name], expected[name], check_index=False)
+
+
+def test_a_checked_frame_with_rejected_rows_or_missing_columns_is_refused(sample_frame):
+    schema = infer_schema(sample_frame)
+    plan = PreparationPlan.fit(sample_frame, schema)
+    bad = sample_frame.head(20).copy()
+    bad["PURCHASES"] = bad["PURCHASES"].astype(object)
+    bad.loc[bad.index[3], "PURCHASES"] = "abc"
+    checked = check_rows(bad, schema)
+    with pytest.raises(DataError, match="'abc' is not a number"):
+        PreparationPlan.fit_transform(checked, schema)
+    with pytest.raises(DataError, match="'abc' is not a number"):
+        plan.derive(checked)
+    partial = check_rows(sample_frame.head(20), schema)
+    partial.frame = partial.frame.drop(columns=["BALANCE"])
+    with pytest.raises(SchemaError, match="BALANCE"):
+        plan.transform(partial)

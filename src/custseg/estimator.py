@@ -104,7 +104,7 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"{int(bad.sum())} row(s) cannot be scored (first: {checked.reasons[bad].iloc[0]});"
                 " use custseg.score_customers to get them as rejects"
             )
-        return self._plan.transform(checked.frame)
+        return self._plan.transform(checked)
 
     def predict(self, X: Any) -> np.ndarray:
         """Segment id of each row of ``X``."""

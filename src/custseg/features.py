@@ -44,7 +44,7 @@ from ._prepsteps import (
 )
 from .domain import DomainFeature, check_recipe_names, compute_domain_feature
 from .exceptions import ConfigError, DataError, ModelError, SchemaError
-from .schema import ColumnInfo, TableSchema, _plain_label, check_rows
+from .schema import ColumnInfo, RowCheck, TableSchema, _plain_label, check_rows
 
 __all__ = [
     "PrepConfig",
@@ -261,15 +261,16 @@ class PreparationPlan:
 
     @classmethod
     def fit(
-        cls, frame: pd.DataFrame, schema: TableSchema, config: PrepConfig | None = None
+        cls, frame: pd.DataFrame | RowCheck, schema: TableSchema, config: PrepConfig | None = None
     ) -> PreparationPlan:
         """Learn the preparation from training rows.
 
         Parameters
         ----------
-        frame : pandas.DataFrame
+        frame : pandas.DataFrame or RowCheck
             Training rows with the schema's feature columns (any order, extra
-            columns ignored).
+            columns ignored), or the :class:`RowCheck` of rows already checked
+            against ``schema`` (they are not checked again).
         schema : TableSchema
             Roles of the columns (from :func:`custseg.schema.infer_schema`).
         config : PrepConfig, optional
@@ -294,7 +295,7 @@ class PreparationPlan:
 
     @classmethod
     def fit_transform(
-        cls, frame: pd.DataFrame, schema: TableSchema, config: PrepConfig | None = None
+        cls, frame: pd.DataFrame | RowCheck, schema: TableSchema, config: PrepConfig | None = None
     ) -> tuple[PreparationPlan, np.ndarray]:
         """Fit the plan and return it with the prepared training matrix.
 
@@ -305,7 +306,7 @@ class PreparationPlan:
 
     @classmethod
     def _fit(
-        cls, frame: pd.DataFrame, schema: TableSchema, config: PrepConfig | None
+        cls, frame: pd.DataFrame | RowCheck, schema: TableSchema, config: PrepConfig | None
     ) -> tuple[PreparationPlan, np.ndarray]:
         config = PrepConfig() if config is None else config
         if not isinstance(config, PrepConfig):
@@ -324,7 +325,10 @@ class PreparationPlan:
                 f"the table has no usable feature column ({ignored}); pass features=[...]"
                 " to infer_schema or add behavioural columns"
             )
-        checked = check_rows(frame, schema, require_id=False)
+        if isinstance(frame, RowCheck):
+            checked = frame
+        else:
+            checked = check_rows(frame, schema, require_id=False)
         checked.raise_if_rejected()
         n = len(checked.frame)
         if n < 2:
@@ -334,13 +338,14 @@ class PreparationPlan:
 
     # ------------------------------------------------------------------ applying
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+    def transform(self, frame: pd.DataFrame | RowCheck) -> np.ndarray:
         """Prepare rows with the fitted parameters.
 
         Parameters
         ----------
-        frame : pandas.DataFrame
-            Rows with the :attr:`input_columns` (any order; extra columns ignored).
+        frame : pandas.DataFrame or RowCheck
+            Rows with the :attr:`input_columns` (any order; extra columns ignored),
+            or the :class:`RowCheck` of rows already checked (not checked again).
             Gaps are imputed; unseen categories go to ``"__other__"`` (all-zero when
             the column has no such level).
 
@@ -358,7 +363,8 @@ class PreparationPlan:
             :func:`custseg.schema.check_rows` (``RowCheck.accepted()``).
         """
         columns = self._checked_columns(frame)
-        return np.ascontiguousarray(self.transform_checked(columns, len(frame)))
+        n_rows = len(frame.frame) if isinstance(frame, RowCheck) else len(frame)
+        return np.ascontiguousarray(self.transform_checked(columns, n_rows))
 
     def transform_checked(self, columns: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
         """Prepare columns that were already checked, without checking them again.
@@ -405,12 +411,13 @@ class PreparationPlan:
         # rows, as the fit did.
         return self._project(np.ascontiguousarray(matrix))
 
-    def derive(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def derive(self, frame: pd.DataFrame | RowCheck) -> pd.DataFrame:
         """The input rows plus every derived feature, in original units.
 
         Numeric input columns are returned as float64; derived ratios are NaN where
         their denominator is <= 0 or a source is missing (profiles see the truth,
-        the clustering sees imputed values).
+        the clustering sees imputed values). Pass the :class:`RowCheck` of rows that
+        were already checked to skip checking them again.
 
         Raises
         ------
@@ -419,11 +426,12 @@ class PreparationPlan:
         DataError
             If a value is not a number or infinite.
         """
-        if not isinstance(frame, pd.DataFrame):
+        if not isinstance(frame, pd.DataFrame | RowCheck):
             raise DataError(f"derive expects a pandas DataFrame, got {type(frame).__name__}")
         checked = self._check(frame)
-        out = frame.copy()
-        lookup = {str(c).replace("\ufeff", "").strip(): c for c in frame.columns}
+        base = frame.frame if isinstance(frame, RowCheck) else frame
+        out = base.copy()
+        lookup = {str(c).replace("\ufeff", "").strip(): c for c in base.columns}
         for name in self.input_numeric:
             out[lookup[name]] = checked[name].to_numpy()
         arrays = {name: checked[name].to_numpy() for name in self.input_numeric}
@@ -431,8 +439,18 @@ class PreparationPlan:
             out[spec.name] = compute_domain_feature(spec, arrays)
         return out
 
-    def _check(self, frame: pd.DataFrame) -> pd.DataFrame:
-        checked = check_rows(frame, self._input_schema(), require_id=False)
+    def _check(self, frame: pd.DataFrame | RowCheck) -> pd.DataFrame:
+        if isinstance(frame, RowCheck):
+            # Already checked by the caller: only its verdict and its columns are verified.
+            checked = frame
+            missing = [c for c in self.input_columns if c not in checked.frame.columns]
+            if missing:
+                raise SchemaError(
+                    f"the checked rows lack the plan's input column(s) {missing}; check them"
+                    " against the model's schema"
+                )
+        else:
+            checked = check_rows(frame, self._input_schema(), require_id=False)
         if checked.n_rejected:
             bad = checked.reasons.loc[~checked.usable]
             row = _plain_label(bad.index[0])
@@ -442,8 +460,8 @@ class PreparationPlan:
             )
         return checked.frame
 
-    def _checked_columns(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        if not isinstance(frame, pd.DataFrame):
+    def _checked_columns(self, frame: pd.DataFrame | RowCheck) -> dict[str, np.ndarray]:
+        if not isinstance(frame, pd.DataFrame | RowCheck):
             raise DataError(f"transform expects a pandas DataFrame, got {type(frame).__name__}")
         checked = self._check(frame)
         columns: dict[str, np.ndarray] = {}

@@ -144,7 +144,7 @@ def _fit(
         )
     frame = checked.frame
     with progress.stage("Preparing features", total=None):
-        plan, X = PreparationPlan.fit_transform(frame, schema, cfg.preparation)
+        plan, X = PreparationPlan.fit_transform(checked, schema, cfg.preparation)
     n_rows = X.shape[0]
     k_values = _k_values(cfg, n_rows)
 
@@ -200,7 +200,7 @@ def _fit(
         )
         metrics["engine"] = fitted.engine
         metrics["inertia_gap"] = fitted.inertia_gap
-        derived = plan.derive(frame)
+        derived = plan.derive(checked)
         explained = _explained_columns(plan)
         profiles = profile_segments(
             derived, labels, columns=explained, clustering_features=_clustering_sources(plan)
