@@ -20,13 +20,10 @@ from ._prepsteps import (
     OUTPUT_BOUND,
     CategoricalStep,
     NumericStep,
-    _apply_categorical,
-    _apply_numeric,
     _clip,
     _impute,
     _pca_arrays,
     _skew_transform,
-    _stack,
     _yeo_johnson,
 )
 from .domain import CREDIT_CARD_RECIPE, DomainFeature, compute_domain_feature
@@ -96,20 +93,8 @@ class _Fitter:
                 f" coordinates bounded to +-{OUTPUT_BOUND:g}"
             )
         cat_cols = categorical + [s.name for s in specs if s.clustering and s.is_categorical]
-        parts: list[np.ndarray] = []
-        numeric_steps: list[NumericStep] = []
-        for name in num_cols:
-            step, z = self._fit_numeric(name, columns[name])
-            numeric_steps.append(step)
-            parts.append(z)
-            if step.indicator is not None:
-                parts.append(np.isnan(columns[name]).astype(np.float64))
-        categorical_steps: list[CategoricalStep] = []
-        for name in cat_cols:
-            cat = self._fit_categorical(name, columns[name])
-            categorical_steps.append(cat)
-            parts.append(_apply_categorical(columns[name], cat))
-        matrix = _stack(parts, self.n)
+        numeric_steps = [self._fit_numeric(name, columns[name]) for name in num_cols]
+        categorical_steps = [self._fit_categorical(name, columns[name]) for name in cat_cols]
         plan = cls(
             config=self.config,
             input_numeric=numeric,
@@ -120,11 +105,15 @@ class _Fitter:
             pca=None,
             decisions=self.decisions,
         )
+        # The training matrix comes from the very function that prepares rows at
+        # scoring time: the same bits by construction, built in one buffer.
+        matrix = np.ascontiguousarray(plan.transform_checked(columns, self.n))
         if self.config.pca is not None:
             plan.pca = self._fit_pca(matrix, plan.prepared_names)
             plan._pca_arrays = _pca_arrays(plan.pca)
             plan.decisions = self.decisions
-        return plan, plan._project(matrix)
+            return plan, plan._project(matrix)
+        return plan, matrix
 
     # -- derived features
 
@@ -163,7 +152,7 @@ class _Fitter:
 
     # -- numeric columns
 
-    def _fit_numeric(self, name: str, x: np.ndarray) -> tuple[NumericStep, np.ndarray]:
+    def _fit_numeric(self, name: str, x: np.ndarray) -> NumericStep:
         cfg = self.config
         gaps = np.isnan(x)
         n_gaps = int(gaps.sum())
@@ -198,9 +187,7 @@ class _Fitter:
         kind, lam = self._choose_transform(name, v)
         t = _skew_transform(v, kind, lam)
         center, scale = self._scaling(name, t)
-        step = NumericStep(name, fill, indicator, clip, kind, lam, center, scale)
-        # The training matrix comes from the very function transform uses: same bits.
-        return step, _apply_numeric(x, step)
+        return NumericStep(name, fill, indicator, clip, kind, lam, center, scale)
 
     def _choose_transform(self, name: str, v: np.ndarray) -> tuple[Any, float | None]:
         cfg = self.config

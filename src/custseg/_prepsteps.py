@@ -164,12 +164,6 @@ def _apply_numeric_into(
     np.clip(row, -OUTPUT_BOUND, OUTPUT_BOUND, out=row)
 
 
-def _apply_numeric(x: np.ndarray, step: NumericStep) -> np.ndarray:
-    row = np.empty(x.shape[0], dtype=np.float64)
-    _apply_numeric_into(row, x, np.isnan(x), step)
-    return row
-
-
 def _category_codes(values: np.ndarray, step: CategoricalStep) -> np.ndarray:
     """Index into ``step.levels`` per row, -1 for a level without a column."""
     filled = pd.Series(values, dtype=object).fillna(step.impute)
@@ -183,11 +177,6 @@ def _apply_categorical(values: np.ndarray, step: CategoricalStep) -> np.ndarray:
     codes = _category_codes(values, step)
     onehot = (codes[:, None] == np.arange(len(step.levels))[None, :]).astype(np.float64)
     return (onehot - np.asarray(step.center)) / np.asarray(step.scale)
-
-
-def _stack(parts: list[np.ndarray], n: int) -> np.ndarray:
-    cols = [p.reshape(n, -1) for p in parts]
-    return np.hstack(cols) if cols else np.empty((n, 0))
 
 
 def _pca_arrays(pca: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
