@@ -43,6 +43,7 @@ __all__ = [
     "WAREHOUSE_HELP",
     "read_sql_argument",
     "parse_byte_size",
+    "check_data_options",
     "load_input",
 ]
 
@@ -127,6 +128,37 @@ def read_sql_argument(value: str) -> str:
         ) from exc
 
 
+def check_data_options(
+    *,
+    input: Path | None,
+    sql: str | None,
+    warehouse: str | None,
+    credentials: Path | None,
+    max_bytes_billed: str | int | None,
+) -> None:
+    """Exactly one of --input and --sql; warehouse options only with --sql.
+
+    Raises
+    ------
+    ConfigError
+        Naming the option to drop or to add.
+    """
+    if input is None and sql is None:
+        raise ConfigError(
+            "no data given; pass --input customers.csv or --sql 'SELECT ...' (see --help)"
+        )
+    if input is not None and sql is not None:
+        raise ConfigError("both --input and --sql given; pass only one of them")
+    if input is not None:
+        for flag, value in (
+            ("--warehouse", warehouse),
+            ("--credentials", credentials),
+            ("--max-bytes-billed", max_bytes_billed),
+        ):
+            if value is not None:
+                raise ConfigError(f"{flag} applies to --sql only, not to --input; leave it out")
+
+
 def load_input(
     *,
     input: Path | None,
@@ -158,20 +190,13 @@ def load_input(
     """
     from ..sources import load_data
 
-    if input is None and sql is None:
-        raise ConfigError(
-            "no data given; pass --input customers.csv or --sql 'SELECT ...' (see --help)"
-        )
-    if input is not None and sql is not None:
-        raise ConfigError("both --input and --sql given; pass only one of them")
-    if input is not None:
-        for flag, value in (
-            ("--warehouse", warehouse),
-            ("--credentials", credentials),
-            ("--max-bytes-billed", max_bytes_billed),
-        ):
-            if value is not None:
-                raise ConfigError(f"{flag} applies to --sql only, not to --input; leave it out")
+    check_data_options(
+        input=input,
+        sql=sql,
+        warehouse=warehouse,
+        credentials=credentials,
+        max_bytes_billed=max_bytes_billed,
+    )
     limit = (
         max_bytes_billed if isinstance(max_bytes_billed, int) else parse_byte_size(max_bytes_billed)
     )

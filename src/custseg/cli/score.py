@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..exceptions import ConfigError
 from . import app
 from ._common import info, print_json, rich_progress
 from ._data import (
@@ -16,6 +15,7 @@ from ._data import (
     MaxBytesBilledOption,
     SqlOption,
     WarehouseOption,
+    check_data_options,
     load_input,
 )
 
@@ -67,28 +67,26 @@ def score(
     from ..scoring import Scorer, score_file
 
     scorer = Scorer(load_model(model))
+    check_data_options(
+        input=input,
+        sql=sql,
+        warehouse=warehouse,
+        credentials=credentials,
+        max_bytes_billed=max_bytes_billed,
+    )
     with rich_progress() as progress:
         source: Path | pd.DataFrame | None = input
-        if input is None or sql is not None:
+        if source is None:
             # Query results arrive whole from the warehouse; they are then scored and
-            # written in chunks like a file. load_input also rejects --input with --sql.
+            # written in chunks like a file.
             source = load_input(
-                input=input,
+                input=None,
                 sql=sql,
                 warehouse=warehouse,
                 credentials=credentials,
                 max_bytes_billed=max_bytes_billed,
                 progress=progress,
             )
-        else:
-            for flag, value in (
-                ("--warehouse", warehouse),
-                ("--credentials", credentials),
-                ("--max-bytes-billed", max_bytes_billed),
-            ):
-                if value is not None:
-                    raise ConfigError(f"{flag} applies to --sql only, not to --input; leave it out")
-        assert source is not None  # load_input raised when neither was given
         summary = score_file(
             scorer,
             source,
