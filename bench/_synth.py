@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from custseg._io import atomic_path
+from custseg._utils.io import atomic_path
 from custseg.sources import sample_path
 
 __all__ = ["synthesise"]

@@ -40,8 +40,8 @@ def _load() -> str:
 def _prepared(n_rows: int) -> tuple[np.ndarray, float]:
     sys.path.insert(0, str(HERE))
     from _synth import synthesise
-    from custseg.features import PreparationPlan
-    from custseg.schema import check_rows, infer_schema
+    from custseg.prepare.plan import PreparationPlan
+    from custseg.prepare.schema import check_rows, infer_schema
 
     frame = synthesise(n_rows, random_state=0)
     started = time.perf_counter()
@@ -51,7 +51,7 @@ def _prepared(n_rows: int) -> tuple[np.ndarray, float]:
 
 
 def bench_assign(runs: int) -> None:
-    from custseg.segmenter import assign
+    from custseg.cluster.kmeans import assign
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(5_000_000, 20))
@@ -70,7 +70,7 @@ def bench_assign(runs: int) -> None:
 
 
 def bench_engines(n_rows: int) -> None:
-    from custseg.segmenter import fit_kmeans
+    from custseg.cluster.kmeans import fit_kmeans
 
     X, _ = _prepared(n_rows)
     print(f"K-means k=8 on {n_rows:,} prepared rows x {X.shape[1]} features:")
@@ -95,9 +95,9 @@ def bench_engines(n_rows: int) -> None:
 
 
 def child_pipeline(n_rows: int) -> dict[str, float]:
-    from custseg.evaluation import evaluate_segmentation
-    from custseg.segmenter import fit_kmeans
-    from custseg.selection import choose_n_clusters
+    from custseg.cluster.evaluation import evaluate_segmentation
+    from custseg.cluster.kmeans import fit_kmeans
+    from custseg.cluster.selection import choose_n_clusters
 
     X, prepare_seconds = _prepared(n_rows)
     seconds = {"prepare (not the engine)": prepare_seconds}

@@ -3,12 +3,12 @@
 1. Fits a k=8 model on the bundled sample (or takes ``--model``).
 2. Synthesises ``--rows`` customers with the GUIDE recipe (``bench/_synth.py``) into a
    Parquet file (not timed).
-3. Runs ``custseg.scoring.score_file`` Parquet -> Parquet ``--runs`` times, each in a
+3. Runs ``custseg.scoring.batch.score_file`` Parquet -> Parquet ``--runs`` times, each in a
    fresh process, and reports rows/s and the peak resident memory of that process.
 4. In another fresh process, prepares the same rows once and times
-   ``sklearn.cluster.KMeans.predict`` and ``custseg.segmenter.assign`` on that matrix
+   ``sklearn.cluster.KMeans.predict`` and ``custseg.cluster.kmeans.assign`` on that matrix
    (same centroids), checking that both give the same labels.
-5. Runs the DuckDB query of ``custseg.sqlexport.export_sql`` over the first
+5. Runs the DuckDB query of ``custseg.scoring.sqlexport.export_sql`` over the first
    ``--sql-rows`` rows of the Parquet file and compares its segments with step 3's
    output (agreement, rows/s).
 
@@ -47,7 +47,7 @@ def _peak_rss_mb() -> float:
 
 def child_score(model: Path, source: Path, out: Path, chunk_size: int) -> dict[str, float]:
     from custseg import load_model
-    from custseg.scoring import score_file
+    from custseg.scoring.batch import score_file
 
     loaded = load_model(model)
     start = time.perf_counter()
@@ -70,8 +70,8 @@ def child_predict(model: Path, source: Path) -> dict[str, float]:
     from sklearn.cluster import KMeans
 
     from custseg import load_model
-    from custseg.features import PreparationPlan
-    from custseg.segmenter import assign
+    from custseg.cluster.kmeans import assign
+    from custseg.prepare.plan import PreparationPlan
     from custseg.sources import iter_table
 
     loaded = load_model(model)
@@ -104,7 +104,7 @@ def child_sql(model: Path, source: Path, scored: Path, rows: int) -> dict[str, f
     import duckdb
 
     from custseg import load_model
-    from custseg.sqlexport import export_sql
+    from custseg.scoring.sqlexport import export_sql
 
     sql = export_sql(load_model(model), dialect="duckdb", table="customers")
     with duckdb.connect() as con:

@@ -23,8 +23,8 @@ import numpy as np
 
 
 def _prepared() -> np.ndarray:
-    from custseg.features import PreparationPlan
-    from custseg.schema import check_rows, infer_schema
+    from custseg.prepare.plan import PreparationPlan
+    from custseg.prepare.schema import check_rows, infer_schema
     from custseg.sources import read_table, sample_path
 
     frame = read_table(sample_path())
@@ -55,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    from custseg.selection import choose_n_clusters
+    from custseg.cluster.selection import choose_n_clusters
 
     X = _prepared()
     first = choose_n_clusters(X, random_state=0)

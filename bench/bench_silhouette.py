@@ -37,9 +37,9 @@ def _load() -> str:
 
 
 def _sample_matrix() -> tuple[np.ndarray, np.ndarray]:
-    from custseg.features import PreparationPlan
-    from custseg.schema import check_rows, infer_schema
-    from custseg.segmenter import fit_kmeans
+    from custseg.cluster.kmeans import fit_kmeans
+    from custseg.prepare.plan import PreparationPlan
+    from custseg.prepare.schema import check_rows, infer_schema
     from custseg.sources import read_table, sample_path
 
     frame = read_table(sample_path())
@@ -63,7 +63,7 @@ def main() -> None:
 
     from sklearn.metrics import silhouette_samples
 
-    from custseg.silhouette import silhouette_samples_exact
+    from custseg.cluster.silhouette import silhouette_samples_exact
 
     cases = [("CC_GENERAL", *_sample_matrix()), ("blobs 20k", *_blobs(20_000))]
     cases.append(("blobs 50k", *_blobs(50_000)))

@@ -25,8 +25,8 @@ def _matrices() -> dict[str, np.ndarray]:
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import StandardScaler
 
-    from custseg.features import PreparationPlan
-    from custseg.schema import check_rows, infer_schema
+    from custseg.prepare.plan import PreparationPlan
+    from custseg.prepare.schema import check_rows, infer_schema
     from custseg.sources import read_table, sample_path
 
     frame = read_table(sample_path())
@@ -38,7 +38,7 @@ def _matrices() -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    from custseg.selection import choose_n_clusters
+    from custseg.cluster.selection import choose_n_clusters
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from custseg import load_model, read_table
-from custseg.features import PreparationPlan
-from custseg.schema import TableSchema, check_rows
-from custseg.segmenter import assign
+from custseg.cluster.kmeans import assign
+from custseg.prepare.plan import PreparationPlan
+from custseg.prepare.schema import TableSchema, check_rows
 
 METRIC_KEYS = (
     "k",

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
-from custseg.scoring import SCORE_COLUMNS, score_customers
+from custseg.scoring.batch import SCORE_COLUMNS, score_customers
 from custseg.sources import sample_path
 
 

@@ -14,15 +14,15 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 import custseg
-from custseg.domain import (
+from custseg.exceptions import ModelError
+from custseg.prepare.plan import PreparationPlan, PrepConfig
+from custseg.prepare.recipes import (
     CREDIT_CARD_RECIPE,
     PURCHASE_TYPE_LABELS,
     DomainFeature,
     compute_domain_feature,
 )
-from custseg.exceptions import ModelError
-from custseg.features import PreparationPlan, PrepConfig
-from custseg.schema import infer_schema
+from custseg.prepare.schema import infer_schema
 
 CC_GENERAL = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "preparation.md"

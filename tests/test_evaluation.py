@@ -9,9 +9,9 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-from custseg.evaluation import evaluate_segmentation
+from custseg.cluster.evaluation import evaluate_segmentation
+from custseg.cluster.kmeans import fit_kmeans
 from custseg.exceptions import ConfigError, DataError
-from custseg.segmenter import fit_kmeans
 
 
 @pytest.fixture(scope="module")

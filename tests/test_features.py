@@ -16,8 +16,8 @@ from sklearn.decomposition import PCA
 
 import custseg
 from custseg.exceptions import ConfigError, DataError, ModelError, SchemaError
-from custseg.features import OUTPUT_BOUND, PreparationPlan, PrepConfig
-from custseg.schema import ColumnInfo, TableSchema, check_rows, infer_schema
+from custseg.prepare.plan import OUTPUT_BOUND, PreparationPlan, PrepConfig
+from custseg.prepare.schema import ColumnInfo, TableSchema, check_rows, infer_schema
 
 CC_GENERAL = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
 

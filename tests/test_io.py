@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from custseg._io import atomic_path, sha256_file, write_text_atomic
+from custseg._utils.io import atomic_path, sha256_file, write_text_atomic
 
 
 def test_failed_write_keeps_previous_version_and_no_temp_file(tmp_path):

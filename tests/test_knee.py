@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from kneed import KneeLocator
 
+from custseg.cluster.knee import find_knee
 from custseg.exceptions import ConfigError, DataError
-from custseg.knee import find_knee
 
 X = np.arange(1, 21, dtype=np.float64)
 

@@ -14,8 +14,8 @@ import pytest
 import custseg
 from _credit_cards import cc_frame, cc_labels, with_derived
 from custseg.exceptions import ConfigError, CustsegError
-from custseg.naming import Playbook, load_playbook, name_segments, parse_playbook
-from custseg.profiling import profile_segments
+from custseg.explain.naming import Playbook, load_playbook, name_segments, parse_playbook
+from custseg.explain.profiles import profile_segments
 
 VOCABULARY = {
     "transactors",

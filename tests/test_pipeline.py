@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from custseg import fit_segments, load_model, save_model
+from custseg.cluster.kmeans import assign
 from custseg.config import FitConfig
 from custseg.exceptions import DataError, SchemaError
-from custseg.features import PreparationPlan
 from custseg.pipeline import metrics_document
-from custseg.schema import TableSchema, check_rows
-from custseg.segmenter import assign
+from custseg.prepare.plan import PreparationPlan
+from custseg.prepare.schema import TableSchema, check_rows
 
 
 @pytest.fixture(scope="module")

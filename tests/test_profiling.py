@@ -12,7 +12,7 @@ import pytest
 from _credit_cards import cc_frame, cc_labels
 from _credit_cards import with_derived as _with_derived
 from custseg.exceptions import CustsegError, DataError, SchemaError
-from custseg.profiling import PROFILE_COLUMNS, SegmentProfiles, profile_segments
+from custseg.explain.profiles import PROFILE_COLUMNS, SegmentProfiles, profile_segments
 
 
 def with_derived(frame: pd.DataFrame) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pytest
 
 from _credit_cards import cc_frame, cc_labels
 from custseg.exceptions import ConfigError, SchemaError
-from custseg.rules import Condition, RuleSet, segment_rules
+from custseg.explain.rules import Condition, RuleSet, segment_rules
 
 
 def evaluate(frame: pd.DataFrame, conditions: list[list[dict]]) -> np.ndarray:

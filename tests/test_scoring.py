@@ -9,11 +9,11 @@ import pytest
 
 from custseg.config import FitConfig
 from custseg.exceptions import ConfigError, DataError, SchemaError, ScoringError, SourceError
-from custseg.features import PreparationPlan, PrepConfig
 from custseg.model import SegmentationModel
 from custseg.pipeline import fit_segments
-from custseg.schema import check_rows, infer_schema
-from custseg.scoring import SCORE_COLUMNS, Scorer, score_customers, score_file
+from custseg.prepare.plan import PreparationPlan, PrepConfig
+from custseg.prepare.schema import check_rows, infer_schema
+from custseg.scoring.batch import SCORE_COLUMNS, Scorer, score_customers, score_file
 from custseg.sources import sample_path
 
 K = 4

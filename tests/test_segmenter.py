@@ -12,8 +12,8 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
+from custseg.cluster.kmeans import assign, auto_sample_size, fit_kmeans
 from custseg.exceptions import ConfigError, DataError
-from custseg.segmenter import assign, auto_sample_size, fit_kmeans
 from custseg.sources import sample_path
 
 

@@ -13,12 +13,12 @@ from scipy.stats import skew
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
+from custseg.cluster.selection import RULE, choose_n_clusters
+from custseg.cluster.stability import adjusted_rand, bootstrap_stability
 from custseg.exceptions import ConfigError, DataError
-from custseg.features import PreparationPlan
-from custseg.schema import check_rows, infer_schema
-from custseg.selection import RULE, choose_n_clusters
+from custseg.prepare.plan import PreparationPlan
+from custseg.prepare.schema import check_rows, infer_schema
 from custseg.sources import read_table, sample_path
-from custseg.stability import adjusted_rand, bootstrap_stability
 
 
 def simple_preparation() -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.scoring import SCORE_COLUMNS, score_customers
+from custseg.scoring.batch import SCORE_COLUMNS, score_customers
 
 API_KEY = "s3cret-key-for-tests"
 

@@ -10,12 +10,12 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_samples, silhouette_score
 
-from custseg.exceptions import ConfigError, DataError
-from custseg.silhouette import (
+from custseg.cluster.silhouette import (
     silhouette,
     silhouette_many,
     silhouette_samples_exact,
 )
+from custseg.exceptions import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")

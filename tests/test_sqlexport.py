@@ -13,11 +13,11 @@ from sqlglot import exp
 
 from custseg.config import FitConfig
 from custseg.exceptions import ConfigError
-from custseg.features import PrepConfig
 from custseg.model import SegmentationModel, model_from_json, model_to_json
 from custseg.pipeline import fit_segments
-from custseg.scoring import score_customers
-from custseg.sqlexport import DIALECTS, export_sql
+from custseg.prepare.plan import PrepConfig
+from custseg.scoring.batch import score_customers
+from custseg.scoring.sqlexport import DIALECTS, export_sql
 
 # A column named with a quote and a space must survive quoting in every dialect.
 ODD = 'BAL "now" & later'

@@ -12,24 +12,22 @@ The public API, imported lazily so that ``import custseg`` (and the command line
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._utils.lazy import lazy_exports
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .cluster import choose_n_clusters
     from .config import FitConfig, PrepConfig, load_config
     from .estimator import CustomerSegmenter
     from .exceptions import CustsegError
-    from .features import PreparationPlan
+    from .explain import profile_segments
     from .model import Segment, SegmentationModel, load_model, save_model
     from .pipeline import fit_segments
-    from .profiling import profile_segments
-    from .schema import infer_schema
-    from .scoring import score_customers, score_file
-    from .selection import choose_n_clusters
+    from .prepare import PreparationPlan, infer_schema
+    from .scoring import export_sql, score_customers, score_file
     from .sources import extract, load_data, read_table
-    from .sqlexport import export_sql
 
 _EXPORTS = {
     "CustsegError": "exceptions",
@@ -37,21 +35,21 @@ _EXPORTS = {
     "PrepConfig": "config",
     "load_config": "config",
     "CustomerSegmenter": "estimator",
-    "PreparationPlan": "features",
+    "PreparationPlan": "prepare",
     "Segment": "model",
     "SegmentationModel": "model",
     "load_model": "model",
     "save_model": "model",
     "fit_segments": "pipeline",
-    "profile_segments": "profiling",
-    "infer_schema": "schema",
+    "profile_segments": "explain",
+    "infer_schema": "prepare",
     "score_customers": "scoring",
     "score_file": "scoring",
-    "choose_n_clusters": "selection",
+    "choose_n_clusters": "cluster",
     "extract": "sources",
     "load_data": "sources",
     "read_table": "sources",
-    "export_sql": "sqlexport",
+    "export_sql": "scoring",
 }
 
 __all__ = [
@@ -79,14 +77,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'custseg' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

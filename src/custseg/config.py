@@ -29,7 +29,7 @@ __all__ = ["FitConfig", "PrepConfig", "load_config", "parse_k_range"]
 
 # PrepConfig is defined with the preparation plan; re-exported here so that a whole
 # configuration can be built from one module.
-from .features import PrepConfig  # noqa: E402
+from .prepare.plan import PrepConfig  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .cluster.kmeans import assign
 from .config import FitConfig, PrepConfig
 from .exceptions import DataError
-from .features import PreparationPlan
 from .model import SegmentationModel
 from .pipeline import fit_segments
-from .schema import TableSchema, check_rows
-from .segmenter import assign
+from .prepare.plan import PreparationPlan
+from .prepare.schema import TableSchema, check_rows
 
 __all__ = ["CustomerSegmenter"]
 

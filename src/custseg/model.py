@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._io import sha256_bytes, write_text_atomic
+from ._utils.io import sha256_bytes, write_text_atomic
 from ._version import __version__
 from .exceptions import ModelError
 
@@ -59,7 +59,7 @@ class Segment:
     traits : list of str
         Short phrases for the most distinguishing features.
     rule : dict
-        Human-readable rule with its precision and coverage (see ``custseg.rules``).
+        Human-readable rule with its precision and coverage (see ``custseg.explain.rules``).
     playbook_key : str or None
         Key of the playbook entry that named the segment, ``None`` for descriptive names.
     """
@@ -98,7 +98,7 @@ class SegmentationModel:
     k_selection : dict
         Indices for every ``k`` tried and the recommendation with its explanation.
     profiles : dict
-        Per-segment profile statistics (see ``custseg.profiling``).
+        Per-segment profile statistics (see ``custseg.explain.profiles``).
     drift_reference : dict
         Per-feature training histograms and summary statistics for drift checks.
     training : dict

@@ -17,19 +17,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._progress import NO_PROGRESS, Progress
+from ._utils.progress import NO_PROGRESS, Progress
+from .cluster.evaluation import evaluate_segmentation
+from .cluster.kmeans import fit_kmeans
+from .cluster.selection import choose_n_clusters
 from .config import FitConfig
-from .evaluation import evaluate_segmentation
 from .exceptions import DataError
-from .features import PreparationPlan
+from .explain.naming import load_playbook, name_segments
+from .explain.profiles import profile_segments
+from .explain.rules import segment_rules
 from .model import Segment, SegmentationModel
-from .monitoring import reference_statistics
-from .naming import load_playbook, name_segments
-from .profiling import profile_segments
-from .rules import segment_rules
-from .schema import TableSchema, check_rows, infer_schema
-from .segmenter import fit_kmeans
-from .selection import choose_n_clusters
+from .prepare.plan import PreparationPlan
+from .prepare.reference import reference_statistics
+from .prepare.schema import TableSchema, check_rows, infer_schema
 
 __all__ = ["fit_segments", "metrics_document"]
 

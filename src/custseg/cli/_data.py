@@ -31,7 +31,7 @@ from ._common import info, rich_progress
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .._progress import Progress
+    from .._utils.progress import Progress
 
 __all__ = [
     "InputOption",

@@ -34,7 +34,7 @@ def demo(
     ] = False,
 ) -> None:
     """Run custseg end to end on the bundled sample of 8,950 credit-card holders."""
-    from .._io import sha256_file
+    from .._utils.io import sha256_file
     from ..config import FitConfig
     from ..sources import extract, manifest_path, save_snapshot
     from .fit import print_fit_summary, run_fit

@@ -34,9 +34,9 @@ def export_sql_command(
 
     The query returns the identifier, segment_id, segment_name and distance for every row.
     """
-    from .._io import write_text_atomic
+    from .._utils.io import write_text_atomic
     from ..model import load_model
-    from ..sqlexport import export_sql
+    from ..scoring.sqlexport import export_sql
 
     query = export_sql(load_model(model), dialect=dialect, table=table)
     if out is None:

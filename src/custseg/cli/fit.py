@@ -95,7 +95,7 @@ def run_fit(
     report: bool,
 ) -> tuple[SegmentationModel, dict[str, Any]]:
     """Fit and write ``model.json``, ``metrics.json`` and the report; return model and summary."""
-    from .._io import write_text_atomic
+    from .._utils.io import write_text_atomic
     from ..model import save_model
     from ..pipeline import fit_segments, metrics_document
 
@@ -281,7 +281,7 @@ def training_description(
     *, input: Path | None, sql: str | None, warehouse: str | None
 ) -> dict[str, Any]:
     """What the model is trained on: file and its sha256, or query and warehouse."""
-    from .._io import sha256_file
+    from .._utils.io import sha256_file
     from ..sources import describe_warehouse, manifest_path
 
     if input is not None:

@@ -64,7 +64,7 @@ def score(
 ) -> None:
     """Score customers from a file or a query; files are streamed in chunks."""
     from ..model import load_model
-    from ..scoring import Scorer, score_file
+    from ..scoring.batch import Scorer, score_file
 
     scorer = Scorer(load_model(model))
     check_data_options(

@@ -92,9 +92,9 @@ def build_report_data(
 
 
 def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str, Any]:
-    from ..features import PreparationPlan
-    from ..schema import TableSchema, check_rows
-    from ..segmenter import assign
+    from ..cluster.kmeans import assign
+    from ..prepare.plan import PreparationPlan
+    from ..prepare.schema import TableSchema, check_rows
 
     schema = TableSchema.from_dict(model.schema)
     # The report names no customer, so a table without the id column is fine.
@@ -426,7 +426,7 @@ def _profiles(
 ) -> tuple[
     list[dict[str, Any]], dict[str, Any], dict[int, list[dict[str, Any]]], list[dict[str, Any]]
 ]:
-    from ..profiling import profile_segments
+    from ..explain.profiles import profile_segments
 
     columns = _profile_columns(derived, schema)
     clustering = [step["column"] for step in model.preparation.get("numeric", [])]
@@ -513,7 +513,7 @@ def _boxes(series: pd.Series, labels: np.ndarray, feature: str, k: int) -> dict[
 def _silhouette(
     X: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator, seed: int
 ) -> dict[str, Any]:
-    from ..silhouette import silhouette, silhouette_samples_exact
+    from ..cluster.silhouette import silhouette, silhouette_samples_exact
 
     present = np.unique(labels)
     if present.size < 2:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._io import atomic_path, write_bytes_atomic, write_text_atomic
-from .._progress import NO_PROGRESS, Progress
+from .._utils.io import atomic_path, write_bytes_atomic, write_text_atomic
+from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import SourceError
 from ..model import SegmentationModel
 from .data import build_report_data

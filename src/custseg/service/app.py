@@ -20,11 +20,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .._io import sha256_bytes
+from .._utils.io import sha256_bytes
 from .._version import __version__
 from ..exceptions import ConfigError, CustsegError
 from ..model import SegmentationModel, model_to_json
-from ..scoring import Scorer
+from ..scoring.batch import Scorer
 from .schemas import ErrorResponse, Health, ModelInfo, ScoreResponse, score_request_schema
 
 __all__ = ["create_app", "DEFAULT_MAX_RECORDS", "DEFAULT_MAX_BODY_BYTES"]

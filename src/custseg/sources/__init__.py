@@ -24,7 +24,7 @@ from typing import Literal
 import pandas as pd
 import pyarrow as pa
 
-from .._progress import NO_PROGRESS, Progress
+from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, SourceError
 from . import bigquery as _bigquery
 from ._frames import arrow_to_frame, check_unique_names, is_id_like

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 import pyarrow as pa
 
-from .._progress import NO_PROGRESS, Progress
+from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, SourceError
 
 __all__ = [

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .._progress import NO_PROGRESS, Progress
+from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import SourceError
 
 __all__ = ["SAMPLE_TABLE", "sample_path", "run_duckdb"]

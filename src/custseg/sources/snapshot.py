@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from .._io import atomic_path, sha256_file, write_text_atomic
-from .._progress import NO_PROGRESS, Progress
+from .._utils.io import atomic_path, sha256_file, write_text_atomic
+from .._utils.progress import NO_PROGRESS, Progress
 from .._version import __version__
 from ..exceptions import ConfigError, SourceError
 

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 
-from .._progress import NO_PROGRESS, Progress
+from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import SourceError
 from ._frames import check_unique_names
 from ._urls import mask_url, url_password, url_scheme

@@ -2,7 +2,7 @@
 
 The fitter builds the training matrix from its own intermediate values while it learns
 the parameters; ``PreparationPlan.transform`` recomputes it from the stored numbers with
-the same helpers (``custseg._prepsteps``).
+the same helpers (``custseg.prepare.steps``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._prepsteps import (
+from ..exceptions import ConfigError, DataError
+from .recipes import CREDIT_CARD_RECIPE, DomainFeature, compute_domain_feature
+from .schema import TableSchema
+from .steps import (
     MISSING_LEVEL,
     OTHER_LEVEL,
     OUTPUT_BOUND,
@@ -26,12 +29,9 @@ from ._prepsteps import (
     _skew_transform,
     _yeo_johnson,
 )
-from .domain import CREDIT_CARD_RECIPE, DomainFeature, compute_domain_feature
-from .exceptions import ConfigError, DataError
-from .schema import TableSchema
 
 if TYPE_CHECKING:
-    from .features import PreparationPlan, PrepConfig
+    from .plan import PreparationPlan, PrepConfig
 
 # Yeo-Johnson powers outside this range send ordinary amounts to astronomically
 # large numbers (e.g. lambda 19.8 on TENURE 6..12): the estimate is bounded.

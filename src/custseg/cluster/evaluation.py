@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from ._numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
-from .exceptions import ConfigError, DataError
+from .._utils.numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
+from ..exceptions import ConfigError, DataError
 from .silhouette import (
     DEFAULT_MAX_EXACT,
     DEFAULT_N_BOOTSTRAP,

@@ -4,7 +4,7 @@ Every input row ends up in exactly one place: scored (with its segment, the dist
 that segment's centroid, the runner-up segment and the margin between the two) or
 rejected (with its row number, identifier and the reason). Rows are prepared by the
 model's own preparation plan, so gaps are imputed exactly as in training, and assigned
-by :func:`custseg.segmenter.assign`, the one function that maps rows to segments.
+by :func:`custseg.cluster.kmeans.assign`, the one function that maps rows to segments.
 
 :func:`score_file` streams: it reads the input in chunks, scores each chunk and appends
 it to a temporary output file that replaces the destination only when everything has
@@ -24,12 +24,12 @@ from typing import Any
 
 import pandas as pd
 
-from ._chunkwriter import ChunkWriter, output_format
-from ._io import atomic_path
-from ._progress import NO_PROGRESS, Progress
-from ._scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer, _Prepared
-from .exceptions import ConfigError, DataError, ScoringError
-from .model import SegmentationModel
+from .._utils.io import atomic_path
+from .._utils.progress import NO_PROGRESS, Progress
+from ..exceptions import ConfigError, DataError, ScoringError
+from ..model import SegmentationModel
+from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer, _Prepared
+from .writer import ChunkWriter, output_format
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -304,6 +304,6 @@ def _chunks(input: Any, chunk_size: int) -> Iterator[pd.DataFrame]:
         for start in range(0, len(input), chunk_size):
             yield input.iloc[start : start + chunk_size]
         return
-    from .sources import iter_table
+    from ..sources import iter_table
 
     yield from iter_table(input, chunk_size=chunk_size)

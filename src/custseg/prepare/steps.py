@@ -2,7 +2,7 @@
 
 Fit and transform share these helpers, so that a plan applied to its training rows gives
 the training matrix bit for bit. Each helper mirrors one SQL expression (see
-``custseg.features``).
+``custseg.prepare.plan``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .exceptions import ModelError
+from ..exceptions import ModelError
 
 OUTPUT_BOUND = 1e6
 """Prepared coordinates are clipped to +-this many (scaled) units; only absurd inputs reach it."""

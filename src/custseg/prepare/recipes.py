@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .exceptions import ConfigError, ModelError
+from ..exceptions import ConfigError, ModelError
 
 __all__ = [
     "DomainFeature",

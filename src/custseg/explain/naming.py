@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .exceptions import ConfigError
-from .profiling import SegmentProfiles
+from ..exceptions import ConfigError
+from .profiles import SegmentProfiles
 
 __all__ = [
     "Trait",
@@ -218,7 +218,7 @@ def name_segments(
     Parameters
     ----------
     profiles : SegmentProfiles or dict
-        Output of :func:`custseg.profiling.profile_segments` (or its ``to_dict()``).
+        Output of :func:`custseg.explain.profiles.profile_segments` (or its ``to_dict()``).
     playbook : Playbook, optional
         Default: the credit-card playbook shipped with custseg.
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, cast, get_args
 import numpy as np
 import pandas as pd
 
-from .exceptions import DataError, ModelError, SchemaError
+from ..exceptions import DataError, ModelError, SchemaError
 
 __all__ = [
     "Role",

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .exceptions import ConfigError, DataError
+from ..exceptions import ConfigError, DataError
 
 T = TypeVar("T")
 

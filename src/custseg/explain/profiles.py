@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path
-from .exceptions import DataError, SchemaError
+from .._utils.io import atomic_path
+from ..exceptions import DataError, SchemaError
 
 __all__ = ["SegmentProfiles", "profile_segments", "PROFILE_COLUMNS"]
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ._numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
-from .exceptions import DataError
-from .segmenter import _assign, _lloyd
+from .._utils.numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
+from ..exceptions import DataError
+from .kmeans import _assign, _lloyd
 
 __all__ = ["bootstrap_stability", "STABILITY_ROWS"]
 

@@ -30,8 +30,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._prepfit import _Fitter
-from ._prepsteps import (
+from ..exceptions import ConfigError, DataError, ModelError, SchemaError
+from .fitter import _Fitter
+from .recipes import DomainFeature, check_recipe_names, compute_domain_feature
+from .schema import ColumnInfo, RowCheck, TableSchema, _plain_label, check_rows
+from .steps import (
     MISSING_LEVEL,
     OTHER_LEVEL,
     OUTPUT_BOUND,
@@ -42,9 +45,6 @@ from ._prepsteps import (
     _copy_pca,
     _pca_arrays,
 )
-from .domain import DomainFeature, check_recipe_names, compute_domain_feature
-from .exceptions import ConfigError, DataError, ModelError, SchemaError
-from .schema import ColumnInfo, RowCheck, TableSchema, _plain_label, check_rows
 
 __all__ = [
     "PrepConfig",
@@ -272,7 +272,7 @@ class PreparationPlan:
             columns ignored), or the :class:`RowCheck` of rows already checked
             against ``schema`` (they are not checked again).
         schema : TableSchema
-            Roles of the columns (from :func:`custseg.schema.infer_schema`).
+            Roles of the columns (from :func:`custseg.prepare.schema.infer_schema`).
         config : PrepConfig, optional
             Settings; ``PrepConfig()`` by default.
 
@@ -285,7 +285,7 @@ class PreparationPlan:
         DataError
             If the schema has no feature, there are fewer than 2 rows, a value is
             not a number or infinite (name, example and count in the message; filter
-            rows with :func:`custseg.schema.check_rows` first), or a feature has no
+            rows with :func:`custseg.prepare.schema.check_rows` first), or a feature has no
             value at all.
         SchemaError
             If a feature column is missing from ``frame``.
@@ -360,7 +360,7 @@ class PreparationPlan:
             If an input column is missing.
         DataError
             If a value is not a number or infinite; filter such rows first with
-            :func:`custseg.schema.check_rows` (``RowCheck.accepted()``).
+            :func:`custseg.prepare.schema.check_rows` (``RowCheck.accepted()``).
         """
         columns = self._checked_columns(frame)
         n_rows = len(frame.frame) if isinstance(frame, RowCheck) else len(frame)

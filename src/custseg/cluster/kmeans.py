@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._numeric import (
+from .._utils.numeric import (
     RandomState,
     as_matrix,
     check_finite,
@@ -54,7 +54,7 @@ from ._numeric import (
     single_threaded_blas,
     strided,
 )
-from .exceptions import ConfigError, DataError
+from ..exceptions import ConfigError, DataError
 
 __all__ = [
     "Assignment",

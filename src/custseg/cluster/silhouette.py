@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ._numeric import (
+from .._utils.numeric import (
     RandomState,
     as_labels,
     as_matrix,
@@ -49,7 +49,7 @@ from ._numeric import (
     single_threaded_blas,
     strided,
 )
-from .exceptions import ConfigError, DataError
+from ..exceptions import ConfigError, DataError
 
 __all__ = [
     "SilhouetteResult",

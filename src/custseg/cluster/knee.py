@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .exceptions import ConfigError, DataError
+from ..exceptions import ConfigError, DataError
 
 __all__ = ["KneeResult", "find_knee"]
 

@@ -4,16 +4,16 @@ For every ``k`` of the range, :func:`choose_n_clusters` fits K-means once (``n_i
 k-means++ starts) and measures:
 
 * **inertia** (within-segment sum of squares), and the **knee** of the inertia curve:
-  Kneedle (:mod:`custseg.knee`) on ``log(inertia)``, so that each extra segment is
+  Kneedle (:mod:`custseg.cluster.knee`) on ``log(inertia)``, so that each extra segment is
   judged by the share of the remaining within-segment variance it removes (the
   ratio ``W(k) / W(k+1)`` of Hartigan's rule). On raw inertia, Kneedle stops one
   ``k`` early whenever the first splits remove most of the variance: on blobs whose
   true ``k`` is 5 or 6 it answered ``k - 1`` for several seeds, on the log scale
   never;
-* **silhouette** (exact, :mod:`custseg.silhouette`; all ``k`` share one pass over the
+* **silhouette** (exact, :mod:`custseg.cluster.silhouette`; all ``k`` share one pass over the
   pairwise distances; estimated with an interval on big data);
 * **Calinski-Harabasz** (higher is better) and **Davies-Bouldin** (lower is better);
-* **bootstrap stability** (:mod:`custseg.stability`): the mean adjusted Rand index
+* **bootstrap stability** (:mod:`custseg.cluster.stability`): the mean adjusted Rand index
   (ARI) between the segmentation fitted on all rows and ``n_resamples`` segmentations
   fitted on bootstrap resamples (best of two k-means++ starts each), all assigned to the same
   rows (the rows used, or a fixed evaluation sample of 20,000 of them). 1 means the
@@ -56,17 +56,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._numeric import (
+from .._utils.numeric import (
     RandomState,
     as_matrix,
     check_positive_int,
     generator,
     single_threaded_blas,
 )
-from ._progress import NO_PROGRESS, Progress
-from .exceptions import ConfigError, DataError
+from .._utils.progress import NO_PROGRESS, Progress
+from ..exceptions import ConfigError, DataError
+from .kmeans import KMeansFit, fit_kmeans
 from .knee import KneeResult, find_knee
-from .segmenter import KMeansFit, fit_kmeans
 from .silhouette import DEFAULT_MAX_EXACT, silhouette_many
 from .stability import bootstrap_resamples, evaluation_rows, stability_of
 

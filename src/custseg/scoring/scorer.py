@@ -1,14 +1,14 @@
-"""The scoring engine behind :mod:`custseg.scoring` and the service: check, prepare, assign.
+"""The scoring engine behind :mod:`custseg.scoring.batch` and the service: check, prepare, assign.
 
 A :class:`Scorer` is built once per model. For each chunk of rows it
 
-1. judges every row: the general path is :func:`custseg.schema.check_rows`; when every
+1. judges every row: the general path is :func:`custseg.prepare.schema.check_rows`; when every
    numeric input is already a float64 column (what the sources produce) the same rule
    is applied with one vectorised test per column and ``check_rows`` only runs on the
    few rows that fail it, to word their reasons;
 2. prepares the usable rows with the plan's own step helpers (bit-for-bit
    ``PreparationPlan.transform``, without checking the rows a second time);
-3. assigns them with :func:`custseg.segmenter.assign`.
+3. assigns them with :func:`custseg.cluster.kmeans.assign`.
 
 The result is a :class:`_Chunk` of arrays, turned into a pandas frame for the Python API,
 an Arrow table for files, or dictionaries for JSON.
@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .exceptions import ConfigError
-from .features import PreparationPlan
-from .model import SegmentationModel
-from .schema import MAX_ABS_VALUE, TableSchema, check_rows, clean_column_name
-from .segmenter import assign
+from ..cluster.kmeans import assign
+from ..exceptions import ConfigError
+from ..model import SegmentationModel
+from ..prepare.plan import PreparationPlan
+from ..prepare.schema import MAX_ABS_VALUE, TableSchema, check_rows, clean_column_name
 
 __all__ = ["Scorer", "SCORE_COLUMNS", "REJECT_ROW_COLUMN", "REJECT_REASON_COLUMN"]
 

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
-from .exceptions import ConfigError, DataError, SchemaError
-from .profiling import numeric_feature_columns, numeric_matrix, validate_labels
+from ..exceptions import ConfigError, DataError, SchemaError
+from .profiles import numeric_feature_columns, numeric_matrix, validate_labels
 
 __all__ = ["Condition", "SegmentRule", "RuleSet", "segment_rules"]
 

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .exceptions import SourceError
+from ..exceptions import SourceError
 
 __all__ = ["atomic_path", "write_text_atomic", "sha256_file", "sha256_bytes"]
 

@@ -1,6 +1,6 @@
 """Append pandas chunks to one CSV or Parquet file with a schema fixed by the first chunk.
 
-The caller gives a path (normally the temporary path of :func:`custseg._io.atomic_path`)
+The caller gives a path (normally the temporary path of :func:`custseg._utils.io.atomic_path`)
 and writes frames one after another; nothing is held in memory between chunks.
 """
 
@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from .exceptions import ConfigError, ScoringError
+from ..exceptions import ConfigError, ScoringError
 
 __all__ = ["ChunkWriter", "OutputFormat", "output_format"]
 

@@ -18,7 +18,7 @@ into a single ``SELECT`` built from common table expressions, one per step::
 
 and the final ``SELECT`` returns the identifier, ``segment_id``, ``segment_name`` and
 ``distance``. Rows that Python scoring would reject get NULL segment columns instead
-of disappearing. Every step reproduces :meth:`custseg.features.PreparationPlan.transform`
+of disappearing. Every step reproduces :meth:`custseg.prepare.plan.PreparationPlan.transform`
 operation by operation, so the assignments match Python scoring except where two
 centroids are equally near to within rounding. Floats are written with ``repr`` (the
 shortest text that reads back as the same double) and an exponent, so that every
@@ -31,11 +31,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .domain import DomainFeature
-from .exceptions import ConfigError, ModelError
-from .features import OUTPUT_BOUND, CategoricalStep, NumericStep, PreparationPlan
-from .model import SegmentationModel
-from .schema import MAX_ABS_VALUE, MISSING_TOKENS, TableSchema
+from ..exceptions import ConfigError, ModelError
+from ..model import SegmentationModel
+from ..prepare.plan import OUTPUT_BOUND, CategoricalStep, NumericStep, PreparationPlan
+from ..prepare.recipes import DomainFeature
+from ..prepare.schema import MAX_ABS_VALUE, MISSING_TOKENS, TableSchema
 
 __all__ = ["DIALECTS", "export_sql"]
 
@@ -325,7 +325,7 @@ class _Query:
 
 
 def _derived_sql(spec: DomainFeature, alias: dict[str, str], d: _Dialect) -> str:
-    """A derived feature from already-cast columns (see :mod:`custseg.domain`)."""
+    """A derived feature from already-cast columns (see :mod:`custseg.prepare.recipes`)."""
     if spec.kind == "ratio":
         num = alias[spec.sources["numerator"]]
         den = alias[spec.sources["denominator"]]

@@ -1,0 +1,40 @@
+"""Preparation: column roles, row checks, domain recipes and the preparation plan.
+
+::
+
+    infer_schema(frame) -> TableSchema        roles: id, numeric, categorical, date, ignored
+    check_rows(frame, schema) -> RowCheck     coerced columns + per-row rejection reasons
+    PreparationPlan.fit(rows, schema, config) impute, skew, scale, one-hot, PCA (plain data)
+    plan.transform(rows) -> X                 the matrix K-means clusters
+"""
+
+from __future__ import annotations
+
+from .plan import PreparationPlan
+from .recipes import CREDIT_CARD_RECIPE, DomainFeature
+from .reference import reference_statistics
+from .schema import (
+    MAX_ABS_VALUE,
+    MISSING_TOKENS,
+    ColumnInfo,
+    Role,
+    RowCheck,
+    TableSchema,
+    check_rows,
+    infer_schema,
+)
+
+__all__ = [
+    "CREDIT_CARD_RECIPE",
+    "ColumnInfo",
+    "DomainFeature",
+    "MAX_ABS_VALUE",
+    "MISSING_TOKENS",
+    "PreparationPlan",
+    "Role",
+    "RowCheck",
+    "TableSchema",
+    "check_rows",
+    "infer_schema",
+    "reference_statistics",
+]

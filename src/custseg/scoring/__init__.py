@@ -1,0 +1,60 @@
+"""Inference: the one path from rows to segments, batch files, SQL export, drift.
+
+::
+
+    Scorer(model)                             check rows -> prepare -> assign, per chunk
+    score_customers(model, frame) -> ScoreResult (scored + rejects)
+    score_file(model, input, out)             streamed; every row scored or rejected
+    export_sql(model, dialect=..., table=...) one query that scores inside the warehouse
+
+The package imports its modules on first use, so that the command line can read the
+list of SQL dialects without loading numpy and pandas.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._utils.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .batch import (
+        DEFAULT_CHUNK_SIZE,
+        ScoreResult,
+        ScoreSummary,
+        default_rejects_path,
+        score_customers,
+        score_file,
+    )
+    from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
+    from .sqlexport import DIALECTS, export_sql
+
+_EXPORTS = {
+    "Scorer": "scorer",
+    "SCORE_COLUMNS": "scorer",
+    "REJECT_ROW_COLUMN": "scorer",
+    "REJECT_REASON_COLUMN": "scorer",
+    "ScoreResult": "batch",
+    "ScoreSummary": "batch",
+    "DEFAULT_CHUNK_SIZE": "batch",
+    "default_rejects_path": "batch",
+    "score_customers": "batch",
+    "score_file": "batch",
+    "DIALECTS": "sqlexport",
+    "export_sql": "sqlexport",
+}
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "DIALECTS",
+    "REJECT_REASON_COLUMN",
+    "REJECT_ROW_COLUMN",
+    "SCORE_COLUMNS",
+    "ScoreResult",
+    "ScoreSummary",
+    "Scorer",
+    "default_rejects_path",
+    "export_sql",
+    "score_customers",
+    "score_file",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
