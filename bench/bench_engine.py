@@ -40,8 +40,8 @@ def _load() -> str:
 def _prepared(n_rows: int) -> tuple[np.ndarray, float]:
     sys.path.insert(0, str(HERE))
     from _synth import synthesise
+    from custseg.prepare import check_rows, infer_schema
     from custseg.prepare.plan import PreparationPlan
-    from custseg.prepare.schema import check_rows, infer_schema
 
     frame = synthesise(n_rows, random_state=0)
     started = time.perf_counter()

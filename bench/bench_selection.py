@@ -23,8 +23,8 @@ import numpy as np
 
 
 def _prepared() -> np.ndarray:
+    from custseg.prepare import check_rows, infer_schema
     from custseg.prepare.plan import PreparationPlan
-    from custseg.prepare.schema import check_rows, infer_schema
     from custseg.sources import read_table, sample_path
 
     frame = read_table(sample_path())

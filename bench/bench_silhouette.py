@@ -38,8 +38,8 @@ def _load() -> str:
 
 def _sample_matrix() -> tuple[np.ndarray, np.ndarray]:
     from custseg.cluster.kmeans import fit_kmeans
+    from custseg.prepare import check_rows, infer_schema
     from custseg.prepare.plan import PreparationPlan
-    from custseg.prepare.schema import check_rows, infer_schema
     from custseg.sources import read_table, sample_path
 
     frame = read_table(sample_path())

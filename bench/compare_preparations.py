@@ -25,8 +25,8 @@ def _matrices() -> dict[str, np.ndarray]:
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import StandardScaler
 
+    from custseg.prepare import check_rows, infer_schema
     from custseg.prepare.plan import PreparationPlan
-    from custseg.prepare.schema import check_rows, infer_schema
     from custseg.sources import read_table, sample_path
 
     frame = read_table(sample_path())

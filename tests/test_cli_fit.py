@@ -14,8 +14,8 @@ import pytest
 
 from custseg import load_model, read_table
 from custseg.cluster.kmeans import assign
+from custseg.prepare import TableSchema, check_rows
 from custseg.prepare.plan import PreparationPlan
-from custseg.prepare.schema import TableSchema, check_rows
 
 METRIC_KEYS = (
     "k",

@@ -15,6 +15,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import custseg
 from custseg.exceptions import ModelError
+from custseg.prepare import infer_schema
 from custseg.prepare.plan import PreparationPlan, PrepConfig
 from custseg.prepare.recipes import (
     CREDIT_CARD_RECIPE,
@@ -22,7 +23,6 @@ from custseg.prepare.recipes import (
     DomainFeature,
     compute_domain_feature,
 )
-from custseg.prepare.schema import infer_schema
 
 CC_GENERAL = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "preparation.md"

@@ -16,8 +16,8 @@ from sklearn.decomposition import PCA
 
 import custseg
 from custseg.exceptions import ConfigError, DataError, ModelError, SchemaError
+from custseg.prepare import ColumnInfo, TableSchema, check_rows, infer_schema
 from custseg.prepare.plan import OUTPUT_BOUND, PreparationPlan, PrepConfig
-from custseg.prepare.schema import ColumnInfo, TableSchema, check_rows, infer_schema
 
 CC_GENERAL = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
 
@@ -295,12 +295,20 @@ def test_missing_columns_and_empty_features(cc: pd.DataFrame, cc_schema: TableSc
         ({"pca": 0}, "pca=0"),
         ({"pca": 1.5}, "pca=1.5"),
         ({"indicator_threshold": -0.1}, "indicator_threshold=-0.1"),
-        ({"clustering_domain_features": ["SPEND"]}, "unknown derived feature 'SPEND'"),
+        ({"clustering_domain_features": "SPEND"}, "clustering_domain_features='SPEND'"),
     ],
 )
 def test_config_errors(kwargs: dict[str, object], needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         PrepConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_unknown_derived_feature_is_refused_when_fitting(
+    cc: pd.DataFrame, cc_schema: TableSchema
+) -> None:
+    config = PrepConfig(clustering_domain_features=("SPEND",))
+    with pytest.raises(ConfigError, match="unknown derived feature 'SPEND'"):
+        PreparationPlan.fit(cc, cc_schema, config)
 
 
 def test_from_dict_refuses_inconsistent_plans(cc: pd.DataFrame, cc_schema: TableSchema) -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from custseg.prepare import infer_schema
 from custseg.prepare.reference import population_stability_index, reference_statistics
-from custseg.prepare.schema import infer_schema
 
 
 def test_reference_statistics_of_the_sample(sample_frame):

@@ -13,8 +13,8 @@ from custseg.cluster.kmeans import assign
 from custseg.config import FitConfig
 from custseg.exceptions import DataError, SchemaError
 from custseg.pipeline import metrics_document
+from custseg.prepare import TableSchema, check_rows
 from custseg.prepare.plan import PreparationPlan
-from custseg.prepare.schema import TableSchema, check_rows
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 import custseg
 from custseg.exceptions import DataError, ModelError, SchemaError
-from custseg.prepare.schema import (
+from custseg.prepare import (
     MAX_ABS_VALUE,
     ColumnInfo,
     TableSchema,

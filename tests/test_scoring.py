@@ -11,8 +11,8 @@ from custseg.config import FitConfig
 from custseg.exceptions import ConfigError, DataError, SchemaError, ScoringError, SourceError
 from custseg.model import SegmentationModel
 from custseg.pipeline import fit_segments
+from custseg.prepare import check_rows, infer_schema
 from custseg.prepare.plan import PreparationPlan, PrepConfig
-from custseg.prepare.schema import check_rows, infer_schema
 from custseg.scoring.batch import SCORE_COLUMNS, Scorer, score_customers, score_file
 from custseg.sources import sample_path
 

@@ -16,8 +16,8 @@ from sklearn.metrics import adjusted_rand_score
 from custseg.cluster.selection import RULE, choose_n_clusters
 from custseg.cluster.stability import adjusted_rand, bootstrap_stability
 from custseg.exceptions import ConfigError, DataError
+from custseg.prepare import check_rows, infer_schema
 from custseg.prepare.plan import PreparationPlan
-from custseg.prepare.schema import check_rows, infer_schema
 from custseg.sources import read_table, sample_path
 
 

@@ -17,19 +17,120 @@ Unknown sections or keys are errors (a typo must not silently fall back to a def
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .exceptions import ConfigError
 
 __all__ = ["FitConfig", "PrepConfig", "load_config", "parse_k_range"]
 
-# PrepConfig is defined with the preparation plan; re-exported here so that a whole
-# configuration can be built from one module.
-from .prepare.plan import PrepConfig  # noqa: E402
+
+@dataclass(frozen=True)
+class PrepConfig:
+    """Settings of the preparation plan.
+
+    Parameters
+    ----------
+    domain_features : bool, default True
+        Derive the credit-card recipe features whose source columns are present.
+    impute : {"median", "mean"}, default "median"
+        Value that fills the gaps of a numeric column.
+    indicator_threshold : float, default 0.05
+        Add a 0/1 missing-indicator column when a column's share of gaps exceeds this.
+    skew : {"log1p", "yeo-johnson", "none"}, default "log1p"
+        Treatment of skewed columns. ``log1p`` applies to non-negative columns with
+        skewness above ``skew_threshold`` (right tails); ``yeo-johnson`` to any column
+        with ``|skewness|`` above it, with lambda estimated on the training rows.
+    skew_threshold : float, default 1.0
+        Skewness beyond which a column is transformed.
+    winsorize : float or None, default None
+        Clip each numeric column at its ``winsorize`` and ``1 - winsorize`` training
+        quantiles (e.g. 0.01), before the skew transform.
+    scaling : {"standard", "robust"}, default "standard"
+        Mean and standard deviation, or median and interquartile range.
+    pca : int, float or None, default None
+        Number of principal components to keep, or the share of variance (0-1].
+    rare_level_share : float, default 0.01
+        Categorical levels rarer than this share are grouped into ``"__other__"``.
+    clustering_domain_features : tuple of str or None, default None
+        Derived features that enter the clustering; ``None`` uses the recipe's
+        defaults (see ``docs/preparation.md``), ``()`` makes them all profile-only.
+    """
+
+    domain_features: bool = True
+    impute: Literal["median", "mean"] = "median"
+    indicator_threshold: float = 0.05
+    skew: Literal["log1p", "yeo-johnson", "none"] = "log1p"
+    skew_threshold: float = 1.0
+    winsorize: float | None = None
+    scaling: Literal["standard", "robust"] = "standard"
+    pca: int | float | None = None
+    rare_level_share: float = 0.01
+    clustering_domain_features: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        _choice("impute", self.impute, ("median", "mean"))
+        _choice("skew", self.skew, ("log1p", "yeo-johnson", "none"))
+        _choice("scaling", self.scaling, ("standard", "robust"))
+        if not isinstance(self.domain_features, bool):
+            raise ConfigError(f"domain_features={self.domain_features!r} should be true or false")
+        _share("indicator_threshold", self.indicator_threshold, low=0.0, high=1.0)
+        _share("rare_level_share", self.rare_level_share, low=0.0, high=0.5)
+        if not _is_number(self.skew_threshold) or self.skew_threshold < 0:
+            raise ConfigError(f"skew_threshold={self.skew_threshold!r} should be a number >= 0")
+        if self.winsorize is not None and (
+            not _is_number(self.winsorize) or not 0 < self.winsorize < 0.5
+        ):
+            raise ConfigError(
+                f"winsorize={self.winsorize!r} should be None or a share in (0, 0.5), e.g. 0.01"
+            )
+        if self.pca is not None:
+            bad_int = isinstance(self.pca, int) and not isinstance(self.pca, bool) and self.pca < 1
+            bad_float = isinstance(self.pca, float) and not 0 < self.pca <= 1
+            if not _is_number(self.pca) or bad_int or bad_float:
+                raise ConfigError(
+                    f"pca={self.pca!r} should be None, a number of components >= 1 or a"
+                    " share of variance in (0, 1]"
+                )
+        if self.clustering_domain_features is not None:
+            names = self.clustering_domain_features
+            if isinstance(names, str) or not isinstance(names, list | tuple):
+                raise ConfigError(
+                    f"clustering_domain_features={names!r} should be a list of derived"
+                    " feature names, e.g. ['CREDIT_UTILISATION']"
+                )
+            object.__setattr__(self, "clustering_domain_features", tuple(str(n) for n in names))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain data."""
+        out = asdict(self)
+        if self.clustering_domain_features is not None:
+            out["clustering_domain_features"] = list(self.clustering_domain_features)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PrepConfig:
+        """Settings from plain data (unknown keys are an error).
+
+        Raises
+        ------
+        ConfigError
+            If a key is unknown or a value is not valid.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown preparation settings {unknown}; valid: {sorted(known)}")
+        values = dict(data)
+        cdf = values.get("clustering_domain_features")
+        if isinstance(cdf, list):
+            values["clustering_domain_features"] = tuple(cdf)
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -159,3 +260,17 @@ def load_config(path: str | os.PathLike[str]) -> FitConfig:
     fit_values["preparation"] = preparation
     config: FitConfig = _build(FitConfig, fit_values, "fit")
     return config
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _choice(option: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{option}={value!r} should be one of {', '.join(allowed)}")
+
+
+def _share(option: str, value: object, *, low: float, high: float) -> None:
+    if not _is_number(value) or not low <= float(value) <= high:  # type: ignore[arg-type]
+        raise ConfigError(f"{option}={value!r} should be a share between {low} and {high}")

@@ -24,8 +24,8 @@ from .config import FitConfig, PrepConfig
 from .exceptions import DataError
 from .model import SegmentationModel
 from .pipeline import fit_segments
+from .prepare import TableSchema, check_rows
 from .prepare.plan import PreparationPlan
-from .prepare.schema import TableSchema, check_rows
 
 __all__ = ["CustomerSegmenter"]
 

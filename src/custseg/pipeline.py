@@ -27,9 +27,9 @@ from .explain.naming import load_playbook, name_segments
 from .explain.profiles import profile_segments
 from .explain.rules import segment_rules
 from .model import Segment, SegmentationModel
+from .prepare import TableSchema, check_rows, infer_schema
 from .prepare.plan import PreparationPlan
 from .prepare.reference import reference_statistics
-from .prepare.schema import TableSchema, check_rows, infer_schema
 
 __all__ = ["fit_segments", "metrics_document"]
 

@@ -13,16 +13,9 @@ from __future__ import annotations
 from .plan import PreparationPlan
 from .recipes import CREDIT_CARD_RECIPE, DomainFeature
 from .reference import reference_statistics
-from .schema import (
-    MAX_ABS_VALUE,
-    MISSING_TOKENS,
-    ColumnInfo,
-    Role,
-    RowCheck,
-    TableSchema,
-    check_rows,
-    infer_schema,
-)
+from .roles import infer_schema
+from .rows import RowCheck, check_rows
+from .schema import MAX_ABS_VALUE, MISSING_TOKENS, ColumnInfo, Role, TableSchema, clean_column_name
 
 __all__ = [
     "CREDIT_CARD_RECIPE",
@@ -35,6 +28,7 @@ __all__ = [
     "RowCheck",
     "TableSchema",
     "check_rows",
+    "clean_column_name",
     "infer_schema",
     "reference_statistics",
 ]

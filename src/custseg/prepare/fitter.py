@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..config import PrepConfig
 from ..exceptions import ConfigError, DataError
 from .recipes import CREDIT_CARD_RECIPE, DomainFeature, compute_domain_feature
 from .schema import TableSchema
@@ -23,15 +25,11 @@ from .steps import (
     OUTPUT_BOUND,
     CategoricalStep,
     NumericStep,
-    _clip,
-    _impute,
-    _pca_arrays,
-    _skew_transform,
-    _yeo_johnson,
+    clip_values,
+    impute,
+    skew_transform,
+    yeo_johnson,
 )
-
-if TYPE_CHECKING:
-    from .plan import PreparationPlan, PrepConfig
 
 # Yeo-Johnson powers outside this range send ordinary amounts to astronomically
 # large numbers (e.g. lambda 19.8 on TENURE 6..12): the estimate is bounded.
@@ -58,8 +56,67 @@ def _g(x: float) -> str:
     return f"{x:.4g}"
 
 
+@dataclass
+class FittedSteps:
+    """What :func:`fit_steps` learnt: the plan's parts, the decisions and the columns.
+
+    ``columns`` holds the checked input columns (float64 numeric, object categorical)
+    that the training matrix is built from.
+    """
+
+    domain_features: list[DomainFeature]
+    numeric_steps: list[NumericStep]
+    categorical_steps: list[CategoricalStep]
+    decisions: list[str]
+    columns: dict[str, np.ndarray]
+
+
+def fit_steps(config: PrepConfig, checked: pd.DataFrame, schema: TableSchema) -> FittedSteps:
+    """Learn every preparation step from checked training rows, recording each choice."""
+    return _Fitter(config, checked, schema).run()
+
+
+def fit_pca(matrix: np.ndarray, names: list[str], want: int | float) -> tuple[dict[str, Any], str]:
+    """Principal components of the prepared training matrix, and the decision in words.
+
+    ``want`` is a number of components or a share of variance in (0, 1].
+    """
+    n, d = matrix.shape
+    if isinstance(want, int) and want > d:
+        raise ConfigError(f"pca={want} should be <= the number of prepared columns {d}")
+    mean = matrix.mean(axis=0)
+    centred = matrix - mean
+    cov = centred.T @ centred / n
+    eigval, eigvec = np.linalg.eigh(cov)
+    order = np.argsort(eigval)[::-1]
+    eigval = np.clip(eigval[order], 0.0, None)
+    eigvec = eigvec[:, order]
+    total = float(eigval.sum())
+    ratio = eigval / total if total > 0 else np.zeros_like(eigval)
+    if isinstance(want, float):
+        keep = int(np.searchsorted(np.cumsum(ratio), want - 1e-12) + 1)
+        keep = min(max(keep, 1), d)
+    else:
+        keep = int(want)
+    components = eigvec[:, :keep].T
+    # Sign convention: the largest loading of each component is positive, so that
+    # refits on the same data give the same axes.
+    big = np.argmax(np.abs(components), axis=1)
+    signs = np.sign(components[np.arange(keep), big])
+    signs[signs == 0] = 1.0
+    components = components * signs[:, None]
+    kept = float(ratio[:keep].sum())
+    pca = {
+        "input_names": list(names),
+        "mean": [float(v) for v in mean],
+        "components": [[float(v) for v in row] for row in components],
+        "explained_variance_ratio": [float(v) for v in ratio[:keep]],
+    }
+    return pca, f"PCA: kept {keep} of {d} components ({kept:.1%} of the variance)"
+
+
 class _Fitter:
-    """One fit: learns the steps and builds the training matrix on the way."""
+    """One fit: learns the steps from the training columns."""
 
     def __init__(self, config: PrepConfig, checked: pd.DataFrame, schema: TableSchema) -> None:
         self.config = config
@@ -68,7 +125,7 @@ class _Fitter:
         self.n = len(checked)
         self.decisions: list[str] = []
 
-    def run(self, cls: type[PreparationPlan]) -> tuple[PreparationPlan, np.ndarray]:
+    def run(self) -> FittedSteps:
         numeric = list(self.schema.numeric)
         categorical = list(self.schema.categorical)
         columns: dict[str, np.ndarray] = {
@@ -76,10 +133,11 @@ class _Fitter:
         }
         for name in categorical:
             columns[name] = self.frame[name].to_numpy(dtype=object)
+        derived: dict[str, np.ndarray] = dict(columns)
         specs = self._domain_specs(numeric, set(numeric) | set(categorical))
         for spec in specs:
-            columns[spec.name] = compute_domain_feature(spec, columns)
-        specs = [self._usable_derived(spec, columns[spec.name]) for spec in specs]
+            derived[spec.name] = compute_domain_feature(spec, derived)
+        specs = [self._usable_derived(spec, derived[spec.name]) for spec in specs]
 
         num_cols = numeric + [s.name for s in specs if s.clustering and not s.is_categorical]
         if num_cols:
@@ -93,27 +151,9 @@ class _Fitter:
                 f" coordinates bounded to +-{OUTPUT_BOUND:g}"
             )
         cat_cols = categorical + [s.name for s in specs if s.clustering and s.is_categorical]
-        numeric_steps = [self._fit_numeric(name, columns[name]) for name in num_cols]
-        categorical_steps = [self._fit_categorical(name, columns[name]) for name in cat_cols]
-        plan = cls(
-            config=self.config,
-            input_numeric=numeric,
-            input_categorical=categorical,
-            domain_features=specs,
-            numeric_steps=numeric_steps,
-            categorical_steps=categorical_steps,
-            pca=None,
-            decisions=self.decisions,
-        )
-        # The training matrix comes from the very function that prepares rows at
-        # scoring time: the same bits by construction, built in one buffer.
-        matrix = np.ascontiguousarray(plan.transform_checked(columns, self.n))
-        if self.config.pca is not None:
-            plan.pca = self._fit_pca(matrix, plan.prepared_names)
-            plan._pca_arrays = _pca_arrays(plan.pca)
-            plan.decisions = self.decisions
-            return plan, plan._project(matrix)
-        return plan, matrix
+        numeric_steps = [self._fit_numeric(name, derived[name]) for name in num_cols]
+        categorical_steps = [self._fit_categorical(name, derived[name]) for name in cat_cols]
+        return FittedSteps(specs, numeric_steps, categorical_steps, self.decisions, columns)
 
     # -- derived features
 
@@ -183,9 +223,9 @@ class _Fitter:
                 f"{name}: clipped to [{_g(clip[0])}, {_g(clip[1])}]"
                 f" (training quantiles {cfg.winsorize:g} and {1 - cfg.winsorize:g})"
             )
-        v = _clip(_impute(x, fill), clip)
+        v = clip_values(impute(x, fill), clip)
         kind, lam = self._choose_transform(name, v)
-        t = _skew_transform(v, kind, lam)
+        t = skew_transform(v, kind, lam)
         center, scale = self._scaling(name, t)
         return NumericStep(name, fill, indicator, clip, kind, lam, center, scale)
 
@@ -222,7 +262,7 @@ class _Fitter:
         lam_raw = _estimate_lambda(v)
         lam = float(min(max(lam_raw, _LAMBDA_BOUNDS[0]), _LAMBDA_BOUNDS[1]))
         bounded = f", bounded from {lam_raw:.3g}" if lam != lam_raw else ""
-        after = _skewness(_yeo_johnson(v, lam))
+        after = _skewness(yeo_johnson(v, lam))
         self.decisions.append(
             f"{name}: yeo-johnson lambda {lam:.4g}{bounded} (skewness {skew:.2f},"
             f" |{skew:.2f}| > {thr:g}; {after:.2f} after)"
@@ -272,43 +312,6 @@ class _Fitter:
         return CategoricalStep(
             name, tuple(levels), MISSING_LEVEL, OTHER_LEVEL, (0.0,) * width, (1.0,) * width
         )
-
-    # -- PCA
-
-    def _fit_pca(self, matrix: np.ndarray, names: list[str]) -> dict[str, Any]:
-        d = matrix.shape[1]
-        want = self.config.pca
-        if isinstance(want, int) and want > d:
-            raise ConfigError(f"pca={want} should be <= the number of prepared columns {d}")
-        mean = matrix.mean(axis=0)
-        centred = matrix - mean
-        cov = centred.T @ centred / self.n
-        eigval, eigvec = np.linalg.eigh(cov)
-        order = np.argsort(eigval)[::-1]
-        eigval = np.clip(eigval[order], 0.0, None)
-        eigvec = eigvec[:, order]
-        total = float(eigval.sum())
-        ratio = eigval / total if total > 0 else np.zeros_like(eigval)
-        if isinstance(want, float):
-            keep = int(np.searchsorted(np.cumsum(ratio), want - 1e-12) + 1)
-            keep = min(max(keep, 1), d)
-        else:
-            keep = int(want)  # type: ignore[arg-type]
-        components = eigvec[:, :keep].T
-        # Sign convention: the largest loading of each component is positive, so that
-        # refits on the same data give the same axes.
-        big = np.argmax(np.abs(components), axis=1)
-        signs = np.sign(components[np.arange(keep), big])
-        signs[signs == 0] = 1.0
-        components = components * signs[:, None]
-        kept = float(ratio[:keep].sum())
-        self.decisions.append(f"PCA: kept {keep} of {d} components ({kept:.1%} of the variance)")
-        return {
-            "input_names": list(names),
-            "mean": [float(v) for v in mean],
-            "components": [[float(v) for v in row] for row in components],
-            "explained_variance_ratio": [float(v) for v in ratio[:keep]],
-        }
 
 
 def _estimate_lambda(v: np.ndarray) -> float:

@@ -22,32 +22,31 @@ not dominate the distances.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..config import PrepConfig
 from ..exceptions import ConfigError, DataError, ModelError, SchemaError
-from .fitter import _Fitter
+from .fitter import fit_pca, fit_steps
 from .recipes import DomainFeature, check_recipe_names, compute_domain_feature
-from .schema import ColumnInfo, RowCheck, TableSchema, _plain_label, check_rows
+from .rows import RowCheck, check_rows
+from .schema import ColumnInfo, TableSchema, plain_value
 from .steps import (
     MISSING_LEVEL,
     OTHER_LEVEL,
     OUTPUT_BOUND,
     CategoricalStep,
     NumericStep,
-    _apply_categorical,
-    _apply_numeric_into,
-    _copy_pca,
-    _pca_arrays,
+    apply_categorical,
+    apply_numeric_into,
+    copy_pca,
+    pca_arrays,
 )
 
 __all__ = [
-    "PrepConfig",
     "PreparationPlan",
     "NumericStep",
     "CategoricalStep",
@@ -57,120 +56,6 @@ __all__ = [
 ]
 
 PLAN_VERSION = 1
-
-
-@dataclass(frozen=True)
-class PrepConfig:
-    """Settings of the preparation plan.
-
-    Parameters
-    ----------
-    domain_features : bool, default True
-        Derive the credit-card recipe features whose source columns are present.
-    impute : {"median", "mean"}, default "median"
-        Value that fills the gaps of a numeric column.
-    indicator_threshold : float, default 0.05
-        Add a 0/1 missing-indicator column when a column's share of gaps exceeds this.
-    skew : {"log1p", "yeo-johnson", "none"}, default "log1p"
-        Treatment of skewed columns. ``log1p`` applies to non-negative columns with
-        skewness above ``skew_threshold`` (right tails); ``yeo-johnson`` to any column
-        with ``|skewness|`` above it, with lambda estimated on the training rows.
-    skew_threshold : float, default 1.0
-        Skewness beyond which a column is transformed.
-    winsorize : float or None, default None
-        Clip each numeric column at its ``winsorize`` and ``1 - winsorize`` training
-        quantiles (e.g. 0.01), before the skew transform.
-    scaling : {"standard", "robust"}, default "standard"
-        Mean and standard deviation, or median and interquartile range.
-    pca : int, float or None, default None
-        Number of principal components to keep, or the share of variance (0-1].
-    rare_level_share : float, default 0.01
-        Categorical levels rarer than this share are grouped into ``"__other__"``.
-    clustering_domain_features : tuple of str or None, default None
-        Derived features that enter the clustering; ``None`` uses the recipe's
-        defaults (see ``docs/preparation.md``), ``()`` makes them all profile-only.
-    """
-
-    domain_features: bool = True
-    impute: Literal["median", "mean"] = "median"
-    indicator_threshold: float = 0.05
-    skew: Literal["log1p", "yeo-johnson", "none"] = "log1p"
-    skew_threshold: float = 1.0
-    winsorize: float | None = None
-    scaling: Literal["standard", "robust"] = "standard"
-    pca: int | float | None = None
-    rare_level_share: float = 0.01
-    clustering_domain_features: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        _choice("impute", self.impute, ("median", "mean"))
-        _choice("skew", self.skew, ("log1p", "yeo-johnson", "none"))
-        _choice("scaling", self.scaling, ("standard", "robust"))
-        if not isinstance(self.domain_features, bool):
-            raise ConfigError(f"domain_features={self.domain_features!r} should be true or false")
-        _share("indicator_threshold", self.indicator_threshold, low=0.0, high=1.0)
-        _share("rare_level_share", self.rare_level_share, low=0.0, high=0.5)
-        if not _is_number(self.skew_threshold) or self.skew_threshold < 0:
-            raise ConfigError(f"skew_threshold={self.skew_threshold!r} should be a number >= 0")
-        if self.winsorize is not None and (
-            not _is_number(self.winsorize) or not 0 < self.winsorize < 0.5
-        ):
-            raise ConfigError(
-                f"winsorize={self.winsorize!r} should be None or a share in (0, 0.5), e.g. 0.01"
-            )
-        if self.pca is not None:
-            bad_int = isinstance(self.pca, int) and not isinstance(self.pca, bool) and self.pca < 1
-            bad_float = isinstance(self.pca, float) and not 0 < self.pca <= 1
-            if not _is_number(self.pca) or bad_int or bad_float:
-                raise ConfigError(
-                    f"pca={self.pca!r} should be None, a number of components >= 1 or a"
-                    " share of variance in (0, 1]"
-                )
-        if self.clustering_domain_features is not None:
-            names = check_recipe_names(
-                self.clustering_domain_features, "clustering_domain_features"
-            )
-            object.__setattr__(self, "clustering_domain_features", names)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as plain data."""
-        out = asdict(self)
-        if self.clustering_domain_features is not None:
-            out["clustering_domain_features"] = list(self.clustering_domain_features)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PrepConfig:
-        """Settings from plain data (unknown keys are an error).
-
-        Raises
-        ------
-        ConfigError
-            If a key is unknown or a value is not valid.
-        """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown preparation settings {unknown}; valid: {sorted(known)}")
-        values = dict(data)
-        cdf = values.get("clustering_domain_features")
-        if isinstance(cdf, list):
-            values["clustering_domain_features"] = tuple(cdf)
-        return cls(**values)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _choice(option: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{option}={value!r} should be one of {', '.join(allowed)}")
-
-
-def _share(option: str, value: object, *, low: float, high: float) -> None:
-    if not _is_number(value) or not low <= float(value) <= high:  # type: ignore[arg-type]
-        raise ConfigError(f"{option}={value!r} should be a share between {low} and {high}")
 
 
 class PreparationPlan:
@@ -218,7 +103,7 @@ class PreparationPlan:
         self.categorical_steps = list(categorical_steps)
         self.pca = pca
         self.decisions = list(decisions)
-        self._pca_arrays = _pca_arrays(pca)
+        self._pca_arrays = pca_arrays(pca)
 
     # ------------------------------------------------------------------ properties
 
@@ -333,8 +218,29 @@ class PreparationPlan:
         n = len(checked.frame)
         if n < 2:
             raise DataError(f"n_rows={n} should be >= 2 to fit a preparation plan")
-        fitter = _Fitter(config, checked.frame, schema)
-        return fitter.run(cls)
+        if config.clustering_domain_features is not None:
+            check_recipe_names(config.clustering_domain_features, "clustering_domain_features")
+        steps = fit_steps(config, checked.frame, schema)
+        plan = cls(
+            config=config,
+            input_numeric=list(schema.numeric),
+            input_categorical=list(schema.categorical),
+            domain_features=steps.domain_features,
+            numeric_steps=steps.numeric_steps,
+            categorical_steps=steps.categorical_steps,
+            pca=None,
+            decisions=steps.decisions,
+        )
+        # The training matrix comes from the very function that prepares rows at
+        # scoring time: the same bits by construction, built in one buffer.
+        matrix = np.ascontiguousarray(plan.transform_checked(steps.columns, n))
+        if config.pca is None:
+            return plan, matrix
+        pca, decision = fit_pca(matrix, plan.prepared_names, config.pca)
+        plan.pca = pca
+        plan._pca_arrays = pca_arrays(pca)
+        plan.decisions.append(decision)
+        return plan, plan._project(matrix)
 
     # ------------------------------------------------------------------ applying
 
@@ -395,13 +301,13 @@ class PreparationPlan:
         for step in self.numeric_steps:
             x = available[step.column]
             gaps = np.isnan(x)
-            _apply_numeric_into(out[j], x, gaps, step)
+            apply_numeric_into(out[j], x, gaps, step)
             j += 1
             if step.indicator is not None:
                 out[j] = gaps
                 j += 1
         for cat in self.categorical_steps:
-            onehot = _apply_categorical(available[cat.column], cat)
+            onehot = apply_categorical(available[cat.column], cat)
             out[j : j + onehot.shape[1]] = onehot.T
             j += onehot.shape[1]
         matrix = out.T
@@ -453,7 +359,7 @@ class PreparationPlan:
             checked = check_rows(frame, self._input_schema(), require_id=False)
         if checked.n_rejected:
             bad = checked.reasons.loc[~checked.usable]
-            row = _plain_label(bad.index[0])
+            row = plain_value(bad.index[0])
             raise DataError(
                 f"{checked.n_rejected} rows cannot be prepared (e.g. row {row!r}:"
                 f" {bad.iloc[0]}); filter them with check_rows(...).accepted() first"
@@ -502,7 +408,7 @@ class PreparationPlan:
             "numeric": [s.to_dict() for s in self.numeric_steps],
             "categorical": [s.to_dict() for s in self.categorical_steps],
             "output_bound": OUTPUT_BOUND,
-            "pca": None if self.pca is None else _copy_pca(self.pca),
+            "pca": None if self.pca is None else copy_pca(self.pca),
             "feature_names": self.feature_names,
             "decisions": list(self.decisions),
         }
@@ -533,7 +439,7 @@ class PreparationPlan:
                 domain_features=[DomainFeature.from_dict(d) for d in data["domain_features"]],
                 numeric_steps=[NumericStep.from_dict(d) for d in data["numeric"]],
                 categorical_steps=[CategoricalStep.from_dict(d) for d in data["categorical"]],
-                pca=None if data.get("pca") is None else _copy_pca(data["pca"]),
+                pca=None if data.get("pca") is None else copy_pca(data["pca"]),
                 decisions=[str(d) for d in data.get("decisions", [])],
             )
         except (KeyError, TypeError, ValueError, ConfigError) as exc:

@@ -16,6 +16,23 @@ import pandas as pd
 
 from ..exceptions import ModelError
 
+__all__ = [
+    "OUTPUT_BOUND",
+    "MISSING_LEVEL",
+    "OTHER_LEVEL",
+    "NumericStep",
+    "CategoricalStep",
+    "impute",
+    "clip_values",
+    "skew_transform",
+    "yeo_johnson",
+    "apply_numeric_into",
+    "category_codes",
+    "apply_categorical",
+    "pca_arrays",
+    "copy_pca",
+]
+
 OUTPUT_BOUND = 1e6
 """Prepared coordinates are clipped to +-this many (scaled) units; only absurd inputs reach it."""
 MISSING_LEVEL = "__missing__"
@@ -103,26 +120,26 @@ class CategoricalStep:
 # The same helpers serve fit and transform, so that both produce identical bits.
 
 
-def _impute(x: np.ndarray, value: float) -> np.ndarray:
+def impute(x: np.ndarray, value: float) -> np.ndarray:
     return np.where(np.isnan(x), value, x)
 
 
-def _clip(v: np.ndarray, clip: tuple[float, float] | None) -> np.ndarray:
+def clip_values(v: np.ndarray, clip: tuple[float, float] | None) -> np.ndarray:
     return v if clip is None else np.clip(v, clip[0], clip[1])
 
 
-def _skew_transform(v: np.ndarray, kind: str, lam: float | None) -> np.ndarray:
+def skew_transform(v: np.ndarray, kind: str, lam: float | None) -> np.ndarray:
     if kind == "log1p":
         # Scoring rows may hold negatives (refunds) in a column that was
         # non-negative in training: they are clipped to 0 so that log1p is defined.
         return np.log1p(np.maximum(v, 0.0))
     if kind == "yeo-johnson":
         assert lam is not None
-        return _yeo_johnson(v, lam)
+        return yeo_johnson(v, lam)
     return v
 
 
-def _yeo_johnson(v: np.ndarray, lam: float) -> np.ndarray:
+def yeo_johnson(v: np.ndarray, lam: float) -> np.ndarray:
     out = np.empty_like(v)
     pos = v >= 0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -137,9 +154,7 @@ def _yeo_johnson(v: np.ndarray, lam: float) -> np.ndarray:
     return out
 
 
-def _apply_numeric_into(
-    row: np.ndarray, x: np.ndarray, gaps: np.ndarray, step: NumericStep
-) -> None:
+def apply_numeric_into(row: np.ndarray, x: np.ndarray, gaps: np.ndarray, step: NumericStep) -> None:
     """Impute, clip, skew-transform, scale and bound ``x`` into ``row``, in place.
 
     One implementation for fit, transform and scoring: in place in one contiguous row, no
@@ -157,14 +172,14 @@ def _apply_numeric_into(
             np.log1p(row, out=row)
         elif step.transform == "yeo-johnson":
             assert step.lambda_ is not None
-            row[:] = _yeo_johnson(row, step.lambda_)
+            row[:] = yeo_johnson(row, step.lambda_)
         np.subtract(row, step.center, out=row)
         np.divide(row, step.scale, out=row)
     # Overflowed values (+-inf) are pinned to the bound; they only arise from absurd inputs.
     np.clip(row, -OUTPUT_BOUND, OUTPUT_BOUND, out=row)
 
 
-def _category_codes(values: np.ndarray, step: CategoricalStep) -> np.ndarray:
+def category_codes(values: np.ndarray, step: CategoricalStep) -> np.ndarray:
     """Index into ``step.levels`` per row, -1 for a level without a column."""
     filled = pd.Series(values, dtype=object).fillna(step.impute)
     codes = pd.Index(list(step.levels), dtype=object).get_indexer(pd.Index(filled))
@@ -173,13 +188,13 @@ def _category_codes(values: np.ndarray, step: CategoricalStep) -> np.ndarray:
     return codes
 
 
-def _apply_categorical(values: np.ndarray, step: CategoricalStep) -> np.ndarray:
-    codes = _category_codes(values, step)
+def apply_categorical(values: np.ndarray, step: CategoricalStep) -> np.ndarray:
+    codes = category_codes(values, step)
     onehot = (codes[:, None] == np.arange(len(step.levels))[None, :]).astype(np.float64)
     return (onehot - np.asarray(step.center)) / np.asarray(step.scale)
 
 
-def _pca_arrays(pca: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
+def pca_arrays(pca: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
     if pca is None:
         return None
     mean = np.asarray(pca["mean"], dtype=np.float64)
@@ -187,7 +202,7 @@ def _pca_arrays(pca: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray] 
     return mean, components
 
 
-def _copy_pca(pca: Mapping[str, Any]) -> dict[str, Any]:
+def copy_pca(pca: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "input_names": [str(n) for n in pca["input_names"]],
         "mean": [float(v) for v in pca["mean"]],

@@ -93,8 +93,8 @@ def build_report_data(
 
 def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str, Any]:
     from ..cluster.kmeans import assign
+    from ..prepare import TableSchema, check_rows
     from ..prepare.plan import PreparationPlan
-    from ..prepare.schema import TableSchema, check_rows
 
     schema = TableSchema.from_dict(model.schema)
     # The report names no customer, so a table without the id column is fine.

@@ -29,8 +29,8 @@ import pyarrow as pa
 from ..cluster.kmeans import assign
 from ..exceptions import ConfigError
 from ..model import SegmentationModel
+from ..prepare import MAX_ABS_VALUE, TableSchema, check_rows, clean_column_name
 from ..prepare.plan import PreparationPlan
-from ..prepare.schema import MAX_ABS_VALUE, TableSchema, check_rows, clean_column_name
 
 __all__ = ["Scorer", "SCORE_COLUMNS", "REJECT_ROW_COLUMN", "REJECT_REASON_COLUMN"]
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 from ..exceptions import ConfigError, ModelError
 from ..model import SegmentationModel
+from ..prepare import MAX_ABS_VALUE, MISSING_TOKENS, TableSchema
 from ..prepare.plan import OUTPUT_BOUND, CategoricalStep, NumericStep, PreparationPlan
 from ..prepare.recipes import DomainFeature
-from ..prepare.schema import MAX_ABS_VALUE, MISSING_TOKENS, TableSchema
 
 __all__ = ["DIALECTS", "export_sql"]
 
