@@ -207,12 +207,13 @@ def test_a_large_table_is_sampled_for_the_silhouette_and_the_figures(
     assert silhouette["sample_size"] < 24_000
     assert silhouette["ci_low"] <= silhouette["value"] <= silhouette["ci_high"]
     plotted = [len(v) for v in silhouette["values_by_segment"]]
-    assert sum(plotted) == silhouette["n_plotted"] <= 4_000
+    # Rounding the proportional quotas can add at most one row per segment.
+    assert sum(plotted) == silhouette["n_plotted"] <= 4_000 + K
     assert min(plotted) > 0
     # Each segment keeps about its share of the plotted customers.
     assert np.allclose(np.array(plotted) / sum(plotted), np.array(sizes) / 24_000, atol=0.01)
     projection = data["projection"]
-    assert projection["n_drawn"] <= 5_000 < projection["n_total"] == 24_000
+    assert projection["n_drawn"] <= 5_000 + K < projection["n_total"] == 24_000
     assert set(projection["labels"]) == set(range(K))
     detail = {m["name"]: m for m in data["metrics"]}["Silhouette"]["detail"]
     assert detail.startswith(f"estimated on {silhouette['sample_size']:,} customers, 95% interval")

@@ -277,7 +277,7 @@ def test_input_of_the_wrong_kind_fails_without_writing(model, sample, tmp_path):
     frame["PURCHASES"] = "yes"
     source = tmp_path / "words.csv"
     frame.to_csv(source, index=False)
-    with pytest.raises(ScoringError, match="none of the 100 input rows could be scored"):
+    with pytest.raises(ScoringError, match="none of the 100 rows can be used"):
         score_file(model, source, tmp_path / "s.csv")
     assert [p.name for p in tmp_path.iterdir()] == ["words.csv"]
 

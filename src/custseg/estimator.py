@@ -19,13 +19,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .cluster.kmeans import assign
 from .config import FitConfig, PrepConfig
 from .exceptions import DataError
 from .model import SegmentationModel
 from .pipeline import fit_segments
-from .prepare import TableSchema, check_rows
-from .prepare.plan import PreparationPlan
+from .scoring.scorer import PreparedRows, Scorer
 
 __all__ = ["CustomerSegmenter"]
 
@@ -88,37 +86,38 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             preparation=self.preparation or PrepConfig(),
         )
         self.model_: SegmentationModel = fit_segments(frame, config=config)
-        self._plan = PreparationPlan.from_dict(self.model_.preparation)
-        self._schema = TableSchema.from_dict(self.model_.schema)
+        self._scorer = Scorer(self.model_)
         self.cluster_centers_ = self.model_.centroid_array
         self.n_clusters_ = self.model_.k
         self.labels_ = self.predict(frame)
         return self
 
-    def _prepared(self, X: Any) -> np.ndarray:
+    def _prepared(self, X: Any) -> PreparedRows:
         check_is_fitted(self, "model_")
-        checked = check_rows(_as_frame(X), self._schema)
-        bad = checked.reasons.notna()
-        if bool(bad.any()):
-            raise DataError(
-                f"{int(bad.sum())} row(s) cannot be scored (first: {checked.reasons[bad].iloc[0]});"
-                " use custseg.score_customers to get them as rejects"
-            )
-        return self._plan.transform(checked)
+        frame = _as_frame(X)
+        self._scorer.check_columns(frame)
+        prepared = self._scorer.prepare_frame(frame.reset_index(drop=True))
+        prepared.raise_if_rejected(
+            fix="custseg.score_customers sets such rows aside as rejects with their reason"
+        )
+        return prepared
 
     def predict(self, X: Any) -> np.ndarray:
         """Segment id of each row of ``X``."""
-        return assign(self._prepared(X), self.cluster_centers_).labels
+        prepared = self._prepared(X)
+        return self._scorer.assign_prepared(prepared).labels
 
     def transform(self, X: Any) -> np.ndarray:
         """Euclidean distance of each row to every centroid, shape ``(n, n_clusters)``."""
-        prepared = self._prepared(X)
+        prepared = self._prepared(X).X
         diff = prepared[:, None, :] - self.cluster_centers_[None, :, :]
         return np.sqrt(np.einsum("nkd,nkd->nk", diff, diff))
 
     def score(self, X: Any, y: Any = None) -> float:
         """Opposite of the inertia of ``X`` (higher is better, as in scikit-learn)."""
-        return -float(np.sum(assign(self._prepared(X), self.cluster_centers_).distance ** 2))
+        prepared = self._prepared(X)
+        distance = self._scorer.assign_prepared(prepared).distance
+        return -float(np.sum(distance**2))
 
 
 def _as_frame(X: Any) -> pd.DataFrame:

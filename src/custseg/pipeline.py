@@ -135,13 +135,9 @@ def _fit(
         exclude=list(cfg.exclude),
     )
     checked = check_rows(data, schema)
-    bad = checked.reasons.notna()
-    if bool(bad.any()):
-        first = checked.reasons[bad].iloc[0]
-        raise DataError(
-            f"{int(bad.sum())} training row(s) have unusable values (first: {first});"
-            " clean or filter them in the query, or exclude the column with --exclude"
-        )
+    checked.raise_if_rejected(
+        fix="clean or filter them in the query or the file, or leave the column out (exclude)"
+    )
     frame = checked.frame
     with progress.stage("Preparing features", total=None):
         plan, X = PreparationPlan.fit_transform(checked, schema, cfg.preparation)

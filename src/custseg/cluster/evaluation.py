@@ -11,8 +11,8 @@ the report and ``metrics.json``:
 ``silhouette_sample_size``, ``silhouette_ci``, ``silhouette_confidence``
     Mean silhouette (exact up to ``max_exact`` rows, else estimated on a sample
     stratified by segment, with its size and bootstrap interval), and per segment.
-``calinski_harabasz``, ``davies_bouldin``
-    scikit-learn's indices (higher, resp. lower, is better); ``None`` with fewer than
+``calinski_harabasz``, ``davies_bouldin`` (and any other registered index)
+    The indices of :data:`custseg.cluster.indices.INDICES`; ``None`` with fewer than
     two occupied segments.
 ``sizes``, ``shares``
     Rows and share of rows per segment (``k`` entries, empty segments included).
@@ -32,6 +32,7 @@ import numpy as np
 
 from .._utils.numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
 from ..exceptions import ConfigError, DataError
+from .indices import INDICES
 from .silhouette import (
     DEFAULT_MAX_EXACT,
     DEFAULT_N_BOOTSTRAP,
@@ -124,9 +125,10 @@ def evaluate_segmentation(
     result.update(
         _silhouette_fields(matrix, ids, k, separable, max_exact, sample_size, n_bootstrap, rng)
     )
-    ch, db = _separation(matrix, ids) if separable else (None, None)
-    result["calinski_harabasz"] = ch
-    result["davies_bouldin"] = db
+    for entry in INDICES:
+        if entry.name not in result:
+            value = entry.compute(matrix, [ids], rng, max_exact)[0].value if separable else None
+            result[entry.name] = value
     result["sizes"] = [int(s) for s in sizes]
     result["shares"] = [float(s / n_rows) for s in sizes]
     per_segment_sil = result["silhouette_per_segment"]
@@ -198,14 +200,6 @@ def _silhouette_fields(
         "silhouette_ci": interval,
         "silhouette_confidence": result.confidence,
     }
-
-
-def _separation(X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
-
-    # scikit-learn wants consecutive labels only for its own bookkeeping; empty
-    # segments simply do not take part.
-    return float(calinski_harabasz_score(X, labels)), float(davies_bouldin_score(X, labels))
 
 
 def _stability_fields(

@@ -1,23 +1,27 @@
-"""Knee (elbow) detection with the Kneedle algorithm.
+"""The knee (elbow) of a curve: Kneedle, as implemented by the ``kneed`` package.
 
 Satopää, Albrecht, Irwin and Raghavan, "Finding a 'Kneedle' in a Haystack: Detecting
 Knee Points in System Behavior" (ICDCS workshops, 2011). The knee of a curve is the
 point of maximum curvature: where adding more ``x`` stops buying much ``y``. For the
 inertia of K-means against ``k`` (a convex, decreasing curve) it is the classic elbow.
 
-The implementation follows the paper's steps, numbered in the comments of
-:func:`find_knee`. Step 1 of the paper smooths the curve with a spline; the curves
-this package feeds it (an inertia per ``k``) are short and already monotone, so
-smoothing would only move the knee, and the points are used as given (like the
-``kneed`` package's default ``interp_method="interp1d"``).
+The search is ``kneed.KneeLocator`` with its default ``interp_method="interp1d"``: the
+curves this package feeds it (an inertia per ``k``) are short and already monotone, so
+smoothing would only move the knee. This module adds what a caller needs around it:
 
-When the curve has no knee (a straight line, a constant, fewer than three points),
-:func:`find_knee` returns a result whose ``knee`` is ``None``: "no knee" is an answer,
-never an error.
+1. input checks with one-line errors (lengths, finite values, repeated ``x``);
+2. "no knee" as an answer, never an error or a warning: curves with fewer than three
+   points, or flat in ``x`` or ``y``, have none;
+3. a knee needs a point on each side of it: ``kneed`` may report the first (or, for
+   mirrored shapes, the last) point of the curve when the difference curve only
+   falls, which is not a bend; such answers are dropped and the first interior knee
+   of the scan is kept (``online=True`` collects every knee of the scan);
+4. a plain-data :class:`KneeResult` with the normalised curves, for reports.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -43,7 +47,7 @@ class KneeResult:
     knee_y : float or None
         ``y`` value at the knee.
     all_knees : list of float
-        Every knee the scan of step 7 found, in scan order; ``knee`` is the first one
+        Every interior knee of the scan, in scan order; ``knee`` is the first one
         (the paper's offline answer).
     curve, direction : str
         The shape the curve was analysed as.
@@ -136,13 +140,6 @@ def find_knee(
     return _kneedle(xs, ys, curve, direction, float(sensitivity))
 
 
-def _normalize(a: np.ndarray) -> np.ndarray | None:
-    span = a.max() - a.min()
-    if span <= 0:
-        return None
-    return (a - a.min()) / span
-
-
 def _kneedle(
     xs: np.ndarray, ys: np.ndarray, curve: str, direction: str, sensitivity: float
 ) -> KneeResult:
@@ -161,47 +158,14 @@ def _kneedle(
         )
 
     empty = np.empty(0)
-    # A knee needs a point on each side of it.
-    if xs.size < 3:
+    if xs.size < 3 or np.ptp(xs) <= 0 or np.ptp(ys) <= 0:
         return result([], empty, empty)
 
-    # Step 2: normalise both axes to the unit square, so that the shape, not the
-    # units, decides where the curve bends. A flat curve has no knee.
-    xn = _normalize(xs)
-    yn = _normalize(ys)
-    if xn is None or yn is None:
-        return result([], empty, empty)
+    from kneed import KneeLocator
 
-    # Step 3: turn every shape into a concave increasing curve, the case the paper
-    # describes, by mirroring x and/or y; then the knee is where the curve lies
-    # furthest above the diagonal.
-    mirror_x = (curve, direction) in (("concave", "decreasing"), ("convex", "increasing"))
-    mirror_y = curve == "convex"
-    source = np.arange(xs.size)  # index of the original point behind each position
-    if mirror_y:
-        yn = 1.0 - yn
-    if mirror_x:
-        xn, yn, source = (1.0 - xn)[::-1], yn[::-1], source[::-1]
-
-    # Step 4: the difference curve D = y_n - x_n.
-    diff = yn - xn
-
-    # Step 5: local maxima of D (interior points not lower than their neighbours).
-    interior = np.arange(1, diff.size - 1)
-    is_max = (diff[interior] >= diff[interior - 1]) & (diff[interior] >= diff[interior + 1])
-    maxima = interior[is_max]
-    if maxima.size == 0:
-        return result([], xn, diff)
-
-    # Step 6: each local maximum gets a threshold T = D_max - S * (mean x step).
-    step = float(np.mean(np.diff(xn)))
-    thresholds = diff[maxima] - sensitivity * step
-
-    # Step 7: walk right from each local maximum; if D falls below its threshold
-    # before the next local maximum, that maximum is a knee.
-    knees: list[float] = []
-    for position, (i, threshold) in enumerate(zip(maxima, thresholds, strict=True)):
-        stop = maxima[position + 1] if position + 1 < maxima.size else diff.size
-        if np.any(diff[i + 1 : stop] < threshold):
-            knees.append(float(xs[source[i]]))
-    return result(knees, xn, diff)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # kneed warns when it finds no knee: an answer here
+        located = KneeLocator(xs, ys, S=sensitivity, curve=curve, direction=direction, online=True)
+    ends = {float(xs[0]), float(xs[-1])}
+    knees = [float(k) for k in located.all_knees if float(k) not in ends]
+    return result(knees, np.asarray(located.x_normalized), np.asarray(located.y_difference))

@@ -61,13 +61,13 @@ from .._utils.numeric import (
     as_matrix,
     check_positive_int,
     generator,
-    single_threaded_blas,
 )
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, DataError
+from .indices import INDICES, Measured, index, voting_indices
 from .kmeans import KMeansFit, fit_kmeans
 from .knee import KneeResult, find_knee
-from .silhouette import DEFAULT_MAX_EXACT, silhouette_many
+from .silhouette import DEFAULT_MAX_EXACT
 from .stability import bootstrap_resamples, evaluation_rows, stability_of
 
 __all__ = [
@@ -104,16 +104,9 @@ class KCandidate:
         Number of segments.
     inertia : float
         Within-segment sum of squared distances.
-    silhouette : float
-        Mean silhouette (exact or estimated, see ``silhouette_exact``).
-    silhouette_exact : bool
-        Whether the silhouette used every row.
-    silhouette_ci : tuple of float or None
-        Bootstrap interval of an estimated silhouette.
-    calinski_harabasz : float
-        Calinski-Harabasz index (higher is better).
-    davies_bouldin : float
-        Davies-Bouldin index (lower is better).
+    indices : dict of str to float
+        Value of every registered index (:data:`custseg.cluster.indices.INDICES`):
+        silhouette, Calinski-Harabasz, Davies-Bouldin; NaN when not measurable.
     stability_ari : float
         Mean adjusted Rand index to the bootstrap refits (1 = perfectly stable).
     stability_min : float
@@ -122,48 +115,51 @@ class KCandidate:
         Share of the rows in the smallest segment.
     sizes : list of int
         Rows per segment, canonical order (largest first).
+    details : dict
+        What an index reports beside its value (``silhouette_exact``,
+        ``silhouette_ci`` of an estimated silhouette).
     eligible : bool
         Whether the rule kept this ``k``.
     excluded_because : str or None
         Why the rule set this ``k`` aside.
     votes : list of str
-        Indices that voted for this ``k`` (``silhouette``, ``calinski_harabasz``,
-        ``davies_bouldin``, ``knee``).
+        Index names that voted for this ``k`` (registered indices and ``knee``).
     """
 
     k: int
     inertia: float
-    silhouette: float
-    silhouette_exact: bool
-    silhouette_ci: tuple[float, float] | None
-    calinski_harabasz: float
-    davies_bouldin: float
+    indices: dict[str, float]
     stability_ari: float
     stability_min: float
     min_share: float
     sizes: list[int]
+    details: dict[str, Any] = field(default_factory=dict)
     eligible: bool = False
     excluded_because: str | None = None
     votes: list[str] = field(default_factory=list)
 
+    def value(self, name: str) -> float:
+        """The value of the registered index ``name`` (NaN when it was not measured)."""
+        return float(self.indices.get(name, float("nan")))
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data."""
-        return {
-            "k": self.k,
-            "inertia": self.inertia,
-            "silhouette": self.silhouette,
-            "silhouette_exact": self.silhouette_exact,
-            "silhouette_ci": list(self.silhouette_ci) if self.silhouette_ci else None,
-            "calinski_harabasz": _finite_or_none(self.calinski_harabasz),
-            "davies_bouldin": _finite_or_none(self.davies_bouldin),
-            "stability_ari": _finite_or_none(self.stability_ari),
-            "stability_min": _finite_or_none(self.stability_min),
-            "min_share": self.min_share,
-            "sizes": list(self.sizes),
-            "eligible": self.eligible,
-            "excluded_because": self.excluded_because,
-            "votes": list(self.votes),
-        }
+        """Plain JSON-ready data: one key per registered index, then its details."""
+        out: dict[str, Any] = {"k": self.k, "inertia": self.inertia}
+        for entry in INDICES:
+            out[entry.name] = _finite_or_none(self.value(entry.name))
+        out.update(self.details)
+        out.update(
+            {
+                "stability_ari": _finite_or_none(self.stability_ari),
+                "stability_min": _finite_or_none(self.stability_min),
+                "min_share": self.min_share,
+                "sizes": list(self.sizes),
+                "eligible": self.eligible,
+                "excluded_because": self.excluded_because,
+                "votes": list(self.votes),
+            }
+        )
+        return out
 
 
 @dataclass(frozen=True)
@@ -329,12 +325,11 @@ def choose_n_clusters(
         rows = matrix
     rows = np.asarray(rows, dtype=np.float64)
 
-    timings = {"fit": 0.0, "stability": 0.0, "silhouette": 0.0, "other_indices": 0.0}
+    timings = {"fit": 0.0, "stability": 0.0, **{entry.name: 0.0 for entry in INDICES}}
     resamples = bootstrap_resamples(rows.shape[0], n_resamples, rng)
     evaluation = evaluation_rows(rows.shape[0], rng)
     fits: dict[int, KMeansFit] = {}
     stability: dict[int, tuple[float, float]] = {}
-    indices: dict[int, tuple[float, float]] = {}
     with progress.stage("Choosing the number of segments", total=len(ks)) as stage:
         for k in ks:
             started = time.perf_counter()
@@ -344,20 +339,14 @@ def choose_n_clusters(
             started = time.perf_counter()
             stability[k] = stability_of(rows, fits[k].labels, k, resamples, evaluation, rng)
             timings["stability"] += time.perf_counter() - started
-
-            started = time.perf_counter()
-            indices[k] = _ch_db(rows, fits[k].labels)
-            timings["other_indices"] += time.perf_counter() - started
             stage.advance(1)
 
-    started = time.perf_counter()
-    silhouettes = silhouette_many(
-        rows,
-        [fits[k].labels for k in ks],
-        max_exact=silhouette_max_exact,
-        random_state=rng,
-    )
-    timings["silhouette"] = time.perf_counter() - started
+    labelings = [fits[k].labels for k in ks]
+    measured: dict[str, list[Measured]] = {}
+    for entry in INDICES:
+        started = time.perf_counter()
+        measured[entry.name] = entry.compute(rows, labelings, rng, silhouette_max_exact)
+        timings[entry.name] = time.perf_counter() - started
 
     knee_result = _inertia_knee(ks, [fits[k].inertia for k in ks])
     knee = int(knee_result.knee) if knee_result.knee is not None else None
@@ -365,19 +354,18 @@ def choose_n_clusters(
         KCandidate(
             k=k,
             inertia=fits[k].inertia,
-            silhouette=sil.value,
-            silhouette_exact=sil.exact,
-            silhouette_ci=(sil.ci_low, sil.ci_high)
-            if sil.ci_low is not None and sil.ci_high is not None
-            else None,
-            calinski_harabasz=indices[k][0],
-            davies_bouldin=indices[k][1],
+            indices={name: values[i].value for name, values in measured.items()},
+            details={
+                key: value
+                for values in measured.values()
+                for key, value in values[i].details.items()
+            },
             stability_ari=stability[k][0],
             stability_min=stability[k][1],
             min_share=min(fits[k].sizes) / rows.shape[0],
             sizes=list(fits[k].sizes),
         )
-        for k, sil in zip(ks, silhouettes, strict=True)
+        for i, k in enumerate(ks)
     ]
     decided, recommended, explanation = _apply_rule(
         candidates,
@@ -444,15 +432,6 @@ def _inertia_knee(ks: list[int], inertias: list[float]) -> KneeResult:
     return find_knee(ks, np.log(np.maximum(values, floor)))
 
 
-def _ch_db(X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
-
-    if np.unique(labels).shape[0] < 2:
-        return float("nan"), float("nan")
-    with single_threaded_blas():
-        return float(calinski_harabasz_score(X, labels)), float(davies_bouldin_score(X, labels))
-
-
 def _fmt_k(ks: list[int]) -> str:
     return ", ".join(str(k) for k in ks) if ks else "none"
 
@@ -506,14 +485,10 @@ def _apply_rule(
 
     # 3. votes among the eligible
     votes: dict[int, list[str]] = {k: [] for k in eligible}
-    best_sil = max(eligible, key=lambda k: by_k[k].silhouette)
-    votes[best_sil].append("silhouette")
-    with_ch = [k for k in eligible if np.isfinite(by_k[k].calinski_harabasz)]
-    if with_ch:
-        votes[max(with_ch, key=lambda k: by_k[k].calinski_harabasz)].append("calinski_harabasz")
-    with_db = [k for k in eligible if np.isfinite(by_k[k].davies_bouldin)]
-    if with_db:
-        votes[min(with_db, key=lambda k: by_k[k].davies_bouldin)].append("davies_bouldin")
+    for entry in voting_indices():
+        winner = entry.best({k: by_k[k].value(entry.name) for k in eligible})
+        if winner is not None:
+            votes[winner].append(entry.name)
     if knee is not None and knee in votes:
         votes[knee].append("knee")
     most = max(len(v) for v in votes.values())
@@ -522,7 +497,7 @@ def _apply_rule(
         recommended = int(knee)
         tie_note = "the tie goes to the knee" if len(tied) > 1 else ""
     else:
-        recommended = max(tied, key=lambda k: by_k[k].silhouette)
+        recommended = max(tied, key=lambda k: _or_low(by_k[k].value("silhouette")))
         tie_note = "the tie goes to the best silhouette" if len(tied) > 1 else ""
 
     decided = [
@@ -540,12 +515,15 @@ def _apply_rule(
     return decided, recommended, explanation
 
 
-_INDEX_WORDS = {
-    "silhouette": "the best silhouette",
-    "calinski_harabasz": "the best Calinski-Harabasz index",
-    "davies_bouldin": "the best (lowest) Davies-Bouldin index",
-    "knee": "the knee of the inertia curve",
-}
+_KNEE_WORDS = "the knee of the inertia curve"
+
+
+def _vote_words(name: str) -> str:
+    return _KNEE_WORDS if name == "knee" else index(name).words
+
+
+def _or_low(value: float) -> float:
+    return value if np.isfinite(value) else -np.inf
 
 
 def _explain(
@@ -566,10 +544,11 @@ def _explain(
         if np.isfinite(chosen.stability_ari)
         else "stability not measured"
     )
+    figures = ", ".join(
+        f"{entry.label} {_fmt_index(chosen.value(entry.name))}" for entry in INDICES
+    )
     parts = [
-        f"Recommended k = {recommended}: silhouette {chosen.silhouette:.3f}, "
-        f"Calinski-Harabasz {chosen.calinski_harabasz:.1f}, Davies-Bouldin "
-        f"{chosen.davies_bouldin:.3f}, {stability}, smallest "
+        f"Recommended k = {recommended}: {figures}, {stability}, smallest "
         f"segment {chosen.min_share:.1%} of customers."
     ]
     parts.append(
@@ -585,12 +564,12 @@ def _explain(
     if won:
         parts.append(
             f"Among the eligible, k = {recommended} has "
-            + _join([_INDEX_WORDS[v] for v in won])
+            + _join([_vote_words(v) for v in won])
             + (f" ({tie_note})" if tie_note else "")
             + "."
         )
     others = [
-        f"{_INDEX_WORDS[v]} points to k = {k}"
+        f"{_vote_words(v)} points to k = {k}"
         for k, vs in sorted(votes.items())
         if k != recommended
         for v in vs
@@ -602,6 +581,12 @@ def _explain(
     elif knee not in eligible:
         parts.append(f"The knee of the inertia curve is at k = {knee}, which is not eligible.")
     return " ".join(parts)
+
+
+def _fmt_index(value: float) -> str:
+    if not np.isfinite(value):
+        return "not measured"
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
 
 
 def _join(items: list[str]) -> str:

@@ -49,6 +49,7 @@ from .._utils.numeric import (
     single_threaded_blas,
     strided,
 )
+from .._utils.sampling import stratified_sample
 from ..exceptions import ConfigError, DataError
 
 __all__ = [
@@ -429,24 +430,6 @@ def _exact_result(samples: np.ndarray, labels: np.ndarray) -> SilhouetteResult:
     )
 
 
-def _stratified_sample(
-    labels: np.ndarray, sample_size: int, min_per_segment: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Row indices: proportional allocation, at least ``min_per_segment`` per segment."""
-    n = labels.shape[0]
-    sizes = np.bincount(labels)
-    wanted = np.maximum(np.rint(sample_size * sizes / n), min_per_segment)
-    take = np.minimum(wanted, sizes).astype(np.int64)
-    order = np.argsort(labels, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    chosen = [
-        order[starts[c] + rng.choice(int(sizes[c]), size=int(take[c]), replace=False)]
-        for c in range(sizes.shape[0])
-        if take[c]
-    ]
-    return np.sort(np.concatenate(chosen))
-
-
 def _estimate(
     X: np.ndarray,
     labels: np.ndarray,
@@ -458,7 +441,7 @@ def _estimate(
     block: int,
 ) -> SilhouetteResult:
     n_labels = int(labels.max()) + 1
-    index = _stratified_sample(labels, sample_size, min_per_segment, rng)
+    index = stratified_sample(labels, sample_size, rng, min_per_segment=min_per_segment)
     sample_labels = labels[index]
     compact, present = _compact(sample_labels)
     values = _exact_samples(X[index], [compact], block)[0]

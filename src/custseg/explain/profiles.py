@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .._utils.io import atomic_path
+from .._utils.sampling import stratified_sample
 from ..exceptions import DataError, SchemaError
 
 __all__ = ["SegmentProfiles", "profile_segments", "PROFILE_COLUMNS"]
@@ -57,6 +58,7 @@ PROFILE_COLUMNS = [
 # sample is as good for interpretation and keeps profiling linear in time.
 _MEDIAN_EXACT_LIMIT = 250_000
 _MEDIAN_SAMPLE_SIZE = 250_000
+_MIN_MEDIAN_ROWS = 5_000
 
 
 @dataclass(frozen=True)
@@ -520,12 +522,7 @@ def _medians(
     # Stratified sample: each segment keeps its share, and at least a few thousand rows
     # (or all of them) so that small segments still get a stable median.
     rng = np.random.default_rng(0)
-    keep = []
-    for g in range(k):
-        members = np.flatnonzero(inverse == g)
-        want = max(round(_MEDIAN_SAMPLE_SIZE * len(members) / n_rows), 5_000)
-        keep.append(members if want >= len(members) else rng.choice(members, want, replace=False))
-    rows = np.sort(np.concatenate(keep))
+    rows = stratified_sample(inverse, _MEDIAN_SAMPLE_SIZE, rng, min_per_segment=_MIN_MEDIAN_ROWS)
     sample = data.iloc[rows]
     medians = sample.groupby(inverse[rows], sort=True).median().to_numpy(dtype=np.float64)
     # The population median of a stratified sample is biased towards small segments;

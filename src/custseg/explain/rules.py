@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
+from .._utils.sampling import stratified_sample
 from ..exceptions import ConfigError, DataError, SchemaError
 from .profiles import numeric_feature_columns, numeric_matrix, validate_labels
 
@@ -39,6 +40,7 @@ __all__ = ["Condition", "SegmentRule", "RuleSet", "segment_rules"]
 Operator = Literal[">=", "<"]
 _SYMBOL = {">=": "≥", "<": "<"}
 _MAX_CLAUSES = 2
+_MIN_TREE_ROWS = 1_000
 # A second path is added to a rule only when it improves F1 by at least this much:
 # a longer rule must earn its length.
 _MIN_F1_GAIN = 0.03
@@ -310,7 +312,9 @@ def _rule_set(
     rng: np.random.Generator,
 ) -> RuleSet:
     ids = np.unique(codes)
-    rows = _stratified_sample(codes, ids, sample_size, rng)
+    # Each segment keeps its share of the sample but at least 1,000 rows (or all of
+    # them): a tree cannot describe a segment it has barely seen.
+    rows = stratified_sample(codes, sample_size, rng, min_per_segment=_MIN_TREE_ROWS)
     fit_values = values[rows]
     medians = np.nanmedian(np.where(np.isnan(fit_values).all(axis=0), 0.0, fit_values), axis=0)
     imputed = np.where(np.isnan(fit_values), medians, fit_values)
@@ -346,22 +350,6 @@ def _rule_set(
         fit_rows=len(rows),
         max_depth=max_depth,
     )
-
-
-def _stratified_sample(
-    codes: np.ndarray, ids: np.ndarray, sample_size: int, rng: np.random.Generator
-) -> np.ndarray:
-    n = len(codes)
-    if n <= sample_size:
-        return np.arange(n)
-    # Each segment keeps its share of the sample but at least 1,000 rows (or all of
-    # them): a tree cannot describe a segment it has barely seen.
-    keep = []
-    for sid in ids:
-        members = np.flatnonzero(codes == sid)
-        want = max(round(sample_size * len(members) / n), 1_000)
-        keep.append(members if want >= len(members) else rng.choice(members, want, replace=False))
-    return np.sort(np.concatenate(keep))
 
 
 Path = list[tuple[str, Operator, float]]

@@ -33,7 +33,7 @@ from ..exceptions import ConfigError, DataError, ModelError, SchemaError
 from .fitter import fit_pca, fit_steps
 from .recipes import DomainFeature, check_recipe_names, compute_domain_feature
 from .rows import RowCheck, check_rows
-from .schema import ColumnInfo, TableSchema, plain_value
+from .schema import ColumnInfo, TableSchema
 from .steps import (
     MISSING_LEVEL,
     OTHER_LEVEL,
@@ -357,13 +357,7 @@ class PreparationPlan:
                 )
         else:
             checked = check_rows(frame, self._input_schema(), require_id=False)
-        if checked.n_rejected:
-            bad = checked.reasons.loc[~checked.usable]
-            row = plain_value(bad.index[0])
-            raise DataError(
-                f"{checked.n_rejected} rows cannot be prepared (e.g. row {row!r}:"
-                f" {bad.iloc[0]}); filter them with check_rows(...).accepted() first"
-            )
+        checked.raise_if_rejected()
         return checked.frame
 
     def _checked_columns(self, frame: pd.DataFrame | RowCheck) -> dict[str, np.ndarray]:

@@ -25,7 +25,11 @@ from .schema import (
     value_kind,
 )
 
-__all__ = ["RowCheck", "check_rows"]
+__all__ = ["RowCheck", "check_rows", "unusable_rows_message", "FILTER_ROWS"]
+
+
+FILTER_ROWS = "fix those values or filter the rows out (RowCheck.accepted() keeps the usable ones)"
+"""The default advice of :func:`unusable_rows_message`."""
 
 
 @dataclass
@@ -69,29 +73,44 @@ class RowCheck:
         out["reason"] = self.reasons.loc[mask]
         return out
 
-    def raise_if_rejected(self, max_share: float = 0.0) -> None:
+    def raise_if_rejected(self, max_share: float = 0.0, *, fix: str = FILTER_ROWS) -> None:
         """Raise when more than ``max_share`` of the rows have problems.
 
         Parameters
         ----------
         max_share : float, default 0.0
             Largest tolerated share of unusable rows; 0 tolerates none.
+        fix : str
+            What the reader should do, ending the message (see
+            :func:`unusable_rows_message`).
 
         Raises
         ------
         DataError
-            Naming the worst column, an example value and the number of rows.
+            Naming the number of rows, an example row and its problem.
         """
         n = len(self.reasons)
         bad = self.n_rejected
         if bad == 0 or (n and bad / n <= max_share):
             return
-        first = self.reasons.loc[~self.usable].iloc[0]
-        label = plain_value(self.reasons.index[~self.usable][0])
+        rejected = self.reasons.loc[~self.usable]
         raise DataError(
-            f"{bad} of {n} rows have unusable values (e.g. row {label!r}: {first});"
-            f" fix the data or drop those rows (RowCheck.accepted())"
+            unusable_rows_message(bad, n, plain_value(rejected.index[0]), rejected.iloc[0], fix)
         )
+
+
+def unusable_rows_message(n_bad: int, n_rows: int, row: object, reason: str, fix: str) -> str:
+    """The one wording of "these rows cannot be used", with an example and the fix.
+
+    ``8,950 rows`` all bad reads ``none of the 8,950 rows can be used (e.g. row 3:
+    PURCHASES: 'abc' is not a number); <fix>``; some bad reads ``2 of 8,950 rows have
+    unusable values (e.g. ...); <fix>``.
+    """
+    if n_bad >= n_rows:
+        head = f"none of the {n_rows:,} rows can be used"
+    else:
+        head = f"{n_bad:,} of {n_rows:,} rows have unusable values"
+    return f"{head} (e.g. row {row!r}: {reason}); {fix}"
 
 
 def check_rows(frame: pd.DataFrame, schema: TableSchema, *, require_id: bool = True) -> RowCheck:

@@ -4,9 +4,9 @@
 raw customer table, and returns JSON-ready data (lists, numbers, strings, ``None``):
 no figure, no HTML, no file. Rendering (:mod:`custseg.report.render`) only reads it.
 
-The table is prepared exactly as at scoring time (``check_rows`` → the model's
-preparation plan → ``assign``), so the report describes *this* table through the
-model: on the training table it reproduces the training segments; on new customers it
+The table goes through the scorer (:class:`custseg.scoring.Scorer`: check rows → the
+model's preparation plan → assign), the same path as batch scoring and the service, so
+the report describes *this* table through the model: on the training table it reproduces the training segments; on new customers it
 shows how they fall into the same segments. The choice of k and the segment rules are
 read from the model (they describe the fit).
 """
@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._utils.numeric import skewness
+from .._utils.sampling import stratified_sample
 from .._version import __version__
 from ..exceptions import ConfigError, DataError, ModelError
 from ..model import SegmentationModel
@@ -37,6 +39,7 @@ _MAX_LIFT_FEATURES = 30
 _N_BOX_FEATURES = 6
 _N_TOP_PROFILE = 5
 _HIST_BINS = 30
+_MIN_DRAWN_PER_SEGMENT = 50  # every segment stays visible in the sampled figures
 
 
 def build_report_data(
@@ -92,25 +95,24 @@ def build_report_data(
 
 
 def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str, Any]:
-    from ..cluster.kmeans import assign
-    from ..prepare import TableSchema, check_rows
-    from ..prepare.plan import PreparationPlan
+    from ..prepare import check_rows
+    from ..scoring.scorer import Scorer
 
-    schema = TableSchema.from_dict(model.schema)
     # The report names no customer, so a table without the id column is fine.
-    checked = check_rows(frame, schema, require_id=False)
-    usable_mask = checked.reasons.isna().to_numpy()
-    if not usable_mask.any():
-        first = checked.reasons.dropna().iloc[0]
-        raise DataError(
-            f"none of the {len(frame):,} rows can be used (first problem: {first});"
-            " fix the values or pass the table the model was fitted on"
-        )
-    rows = checked.frame.loc[usable_mask]
-    plan = PreparationPlan.from_dict(model.preparation)
-    X = np.asarray(plan.transform(rows), dtype=np.float64)
-    labels = np.asarray(assign(X, model.centroid_array).labels, dtype=np.int64)
-    derived = plan.derive(rows)
+    scorer = Scorer(model, require_id=False)
+    scorer.check_columns(frame)
+    checked = check_rows(frame, scorer.schema, require_id=False)
+    # Rejected rows are described in the report; only a table with no usable row stops it.
+    checked.raise_if_rejected(
+        max_share=1.0 - 1.0 / len(frame),
+        fix="fix the values or pass the table the model was fitted on",
+    )
+    prepared = scorer.prepare_checked(checked)
+    X = prepared.X
+    labels = scorer.assign_prepared(prepared).labels
+    rows = checked.frame.loc[prepared.ok]
+    derived = scorer.plan.derive(rows)
+    schema = scorer.schema
     numeric = [c for c in schema.numeric if c in rows.columns]
 
     rng = np.random.default_rng(seed)
@@ -201,14 +203,6 @@ def _finite_values(series: pd.Series) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def _skewness(values: np.ndarray) -> float:
-    if values.size < 3:
-        return 0.0
-    centred = values - values.mean()
-    sd = math.sqrt(float(np.mean(centred**2)))
-    return 0.0 if sd == 0 else float(np.mean(centred**3) / sd**3)
-
-
 def _log_scale(values: np.ndarray, skew: float) -> bool:
     # A log axis helps long right tails of non-negative amounts and counts; on shares
     # and frequencies (0 to about 1) it would only distort, hence max > 10.
@@ -221,7 +215,7 @@ def _distributions(rows: pd.DataFrame, columns: list[str]) -> list[dict[str, Any
         values = _finite_values(rows[name])
         if values.size == 0:
             continue
-        skew = _skewness(values)
+        skew = skewness(values)
         log = _log_scale(values, skew)
         lo, hi = float(values.min()), float(values.max())
         if log:
@@ -354,23 +348,6 @@ def _segments(
 # Two-dimensional view
 
 
-def _stratified_sample(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Row indices, about ``size``, keeping each segment's share and at least 50 rows each.
-
-    Proportional quotas are rounded down, so only the 50-row floor of small segments
-    can take the total above ``size`` (by at most 50 per segment).
-    """
-    n = labels.size
-    if n <= size:
-        return np.arange(n)
-    keep = []
-    for segment in np.unique(labels):
-        members = np.flatnonzero(labels == segment)
-        want = min(members.size, max(size * members.size // n, 50))
-        keep.append(rng.choice(members, size=want, replace=False))
-    return np.sort(np.concatenate(keep))
-
-
 def _projection(
     X: np.ndarray, labels: np.ndarray, centroids: np.ndarray, rng: np.random.Generator
 ) -> dict[str, Any]:
@@ -390,7 +367,9 @@ def _projection(
         components *= np.where(signs == 0, 1.0, signs)[:, None]
         total = float(eigenvalues.clip(min=0).sum())
         ratio = [float(eigenvalues[i]) / total if total > 0 else 0.0 for i in order]
-    drawn = _stratified_sample(labels, _MAX_DRAWN_POINTS, rng)
+    drawn = stratified_sample(
+        labels, _MAX_DRAWN_POINTS, rng, min_per_segment=_MIN_DRAWN_PER_SEGMENT
+    )
     points = centred[drawn] @ components.T
     centres = (centroids - mean) @ components.T
     return {
@@ -501,7 +480,7 @@ def _boxes(series: pd.Series, labels: np.ndarray, feature: str, k: int) -> dict[
     everything = values[finite]
     return {
         "feature": feature,
-        "log_scale": _log_scale(everything, _skewness(everything)),
+        "log_scale": _log_scale(everything, skewness(everything)),
         "boxes": stats,
     }
 
@@ -535,7 +514,9 @@ def _silhouette(
         sample_size=_SILHOUETTE_SAMPLE,
         random_state=seed,
     )
-    plotted = _stratified_sample(labels, _MAX_SILHOUETTE_PLOTTED, rng)
+    plotted = stratified_sample(
+        labels, _MAX_SILHOUETTE_PLOTTED, rng, min_per_segment=_MIN_DRAWN_PER_SEGMENT
+    )
     if result.exact and result.samples is not None:
         values = np.asarray(result.samples, dtype=np.float64)[plotted]
     else:

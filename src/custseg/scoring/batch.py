@@ -28,7 +28,8 @@ from .._utils.io import atomic_path
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, DataError, ScoringError
 from ..model import SegmentationModel
-from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer, _Prepared
+from ..prepare.rows import unusable_rows_message
+from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, PreparedRows, Scorer
 from .writer import ChunkWriter, output_format
 
 __all__ = [
@@ -229,7 +230,7 @@ def score_file(
     scorer.check_columns(first)
 
     rows_in = n_scored = 0
-    first_reason: str | None = None
+    first_reject: tuple[int, str] | None = None
     rejects_started = False
     with (
         progress.stage("Scoring customers", total=None) as stage,
@@ -242,7 +243,7 @@ def score_file(
             # A helper thread reads, checks and prepares the next chunk while this one is
             # assigned, another writes the previous one; numpy and Arrow release the GIL
             # for most of that work, so both cores are used.
-            def read_next() -> tuple[pd.DataFrame, _Prepared] | None:
+            def read_next() -> tuple[pd.DataFrame, PreparedRows] | None:
                 frame = next(chunks, None)
                 if frame is None:
                     return None
@@ -253,7 +254,10 @@ def score_file(
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="custseg-score") as pool:
                 reading = pool.submit(read_next)
                 writing: Future[None] | None = None
-                item: tuple[pd.DataFrame, _Prepared] | None = (first, scorer.prepare_frame(first))
+                item: tuple[pd.DataFrame, PreparedRows] | None = (
+                    first,
+                    scorer.prepare_frame(first),
+                )
                 while item is not None:
                     frame, prepared = item
                     if len(frame):
@@ -271,18 +275,25 @@ def score_file(
                             rejects_started = True
                         rows_in += len(frame)
                         n_scored += table.num_rows
-                        if first_reason is None and len(rejected):
-                            first_reason = str(rejected[REJECT_REASON_COLUMN].iloc[0])
+                        if first_reject is None and len(rejected):
+                            first_reject = (
+                                int(rejected[REJECT_ROW_COLUMN].iloc[0]),
+                                str(rejected[REJECT_REASON_COLUMN].iloc[0]),
+                            )
                         stage.advance(len(frame))
                     item = reading.result()
                     if item is not None:
                         reading = pool.submit(read_next)
                 if writing is not None:
                     writing.result()
-            if n_scored == 0:
+            if n_scored == 0 and first_reject is not None:
                 raise ScoringError(
-                    f"none of the {rows_in} input rows could be scored (first reason:"
-                    f" {first_reason}); check that the input has the model's columns and types"
+                    unusable_rows_message(
+                        rows_in,
+                        rows_in,
+                        *first_reject,
+                        "check that the input has the model's columns and types",
+                    )
                 )
         finally:
             writer.close()

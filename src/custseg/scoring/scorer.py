@@ -10,7 +10,7 @@ A :class:`Scorer` is built once per model. For each chunk of rows it
    ``PreparationPlan.transform``, without checking the rows a second time);
 3. assigns them with :func:`custseg.cluster.kmeans.assign`.
 
-The result is a :class:`_Chunk` of arrays, turned into a pandas frame for the Python API,
+The result is a :class:`ScoredRows` of arrays, turned into a pandas frame for the Python API,
 an Arrow table for files, or dictionaries for JSON.
 """
 
@@ -27,12 +27,20 @@ import pandas as pd
 import pyarrow as pa
 
 from ..cluster.kmeans import assign
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, DataError
 from ..model import SegmentationModel
-from ..prepare import MAX_ABS_VALUE, TableSchema, check_rows, clean_column_name
+from ..prepare import MAX_ABS_VALUE, RowCheck, TableSchema, check_rows, clean_column_name
 from ..prepare.plan import PreparationPlan
+from ..prepare.rows import unusable_rows_message
 
-__all__ = ["Scorer", "SCORE_COLUMNS", "REJECT_ROW_COLUMN", "REJECT_REASON_COLUMN"]
+__all__ = [
+    "Scorer",
+    "PreparedRows",
+    "ScoredRows",
+    "SCORE_COLUMNS",
+    "REJECT_ROW_COLUMN",
+    "REJECT_REASON_COLUMN",
+]
 
 #: Columns added to every scored row, in this order.
 SCORE_COLUMNS: tuple[str, ...] = (
@@ -53,8 +61,12 @@ _NOT_FINITE = "a value could not be prepared (not finite); check the row"
 
 
 @dataclass(frozen=True)
-class _Chunk:
-    """Outcome of scoring ``n`` rows, as arrays (no per-row Python objects)."""
+class ScoredRows:
+    """Outcome of scoring ``n`` rows, as arrays (no per-row Python objects).
+
+    ``ok`` marks the scored rows; ``labels``, ``distance``, ``runner_up`` and ``margin``
+    hold one entry per scored row, ``reasons`` one per rejected row.
+    """
 
     ok: np.ndarray  # bool (n,): True for scored rows
     ids: Any  # identifier of every row (pandas Series or array), None without id column
@@ -71,14 +83,42 @@ class _Chunk:
 
 
 @dataclass(frozen=True)
-class _Prepared:
-    """Checked and prepared rows, waiting for assignment."""
+class PreparedRows:
+    """Checked and prepared rows, waiting for assignment.
 
-    ok: np.ndarray  # bool (n,): True for usable rows
+    Attributes
+    ----------
+    ok : numpy.ndarray of bool
+        ``True`` for the usable rows, one entry per input row.
+    ids : pandas.Series, numpy.ndarray or None
+        Identifier of every input row (``None`` without an identifier column).
+    values : mapping of str to numpy.ndarray
+        Checked float64 numeric inputs of every row (NaN for gaps and unusable cells).
+    X : numpy.ndarray
+        The prepared usable rows, shape ``(ok.sum(), n_features)``.
+    reasons : numpy.ndarray or None
+        Reason of every row (``None`` where usable), or ``None`` when all are usable.
+    """
+
+    ok: np.ndarray
     ids: Any
     values: Mapping[str, np.ndarray]
-    X: np.ndarray  # (n_ok, n_features) prepared usable rows
-    reasons: np.ndarray | None  # object (n,), None when every row is usable
+    X: np.ndarray
+    reasons: np.ndarray | None
+
+    @property
+    def n_rejected(self) -> int:
+        """Rows that cannot be scored."""
+        return int((~self.ok).sum())
+
+    def raise_if_rejected(self, *, fix: str) -> None:
+        """Raise a :class:`~custseg.exceptions.DataError` when a row cannot be scored."""
+        if self.reasons is None or bool(self.ok.all()):
+            return
+        first = int(np.flatnonzero(~self.ok)[0])
+        raise DataError(
+            unusable_rows_message(self.n_rejected, len(self.ok), first, self.reasons[first], fix)
+        )
 
 
 class Scorer:
@@ -91,6 +131,9 @@ class Scorer:
     ----------
     model : SegmentationModel
         A model from :func:`custseg.load_model` or :func:`custseg.fit_segments`.
+    require_id : bool, default True
+        Whether rows must carry the model's identifier column (reports on a table
+        without it pass ``False``; outputs then number the rows instead).
 
     Raises
     ------
@@ -100,13 +143,14 @@ class Scorer:
         If the model's schema or preparation plan cannot be read.
     """
 
-    def __init__(self, model: SegmentationModel) -> None:
+    def __init__(self, model: SegmentationModel, *, require_id: bool = True) -> None:
         if not isinstance(model, SegmentationModel):
             raise ConfigError(
                 f"model should be a SegmentationModel, got {type(model).__name__};"
                 " load one with custseg.load_model(path)"
             )
         self.model = model
+        self.require_id = require_id
         self.schema = TableSchema.from_dict(model.schema)
         self.plan = PreparationPlan.from_dict(model.preparation)
         self.centroids = model.centroid_array
@@ -135,15 +179,15 @@ class Scorer:
         """
         # The row checker owns the column rules (names cleaned of BOMs and spaces,
         # "did you mean" hints); on zero rows it checks the columns and nothing else.
-        check_rows(frame.iloc[:0], self.schema)
+        check_rows(frame.iloc[:0], self.schema, require_id=self.require_id)
 
     # ------------------------------------------------------------------ frames
 
-    def score_frame(self, frame: pd.DataFrame) -> _Chunk:
+    def score_frame(self, frame: pd.DataFrame) -> ScoredRows:
         """Score a frame whose columns were checked; rows are judged one by one."""
         return self.assign_prepared(self.prepare_frame(frame))
 
-    def prepare_frame(self, frame: pd.DataFrame) -> _Prepared:
+    def prepare_frame(self, frame: pd.DataFrame) -> PreparedRows:
         """Check and prepare the rows of a frame (no shared state: any thread may call)."""
         # Columns by position: a label lookup builds a hash table of the column
         # index, which costs more than the lookup on every new chunk.
@@ -154,17 +198,26 @@ class Scorer:
             dtypes[position[name]] == np.float64 for name in numeric
         ):
             return self._prepare_float_frame(frame, position)
-        checked = check_rows(frame, self.schema)
+        return self.prepare_checked(check_rows(frame, self.schema, require_id=self.require_id))
+
+    def prepare_checked(self, checked: RowCheck) -> PreparedRows:
+        """Prepare rows already checked against the model's schema (not checked again).
+
+        For callers that need the :class:`~custseg.prepare.RowCheck` themselves (the
+        report describes the rejected rows); ``prepare_frame`` is this after
+        :func:`~custseg.prepare.check_rows`.
+        """
+        numeric = self.plan.input_numeric
         reasons = checked.reasons.to_numpy(dtype=object)
         ok = pd.isna(checked.reasons).to_numpy()
         values = {name: checked.frame[name].to_numpy(dtype=np.float64) for name in numeric}
         columns = values if bool(ok.all()) else {n: v[ok] for n, v in values.items()}
         for name in self.plan.input_categorical:
             columns[name] = checked.frame[name].to_numpy(dtype=object)[ok]
-        ids = checked.frame[self.id_column] if self.id_column is not None else None
+        ids = checked.frame.get(self.id_column) if self.id_column is not None else None
         return self._prepare(ok, ids, values, columns, reasons)
 
-    def _prepare_float_frame(self, frame: pd.DataFrame, position: dict[str, int]) -> _Prepared:
+    def _prepare_float_frame(self, frame: pd.DataFrame, position: dict[str, int]) -> PreparedRows:
         # For float64 columns check_rows rejects exactly the cells with |x| > 1e15
         # (infinities included; NaN is a gap). A column whose minimum and maximum are
         # within the bounds (NaN-free, then) needs no more; others are tested cell by
@@ -189,11 +242,14 @@ class Scorer:
         columns = values
         if bad.any():
             rows = np.flatnonzero(bad)
-            worded = check_rows(frame.iloc[rows], self.schema).reasons.to_numpy(dtype=object)
+            worded = check_rows(
+                frame.iloc[rows], self.schema, require_id=self.require_id
+            ).reasons.to_numpy(dtype=object)
             reasons = np.full(n, None, dtype=object)
             reasons[rows] = worded
             columns = {name: v[ok] for name, v in values.items()}
-        ids = frame.iloc[:, position[self.id_column]] if self.id_column is not None else None
+        where = position.get(self.id_column) if self.id_column is not None else None
+        ids = frame.iloc[:, where] if where is not None else None
         return self._prepare(ok, ids, values, columns, reasons)
 
     def _prepare(
@@ -203,7 +259,7 @@ class Scorer:
         values: Mapping[str, np.ndarray],
         columns: dict[str, np.ndarray],
         reasons: np.ndarray | None,
-    ) -> _Prepared:
+    ) -> PreparedRows:
         """Prepare the usable rows (``columns``, already checked).
 
         ``reasons`` has one entry per row (``None`` for usable ones), or is ``None``
@@ -222,20 +278,20 @@ class Scorer:
             reasons = np.full(len(ok), None, dtype=object) if reasons is None else reasons.copy()
             reasons[bad] = _NOT_FINITE
             X = X[finite]
-        return _Prepared(ok, ids, values, X, reasons)
+        return PreparedRows(ok, ids, values, X, reasons)
 
-    def assign_prepared(self, prepared: _Prepared) -> _Chunk:
+    def assign_prepared(self, prepared: PreparedRows) -> ScoredRows:
         """Assign prepared rows to their segments."""
         ok, reasons = prepared.ok, prepared.reasons
         rejected = reasons[~ok] if reasons is not None else np.empty(0, dtype=object)
         if prepared.X.shape[0] == 0:
             none_i = np.empty(0, dtype=np.int64)
             none_f = np.empty(0, dtype=np.float64)
-            return _Chunk(
+            return ScoredRows(
                 ok, prepared.ids, prepared.values, none_i, none_f, none_i, none_f, rejected
             )
         result = assign(prepared.X, self.centroids)
-        return _Chunk(
+        return ScoredRows(
             ok=ok,
             ids=prepared.ids,
             values=prepared.values,
@@ -248,7 +304,7 @@ class Scorer:
 
     # ------------------------------------------------------------------ records
 
-    def _score_plain_records(self, records: Sequence[Mapping[str, Any]]) -> _Chunk | None:
+    def _score_plain_records(self, records: Sequence[Mapping[str, Any]]) -> ScoredRows | None:
         """Score records whose inputs are all JSON numbers or nulls, without pandas.
 
         Such values need no coercion: the row check would turn them into the same
@@ -345,7 +401,7 @@ class Scorer:
 
     # ------------------------------------------------------------------ outputs
 
-    def _kept(self, frame: pd.DataFrame, chunk: _Chunk) -> list[tuple[Any, Any]]:
+    def _kept(self, frame: pd.DataFrame, chunk: ScoredRows) -> list[tuple[Any, Any]]:
         """Input columns to copy into the output: (label, values of every row)."""
         out = []
         for label in frame.columns:
@@ -359,7 +415,7 @@ class Scorer:
         return out
 
     def scored_frame(
-        self, frame: pd.DataFrame, chunk: _Chunk, *, first_row: int, keep_columns: bool
+        self, frame: pd.DataFrame, chunk: ScoredRows, *, first_row: int, keep_columns: bool
     ) -> pd.DataFrame:
         """The scored rows of a chunk as a pandas frame."""
         ok = chunk.ok
@@ -379,7 +435,7 @@ class Scorer:
         return scored
 
     def scored_table(
-        self, frame: pd.DataFrame, chunk: _Chunk, *, first_row: int, keep_columns: bool
+        self, frame: pd.DataFrame, chunk: ScoredRows, *, first_row: int, keep_columns: bool
     ) -> pa.Table:
         """The scored rows of a chunk as an Arrow table (no per-row Python objects)."""
         mask = None if chunk.all_ok else pa.array(chunk.ok)
@@ -405,7 +461,7 @@ class Scorer:
         columns["margin"] = pa.array(chunk.margin)
         return pa.table(columns)
 
-    def rejects_frame(self, chunk: _Chunk, *, first_row: int) -> pd.DataFrame:
+    def rejects_frame(self, chunk: ScoredRows, *, first_row: int) -> pd.DataFrame:
         """The rejected rows of a chunk: row number (from 1), identifier, reason."""
         bad = ~chunk.ok
         rows = np.arange(first_row, first_row + len(bad), dtype=np.int64)
