@@ -13,7 +13,7 @@ from sqlglot.errors import ParseError
 import custseg
 from custseg.sources import extract
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DICTIONARY = Path(custseg.__file__).parent / "data" / "DATA_DICTIONARY.md"
 EXTRACT_DOC = ROOT / "docs" / "extract.md"
 BLOCK = re.compile(r"<!-- dialect: (\w+) -->\s*```sql\n(.*?)```", re.DOTALL)

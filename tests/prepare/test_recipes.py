@@ -25,7 +25,7 @@ from custseg.prepare.recipes import (
 )
 
 CC_GENERAL = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
-DOC = Path(__file__).resolve().parents[1] / "docs" / "preparation.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "preparation.md"
 RECIPE = {f.name: f for f in CREDIT_CARD_RECIPE}
 
 

@@ -162,7 +162,7 @@ def test_input_with_the_wrong_types_is_refused(run_cli, model_file, sample, tmp_
     frame["BALANCE"] = "2024-01-31"
     frame.to_csv(source, index=False)
     result = run_cli(["score", "-m", model_file, "-i", source, "-o", tmp_path / "s.parquet"])
-    _one_error_line(result, "none of the 40 input rows", "BALANCE")
+    _one_error_line(result, "none of the 40 rows can be used", "BALANCE")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dates.csv"]
 
 

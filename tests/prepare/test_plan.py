@@ -259,7 +259,7 @@ def test_bad_values_in_training_name_column_and_example(
     bad = cc.astype({"PURCHASES": object})
     bad.loc[17, "PURCHASES"] = "abc"
     with pytest.raises(
-        DataError, match=r"1 of 8950 rows .*row 17: PURCHASES: 'abc' is not a number"
+        DataError, match=r"1 of 8,950 rows .*row 17: PURCHASES: 'abc' is not a number"
     ):
         PreparationPlan.fit(bad, cc_schema)
     inf = cc.copy()
