@@ -28,7 +28,9 @@ from .schema import (
 __all__ = ["RowCheck", "check_rows", "unusable_rows_message", "FILTER_ROWS"]
 
 
-FILTER_ROWS = "fix those values or filter the rows out (RowCheck.accepted() keeps the usable ones)"
+FILTER_ROWS = (
+    "fix those values or filter the rows out (check_rows(...).accepted() keeps the usable ones)"
+)
 """The default advice of :func:`unusable_rows_message`."""
 
 
