@@ -6,8 +6,9 @@ no figure, no HTML, no file. Rendering (:mod:`custseg.report.render`) only reads
 
 The table goes through the scorer (:class:`custseg.scoring.Scorer`: check rows → the
 model's preparation plan → assign), the same path as batch scoring and the service, so
-the report describes *this* table through the model: on the training table it reproduces the training segments; on new customers it
-shows how they fall into the same segments. The choice of k and the segment rules are
+the report describes *this* table through the model: on the training table it
+reproduces the training segments; on new customers it shows how they fall into the same
+segments. The choice of k and the segment rules are
 read from the model (they describe the fit).
 """
 
