@@ -18,18 +18,18 @@ import numpy as np
 import pandas as pd
 
 from ._utils.progress import NO_PROGRESS, Progress
-from .cluster.evaluation import evaluate_segmentation
-from .cluster.kmeans import fit_kmeans
-from .cluster.selection import choose_n_clusters
+from .cluster import choose_n_clusters, evaluate_segmentation, fit_kmeans
 from .config import FitConfig
 from .exceptions import DataError
-from .explain.naming import load_playbook, name_segments
-from .explain.profiles import profile_segments
-from .explain.rules import segment_rules
+from .explain import load_playbook, name_segments, profile_segments, segment_rules
 from .model import Segment, SegmentationModel
-from .prepare import TableSchema, check_rows, infer_schema
-from .prepare.plan import PreparationPlan
-from .prepare.reference import reference_statistics
+from .prepare import (
+    PreparationPlan,
+    TableSchema,
+    check_rows,
+    infer_schema,
+    reference_statistics,
+)
 
 __all__ = ["fit_segments", "metrics_document"]
 
