@@ -62,6 +62,8 @@ __all__ = [
     "assign",
     "fit_kmeans",
     "auto_sample_size",
+    "assign_checked",
+    "lloyd",
     "DEFAULT_MINIBATCH_THRESHOLD",
 ]
 
@@ -265,7 +267,7 @@ def fit_kmeans(
     gap: float | None = None
     if sample_size is not None and sample_size < n_rows:
         index = np.sort(rng.choice(n_rows, size=sample_size, replace=False))
-        centroids, n_iter = _lloyd(matrix[index], k, n_init, rng, max_iter=max_iter, tol=tol)
+        centroids, n_iter = lloyd(matrix[index], k, n_init, rng, max_iter=max_iter, tol=tol)
         used, fit_rows = "sample", sample_size
         gap = _inertia_gap(matrix, centroids, rng, tol=tol)
     elif engine == "minibatch" or (engine == "auto" and n_rows > minibatch_threshold):
@@ -273,11 +275,11 @@ def fit_kmeans(
         used, fit_rows = "minibatch", n_rows
         gap = _inertia_gap(matrix, centroids, rng, tol=tol)
     else:
-        centroids, n_iter = _lloyd(matrix, k, n_init, rng, max_iter=max_iter, tol=tol)
+        centroids, n_iter = lloyd(matrix, k, n_init, rng, max_iter=max_iter, tol=tol)
         used, fit_rows = "lloyd", n_rows
 
     centroids = _canonical_order(matrix, centroids)
-    assignment = _assign(matrix, centroids)
+    assignment = assign_checked(matrix, centroids)
     sizes = np.bincount(assignment.labels, minlength=k)
     return KMeansFit(
         centroids=centroids,
@@ -322,13 +324,17 @@ def assign(X: Any, centroids: Any) -> Assignment:
             f"X has {matrix.shape[1]} features but the centroids have {centres.shape[1]}; "
             "prepare X with the preparation plan the centroids were fitted on"
         )
-    return _assign(matrix, np.asarray(centres, dtype=np.float64), check=True)
+    return assign_checked(matrix, np.asarray(centres, dtype=np.float64), check=True)
 
 
 # --------------------------------------------------------------------------- assignment
 
 
-def _assign(X: np.ndarray, centroids: np.ndarray, *, check: bool = False) -> Assignment:
+def assign_checked(X: np.ndarray, centroids: np.ndarray, *, check: bool = False) -> Assignment:
+    """:func:`assign` for rows and float64 centroids already validated (no input checks).
+
+    ``check=True`` still scans each chunk for NaN/inf (what :func:`assign` does).
+    """
     n_rows, n_features = X.shape
     k = centroids.shape[0]
     # A one-column product goes through a different BLAS routine whose rounding
@@ -392,7 +398,7 @@ def _assign(X: np.ndarray, centroids: np.ndarray, *, check: bool = False) -> Ass
 
 def _canonical_order(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """Centroids reordered by segment size (largest first), ties by coordinates."""
-    sizes = np.bincount(_assign(X, centroids).labels, minlength=centroids.shape[0])
+    sizes = np.bincount(assign_checked(X, centroids).labels, minlength=centroids.shape[0])
     # np.lexsort sorts by the last key first: size (descending), then coordinates
     keys = [centroids[:, j] for j in range(centroids.shape[1] - 1, -1, -1)]
     order = np.lexsort([*keys, -sizes])
@@ -402,7 +408,7 @@ def _canonical_order(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- engines
 
 
-def _lloyd(
+def lloyd(
     X: np.ndarray,
     k: int,
     n_init: int,
@@ -413,7 +419,11 @@ def _lloyd(
     sample_weight: np.ndarray | None = None,
     init: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Centroids and iterations of scikit-learn's Lloyd K-means (best of n_init)."""
+    """Centroids and iterations of scikit-learn's Lloyd K-means (best of ``n_init``).
+
+    For callers on validated float64 rows (the sweep, stability refits); ``init``
+    starts from given centroids with one run, ``sample_weight`` weights the rows.
+    """
     from sklearn.cluster import KMeans
 
     model = KMeans(
@@ -459,11 +469,11 @@ def _inertia_gap(
         sample = X
     sample = np.asarray(sample, dtype=np.float64)
     before = _inertia(sample, centroids)
-    refined, _ = _lloyd(sample, centroids.shape[0], 1, rng, tol=tol, init=centroids)
+    refined, _ = lloyd(sample, centroids.shape[0], 1, rng, tol=tol, init=centroids)
     after = _inertia(sample, refined)
     return float(before / after - 1.0) if after > 0 else 0.0
 
 
 def _inertia(X: np.ndarray, centroids: np.ndarray) -> float:
-    distance = _assign(X, centroids).distance
+    distance = assign_checked(X, centroids).distance
     return float(np.dot(distance, distance))

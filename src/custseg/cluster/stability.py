@@ -21,7 +21,7 @@ import numpy as np
 
 from .._utils.numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
 from ..exceptions import DataError
-from .kmeans import _assign, _lloyd
+from .kmeans import assign_checked, lloyd
 
 __all__ = ["bootstrap_stability", "STABILITY_ROWS"]
 
@@ -112,10 +112,10 @@ def stability_of(
     reference = labels if evaluation is None else labels[evaluation]
     scores = []
     for distinct, weights in resamples:
-        centroids, _ = _lloyd(
+        centroids, _ = lloyd(
             X[distinct], min(k, distinct.shape[0]), REFIT_STARTS, rng, sample_weight=weights
         )
-        refit = _assign(rows, centroids).labels
+        refit = assign_checked(rows, centroids).labels
         scores.append(adjusted_rand(reference, refit))
     return float(np.mean(scores)), float(np.min(scores))
 
