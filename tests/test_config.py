@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custseg.config import FitConfig, load_config, parse_k_range
+from custseg.config import FitConfig, PrepConfig, load_config, parse_k_range
 from custseg.exceptions import ConfigError
 
 
@@ -57,3 +57,52 @@ def test_parse_k_range_rejects(text):
 def test_invalid_k():
     with pytest.raises(ConfigError, match="k=0"):
         FitConfig(k=0)
+
+
+def test_with_overrides_ignores_none_and_merges_the_preparation():
+    base = FitConfig(k=4, exclude=("TENURE",), preparation=PrepConfig(scaling="robust"))
+    merged = base.with_overrides(
+        k=None, random_state=7, features=["BALANCE", "PURCHASES"], skew="none", pca=None
+    )
+    assert merged.k == 4 and merged.random_state == 7 and merged.exclude == ("TENURE",)
+    assert merged.features == ("BALANCE", "PURCHASES")
+    assert merged.preparation == PrepConfig(scaling="robust", skew="none")
+    assert base.preparation.skew == "log1p"  # the original is unchanged
+
+
+def test_with_overrides_without_values_is_the_same_config():
+    config = FitConfig(k=3)
+    assert config.with_overrides() is config
+    assert config.with_overrides(k=None, skew=None) is config
+
+
+def test_with_overrides_on_a_loaded_file(tmp_path):
+    path = tmp_path / "fit.toml"
+    path.write_text('[fit]\nk = 3\n[preparation]\nscaling = "robust"\nskew = "none"\n')
+    merged = load_config(path).with_overrides(k=5, skew="yeo-johnson", playbook=tmp_path / "p.toml")
+    assert merged.k == 5 and merged.playbook == str(tmp_path / "p.toml")
+    assert (merged.preparation.scaling, merged.preparation.skew) == ("robust", "yeo-johnson")
+
+
+def test_with_overrides_applies_a_whole_preparation_then_its_settings():
+    merged = FitConfig().with_overrides(preparation=PrepConfig(impute="mean"), winsorize=0.01)
+    assert merged.preparation == PrepConfig(impute="mean", winsorize=0.01)
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"kk": 3}, r"^unknown setting kk=3; settings are \[.*'k'.*\] and, for the prep"),
+        ({"k": 0}, r"^k=0 should be a positive integer, e.g. k=5 \(--k 5\)"),
+        ({"skew": "cube"}, r"^skew='cube' should be one of log1p, yeo-johnson, none"),
+        ({"k_range": (5, 2)}, r"^k_range=\(5, 2\) is not valid"),
+    ],
+)
+def test_with_overrides_rejects_unknown_names_and_bad_values(values, message):
+    with pytest.raises(ConfigError, match=message):
+        FitConfig().with_overrides(**values)
+
+
+def test_parse_k_range_names_the_parameter_and_the_option():
+    with pytest.raises(ConfigError, match=r"^k_range='9-3' \(--k-range\) should satisfy"):
+        parse_k_range("9-3")

@@ -11,8 +11,8 @@ import pytest
 from custseg import fit_segments, load_model, save_model
 from custseg.cluster.kmeans import assign
 from custseg.config import FitConfig
-from custseg.exceptions import DataError, SchemaError
-from custseg.pipeline import metrics_document
+from custseg.exceptions import ConfigError, DataError, SchemaError
+from custseg.pipeline import FitOutput, fit_to_folder, metrics_document
 from custseg.prepare import TableSchema, check_rows
 from custseg.prepare.plan import PreparationPlan
 
@@ -150,3 +150,66 @@ def test_large_tables_estimate_the_silhouette_and_say_so(_sample_frame_once):
     assert 0 < document["silhouette_sample_size"] < len(frame)
     low, high = document["silhouette_ci"]
     assert low <= document["silhouette"] <= high
+
+
+# ------------------------------------------------------------ fit_to_folder (custseg fit)
+
+
+@pytest.fixture(scope="module")
+def small_frame(_sample_frame_once):
+    return _sample_frame_once.head(1500).copy()
+
+
+def test_fit_to_folder_writes_model_and_metrics(small_frame, tmp_path):
+    out = tmp_path / "segments" / "nested"
+    output = fit_to_folder(
+        small_frame,
+        out,
+        config=FitConfig(k=3, k_range=(3, 4), n_resamples=2),
+        training={"source": "python"},
+        report=False,
+    )
+    assert isinstance(output, FitOutput)
+    assert sorted(output.files) == ["metrics.json", "model.json"]
+    assert output.files["model.json"] == out / "model.json"
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "model.json"]
+    loaded = load_model(output.files["model.json"])
+    assert loaded.k == output.model.k == 3
+    assert loaded.centroids == output.model.centroids
+    assert loaded.training["source"] == "python" and loaded.training["rows"] == 1500
+    metrics = json.loads(output.files["metrics.json"].read_text("utf-8"))
+    assert metrics == json.loads(json.dumps(output.metrics)) == metrics_document(loaded)
+
+
+def test_fit_to_folder_writes_the_report(small_frame, tmp_path):
+    output = fit_to_folder(
+        small_frame, tmp_path, config=FitConfig(k=3, k_range=(3, 3), n_resamples=2)
+    )
+    for name in ("model.json", "metrics.json", "report.html", "summary.md", "profiles.csv"):
+        assert output.files[name] == tmp_path / name and (tmp_path / name).is_file(), name
+    figures = [name for name in output.files if name.startswith("figures/")]
+    assert figures and all((tmp_path / name).is_file() for name in figures)
+    assert all(path.is_file() for path in output.files.values())
+
+
+def test_fit_to_folder_refuses_a_file_and_writes_nothing(small_frame, tmp_path):
+    taken = tmp_path / "segments"
+    taken.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^out='.*segments' \(--out\) is a file; give a folder"):
+        fit_to_folder(small_frame, taken, config=FitConfig(k=3, k_range=(3, 3)))
+    assert taken.read_text("utf-8") == "not a folder"
+
+
+def test_fit_to_folder_writes_nothing_when_the_fit_fails(small_frame, tmp_path):
+    out = tmp_path / "segments"
+    with pytest.raises(DataError, match=r"n_rows=5 should be >= k=8"):
+        fit_to_folder(small_frame.head(5), out, config=FitConfig(k=8))
+    assert not out.exists()
+
+
+def test_fit_segments_arguments_override_the_config(small_frame):
+    config = FitConfig(k=5, k_range=(4, 6), random_state=1, n_resamples=2)
+    model = fit_segments(small_frame, k=3, k_range=[3, 3], random_state=None, config=config)
+    assert model.k == 3
+    assert tuple(model.settings["k_range"]) == (3, 3)
+    assert model.settings["random_state"] == 1

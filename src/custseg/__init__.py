@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .exceptions import CustsegError
     from .explain import profile_segments
     from .model import Segment, SegmentationModel, load_model, save_model
-    from .pipeline import fit_segments
+    from .pipeline import FitOutput, fit_segments, fit_to_folder
     from .prepare import PreparationPlan, infer_schema
     from .scoring import export_sql, score_customers, score_file
     from .sources import extract, load_data, read_table
@@ -42,6 +42,8 @@ _EXPORTS = {
     "load_model": "model",
     "save_model": "model",
     "fit_segments": "pipeline",
+    "fit_to_folder": "pipeline",
+    "FitOutput": "pipeline",
     "profile_segments": "explain",
     "infer_schema": "prepare",
     "score_customers": "scoring",
@@ -57,6 +59,7 @@ __all__ = [
     "CustomerSegmenter",
     "CustsegError",
     "FitConfig",
+    "FitOutput",
     "PrepConfig",
     "PreparationPlan",
     "Segment",
@@ -66,6 +69,7 @@ __all__ = [
     "export_sql",
     "extract",
     "fit_segments",
+    "fit_to_folder",
     "infer_schema",
     "load_config",
     "load_data",
@@ -94,7 +98,7 @@ _MOVED = {
     "custseg.evaluation": "custseg.cluster.evaluation",
     "custseg.profiling": "custseg.explain.profiles",
     "custseg.rules": "custseg.explain.rules",
-    "custseg.naming": "custseg.explain.naming",
+    "custseg.naming": "custseg.explain",
     "custseg.sqlexport": "custseg.scoring.sqlexport",
 }
 install_aliases(_MOVED)

@@ -187,10 +187,10 @@ class FitConfig:
         if not (isinstance(lo, int) and isinstance(hi, int)) or lo < 2 or hi < lo:
             raise ConfigError(
                 f"k_range={self.k_range!r} is not valid; use two integers with 2 <= min <= max,"
-                " e.g. 2-10"
+                " e.g. (2, 10) (--k-range 2-10)"
             )
         if self.k is not None and (not isinstance(self.k, int) or self.k < 1):
-            raise ConfigError(f"k={self.k!r} should be a positive integer (e.g. --k 5)")
+            raise ConfigError(f"k={self.k!r} should be a positive integer, e.g. k=5 (--k 5)")
         for name in ("n_init", "n_resamples", "selection_sample", "silhouette_max_exact"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -202,9 +202,69 @@ class FitConfig:
         """Plain-data view of the settings (stored in the model)."""
         return dataclasses.asdict(self)
 
+    def with_overrides(self, **values: Any) -> FitConfig:
+        """A copy with some settings replaced; ``None`` values leave a setting as it is.
+
+        This is how options given by a caller (the arguments of
+        :func:`custseg.fit_segments`, the command line's options) are merged over a
+        configuration, for instance one read with :func:`load_config`.
+
+        Parameters
+        ----------
+        **values
+            Names of :class:`FitConfig` fields (``k``, ``k_range``, ``random_state``,
+            ``exclude``...) or of :class:`PrepConfig` fields (``skew``, ``scaling``,
+            ``pca``...), which are merged into ``preparation``. ``None`` means "not
+            given": to set a setting back to ``None`` use :func:`dataclasses.replace`.
+            Lists become tuples and a ``playbook`` path becomes a string.
+
+        Returns
+        -------
+        FitConfig
+            ``self`` when nothing is overridden, else a new, validated configuration.
+
+        Raises
+        ------
+        ConfigError
+            If a name is not a setting, or a value is not valid.
+
+        Examples
+        --------
+        >>> FitConfig(k=3).with_overrides(k=None, random_state=7, skew="none").random_state
+        7
+        """
+        fit_names = {f.name for f in fields(FitConfig)}
+        prep_names = {f.name for f in fields(PrepConfig)}
+        unknown = sorted(set(values) - fit_names - prep_names)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting {unknown[0]}={values[unknown[0]]!r}; settings are "
+                f"{sorted(fit_names - {'preparation'})} and, for the preparation, "
+                f"{sorted(prep_names)}"
+            )
+        given = {name: _setting(value) for name, value in values.items() if value is not None}
+        fit = {name: value for name, value in given.items() if name in fit_names}
+        prep = {name: value for name, value in given.items() if name in prep_names}
+        if "playbook" in fit:
+            fit["playbook"] = os.fspath(fit["playbook"])
+        if prep:
+            base = fit.get("preparation", self.preparation)
+            fit["preparation"] = dataclasses.replace(base, **prep)
+        return dataclasses.replace(self, **fit) if fit else self
+
 
 def parse_k_range(text: str) -> tuple[int, int]:
     """Parse ``"2-10"`` into ``(2, 10)``.
+
+    Parameters
+    ----------
+    text : str
+        ``MIN-MAX``, as the command line's ``--k-range`` takes it.
+
+    Returns
+    -------
+    tuple of int
+        ``(MIN, MAX)``, the ``k_range`` of :class:`FitConfig`.
 
     Raises
     ------
@@ -215,9 +275,11 @@ def parse_k_range(text: str) -> tuple[int, int]:
     try:
         lo, hi = (int(p) for p in parts)
     except ValueError:
-        raise ConfigError(f"--k-range {text!r} is not of the form MIN-MAX, e.g. 2-10") from None
+        raise ConfigError(
+            f"k_range={text!r} (--k-range) is not of the form MIN-MAX, e.g. 2-10"
+        ) from None
     if lo < 2 or hi < lo:
-        raise ConfigError(f"--k-range {text!r} should satisfy 2 <= MIN <= MAX, e.g. 2-10")
+        raise ConfigError(f"k_range={text!r} (--k-range) should satisfy 2 <= MIN <= MAX, e.g. 2-10")
     return lo, hi
 
 
@@ -260,6 +322,11 @@ def load_config(path: str | os.PathLike[str]) -> FitConfig:
     fit_values["preparation"] = preparation
     config: FitConfig = _build(FitConfig, fit_values, "fit")
     return config
+
+
+def _setting(value: Any) -> Any:
+    """Lists (as TOML and JSON give them) become the tuples the dataclasses hold."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _is_number(value: object) -> bool:

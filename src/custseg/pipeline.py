@@ -6,23 +6,30 @@ plain call into a module with one job; this module only wires them together::
     infer_schema → check_rows → PreparationPlan.fit/transform → choose_n_clusters
     → fit_kmeans → evaluate_segmentation → profile_segments → segment_rules
     → name_segments → SegmentationModel
+
+:func:`fit_to_folder` is what ``custseg fit`` does: fit, then write the model, its
+metrics document (:func:`metrics_document`) and the report into one folder.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._utils.io import write_text_atomic
 from ._utils.progress import NO_PROGRESS, Progress
 from .cluster import choose_n_clusters, evaluate_segmentation, fit_kmeans
 from .config import FitConfig
-from .exceptions import DataError
+from .exceptions import ConfigError, DataError
 from .explain import load_playbook, name_segments, profile_segments, segment_rules
-from .model import Segment, SegmentationModel
+from .model import Segment, SegmentationModel, save_model
 from .prepare import (
     PreparationPlan,
     TableSchema,
@@ -31,7 +38,7 @@ from .prepare import (
     reference_statistics,
 )
 
-__all__ = ["fit_segments", "metrics_document"]
+__all__ = ["FitOutput", "fit_segments", "fit_to_folder", "metrics_document"]
 
 # Above this many rows the final K-means is fitted on a sample and every row is then
 # assigned: a few thousand rows per centroid reach an inertia within 1-3% of the full fit.
@@ -88,20 +95,114 @@ def fit_segments(
             f"data should be a pandas DataFrame, got {type(data).__name__}; read files with"
             " custseg.sources.read_table"
         )
-    cfg = config or FitConfig()
-    overrides: dict[str, Any] = {}
-    if k is not None:
-        overrides["k"] = k
-    if k_range is not None:
-        overrides["k_range"] = tuple(k_range)
-    if random_state is not None:
-        overrides["random_state"] = random_state
-    if overrides:
-        cfg = dataclasses.replace(cfg, **overrides)
+    cfg = (config or FitConfig()).with_overrides(
+        k=k,
+        k_range=tuple(k_range) if k_range is not None else None,
+        random_state=random_state,
+    )
     if len(data) == 0:
         raise DataError("the table has no rows; check the query or the input file")
     playbook = load_playbook(cfg.playbook)
     return _fit(data, cfg, playbook, dict(training or {}), progress)
+
+
+@dataclass(frozen=True)
+class FitOutput:
+    """What :func:`fit_to_folder` fitted and wrote.
+
+    Attributes
+    ----------
+    model : SegmentationModel
+        The fitted model, as saved in ``model.json``.
+    metrics : dict
+        The metrics document saved in ``metrics.json`` (see :func:`metrics_document`).
+    files : dict of str to pathlib.Path
+        Every written file, keyed by its path relative to the folder: ``model.json``,
+        ``metrics.json`` and, with the report, ``report.html``, ``summary.md``,
+        ``profiles.csv`` and ``figures/<name>.png``.
+    """
+
+    model: SegmentationModel
+    metrics: dict[str, Any]
+    files: dict[str, Path]
+
+
+def fit_to_folder(
+    data: pd.DataFrame,
+    out: str | os.PathLike[str],
+    *,
+    config: FitConfig | None = None,
+    training: Mapping[str, Any] | None = None,
+    report: bool = True,
+    progress: Progress = NO_PROGRESS,
+) -> FitOutput:
+    """Fit a segmentation and write the model, its metrics and its report to a folder.
+
+    This is what ``custseg fit`` and ``custseg demo`` write. Every file is written
+    atomically (a reader never sees half a file); files of an earlier fit in the
+    folder are replaced.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per customer (see :func:`fit_segments`).
+    out : str or path-like
+        Destination folder, created if needed.
+    config : FitConfig or None, default=None
+        All settings; :class:`FitConfig` defaults when ``None``.
+    training : mapping or None, default=None
+        What the data is (source, query, sha256 of the file), stored in the model.
+    report : bool, default=True
+        Also write ``report.html``, ``summary.md``, ``profiles.csv`` and ``figures/``
+        with :func:`custseg.report.write_report` (on ``data``).
+    progress : Progress, default=NO_PROGRESS
+        Receives the progress of the fit and of the report.
+
+    Returns
+    -------
+    FitOutput
+        The model, the metrics document and the written files.
+
+    Raises
+    ------
+    ConfigError
+        If ``out`` is a file or the folder cannot be created; also invalid settings.
+    DataError, SchemaError
+        As :func:`fit_segments`.
+
+    Examples
+    --------
+    >>> from custseg.sources import read_table, sample_path
+    >>> frame = read_table(sample_path())
+    >>> output = fit_to_folder(frame, "segments", report=False)  # doctest: +SKIP
+    >>> sorted(output.files)  # doctest: +SKIP
+    ['metrics.json', 'model.json']
+    """
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(
+            f"out={os.fspath(out)!r} (--out) is a file; give a folder such as segments/"
+        )
+    model = fit_segments(data, config=config, training=training, progress=progress)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the folder out={os.fspath(out)!r} (--out): {exc.strerror}; "
+            "give a folder you can write to"
+        ) from exc
+    document = metrics_document(model)
+    files = {
+        "model.json": save_model(model, folder / "model.json"),
+        "metrics.json": write_text_atomic(
+            folder / "metrics.json", json.dumps(document, indent=2, allow_nan=False) + "\n"
+        ),
+    }
+    if report:
+        from .report import write_report  # figures and templates: loaded only when asked
+
+        files.update(write_report(model, data, folder, progress=progress))
+    return FitOutput(model=model, metrics=document, files=files)
 
 
 def _k_values(cfg: FitConfig, n_rows: int) -> list[int]:

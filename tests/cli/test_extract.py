@@ -369,15 +369,20 @@ def test_load_input_reads_a_file_or_a_query(tmp_path: Path, sample_frame: pd.Dat
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ({}, r"^no data given; pass --input customers.csv or --sql"),
-        ({"input": Path("c.csv"), "sql": "SELECT 1"}, r"^both --input and --sql given"),
+        (
+            {},
+            r"^neither input nor sql given; give exactly one: input='customers.csv' "
+            r"\(--input\) or sql='SELECT \.\.\.' \(--sql\)$",
+        ),
+        ({"input": Path("c.csv"), "sql": "SELECT 1"}, r"^both input and sql given"),
         (
             {"input": Path("c.csv"), "warehouse": "sqlite:///x.db"},
-            r"^--warehouse applies to --sql only, not to --input",
+            r"^warehouse='sqlite:///x.db' \(--warehouse\) applies to sql queries \(--sql\) "
+            r"only, not to input='c.csv' \(--input\); leave it out$",
         ),
         (
             {"input": Path("c.csv"), "max_bytes_billed": "1GB"},
-            r"^--max-bytes-billed applies to --sql only",
+            r"^max_bytes_billed='1GB' \(--max-bytes-billed\) applies to sql queries \(--sql\)",
         ),
     ],
 )

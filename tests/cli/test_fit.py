@@ -88,6 +88,20 @@ def test_fit_from_sql_with_options(run_cli, tmp_path):
     assert "SELECT" in model.training["query"]
 
 
+def test_fit_from_a_sql_file_records_the_query(run_cli, tmp_path):
+    query = "SELECT * FROM credit_card_customers WHERE TENURE = 12 LIMIT 1500"
+    (tmp_path / "q.sql").write_text(query, encoding="utf-8")
+    out = tmp_path / "seg"
+    result = run_cli(
+        ["fit", "--sql", f"@{tmp_path / 'q.sql'}", "--out", out, "--k", "3", "--k-range", "3-3"]
+        + ["--no-report"]
+    )
+    assert result.exit_code == 0, result.stderr
+    training = load_model(out / "model.json").training
+    assert training["query"] == query and training["rows"] == 1500
+    assert training["source"].startswith("embedded DuckDB")
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [

@@ -217,6 +217,14 @@ def test_export_sql_with_an_unknown_dialect(run_cli, model_file):
     _one_error_line(result, "'oracle'", "duckdb, bigquery, spark, postgres")
 
 
+def test_export_sql_help_lists_the_registered_dialects(run_cli):
+    from custseg.scoring import DIALECTS
+
+    result = run_cli(["export-sql", "--help"])
+    assert result.exit_code == 0, result.stderr
+    assert f"SQL dialect: {', '.join(DIALECTS)}." in " ".join(result.stdout.split())
+
+
 # ----------------------------------------------------------------------------- serve
 
 

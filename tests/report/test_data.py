@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import custseg.cluster.indices
+from custseg.cluster.indices import INDICES, KIndex, Measured
 from custseg.config import FitConfig
 from custseg.exceptions import ConfigError, CustsegError, DataError, ModelError, SchemaError
 from custseg.model import SegmentationModel
 from custseg.pipeline import fit_segments
 from custseg.report import build_report_data, render_report, write_report
-from custseg.report.figures import FIGURE_NAMES
+from custseg.report.figures import FIGURE_NAMES, choice_of_k, k_index_panels
+from custseg.report.figures.choice_of_k import STABILITY_PANEL
 from custseg.report.render import PROFILE_COLUMNS, SECTIONS
 
 N_ROWS = 1_500
@@ -91,6 +96,91 @@ def test_k_selection_comes_from_the_model(model: SegmentationModel, data: dict[s
     assert selection["explanation"] == model.k_selection["explanation"]
     inertia = [c["inertia"] for c in selection["candidates"]]
     assert inertia == sorted(inertia, reverse=True)
+
+
+def test_k_selection_carries_the_index_registry(
+    model: SegmentationModel, data: dict[str, Any]
+) -> None:
+    selection = data["k_selection"]
+    assert selection["indices"] == [entry.describe() for entry in INDICES]
+    recorded = {c["k"]: c for c in model.k_selection["candidates"]}
+    for candidate in selection["candidates"]:
+        for entry in INDICES:
+            assert candidate[entry.name] == recorded[candidate["k"]][entry.name]
+    words = {f"best {entry.label}" for entry in INDICES} | {"knee"}
+    votes = [v for c in selection["candidates"] for v in c["votes"]]
+    assert votes and set(votes) <= words
+
+
+def _no_value(
+    X: np.ndarray, labelings: Any, rng: np.random.Generator, max_exact: int
+) -> list[Measured]:
+    return [Measured(float("nan")) for _ in labelings]
+
+
+def _png_width(png: bytes) -> int:
+    return int.from_bytes(png[16:20], "big")
+
+
+def test_an_index_added_to_the_registry_reaches_data_figure_and_table(
+    model: SegmentationModel,
+    frame: pd.DataFrame,
+    data: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    extra = KIndex("dispersion", "Dispersion", "lower", "the lowest dispersion", _no_value)
+    monkeypatch.setattr(custseg.cluster.indices, "INDICES", (*INDICES, extra))
+    recorded = model.k_selection
+    candidates = [
+        {
+            **c,
+            "dispersion": 0.1 * c["k"],
+            "votes": [*c["votes"], "dispersion"] if c["k"] == 3 else c["votes"],
+        }
+        for c in recorded["candidates"]
+    ]
+    patched = dataclasses.replace(model, k_selection={**recorded, "candidates": candidates})
+
+    selection = build_report_data(patched, frame, random_state=0)["k_selection"]
+    assert selection["indices"][-1] == extra.describe()
+    assert [c["dispersion"] for c in selection["candidates"]] == pytest.approx(
+        [0.1 * k for k in range(2, 7)]
+    )
+    by_k = {c["k"]: c for c in selection["candidates"]}
+    assert by_k[3]["votes"][-1] == "best Dispersion"
+
+    # The figure: one panel per index, then stability; five panels take a 3 × 2 grid.
+    panels = k_index_panels(selection)
+    assert panels == [(i.name, i.title) for i in (*INDICES, extra)] + [STABILITY_PANEL]
+    drawn: list[int] = []
+    real_png = choice_of_k.png
+
+    def counting_png(fig: Any) -> bytes:
+        drawn.append(sum(1 for ax in fig.axes if ax.axison))
+        return real_png(fig)
+
+    monkeypatch.setattr(choice_of_k, "png", counting_png)
+    with_extra = render_report({**data, "k_selection": selection})
+    without = render_report(data)
+    # drawn: elbow and k indices with the extra index, then the same without it.
+    assert drawn == [1, len(INDICES) + 2, 1, len(INDICES) + 1]
+    assert _png_width(with_extra.figures["k_indices"]) > _png_width(without.figures["k_indices"])
+
+    # The table: one column per index, in registry order, and the caption names it.
+    text = " ".join(with_extra.html.split())
+    head = re.search(r"<th class=\"num\">k</th>(.*?)</tr>", text)
+    assert head is not None
+    headers = re.findall(r"<th[^>]*>(.*?)</th>", head.group(1))
+    assert headers == [
+        "inertia",
+        *(i.label for i in (*INDICES, extra)),
+        "stability",
+        "smallest segment",
+        "note",
+    ]
+    assert "<b>Dispersion</b>: lower is better." in text
+    assert '<td class="num">0.300</td>' in text  # k = 3: 0.1 × 3
+    assert "Dispersion</th>" not in without.html
 
 
 def test_profiles_agree_with_the_table(frame: pd.DataFrame, data: dict[str, Any]) -> None:

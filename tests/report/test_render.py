@@ -24,10 +24,36 @@ import pytest
 from custseg.exceptions import CustsegError, DataError
 from custseg.report import RenderedReport, render_report
 from custseg.report._format import fmt_int, fmt_lift, fmt_number, fmt_share, fmt_timestamp
-from custseg.report.figures import FIGURE_NAMES, _LinearTicks, elbow_figure
+from custseg.report.figures import FIGURE_NAMES, elbow_figure
+from custseg.report.figures._canvas import LinearTicks
 from custseg.report.render import PROFILE_COLUMNS, SECTIONS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# The registry's three indices as KIndex.describe() gives them.
+INDICES = [
+    {
+        "name": "silhouette",
+        "label": "Silhouette",
+        "direction": "higher",
+        "title": "Silhouette (higher is better)",
+        "votes": True,
+    },
+    {
+        "name": "calinski_harabasz",
+        "label": "Calinski–Harabasz",
+        "direction": "higher",
+        "title": "Calinski–Harabasz (higher is better)",
+        "votes": True,
+    },
+    {
+        "name": "davies_bouldin",
+        "label": "Davies–Bouldin",
+        "direction": "lower",
+        "title": "Davies–Bouldin (lower is better)",
+        "votes": True,
+    },
+]
 
 
 def hand_made_report_data(k: int = 3, seed: int = 7) -> dict[str, Any]:
@@ -169,6 +195,7 @@ def hand_made_report_data(k: int = 3, seed: int = 7) -> dict[str, Any]:
             "matrix": np.corrcoef(rng.normal(size=(len(features), 50))).tolist(),
         },
         "k_selection": {
+            "indices": copy.deepcopy(INDICES),
             "candidates": candidates,
             "knee": 4,
             "recommended_k": 4,
@@ -402,6 +429,7 @@ def test_figures_render_when_the_data_has_nothing_to_show() -> None:
     data["distributions"] = []
     data["correlation"] = {"method": "spearman", "columns": [], "matrix": []}
     data["k_selection"] = {
+        "indices": copy.deepcopy(INDICES),
         "candidates": [],
         "knee": None,
         "recommended_k": None,
@@ -444,6 +472,10 @@ def test_recommended_and_chosen_k_differ_is_explained(rendered: RenderedReport) 
         ({"version": 1}, "report data lacks the keys"),
         ({**hand_made_report_data(), "version": 99}, "report data version 99 is not 1"),
         ({**hand_made_report_data(), "segments": []}, "report data has no segment"),
+        (
+            {**hand_made_report_data(), "k_selection": {"candidates": []}},
+            "k_selection lacks the list of indices",
+        ),
     ],
 )
 def test_invalid_report_data_is_refused_with_one_line(data: Any, match: str) -> None:
@@ -484,7 +516,7 @@ def test_drawing_leaves_pyplot_and_global_style_alone() -> None:
 
 
 def test_tick_labels_stay_distinct_for_close_ticks() -> None:
-    ticks = _LinearTicks()
+    ticks = LinearTicks()
     locs = [0.2, 0.2025, 0.205, 0.2075, 0.21]
     ticks.set_locs(locs)
     labels = [ticks(v) for v in locs]

@@ -201,7 +201,7 @@ ERRORS = [
             "Credentials, see https://cloud.google.com/docs/authentication for more information."
         ),
         r"^no Google credentials found \(Your default credentials were not found.*gcloud auth "
-        r"application-default login.*--credentials key\.json$",
+        r"application-default login.*credentials='key\.json' \(--credentials key\.json\)$",
     ),
     (
         "dry_run",

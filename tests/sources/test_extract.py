@@ -54,10 +54,11 @@ def test_load_data_from_a_file_and_from_sql(
 def test_load_data_wants_exactly_one_source(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="^neither input nor sql given; give exactly one"):
         load_data()
-    with pytest.raises(ConfigError, match="^both input and sql given; give exactly one"):
+    with pytest.raises(ConfigError, match="^both input and sql given; give only one"):
         load_data(input=sample_path(), sql="SELECT 1")
     with pytest.raises(
-        ConfigError, match="^warehouse='sqlite:///x.db' applies to sql queries only"
+        ConfigError,
+        match=r"^warehouse='sqlite:///x.db' \(--warehouse\) applies to sql queries \(--sql\) only",
     ):
         load_data(input=sample_path(), warehouse="sqlite:///x.db")
 

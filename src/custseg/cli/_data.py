@@ -43,7 +43,6 @@ __all__ = [
     "WAREHOUSE_HELP",
     "read_sql_argument",
     "parse_byte_size",
-    "check_data_options",
     "load_input",
 ]
 
@@ -128,37 +127,6 @@ def read_sql_argument(value: str) -> str:
         ) from exc
 
 
-def check_data_options(
-    *,
-    input: Path | None,
-    sql: str | None,
-    warehouse: str | None,
-    credentials: Path | None,
-    max_bytes_billed: str | int | None,
-) -> None:
-    """Exactly one of --input and --sql; warehouse options only with --sql.
-
-    Raises
-    ------
-    ConfigError
-        Naming the option to drop or to add.
-    """
-    if input is None and sql is None:
-        raise ConfigError(
-            "no data given; pass --input customers.csv or --sql 'SELECT ...' (see --help)"
-        )
-    if input is not None and sql is not None:
-        raise ConfigError("both --input and --sql given; pass only one of them")
-    if input is not None:
-        for flag, value in (
-            ("--warehouse", warehouse),
-            ("--credentials", credentials),
-            ("--max-bytes-billed", max_bytes_billed),
-        ):
-            if value is not None:
-                raise ConfigError(f"{flag} applies to --sql only, not to --input; leave it out")
-
-
 def load_input(
     *,
     input: Path | None,
@@ -185,11 +153,14 @@ def load_input(
     Raises
     ------
     CustsegError
-        Both or neither of --input and --sql, warehouse options with --input, or any
-        source error (see :func:`custseg.sources.load_data`).
+        Both or neither of --input and --sql, warehouse options with --input (see
+        :func:`custseg.sources.check_data_options`), or any source error (see
+        :func:`custseg.sources.load_data`).
     """
-    from ..sources import load_data
+    from ..sources import check_data_options, load_data
 
+    # Checked on the option texts, before --max-bytes-billed is parsed: a byte limit
+    # given with --input is refused for being there, whatever its spelling.
     check_data_options(
         input=input,
         sql=sql,

@@ -34,10 +34,10 @@ def demo(
     ] = False,
 ) -> None:
     """Run custseg end to end on the bundled sample of 8,950 credit-card holders."""
-    from .._utils.io import sha256_file
     from ..config import FitConfig
-    from ..sources import extract, manifest_path, save_snapshot
-    from .fit import print_fit_summary, run_fit
+    from ..pipeline import fit_to_folder
+    from ..sources import describe_source, extract, save_snapshot
+    from .fit import fit_summary, print_fit_summary
 
     snapshot = out / "customers.csv"
     with rich_progress() as progress:
@@ -51,23 +51,22 @@ def demo(
             progress=progress,
         )
     info(f"Extracted {manifest['rows']:,} customers from {result.warehouse} into {snapshot}")
-    training = {
-        "source": str(snapshot),
-        "query": DEMO_QUERY,
-        "data_sha256": manifest["sha256"],
-        "manifest_sha256": sha256_file(manifest_path(snapshot)),
-    }
-    model, summary = run_fit(
-        result.frame,
-        FitConfig(random_state=seed),
-        out,
-        training=training,
-        report=not no_report,
-    )
+    # The model is trained on the snapshot, which records the query in its manifest.
+    training = {**describe_source(input=snapshot), "query": DEMO_QUERY}
+    with rich_progress() as progress:
+        output = fit_to_folder(
+            result.frame,
+            out,
+            config=FitConfig(random_state=seed),
+            training=training,
+            report=not no_report,
+            progress=progress,
+        )
+    summary = fit_summary(output)
     if json_output:
         print_json(summary)
         return
-    print_fit_summary(model, summary)
+    print_fit_summary(output.model, summary)
     if not no_report and not STATE.quiet:
-        report = Path(summary["files"]["report"]).resolve()
+        report = output.files["report.html"].resolve()
         info(f"\nOpen the report: [bold]{report.as_uri()}[/bold]")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ..scoring.dialects import DIALECTS
 from . import app
 from ._common import info
 
@@ -21,7 +22,7 @@ from ._common import info
 def export_sql_command(
     model: Path = typer.Option(..., "--model", "-m", help="Model file written by `custseg fit`."),
     dialect: str = typer.Option(
-        ..., "--dialect", "-d", help="SQL dialect: duckdb, bigquery, spark or postgres."
+        ..., "--dialect", "-d", help=f"SQL dialect: {', '.join(DIALECTS)}."
     ),
     table: str = typer.Option(
         ..., "--table", "-t", help="Table to score; dots separate qualifiers (dataset.table)."

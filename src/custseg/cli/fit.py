@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..exceptions import ConfigError
 from . import app
 from ._common import info, print_json, rich_progress
 from ._data import (
@@ -17,13 +16,12 @@ from ._data import (
     SqlOption,
     WarehouseOption,
     load_input,
+    read_sql_argument,
 )
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from ..config import FitConfig
     from ..model import SegmentationModel
+    from ..pipeline import FitOutput
 
 EPILOG = """\
 Examples:
@@ -40,84 +38,20 @@ and, unless --no-report, segments/report.html with figures, summary.md and profi
 
 
 def _split(value: str | None) -> tuple[str, ...] | None:
+    """``"A, B"`` -> ``("A", "B")``; ``None`` or a text without names -> ``None``."""
     if value is None:
         return None
     names = tuple(v.strip() for v in value.split(",") if v.strip())
     return names or None
 
 
-def build_config(
-    *,
-    config_file: Path | None,
-    k: int | None,
-    k_range: str | None,
-    seed: int | None,
-    id_column: str | None,
-    features: str | None,
-    exclude: str | None,
-    playbook: Path | None,
-    preparation: dict[str, Any],
-) -> FitConfig:
-    """Merge a TOML configuration file with command-line options (options win)."""
-    import dataclasses
-
-    from ..config import FitConfig, load_config, parse_k_range
-
-    base = load_config(config_file) if config_file is not None else FitConfig()
-    prep_overrides = {key: value for key, value in preparation.items() if value is not None}
-    prep = dataclasses.replace(base.preparation, **prep_overrides) if prep_overrides else None
-    overrides: dict[str, Any] = {}
-    if k is not None:
-        overrides["k"] = k
-    if k_range is not None:
-        overrides["k_range"] = parse_k_range(k_range)
-    if seed is not None:
-        overrides["random_state"] = seed
-    if id_column is not None:
-        overrides["id_column"] = id_column
-    if features is not None:
-        overrides["features"] = _split(features)
-    if exclude is not None:
-        overrides["exclude"] = _split(exclude) or ()
-    if playbook is not None:
-        overrides["playbook"] = str(playbook)
-    if prep is not None:
-        overrides["preparation"] = prep
-    return dataclasses.replace(base, **overrides) if overrides else base
-
-
-def run_fit(
-    frame: pd.DataFrame,
-    config: FitConfig,
-    out: Path,
-    *,
-    training: dict[str, Any],
-    report: bool,
-) -> tuple[SegmentationModel, dict[str, Any]]:
-    """Fit and write ``model.json``, ``metrics.json`` and the report; return model and summary."""
-    from .._utils.io import write_text_atomic
-    from ..model import save_model
-    from ..pipeline import fit_segments, metrics_document
-
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {str(out)!r} is a file; give a folder such as segments/")
-    with rich_progress() as progress:
-        model = fit_segments(frame, config=config, training=training, progress=progress)
-        out.mkdir(parents=True, exist_ok=True)
-        model_path = save_model(model, out / "model.json")
-        document = metrics_document(model)
-        import json
-
-        metrics_path = write_text_atomic(
-            out / "metrics.json", json.dumps(document, indent=2, allow_nan=False) + "\n"
-        )
-        written = {"model": str(model_path), "metrics": str(metrics_path)}
-        if report:
-            from ..report import write_report
-
-            files = write_report(model, frame, out, progress=progress)
-            written["report"] = str(files["report.html"])
-    return model, {**document, "files": written}
+def fit_summary(output: FitOutput) -> dict[str, Any]:
+    """What ``--json`` prints: the metrics document and the main written files."""
+    files = output.files
+    shown = {"model": files["model.json"], "metrics": files["metrics.json"]}
+    if "report.html" in files:
+        shown["report"] = files["report.html"]
+    return {**output.metrics, "files": {label: str(path) for label, path in shown.items()}}
 
 
 def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None:
@@ -241,26 +175,26 @@ def fit_command(
     ] = False,
 ) -> None:
     """Fit explained K-means segments: choose k, evaluate, name them and write the model."""
-    pca_value: int | float | None = pca
-    if pca is not None and float(pca).is_integer() and pca >= 1:
-        pca_value = int(pca)
-    config = build_config(
-        config_file=config_file,
+    from ..config import FitConfig, load_config, parse_k_range
+    from ..pipeline import fit_to_folder
+    from ..sources import describe_source
+
+    base = load_config(config_file) if config_file is not None else FitConfig()
+    config = base.with_overrides(
         k=k,
-        k_range=k_range,
-        seed=seed,
+        k_range=parse_k_range(k_range) if k_range is not None else None,
+        random_state=seed,
         id_column=id_column,
-        features=features,
-        exclude=exclude,
+        features=_split(features),
+        exclude=(_split(exclude) or ()) if exclude is not None else None,
         playbook=playbook,
-        preparation={
-            "skew": skew,
-            "scaling": scaling,
-            "impute": impute,
-            "winsorize": winsorize,
-            "pca": pca_value,
-            "domain_features": False if no_domain_features else None,
-        },
+        skew=skew,
+        scaling=scaling,
+        impute=impute,
+        winsorize=winsorize,
+        # --pca 5 asks for five components, --pca 0.9 for 90% of the variance.
+        pca=int(pca) if pca is not None and float(pca).is_integer() and pca >= 1 else pca,
+        domain_features=False if no_domain_features else None,
     )
     frame = load_input(
         input=input,
@@ -269,25 +203,15 @@ def fit_command(
         credentials=credentials,
         max_bytes_billed=max_bytes_billed,
     )
-    training = training_description(input=input, sql=sql, warehouse=warehouse)
-    model, summary = run_fit(frame, config, out, training=training, report=not no_report)
+    # The model records the query itself, also when --sql @query.sql named a file.
+    query = read_sql_argument(sql) if sql is not None else None
+    training = describe_source(input=input, sql=query, warehouse=warehouse)
+    with rich_progress() as progress:
+        output = fit_to_folder(
+            frame, out, config=config, training=training, report=not no_report, progress=progress
+        )
+    summary = fit_summary(output)
     if json_output:
         print_json(summary)
     else:
-        print_fit_summary(model, summary)
-
-
-def training_description(
-    *, input: Path | None, sql: str | None, warehouse: str | None
-) -> dict[str, Any]:
-    """What the model is trained on: file and its sha256, or query and warehouse."""
-    from .._utils.io import sha256_file
-    from ..sources import describe_warehouse, manifest_path
-
-    if input is not None:
-        description: dict[str, Any] = {"source": str(input), "data_sha256": sha256_file(input)}
-        manifest = manifest_path(input)
-        if manifest.is_file():
-            description["manifest_sha256"] = sha256_file(manifest)
-        return description
-    return {"source": describe_warehouse(warehouse), "query": sql}
+        print_fit_summary(output.model, summary)

@@ -15,7 +15,6 @@ from ._data import (
     MaxBytesBilledOption,
     SqlOption,
     WarehouseOption,
-    check_data_options,
     load_input,
 )
 
@@ -65,6 +64,7 @@ def score(
     """Score customers from a file or a query; files are streamed in chunks."""
     from ..model import load_model
     from ..scoring.batch import Scorer, score_file
+    from ..sources import check_data_options
 
     scorer = Scorer(load_model(model))
     check_data_options(

@@ -18,45 +18,31 @@ value never satisfies a condition.
 Overall agreement assigns each customer to the first segment whose rule matches, in a
 fixed precedence (highest precision first, then segment id), customers matched by no
 rule to none, and reports the share whose assignment equals their label.
+
+This module holds the rule types, :func:`segment_rules` and the measuring and wording
+of rules; finding a segment's clauses in its tree is ``custseg.explain._rule_search``,
+and the conditions rules are made of are :mod:`custseg.explain.conditions`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.tree import DecisionTreeClassifier
 
 from .._utils.sampling import stratified_sample
 from ..exceptions import ConfigError, DataError, SchemaError
-from .profiles import numeric_feature_columns, numeric_matrix, validate_labels
+from ._inputs import numeric_feature_columns, numeric_matrix, validate_labels
+from ._rule_search import ObservedValues, choose_clauses, tree_paths
+from .conditions import Condition, Operator, evaluate_clauses
 
 __all__ = ["Condition", "SegmentRule", "RuleSet", "segment_rules"]
 
-Operator = Literal[">=", "<"]
 _SYMBOL = {">=": "≥", "<": "<"}
-_MAX_CLAUSES = 2
 _MIN_TREE_ROWS = 1_000
-# A second path is added to a rule only when it improves F1 by at least this much:
-# a longer rule must earn its length.
-_MIN_F1_GAIN = 0.03
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One threshold condition: ``feature >= value`` or ``feature < value``."""
-
-    feature: str
-    op: Operator
-    value: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``{"feature", "op", "value"}``."""
-        return {"feature": self.feature, "op": self.op, "value": self.value}
 
 
 @dataclass(frozen=True)
@@ -103,6 +89,16 @@ class SegmentRule:
     def matches(self, frame: pd.DataFrame) -> np.ndarray:
         """Boolean mask of the rows of ``frame`` that satisfy the rule.
 
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Customers in original units, with every column the rule reads.
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean ``(len(frame),)``; a missing value never satisfies a condition.
+
         Raises
         ------
         SchemaError
@@ -116,7 +112,7 @@ class SegmentRule:
             )
         features = self.features
         values = numeric_matrix(frame, features) if features else np.empty((len(frame), 0))
-        return _evaluate(self.clauses, values, {f: j for j, f in enumerate(features)})
+        return evaluate_clauses(self.clauses, values, {f: j for j, f in enumerate(features)})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; ``conditions`` is a list of clauses, each a list of conditions."""
@@ -210,7 +206,23 @@ class RuleSet:
         return self.rule(segment_id).to_dict()
 
     def assign(self, frame: pd.DataFrame) -> np.ndarray:
-        """Segment of each row by the rules (first match in :attr:`precedence`), -1 if none."""
+        """Segment of each row by the rules (first match in :attr:`precedence`), -1 if none.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Customers in original units, with every column the rules read.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 ``(len(frame),)`` of segment ids, -1 where no rule matches.
+
+        Raises
+        ------
+        SchemaError
+            If ``frame`` lacks a column a rule reads.
+        """
         assigned = np.full(len(frame), -1, dtype=np.int64)
         by_id = {r.segment_id: r for r in self.rules}
         for sid in self.precedence:
@@ -319,7 +331,7 @@ def _rule_set(
     medians = np.nanmedian(np.where(np.isnan(fit_values).all(axis=0), 0.0, fit_values), axis=0)
     imputed = np.where(np.isnan(fit_values), medians, fit_values)
     index = {f: j for j, f in enumerate(features)}
-    grid = _ObservedValues(imputed, index)
+    grid = ObservedValues(imputed, index)
 
     rules = []
     for sid in ids:
@@ -327,8 +339,8 @@ def _rule_set(
         if len(ids) == 1:
             clauses: tuple[tuple[Condition, ...], ...] = ((),)
         else:
-            paths = _tree_paths(imputed, target, features, max_depth, rng)
-            clauses = _choose_clauses(paths, fit_values, target, index, grid)
+            paths = tree_paths(imputed, target, features, max_depth, rng)
+            clauses = choose_clauses(paths, fit_values, target, index, grid)
         rules.append(_measure(int(sid), clauses, values, codes, index))
 
     # Precedence: most precise rules first so that they claim their customers before
@@ -340,7 +352,7 @@ def _rule_set(
     by_id = {r.segment_id: r for r in rules}
     for sid in precedence:
         free = assigned == -1
-        assigned[free & _evaluate(by_id[sid].clauses, values, index)] = sid
+        assigned[free & evaluate_clauses(by_id[sid].clauses, values, index)] = sid
     return RuleSet(
         rules=rules,
         agreement=float(np.mean(assigned == codes)),
@@ -352,212 +364,6 @@ def _rule_set(
     )
 
 
-Path = list[tuple[str, Operator, float]]
-
-
-def _tree_paths(
-    imputed: np.ndarray,
-    target: np.ndarray,
-    features: list[str],
-    max_depth: int,
-    rng: np.random.Generator,
-) -> list[Path]:
-    """Every root-to-node path of a one-vs-rest tree (the root excluded)."""
-    if target.all() or not target.any():
-        return []
-    tree = DecisionTreeClassifier(
-        max_depth=max_depth,
-        class_weight="balanced",
-        # Leaves of a handful of customers make rules that describe noise.
-        min_samples_leaf=max(5, len(target) // 500),
-        random_state=int(rng.integers(2**31 - 1)),
-    ).fit(imputed, target)
-    t = tree.tree_
-    paths: list[Path] = []
-    stack: list[tuple[int, Path]] = [(0, [])]
-    while stack:
-        node, path = stack.pop()
-        if path:
-            paths.append(path)
-        left, right = int(t.children_left[node]), int(t.children_right[node])
-        if left == -1:
-            continue
-        name, threshold = features[int(t.feature[node])], float(t.threshold[node])
-        # scikit-learn sends x <= threshold left; thresholds sit between observed values,
-        # so "<" and ">=" describe the same split.
-        stack.append((left, [*path, (name, "<", threshold)]))
-        stack.append((right, [*path, (name, ">=", threshold)]))
-    return paths
-
-
-def _choose_clauses(
-    paths: list[Path],
-    values: np.ndarray,
-    target: np.ndarray,
-    index: dict[str, int],
-    grid: _ObservedValues,
-) -> tuple[tuple[Condition, ...], ...]:
-    """The rounded path, or union of two, with the best F1 on the fitting sample."""
-    candidates = []
-    for path in paths:
-        clause = _round_clause(path, values, target, index, grid)
-        mask = _evaluate((clause,), values, index)
-        candidates.append((clause, mask))
-    if not candidates:
-        return ()
-    scored = sorted(
-        ((_f1(mask, target), -len(clause), i) for i, (clause, mask) in enumerate(candidates)),
-        reverse=True,
-    )
-    best_f1, _, first = scored[0]
-    chosen = [candidates[first]]
-    union = candidates[first][1]
-    for _ in range(_MAX_CLAUSES - 1):
-        trials = [
-            (_f1(union | mask, target), -len(clause), i)
-            for i, (clause, mask) in enumerate(candidates)
-            if all(clause != c for c, _ in chosen)
-        ]
-        if not trials:
-            break
-        gain_f1, _, i = max(trials)
-        if gain_f1 < best_f1 + _MIN_F1_GAIN:
-            break
-        chosen.append(candidates[i])
-        union = union | candidates[i][1]
-        best_f1 = gain_f1
-    return tuple(clause for clause, _ in chosen)
-
-
-class _ObservedValues:
-    """Sorted distinct values of each fitting column, computed when first needed."""
-
-    def __init__(self, imputed: np.ndarray, index: dict[str, int]) -> None:
-        self._imputed = imputed
-        self._index = index
-        self._cache: dict[str, np.ndarray] = {}
-
-    def around(self, feature: str, threshold: float) -> tuple[float, float] | None:
-        """The observed values just below and just above a tree threshold."""
-        values = self._cache.get(feature)
-        if values is None:
-            values = np.unique(self._imputed[:, self._index[feature]])
-            self._cache[feature] = values
-        i = int(np.searchsorted(values, threshold, side="right"))
-        if i == 0 or i == len(values):
-            return None
-        return float(values[i - 1]), float(values[i])
-
-
-def _round_clause(
-    path: Path,
-    values: np.ndarray,
-    target: np.ndarray,
-    index: dict[str, int],
-    grid: _ObservedValues,
-) -> tuple[Condition, ...]:
-    """Merge the path's conditions per feature and give each a short threshold.
-
-    A tree threshold ``t`` sits between two observed values ``a < t < b``; every ``c`` in
-    ``(a, b]`` splits the fitting rows exactly as ``t`` does. The roundest such ``c`` with
-    at most 2 significant digits is used ("PURCHASES_TRX ≥ 8", "CREDIT_LIMIT ≥ 1600").
-    Where the values are too dense for that, ``t`` is rounded to 2 significant digits, or
-    3 when that describes the segment better (F1 on the fitting sample).
-    """
-    lower: dict[str, float] = {}
-    upper: dict[str, float] = {}
-    order: list[str] = []
-    for feature, op, threshold in path:
-        if feature not in order:
-            order.append(feature)
-        if op == ">=":
-            lower[feature] = max(threshold, lower.get(feature, -math.inf))
-        else:
-            upper[feature] = min(threshold, upper.get(feature, math.inf))
-
-    exact: dict[tuple[str, float], float | None] = {}
-    for f in order:
-        for t in (lower.get(f), upper.get(f)):
-            if t is not None:
-                gap = grid.around(f, t)
-                exact[(f, t)] = None if gap is None else _roundest_between(*gap, t)
-
-    def build(digits: int) -> tuple[Condition, ...]:
-        conditions = []
-        for f in order:
-            lo, hi = lower.get(f), upper.get(f)
-            d = digits
-            # Rounding must not make a two-sided interval empty: add digits until it is not.
-            while (
-                lo is not None
-                and hi is not None
-                and _short_threshold(f, lo, d, exact) >= _short_threshold(f, hi, d, exact)
-                and d < 12
-            ):
-                d += 1
-            if lo is not None:
-                conditions.append(Condition(f, ">=", _short_threshold(f, lo, d, exact)))
-            if hi is not None:
-                conditions.append(Condition(f, "<", _short_threshold(f, hi, d, exact)))
-        return tuple(conditions)
-
-    short, longer = build(2), build(3)
-    if short == longer:
-        return short
-    f_short = _f1(_evaluate((short,), values, index), target)
-    f_long = _f1(_evaluate((longer,), values, index), target)
-    return longer if f_long > f_short + 0.005 else short
-
-
-def _short_threshold(
-    feature: str, threshold: float, digits: int, exact: dict[tuple[str, float], float | None]
-) -> float:
-    nice = exact.get((feature, threshold))
-    return nice if nice is not None else _round_sig(threshold, digits)
-
-
-def _roundest_between(below: float, above: float, threshold: float) -> float | None:
-    """The number in ``(below, above]`` with the fewest significant digits (at most 2),
-    nearest to ``threshold`` among equally round ones; ``None`` if there is none."""
-    magnitude = math.floor(math.log10(max(abs(below), abs(above))))
-    for power in range(magnitude, magnitude - 2, -1):
-        step = 10.0**power
-        first = math.floor(below / step) + 1
-        last = math.floor(above / step)
-        if first <= last:
-            best = min(range(first, last + 1), key=lambda m: abs(m * step - threshold))
-            return float(round(best * step, max(0, -power)))
-    return None
-
-
-def _round_sig(value: float, digits: int) -> float:
-    if value == 0 or not math.isfinite(value):
-        return value
-    decimals = digits - 1 - math.floor(math.log10(abs(value)))
-    return float(round(value, decimals))
-
-
-def _evaluate(
-    clauses: tuple[tuple[Condition, ...], ...], values: np.ndarray, index: dict[str, int]
-) -> np.ndarray:
-    result = np.zeros(len(values), dtype=bool)
-    for clause in clauses:
-        mask = np.ones(len(values), dtype=bool)
-        for c in clause:
-            column = values[:, index[c.feature]]
-            # Comparisons with NaN are False: a missing value never matches.
-            mask &= column >= c.value if c.op == ">=" else column < c.value
-        result |= mask
-    return result
-
-
-def _f1(mask: np.ndarray, target: np.ndarray) -> float:
-    hits = int(np.count_nonzero(mask & target))
-    if hits == 0:
-        return 0.0
-    return 2 * hits / (int(np.count_nonzero(mask)) + int(np.count_nonzero(target)))
-
-
 def _measure(
     segment_id: int,
     clauses: tuple[tuple[Condition, ...], ...],
@@ -566,7 +372,7 @@ def _measure(
     index: dict[str, int],
 ) -> SegmentRule:
     in_segment = codes == segment_id
-    mask = _evaluate(clauses, values, index)
+    mask = evaluate_clauses(clauses, values, index)
     matched = int(np.count_nonzero(mask))
     hits = int(np.count_nonzero(mask & in_segment))
     size = int(np.count_nonzero(in_segment))

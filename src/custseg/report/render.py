@@ -17,12 +17,10 @@ import pandas as pd
 
 from ..exceptions import DataError
 from ._format import fmt_int, fmt_lift, fmt_metric, fmt_number, fmt_share, fmt_timestamp
+from ._shared import REPORT_DATA_VERSION
 from .figures import render_figures
 
 __all__ = ["RenderedReport", "render_report", "REPORT_DATA_VERSION", "SECTIONS", "PROFILE_COLUMNS"]
-
-REPORT_DATA_VERSION = 1
-"""Version of the report data layout; bumped when keys change meaning."""
 
 SECTIONS = (
     ("summary", "Executive summary"),
@@ -136,6 +134,13 @@ def _check_data(data: Any) -> None:
         raise DataError(
             "report data has no segment; build it with"
             " custseg.report.build_report_data(model, frame)"
+        )
+    selection = data["k_selection"]
+    if not isinstance(selection, dict) or "indices" not in selection:
+        # The figure panels and the table columns of the choice of k follow this list.
+        raise DataError(
+            "report data's k_selection lacks the list of indices ('indices'); rebuild it"
+            " with this custseg's build_report_data"
         )
 
 

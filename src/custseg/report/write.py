@@ -59,7 +59,7 @@ def write_report(
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
         raise SourceError(
-            f"the output path {folder} is a file, not a folder; pass a folder with --out"
+            f"the output path {folder} is a file, not a folder; pass a folder (out_dir, --out)"
         )
     with progress.stage("Computing the report data", total=None):
         data = build_report_data(model, frame, random_state=random_state)

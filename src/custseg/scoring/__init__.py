@@ -26,8 +26,9 @@ if TYPE_CHECKING:
         score_customers,
         score_file,
     )
+    from .dialects import DIALECTS
     from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
-    from .sqlexport import DIALECTS, export_sql
+    from .sqlexport import export_sql
 
 _EXPORTS = {
     "Scorer": "scorer",
@@ -40,7 +41,7 @@ _EXPORTS = {
     "default_rejects_path": "batch",
     "score_customers": "batch",
     "score_file": "batch",
-    "DIALECTS": "sqlexport",
+    "DIALECTS": "dialects",
     "export_sql": "sqlexport",
 }
 __all__ = [

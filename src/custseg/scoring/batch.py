@@ -219,7 +219,8 @@ def score_file(
     rejects_path = Path(rejects) if rejects is not None else default_rejects_path(out_path)
     if rejects_path.resolve() == out_path.resolve():
         raise ConfigError(
-            f"the rejects file {rejects_path} is the output file; choose another --rejects path"
+            f"the rejects file {rejects_path} is the output file;"
+            " choose another rejects path (--rejects)"
         )
 
     chunks = _chunks(input, chunk_size)

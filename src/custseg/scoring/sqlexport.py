@@ -29,53 +29,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from ..exceptions import ConfigError, ModelError
 from ..model import SegmentationModel
 from ..prepare import MAX_ABS_VALUE, MISSING_TOKENS, TableSchema
 from ..prepare.plan import OUTPUT_BOUND, CategoricalStep, NumericStep, PreparationPlan
 from ..prepare.recipes import DomainFeature
+from .dialects import DIALECTS, Dialect
+from .dialects import dialect as get_dialect
 
 __all__ = ["DIALECTS", "export_sql"]
-
-DIALECTS: tuple[str, ...] = ("duckdb", "bigquery", "spark", "postgres")
-
-
-@dataclass(frozen=True)
-class _Dialect:
-    name: str
-    quote: str  # identifier quote character
-    backslash_escapes: bool  # string literals escape with backslashes (else quote doubling)
-    double: str  # the 64-bit float type
-    text: str  # the string type
-
-    def ident(self, name: str) -> str:
-        if self.quote == '"':
-            return '"' + name.replace('"', '""') + '"'
-        if self.name == "bigquery":
-            return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-        return "`" + name.replace("`", "``") + "`"
-
-    def string(self, value: str) -> str:
-        if not self.backslash_escapes:
-            return "'" + value.replace("'", "''") + "'"
-        escaped = (
-            value.replace("\\", "\\\\")
-            .replace("'", "\\'")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-            .replace("\t", "\\t")
-        )
-        return "'" + escaped + "'"
-
-
-_DIALECTS: dict[str, _Dialect] = {
-    "duckdb": _Dialect("duckdb", '"', False, "DOUBLE", "VARCHAR"),
-    "postgres": _Dialect("postgres", '"', False, "DOUBLE PRECISION", "TEXT"),
-    "bigquery": _Dialect("bigquery", "`", True, "FLOAT64", "STRING"),
-    "spark": _Dialect("spark", "`", True, "DOUBLE", "STRING"),
-}
 
 
 def _num(value: float) -> str:
@@ -109,8 +72,9 @@ def export_sql(model: SegmentationModel, *, dialect: str, table: str) -> str:
     ----------
     model : SegmentationModel
         The model (see :func:`custseg.load_model`); it must have an identifier column.
-    dialect : {"duckdb", "bigquery", "spark", "postgres"}
-        SQL dialect of the warehouse.
+    dialect : str
+        SQL dialect of the warehouse: one of :data:`custseg.scoring.dialects.DIALECTS`
+        (duckdb, bigquery, spark, postgres).
     table : str
         Table holding the customers, with the model's input columns; dots separate
         qualifiers (``dataset.customers``, ``project.dataset.customers``) and each
@@ -138,8 +102,7 @@ def export_sql(model: SegmentationModel, *, dialect: str, table: str) -> str:
             f"model should be a SegmentationModel, got {type(model).__name__};"
             " load one with custseg.load_model(path)"
         )
-    if dialect not in _DIALECTS:
-        raise ConfigError(f"dialect={dialect!r} should be one of {', '.join(DIALECTS)}")
+    d = get_dialect(dialect)
     if not isinstance(table, str) or not table.strip():
         raise ConfigError(f"table={table!r} should name a table, e.g. dataset.customers")
     parts = table.strip().split(".")
@@ -150,7 +113,7 @@ def export_sql(model: SegmentationModel, *, dialect: str, table: str) -> str:
     if id_column is None:
         raise ConfigError(
             "the model has no identifier column, so SQL results could not be joined back;"
-            " refit it with an id column (--id-column)"
+            " refit it with an id column (id_column, --id-column)"
         )
     plan = PreparationPlan.from_dict(model.preparation)
     if list(model.feature_names) != plan.feature_names:
@@ -161,7 +124,6 @@ def export_sql(model: SegmentationModel, *, dialect: str, table: str) -> str:
         _check_text("segment name", segment.name)
     for column in [id_column, *plan.input_columns]:
         _check_text("column", column)
-    d = _DIALECTS[dialect]
     source = ".".join(d.ident(p.strip()) for p in parts)
     return _Query(d, plan, model, id_column, source).build()
 
@@ -171,7 +133,7 @@ class _Query:
 
     def __init__(
         self,
-        d: _Dialect,
+        d: Dialect,
         plan: PreparationPlan,
         model: SegmentationModel,
         id_column: str,
@@ -324,7 +286,7 @@ class _Query:
         return "SELECT\n  " + ",\n  ".join(items) + "\nFROM cs_assigned"
 
 
-def _derived_sql(spec: DomainFeature, alias: dict[str, str], d: _Dialect) -> str:
+def _derived_sql(spec: DomainFeature, alias: dict[str, str], d: Dialect) -> str:
     """A derived feature from already-cast columns (see :mod:`custseg.prepare.recipes`)."""
     if spec.kind == "ratio":
         num = alias[spec.sources["numerator"]]
@@ -347,7 +309,7 @@ def _derived_sql(spec: DomainFeature, alias: dict[str, str], d: _Dialect) -> str
     )
 
 
-def _level_sql(cat: CategoricalStep, column: str, d: _Dialect) -> str:
+def _level_sql(cat: CategoricalStep, column: str, d: Dialect) -> str:
     """The level a category counts as: itself, ``other`` when unseen, or NULL (no column)."""
     filled = f"COALESCE({column}, {d.string(cat.impute)})"
     levels = ", ".join(d.string(level) for level in cat.levels)

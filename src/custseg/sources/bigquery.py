@@ -186,7 +186,7 @@ def run_bigquery(
         raise SourceError(
             f"no Google credentials found ({_message(exc)}); run 'gcloud auth "
             "application-default login', set GOOGLE_APPLICATION_CREDENTIALS, or pass a "
-            "service-account key with --credentials key.json"
+            "service-account key file: credentials='key.json' (--credentials key.json)"
         ) from exc
     except (auth_errors.RefreshError, api_errors.Unauthorized) as exc:
         raise SourceError(

@@ -108,7 +108,8 @@ def _open_file(database: Path) -> duckdb.DuckDBPyConnection:
     if magic != _MAGIC:
         raise SourceError(
             f"{str(database)!r} is not a DuckDB database file; give a .duckdb file (use "
-            "sqlite:///file.db for SQLite, --input for CSV and Parquet files)"
+            "sqlite:///file.db for SQLite; give CSV and Parquet files as input='customers.csv' "
+            "(--input))"
         )
     try:
         connection = duckdb.connect(str(database), read_only=True, config=_CONFIG)

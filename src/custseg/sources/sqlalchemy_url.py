@@ -107,10 +107,10 @@ def _engine(sqlalchemy: Any, url: str, scrub: _Scrubber) -> Any:
             )
         return sqlalchemy.create_engine(parsed)
     except sqlalchemy.exc.NoSuchModuleError as exc:
+        # extract() sends only the schemes SQLAlchemy knows; a direct call may not.
         raise SourceError(
-            f"unknown warehouse scheme {url_scheme(url)!r} in {mask_url(url)!r}; use "
-            "duckdb:///file.duckdb, bigquery://PROJECT[/DATASET] or a SQLAlchemy URL such as "
-            "sqlite:///file.db or postgresql://user@host/db"
+            f"SQLAlchemy knows no database {url_scheme(url)!r} in {mask_url(url)!r}; check "
+            "the URL's scheme, or install the SQLAlchemy dialect package for that database"
         ) from exc
     except ModuleNotFoundError as exc:
         module = (exc.name or "").split(".")[0]
@@ -137,7 +137,8 @@ def _sqlite_file(database: str | None, url: str) -> Path:
         if handle.read(16) != _SQLITE_MAGIC:
             raise SourceError(
                 f"{database!r} is not a SQLite database file; give a SQLite file (use "
-                "duckdb:///file.duckdb for DuckDB, --input for CSV and Parquet)"
+                "duckdb:///file.duckdb for DuckDB; give CSV and Parquet files as "
+                "input='customers.csv' (--input))"
             )
     return path
 

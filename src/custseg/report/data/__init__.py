@@ -1,0 +1,22 @@
+"""The report's data step: everything the report shows, computed once into a plain dictionary.
+
+:func:`build_report_data` (in :mod:`.build`) validates its inputs, runs the table
+through the scorer and asks one module per report section for its part:
+
+- :mod:`.overview`: data overview and exploration (rows, columns, gaps, distributions,
+  correlations);
+- :mod:`.choice_of_k`: the choice of the number of segments, driven by the index
+  registry :data:`custseg.cluster.indices.INDICES`;
+- :mod:`.segments`: the segment cards of the executive summary;
+- :mod:`.projection`: the two-dimensional view;
+- :mod:`.profiles`: profiles, lift and the distinguishing features;
+- :mod:`.evaluation`: the silhouette and the quality measures.
+
+No module of this package imports matplotlib, Jinja2 or the rendering modules: what
+the data step shares with drawing (data version, segment colours) comes from
+:mod:`custseg.report._shared`.
+"""
+
+from .build import build_report_data
+
+__all__ = ["build_report_data"]

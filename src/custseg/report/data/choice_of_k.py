@@ -1,0 +1,80 @@
+"""Data for the "Choosing the number of segments" section, driven by the index registry.
+
+The indices come from :data:`custseg.cluster.indices.INDICES`, read when the report is
+built: the data lists every registered index (``indices``) and every candidate carries
+its value under each index name, so the figure panels and the table columns follow the
+registry. Adding a :class:`~custseg.cluster.indices.KIndex` there reaches the report
+without editing it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...cluster import indices as registry
+from ...model import SegmentationModel
+
+__all__ = ["KNEE_VOTE", "k_selection"]
+
+KNEE_VOTE = "knee"
+"""The vote of the knee of the inertia curve: its name in the model and its words in the report."""
+
+# Columns of the candidates table that do not depend on the registry.
+_LEADING_KEYS = ("k", "inertia")
+_TRAILING_KEYS = ("stability_ari", "min_share", "excluded_because")
+
+
+def k_selection(model: SegmentationModel) -> dict[str, Any]:
+    """The k that were compared, the indices that judged them, and the recommendation.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        A fitted model; its ``k_selection`` record may be empty (k chosen by the analyst).
+
+    Returns
+    -------
+    dict
+        ``indices`` (``KIndex.describe()`` of every registered index, in registry order),
+        ``candidates`` (sorted by k: ``k``, ``inertia``, one value per index name,
+        ``stability_ari``, ``min_share``, ``excluded_because`` and ``votes`` in words),
+        ``knee``, ``recommended_k``, ``chosen_k``, ``explanation``, ``rule``,
+        ``rows_used`` and ``sampled``.
+    """
+    # registry.INDICES, not an imported INDICES: the registry is read at call time, so
+    # an index added to it (or patched in by a test) shows up.
+    names = [entry.name for entry in registry.INDICES]
+    selection = model.k_selection or {}
+    candidates = [
+        {
+            **{key: candidate.get(key) for key in (*_LEADING_KEYS, *names, *_TRAILING_KEYS)},
+            "votes": [_vote_words(str(v)) for v in candidate.get("votes") or []],
+        }
+        for candidate in selection.get("candidates", [])
+        if isinstance(candidate, dict) and candidate.get("k") is not None
+    ]
+    explanation = selection.get("explanation") or (
+        f"The model was fitted with k = {model.k} segments, chosen by the analyst;"
+        " no comparison of other values of k was recorded."
+    )
+    return {
+        "indices": [entry.describe() for entry in registry.INDICES],
+        "candidates": sorted(candidates, key=lambda c: int(c["k"])),
+        "knee": selection.get("knee"),
+        "recommended_k": selection.get("recommended_k"),
+        "chosen_k": model.k,
+        "explanation": str(explanation),
+        "rule": selection.get("rule"),
+        "rows_used": selection.get("rows_used"),
+        "sampled": bool(selection.get("sampled", False)),
+    }
+
+
+def _vote_words(name: str) -> str:
+    if name == KNEE_VOTE:
+        return KNEE_VOTE
+    try:
+        return f"best {registry.index(name).label}"
+    except KeyError:
+        # A model fitted when another index was registered: show its name as recorded.
+        return name

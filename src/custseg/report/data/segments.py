@@ -1,0 +1,62 @@
+"""Data for the segment cards of the executive summary: size, colour, rule and suggestions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...model import SegmentationModel
+from .._shared import segment_colors
+
+__all__ = ["segment_cards"]
+
+
+def segment_cards(
+    model: SegmentationModel, sizes: np.ndarray, top_profiles: dict[int, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """One card per segment of the model, sized on this table.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        The fitted model: names, descriptions, traits, rules and strategies.
+    sizes : numpy.ndarray
+        Customers of this table in each segment.
+    top_profiles : dict of int to list of dict
+        Per segment id, its most distinguishing profile rows.
+
+    Returns
+    -------
+    list of dict
+        ``id``, ``name``, ``size``, ``share``, ``training_share``, ``description``,
+        ``traits``, ``rule`` (``text``, ``precision``, ``coverage`` or ``None``),
+        ``strategies``, ``color`` and ``top_profile``.
+    """
+    colors = segment_colors(model.k)
+    total = int(sizes.sum())
+    return [
+        {
+            "id": seg.id,
+            "name": seg.name or f"Segment {seg.id}",
+            "size": int(sizes[seg.id]),
+            "share": float(sizes[seg.id]) / total,
+            "training_share": seg.share,
+            "description": seg.description,
+            "traits": list(seg.traits),
+            "rule": _rule(seg.rule),
+            "strategies": list(seg.strategies),
+            "color": colors[seg.id],
+            "top_profile": top_profiles.get(seg.id, []),
+        }
+        for seg in model.segments
+    ]
+
+
+def _rule(rule: dict[str, Any]) -> dict[str, Any] | None:
+    if not rule:
+        return None
+    text = rule.get("text") or rule.get("rule")
+    if not text:
+        return None
+    return {"text": str(text), "precision": rule.get("precision"), "coverage": rule.get("coverage")}

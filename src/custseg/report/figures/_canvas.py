@@ -1,0 +1,150 @@
+"""The drawing kit every figure shares: a private canvas, the house style, axis formatters.
+
+Every figure is a :class:`matplotlib.figure.Figure` attached to an Agg canvas: pyplot
+is never imported, so no GUI backend is selected, no figure is registered globally
+and nothing leaks from one figure to the next. Styling is applied inside an
+``rc_context`` for the duration of each drawing only, and the PNG carries no
+software/version metadata, so the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter, FuncFormatter
+
+from .._format import fmt_compact
+
+__all__ = [
+    "ACCENT",
+    "LINE",
+    "MUTED",
+    "LinearTicks",
+    "as_float",
+    "compact_axis",
+    "figure",
+    "log_axis",
+    "note",
+    "png",
+]
+
+ACCENT = "#b2182b"
+"""Marks what the reader should look at: the knee, the recommended k, the mean."""
+LINE = "#2166ac"
+"""Colour of the curves against k."""
+MUTED = "#555555"
+"""Secondary text: notes, value labels."""
+_DPI = 100
+_STYLE: dict[Any, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#888888",
+    "axes.grid": False,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+}
+
+
+@contextmanager
+def figure(width: float, height: float) -> Iterator[Figure]:
+    """A styled figure of ``width`` × ``height`` inches on its own Agg canvas.
+
+    The house style applies only inside the ``with`` block, and the figure is cleared
+    on leaving it.
+    """
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        try:
+            yield fig
+        finally:
+            fig.clear()
+
+
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes on a white background, without version metadata."""
+    buffer = io.BytesIO()
+    # metadata Software=None drops the matplotlib version, keeping bytes reproducible.
+    fig.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None}, facecolor="white")
+    return buffer.getvalue()
+
+
+def as_float(values: Sequence[Any]) -> np.ndarray:
+    """Report values (numbers or ``None``) as float64, ``None`` becoming NaN."""
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+class LinearTicks(Formatter):
+    """Tick labels with thousands separators and just enough decimals for the tick step.
+
+    A per-value formatter cannot tell 0.205 from 0.21 apart when ticks are 0.005 apart;
+    this one looks at all the ticks first (``set_locs``) and picks one precision.
+    """
+
+    def __init__(self) -> None:
+        self._unit = 1.0
+        self._suffix = ""
+        self._decimals = 0
+
+    def set_locs(self, locs: Any) -> None:
+        """Choose the unit (none, k, M) and the decimals from all the tick positions."""
+        super().set_locs(locs)
+        values = np.sort(np.asarray([v for v in locs if np.isfinite(v)], dtype=np.float64))
+        top = float(np.max(np.abs(values))) if values.size else 0.0
+        steps = np.diff(values)
+        steps = steps[steps > 0]
+        step = float(steps.min()) if steps.size else (top or 1.0)
+        self._unit, self._suffix = (
+            (1e6, "M") if top >= 1e7 else (1e3, "k") if top >= 1e4 else (1.0, "")
+        )
+        scaled = values / self._unit
+        tolerance = step / self._unit * 1e-3
+        self._decimals = next(
+            (d for d in range(7) if np.all(np.abs(np.round(scaled, d) - scaled) <= tolerance)),
+            6,
+        )
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        text = f"{x / self._unit:,.{self._decimals}f}"
+        if text.lstrip("-").strip("0.,") == "":
+            return "0"
+        return text + self._suffix
+
+
+def compact_axis(axis: Any) -> None:
+    """Label a linear axis with :class:`LinearTicks`."""
+    axis.set_major_formatter(LinearTicks())
+
+
+def log_axis(ax: Any, which: str) -> None:
+    """Put the ``"x"`` or ``"y"`` axis of ``ax`` on a symmetric log scale labelled 1k, 10k."""
+    # symlog is linear below 1 and logarithmic above, so zeros (common in money
+    # columns) stay visible while the long right tail is compressed. Its ticks are
+    # powers of ten, which read well as 1k, 10k, 100k.
+    formatter = FuncFormatter(lambda value, _pos: fmt_compact(value))
+    if which == "x":
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.xaxis.set_major_formatter(formatter)
+    else:
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.yaxis.set_major_formatter(formatter)
+
+
+def note(ax: Any, text: str) -> None:
+    """Replace the axes' content with a centred note ("not computed", "no data")."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=MUTED)

@@ -1,0 +1,145 @@
+"""Figures of the "Data overview and exploration" section: gaps, histograms, correlations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._format import fmt_number
+from ._canvas import MUTED, as_float, compact_axis, figure, log_axis, note, png
+
+__all__ = ["correlation_figure", "distributions_figure", "missing_values_figure"]
+
+
+def missing_values_figure(missing: list[dict[str, Any]]) -> bytes:
+    """Horizontal bars: share of missing values per column (columns without gaps too).
+
+    Parameters
+    ----------
+    missing : list of dict
+        ``missing`` of the report data: ``column``, ``n_missing`` and ``share``.
+
+    Returns
+    -------
+    bytes
+        The PNG image.
+    """
+    height = max(2.0, 0.28 * len(missing) + 1.0)
+    with figure(7.5, height) as fig:
+        ax = fig.add_subplot()
+        if not missing:
+            note(ax, "No feature columns")
+            return png(fig)
+        names = [m["column"] for m in missing][::-1]
+        shares = np.array([float(m["share"]) for m in missing][::-1]) * 100
+        counts = [int(m["n_missing"]) for m in missing][::-1]
+        bars = ax.barh(names, shares, color=["#d6604d" if s > 0 else "#cccccc" for s in shares])
+        top = float(shares.max()) if shares.size else 0.0
+        for bar, count, share in zip(bars, counts, shares, strict=True):
+            label = "none" if count == 0 else f"{count:,} ({share:.1f}%)"
+            ax.text(
+                bar.get_width() + max(top, 1.0) * 0.01,
+                bar.get_y() + bar.get_height() / 2,
+                label,
+                va="center",
+                fontsize=7.5,
+                color=MUTED,
+            )
+        ax.set_xlim(0, max(top, 1.0) * 1.25)
+        ax.set_xlabel("rows with a missing value (%)")
+        if top == 0:
+            ax.set_title("No missing values in the feature columns")
+        else:
+            ax.set_title("Missing values per column")
+        return png(fig)
+
+
+def distributions_figure(distributions: list[dict[str, Any]]) -> bytes:
+    """Small multiples: one histogram per feature, on a log axis where the column is skewed.
+
+    Parameters
+    ----------
+    distributions : list of dict
+        ``distributions`` of the report data: ``column``, ``edges``, ``counts``,
+        ``log_scale`` and ``median``.
+
+    Returns
+    -------
+    bytes
+        The PNG image.
+    """
+    n = len(distributions)
+    cols = max(1, min(4, n))
+    rows = max(1, -(-n // cols))
+    with figure(2.75 * cols + 0.2, 2.1 * rows + 0.4) as fig:
+        if n == 0:
+            note(fig.add_subplot(), "No numeric feature to show")
+            return png(fig)
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for ax, item in zip(axes.flat, distributions, strict=False):
+            edges = as_float(item["edges"])
+            counts = as_float(item["counts"])
+            ax.stairs(counts, edges, fill=True, color="#4393c3", alpha=0.85)
+            if item.get("log_scale"):
+                log_axis(ax, "x")
+            else:
+                compact_axis(ax.xaxis)
+            ax.set_title(str(item["column"]), fontsize=8.5)
+            ax.set_xlabel(
+                f"median {fmt_number(item.get('median'))}"
+                + (" · log scale" if item.get("log_scale") else ""),
+                fontsize=7.5,
+                color=MUTED,
+            )
+            ax.set_yticks([])
+            ax.spines["left"].set_visible(False)
+        for ax in list(axes.flat)[n:]:
+            ax.set_axis_off()
+        return png(fig)
+
+
+def correlation_figure(correlation: dict[str, Any]) -> bytes:
+    """Heatmap of rank correlations between the numeric columns, annotated with values.
+
+    Parameters
+    ----------
+    correlation : dict
+        ``correlation`` of the report data: ``method``, ``columns`` and ``matrix``.
+
+    Returns
+    -------
+    bytes
+        The PNG image.
+    """
+    columns = list(correlation["columns"])
+    matrix = np.array([as_float(row) for row in correlation["matrix"]], dtype=np.float64).reshape(
+        len(columns), len(columns)
+    )
+    size = max(4.0, 0.42 * len(columns) + 2.5)
+    with figure(size + 1.2, size) as fig:
+        ax = fig.add_subplot()
+        if not columns:
+            note(ax, "Not enough numeric columns for correlations")
+            return png(fig)
+        image = ax.imshow(np.ma.masked_invalid(matrix), cmap="RdBu_r", vmin=-1, vmax=1)
+        ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right", fontsize=7.5)
+        ax.set_yticks(range(len(columns)), columns, fontsize=7.5)
+        ax.spines[:].set_visible(False)
+        if len(columns) <= 25:
+            for i in range(len(columns)):
+                for j in range(len(columns)):
+                    value = matrix[i, j]
+                    if np.isfinite(value):
+                        ax.text(
+                            j,
+                            i,
+                            f"{value:.1f}".replace("-0.0", "0.0"),
+                            ha="center",
+                            va="center",
+                            fontsize=6.5,
+                            color="white" if abs(value) > 0.6 else "#222222",
+                        )
+        bar = fig.colorbar(image, ax=ax, shrink=0.7)
+        bar.set_label(f"{correlation.get('method', 'rank').capitalize()} correlation")
+        return png(fig)

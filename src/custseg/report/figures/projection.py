@@ -1,0 +1,86 @@
+"""Figure of "The segments in two dimensions": customers on two principal components."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.lines import Line2D
+
+from .._shared import segment_colors
+from ._canvas import as_float, figure, png
+
+__all__ = ["projection_figure"]
+
+
+def projection_figure(projection: dict[str, Any], segments: list[dict[str, Any]]) -> bytes:
+    """Customers on the first two principal components, coloured by segment, with centroids.
+
+    Parameters
+    ----------
+    projection : dict
+        ``projection`` of the report data: ``x``, ``y``, ``labels``, ``centroids``,
+        ``explained_variance_ratio``, ``n_drawn`` and ``n_total``.
+    segments : list of dict
+        ``segments`` of the report data (``id`` and ``name``), for colours and legend.
+
+    Returns
+    -------
+    bytes
+        The PNG image.
+    """
+    colors = segment_colors(len(segments))
+    x = as_float(projection["x"])
+    y = as_float(projection["y"])
+    labels = np.asarray(projection["labels"], dtype=np.int64)
+    ratio = list(projection.get("explained_variance_ratio") or [None, None])
+    with figure(8.5, 6.0) as fig:
+        ax = fig.add_subplot()
+        for seg in segments:
+            mask = labels == int(seg["id"])
+            ax.scatter(
+                x[mask],
+                y[mask],
+                s=6,
+                alpha=0.45,
+                color=colors[int(seg["id"])],
+                linewidths=0,
+                rasterized=True,
+            )
+        for seg, (cx, cy) in zip(segments, projection["centroids"], strict=True):
+            ax.scatter(
+                [cx], [cy], s=220, color=colors[int(seg["id"])], edgecolors="black", zorder=3
+            )
+            ax.text(
+                cx,
+                cy,
+                str(seg["id"]),
+                ha="center",
+                va="center",
+                fontsize=8.5,
+                weight="bold",
+                zorder=4,
+            )
+        handles = [
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="",
+                color=colors[int(seg["id"])],
+                label=f"{seg['id']} · {seg['name']}",
+            )
+            for seg in segments
+        ]
+        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        ax.set_xlabel(f"first principal component ({_pct(ratio[0])} of the variance)")
+        ax.set_ylabel(f"second principal component ({_pct(ratio[1])} of the variance)")
+        ax.set_title(
+            f"{int(projection.get('n_drawn', x.size)):,} of "
+            f"{int(projection.get('n_total', x.size)):,} customers; large dots are segment centres"
+        )
+        return png(fig)
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{100 * float(value):.1f}%"

@@ -1,0 +1,177 @@
+"""The customer table of a task: from a file or from a query, never both."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .._utils.io import sha256_file
+from .._utils.progress import NO_PROGRESS, Progress
+from ..exceptions import ConfigError, SourceError
+from .files import read_table
+from .query import describe_warehouse, extract
+from .snapshot import manifest_path
+
+__all__ = ["check_data_options", "describe_source", "load_data"]
+
+_CHOICES = "input='customers.csv' (--input) or sql='SELECT ...' (--sql)"
+
+
+def check_data_options(
+    *,
+    input: str | os.PathLike[str] | None = None,
+    sql: str | None = None,
+    warehouse: str | None = None,
+    credentials: str | os.PathLike[str] | None = None,
+    max_bytes_billed: int | str | None = None,
+) -> None:
+    """Check that exactly one source is given, and warehouse options only with a query.
+
+    The same rule holds for :func:`load_data` and for the command line's ``--input``,
+    ``--sql``, ``--warehouse``, ``--credentials`` and ``--max-bytes-billed``, so its
+    messages name the Python parameter and the option in parentheses:
+    ``warehouse='sqlite:///x.db' (--warehouse) applies to sql queries (--sql) only``.
+
+    Parameters
+    ----------
+    input : path-like, optional
+        CSV or Parquet file.
+    sql : str, optional
+        Query.
+    warehouse : str, optional
+        Where ``sql`` runs.
+    credentials : path-like, optional
+        BigQuery key file.
+    max_bytes_billed : int or str, optional
+        BigQuery byte limit (the command line checks its text before parsing it).
+
+    Raises
+    ------
+    ConfigError
+        Both or neither of ``input`` and ``sql``, or a warehouse option with ``input``;
+        the message names what to drop or to add.
+    """
+    if input is None and sql is None:
+        raise ConfigError(f"neither input nor sql given; give exactly one: {_CHOICES}")
+    if input is not None and sql is not None:
+        raise ConfigError(f"both input and sql given; give only one: {_CHOICES}")
+    if input is None:
+        return
+    for name, value in (
+        ("warehouse", warehouse),
+        ("credentials", credentials),
+        ("max_bytes_billed", max_bytes_billed),
+    ):
+        if value is not None:
+            flag = "--" + name.replace("_", "-")
+            shown = os.fspath(value) if isinstance(value, os.PathLike) else value
+            raise ConfigError(
+                f"{name}={shown!r} ({flag}) applies to sql queries (--sql) only, not to "
+                f"input={str(input)!r} (--input); leave it out"
+            )
+
+
+def load_data(
+    *,
+    input: str | os.PathLike[str] | None = None,
+    sql: str | None = None,
+    warehouse: str | None = None,
+    credentials: str | os.PathLike[str] | None = None,
+    max_bytes_billed: int | None = None,
+    progress: Progress = NO_PROGRESS,
+    notify: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """The customer table for a task, from a file or from a query.
+
+    Give exactly one of ``input`` (a CSV or Parquet file, read with
+    :func:`~custseg.sources.read_table`) and ``sql`` (run with
+    :func:`~custseg.sources.extract`); see :func:`check_data_options`.
+
+    Parameters
+    ----------
+    input : path-like, optional
+        CSV or Parquet file.
+    sql : str, optional
+        Query to run on ``warehouse``.
+    warehouse, credentials, max_bytes_billed, progress, notify
+        As :func:`~custseg.sources.extract`; only with ``sql``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        At least one row.
+
+    Raises
+    ------
+    ConfigError
+        Both or neither of ``input`` and ``sql``, or warehouse options with ``input``.
+    SourceError
+        As :func:`~custseg.sources.read_table` and :func:`~custseg.sources.extract`;
+        also a file without data rows.
+    """
+    check_data_options(
+        input=input,
+        sql=sql,
+        warehouse=warehouse,
+        credentials=credentials,
+        max_bytes_billed=max_bytes_billed,
+    )
+    if input is not None:
+        with progress.stage(f"Reading {Path(input).name}"):
+            frame = read_table(input)
+        if frame.empty:
+            raise SourceError(f"{str(input)!r} has no data rows; give a file with customers")
+        return frame
+    assert sql is not None
+    return extract(
+        sql,
+        warehouse,
+        credentials=credentials,
+        max_bytes_billed=max_bytes_billed,
+        progress=progress,
+        notify=notify,
+    ).frame
+
+
+def describe_source(
+    *,
+    input: str | os.PathLike[str] | None = None,
+    sql: str | None = None,
+    warehouse: str | None = None,
+) -> dict[str, Any]:
+    """What a table was read from, to store with a model trained on it.
+
+    Parameters
+    ----------
+    input : path-like, optional
+        The CSV or Parquet file read, if the table came from a file.
+    sql : str, optional
+        The query run, if the table came from a query.
+    warehouse : str, optional
+        Where ``sql`` ran (``None``: the embedded warehouse).
+
+    Returns
+    -------
+    dict
+        For a file: ``source`` (the path), ``data_sha256`` (of the file) and, when a
+        snapshot manifest lies beside it, ``manifest_sha256``. For a query: ``source``
+        (the warehouse, secrets masked, see :func:`~custseg.sources.describe_warehouse`)
+        and ``query``.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`check_data_options`.
+    """
+    check_data_options(input=input, sql=sql, warehouse=warehouse)
+    if input is None:
+        return {"source": describe_warehouse(warehouse), "query": sql}
+    description: dict[str, Any] = {"source": str(input), "data_sha256": sha256_file(input)}
+    manifest = manifest_path(input)
+    if manifest.is_file():
+        description["manifest_sha256"] = sha256_file(manifest)
+    return description

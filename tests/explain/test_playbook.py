@@ -1,0 +1,94 @@
+"""The playbook format: the shipped credit-card playbook, loading files and validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import custseg
+from _credit_cards import cc_frame, with_derived
+from custseg.exceptions import ConfigError
+from custseg.explain.playbook import Playbook, load_playbook, parse_playbook
+
+VOCABULARY = {
+    "transactors",
+    "revolvers",
+    "cash_advance_reliant",
+    "instalment_shoppers",
+    "premium_high_spenders",
+    "dormant",
+    "new_accounts",
+    "limit_stretched",
+    "one_off_shoppers",
+}
+
+
+def cc_derived() -> pd.DataFrame:
+    """CC_GENERAL plus the credit-card features documented in the guide."""
+    return with_derived(cc_frame())
+
+
+def test_shipped_playbook_covers_the_trade_vocabulary():
+    playbook = load_playbook()
+    assert isinstance(playbook, Playbook)
+    assert {e.key for e in playbook.entries} == VOCABULARY
+    names = [e.name for e in playbook.entries]
+    assert len(set(names)) == len(names)
+    known = set(cc_derived().columns)
+    for entry in playbook.entries:
+        assert 2 <= len(entry.strategies) <= 3, entry.key
+        assert entry.traits and all(t.feature in known for t in entry.traits), entry.key
+        assert "{" not in entry.name
+    assert len(playbook.fallback_strategies) >= 2
+    # The package data is the file in the source tree.
+    text = (Path(custseg.__file__).parent / "playbooks" / "credit_card.toml").read_text()
+    assert parse_playbook(text).entries == playbook.entries
+
+
+BASE_ENTRY = """
+[segments.x]
+name = "X"
+description = "Some text {share:.0%}."
+strategies = ["Do a thing.", "Do another."]
+traits = [{ feature = "A", stat = "lift", op = ">=", value = 1.5 }]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[segments.x]\nname = \n", r"not valid TOML: Invalid value \(at line 2, column 8\)"),
+        (BASE_ENTRY.replace('op = ">="', 'op = "=>"'), r"segments\.x\.traits\[0\]\.op is '=>'"),
+        (BASE_ENTRY.replace('stat = "lift"', 'stat = "mode"'), r"segments\.x\.traits\[0\]\.stat"),
+        (BASE_ENTRY.replace("value = 1.5", 'value = "high"'), r"traits\[0\]\.value is 'high'"),
+        (
+            BASE_ENTRY.replace('strategies = ["Do a thing.", "Do another."]\n', ""),
+            r"segments\.x has no `strategies`",
+        ),
+        (BASE_ENTRY.replace('["Do a thing.", "Do another."]', "[]"), r"segments\.x\.strategies"),
+        (BASE_ENTRY.replace("strategies =", "stratgies ="), r"unknown field 'stratgies'"),
+        (BASE_ENTRY.replace("{share:.0%}", "{share.mode}"), r"description has field \{share\.mode"),
+        (BASE_ENTRY.replace("{share:.0%}", "{share:.0Q}"), r"description has format '\.0Q'"),
+        (BASE_ENTRY + "priority = 500\n", r"segments\.x\.priority is 500"),
+        (BASE_ENTRY + BASE_ENTRY.replace("segments.x", "segments.y"), r"'X' is also the name"),
+        ("[playbook]\nname = 'empty'\n", r"\[segments\] is missing or empty"),
+        ("[sections.x]\n", r"unknown field 'sections'"),
+    ],
+)
+def test_invalid_playbooks_raise_one_line_config_errors(text, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        parse_playbook(text, source="mine.toml")
+    assert "\n" not in str(info.value)
+    assert str(info.value).startswith("playbook mine.toml")
+
+
+def test_playbook_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_playbook(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[segments.x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.toml is not valid TOML: .*line 1"):
+        load_playbook(bad)
+    assert parse_playbook(BASE_ENTRY).entries[0].traits[0].required is True
