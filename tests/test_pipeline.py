@@ -8,13 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg import fit_segments, load_model, save_model
-from custseg.cluster.kmeans import assign
+from custseg import fit_segments, load_model, save_model, score_customers
 from custseg.config import FitConfig
 from custseg.exceptions import ConfigError, DataError, SchemaError
 from custseg.pipeline import FitOutput, fit_to_folder, metrics_document
-from custseg.prepare import TableSchema, check_rows
-from custseg.prepare.plan import PreparationPlan
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +20,9 @@ def sample_model(_sample_frame_once):
 
 
 def _labels(model, frame):
-    checked = check_rows(frame, TableSchema.from_dict(model.schema))
-    X = PreparationPlan.from_dict(model.preparation).transform(checked.frame)
-    return assign(X, model.centroid_array).labels
+    result = score_customers(model, frame)
+    assert result.rejects.empty
+    return result.scored["segment_id"].to_numpy()
 
 
 def test_recommended_segmentation_of_the_sample_is_balanced_and_stable(sample_model):

@@ -26,6 +26,7 @@ import pandas as pd
 from ._utils.io import write_text_atomic
 from ._utils.progress import NO_PROGRESS, Progress
 from .cluster import choose_n_clusters, evaluate_segmentation, fit_kmeans
+from .cluster.indices import INDICES
 from .config import FitConfig
 from .exceptions import ConfigError, DataError
 from .explain import load_playbook, name_segments, profile_segments, segment_rules
@@ -363,23 +364,23 @@ def _clustering_sources(plan: PreparationPlan) -> list[str]:
 def metrics_document(model: SegmentationModel) -> dict[str, Any]:
     """The ``metrics.json`` document of a model: the fit's indices and the k selection.
 
-    Keys: ``k``, ``inertia``, ``silhouette``, ``calinski_harabasz``, ``davies_bouldin``,
+    Keys: ``k``, ``inertia``, one key per registered index
+    (:data:`custseg.cluster.indices.INDICES`: ``silhouette``, ``calinski_harabasz``,
+    ``davies_bouldin``) and ``indices`` describing them, the silhouette's details,
     ``stability_ari``, ``sizes`` and ``k_selection`` (one entry per k tried, with the same
-    indices), plus the recommendation, the per-segment silhouette and the preparation
-    decisions.
+    indices), plus the recommendation and the preparation decisions.
     """
     metrics = model.metrics
     selection = model.k_selection or {}
     return {
         "k": model.k,
         "inertia": metrics.get("inertia"),
-        "silhouette": metrics.get("silhouette"),
+        **{entry.name: metrics.get(entry.name) for entry in INDICES},
+        "indices": [entry.describe() for entry in INDICES],
         "silhouette_per_segment": metrics.get("silhouette_per_segment"),
         "silhouette_exact": metrics.get("silhouette_exact"),
         "silhouette_sample_size": metrics.get("silhouette_sample_size"),
         "silhouette_ci": metrics.get("silhouette_ci"),
-        "calinski_harabasz": metrics.get("calinski_harabasz"),
-        "davies_bouldin": metrics.get("davies_bouldin"),
         "stability_ari": metrics.get("stability_ari"),
         "sizes": [s.size for s in model.segments],
         "shares": [s.share for s in model.segments],

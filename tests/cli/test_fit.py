@@ -12,10 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from custseg import load_model, read_table
-from custseg.cluster.kmeans import assign
-from custseg.prepare import TableSchema, check_rows
-from custseg.prepare.plan import PreparationPlan
+from custseg import load_model, read_table, score_customers
 
 METRIC_KEYS = (
     "k",
@@ -45,10 +42,8 @@ def test_fit_on_the_bundled_sample_writes_model_metrics_and_json(run_cli, sample
 
     model = load_model(out / "model.json")
     assert model.training["data_sha256"]
-    frame = read_table(sample_csv)
-    checked = check_rows(frame, TableSchema.from_dict(model.schema))
-    X = PreparationPlan.from_dict(model.preparation).transform(checked.frame)
-    sizes = np.bincount(assign(X, model.centroid_array).labels, minlength=model.k)
+    scored = score_customers(model, read_table(sample_csv)).scored
+    sizes = np.bincount(scored["segment_id"], minlength=model.k)
     assert sizes.tolist() == metrics["sizes"]
 
 

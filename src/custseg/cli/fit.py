@@ -79,19 +79,28 @@ def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None
             "" if sil is None else f"{sil:.3f}",
         )
     err_console.print(table)
-    stability = summary.get("stability_ari")
-    silhouette = f"silhouette {summary['silhouette']:.3f}"
-    if summary.get("silhouette_exact") is False and summary.get("silhouette_ci"):
-        low, high = summary["silhouette_ci"]
-        silhouette += (
-            f" (estimated on {summary['silhouette_sample_size']:,} rows stratified by segment,"
-            f" interval {low:.3f}-{high:.3f})"
+    figures = []
+    for entry in summary.get("indices", []):
+        value = summary.get(entry["name"])
+        if value is None:
+            continue
+        text = (
+            f"{entry['label']} {value:,.0f}"
+            if abs(value) >= 100
+            else f"{entry['label']} {value:.3f}"
         )
-    info(
-        f"{silhouette} · Calinski-Harabasz "
-        f"{summary['calinski_harabasz']:,.0f} · Davies-Bouldin {summary['davies_bouldin']:.3f}"
-        + (f" · stability (ARI) {stability:.3f}" if stability is not None else "")
-    )
+        if entry["name"] == "silhouette" and summary.get("silhouette_exact") is False:
+            low, high = summary.get("silhouette_ci") or (None, None)
+            if low is not None:
+                text += (
+                    f" (estimated on {summary['silhouette_sample_size']:,} rows stratified by"
+                    f" segment, interval {low:.3f}-{high:.3f})"
+                )
+        figures.append(text)
+    stability = summary.get("stability_ari")
+    if stability is not None:
+        figures.append(f"stability (ARI) {stability:.3f}")
+    info(" · ".join(figures))
     for label, path in summary["files"].items():
         info(f"{label}: {path}")
 
