@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -146,3 +148,16 @@ def test_invalid_data_raise_data_errors() -> None:
         find_knee([1, 2, 3], [1, np.nan, 2])
     with pytest.raises(DataError, match="repeats the value 2"):
         find_knee([1, 2, 2, 3], [4, 3, 2, 1])
+
+
+def test_finding_a_knee_does_not_import_pyplot() -> None:
+    # kneed imports matplotlib.pyplot for its plots (0.35 s and a GUI backend per fit);
+    # custseg never draws with it, so the import is kept out of every fit.
+    code = (
+        "import sys, numpy as np\n"
+        "from custseg.cluster.knee import find_knee\n"
+        "assert find_knee(np.arange(1, 21), 1 / np.arange(1, 21)).knee == 5.0\n"
+        "assert 'matplotlib.pyplot' not in sys.modules\n"
+        "import matplotlib.pyplot\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._utils.numeric import single_threaded_blas
 from .silhouette import silhouette_many
 
 __all__ = ["INDICES", "KIndex", "Measured", "index", "voting_indices"]
@@ -129,8 +128,7 @@ def _per_labeling(
             if np.unique(labels).shape[0] < 2:
                 out.append(Measured(float("nan")))
                 continue
-            with single_threaded_blas():
-                out.append(Measured(float(score(X, labels))))
+            out.append(Measured(float(score(X, labels))))
         return out
 
     return compute
