@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,17 +13,12 @@ from hypothesis.extra.numpy import arrays
 from scipy import stats
 from sklearn.decomposition import PCA
 
-import custseg
+from _credit_cards import CC_PATH
 from custseg.exceptions import ConfigError, DataError, ModelError, SchemaError
 from custseg.prepare import ColumnInfo, TableSchema, check_rows, infer_schema
 from custseg.prepare.plan import OUTPUT_BOUND, PreparationPlan, PrepConfig
 
-CC_GENERAL = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
-
-
-@pytest.fixture(scope="module")
-def cc() -> pd.DataFrame:
-    return pd.read_csv(CC_GENERAL)
+CC_GENERAL = CC_PATH
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-import custseg
+from _credit_cards import CC_PATH
 from custseg.exceptions import ModelError
 from custseg.prepare import infer_schema
 from custseg.prepare.plan import PreparationPlan, PrepConfig
@@ -24,14 +24,9 @@ from custseg.prepare.recipes import (
     compute_domain_feature,
 )
 
-CC_GENERAL = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
+CC_GENERAL = CC_PATH
 DOC = Path(__file__).resolve().parents[2] / "docs" / "preparation.md"
 RECIPE = {f.name: f for f in CREDIT_CARD_RECIPE}
-
-
-@pytest.fixture(scope="module")
-def cc() -> pd.DataFrame:
-    return pd.read_csv(CC_GENERAL)
 
 
 def test_ratios_are_guarded() -> None:

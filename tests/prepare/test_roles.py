@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import custseg
+from _credit_cards import CC_PATH
 from custseg.exceptions import DataError, ModelError, SchemaError
 from custseg.prepare import (
     TableSchema,
@@ -19,7 +19,7 @@ from custseg.prepare import (
     infer_schema,
 )
 
-CC_GENERAL = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
+CC_GENERAL = CC_PATH
 CC_NUMERIC = [
     "BALANCE",
     "BALANCE_FREQUENCY",
@@ -39,11 +39,6 @@ CC_NUMERIC = [
     "PRC_FULL_PAYMENT",
     "TENURE",
 ]
-
-
-@pytest.fixture(scope="module")
-def cc() -> pd.DataFrame:
-    return pd.read_csv(CC_GENERAL)
 
 
 def _other_table(n: int = 300) -> pd.DataFrame:

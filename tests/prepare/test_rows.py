@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-import custseg
 from custseg.exceptions import DataError, SchemaError
 from custseg.prepare import (
     MAX_ABS_VALUE,
@@ -17,55 +14,6 @@ from custseg.prepare import (
     check_rows,
     infer_schema,
 )
-
-CC_GENERAL = Path(custseg.__file__).parent / "data" / "CC_GENERAL.csv"
-CC_NUMERIC = [
-    "BALANCE",
-    "BALANCE_FREQUENCY",
-    "PURCHASES",
-    "ONEOFF_PURCHASES",
-    "INSTALLMENTS_PURCHASES",
-    "CASH_ADVANCE",
-    "PURCHASES_FREQUENCY",
-    "ONEOFF_PURCHASES_FREQUENCY",
-    "PURCHASES_INSTALLMENTS_FREQUENCY",
-    "CASH_ADVANCE_FREQUENCY",
-    "CASH_ADVANCE_TRX",
-    "PURCHASES_TRX",
-    "CREDIT_LIMIT",
-    "PAYMENTS",
-    "MINIMUM_PAYMENTS",
-    "PRC_FULL_PAYMENT",
-    "TENURE",
-]
-
-
-@pytest.fixture(scope="module")
-def cc() -> pd.DataFrame:
-    return pd.read_csv(CC_GENERAL)
-
-
-def _other_table(n: int = 300) -> pd.DataFrame:
-    """A retail-bank customer table unlike CC_GENERAL: mixed types, gaps, dates, text."""
-    rng = np.random.default_rng(7)
-    income = rng.lognormal(10, 0.5, n).round(2)
-    income[rng.choice(n, 30, replace=False)] = np.nan
-    return pd.DataFrame(
-        {
-            "customer_id": [f"K-{100000 + i}" for i in range(n)],
-            "age": rng.integers(18, 90, n),
-            "annual_income": income,
-            "region": rng.choice(["north", "south", "east", "west"], n),
-            "is_premium": rng.random(n) < 0.2,
-            "opened_on": pd.date_range("2015-01-01", periods=n, freq="7D").strftime("%Y-%m-%d"),
-            "notes": [f"called on day {i}, asked about fees" for i in range(n)],
-            "country": "BE",
-            "fax_number": np.nan,
-            "tenure_months": rng.integers(6, 13, n),
-            "n_transactions": rng.poisson(3, n),
-            "branch_code": rng.integers(1, 6, n),
-        }
-    )
 
 
 def _schema(numeric: list[str], categorical: list[str] = ()) -> TableSchema:  # type: ignore[assignment]
