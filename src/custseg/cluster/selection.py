@@ -76,6 +76,8 @@ __all__ = [
     "KSelection",
     "RULE",
     "choose_n_clusters",
+    "apply_rule",
+    "inertia_knee",
     "DEFAULT_SELECTION_SAMPLE",
 ]
 
@@ -352,7 +354,7 @@ def choose_n_clusters(
             measured[entry.name] = entry.compute(rows, labelings, rng, silhouette_max_exact)
         timings[entry.name] = time.perf_counter() - started
 
-    knee_result = _inertia_knee(ks, [fits[k].inertia for k in ks])
+    knee_result = inertia_knee(ks, [fits[k].inertia for k in ks])
     knee = int(knee_result.knee) if knee_result.knee is not None else None
     candidates = [
         KCandidate(
@@ -371,7 +373,7 @@ def choose_n_clusters(
         )
         for i, k in enumerate(ks)
     ]
-    decided, recommended, explanation = _apply_rule(
+    decided, recommended, explanation = apply_rule(
         candidates,
         knee,
         min_share=min_share,
@@ -429,8 +431,11 @@ def _check_k_range(k_range: Iterable[int], n_rows: int) -> list[int]:
     return ks
 
 
-def _inertia_knee(ks: list[int], inertias: list[float]) -> KneeResult:
-    """Kneedle on the logarithm of inertia (see the module docstring)."""
+def inertia_knee(ks: list[int], inertias: list[float]) -> KneeResult:
+    """The knee of the inertia curve: Kneedle on ``log(inertia)`` (see the module docstring).
+
+    Shared by every engine that sweeps k (the local sweep here, the Spark engine).
+    """
     values = np.asarray(inertias, dtype=np.float64)
     floor = max(float(values.max()) * 1e-12, np.finfo(np.float64).tiny)
     return find_knee(ks, np.log(np.maximum(values, floor)))
@@ -440,7 +445,7 @@ def _fmt_k(ks: list[int]) -> str:
     return ", ".join(str(k) for k in ks) if ks else "none"
 
 
-def _apply_rule(
+def apply_rule(
     candidates: list[KCandidate],
     knee: int | None,
     *,
@@ -448,7 +453,17 @@ def _apply_rule(
     min_stability: float,
     stability_measured: bool,
 ) -> tuple[list[KCandidate], int, str]:
-    """Apply :data:`RULE`; return the annotated candidates, the k and the explanation."""
+    """Apply :data:`RULE` to measured candidates: the one recommendation rule.
+
+    Every engine that sweeps k (the local sweep here, the Spark engine) measures the
+    candidates its own way and recommends with this function.
+
+    Returns
+    -------
+    (list of KCandidate, int, str)
+        The candidates annotated with ``eligible``, ``excluded_because`` and ``votes``,
+        the recommended k and the explanation paragraph.
+    """
     by_k = {c.k: c for c in candidates}
     reasons: dict[int, str] = {}
     notes: list[str] = []
