@@ -31,6 +31,10 @@ demo: $(VENV)/.installed
 browser:
 	@sh scripts/ensure-chromium.sh
 
+# Java 17 for the Spark engine's tests (pyspark runs on it), from the system's packages.
+java:
+	@sh scripts/ensure-java.sh
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -42,7 +46,7 @@ typecheck: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
-test: lint typecheck browser unit
+test: lint typecheck browser java unit
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache
