@@ -129,13 +129,15 @@ class FitOutput:
 
 
 def fit_to_folder(
-    data: pd.DataFrame,
+    data: pd.DataFrame | str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
     config: FitConfig | None = None,
     training: Mapping[str, Any] | None = None,
     report: bool = True,
     progress: Progress = NO_PROGRESS,
+    engine: str = "memory",
+    spark_master: str | None = None,
 ) -> FitOutput:
     """Fit a segmentation and write the model, its metrics and its report to a folder.
 
@@ -145,8 +147,9 @@ def fit_to_folder(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        One row per customer (see :func:`fit_segments`).
+    data : pandas.DataFrame, str or path-like
+        One row per customer (see :func:`fit_segments`); with ``engine="stream"`` a
+        CSV or Parquet file, with ``engine="spark"`` a Parquet dataset or table name.
     out : str or path-like
         Destination folder, created if needed.
     config : FitConfig or None, default=None
@@ -158,6 +161,12 @@ def fit_to_folder(
         with :func:`custseg.report.write_report` (on ``data``).
     progress : Progress, default=NO_PROGRESS
         Receives the progress of the fit and of the report.
+    engine : {"memory", "stream", "spark"}, default="memory"
+        ``memory``: :func:`fit_segments` on the table in memory; ``stream`` and
+        ``spark``: :func:`custseg.engines.fit_large` (bounded memory, or Spark; the
+        report then reads the uniform sample the segments were explained on).
+    spark_master : str or None, default=None
+        Spark master of the ``spark`` engine (``local[2]``, ``spark://host:7077``...).
 
     Returns
     -------
@@ -184,7 +193,25 @@ def fit_to_folder(
         raise ConfigError(
             f"out={os.fspath(out)!r} (--out) is a file; give a folder such as segments/"
         )
-    model = fit_segments(data, config=config, training=training, progress=progress)
+    if engine == "memory":
+        if not isinstance(data, pd.DataFrame):
+            raise ConfigError(
+                "engine='memory' fits a DataFrame; read the file first or use 'stream'"
+            )
+        model = fit_segments(data, config=config, training=training, progress=progress)
+    else:
+        from .engines import fit_large
+
+        if isinstance(data, pd.DataFrame):
+            raise ConfigError(f"engine={engine!r} reads a file or a table, not a DataFrame")
+        model, data = fit_large(
+            data,
+            engine=engine,
+            config=config,
+            training=dict(training or {}),
+            spark_master=spark_master,
+            progress=progress,
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
