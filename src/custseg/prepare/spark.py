@@ -100,11 +100,12 @@ def spark_statistics(df: Any, schema: TableSchema, config: PrepConfig) -> SparkS
                 accumulator.update(checked.frame.loc[~bad])
             else:
                 accumulator.update(checked.frame)
+        # Text as plain objects: pyspark cannot take pandas 3's Arrow-backed strings.
         yield pd.DataFrame(
             {
-                "state": [json.dumps(accumulator.to_state())],
+                "state": pd.Series([json.dumps(accumulator.to_state())], dtype=object),
                 "rejected": [rejected],
-                "example": [example],
+                "example": pd.Series([example], dtype=object),
             }
         )
 
