@@ -39,7 +39,7 @@ from ..model import SegmentationModel
 from ..prepare import check_rows, infer_schema
 from ..prepare.rows import unusable_rows_message
 from ..prepare.spark import spark_features, spark_statistics
-from ..sources.spark import read_spark
+from ..sources.spark import read_spark, spark_to_frame
 from .assemble import EXPLAIN_SAMPLE, build_model, k_values
 
 __all__ = ["fit_spark", "driver_sample"]
@@ -48,12 +48,16 @@ _FIX = "clean or filter them in the table, or leave the column out (exclude)"
 
 
 def driver_sample(df: Any, n_rows: int, size: int, seed: int) -> pd.DataFrame:
-    """A uniform sample of about ``size`` rows of ``df``, as pandas on the driver."""
+    """A uniform sample of at most ``size`` rows of ``df``, on the driver.
+
+    The rows come through Arrow and the sources' type rules (identifiers as text,
+    numbers as float64), as a file read locally would.
+    """
     if n_rows <= size:
-        return df.toPandas()
+        return spark_to_frame(df)
     # Bernoulli sampling with a little headroom, then an exact cut on the driver.
     fraction = min(1.0, 1.1 * size / n_rows)
-    frame = df.sample(withReplacement=False, fraction=fraction, seed=seed).toPandas()
+    frame = spark_to_frame(df.sample(withReplacement=False, fraction=fraction, seed=seed))
     if len(frame) > size:
         keep = np.sort(np.random.default_rng(seed).choice(len(frame), size=size, replace=False))
         frame = frame.iloc[keep]
@@ -93,15 +97,16 @@ def fit_spark(
     if not schema.features:
         raise DataError("the table has no usable feature column; pass --features or --exclude")
     sample = check_rows(raw_sample, schema)
-    sample.raise_if_rejected(fix=_FIX)
     with progress.stage("Checking rows and gathering statistics in Spark", total=None):
         stats = spark_statistics(df, schema, cfg.preparation)
     if stats.n_rejected:
         where, reason = stats.example or ("?", "a value cannot be used")
         raise DataError(unusable_rows_message(stats.n_rejected, stats.n_rows, where, reason, _FIX))
-    plan = stats.accumulator.plan(sample.frame)
+    plan = stats.accumulator.plan(sample.frame)  # every row is usable: the sample's too
     prepared = spark_features(df, plan, schema).persist()
     try:
+        # Materialised once, before concurrent K-means jobs would each compute it.
+        prepared.count()
         sample_X = np.ascontiguousarray(plan.transform(sample))
         selection_X = sample_X
         if len(sample_X) > cfg.selection_sample:

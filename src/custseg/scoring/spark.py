@@ -10,7 +10,8 @@ same rejection reasons. One pass writes both outputs as Parquet part files:
 * ``rejects/`` (default ``<out>.rejects/`` beside it): the identifier and ``reason`` of
   every rejected row (an empty dataset when none is).
 
-Both folders are written under a temporary folder beside ``out`` and moved into place
+The scores are computed once (cached by Spark) and written twice, the scored rows and
+the rejects. Both folders are written under a temporary folder beside ``out`` and moved into place
 only when the job succeeded: a failure leaves earlier outputs untouched, and ``out`` and
 ``rejects`` never mix two runs. The counts are read back from the written files, so
 ``scored + rejected`` is checked against the rows of the input. Executors need custseg
@@ -220,25 +221,25 @@ def score_spark(
                     out[name] = out[name].astype(object)
             yield out
 
-    result = df.mapInPandas(partition, ddl)
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    # Scored once (cached), written twice: the scored rows and the rejects.
+    result = df.mapInPandas(partition, ddl).persist(StorageLevel.MEMORY_AND_DISK)
     staging = Path(
         tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=_parent(out_path))
     )
     try:
-        result.write.mode("overwrite").partitionBy(_STATUS).parquet(str(staging / "all"))
-        scored_dir = staging / "all" / f"{_STATUS}=scored"
-        rejects_dir = staging / "all" / f"{_STATUS}=rejected"
+        status = F.col(_STATUS)
+        scored_columns = [c for c in result.columns if c not in (REJECT_REASON_COLUMN, _STATUS)]
+        result.filter(status == "scored").select(*scored_columns).write.parquet(
+            str(staging / "scored")
+        )
+        result.filter(status == "rejected").select(*rejects_columns).write.parquet(
+            str(staging / "rejects")
+        )
         reader = session.read
-        if rejects_dir.exists():
-            rejected_df = reader.parquet(str(rejects_dir)).select(*rejects_columns)
-            rejected_df.write.parquet(str(staging / "rejects"))
-        else:
-            empty = session.createDataFrame([], ddl).select(*rejects_columns)
-            empty.write.parquet(str(staging / "rejects"))
-        if scored_dir.exists():
-            scored_dir.rename(staging / "scored")
-        has_scored = (staging / "scored").exists()
-        n_scored = reader.parquet(str(staging / "scored")).count() if has_scored else 0
+        n_scored = reader.parquet(str(staging / "scored")).count()
         n_rejected = reader.parquet(str(staging / "rejects")).count()
         if n_scored == 0:
             example = reader.parquet(str(staging / "rejects")).first()
@@ -250,6 +251,7 @@ def score_spark(
         _replace(staging / "scored", out_path)
         _replace(staging / "rejects", rejects_path)
     finally:
+        result.unpersist()
         shutil.rmtree(staging, ignore_errors=True)
     return SparkScoreSummary(
         rows_in=n_scored + n_rejected,

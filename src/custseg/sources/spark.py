@@ -10,9 +10,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import SourceError
+import pandas as pd
 
-__all__ = ["read_spark"]
+from ..exceptions import SourceError
+from ._frames import arrow_to_frame
+
+__all__ = ["read_spark", "spark_to_frame"]
 
 
 def read_spark(session: Any, source: str | os.PathLike[str]) -> Any:
@@ -58,3 +61,9 @@ def read_spark(session: Any, source: str | os.PathLike[str]) -> Any:
         raise SourceError(
             f"Spark cannot read {text!r}: {first[:300]}; give a Parquet path or a table name"
         ) from exc
+
+
+def spark_to_frame(df: Any) -> pd.DataFrame:
+    """Bring a (small) Spark DataFrame to the driver through Arrow, with the sources' type
+    rules: identifiers as text, numbers as float64, gaps as NaN."""
+    return arrow_to_frame(df.toArrow())
