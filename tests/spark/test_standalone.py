@@ -34,7 +34,7 @@ def test_fit_and_score_on_a_standalone_cluster(
             "--out",
             out,
             "--k-range",
-            "4-5",
+            "3-4",
             "--config",
             config,
             "--no-report",

@@ -48,8 +48,8 @@ FIT_SAMPLE = 100_000
 _FIX = "clean or filter them in the file, or leave the column out (exclude)"
 
 
-def _chunks(source: str | os.PathLike[str]) -> Iterator[pd.DataFrame]:
-    yield from iter_table(source, chunk_size=CHUNK_ROWS)
+def _chunks(source: str | os.PathLike[str], rows: int) -> Iterator[pd.DataFrame]:
+    yield from iter_table(source, chunk_size=rows)
 
 
 def _checked(frame: pd.DataFrame, schema: TableSchema) -> RowCheck:
@@ -73,8 +73,14 @@ def fit_stream(
     cfg: FitConfig,
     training: dict[str, Any],
     progress: Progress,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    sample_rows: int = EXPLAIN_SAMPLE,
 ) -> tuple[SegmentationModel, pd.DataFrame]:
     """Fit a segmentation of a CSV or Parquet file in bounded memory (module docstring).
+
+    ``chunk_rows`` rows are read at a time; ``sample_rows`` is the size of the uniform
+    sample kept in memory.
 
     Returns
     -------
@@ -87,7 +93,7 @@ def fit_stream(
     n_rows = table_row_count(source)
     if n_rows < 2:
         raise DataError(f"{os.fspath(source)!r} has {n_rows} data rows; at least 2 are needed")
-    size = min(n_rows, EXPLAIN_SAMPLE)
+    size = min(n_rows, sample_rows)
     picked = np.sort(rng.choice(n_rows, size=size, replace=False))
 
     schema: TableSchema | None = None
@@ -95,7 +101,7 @@ def fit_stream(
     kept: list[pd.DataFrame] = []
     n_columns = 0
     with progress.stage("Reading statistics (pass 1 of 3)", total=n_rows) as stage:
-        for frame in _chunks(source):
+        for frame in _chunks(source, chunk_rows):
             if schema is None:
                 n_columns = frame.shape[1]
                 schema = infer_schema(
@@ -147,13 +153,13 @@ def fit_stream(
     centroids = fitted.centroids
     sums = SegmentAccumulator(centroids)
     with progress.stage("Assigning every row (pass 2 of 3)", total=n_rows) as stage:
-        for frame in _chunks(source):
+        for frame in _chunks(source, chunk_rows):
             X = _prepared(plan, _checked(frame, schema))
             assignment = assign_checked(X, centroids)
             sums.add(X, assignment.labels, assignment.distance)
             stage.advance(len(frame))
     with progress.stage("Evaluating on every row (pass 3 of 3)", total=n_rows) as stage:
-        for frame in _chunks(source):
+        for frame in _chunks(source, chunk_rows):
             X = _prepared(plan, _checked(frame, schema))
             sums.add_spread(X, assign_checked(X, centroids).labels)
             stage.advance(len(frame))
@@ -183,7 +189,7 @@ def fit_stream(
         selection_dict = selection.to_dict() if selection is not None else {}
         if selection_dict:
             selection_dict["explanation"] += (
-                f" The table was read in chunks of {CHUNK_ROWS:,} rows (bounded memory); k"
+                f" The table was read in chunks of {chunk_rows:,} rows (bounded memory); k"
                 f" was chosen and K-means fitted on a uniform sample of {size:,} rows, then"
                 f" all {n_rows:,} rows were assigned and evaluated."
             )
