@@ -120,3 +120,15 @@ def test_large_engines_read_files_not_queries(run_cli: RunCli, tmp_path: Path) -
     result = run_cli(["fit", "--sql", "SELECT 1", "--out", tmp_path / "o", "--engine", "stream"])
     assert result.exit_code == 2
     assert "--engine stream reads --input" in result.stderr
+
+
+def test_auto_streams_files_above_the_threshold(
+    sample_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custseg.engines import dispatch
+
+    assert dispatch.auto_engine("auto", sample_file) == "memory"
+    assert dispatch.auto_engine("auto", None) == "memory"
+    monkeypatch.setattr(dispatch, "STREAM_ROWS", 5000)
+    assert dispatch.auto_engine("auto", sample_file) == "stream"
+    assert dispatch.auto_engine("memory", sample_file) == "memory"

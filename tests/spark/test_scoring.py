@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from conftest import RunCli
 from custseg.exceptions import ConfigError, SchemaError
 from custseg.model import SegmentationModel
 from custseg.scoring import export_sql, score_customers
@@ -87,3 +88,27 @@ def test_the_spark_sql_export_runs_on_spark_sql_and_agrees_on_every_customer(
     assert (merged["segment_id"] == merged["segment_id_sql"]).all()
     assert (merged["segment_name"] == merged["segment_name_sql"]).all()
     assert np.allclose(merged["distance"], merged["distance_sql"], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--engine", "spark", "--keep-columns"], "--keep-columns is not available"),
+        (["--spark-master", "local[2]"], "--spark-master applies to --engine spark only"),
+        (["--engine", "gpu"], "--engine 'gpu' should be local or spark"),
+    ],
+)
+def test_spark_scoring_options_are_checked_before_spark_starts(
+    run_cli: RunCli,
+    model_file: Path,
+    sample_parquet: Path,
+    tmp_path: Path,
+    args: list[str],
+    message: str,
+) -> None:
+    result = run_cli(
+        ["score", "--model", model_file, "--input", sample_parquet, "--out", tmp_path / "o", *args]
+    )
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()

@@ -58,6 +58,7 @@ from .summaries import (
 __all__ = [
     "SparkKMeansFit",
     "fit_kmeans_spark",
+    "with_vector",
     "choose_n_clusters_spark",
     "FEATURE_PREFIX",
     "MAX_ITER",
@@ -272,7 +273,9 @@ def choose_n_clusters_spark(
     Parameters
     ----------
     df : pyspark.sql.DataFrame
-        Prepared rows (``cs_f*`` columns); cache it before calling.
+        Prepared rows (``cs_f*`` columns), best with the vector column of
+        :func:`with_vector` and cached: MLlib then iterates over the cache instead of
+        persisting a copy of its own for every start.
     k_range : sequence of int
         Values of k, each ``>= 2``.
     sample_X : numpy.ndarray
@@ -294,7 +297,7 @@ def choose_n_clusters_spark(
     if not ks or ks[0] < 2:
         raise ConfigError(f"k_range={list(k_range)!r} should hold integers >= 2")
     rng = generator(random_state)
-    rows = with_vector(df)
+    rows = df if _VECTOR in df.columns else with_vector(df)
     sample = np.ascontiguousarray(sample_X, dtype=np.float64)
     resamples = bootstrap_resamples(sample.shape[0], n_resamples, rng)
     evaluation = evaluation_rows(sample.shape[0], rng)

@@ -30,6 +30,7 @@ from ..cluster.spark import (
     SparkKMeansFit,
     choose_n_clusters_spark,
     fit_kmeans_spark,
+    with_vector,
 )
 from ..cluster.summaries import evaluation_from_summary
 from ..config import FitConfig
@@ -103,7 +104,9 @@ def fit_spark(
         where, reason = stats.example or ("?", "a value cannot be used")
         raise DataError(unusable_rows_message(stats.n_rejected, stats.n_rows, where, reason, _FIX))
     plan = stats.accumulator.plan(sample.frame)  # every row is usable: the sample's too
-    prepared = spark_features(df, plan, schema).persist()
+    # Cached once with MLlib's vector column: concurrent K-means starts share the cache
+    # instead of each persisting its own copy of the rows.
+    prepared = with_vector(spark_features(df, plan, schema)).persist()
     try:
         # Materialised once, before concurrent K-means jobs would each compute it.
         prepared.count()
