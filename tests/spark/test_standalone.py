@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from conftest import RunCli
 
 
+# Two JVM applications on a shared 2-core machine: more than the suite's default timeout.
+@pytest.mark.timeout(1200)
 def test_fit_and_score_on_a_standalone_cluster(
     run_cli: RunCli,
     standalone_master: str,
