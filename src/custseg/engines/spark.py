@@ -104,11 +104,11 @@ def fit_spark(
         where, reason = stats.example or ("?", "a value cannot be used")
         raise DataError(unusable_rows_message(stats.n_rejected, stats.n_rows, where, reason, _FIX))
     plan = stats.accumulator.plan(sample.frame)  # every row is usable: the sample's too
-    # Cached once with MLlib's vector column: concurrent K-means starts share the cache
-    # instead of each persisting its own copy of the rows.
+    # Cached once with MLlib's vector column: every K-means start reads the cache
+    # instead of persisting a copy of its own.
     prepared = with_vector(spark_features(df, plan, schema)).persist()
     try:
-        # Materialised once, before concurrent K-means jobs would each compute it.
+        # Materialised once, before the K-means starts read it.
         prepared.count()
         sample_X = np.ascontiguousarray(plan.transform(sample))
         selection_X = sample_X
