@@ -171,7 +171,8 @@ def test_a_spark_fit_refuses_unusable_rows_with_their_reason(
     frame.loc[350, "BALANCE"] = np.inf
     path = tmp_path / "bad.parquet"
     frame.to_parquet(path, index=False)
-    with pytest.raises(DataError, match=r"1 of 400 rows .*C10351.*BALANCE: infinite value"):
+    where = frame.loc[350, "CUST_ID"]
+    with pytest.raises(DataError, match=rf"1 of 400 rows .*{where}.*BALANCE: infinite value"):
         fit_to_folder(
             path,
             tmp_path / "out",

@@ -65,7 +65,8 @@ from .._utils.numeric import (
 )
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, DataError
-from .indices import INDICES, Measured, index, voting_indices
+from .explanation import explain_recommendation
+from .indices import INDICES, Measured, voting_indices
 from .kmeans import KMeansFit, fit_kmeans
 from .knee import KneeResult, find_knee
 from .silhouette import DEFAULT_MAX_EXACT
@@ -441,10 +442,6 @@ def inertia_knee(ks: list[int], inertias: list[float]) -> KneeResult:
     return find_knee(ks, np.log(np.maximum(values, floor)))
 
 
-def _fmt_k(ks: list[int]) -> str:
-    return ", ".join(str(k) for k in ks) if ks else "none"
-
-
 def apply_rule(
     candidates: list[KCandidate],
     knee: int | None,
@@ -528,87 +525,11 @@ def apply_rule(
         )
         for c in candidates
     ]
-    explanation = _explain(
+    explanation = explain_recommendation(
         by_k, recommended, eligible, reasons, votes, knee, tie_note, notes, min_share, min_stability
     )
     return decided, recommended, explanation
 
 
-_KNEE_WORDS = "the knee of the inertia curve"
-
-
-def _vote_words(name: str) -> str:
-    return _KNEE_WORDS if name == "knee" else index(name).words
-
-
 def _or_low(value: float) -> float:
     return value if np.isfinite(value) else -np.inf
-
-
-def _explain(
-    by_k: dict[int, KCandidate],
-    recommended: int,
-    eligible: list[int],
-    reasons: dict[int, str],
-    votes: dict[int, list[str]],
-    knee: int | None,
-    tie_note: str,
-    notes: list[str],
-    min_share: float,
-    min_stability: float,
-) -> str:
-    chosen = by_k[recommended]
-    stability = (
-        f"stability ARI {chosen.stability_ari:.2f}"
-        if np.isfinite(chosen.stability_ari)
-        else "stability not measured"
-    )
-    figures = ", ".join(
-        f"{entry.label} {_fmt_index(chosen.value(entry.name))}" for entry in INDICES
-    )
-    parts = [
-        f"Recommended k = {recommended}: {figures}, {stability}, smallest "
-        f"segment {chosen.min_share:.1%} of customers."
-    ]
-    parts.append(
-        f"Eligible (stability >= {min_stability:.2f} and every segment >= {min_share:.1%}): "
-        f"k = {_fmt_k(eligible)}."
-    )
-    if reasons:
-        parts.append(
-            "Set aside: " + "; ".join(f"k = {k} ({reasons[k]})" for k in sorted(reasons)) + "."
-        )
-    parts.extend(notes)
-    won = votes.get(recommended, [])
-    if won:
-        parts.append(
-            f"Among the eligible, k = {recommended} has "
-            + _join([_vote_words(v) for v in won])
-            + (f" ({tie_note})" if tie_note else "")
-            + "."
-        )
-    others = [
-        f"{_vote_words(v)} points to k = {k}"
-        for k, vs in sorted(votes.items())
-        if k != recommended
-        for v in vs
-    ]
-    if others:
-        parts.append("Against it, " + _join(others) + ".")
-    if knee is None:
-        parts.append("The inertia curve has no clear knee.")
-    elif knee not in eligible:
-        parts.append(f"The knee of the inertia curve is at k = {knee}, which is not eligible.")
-    return " ".join(parts)
-
-
-def _fmt_index(value: float) -> str:
-    if not np.isfinite(value):
-        return "not measured"
-    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
-
-
-def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
