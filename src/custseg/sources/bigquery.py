@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl
 
 import pyarrow as pa
 
-from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.masking import mask_url
+from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, SourceError
 
 __all__ = [
@@ -83,8 +83,8 @@ def parse_bigquery_url(url: str) -> BigQueryTarget:
     parts = [part for part in path.split("/") if part]
     if not parts or len(parts) > 2:
         raise ConfigError(
-            f"warehouse {mask_url(url)!r} should be bigquery://PROJECT or bigquery://PROJECT/DATASET, "
-            "e.g. bigquery://my-project/analytics"
+            f"warehouse {mask_url(url)!r} should be bigquery://PROJECT or"
+            " bigquery://PROJECT/DATASET, e.g. bigquery://my-project/analytics"
         )
     options = dict(parse_qsl(query, keep_blank_values=True))
     unknown = sorted(set(options) - {"location"})
