@@ -274,7 +274,7 @@ def check_distinct_paths(paths: Mapping[str, str | os.PathLike[str] | None]) -> 
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return os.path.samefile(a, b)
+        return a.samefile(b)
     except OSError:
         return False
 
@@ -359,8 +359,9 @@ def _carry_over(old: Path, staging: Path) -> None:
 
 
 def _link_or_copy(source: str, destination: str | os.PathLike[str]) -> None:
-    if os.path.islink(source):
-        os.symlink(os.readlink(source), destination)
+    origin = Path(source)
+    if origin.is_symlink():
+        Path(destination).symlink_to(origin.readlink())
         return
     try:
         os.link(source, destination)

@@ -107,12 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         from ._errors import user_os_error
 
-        message = user_os_error(exc)
-        if message is None:
+        fixable = user_os_error(exc)
+        if fixable is None:
             return _internal_error(exc)
         if STATE.verbose:
             err_console.print(traceback.format_exc(), highlight=False, markup=False)
-        err_console.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+        err_console.print(f"error: {fixable}", highlight=False, markup=False, soft_wrap=True)
         return 2
     except Exception as exc:  # noqa: BLE001 - the last line of defence of the CLI
         return _internal_error(exc)
