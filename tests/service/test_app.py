@@ -151,11 +151,14 @@ def test_model_metadata_and_catalogue(client, model):
     assert info["max_records"] == 10_000
 
 
-def test_health_and_openapi_are_open(server):
+def test_health_is_open_and_openapi_follows_the_key(server, small_server):
     health = httpx.get(f"{server}/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    spec = httpx.get(f"{server}/openapi.json").json()
+    _assert_clean_error(httpx.get(f"{server}/openapi.json"), 401)
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    spec = httpx.get(f"{server}/openapi.json", headers=headers).json()
     assert {"/v1/score", "/v1/model", "/healthz"} <= set(spec["paths"])
+    assert httpx.get(f"{small_server}/openapi.json").status_code == 200  # no key set
 
 
 # --------------------------------------------------------------------------- auth
@@ -204,13 +207,13 @@ def test_invalid_records_name_the_field_and_the_reason(client, sample):
     records = _records(sample.head(3))
     del records[0]["TENURE"]
     records[2]["PAYMENTS"] = {"amount": 3}
-    records[1]["CASH_ADVANCE"] = True
+    records[1]["CASH_ADVANCE"] = [1, 2]
     detail = _assert_clean_error(client.post("/v1/score", json=records), 422)
     assert isinstance(detail, list)
     where = {(d["loc"][1], d["loc"][2]): d["msg"] for d in detail}
     assert set(where) == {(0, "TENURE"), (1, "CASH_ADVANCE"), (2, "PAYMENTS")}
     assert "missing" in where[(0, "TENURE")]
-    assert "boolean" in where[(1, "CASH_ADVANCE")]
+    assert "array" in where[(1, "CASH_ADVANCE")]
     assert "object" in where[(2, "PAYMENTS")]
 
 
