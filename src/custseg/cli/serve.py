@@ -46,7 +46,10 @@ def serve(
     port: int = typer.Option(8000, "--port", "-p", help="TCP port."),
     workers: int = typer.Option(1, "--workers", help="Server processes sharing the port."),
     threads: int = typer.Option(
-        2, "--threads", help="Requests parsed and scored at once per worker (off the event loop)."
+        1,
+        "--threads",
+        help="Requests parsed and scored at once per worker, off the event loop (more cores:"
+        " --workers).",
     ),
     max_records: int = typer.Option(
         10_000, "--max-records", help="Most records accepted in one request."

@@ -39,7 +39,10 @@ FREE_BODY_BYTES = 256 * 1024
 _MAX_ERRORS = 20
 # Exact Python types of the JSON values a field may hold.
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
-_WHITESPACE = " \t\n\r"
+_SPACES = re.compile(r"[ \t\n\r]*")
+# Bodies up to this size are parsed in one call (a few milliseconds); larger ones one
+# record at a time, so that the parsing thread lets the event loop run in between.
+_WHOLE_PARSE_CHARS = 256 * 1024
 _RECORDS_OBJECT = re.compile(r'\{[ \t\n\r]*"records"[ \t\n\r]*:[ \t\n\r]*\[')
 
 
@@ -169,9 +172,7 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _skip(text: str, i: int) -> int:
-    while i < len(text) and text[i] in _WHITESPACE:
-        i += 1
-    return i
+    return _SPACES.match(text, i).end()  # type: ignore[union-attr]
 
 
 def _decode_list(text: str, start: int) -> tuple[list[Any], int]:
@@ -197,6 +198,9 @@ def _decode(text: str) -> Any:
     """``json.loads(text)``, except that a top-level list (or ``{"records": [...]}``)
     is decoded record by record."""
     i = _skip(text, 0)
+    if len(text) <= _WHOLE_PARSE_CHARS:
+        payload, end = _DECODER.raw_decode(text, i)
+        return payload, _skip(text, end)
     if text.startswith("[", i):
         payload, end = _decode_list(text, i)
     else:

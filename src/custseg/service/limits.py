@@ -40,8 +40,10 @@ class ServiceLimits:
         Open connections and requests; beyond, new requests get 503 at once.
     max_idle_connections : int, default=256
         Connections without a request in progress; beyond, the oldest are closed.
-    threads : int, default=2
+    threads : int, default=1
         Requests parsed and scored at once (off the event loop); others wait their turn.
+        Python runs one thread at a time, so more threads add overlap, not speed, and
+        delay the event loop (/healthz); use more worker processes for more cores.
     """
 
     max_records: int = 10_000
@@ -52,7 +54,7 @@ class ServiceLimits:
     keep_alive: float = 5.0
     max_connections: int = 1024
     max_idle_connections: int = 256
-    threads: int = 2
+    threads: int = 1
 
     def __post_init__(self) -> None:
         for item in fields(self):
