@@ -183,6 +183,10 @@ def test_the_docs_page_is_self_contained(keyed_server):
 
 
 def test_model_metadata_hides_the_query_and_paths(tmp_path, model):
+    import asyncio
+
+    from custseg.service import create_app
+
     training = {
         **model.training,
         "source": "/home/analyst/secret-project/customers.csv",
@@ -190,17 +194,25 @@ def test_model_metadata_hides_the_query_and_paths(tmp_path, model):
         "query_sha256": "ab" * 32,
         "query_file": "/home/analyst/q.sql",
     }
-    path = save_model(dataclasses.replace(model, training=training), tmp_path / "model.json")
-    for options, exposed in (((), False), (("--expose-training",), True)):
-        base_iter = _serve(path, *options)
-        base = next(base_iter)
-        try:
-            info = httpx.get(f"{base}/v1/model").json()
-        finally:
-            base_iter.close()
-        shown = json.dumps(info)
-        assert ("hr.salaries" in shown) is exposed
-        assert ("/home/analyst" in shown) is exposed
+    changed = dataclasses.replace(model, training=training)
+
+    async def in_process() -> dict:
+        transport = httpx.ASGITransport(app=create_app(changed))
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return (await client.get("/v1/model")).json()
+
+    hidden = asyncio.run(in_process())
+    path = save_model(changed, tmp_path / "model.json")
+    base_iter = _serve(path, "--expose-training")
+    base = next(base_iter)
+    try:
+        shown = httpx.get(f"{base}/v1/model").json()
+    finally:
+        base_iter.close()
+    for info, exposed in ((hidden, False), (shown, True)):
+        text = json.dumps(info)
+        assert ("hr.salaries" in text) is exposed
+        assert ("/home/analyst" in text) is exposed
         assert info["training"]["query_sha256"] == "ab" * 32
         assert info["training"]["source"].endswith("customers.csv")
 
