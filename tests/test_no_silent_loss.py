@@ -282,3 +282,20 @@ def test_user_side_system_errors_have_one_line_with_the_fix(error, text):
 
 def test_other_system_errors_stay_internal():
     assert user_os_error(OSError(errno.EIO, "Input/output error")) is None
+
+
+def test_a_fit_into_the_current_folder_keeps_the_analysts_files(sample, tmp_path, monkeypatch):
+    from custseg.config import FitConfig
+    from custseg.pipeline import fit_to_folder
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    output = fit_to_folder(
+        sample.head(300), ".", config=FitConfig(k=2, k_range=(2, 2)), report=False
+    )
+    assert output.model.k == 2
+    names = sorted(p.name for p in Path.cwd().iterdir())
+    assert names == [".custseg-fit.json", "metrics.json", "model.json", "notes.txt"]
+    (tmp_path / "project").mkdir()
+    with pytest.raises(ConfigError, match="holds the folder 'project'"):
+        fit_to_folder(sample.head(300), ".", config=FitConfig(k=2, k_range=(2, 2)), report=False)
