@@ -42,7 +42,7 @@ _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 _SPACES = re.compile(r"[ \t\n\r]*")
 # Bodies up to this size are parsed in one call (a few milliseconds); larger ones one
 # record at a time, so that the parsing thread lets the event loop run in between.
-_WHOLE_PARSE_CHARS = 256 * 1024
+_WHOLE_PARSE_CHARS = 1024 * 1024
 _RECORDS_OBJECT = re.compile(r'\{[ \t\n\r]*"records"[ \t\n\r]*:[ \t\n\r]*\[')
 
 
@@ -274,9 +274,9 @@ def _fine(
 ) -> bool:
     """No identifier is a number beyond the float range; booleans become 1 and 0."""
     if float in types and id_column is not None:
-        for record in payload:
-            identifier = record[id_column]
-            if type(identifier) is float and not math.isfinite(identifier):
+        ids = list(map(operator.itemgetter(id_column), payload))
+        if float in set(map(type, ids)):
+            if not all(math.isfinite(i) for i in ids if type(i) is float):
                 return False
     if bool in types:
         features = [name for name in required if name != id_column]
