@@ -275,9 +275,10 @@ def _fine(
     """No identifier is a number beyond the float range; booleans become 1 and 0."""
     if float in types and id_column is not None:
         ids = list(map(operator.itemgetter(id_column), payload))
-        if float in set(map(type, ids)):
-            if not all(math.isfinite(i) for i in ids if type(i) is float):
-                return False
+        if float in set(map(type, ids)) and not all(
+            math.isfinite(i) for i in ids if type(i) is float
+        ):
+            return False
     if bool in types:
         features = [name for name in required if name != id_column]
         for record in payload:

@@ -16,8 +16,10 @@ from ``CUSTSEG_API_KEY`` like the first one).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import socket
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -80,6 +82,13 @@ class GuardedProtocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
+        # asyncio sets TCP_NODELAY only on sockets it created itself; the listening
+        # socket uvicorn hands to worker processes is not one: without this, Nagle's
+        # algorithm and delayed ACKs add 40 ms to every keep-alive answer.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._become_idle()
         while len(_idle) > _limits.max_idle_connections:
             oldest, _ = _idle.popitem(last=False)
