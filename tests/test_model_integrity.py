@@ -141,24 +141,18 @@ def test_a_signature_is_required_only_when_asked(tmp_path, monkeypatch):
         save_model(_model(), tmp_path / "model.json")
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        "[" * 100_000,
-        '{"format": "custseg-model", "format_version": 1, "centroids": NaN}',
-        "WRONG_TYPE",
-    ],
-)
-def test_the_command_line_refuses_bad_models_with_exit_code_2(
-    content, tmp_path: Path, run_cli, sample_csv
-):
+def test_the_command_line_refuses_bad_models_with_exit_code_2(tmp_path: Path, run_cli, sample_csv):
+    # Deeply nested, NaN literal and wrong types are each refused above; one of them here
+    # shows the command line's side: exit code 2, one line, no traceback.
     path = tmp_path / "model.json"
-    if content == "WRONG_TYPE":
-        document = _document()
-        document["centroids"] = {"a": 1}
-        content = _with_checksum(document)
-    path.write_text(content)
+    path.write_text("[" * 100_000)
     result = run_cli(["score", "--model", path, "--input", sample_csv, "--out", tmp_path / "s.csv"])
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_fields_added_later_with_defaults_may_be_absent():
+    document = _document()
+    document.pop("drift_reference")  # a field with a default: files written before it load
+    assert model_from_json(_with_checksum(document)).drift_reference == {}

@@ -82,19 +82,15 @@ def test_the_command_line_refuses_outputs_onto_inputs_or_the_model(
     assert model_file.read_bytes() == model_before
 
 
-def test_csv_and_parquet_outputs_get_their_own_rejects_file(run_cli, model_file, sample, tmp_path):
+def test_csv_and_parquet_outputs_get_their_own_rejects_file(model, sample, tmp_path):
     source = tmp_path / "new.csv"
     frame = sample.head(40).copy()
     frame["PURCHASES"] = frame["PURCHASES"].astype(object)
     frame.loc[3, "PURCHASES"] = "abc"
     frame.to_csv(source, index=False)
-    for name in ("s.csv", "s.parquet"):
-        result = run_cli(
-            ["score", "--model", model_file, "--input", source, "--out", tmp_path / name]
-        )
-        assert result.exit_code == 0, result.stderr
-    assert (tmp_path / "s.csv.rejects.csv").is_file()
-    assert (tmp_path / "s.parquet.rejects.csv").is_file()
+    paths = {score_file(model, source, tmp_path / name).rejects for name in ("s.csv", "s.parquet")}
+    assert paths == {tmp_path / "s.csv.rejects.csv", tmp_path / "s.parquet.rejects.csv"}
+    assert all(len(path.read_text().splitlines()) == 2 for path in paths)
     assert not (tmp_path / "s.rejects.csv").exists()
 
 
@@ -299,3 +295,22 @@ def test_a_fit_into_the_current_folder_keeps_the_analysts_files(sample, tmp_path
     (tmp_path / "project").mkdir()
     with pytest.raises(ConfigError, match="holds the folder 'project'"):
         fit_to_folder(sample.head(300), ".", config=FitConfig(k=2, k_range=(2, 2)), report=False)
+
+
+def test_export_sql_never_writes_onto_the_model(run_cli, model_file):
+    before = model_file.read_bytes()
+    result = run_cli(
+        [
+            "export-sql",
+            "--model",
+            model_file,
+            "--dialect",
+            "duckdb",
+            "--table",
+            "t",
+            "--out",
+            model_file,
+        ]
+    )
+    assert "the model (--model) and out (--out)" in _one_error_line(result)
+    assert model_file.read_bytes() == before

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -347,7 +347,11 @@ def model_from_json(
     unknown = sorted(set(document) - known)
     if unknown:
         raise ModelError(f"{source} has unexpected fields {unknown}; refit the model")
-    missing = sorted(f.name for f in fields(SegmentationModel) if f.name not in document)
+    missing = sorted(
+        f.name
+        for f in fields(SegmentationModel)
+        if f.name not in document and f.default is MISSING and f.default_factory is MISSING
+    )
     if missing:
         raise ModelError(f"{source} is missing required fields {missing}; refit the model")
     _check_types(document, source)
@@ -367,7 +371,7 @@ def _check_types(document: dict[str, Any], source: str) -> None:
         )
 
     for name in _DICT_FIELDS:
-        if not isinstance(document[name], dict):
+        if name in document and not isinstance(document[name], dict):
             raise fail(name, "an object")
     names = document["feature_names"]
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -388,7 +392,7 @@ def _check_types(document: dict[str, Any], source: str) -> None:
         if not {"id", "size", "share"} <= segment.keys():
             raise fail("segments", "objects with id, size and share")
     for name in ("custseg_version", "created_at"):
-        if not isinstance(document[name], str):
+        if name in document and not isinstance(document[name], str):
             raise fail(name, "a text")
 
 
