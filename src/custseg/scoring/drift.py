@@ -48,6 +48,7 @@ __all__ = [
     "DRIFT_FORMAT",
     "check_drift",
     "check_drift_records",
+    "check_thresholds",
     "psi_status",
     "status_reached",
 ]
@@ -80,7 +81,7 @@ def psi_status(psi: float, *, amber: float = DEFAULT_AMBER, red: float = DEFAULT
     amber, red : float, default 0.1 and 0.25
         Thresholds: ``psi >= red`` is red, ``psi >= amber`` amber, below green.
     """
-    _check_thresholds(amber, red)
+    check_thresholds(amber, red)
     return _status(psi, amber, red)
 
 
@@ -140,7 +141,7 @@ def check_drift(
     ScoringError
         If no row of ``frame`` can be scored.
     """
-    _check_thresholds(amber, red)
+    check_thresholds(amber, red)
     scorer = model if isinstance(model, Scorer) else Scorer(model, require_id=False)
     if not isinstance(frame, pd.DataFrame):
         raise DataError(
@@ -170,17 +171,26 @@ def check_drift_records(
     return check_drift(scorer, frame, amber=amber, red=red)
 
 
-# ---------------------------------------------------------------------- computing
+def check_thresholds(amber: Any, red: Any) -> None:
+    """Raise :class:`~custseg.exceptions.ConfigError` unless ``0 < amber <= red`` are numbers.
 
-
-def _check_thresholds(amber: Any, red: Any) -> None:
+    The messages name the parameter and the command-line option (``--psi-amber``).
+    """
     for name, value in (("amber", amber), ("red", red)):
+        flag = f"--psi-{name}"
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{name}={value!r} should be a PSI threshold such as 0.1")
+            raise ConfigError(f"{name}={value!r} ({flag}) should be a PSI threshold such as 0.1")
         if not math.isfinite(value) or value <= 0:
-            raise ConfigError(f"{name}={value!r} should be a PSI threshold above 0, e.g. 0.1")
+            raise ConfigError(
+                f"{name}={value!r} ({flag}) should be a PSI threshold above 0, e.g. 0.1"
+            )
     if amber > red:
-        raise ConfigError(f"amber={amber!r} should be <= red={red!r}; e.g. amber 0.1 and red 0.25")
+        raise ConfigError(
+            f"amber={amber!r} (--psi-amber) should be <= red={red!r} (--psi-red); e.g. 0.1 and 0.25"
+        )
+
+
+# ---------------------------------------------------------------------- computing
 
 
 def _status(psi: float, amber: float, red: float) -> str:
