@@ -30,10 +30,10 @@ if TYPE_CHECKING:
         score_file,
     )
     from .dialects import DIALECTS
-    from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
     from .drift import check_drift
     from .lineage import align_segments
     from .migration import Migration, compare_scored, compare_scored_files
+    from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
     from .sqlexport import export_sql
 
 _EXPORTS = {
