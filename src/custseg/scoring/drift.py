@@ -199,6 +199,7 @@ def _status(psi: float, amber: float, red: float) -> str:
 
 def _drift(scorer: Scorer, frame: pd.DataFrame, amber: float, red: float) -> dict[str, Any]:
     model = scorer.model
+    scorer.check_columns(frame)
     categorical = scorer.plan.input_categorical
     if categorical:
         # Categorical values come from the row check itself (text, gaps as missing).

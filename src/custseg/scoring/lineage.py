@@ -236,12 +236,14 @@ def align_segments(
     if codes.size == 0 or codes.min() < 0:
         raise DataError("labels should be segment numbers 0..k-1 for at least one row")
     k = int(codes.max()) + 1
+    scorer = Scorer(previous, require_id=False)
     try:
-        prepared = Scorer(previous, require_id=False).prepare_frame(frame)
+        scorer.check_columns(frame)
     except SchemaError as exc:
         raise SchemaError(
             f"cannot align with the previous model: {str(exc).splitlines()[0]}"
         ) from exc
+    prepared = scorer.prepare_frame(frame)
     return _align(previous, prepared.X, codes[prepared.ok], k, float(max_shift))
 
 
