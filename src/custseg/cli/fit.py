@@ -251,4 +251,5 @@ def fit_command(
         print_json(summary)
     else:
         print_fit_summary(output.model, summary)
-        print_lineage(output.model)
+    # On stderr also with --json: the mapping is what a person checks after a retrain.
+    print_lineage(output.model)
