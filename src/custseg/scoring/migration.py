@@ -310,7 +310,8 @@ def _summary(
     flows = [_plain_row(r) for r in moved_rows.head(_FLOWS_LISTED).to_dict(orient="records")]
     notes = [
         f"segment {s} is {old_names[s]!r} in the old table and {new_names[s]!r} in the new one:"
-        " the same id may not mean the same segment (fit the new model with --previous)"
+        " the same id may not mean the same segment (a model fitted with --previous keeps the"
+        " ids of the segments that continue)"
         for s in sorted(set(old_names) & set(new_names))
         if old_names[s] != new_names[s]
     ]
