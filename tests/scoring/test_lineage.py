@@ -187,3 +187,20 @@ def test_a_previous_model_on_other_columns_is_a_clear_error():
     other = _blobs({"a": 300, "b": 300})
     with pytest.raises(SchemaError, match="cannot align with the previous model"):
         _refit(other.drop(columns="group"), 2, previous)
+
+
+def test_a_model_aligned_with_itself_is_unchanged_also_from_a_sample(monkeypatch):
+    from custseg.scoring import lineage as module
+
+    previous = stable_model()
+    labels = _labels(previous, sample())
+    whole = align_segments(previous, sample(), labels)
+    assert whole.matched == {i: i for i in range(STABLE_K)}
+    # The centroids are the means of their customers: no shift at all.
+    assert max(whole.shift.values()) < 1e-9
+    assert whole.rows_compared == len(sample())
+    monkeypatch.setattr(module, "_MAX_ROWS", 3_000)
+    sampled = align_segments(previous, sample(), labels)
+    # At least 1,000 customers per segment are kept, still fewer than all of them.
+    assert sampled.matched == whole.matched and 5_900 <= sampled.rows_compared < len(sample())
+    assert max(sampled.relative_shift.values()) < 0.1
