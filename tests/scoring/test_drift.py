@@ -45,6 +45,31 @@ def test_money_times_three_is_red_and_frequencies_and_tenure_stay_green(seed):
     assert min(features[name]["psi"] for name in MONEY) > 0.3
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_values_jittered_by_up_to_ten_percent_stay_green(seed):
+    # The GUIDE's recipe for synthetic customers: each value times a factor in [0.9, 1.1].
+    # Round credit limits and frequencies of exactly 1.0 lose their exact values; that
+    # is noise, not a shift (only zero, a special value, has a bin of its own).
+    frame = bootstrap(seed)
+    rng = np.random.default_rng(seed)
+    columns = [c for c in frame.columns if c not in ("CUST_ID", "TENURE")]
+    frame[columns] = frame[columns] * rng.uniform(0.9, 1.1, (len(frame), len(columns)))
+    frame[FREQUENCIES] = frame[FREQUENCIES].clip(upper=1.0)
+    document = check_drift(stable_model(), frame)
+    assert document["status"] == "green", document["verdict"]
+
+
+def test_zero_has_a_bin_of_its_own_where_it_is_frequent():
+    features = _by_feature(check_drift(stable_model(), bootstrap(0, n=2_000)))
+    cash = features["CASH_ADVANCE"]["bins"]["edges"]
+    assert cash[:2] == [0.0, float(np.nextafter(0.0, 1.0))]
+    # Half of the customers draw no cash advance: the zero bin holds about half.
+    assert features["CASH_ADVANCE"]["bins"]["then"][1] == pytest.approx(0.5, abs=0.05)
+    assert 0.0 not in features["BALANCE"]["bins"]["edges"]
+    # A frequency of exactly 1.0 (70% of the customers) is not a special value.
+    assert float(np.nextafter(1.0, 2.0)) not in features["BALANCE_FREQUENCY"]["bins"]["edges"]
+
+
 def test_the_verdict_names_what_drifts_and_the_shares():
     document = check_drift(stable_model(), shifted(0))
     assert document["status"] == "red"

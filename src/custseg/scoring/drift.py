@@ -8,9 +8,10 @@ segments path, so the shares "now" are exactly what scoring would give.
 
 For every input feature:
 
-1. the current values are binned on the training histogram's own edges (quantile bins
-   of the training values, outer bins open), plus one bin for missing values, so that a
-   column that empties out drifts as much as one whose values move;
+1. the current values are binned on the training histogram's own edges (deciles of the
+   training values, zero apart when frequent, outer bins open; see
+   :mod:`custseg.prepare.reference`), plus one bin for missing values, so that a column
+   that empties out drifts as much as one whose values move;
 2. the population stability index (PSI) compares the two distributions:
    ``sum((now - then) * ln(now / then))`` with shares floored at 1e-4;
 3. the status is ``green`` below ``amber`` (0.1 by default), ``amber`` from 0.1 and

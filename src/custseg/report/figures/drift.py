@@ -32,7 +32,7 @@ def bin_labels(bins: dict[str, Any]) -> list[str]:
     """Readable labels of a feature's drift bins, one per share in ``bins["then"]``.
 
     Numeric bins ``[a, b)`` read ``a–b`` (``< b`` and ``≥ a`` for the open outer bins);
-    a point-mass bin ``[v, nextafter(v))`` reads ``= v`` and the bin after it ``> v–b``;
+    a single-value bin ``[v, nextafter(v))`` (zero) reads ``= v`` and the next one ``> v–b``;
     the last bin is ``missing``. Categorical bins are the levels, ``other`` and
     ``missing``.
     """
