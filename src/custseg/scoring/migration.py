@@ -145,7 +145,7 @@ def compare_scored(
     key = _id_column(old, new, id_column, names)
     left = _side(old, key, names[0])
     right = _side(new, key, names[1])
-    return _compare(left, right, key)
+    return _compare(left, right, key, names)
 
 
 def _id_column(
@@ -180,13 +180,6 @@ def _side(frame: pd.DataFrame, key: str, name: str) -> pd.DataFrame:
             " customer needs an identifier to be followed"
         )
     text = _id_text(ids)
-    repeated = text[text.duplicated()]
-    if len(repeated):
-        example = repeated.iloc[0]
-        raise DataError(
-            f"{name}: {key} {example!r} appears {int((text == example).sum())} times"
-            f" ({repeated.nunique()} identifiers repeat); migration needs one row per customer"
-        )
     segment = pd.to_numeric(frame["segment_id"], errors="coerce")
     whole = segment.notna() & np.isfinite(segment) & (segment == segment.round())
     if not bool(whole.all()):
@@ -196,12 +189,18 @@ def _side(frame: pd.DataFrame, key: str, name: str) -> pd.DataFrame:
             " segment number; pass files written by `custseg score`"
         )
     label = (
-        frame["segment_name"].astype(str).to_numpy()
+        frame["segment_name"].astype(str)
         if "segment_name" in frame.columns
-        else np.full(len(frame), "", dtype=object)
+        else pd.Series("", index=frame.index)
     )
+    # Columns stay pandas (Arrow text): converting a million ids to Python strings costs
+    # more than the whole comparison.
     return pd.DataFrame(
-        {"id": text.to_numpy(), "segment": segment.astype(np.int64).to_numpy(), "name": label}
+        {
+            "id": text.reset_index(drop=True),
+            "segment": segment.astype(np.int64).reset_index(drop=True),
+            "name": label.reset_index(drop=True),
+        }
     )
 
 
@@ -211,7 +210,7 @@ def _id_text(ids: pd.Series) -> pd.Series:
         values = ids.to_numpy(dtype=np.float64)
         if np.all(values == np.round(values)):
             return pd.Series(values.astype(np.int64).astype(str), index=ids.index)
-    return ids.astype(str).str.strip()
+    return ids.astype(str)
 
 
 def _names(side: pd.DataFrame) -> dict[int, str]:
@@ -221,57 +220,73 @@ def _names(side: pd.DataFrame) -> dict[int, str]:
     return dict(zip(counts["segment"].astype(int), counts["name"], strict=False))
 
 
-def _compare(left: pd.DataFrame, right: pd.DataFrame, key: str) -> Migration:
-    merged = left.merge(right, on="id", how="outer", suffixes=("_old", "_new"), indicator=True)
-    both = merged[merged["_merge"] == "both"]
-    if len(both) == 0:
+def _compare(
+    left: pd.DataFrame, right: pd.DataFrame, key: str, names: tuple[str, str]
+) -> Migration:
+    # One hash pass over both identifier columns; everything after is integer arithmetic
+    # on the codes (a pandas merge of a million text keys costs several times more).
+    codes, _ = pd.factorize(pd.concat([left["id"], right["id"]], ignore_index=True))
+    codes = np.asarray(codes, dtype=np.int64)
+    n_codes = int(codes.max()) + 1
+    old_codes, new_codes = codes[: len(left)], codes[len(left) :]
+    for side, side_codes, name in ((left, old_codes, names[0]), (right, new_codes, names[1])):
+        counts = np.bincount(side_codes, minlength=n_codes)
+        if bool((counts > 1).any()):
+            first = int(np.flatnonzero(counts[side_codes] > 1)[0])
+            example = side["id"].iloc[first]
+            raise DataError(
+                f"{name}: {key} {example!r} appears {int(counts[side_codes[first]])} times"
+                f" ({int((counts > 1).sum())} identifiers repeat); migration needs one row per"
+                " customer"
+            )
+    old_segment = left["segment"].to_numpy()
+    new_segment = right["segment"].to_numpy()
+    new_by_code = np.full(n_codes, -1, dtype=np.int64)
+    new_by_code[new_codes] = new_segment
+    in_old = np.zeros(n_codes, dtype=bool)
+    in_old[old_codes] = True
+    matched = new_by_code[old_codes] >= 0  # rows of the old table found in the new one
+    if not bool(matched.any()):
         raise DataError(
             f"no customer is in both tables (e.g. {key} {left['id'].iloc[0]!r} and"
             f" {right['id'].iloc[0]!r}); pass two scorings of the same customers, or name the"
             " identifier with --id-column"
         )
     old_names, new_names = _names(left), _names(right)
-    pairs = both.groupby(["segment_old", "segment_new"]).size().reset_index(name="customers")
-    pairs["segment_old"] = pairs["segment_old"].astype(np.int64)
-    pairs["segment_new"] = pairs["segment_new"].astype(np.int64)
-    from_totals = pairs.groupby("segment_old")["customers"].transform("sum")
+    seg_old, seg_new = sorted(old_names), sorted(new_names)
+    row = np.searchsorted(seg_old, old_segment[matched])
+    col = np.searchsorted(seg_new, new_by_code[old_codes[matched]])
+    matrix = np.bincount(row * len(seg_new) + col, minlength=len(seg_old) * len(seg_new)).reshape(
+        len(seg_old), len(seg_new)
+    )
+    i, j = np.nonzero(matrix)
+    customers = matrix[i, j]
+    from_segment = np.asarray(seg_old, dtype=np.int64)[i]
+    to_segment = np.asarray(seg_new, dtype=np.int64)[j]
     transitions = pd.DataFrame(
         {
-            "from_segment": pairs["segment_old"],
-            "from_name": pairs["segment_old"].map(old_names),
-            "to_segment": pairs["segment_new"],
-            "to_name": pairs["segment_new"].map(new_names),
-            "customers": pairs["customers"].astype(np.int64),
-            "share_of_from": pairs["customers"] / from_totals,
+            "from_segment": from_segment,
+            "from_name": [old_names[int(s)] for s in from_segment],
+            "to_segment": to_segment,
+            "to_name": [new_names[int(s)] for s in to_segment],
+            "customers": customers.astype(np.int64),
+            "share_of_from": customers / matrix.sum(axis=1)[i],
         },
         columns=TRANSITION_COLUMNS,
-    ).reset_index(drop=True)
-
-    seg_old = sorted(old_names)
-    seg_new = sorted(new_names)
-    matrix = np.zeros((len(seg_old), len(seg_new)), dtype=np.int64)
-    row = {s: i for i, s in enumerate(seg_old)}
-    col = {s: j for j, s in enumerate(seg_new)}
-    for a, b, n in zip(pairs["segment_old"], pairs["segment_new"], pairs["customers"], strict=True):
-        matrix[row[int(a)], col[int(b)]] = int(n)
-
-    only_old = _one_side(merged, key, "left_only", "_old")
-    only_new = _one_side(merged, key, "right_only", "_new")
+    )
+    only_old = _rows(left, ~matched, key)
+    only_new = _rows(right, ~in_old[new_codes], key)
     summary = _summary(
         key, left, right, transitions, old_names, new_names, len(only_old), len(only_new)
     )
     return Migration(key, transitions, only_old, only_new, matrix, summary)
 
 
-def _one_side(merged: pd.DataFrame, key: str, which: str, suffix: str) -> pd.DataFrame:
-    """Customers of one table only: identifier, segment id and name."""
-    part = merged[merged["_merge"] == which]
+def _rows(side: pd.DataFrame, mask: np.ndarray, key: str) -> pd.DataFrame:
+    """Customers of one table only: identifier, segment id and name, in table order."""
+    part = side[mask].reset_index(drop=True)
     return pd.DataFrame(
-        {
-            key: part["id"].to_numpy(),
-            "segment_id": part[f"segment{suffix}"].astype(np.int64).to_numpy(),
-            "segment_name": part[f"name{suffix}"].to_numpy(),
-        }
+        {key: part["id"], "segment_id": part["segment"], "segment_name": part["name"]}
     )
 
 
