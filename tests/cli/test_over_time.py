@@ -118,6 +118,14 @@ def test_drift_never_replaces_its_input_and_names_missing_columns(run_cli, files
     assert "PAYMENTS" in _one_error_line(result.stderr)
     assert not out.exists()
 
+    # A folder that cannot hold the file (here a file stands where the folder should be).
+    result = run_cli(
+        ["drift", "--model", files["model"], "--input", files["same"]]
+        + ["--out", files["same"] / "drift.json"]
+    )
+    assert result.exit_code == 2
+    assert "cannot write" in _one_error_line(result.stderr)
+
 
 # ------------------------------------------------------------------ fit --previous
 

@@ -116,16 +116,24 @@ def _write(
     import json
 
     from .._utils.io import write_text_atomic
+    from ..exceptions import SourceError
 
     written: dict[str, Path] = {}
-    if out is not None:
-        text = json.dumps(document, indent=2, allow_nan=False) + "\n"
-        written["drift document"] = write_text_atomic(out, text)
-    if report is not None:
-        from ..report.drift import write_drift_report
+    target = out
+    try:
+        if out is not None:
+            text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+            written["drift document"] = write_text_atomic(out, text)
+        if report is not None:
+            from ..report.drift import write_drift_report
 
-        with progress.stage("Writing the drift report", total=None):
-            written["drift report"] = write_drift_report(document, report)
+            target = report
+            with progress.stage("Writing the drift report", total=None):
+                written["drift report"] = write_drift_report(document, report)
+    except OSError as exc:
+        raise SourceError(
+            f"cannot write {target}: {exc.strerror}; choose a path you can write to"
+        ) from exc
     return written
 
 
