@@ -105,6 +105,10 @@ class SegmentationModel:
         What the model was trained on: rows, source, data sha256, manifest sha256.
     settings : dict
         The settings of the fit (k range, seed, engine, preparation options).
+    lineage : dict
+        Empty, or how the segments continue those of a previous model
+        (``custseg fit --previous``; see ``custseg.scoring.lineage``): its checksum,
+        ``matched`` (new id -> old id), ``new``, ``retired`` and ``shift``.
     custseg_version : str
         Version of custseg that wrote the model.
     created_at : str
@@ -124,6 +128,7 @@ class SegmentationModel:
     drift_reference: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict)
     custseg_version: str = __version__
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     format_version: int = FORMAT_VERSION

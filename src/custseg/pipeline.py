@@ -30,7 +30,7 @@ from .cluster.indices import INDICES
 from .config import FitConfig
 from .exceptions import ConfigError, DataError
 from .explain import load_playbook, name_segments, profile_segments, segment_rules
-from .model import Segment, SegmentationModel, save_model
+from .model import Segment, SegmentationModel, load_model, save_model
 from .prepare import (
     PreparationPlan,
     TableSchema,
@@ -38,6 +38,7 @@ from .prepare import (
     infer_schema,
     reference_statistics,
 )
+from .scoring.lineage import align_segments
 
 __all__ = ["FitOutput", "fit_segments", "fit_to_folder", "metrics_document"]
 
@@ -59,6 +60,7 @@ def fit_segments(
     config: FitConfig | None = None,
     training: Mapping[str, Any] | None = None,
     progress: Progress = NO_PROGRESS,
+    previous: SegmentationModel | str | os.PathLike[str] | None = None,
 ) -> SegmentationModel:
     """Fit an explained K-means segmentation of a customer table.
 
@@ -78,6 +80,10 @@ def fit_segments(
         What the data is (source, query, manifest sha256), stored in the model.
     progress : Progress, default=NO_PROGRESS
         Receives progress of the long steps.
+    previous : SegmentationModel, path or None, default=None
+        The model this one replaces: segments that continue previous ones keep their
+        ids and names, and the model's ``lineage`` records the matched, new and retired
+        segments (see :func:`custseg.scoring.lineage.align_segments`).
 
     Returns
     -------
@@ -104,7 +110,9 @@ def fit_segments(
     if len(data) == 0:
         raise DataError("the table has no rows; check the query or the input file")
     playbook = load_playbook(cfg.playbook)
-    return _fit(data, cfg, playbook, dict(training or {}), progress)
+    if previous is not None and not isinstance(previous, SegmentationModel):
+        previous = load_model(previous)
+    return _fit(data, cfg, playbook, dict(training or {}), progress, previous)
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,7 @@ def fit_to_folder(
     training: Mapping[str, Any] | None = None,
     report: bool = True,
     progress: Progress = NO_PROGRESS,
+    previous: SegmentationModel | str | os.PathLike[str] | None = None,
 ) -> FitOutput:
     """Fit a segmentation and write the model, its metrics and its report to a folder.
 
@@ -158,6 +167,8 @@ def fit_to_folder(
         with :func:`custseg.report.write_report` (on ``data``).
     progress : Progress, default=NO_PROGRESS
         Receives the progress of the fit and of the report.
+    previous : SegmentationModel, path or None, default=None
+        The model this one replaces (see :func:`fit_segments`).
 
     Returns
     -------
@@ -184,7 +195,9 @@ def fit_to_folder(
         raise ConfigError(
             f"out={os.fspath(out)!r} (--out) is a file; give a folder such as segments/"
         )
-    model = fit_segments(data, config=config, training=training, progress=progress)
+    model = fit_segments(
+        data, config=config, training=training, progress=progress, previous=previous
+    )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -228,6 +241,7 @@ def _fit(
     playbook: Any,
     training: dict[str, Any],
     progress: Progress,
+    previous: SegmentationModel | None = None,
 ) -> SegmentationModel:
     seed = cfg.random_state
     schema = infer_schema(
@@ -281,7 +295,13 @@ def _fit(
                 random_state=seed,
                 sample_size=fit_sample if fit_sample is not None and fit_sample < n_rows else None,
             )
-    labels = fitted.labels
+    labels, centroids = fitted.labels, np.asarray(fitted.centroids, dtype=np.float64)
+    lineage = None
+    if previous is not None:
+        # Renumber before anything is computed per segment: the previous ids and names.
+        with progress.stage("Aligning the segments with the previous model", total=None):
+            lineage = align_segments(previous, data, labels)
+        labels, centroids = lineage.relabel(labels), lineage.reorder(centroids)
 
     with progress.stage("Evaluating and explaining the segments", total=None):
         stability = None
@@ -291,7 +311,7 @@ def _fit(
         metrics = evaluate_segmentation(
             X,
             labels,
-            fitted.centroids,
+            centroids,
             max_exact=cfg.silhouette_max_exact,
             random_state=seed,
             stability=stability,
@@ -327,6 +347,9 @@ def _fit(
         )
         for i in range(k)
     ]
+    record: dict[str, Any] = {}
+    if lineage is not None:
+        segments, record = lineage.carry_identities(segments)
     training = {
         "rows": int(n_rows),
         "columns": int(data.shape[1]),
@@ -336,7 +359,7 @@ def _fit(
         schema=schema.to_dict(),
         preparation=plan.to_dict(),
         feature_names=list(plan.feature_names),
-        centroids=np.asarray(fitted.centroids, dtype=np.float64).tolist(),
+        centroids=centroids.tolist(),
         segments=segments,
         metrics=metrics,
         k_selection=selection.to_dict() if selection is not None else {},
@@ -344,6 +367,7 @@ def _fit(
         drift_reference=reference_statistics(frame, schema, random_state=seed),
         training=training,
         settings={**cfg.to_dict(), "k": int(k)},
+        lineage=record,
     )
 
 

@@ -2,6 +2,8 @@
 
 Domain errors (:class:`custseg.exceptions.CustsegError`) become one line on stderr
 and exit code 2; anything unexpected is exit code 1. ``--verbose`` shows tracebacks.
+Exit codes: 0 success, 1 internal error, 2 user error, 3 drift threshold reached
+(``custseg drift --fail-on``, raised as ``typer.Exit(3)`` after its files are written).
 Each command lives in its own module and imports heavy libraries only when it runs,
 so that ``custseg --help`` stays fast.
 """
@@ -63,7 +65,17 @@ def _register() -> None:
     # themselves import nothing heavy at import time.
     import importlib
 
-    for name in ("extract", "fit", "demo", "report", "score", "serve", "export_sql"):
+    for name in (
+        "extract",
+        "fit",
+        "demo",
+        "report",
+        "score",
+        "serve",
+        "export_sql",
+        "drift",
+        "migrate",
+    ):
         importlib.import_module(f"{__name__}.{name}")
 
 
@@ -71,7 +83,10 @@ _register()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return its exit code (0 ok, 1 internal error, 2 user error)."""
+    """Run the command line and return its exit code.
+
+    0 success, 1 internal error, 2 user error, 3 drift threshold reached (``--fail-on``).
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     if "--verbose" in args or "-v" in args:
         STATE.verbose = True

@@ -32,8 +32,11 @@ Examples:
 
   custseg fit --input customers.parquet --out segments/ --k 5 --skew yeo-johnson --no-report
 
+  custseg fit --input customers-q2.csv --out segments-q2/ --previous segments-q1/model.json
+
 Writes segments/model.json (the model: versioned, checksummed JSON), segments/metrics.json
 and, unless --no-report, segments/report.html with figures, summary.md and profiles.csv.
+With --previous, segments that continue the previous model's keep their ids and names.
 """
 
 
@@ -51,7 +54,10 @@ def fit_summary(output: FitOutput) -> dict[str, Any]:
     shown = {"model": files["model.json"], "metrics": files["metrics.json"]}
     if "report.html" in files:
         shown["report"] = files["report.html"]
-    return {**output.metrics, "files": {label: str(path) for label, path in shown.items()}}
+    summary = {**output.metrics, "files": {label: str(path) for label, path in shown.items()}}
+    if output.model.lineage:
+        summary["lineage"] = output.model.lineage
+    return summary
 
 
 def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None:
@@ -182,11 +188,26 @@ def fit_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the metrics summary as JSON on stdout.")
     ] = False,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            help="The model this fit replaces (model.json): continuing segments keep its"
+            " ids and names; new and retired ones are listed.",
+        ),
+    ] = None,
 ) -> None:
     """Fit explained K-means segments: choose k, evaluate, name them and write the model."""
     from ..config import FitConfig, load_config, parse_k_range
+    from ..model import load_model
     from ..pipeline import fit_to_folder
     from ..sources import describe_source
+    from ._lineage import check_previous_is_not_replaced, print_lineage
+
+    previous_model = None
+    if previous is not None:
+        check_previous_is_not_replaced(previous, out)
+        previous_model = load_model(previous)
 
     base = load_config(config_file) if config_file is not None else FitConfig()
     config = base.with_overrides(
@@ -217,10 +238,18 @@ def fit_command(
     training = describe_source(input=input, sql=query, warehouse=warehouse)
     with rich_progress() as progress:
         output = fit_to_folder(
-            frame, out, config=config, training=training, report=not no_report, progress=progress
+            frame,
+            out,
+            config=config,
+            training=training,
+            report=not no_report,
+            progress=progress,
+            previous=previous_model,
         )
     summary = fit_summary(output)
     if json_output:
         print_json(summary)
     else:
         print_fit_summary(output.model, summary)
+    # On stderr also with --json: the mapping is what a person checks after a retrain.
+    print_lineage(output.model)

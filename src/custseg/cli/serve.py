@@ -49,7 +49,7 @@ def serve(
         16 * 1024 * 1024, "--max-body-bytes", help="Largest request body in bytes."
     ),
 ) -> None:
-    """Serve POST /v1/score, GET /v1/model and GET /healthz for a model.
+    """Serve POST /v1/score, POST /v1/drift, GET /v1/model and GET /healthz for a model.
 
     Set CUSTSEG_API_KEY to require `Authorization: Bearer <key>` on /v1/ requests.
     """

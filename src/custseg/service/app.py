@@ -25,7 +25,15 @@ from .._version import __version__
 from ..exceptions import ConfigError, CustsegError
 from ..model import SegmentationModel, model_to_json
 from ..scoring.batch import Scorer
-from .schemas import ErrorResponse, Health, ModelInfo, ScoreResponse, score_request_schema
+from ..scoring.drift import check_drift_records
+from .schemas import (
+    DriftResponse,
+    ErrorResponse,
+    Health,
+    ModelInfo,
+    ScoreResponse,
+    score_request_schema,
+)
 
 __all__ = ["create_app", "DEFAULT_MAX_RECORDS", "DEFAULT_MAX_BODY_BYTES"]
 
@@ -213,7 +221,7 @@ def create_app(
         When set, ``/v1/*`` requests must send ``Authorization: Bearer <api_key>``
         (401 otherwise). ``/healthz`` stays open for load balancers.
     max_records : int, default=10000
-        Most records per ``POST /v1/score`` request (413 beyond).
+        Most records per ``POST /v1/score`` or ``POST /v1/drift`` request (413 beyond).
     max_body_bytes : int, default=16 MiB
         Largest request body, checked on ``Content-Length`` and on the bytes actually
         received (413 beyond).
@@ -236,6 +244,8 @@ def create_app(
     if api_key is not None and not api_key.strip():
         raise ConfigError("the API key is empty; set CUSTSEG_API_KEY to a secret or unset it")
     scorer = Scorer(model)
+    # Drift compares feature values only: its records need no identifier.
+    drift_scorer = Scorer(model, require_id=False)
     checksum = sha256_bytes(model_to_json(model).encode())[:12]
     required = ([scorer.id_column] if scorer.id_column else []) + scorer.required
     expected_auth = f"Bearer {api_key}".encode() if api_key is not None else None
@@ -324,6 +334,20 @@ def create_app(
             }
         )
 
+    @app.post(
+        "/v1/drift",
+        response_model=DriftResponse,
+        responses=errors,
+        tags=["monitoring"],
+        openapi_extra={"requestBody": score_request_schema(scorer.required, example)},
+    )
+    async def drift(request: Request) -> Response:
+        """Compare a batch of records with the training population: the drift.json document."""
+        authorise(request)
+        body = await _read_body(request, max_body_bytes)
+        records = _parse_records(body, required=scorer.required, max_records=max_records)
+        return _json_response(check_drift_records(drift_scorer, records))
+
     return app
 
 
@@ -344,6 +368,7 @@ def _model_info(
         "training": plain["training"],
         "metrics": plain["metrics"],
         "max_records": max_records,
+        "lineage": plain["lineage"],
         "segments": [
             {
                 key: segment[key]

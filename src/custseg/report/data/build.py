@@ -26,6 +26,7 @@ from ...model import SegmentationModel
 from .._shared import REPORT_DATA_VERSION
 from .choice_of_k import k_selection
 from .evaluation import quality_metrics, silhouette_data
+from .lineage import lineage_section
 from .overview import column_roles, correlation, distributions, missing_values, table_overview
 from .profiles import segment_profiles
 from .projection import projection
@@ -137,6 +138,7 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         "feature_boxes": profiles.boxes,
         "silhouette": silhouette,
         "metrics": quality_metrics(model, X, labels, sizes, silhouette),
+        "lineage": lineage_section(model),
     }
 
 
