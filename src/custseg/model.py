@@ -99,6 +99,10 @@ class SegmentationModel:
         Indices for every ``k`` tried and the recommendation with its explanation.
     profiles : dict
         Per-segment profile statistics (see ``custseg.explain.profiles``).
+    playbook : dict
+        The playbook that named the segments and why it was chosen
+        (``custseg.explain.PlaybookChoice.to_dict()``: key, name, domain, how it was
+        chosen, its match on the table's columns, the report's wording).
     drift_reference : dict
         Per-feature training histograms and summary statistics for drift checks.
     training : dict
@@ -121,6 +125,7 @@ class SegmentationModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     k_selection: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, Any] = field(default_factory=dict)
+    playbook: dict[str, Any] = field(default_factory=dict)
     drift_reference: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)

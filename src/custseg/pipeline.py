@@ -29,7 +29,13 @@ from .cluster import choose_n_clusters, evaluate_segmentation, fit_kmeans
 from .cluster.indices import INDICES
 from .config import FitConfig
 from .exceptions import ConfigError, DataError
-from .explain import load_playbook, name_segments, profile_segments, segment_rules
+from .explain import (
+    choose_playbook,
+    load_playbook,
+    name_segments,
+    profile_segments,
+    segment_rules,
+)
 from .model import Segment, SegmentationModel, save_model
 from .prepare import (
     PreparationPlan,
@@ -103,7 +109,8 @@ def fit_segments(
     )
     if len(data) == 0:
         raise DataError("the table has no rows; check the query or the input file")
-    playbook = load_playbook(cfg.playbook)
+    # A playbook given by the user is read (and refused) before any work.
+    playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
     return _fit(data, cfg, playbook, dict(training or {}), progress)
 
 
@@ -310,7 +317,8 @@ def _fit(
             sample_size=_RULE_SAMPLE_SIZE,
             random_state=seed,
         )
-        names = name_segments(profiles, playbook=playbook)
+        choice = choose_playbook(list(data.columns), playbook)
+        names = name_segments(profiles, playbook=choice.playbook)
 
     sizes = np.bincount(labels, minlength=k)
     segments = [
@@ -338,6 +346,7 @@ def _fit(
         feature_names=list(plan.feature_names),
         centroids=np.asarray(fitted.centroids, dtype=np.float64).tolist(),
         segments=segments,
+        playbook=choice.to_dict(),
         metrics=metrics,
         k_selection=selection.to_dict() if selection is not None else {},
         profiles={**profiles.to_dict(), "rules": rules.to_dict()},
@@ -368,7 +377,8 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
     (:data:`custseg.cluster.indices.INDICES`: ``silhouette``, ``calinski_harabasz``,
     ``davies_bouldin``) and ``indices`` describing them, the silhouette's details,
     ``stability_ari``, ``sizes`` and ``k_selection`` (one entry per k tried, with the same
-    indices), plus the recommendation and the preparation decisions.
+    indices), plus the recommendation, the preparation decisions and the playbook that
+    named the segments with its match on the columns (``playbook``).
     """
     metrics = model.metrics
     selection = model.k_selection or {}
@@ -394,4 +404,5 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "engine": metrics.get("engine"),
         "inertia_gap": metrics.get("inertia_gap"),
         "stability_min": metrics.get("stability_min"),
+        "playbook": model.playbook,
     }
