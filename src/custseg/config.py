@@ -163,7 +163,9 @@ class FitConfig:
     exclude : tuple of str, default=()
         Columns never used as features.
     playbook : str or None, default=None
-        Path of a playbook TOML file; the bundled credit-card playbook when ``None``.
+        Path of a playbook TOML file, or the key of a shipped playbook
+        (``"credit_card"``, ``"retail"``, ``"neutral"``); ``None`` chooses the shipped
+        playbook that fits the table's columns (:func:`custseg.explain.choose_playbook`).
     preparation : PrepConfig
         Preparation settings (imputation, skew, scaling, PCA, domain features).
     """

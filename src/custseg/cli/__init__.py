@@ -23,7 +23,7 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="custseg",
     help=(
-        "Segment credit-card customers by behaviour: extract data with SQL, fit explained "
+        "Segment customers by behaviour: extract data with SQL, fit explained "
         "K-means segments, report them and score new customers.\n\n"
         "Start with: custseg demo"
     ),
