@@ -141,7 +141,7 @@ def shorten(text: str, limit: int) -> str:
     cut = text[: room + 1]
     space = cut.rfind(" ")
     head = cut[:space] if space > 0 else text[:room]
-    return head.rstrip(" ,;:·-") + ELLIPSIS
+    return head.rstrip(" ,;:·-" + ELLIPSIS) + ELLIPSIS
 
 
 def shorten_words(text: str, limit: int) -> str:

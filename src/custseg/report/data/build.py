@@ -25,7 +25,9 @@ from ...exceptions import ConfigError, DataError, ModelError
 from ...model import SegmentationModel
 from .._shared import REPORT_DATA_VERSION
 from .choice_of_k import k_selection
+from .context import fit_warnings, playbook_context
 from .evaluation import quality_metrics, silhouette_data
+from .outcomes import outcomes_by_segment
 from .overview import column_roles, correlation, distributions, missing_values, table_overview
 from .profiles import segment_profiles
 from .projection import projection
@@ -53,10 +55,11 @@ def build_report_data(
     Returns
     -------
     dict
-        Keys ``version``, ``title``, ``meta``, ``overview``, ``columns``, ``decisions``,
-        ``missing``, ``distributions``, ``correlation``, ``k_selection``, ``segments``,
-        ``projection``, ``profiles``, ``lift``, ``feature_boxes``, ``silhouette`` and
-        ``metrics``; see ``docs/report.md`` for their layout.
+        Keys ``version``, ``title``, ``meta``, ``playbook``, ``warnings``,
+        ``overview``, ``columns``, ``decisions``, ``missing``, ``distributions``,
+        ``correlation``, ``k_selection``, ``segments``, ``outcomes``, ``projection``,
+        ``profiles``, ``lift``, ``feature_boxes``, ``silhouette`` and ``metrics``; see
+        ``docs/report.md`` for their layout.
 
     Raises
     ------
@@ -123,6 +126,8 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
             "training_rows": model.training.get("rows"),
             "random_state": seed,
         },
+        "playbook": playbook_context(model),
+        "warnings": fit_warnings(model),
         "overview": table_overview(frame, checked.reasons, schema, len(model.feature_names)),
         "columns": column_roles(frame, checked.frame, schema),
         "decisions": [str(d) for d in model.preparation.get("decisions", [])],
@@ -131,6 +136,7 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         "correlation": correlation(rows, numeric, rng),
         "k_selection": k_selection(model),
         "segments": segment_cards(model, sizes, profiles.top),
+        "outcomes": outcomes_by_segment(model, frame.loc[rows.index], labels),
         "projection": projection(X, labels, model.centroid_array, rng),
         "profiles": profiles.rows,
         "lift": profiles.lift,
