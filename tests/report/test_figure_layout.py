@@ -70,9 +70,11 @@ def _inspect(fig: Figure) -> dict[str, Any]:
         )
         if not inside:
             outside.append(text.get_text())
+    points = sum(len(c.get_offsets()) for ax in fig.axes for c in ax.collections)
     return {
         "legends": [[t.get_text() for t in legend.get_texts()] for legend in legends],
         "outside": outside,
+        "points": points,
     }
 
 
@@ -107,6 +109,13 @@ def test_every_legend_lists_every_segment(
     assert len(segment_legends) == 2
     for entries in segment_legends:
         assert [e.split(" · ")[0] for e in entries] == [str(s["id"]) for s in hard_data["segments"]]
+
+
+def test_the_projection_draws_every_sampled_customer_and_centre(
+    drawn: list[dict[str, Any]], hard_data: dict[str, Any]
+) -> None:
+    projection = drawn[list(FIGURE_NAMES).index("projection")]
+    assert projection["points"] == hard_data["projection"]["n_drawn"] + 10
 
 
 def test_no_text_falls_outside_its_figure(drawn: list[dict[str, Any]]) -> None:

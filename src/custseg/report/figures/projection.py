@@ -35,9 +35,9 @@ def projection_figure(projection: dict[str, Any], segments: list[dict[str, Any]]
     y = as_float(projection["y"])
     labels = np.asarray(projection["labels"], dtype=np.int64)
     ratio = list(projection.get("explained_variance_ratio") or [None, None])
-    labels = [fmt_segment(s["id"], s["name"], width=48, lines=1) for s in segments]
-    ncols = legend_columns(labels, 8.5)
-    with figure(8.5, 5.6 + 0.2 * -(-len(labels) // ncols)) as fig:
+    legend = [fmt_segment(s["id"], s["name"], width=48, lines=1) for s in segments]
+    ncols = legend_columns(legend, 8.5)
+    with figure(8.5, 5.6 + 0.2 * -(-len(legend) // ncols)) as fig:
         ax = fig.add_subplot()
         for seg in segments:
             mask = labels == int(seg["id"])
@@ -66,7 +66,7 @@ def projection_figure(projection: dict[str, Any], segments: list[dict[str, Any]]
             )
         handles = [
             Line2D([], [], marker="o", ls="", color=colors[int(seg["id"])], label=label)
-            for seg, label in zip(segments, labels, strict=True)
+            for seg, label in zip(segments, legend, strict=True)
         ]
         # Below the plot, in as many columns as fit: every segment is listed.
         fig.legend(handles=handles, loc="outside lower center", ncols=ncols)
