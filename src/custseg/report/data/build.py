@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..._utils.text import plain
 from ..._version import __version__
 from ...exceptions import ConfigError, DataError, ModelError
 from ...model import SegmentationModel
@@ -85,7 +86,7 @@ def build_report_data(
     if len(frame) == 0:
         raise DataError("the table has 0 rows; pass the customers to report on")
     if isinstance(random_state, bool) or not isinstance(random_state, int) or random_state < 0:
-        raise ConfigError(f"random_state={random_state!r} should be an integer >= 0, e.g. 0")
+        raise ConfigError(f"random_state={plain(random_state)!r} should be an integer >= 0, e.g. 0")
     return _jsonable(_build(model, frame, random_state))
 
 
