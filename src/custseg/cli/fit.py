@@ -149,7 +149,13 @@ def fit_command(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default 0).")] = None,
     config_file: Annotated[
         Path | None,
-        typer.Option("--config", help="TOML file with [fit] and [preparation] settings."),
+        typer.Option(
+            "--config",
+            help="TOML file of settings in two sections: \\[fit] (k, k_range, random_state,"
+            " n_init, n_resamples, id_column, features, exclude, playbook, ...) and"
+            " \\[preparation] (skew, scaling, impute, winsorize, pca, ...); options given"
+            " here override it. Format: docs/configuration.md.",
+        ),
     ] = None,
     id_column: Annotated[
         str | None, typer.Option("--id-column", help="Identifier column (default: inferred).")
