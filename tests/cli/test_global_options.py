@@ -131,3 +131,22 @@ def test_fit_names_the_playbook_it_chose_from_the_columns(run_cli, tmp_path):
     )
     assert forced.exit_code == 0, forced.stderr
     assert json.loads(forced.stdout)["playbook"]["chosen_by"] == "user"
+
+
+def test_the_fit_summary_lists_outcome_and_unknown_roles_by_name():
+    from custseg.cli.fit import _roles_line
+
+    schema = {
+        "columns": [
+            {"name": "CUST_ID", "role": "id", "reason": "unique"},
+            {"name": "BALANCE", "role": "numeric", "reason": "numbers"},
+            {"name": "PURCHASES", "role": "numeric", "reason": "numbers"},
+            {"name": "churned", "role": "outcome", "reason": "a churn flag"},
+            {"name": "vendor_score", "role": "model_output", "reason": "a score"},
+            {"name": "NOTE", "role": "ignored", "reason": "free text"},
+        ]
+    }
+    assert _roles_line(schema) == (
+        "identifier CUST_ID · 2 numeric · outcome: churned · model_output: vendor_score"
+        " · ignored: NOTE (free text) (details: metrics.json 'columns')"
+    )
