@@ -52,6 +52,9 @@ _TRAIT_MIN_EFFECT = 0.3
 # Longest label of a feature inside a descriptive name ("High <label>, low <label>"
 # stays within MAX_NAME_LENGTH) and inside a trait phrase or a strategy.
 _NAME_LABEL_LENGTH = 24
+_UNTARGETED_STRATEGY = (
+    "Review this segment's profile with the people who know these customers before acting."
+)
 _TRAIT_LABEL_LENGTH = 40
 
 
@@ -143,6 +146,7 @@ class _Context:
     profiles: SegmentProfiles
     playbook: Playbook
     groups: dict[str, list[str]]
+    features: frozenset[str]
 
     def stat(self, sid: int, feature: str, stat: str) -> float:
         """A statistic of a column, or the mean of it over a group's columns (``@g``)."""
@@ -157,17 +161,13 @@ class _Context:
             return bool(self.groups.get(feature[1:]))
         return feature in self.features
 
-    @property
-    def features(self) -> set[str]:
-        return set(self.profiles.features)
-
     def label(self, feature: str, limit: int) -> str:
         return shorten_words(self.playbook.label(feature), limit)
 
 
 def _name(profiles: SegmentProfiles, playbook: Playbook) -> list[SegmentNaming]:
     groups = {g: columns_matching(p, profiles.features) for g, p in playbook.groups.items()}
-    ctx = _Context(profiles, playbook, groups)
+    ctx = _Context(profiles, playbook, groups, frozenset(profiles.features))
     ids = profiles.segment_ids
     scores = np.array(
         [[_score(ctx, sid, entry) for entry in playbook.entries] for sid in ids],
@@ -386,7 +386,8 @@ def _fallback_strategies(ctx: _Context, sid: int, name: str, traits: list[str]) 
         if any(f in ("high", "low") and f not in words for f in fields):
             continue
         out.append(_render(template, ctx, sid, name, traits, words))
-    return out
+    # A segment without marked traits still gets the advice that needs none.
+    return out or [_UNTARGETED_STRATEGY]
 
 
 # ---------------------------------------------------------------------------- templates

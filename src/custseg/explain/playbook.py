@@ -39,6 +39,7 @@ __all__ = [
     "columns_matching",
     "load_playbook",
     "parse_playbook",
+    "DEFAULT_WORDING",
     "GROUP_STATS",
     "MAX_NAME_LENGTH",
     "SHIPPED_PLAYBOOKS",
@@ -71,12 +72,14 @@ _DEFAULT_FALLBACK_STRATEGIES = (
     " against a control group.",
     "Review this segment's profile with the people who know these customers before acting.",
 )
-# The report's words when a playbook does not give its own.
-_DEFAULT_WORDING = {
+DEFAULT_WORDING = {
     "customers": "customers who behave alike in this table's columns",
     "practice": "general customer-management practice",
     "review": "your organisation's policies and regulations",
 }
+"""The report's words when a playbook gives none of its own: ``customers`` (who the
+segments are made of), ``practice`` (where strategies come from), ``review`` (what to
+check them against)."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,7 @@ class Playbook:
     source: str = "<memory>"
     key: str = ""
     domain: str = ""
-    wording: dict[str, str] = field(default_factory=lambda: dict(_DEFAULT_WORDING))
+    wording: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_WORDING))
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     signals: tuple[MatchSignal, ...] = ()
     minimum: float = 0.5
@@ -339,13 +342,13 @@ class _Validator:
         )
         head = self.table(data.get("playbook", {}), "[playbook]")
         self.known(
-            head, "[playbook]", {"name", "description", "version", "domain", *_DEFAULT_WORDING}
+            head, "[playbook]", {"name", "description", "version", "domain", *DEFAULT_WORDING}
         )
         title = self.text(head.get("name", "playbook"), "[playbook].name")
         domain = self.text(head["domain"], "[playbook].domain") if "domain" in head else ""
         wording = {
             word: self.text(head.get(word, default), f"[playbook].{word}")
-            for word, default in _DEFAULT_WORDING.items()
+            for word, default in DEFAULT_WORDING.items()
         }
         labels = self.table(data.get("labels", {}), "[labels]")
         for feature, label in labels.items():

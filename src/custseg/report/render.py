@@ -26,6 +26,7 @@ from ._format import (
     fmt_timestamp,
 )
 from ._shared import REPORT_DATA_VERSION
+from .data.context import NEUTRAL_CONTEXT
 from .figures import render_figures
 
 __all__ = ["RenderedReport", "render_report", "REPORT_DATA_VERSION", "SECTIONS", "PROFILE_COLUMNS"]
@@ -68,16 +69,7 @@ _REQUIRED_KEYS = (
 # Keys added to the report data after its first layout: data without them renders
 # with neutral words, no warning and no outcome table.
 _OPTIONAL_KEYS: dict[str, Any] = {
-    "playbook": {
-        "name": "Neutral",
-        "key": "neutral",
-        "domain": "",
-        "chosen_by": None,
-        "summary": "",
-        "customers": "customers who behave alike in this table's columns",
-        "practice": "general customer-management practice",
-        "review": "your organisation's policies and regulations",
-    },
+    "playbook": NEUTRAL_CONTEXT,
     "warnings": [],
     "outcomes": None,
 }

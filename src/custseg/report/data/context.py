@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...explain.playbook import DEFAULT_WORDING
 from ...model import SegmentationModel
 
-__all__ = ["playbook_context", "fit_warnings"]
+__all__ = ["NEUTRAL_CONTEXT", "playbook_context", "fit_warnings"]
 
-# Words of a model that does not record its playbook and that no playbook named.
-_NEUTRAL = {
+NEUTRAL_CONTEXT: dict[str, Any] = {
     "name": "Neutral",
     "key": "neutral",
-    "customers": "customers who behave alike in this table's columns",
-    "practice": "general customer-management practice",
-    "review": "your organisation's policies and regulations",
+    "domain": "",
+    "chosen_by": None,
+    "summary": "",
+    **DEFAULT_WORDING,
 }
+"""The playbook context of a model that records no playbook and that no playbook named."""
 
 
 def playbook_context(model: SegmentationModel) -> dict[str, Any]:
@@ -41,7 +43,7 @@ def playbook_context(model: SegmentationModel) -> dict[str, Any]:
     """
     record = model.playbook or {}
     if record:
-        wording = {**{k: _NEUTRAL[k] for k in ("customers", "practice", "review")}}
+        wording = dict(DEFAULT_WORDING)
         wording.update({k: str(v) for k, v in (record.get("wording") or {}).items()})
         return {
             "name": str(record.get("name") or "custom"),
@@ -66,7 +68,7 @@ def playbook_context(model: SegmentationModel) -> dict[str, Any]:
             "summary": "",
             **card.wording,
         }
-    return {"domain": "", "chosen_by": None, "summary": "", **_NEUTRAL}
+    return dict(NEUTRAL_CONTEXT)
 
 
 def fit_warnings(model: SegmentationModel) -> list[dict[str, Any]]:
