@@ -27,13 +27,62 @@ def _small(sample: pd.DataFrame, tmp_path: Path) -> Path:
 
 def test_quiet_after_the_command_name_silences_the_summary(run_cli, sample, tmp_path):
     data = _small(sample, tmp_path)
-    loud = run_cli(["fit", "--input", data, "--out", tmp_path / "a", "--k", "3", "--no-report"])
+    loud = run_cli(
+        [
+            "fit",
+            "--input",
+            data,
+            "--out",
+            tmp_path / "a",
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+            "--no-report",
+        ]
+    )
     assert loud.exit_code == 0, loud.stderr
     assert "segments" in loud.stderr and "model:" in loud.stderr
     for args in (
-        ["fit", "--quiet", "--input", data, "--out", tmp_path / "b", "--k", "3", "--no-report"],
-        ["fit", "--input", data, "--out", tmp_path / "c", "--k", "3", "--no-report", "-q"],
-        ["--quiet", "fit", "--input", data, "--out", tmp_path / "d", "--k", "3", "--no-report"],
+        [
+            "fit",
+            "--quiet",
+            "--input",
+            data,
+            "--out",
+            tmp_path / "b",
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+            "--no-report",
+        ],
+        [
+            "fit",
+            "--input",
+            data,
+            "--out",
+            tmp_path / "c",
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+            "--no-report",
+            "-q",
+        ],
+        [
+            "--quiet",
+            "fit",
+            "--input",
+            data,
+            "--out",
+            tmp_path / "d",
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+            "--no-report",
+        ],
     ):
         quiet = run_cli(args)
         assert quiet.exit_code == 0, quiet.stderr
@@ -103,7 +152,9 @@ def test_fit_names_the_playbook_it_chose_from_the_columns(run_cli, tmp_path):
     data = tmp_path / "shoppers.csv"
     frame.to_csv(data, index=False)
     out = tmp_path / "segments"
-    result = run_cli(["fit", "--input", data, "--out", out, "--k", "3", "--no-report"])
+    result = run_cli(
+        ["fit", "--input", data, "--out", out, "--k", "3", "--k-range", "3-3", "--no-report"]
+    )
     assert result.exit_code == 0, result.stderr
     line = " ".join(result.stderr.split())
     assert "Playbook: Retail purchases playbook, chosen from the columns: 4 of 4 signals" in line
