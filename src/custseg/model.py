@@ -99,6 +99,10 @@ class SegmentationModel:
         Indices for every ``k`` tried and the recommendation with its explanation.
     profiles : dict
         Per-segment profile statistics (see ``custseg.explain.profiles``).
+    playbook : dict
+        The playbook that named the segments and why it was chosen
+        (``custseg.explain.PlaybookChoice.to_dict()``: key, name, domain, how it was
+        chosen, its match on the table's columns, the report's wording).
     drift_reference : dict
         Per-feature training histograms and summary statistics for drift checks.
     training : dict
@@ -125,10 +129,12 @@ class SegmentationModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     k_selection: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, Any] = field(default_factory=dict)
+    playbook: dict[str, Any] = field(default_factory=dict)
     drift_reference: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     lineage: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     custseg_version: str = __version__
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     format_version: int = FORMAT_VERSION
@@ -158,20 +164,22 @@ class SegmentationModel:
     def _validate(self) -> None:
         k = len(self.centroids)
         if k < 1:
-            raise ModelError("the model has no centroids; refit it with `custseg fit`")
+            raise ModelError(
+                "the model has no centroids; refit it (custseg.fit_segments, `custseg fit`)"
+            )
         width = len(self.feature_names)
         for row in self.centroids:
             if len(row) != width:
                 raise ModelError(
                     f"a centroid has {len(row)} coordinates but the model has {width} features;"
-                    " the file is inconsistent, refit it with `custseg fit`"
+                    " the file is inconsistent, refit it (custseg.fit_segments, `custseg fit`)"
                 )
             if not all(math.isfinite(float(v)) for v in row):
                 raise ModelError("a centroid has a non-finite coordinate; refit the model")
         if len(self.segments) != k or [s.id for s in self.segments] != list(range(k)):
             raise ModelError(
                 f"the segment catalogue does not list segments 0..{k - 1} in order;"
-                " the file is inconsistent, refit it with `custseg fit`"
+                " the file is inconsistent, refit it (custseg.fit_segments, `custseg fit`)"
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,12 +236,12 @@ def model_from_json(text: str | bytes, *, source: str = "the model") -> Segmenta
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(
             f"{source} is not a custseg model file (not JSON: {exc.__class__.__name__});"
-            " pass the model.json written by `custseg fit`"
+            " pass the model.json written by save_model or `custseg fit`"
         ) from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
         raise ModelError(
             f"{source} is JSON but not a custseg model; pass the model.json written by"
-            " `custseg fit`"
+            " save_model or `custseg fit`"
         )
     version = document.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
@@ -296,7 +304,8 @@ def load_model(path: str | os.PathLike[str]) -> SegmentationModel:
         raw = p.read_bytes()
     except FileNotFoundError as exc:
         raise ModelError(
-            f"model file {p} does not exist; pass the model.json written by `custseg fit`"
+            f"model file {p} does not exist; pass the model.json written by save_model or"
+            " `custseg fit`"
         ) from exc
     except OSError as exc:
         raise ModelError(f"cannot read model file {p}: {exc.strerror}") from exc

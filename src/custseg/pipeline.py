@@ -29,7 +29,13 @@ from .cluster import choose_n_clusters, evaluate_segmentation, fit_kmeans
 from .cluster.indices import INDICES
 from .config import FitConfig
 from .exceptions import ConfigError, DataError
-from .explain import load_playbook, name_segments, profile_segments, segment_rules
+from .explain import (
+    choose_playbook,
+    load_playbook,
+    name_segments,
+    profile_segments,
+    segment_rules,
+)
 from .model import Segment, SegmentationModel, load_model, save_model
 from .prepare import (
     PreparationPlan,
@@ -109,7 +115,8 @@ def fit_segments(
     )
     if len(data) == 0:
         raise DataError("the table has no rows; check the query or the input file")
-    playbook = load_playbook(cfg.playbook)
+    # A playbook given by the user is read (and refused) before any work.
+    playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
     if previous is not None and not isinstance(previous, SegmentationModel):
         previous = load_model(previous)
     return _fit(data, cfg, playbook, dict(training or {}), progress, previous)
@@ -330,7 +337,8 @@ def _fit(
             sample_size=_RULE_SAMPLE_SIZE,
             random_state=seed,
         )
-        names = name_segments(profiles, playbook=playbook)
+        choice = choose_playbook(list(data.columns), playbook)
+        names = name_segments(profiles, playbook=choice.playbook)
 
     sizes = np.bincount(labels, minlength=k)
     segments = [
@@ -361,6 +369,7 @@ def _fit(
         feature_names=list(plan.feature_names),
         centroids=centroids.tolist(),
         segments=segments,
+        playbook=choice.to_dict(),
         metrics=metrics,
         k_selection=selection.to_dict() if selection is not None else {},
         profiles={**profiles.to_dict(), "rules": rules.to_dict()},
@@ -392,7 +401,8 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
     (:data:`custseg.cluster.indices.INDICES`: ``silhouette``, ``calinski_harabasz``,
     ``davies_bouldin``) and ``indices`` describing them, the silhouette's details,
     ``stability_ari``, ``sizes`` and ``k_selection`` (one entry per k tried, with the same
-    indices), plus the recommendation and the preparation decisions.
+    indices), plus the recommendation, the preparation decisions and the playbook that
+    named the segments with its match on the columns (``playbook``).
     """
     metrics = model.metrics
     selection = model.k_selection or {}
@@ -418,4 +428,5 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "engine": metrics.get("engine"),
         "inertia_gap": metrics.get("inertia_gap"),
         "stability_min": metrics.get("stability_min"),
+        "playbook": model.playbook,
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from .._utils.text import count
 from ..exceptions import ConfigError
 from . import app
 from ._common import STATE, info
@@ -81,7 +82,7 @@ def serve(
         )
     shown = f"[{host}]" if ":" in host else host
     info(
-        f"Serving {loaded.k} segments of {model} on http://{shown}:{port}"
+        f"Serving {count(loaded.k, 'segment')} of {model} on http://{shown}:{port}"
         f" (API key {'required' if api_key else 'not required'}; Ctrl+C stops)"
     )
     uvicorn.run(

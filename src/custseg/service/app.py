@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._utils.io import sha256_bytes
+from .._utils.text import count, plain
 from .._version import __version__
 from ..exceptions import ConfigError, CustsegError
 from ..model import SegmentationModel, model_to_json
@@ -101,7 +102,7 @@ def _parse_records(body: bytes, *, required: list[str], max_records: int) -> lis
     if len(payload) > max_records:
         raise _ApiError(
             413,
-            f"{len(payload)} records exceed the limit of {max_records} per request;"
+            f"{count(len(payload), 'record')} exceed the limit of {max_records:,} per request;"
             " split them into smaller requests",
         )
     # The common case, all records well formed, is checked with C-level loops only.
@@ -240,7 +241,7 @@ def create_app(
     """
     for name, value in (("max_records", max_records), ("max_body_bytes", max_body_bytes)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name}={value!r} should be a positive integer")
+            raise ConfigError(f"{name}={plain(value)!r} should be a positive integer")
     if api_key is not None and not api_key.strip():
         raise ConfigError("the API key is empty; set CUSTSEG_API_KEY to a secret or unset it")
     scorer = Scorer(model)
