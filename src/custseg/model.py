@@ -109,12 +109,20 @@ class SegmentationModel:
         Indices for every ``k`` tried and the recommendation with its explanation.
     profiles : dict
         Per-segment profile statistics (see ``custseg.explain.profiles``).
+    playbook : dict
+        The playbook that named the segments and why it was chosen
+        (``custseg.explain.PlaybookChoice.to_dict()``: key, name, domain, how it was
+        chosen, its match on the table's columns, the report's wording).
     drift_reference : dict
         Per-feature training histograms and summary statistics for drift checks.
     training : dict
         What the model was trained on: rows, source, data sha256, manifest sha256.
     settings : dict
         The settings of the fit (k range, seed, engine, preparation options).
+    lineage : dict
+        Empty, or how the segments continue those of a previous model
+        (``custseg fit --previous``; see ``custseg.scoring.lineage``): its checksum,
+        ``matched`` (new id -> old id), ``new``, ``retired`` and ``shift``.
     custseg_version : str
         Version of custseg that wrote the model.
     created_at : str
@@ -131,9 +139,12 @@ class SegmentationModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     k_selection: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, Any] = field(default_factory=dict)
+    playbook: dict[str, Any] = field(default_factory=dict)
     drift_reference: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     custseg_version: str = __version__
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     format_version: int = FORMAT_VERSION
@@ -163,13 +174,15 @@ class SegmentationModel:
     def _validate(self) -> None:
         k = len(self.centroids)
         if k < 1:
-            raise ModelError("the model has no centroids; refit it with `custseg fit`")
+            raise ModelError(
+                "the model has no centroids; refit it (custseg.fit_segments, `custseg fit`)"
+            )
         width = len(self.feature_names)
         for row in self.centroids:
             if len(row) != width:
                 raise ModelError(
                     f"a centroid has {len(row)} coordinates but the model has {width} features;"
-                    " the file is inconsistent, refit it with `custseg fit`"
+                    " the file is inconsistent, refit it (custseg.fit_segments, `custseg fit`)"
                 )
             if not all(
                 isinstance(v, (int, float, np.number))
@@ -191,7 +204,7 @@ class SegmentationModel:
         if len(self.segments) != k or [s.id for s in self.segments] != list(range(k)):
             raise ModelError(
                 f"the segment catalogue does not list segments 0..{k - 1} in order;"
-                " the file is inconsistent, refit it with `custseg fit`"
+                " the file is inconsistent, refit it (custseg.fit_segments, `custseg fit`)"
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -304,18 +317,18 @@ def model_from_json(
     except RecursionError as exc:
         raise ModelError(
             f"{source} is not a custseg model file (JSON nested too deeply);"
-            " pass the model.json written by `custseg fit`"
+            " pass the model.json written by save_model or `custseg fit`"
         ) from exc
     except (UnicodeDecodeError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if isinstance(exc, ValueError) else "not UTF-8"
         raise ModelError(
             f"{source} is not a custseg model file (not JSON: {reason});"
-            " pass the model.json written by `custseg fit`"
+            " pass the model.json written by save_model or `custseg fit`"
         ) from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
         raise ModelError(
             f"{source} is JSON but not a custseg model; pass the model.json written by"
-            " `custseg fit`"
+            " save_model or `custseg fit`"
         )
     version = document.get("format_version")
     if type(version) is not int or version > FORMAT_VERSION or version < 1:
@@ -503,7 +516,8 @@ def load_model(
             raw = handle.read(max_bytes + 1)
     except FileNotFoundError as exc:
         raise ModelError(
-            f"model file {p} does not exist; pass the model.json written by `custseg fit`"
+            f"model file {p} does not exist; pass the model.json written by save_model or"
+            " `custseg fit`"
         ) from exc
     except OSError as exc:
         raise ModelError(f"cannot read model file {p}: {exc.strerror}") from exc

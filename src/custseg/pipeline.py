@@ -29,8 +29,14 @@ from .cluster import choose_n_clusters, evaluate_segmentation, fit_kmeans
 from .cluster.indices import INDICES
 from .config import FitConfig
 from .exceptions import ConfigError, DataError
-from .explain import load_playbook, name_segments, profile_segments, segment_rules
-from .model import Segment, SegmentationModel, save_model
+from .explain import (
+    choose_playbook,
+    load_playbook,
+    name_segments,
+    profile_segments,
+    segment_rules,
+)
+from .model import Segment, SegmentationModel, load_model, save_model
 from .prepare import (
     PreparationPlan,
     TableSchema,
@@ -38,6 +44,7 @@ from .prepare import (
     infer_schema,
     reference_statistics,
 )
+from .scoring.lineage import align_segments
 
 __all__ = ["FitOutput", "fit_segments", "fit_to_folder", "metrics_document"]
 
@@ -59,6 +66,7 @@ def fit_segments(
     config: FitConfig | None = None,
     training: Mapping[str, Any] | None = None,
     progress: Progress = NO_PROGRESS,
+    previous: SegmentationModel | str | os.PathLike[str] | None = None,
 ) -> SegmentationModel:
     """Fit an explained K-means segmentation of a customer table.
 
@@ -78,6 +86,10 @@ def fit_segments(
         What the data is (source, query, manifest sha256), stored in the model.
     progress : Progress, default=NO_PROGRESS
         Receives progress of the long steps.
+    previous : SegmentationModel, path or None, default=None
+        The model this one replaces: segments that continue previous ones keep their
+        ids and names, and the model's ``lineage`` records the matched, new and retired
+        segments (see :func:`custseg.scoring.lineage.align_segments`).
 
     Returns
     -------
@@ -103,8 +115,11 @@ def fit_segments(
     )
     if len(data) == 0:
         raise DataError("the table has no rows; check the query or the input file")
-    playbook = load_playbook(cfg.playbook)
-    return _fit(data, cfg, playbook, dict(training or {}), progress)
+    # A playbook given by the user is read (and refused) before any work.
+    playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
+    if previous is not None and not isinstance(previous, SegmentationModel):
+        previous = load_model(previous)
+    return _fit(data, cfg, playbook, dict(training or {}), progress, previous)
 
 
 @dataclass(frozen=True)
@@ -136,6 +151,7 @@ def fit_to_folder(
     training: Mapping[str, Any] | None = None,
     report: bool = True,
     progress: Progress = NO_PROGRESS,
+    previous: SegmentationModel | str | os.PathLike[str] | None = None,
 ) -> FitOutput:
     """Fit a segmentation and write the model, its metrics and its report to a folder.
 
@@ -158,6 +174,8 @@ def fit_to_folder(
         with :func:`custseg.report.write_report` (on ``data``).
     progress : Progress, default=NO_PROGRESS
         Receives the progress of the fit and of the report.
+    previous : SegmentationModel, path or None, default=None
+        The model this one replaces (see :func:`fit_segments`).
 
     Returns
     -------
@@ -187,7 +205,9 @@ def fit_to_folder(
     # The folder is written as a whole: a staging folder replaces it in one rename, so
     # a crash, a full disk or a second fit never leaves files of two runs side by side.
     with atomic_folder(folder) as staging:
-        model = fit_segments(data, config=config, training=training, progress=progress)
+        model = fit_segments(
+            data, config=config, training=training, progress=progress, previous=previous
+        )
         document = metrics_document(model)
         save_model(model, staging / "model.json")
         write_text_atomic(
@@ -226,6 +246,7 @@ def _fit(
     playbook: Any,
     training: dict[str, Any],
     progress: Progress,
+    previous: SegmentationModel | None = None,
 ) -> SegmentationModel:
     seed = cfg.random_state
     schema = infer_schema(
@@ -279,7 +300,13 @@ def _fit(
                 random_state=seed,
                 sample_size=fit_sample if fit_sample is not None and fit_sample < n_rows else None,
             )
-    labels = fitted.labels
+    labels, centroids = fitted.labels, np.asarray(fitted.centroids, dtype=np.float64)
+    lineage = None
+    if previous is not None:
+        # Renumber before anything is computed per segment: the previous ids and names.
+        with progress.stage("Aligning the segments with the previous model", total=None):
+            lineage = align_segments(previous, data, labels)
+        labels, centroids = lineage.relabel(labels), lineage.reorder(centroids)
 
     with progress.stage("Evaluating and explaining the segments", total=None):
         stability = None
@@ -289,7 +316,7 @@ def _fit(
         metrics = evaluate_segmentation(
             X,
             labels,
-            fitted.centroids,
+            centroids,
             max_exact=cfg.silhouette_max_exact,
             random_state=seed,
             stability=stability,
@@ -308,7 +335,8 @@ def _fit(
             sample_size=_RULE_SAMPLE_SIZE,
             random_state=seed,
         )
-        names = name_segments(profiles, playbook=playbook)
+        choice = choose_playbook(list(data.columns), playbook)
+        names = name_segments(profiles, playbook=choice.playbook)
 
     sizes = np.bincount(labels, minlength=k)
     segments = [
@@ -325,6 +353,9 @@ def _fit(
         )
         for i in range(k)
     ]
+    record: dict[str, Any] = {}
+    if lineage is not None:
+        segments, record = lineage.carry_identities(segments)
     training = {
         "rows": int(n_rows),
         "columns": int(data.shape[1]),
@@ -334,14 +365,16 @@ def _fit(
         schema=schema.to_dict(),
         preparation=plan.to_dict(),
         feature_names=list(plan.feature_names),
-        centroids=np.asarray(fitted.centroids, dtype=np.float64).tolist(),
+        centroids=centroids.tolist(),
         segments=segments,
+        playbook=choice.to_dict(),
         metrics=metrics,
         k_selection=selection.to_dict() if selection is not None else {},
         profiles={**profiles.to_dict(), "rules": rules.to_dict()},
         drift_reference=reference_statistics(frame, schema, random_state=seed),
         training=training,
         settings={**cfg.to_dict(), "k": int(k)},
+        lineage=record,
     )
 
 
@@ -366,7 +399,8 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
     (:data:`custseg.cluster.indices.INDICES`: ``silhouette``, ``calinski_harabasz``,
     ``davies_bouldin``) and ``indices`` describing them, the silhouette's details,
     ``stability_ari``, ``sizes`` and ``k_selection`` (one entry per k tried, with the same
-    indices), plus the recommendation and the preparation decisions.
+    indices), plus the recommendation, the preparation decisions and the playbook that
+    named the segments with its match on the columns (``playbook``).
     """
     metrics = model.metrics
     selection = model.k_selection or {}
@@ -392,4 +426,5 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "engine": metrics.get("engine"),
         "inertia_gap": metrics.get("inertia_gap"),
         "stability_min": metrics.get("stability_min"),
+        "playbook": model.playbook,
     }

@@ -44,7 +44,7 @@ def test_score_a_csv_into_parquet_with_a_json_summary(run_cli, model, model_file
         "out": str(out),
         "rejects": str(tmp_path / "scored.parquet.rejects.csv"),
     }
-    assert "8950 rows: 8948 scored, 2 rejected" in result.stderr
+    assert "8,950 rows: 8,948 scored, 2 rejected" in result.stderr
     written = pq.read_table(out).to_pandas()
     assert list(written.columns) == ["CUST_ID", *SCORE_COLUMNS]
     expected = score_customers(model, bad).scored

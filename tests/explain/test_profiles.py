@@ -184,7 +184,7 @@ def test_columns_argument_selects_and_validates():
 @pytest.mark.parametrize(
     ("labels", "message"),
     [
-        (np.zeros(3, dtype=int), "labels have 3 values but the table has 8950 rows"),
+        (np.zeros(3, dtype=int), "labels have 3 values but the table has 8,950 rows"),
         (np.full(8950, -1), "label -1 is negative"),
         (np.full(8950, 0.5), "label 0.5 is not an integer"),
         (np.array(["a"] * 8950), "pass integer segment ids"),

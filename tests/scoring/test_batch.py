@@ -199,7 +199,7 @@ def test_score_file_streams_csv_to_parquet_with_the_same_answers(model, sample, 
     assert (summary.rows_in, summary.scored, summary.rejected) == (8950, 8947, 3)
     assert summary.scored + summary.rejected == summary.rows_in
     assert summary.rejects == tmp_path / "scored.parquet.rejects.csv"
-    assert "8950 rows: 8947 scored, 3 rejected" in summary.line()
+    assert "8,950 rows: 8,947 scored, 3 rejected" in summary.line()
 
     written = pq.read_table(out).to_pandas()
     whole = score_customers(model, _with_bad_rows(sample)).scored

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from .._utils.text import count
 from ..exceptions import ConfigError
 from . import app
 from ._common import STATE, info
@@ -88,7 +89,7 @@ def serve(
         help="Let GET /v1/model show the training SQL text and source path.",
     ),
 ) -> None:
-    """Serve POST /v1/score, GET /v1/model and GET /healthz for a model.
+    """Serve POST /v1/score, POST /v1/drift, GET /v1/model and GET /healthz for a model.
 
     Set CUSTSEG_API_KEY to require `Authorization: Bearer <key>` on /v1/ requests and on
     /openapi.json.
@@ -136,8 +137,8 @@ def serve(
         )
     shown = f"[{host}]" if ":" in host else host
     info(
-        f"Serving {loaded.k} segments of {model} on http://{shown}:{port}"
-        f" ({workers} worker{'s' if workers > 1 else ''}; API key"
+        f"Serving {count(loaded.k, 'segment')} of {model} on http://{shown}:{port}"
+        f" ({count(workers, 'worker')}; API key"
         f" {'required' if api_key else 'not required'}; Ctrl+C stops)"
     )
     settings = ServeSettings(

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .._utils.sampling import stratified_sample
+from .._utils.text import plain
 from ..exceptions import ConfigError, DataError, SchemaError
 from ._inputs import numeric_feature_columns, numeric_matrix, validate_labels
 from ._rule_search import ObservedValues, choose_clauses, tree_paths
@@ -197,7 +198,7 @@ class RuleSet:
             if r.segment_id == segment_id:
                 return r
         raise DataError(
-            f"segment_id={segment_id!r} has no rule; use one of"
+            f"segment_id={plain(segment_id)!r} has no rule; use one of"
             f" {[r.segment_id for r in self.rules]}"
         )
 
@@ -303,11 +304,11 @@ def segment_rules(
     """
     if isinstance(max_depth, bool) or not isinstance(max_depth, int) or not 1 <= max_depth <= 5:
         raise ConfigError(
-            f"max_depth={max_depth!r} should be an integer from 1 to 5;"
+            f"max_depth={plain(max_depth)!r} should be an integer from 1 to 5;"
             " rules deeper than 5 conditions are not readable"
         )
     if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 100:
-        raise ConfigError(f"sample_size={sample_size!r} should be an integer >= 100")
+        raise ConfigError(f"sample_size={plain(sample_size)!r} should be an integer >= 100")
     features = numeric_feature_columns(frame, columns)
     codes = validate_labels(labels, len(frame))
     values = numeric_matrix(frame, features)

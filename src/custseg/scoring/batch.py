@@ -26,6 +26,7 @@ import pandas as pd
 
 from .._utils.io import atomic_path, check_distinct_paths
 from .._utils.progress import NO_PROGRESS, Progress
+from .._utils.text import count
 from ..exceptions import ConfigError, DataError, ScoringError
 from ..model import SegmentationModel
 from ..prepare.rows import unusable_rows_message
@@ -104,9 +105,9 @@ class ScoreSummary:
         }
 
     def line(self) -> str:
-        """One human line, e.g. ``8950 rows: 8949 scored, 1 rejected (see x.rejects.csv)``."""
+        """One human line: ``8,950 rows: 8,949 scored, 1 rejected -> x.csv (rejects: ...)``."""
         return (
-            f"{self.rows_in} rows: {self.scored} scored, {self.rejected} rejected"
+            f"{count(self.rows_in, 'row')}: {self.scored:,} scored, {self.rejected:,} rejected"
             f" -> {self.out} (rejects: {self.rejects})"
         )
 

@@ -25,6 +25,8 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
+from .._utils.text import count
+
 __all__ = [
     "ApiError",
     "BodyBudget",
@@ -251,7 +253,7 @@ def parse_records(
     if len(payload) > max_records:
         raise ApiError(
             413,
-            f"{len(payload)} records exceed the limit of {max_records} per request;"
+            f"{count(len(payload), 'record')} exceed the limit of {max_records:,} per request;"
             " split them into smaller requests",
         )
     # The common case, all records well formed, is checked with C-level loops only.

@@ -29,10 +29,18 @@ from .._version import __version__
 from ..exceptions import ConfigError, CustsegError
 from ..model import SegmentationModel, model_to_json
 from ..scoring.batch import Scorer
+from ..scoring.drift import check_drift_records
 from ._docs import docs_html
 from ._requests import ApiError, BodyBudget, parse_records, read_body
 from .limits import ServiceLimits
-from .schemas import ErrorResponse, Health, ModelInfo, ScoreResponse, score_request_schema
+from .schemas import (
+    DriftResponse,
+    ErrorResponse,
+    Health,
+    ModelInfo,
+    ScoreResponse,
+    score_request_schema,
+)
 
 __all__ = ["create_app", "DEFAULT_MAX_RECORDS", "DEFAULT_MAX_BODY_BYTES"]
 
@@ -74,7 +82,8 @@ def create_app(
         ``Authorization: Bearer <api_key>`` (401 otherwise). ``/healthz`` stays open
         for load balancers.
     max_records : int, default=10000
-        Most records per ``POST /v1/score`` request (413 beyond); ignored with ``limits``.
+        Most records per ``POST /v1/score`` or ``POST /v1/drift`` request (413 beyond);
+        ignored with ``limits``.
     max_body_bytes : int, default=16 MiB
         Largest request body (413 beyond); ignored with ``limits``.
     limits : ServiceLimits or None, default=None
@@ -104,6 +113,8 @@ def create_app(
     if api_key is not None and not api_key.strip():
         raise ConfigError("the API key is empty; set CUSTSEG_API_KEY to a secret or unset it")
     scorer = Scorer(model)
+    # Drift compares feature values only: its records need no identifier.
+    drift_scorer = Scorer(model, require_id=False)
     checksum = sha256_bytes(model_to_json(model).encode())[:12]
     id_column = scorer.id_column
     required = ([id_column] if id_column else []) + scorer.required
@@ -226,6 +237,32 @@ def create_app(
             reader.release()
         return Response(content, media_type="application/json")
 
+    def drift_answer(body: bytes) -> bytes:
+        records = parse_records(
+            body, required=scorer.required, id_column=None, max_records=limits.max_records
+        )
+        document = check_drift_records(drift_scorer, records)
+        return json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
+
+    @app.post(
+        "/v1/drift",
+        response_model=DriftResponse,
+        responses=errors,
+        tags=["monitoring"],
+        openapi_extra={"requestBody": score_request_schema(scorer.required, example)},
+    )
+    async def drift(request: Request) -> Response:
+        """Compare a batch of records with the training population: the drift.json document."""
+        authorise(request)
+        reader = read_body(budget, limits.max_body_bytes, limits.body_timeout)
+        try:
+            body = await reader.read(request)
+            loop = asyncio.get_running_loop()
+            content = await loop.run_in_executor(pool, drift_answer, body)
+        finally:
+            reader.release()
+        return Response(content, media_type="application/json")
+
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_document(request: Request) -> Response:
         authorise(request)
@@ -271,6 +308,7 @@ def _model_info(
         "training": _training(plain["training"], expose),
         "metrics": plain["metrics"],
         "max_records": max_records,
+        "lineage": plain["lineage"],
         "segments": [
             {
                 key: segment[key]
