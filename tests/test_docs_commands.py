@@ -36,6 +36,7 @@ import pytest
 from custseg.cli import main
 from custseg.config import FitConfig, PrepConfig, load_config
 from custseg.model import SegmentationModel, save_model
+from custseg.scoring import score_customers
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -172,6 +173,17 @@ def prepared(tmp_path: Path, sample: pd.DataFrame, model: SegmentationModel) -> 
         connection.register("sample_frame", sample)
         connection.execute("CREATE TABLE customers AS SELECT * FROM sample_frame")
     save_model(model, tmp_path / "segments" / "model.json")
+    # Over time (README, docs/time.md): a later month or quarter of the same customers,
+    # the model of the previous quarter and the scored files of two months.
+    later = sample.sample(n=3_000, random_state=1).reset_index(drop=True)
+    later.to_parquet(tmp_path / "june.parquet", index=False)
+    later.to_csv(tmp_path / "customers-june.csv", index=False)
+    later.to_parquet(tmp_path / "customers-q2.parquet", index=False)
+    save_model(model, tmp_path / "q1" / "model.json")
+    scored = score_customers(model, sample).scored
+    scored.to_parquet(tmp_path / "q1" / "scored.parquet", index=False)
+    scored.to_parquet(tmp_path / "scored-may.parquet", index=False)
+    score_customers(model, later).scored.to_parquet(tmp_path / "scored-june.parquet", index=False)
     return tmp_path
 
 

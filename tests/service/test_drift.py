@@ -80,7 +80,7 @@ def test_model_metadata_includes_the_lineage(client, model):
 def test_limits_keys_and_bad_records(server, client):
     too_many = [{"BALANCE": 1.0}] * (MAX_RECORDS + 1)
     response = client.post("/v1/drift", json=too_many)
-    assert response.status_code == 413 and f"limit of {MAX_RECORDS}" in response.json()["detail"]
+    assert response.status_code == 413 and f"limit of {MAX_RECORDS:,}" in response.json()["detail"]
     big = json.dumps(_records(bootstrap(5).head(MAX_RECORDS))).encode()
     assert len(big) > MAX_BODY
     response = client.post("/v1/drift", content=big, headers={"Content-Type": "application/json"})
