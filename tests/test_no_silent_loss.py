@@ -292,9 +292,11 @@ def test_a_fit_into_the_current_folder_keeps_the_analysts_files(sample, tmp_path
     assert output.model.k == 2
     names = sorted(p.name for p in Path.cwd().iterdir())
     assert names == [".custseg-fit.json", "metrics.json", "model.json", "notes.txt"]
-    (tmp_path / "project").mkdir()
-    with pytest.raises(ConfigError, match="holds the folder 'project'"):
-        fit_to_folder(sample.head(300), ".", config=FitConfig(k=2, k_range=(2, 2)), report=False)
+    (tmp_path / "migration").mkdir()  # written by custseg migrate after the fit
+    (tmp_path / "migration" / "flows.csv").write_text("a,b\n")
+    fit_to_folder(sample.head(300), ".", config=FitConfig(k=3, k_range=(3, 3)), report=False)
+    assert (Path.cwd() / "migration" / "flows.csv").read_text() == "a,b\n"
+    assert (Path.cwd() / "notes.txt").read_text() == "mine"
 
 
 def test_export_sql_never_writes_onto_the_model(run_cli, model_file):

@@ -291,23 +291,20 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     folder fail at once. Files in an existing ``path`` that an earlier fit did not
     write (per its ``.custseg-fit.json``, or the fit outputs' names for older folders)
     are carried over by hard links; outputs of the earlier fit are not, so the folder
-    never mixes two runs. A folder holding sub-folders that no fit wrote is refused.
-    The swap is one atomic ``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere two
-    renames, undone by :func:`remove_stale_temporaries` if the process dies between.
+    never mixes two runs. The swap is one atomic ``renameat2(RENAME_EXCHANGE)`` on
+    Linux; elsewhere two renames, undone by :func:`remove_stale_temporaries` if the
+    process dies between them.
 
     Raises
     ------
     ConfigError
-        If ``path`` is a file or holds folders no fit wrote, or another process is
-        writing the same folder.
+        If ``path`` is a file, or another process is writing the same folder.
     """
     target = Path(path).resolve()  # "." and ".." have no name to stage beside
     if target.exists() and not target.is_dir():
         raise ConfigError(
             f"out={os.fspath(path)!r} (--out) is a file; give a folder such as segments/"
         )
-    if target.is_dir():
-        _check_foreign_folders(target, os.fspath(path))
     parent = target.parent
     _ensure_folder(parent)
     with _folder_lock(target):
@@ -348,19 +345,6 @@ def _previous_outputs(folder: Path) -> set[str]:
     return {str(name).split("/", 1)[0] for name in files} | {FIT_MARKER}
 
 
-def _check_foreign_folders(target: Path, shown: str) -> None:
-    """Refuse a folder holding folders an earlier fit did not write (a project, a home)."""
-    outputs = _previous_outputs(target)
-    with os.scandir(target) as entries:
-        foreign = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
-    for name in foreign:
-        if name not in outputs:
-            raise ConfigError(
-                f"out={shown!r} (--out) holds the folder {name!r}, which custseg fit did"
-                " not write; give a new folder, an empty one, or one written by custseg fit"
-            )
-
-
 def _carry_over(old: Path, staging: Path) -> None:
     outputs = _previous_outputs(old)
     with os.scandir(old) as listing:
@@ -371,7 +355,9 @@ def _carry_over(old: Path, staging: Path) -> None:
         destination = staging / entry.name
         if destination.exists():  # written by this fit: the new output wins
             continue
-        if not entry.is_dir(follow_symlinks=False):
+        if entry.is_dir(follow_symlinks=False):  # e.g. a migration/ folder written later
+            shutil.copytree(entry.path, destination, symlinks=True, copy_function=_link_or_copy)
+        else:
             _link_or_copy(entry.path, destination)
 
 
