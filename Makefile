@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test lint typecheck unit browser java clean help
+.PHONY: demo test lint typecheck unit browser postgresql java clean help
 
 help:
 	@echo "make demo   run custseg on the bundled sample (writes $(DEMO_OUT)/)"
@@ -31,6 +31,10 @@ demo: $(VENV)/.installed
 browser:
 	@sh scripts/ensure-chromium.sh
 
+# PostgreSQL server binaries from the system's packages; the tests run their own server.
+postgresql:
+	@sh scripts/ensure-postgresql.sh
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -42,7 +46,7 @@ typecheck: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
-test: lint typecheck browser unit
+test: lint typecheck browser postgresql unit
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -192,7 +192,7 @@ def test_inference_accounts_for_every_input_row(inference_alone: Run) -> None:
     work = inference_alone.workdir / "inference-output"
     assert len(pd.read_csv(work / "new_customers.csv")) == rows
     scored_file = pd.read_csv(work / "scored.csv", dtype={"CUST_ID": "str"})
-    rejects = pd.read_csv(work / "scored.rejects.csv", dtype={"CUST_ID": "str"})
+    rejects = pd.read_csv(work / "scored.csv.rejects.csv", dtype={"CUST_ID": "str"})
     assert (len(scored_file), len(rejects)) == (scored, rejected)
     # The typo and the impossible amount are rejected with reasons naming their columns;
     # the row with a gap is scored, its gap imputed.

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._utils.io import write_text_atomic
+from ._utils.io import atomic_folder, write_fit_marker, write_text_atomic
 from ._utils.progress import NO_PROGRESS, Progress
 from .cluster import choose_n_clusters, evaluate_segmentation, fit_kmeans
 from .cluster.indices import INDICES
@@ -202,27 +202,25 @@ def fit_to_folder(
         raise ConfigError(
             f"out={os.fspath(out)!r} (--out) is a file; give a folder such as segments/"
         )
-    model = fit_segments(
-        data, config=config, training=training, progress=progress, previous=previous
-    )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot create the folder out={os.fspath(out)!r} (--out): {exc.strerror}; "
-            "give a folder you can write to"
-        ) from exc
-    document = metrics_document(model)
-    files = {
-        "model.json": save_model(model, folder / "model.json"),
-        "metrics.json": write_text_atomic(
-            folder / "metrics.json", json.dumps(document, indent=2, allow_nan=False) + "\n"
-        ),
-    }
-    if report:
-        from .report import write_report  # figures and templates: loaded only when asked
+    # The folder is written as a whole: a staging folder replaces it in one rename, so
+    # a crash, a full disk or a second fit never leaves files of two runs side by side.
+    with atomic_folder(folder) as staging:
+        model = fit_segments(
+            data, config=config, training=training, progress=progress, previous=previous
+        )
+        document = metrics_document(model)
+        save_model(model, staging / "model.json")
+        write_text_atomic(
+            staging / "metrics.json", json.dumps(document, indent=2, allow_nan=False) + "\n"
+        )
+        names = ["model.json", "metrics.json"]
+        if report:
+            from .report import write_report  # figures and templates: loaded only when asked
 
-        files.update(write_report(model, data, folder, progress=progress))
+            written = write_report(model, data, staging, progress=progress)
+            names += [name for name in written if name not in names]
+        write_fit_marker(staging, names)
+    files = {name: folder / name for name in names}
     return FitOutput(model=model, metrics=document, files=files)
 
 

@@ -134,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 success, 1 internal error, 2 user error, 3 drift threshold reached (``--fail-on``).
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    from .._utils.io import remove_temporaries_on_signals
+
+    # SIGTERM removes the temporary files of the running command before it exits.
+    remove_temporaries_on_signals()
     if "--verbose" in args or "-v" in args:
         STATE.verbose = True
     command = typer.main.get_command(app)
@@ -162,15 +166,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("Interrupted.", highlight=False)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence of the CLI
+    except OSError as exc:
+        from ._errors import user_os_error
+
+        fixable = user_os_error(exc)
+        if fixable is None:
+            return _internal_error(exc)
         if STATE.verbose:
             err_console.print(traceback.format_exc(), highlight=False, markup=False)
-        err_console.print(
-            f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details "
-            "and report it)",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
-        return 1
+        err_console.print(f"error: {fixable}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the last line of defence of the CLI
+        return _internal_error(exc)
     return result if isinstance(result, int) else 0
+
+
+def _internal_error(exc: BaseException) -> int:
+    if STATE.verbose:
+        err_console.print(traceback.format_exc(), highlight=False, markup=False)
+    err_console.print(
+        f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details "
+        "and report it)",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    return 1

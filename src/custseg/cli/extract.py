@@ -82,6 +82,7 @@ def extract_command(
             warehouse=result.warehouse,
             source_kind=result.source_kind,
             bytes_processed=result.bytes_processed,
+            query_file=sql[1:] if sql.startswith("@") else None,
             progress=progress,
         )
     if json_output:

@@ -255,7 +255,8 @@ def fit_command(
     )
     # The model records the query itself, also when --sql @query.sql named a file.
     query = read_sql_argument(sql) if sql is not None else None
-    training = describe_source(input=input, sql=query, warehouse=warehouse)
+    query_file = sql[1:] if sql is not None and sql.startswith("@") else None
+    training = describe_source(input=input, sql=query, warehouse=warehouse, query_file=query_file)
     with rich_progress() as progress:
         output = fit_to_folder(
             frame,
