@@ -105,6 +105,12 @@ class SegmentationModel:
         What the model was trained on: rows, source, data sha256, manifest sha256.
     settings : dict
         The settings of the fit (k range, seed, engine, preparation options).
+    warnings : list of dict
+        What the reader of the model should know before trusting it, one dictionary
+        each: ``kind`` (``"no_identifier"``, ``"leakage"``...), ``message`` (one line
+        naming the column and the fix) and details; a ``"leakage"`` warning also has
+        ``column``, ``segment_id``, ``precision`` and ``coverage``. Empty when there is
+        nothing to say.
     custseg_version : str
         Version of custseg that wrote the model.
     created_at : str
@@ -124,6 +130,7 @@ class SegmentationModel:
     drift_reference: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     custseg_version: str = __version__
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     format_version: int = FORMAT_VERSION
