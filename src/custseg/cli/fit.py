@@ -105,6 +105,14 @@ def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None
         info(f"{label}: {path}")
 
 
+def print_warning(warning: dict[str, Any]) -> None:
+    """``warning: <message>`` on stderr, one line, as soon as known (also with --quiet)."""
+    from ._common import err_console
+
+    text = warning.get("cli_message") or warning["message"]
+    err_console.print(f"warning: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _roles_line(schema: dict[str, Any]) -> str:
     """``identifier CUST_ID · 17 numeric · ignored: NOTE (free text)`` from a schema dict."""
     by_role: dict[str, list[dict[str, Any]]] = {}
@@ -217,7 +225,13 @@ def fit_command(
     training = describe_source(input=input, sql=query, warehouse=warehouse)
     with rich_progress() as progress:
         output = fit_to_folder(
-            frame, out, config=config, training=training, report=not no_report, progress=progress
+            frame,
+            out,
+            config=config,
+            training=training,
+            report=not no_report,
+            progress=progress,
+            on_warning=print_warning,
         )
     summary = fit_summary(output)
     if json_output:
