@@ -148,7 +148,10 @@ class FitConfig:
     n_init : int, default=4
         K-means initialisations per fit (k-means++).
     n_resamples : int, default=5
-        Bootstrap resamples per k for the stability index.
+        Bootstrap resamples per k for the stability index, at first.
+    max_resamples : int or None, default=None
+        Bootstrap resamples per k at most: more are drawn while a k's stability is
+        within 0.05 of the threshold (0.9); ``None`` is three times ``n_resamples``.
     selection_sample : int, default=20000
         Above this many rows, k is chosen on a random sample of this size.
     fit_sample : int or None, default=None
@@ -173,6 +176,7 @@ class FitConfig:
     random_state: int = 0
     n_init: int = 4
     n_resamples: int = 5
+    max_resamples: int | None = None
     selection_sample: int = 20_000
     fit_sample: int | None = None
     silhouette_max_exact: int = 50_000
@@ -195,6 +199,15 @@ class FitConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}={value!r} should be a positive integer")
+        if self.max_resamples is not None and (
+            isinstance(self.max_resamples, bool)
+            or not isinstance(self.max_resamples, int)
+            or self.max_resamples < self.n_resamples
+        ):
+            raise ConfigError(
+                f"max_resamples={self.max_resamples!r} should be an integer >="
+                f" n_resamples={self.n_resamples}"
+            )
         if self.fit_sample is not None and self.fit_sample < 1:
             raise ConfigError(f"fit_sample={self.fit_sample!r} should be a positive integer")
 

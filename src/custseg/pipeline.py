@@ -289,6 +289,7 @@ def _fit(
             k_range=k_values,
             n_init=cfg.n_init,
             n_resamples=cfg.n_resamples,
+            max_resamples=cfg.max_resamples,
             sample_size=cfg.selection_sample if n_rows > cfg.selection_sample else None,
             silhouette_max_exact=cfg.silhouette_max_exact,
             random_state=seed,
@@ -299,6 +300,7 @@ def _fit(
     fit_sample = cfg.fit_sample
     if fit_sample is None and n_rows > _AUTO_FIT_SAMPLE_ROWS:
         fit_sample = _AUTO_FIT_SAMPLE_SIZE
+    measured = None
     if (
         selection is not None
         and not selection.sampled
@@ -308,6 +310,7 @@ def _fit(
         # The sweep already fitted this k on every row with the same starts: its
         # stability and indices describe exactly this partition.
         fitted = selection.fits[k]
+        measured = selection.measured.get(k)
     else:
         with progress.stage(f"Fitting K-means with k={k}", total=None):
             fitted = fit_kmeans(
@@ -331,6 +334,7 @@ def _fit(
             max_exact=cfg.silhouette_max_exact,
             random_state=seed,
             stability=stability,
+            measured=measured,
         )
         metrics["engine"] = fitted.engine
         metrics["inertia_gap"] = fitted.inertia_gap

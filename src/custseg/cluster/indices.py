@@ -31,10 +31,14 @@ class Measured:
 
     ``details`` keys are stored next to the index in candidates and metrics (for
     instance ``silhouette_exact`` and ``silhouette_ci`` for an estimated silhouette).
+    ``evaluation`` holds what :func:`custseg.cluster.evaluation.evaluate_segmentation`
+    reports for this index (the silhouette per segment...), so that the evaluation of
+    a fit the sweep already measured reuses it instead of measuring it again.
     """
 
     value: float
     details: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
 
 Compute = Callable[[np.ndarray, Sequence[np.ndarray], np.random.Generator, int], list[Measured]]
@@ -107,12 +111,15 @@ def _silhouettes(
             if result.ci_low is not None and result.ci_high is not None
             else None
         )
-        out.append(
-            Measured(
-                result.value,
-                {"silhouette_exact": result.exact, "silhouette_ci": interval},
-            )
-        )
+        details = {"silhouette_exact": result.exact, "silhouette_ci": interval}
+        evaluation = {
+            "silhouette": result.value,
+            "silhouette_per_segment": list(result.per_segment),
+            "silhouette_sample_size": result.sample_size,
+            "silhouette_confidence": result.confidence,
+            **details,
+        }
+        out.append(Measured(result.value, details, evaluation))
     return out
 
 
@@ -128,7 +135,8 @@ def _per_labeling(
             if np.unique(labels).shape[0] < 2:
                 out.append(Measured(float("nan")))
                 continue
-            out.append(Measured(float(score(X, labels))))
+            value = float(score(X, labels))
+            out.append(Measured(value, evaluation={"value": value}))
         return out
 
     return compute

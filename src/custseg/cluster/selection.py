@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -61,6 +62,9 @@ from .._utils.numeric import (
     as_matrix,
     check_positive_int,
     generator,
+    library_threads,
+    n_workers,
+    seed_from,
     single_threaded_blas,
 )
 from .._utils.progress import NO_PROGRESS, Progress
@@ -69,7 +73,7 @@ from .indices import INDICES, Measured, index, voting_indices
 from .kmeans import KMeansFit, fit_kmeans
 from .knee import KneeResult, find_knee
 from .silhouette import DEFAULT_MAX_EXACT
-from .stability import bootstrap_resamples, evaluation_rows, stability_of
+from .stability import StabilityResult, evaluation_rows, resample_stability
 
 __all__ = [
     "KCandidate",
@@ -83,14 +87,18 @@ __all__ = [
 
 DEFAULT_SELECTION_SAMPLE = 20_000
 BEST_AVAILABLE_TOLERANCE = 0.02
+# Below this many rows K-means runs on one thread per k and two k run at once; above
+# it each fit uses scikit-learn's own threads, one k at a time.
+_PARALLEL_ROWS = 100_000
 
 RULE = (
-    "1. A k is stable when its bootstrap stability (mean adjusted Rand index) is >= "
+    "1. A k is stable when its bootstrap stability (median adjusted Rand index) is >= "
     "min_stability; if no k is, the k within 0.02 of the best stability count as "
     "stable. 2. A stable k is eligible when its smallest segment holds >= min_share "
     "of the rows; if no stable k is, the stable k with the largest smallest segment "
-    "are eligible. 3. Among the eligible k, four indices vote: best silhouette, best "
-    "Calinski-Harabasz, best (lowest) Davies-Bouldin and the knee of the inertia "
+    "are eligible. 3. k = 2 stays eligible only when no k >= 3 is: a two-way split is "
+    "rarely actionable. 4. Among the eligible k, four indices vote: best silhouette, "
+    "best Calinski-Harabasz, best (lowest) Davies-Bouldin and the knee of the inertia "
     "curve (Kneedle on log inertia, when eligible); the k with most votes is "
     "recommended, a tie going to the knee if it is tied, otherwise to the best "
     "silhouette."
@@ -111,9 +119,13 @@ class KCandidate:
         Value of every registered index (:data:`custseg.cluster.indices.INDICES`):
         silhouette, Calinski-Harabasz, Davies-Bouldin; NaN when not measurable.
     stability_ari : float
-        Mean adjusted Rand index to the bootstrap refits (1 = perfectly stable).
+        Median adjusted Rand index to the bootstrap refits (1 = perfectly stable).
     stability_min : float
         Worst adjusted Rand index among the refits.
+    stability_mean : float
+        Mean adjusted Rand index to the refits.
+    stability_resamples : int
+        Refits behind the stability figures.
     min_share : float
         Share of the rows in the smallest segment.
     sizes : list of int
@@ -140,6 +152,8 @@ class KCandidate:
     eligible: bool = False
     excluded_because: str | None = None
     votes: list[str] = field(default_factory=list)
+    stability_mean: float = float("nan")
+    stability_resamples: int = 0
 
     def value(self, name: str) -> float:
         """The value of the registered index ``name`` (NaN when it was not measured)."""
@@ -155,6 +169,8 @@ class KCandidate:
             {
                 "stability_ari": _finite_or_none(self.stability_ari),
                 "stability_min": _finite_or_none(self.stability_min),
+                "stability_mean": _finite_or_none(self.stability_mean),
+                "stability_resamples": self.stability_resamples,
                 "min_share": self.min_share,
                 "sizes": list(self.sizes),
                 "eligible": self.eligible,
@@ -188,8 +204,8 @@ class KSelection:
         Rows the sweep ran on (``n_rows`` unless sampled).
     sampled : bool
         Whether the sweep ran on a random sample.
-    n_init, n_resamples : int
-        k-means++ starts per ``k`` and bootstrap refits per ``k``.
+    n_init, n_resamples, max_resamples : int
+        k-means++ starts per ``k``, bootstrap refits per ``k`` at first and at most.
     min_share, min_stability : float
         Thresholds of the rule.
     knee_result : KneeResult
@@ -199,6 +215,10 @@ class KSelection:
     fits : dict of int to KMeansFit
         The fit of every ``k`` on the rows used (not in :meth:`to_dict`); reuse
         ``fits[recommended_k]`` instead of fitting again when ``sampled`` is False.
+    measured : dict of int to dict of str to Measured
+        Every registered index of every ``k`` as measured on the fit (not in
+        :meth:`to_dict`): ``evaluate_segmentation(..., measured=measured[k])`` reuses
+        them for ``fits[k]``.
     """
 
     candidates: list[KCandidate]
@@ -216,6 +236,10 @@ class KSelection:
     knee_result: KneeResult
     timings: dict[str, float] = field(default_factory=dict)
     fits: dict[int, KMeansFit] = field(default_factory=dict, repr=False, compare=False)
+    measured: dict[int, dict[str, Measured]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    max_resamples: int = 0
 
     def candidate(self, k: int) -> KCandidate:
         """The candidate of ``k``."""
@@ -245,6 +269,7 @@ class KSelection:
             "sampled": self.sampled,
             "n_init": self.n_init,
             "n_resamples": self.n_resamples,
+            "max_resamples": self.max_resamples,
             "min_share": self.min_share,
             "min_stability": self.min_stability,
             "knee_result": self.knee_result.to_dict(),
@@ -264,6 +289,7 @@ def choose_n_clusters(
     min_share: float = 0.03,
     min_stability: float = 0.9,
     silhouette_max_exact: int = DEFAULT_MAX_EXACT,
+    max_resamples: int | None = None,
 ) -> KSelection:
     """Sweep ``k``, measure every index and recommend a number of segments.
 
@@ -279,7 +305,9 @@ def choose_n_clusters(
         Bootstrap refits per ``k`` for the stability (0 skips stability: every
         ``k`` then counts as stable and the explanation says so).
     random_state : int, numpy.random.Generator or None
-        Seed of everything random (sample, starts, resamples).
+        Seed of everything random (sample, starts, resamples). Each ``k`` draws from
+        its own generator, seeded by ``(seed, k)``: the figures of a ``k`` do not
+        depend on which other ``k`` are tried.
     progress : Progress, default NO_PROGRESS
         Progress seam; advances one step per ``k``.
     sample_size : int, "auto" or None, default "auto"
@@ -292,6 +320,10 @@ def choose_n_clusters(
     silhouette_max_exact : int, default 50_000
         Rows up to which the silhouette is exact (the sweep's rows are at most
         ``sample_size`` when sampling, so it is exact by default).
+    max_resamples : int or None, default None
+        Refits per ``k`` at most: while a ``k``'s stability is within 0.05 of
+        ``min_stability``, ``n_resamples`` more are drawn, up to this many. ``None``
+        is three times ``n_resamples``.
 
     Returns
     -------
@@ -309,11 +341,19 @@ def choose_n_clusters(
     ks = _check_k_range(k_range, n_rows)
     n_init = check_positive_int(n_init, "n_init", 1)
     n_resamples = check_positive_int(n_resamples, "n_resamples", 0)
+    if max_resamples is None:
+        max_resamples = 3 * n_resamples
+    max_resamples = max(n_resamples, check_positive_int(max_resamples, "max_resamples", 0))
     if not 0 <= min_share < 1:
         raise ConfigError(f"min_share={min_share!r} should be between 0 and 1, e.g. 0.03")
     if not 0 <= min_stability <= 1:
         raise ConfigError(f"min_stability={min_stability!r} should be between 0 and 1")
     rng = generator(random_state)
+    base_seed = (
+        int(random_state)
+        if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool)
+        else seed_from(rng)
+    )
 
     if sample_size == "auto":
         sample_size = DEFAULT_SELECTION_SAMPLE if n_rows > DEFAULT_SELECTION_SAMPLE else None
@@ -329,19 +369,39 @@ def choose_n_clusters(
     rows = np.asarray(rows, dtype=np.float64)
 
     timings = {"fit": 0.0, "stability": 0.0, **{entry.name: 0.0 for entry in INDICES}}
-    resamples = bootstrap_resamples(rows.shape[0], n_resamples, rng)
     evaluation = evaluation_rows(rows.shape[0], rng)
     fits: dict[int, KMeansFit] = {}
-    stability: dict[int, tuple[float, float]] = {}
-    with progress.stage("Choosing the number of segments", total=len(ks)) as stage:
-        for k in ks:
-            started = time.perf_counter()
-            fits[k] = fit_kmeans(rows, k, n_init=n_init, random_state=rng, engine="lloyd")
-            timings["fit"] += time.perf_counter() - started
+    stability: dict[int, StabilityResult] = {}
 
-            started = time.perf_counter()
-            stability[k] = stability_of(rows, fits[k].labels, k, resamples, evaluation, rng)
-            timings["stability"] += time.perf_counter() - started
+    def measure(k: int) -> tuple[int, KMeansFit, StabilityResult, dict[str, float]]:
+        spent = {"fit": 0.0, "stability": 0.0}
+        fit, result = _fit_and_measure(
+            rows,
+            k,
+            np.random.default_rng([base_seed, k]),
+            n_init=n_init,
+            n_resamples=n_resamples,
+            max_resamples=max_resamples,
+            min_stability=min_stability,
+            evaluation=evaluation,
+            timings=spent,
+        )
+        return k, fit, result, spent
+
+    # Every k draws from its own generator, so the k can be measured in any order and
+    # on two threads (scikit-learn's Lloyd releases the GIL) with the same results.
+    # Largest k first: the longest jobs start first.
+    workers = n_workers() if rows.shape[0] < _PARALLEL_ROWS else 1
+    order = sorted(ks, reverse=True)
+    with (
+        progress.stage("Choosing the number of segments", total=len(ks)) as stage,
+        library_threads(1 if workers > 1 else None),
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
+        for done in as_completed([pool.submit(measure, k) for k in order]):
+            k, fits[k], stability[k], spent = done.result()
+            for name, seconds in spent.items():
+                timings[name] += seconds
             stage.advance(1)
 
     labelings = [fits[k].labels for k in ks]
@@ -351,7 +411,9 @@ def choose_n_clusters(
         # The sweep's rows are few (<= 20,000 by default): one BLAS thread is faster
         # than a busy-waiting pool on a shared machine.
         with single_threaded_blas():
-            measured[entry.name] = entry.compute(rows, labelings, rng, silhouette_max_exact)
+            measured[entry.name] = entry.compute(
+                rows, labelings, np.random.default_rng([base_seed, 0]), silhouette_max_exact
+            )
         timings[entry.name] = time.perf_counter() - started
 
     knee_result = inertia_knee(ks, [fits[k].inertia for k in ks])
@@ -366,8 +428,10 @@ def choose_n_clusters(
                 for values in measured.values()
                 for key, value in values[i].details.items()
             },
-            stability_ari=stability[k][0],
-            stability_min=stability[k][1],
+            stability_ari=stability[k].value,
+            stability_min=stability[k].low,
+            stability_mean=stability[k].mean,
+            stability_resamples=stability[k].n_resamples,
             min_share=min(fits[k].sizes) / rows.shape[0],
             sizes=list(fits[k].sizes),
         )
@@ -400,7 +464,49 @@ def choose_n_clusters(
         knee_result=knee_result,
         timings={name: round(seconds, 4) for name, seconds in timings.items()},
         fits=fits,
+        measured={
+            k: {name: values[i] for name, values in measured.items()} for i, k in enumerate(ks)
+        },
+        max_resamples=max_resamples if n_resamples else 0,
     )
+
+
+def _fit_and_measure(
+    rows: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    n_init: int,
+    n_resamples: int,
+    max_resamples: int,
+    min_stability: float,
+    evaluation: np.ndarray | None,
+    timings: dict[str, float],
+) -> tuple[KMeansFit, StabilityResult]:
+    """The fit of one ``k`` and its stability; a refit of lower inertia replaces the fit."""
+    started = time.perf_counter()
+    fit = fit_kmeans(rows, k, n_init=n_init, random_state=rng, engine="lloyd")
+    timings["fit"] += time.perf_counter() - started
+    started = time.perf_counter()
+    stability = resample_stability(
+        rows,
+        fit.labels,
+        fit.assignment.distance,
+        k,
+        rng,
+        n_resamples=n_resamples,
+        max_resamples=max_resamples,
+        threshold=min_stability,
+        evaluation=evaluation,
+    )
+    if stability.better is not None:
+        # A refit found a better optimum than the starts of the fit: polish it on
+        # every row and test that segmentation instead.
+        polished = fit_kmeans(rows, k, init=stability.better, random_state=rng, engine="lloyd")
+        if polished.inertia < fit.inertia:
+            fit, stability = polished, stability.against(polished.labels, evaluation)
+    timings["stability"] += time.perf_counter() - started
+    return fit, stability
 
 
 # --------------------------------------------------------------------------- helpers
@@ -452,11 +558,15 @@ def apply_rule(
     min_share: float,
     min_stability: float,
     stability_measured: bool,
+    two_as_last_resort: bool = True,
 ) -> tuple[list[KCandidate], int, str]:
     """Apply :data:`RULE` to measured candidates: the one recommendation rule.
 
     Every engine that sweeps k (the local sweep here, the Spark engine) measures the
     candidates its own way and recommends with this function.
+
+    ``two_as_last_resort=False`` keeps k = 2 eligible beside larger k (step 3 of the
+    rule off), for callers who want two segments judged like any other k.
 
     Returns
     -------
@@ -502,7 +612,12 @@ def apply_rule(
             f"largest smallest segment ({largest:.1%}) were kept."
         )
 
-    # 3. votes among the eligible
+    # 3. two segments only when nothing larger is eligible
+    if two_as_last_resort and 2 in eligible and any(k >= 3 for k in eligible):
+        eligible.remove(2)
+        reasons[2] = "two segments are rarely actionable and k >= 3 is eligible"
+
+    # 4. votes among the eligible
     votes: dict[int, list[str]] = {k: [] for k in eligible}
     for entry in voting_indices():
         winner = entry.best({k: by_k[k].value(entry.name) for k in eligible})
@@ -595,6 +710,12 @@ def _explain(
     ]
     if others:
         parts.append("Against it, " + _join(others) + ".")
+    if recommended == 2 and any(k >= 3 for k in by_k):
+        parts.append(
+            "Two segments are recommended only because no k >= 3 is eligible (see the"
+            " reasons above); a two-way split is rarely actionable, so read the figures"
+            " of the larger k before using it."
+        )
     if knee is None:
         parts.append("The inertia curve has no clear knee.")
     elif knee not in eligible:
