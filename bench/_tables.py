@@ -24,6 +24,11 @@ types do, plus columns that carry no structure at all.
     campaign acceptances (0/1, one of them on 1.3% of customers), ``Complain`` (0.9%),
     the outcome ``Response``, a date ``Dt_Customer`` (dd-mm-yyyy), two constant columns
     and rare marital statuses.
+``telco``
+    Shaped like IBM's "Telco Customer Churn" (7,043 rows): a code ``customerID``
+    (``7590-VHVEG``), mostly Yes/No and three-level service columns, a 0/1
+    ``SeniorCitizen``, ``tenure`` and charges, ``TotalCharges`` stored as text with
+    blanks for new customers, and the outcome ``Churn`` (Yes/No).
 
 Used by ``bench/robust_k.py``, ``bench/rare_flags.py`` and the tests (``pytest`` puts
 ``bench/`` on the path)::
@@ -39,7 +44,15 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["TABLES", "NB_SCORE_1", "NB_SCORE_2", "bank_churn", "bank_churners", "retail"]
+__all__ = [
+    "TABLES",
+    "NB_SCORE_1",
+    "NB_SCORE_2",
+    "bank_churn",
+    "bank_churners",
+    "retail",
+    "telco",
+]
 
 NB_SCORE_1 = (
     "Naive_Bayes_Classifier_Attrition_Flag_Card_Category_Contacts_Count_12_mon_"
@@ -319,9 +332,96 @@ def retail(n: int = 2_240, random_state: int = 0) -> pd.DataFrame:
     return frame
 
 
+def telco(n: int = 7_043, random_state: int = 0) -> pd.DataFrame:
+    """A telecom churn table shaped like IBM's "Telco Customer Churn".
+
+    Latent types: phone-only customers (22%), DSL households (34%) and fibre customers
+    who stream (44%); contracts and tenure vary within each.
+    """
+    rng = np.random.default_rng(random_state)
+    kind = _types(rng, n, [0.22, 0.34, 0.44])
+    internet = np.array(["No", "DSL", "Fiber optic"], dtype=object)[kind]
+    contract = np.array(
+        [
+            rng.choice(["Month-to-month", "One year", "Two year"], p=p)
+            for p in np.array([[0.35, 0.25, 0.40], [0.50, 0.25, 0.25], [0.70, 0.18, 0.12]])[kind]
+        ],
+        dtype=object,
+    )
+    tenure_centre = np.select(
+        [contract == "Month-to-month", contract == "One year"], [10.0, 35.0], 58.0
+    )
+    tenure = np.clip(rng.normal(tenure_centre, 12), 0, 72).round().astype(np.int64)
+    has_phone = (kind == 0) | (rng.random(n) < 0.9)
+
+    def service(yes_share: list[float]) -> np.ndarray:
+        yes = rng.random(n) < np.array(yes_share)[kind]
+        return np.where(kind == 0, "No internet service", np.where(yes, "Yes", "No"))
+
+    streaming_tv = service([0.0, 0.25, 0.65])
+    streaming_movies = service([0.0, 0.25, 0.65])
+    monthly = (
+        np.array([20.0, 48.0, 78.0])[kind]
+        + 10 * (streaming_tv == "Yes")
+        + 10 * (streaming_movies == "Yes")
+        + rng.normal(0, 3, n)
+    ).round(2)
+    total = np.where(tenure == 0, " ", (monthly * tenure * rng.uniform(0.95, 1.05, n)).round(2))
+    logit = (
+        -1.2
+        + 1.2 * (contract == "Month-to-month")
+        - 0.04 * tenure
+        + 0.8 * (internet == "Fiber optic")
+        - 0.6 * (kind == 0)
+    )
+    codes = [
+        f"{rng.integers(1000, 9999)}-{''.join(rng.choice(list('ABCDEFGHIJKLMNOPQRSTUVWXYZ'), 5))}"
+        for _ in range(n)
+    ]
+    return pd.DataFrame(
+        {
+            "customerID": codes,
+            "gender": np.where(rng.random(n) < 0.5, "Male", "Female"),
+            "SeniorCitizen": (rng.random(n) < 0.16).astype(np.int64),
+            "Partner": np.where(rng.random(n) < 0.48, "Yes", "No"),
+            "Dependents": np.where(rng.random(n) < 0.3, "Yes", "No"),
+            "tenure": tenure,
+            "PhoneService": np.where(has_phone, "Yes", "No"),
+            "MultipleLines": np.where(
+                ~has_phone, "No phone service", np.where(rng.random(n) < 0.45, "Yes", "No")
+            ),
+            "InternetService": internet,
+            "OnlineSecurity": service([0.0, 0.45, 0.25]),
+            "OnlineBackup": service([0.0, 0.45, 0.40]),
+            "DeviceProtection": service([0.0, 0.35, 0.45]),
+            "TechSupport": service([0.0, 0.45, 0.25]),
+            "StreamingTV": streaming_tv,
+            "StreamingMovies": streaming_movies,
+            "Contract": contract,
+            "PaperlessBilling": np.where(
+                rng.random(n) < np.array([0.3, 0.55, 0.75])[kind], "Yes", "No"
+            ),
+            "PaymentMethod": _pick(
+                rng,
+                n,
+                {
+                    "Electronic check": 34,
+                    "Mailed check": 23,
+                    "Bank transfer (automatic)": 22,
+                    "Credit card (automatic)": 21,
+                },
+            ),
+            "MonthlyCharges": monthly,
+            "TotalCharges": total.astype(str),
+            "Churn": np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "Yes", "No"),
+        }
+    )
+
+
 TABLES: dict[str, Callable[..., pd.DataFrame]] = {
     "bank_churners": bank_churners,
     "bank_churn": bank_churn,
     "retail": retail,
+    "telco": telco,
 }
 """Every generator by name, at the size of the public table it imitates."""

@@ -292,7 +292,7 @@ def test_two_segments_only_when_no_larger_k_is_eligible() -> None:
 
 def test_borderline_stability_draws_more_resamples() -> None:
     from custseg.cluster.kmeans import fit_kmeans
-    from custseg.cluster.stability import DECISIVE_MARGIN, resample_stability
+    from custseg.cluster.stability import resample_stability
 
     X = plan_preparation()
     fit = fit_kmeans(X, 6, n_init=4, random_state=0)
@@ -311,8 +311,10 @@ def test_borderline_stability_draws_more_resamples() -> None:
 
     clear = measure(0.2)
     assert clear.n_resamples == 3
+    # A threshold between the refits' scores: refits are added one at a time until
+    # those above it lead by three, or nine are drawn.
     borderline = measure(clear.value)
-    assert borderline.n_resamples == 9
-    assert abs(borderline.value - clear.value) < DECISIVE_MARGIN
+    assert 4 <= borderline.n_resamples <= 9
     assert borderline.low <= borderline.value <= 1.0
     assert borderline.mean <= 1.0
+    assert measure(1.01).n_resamples == 3  # every refit below: decided at once

@@ -87,6 +87,7 @@ __all__ = [
 
 DEFAULT_SELECTION_SAMPLE = 20_000
 BEST_AVAILABLE_TOLERANCE = 0.02
+VOTE_MARGIN = 0.05
 # Below this many rows K-means runs on one thread per k and two k run at once; above
 # it each fit uses scikit-learn's own threads, one k at a time.
 _PARALLEL_ROWS = 100_000
@@ -498,6 +499,7 @@ def _fit_and_measure(
         max_resamples=max_resamples,
         threshold=min_stability,
         evaluation=evaluation,
+        starts=n_init,
     )
     if stability.better is not None:
         # A refit found a better optimum than the starts of the fit: polish it on
@@ -559,6 +561,7 @@ def apply_rule(
     min_stability: float,
     stability_measured: bool,
     two_as_last_resort: bool = True,
+    vote_margin: float = VOTE_MARGIN,
 ) -> tuple[list[KCandidate], int, str]:
     """Apply :data:`RULE` to measured candidates: the one recommendation rule.
 
@@ -567,6 +570,8 @@ def apply_rule(
 
     ``two_as_last_resort=False`` keeps k = 2 eligible beside larger k (step 3 of the
     rule off), for callers who want two segments judged like any other k.
+    ``vote_margin`` is the relative difference under which an index's best k and its
+    runner-up are not told apart (the index then abstains); 0 lets every index vote.
 
     Returns
     -------
@@ -617,12 +622,23 @@ def apply_rule(
         eligible.remove(2)
         reasons[2] = "two segments are rarely actionable and k >= 3 is eligible"
 
-    # 4. votes among the eligible
+    # 4. votes among the eligible; an index that barely separates its best k from the
+    #    runner-up abstains instead of voting on a difference within its noise
     votes: dict[int, list[str]] = {k: [] for k in eligible}
     for entry in voting_indices():
-        winner = entry.best({k: by_k[k].value(entry.name) for k in eligible})
-        if winner is not None:
-            votes[winner].append(entry.name)
+        values = {k: by_k[k].value(entry.name) for k in eligible}
+        winner = entry.best(values)
+        if winner is None:
+            continue
+        runner_up = entry.best({k: v for k, v in values.items() if k != winner})
+        if runner_up is not None and _close(values[winner], values[runner_up], vote_margin):
+            notes.append(
+                f"{_vote_words(entry.name).capitalize()} does not separate k = {winner} and"
+                f" k = {runner_up} ({_fmt_index(values[winner])} and"
+                f" {_fmt_index(values[runner_up])}, within {vote_margin:.0%}): no vote."
+            )
+            continue
+        votes[winner].append(entry.name)
     if knee is not None and knee in votes:
         votes[knee].append("knee")
     most = max(len(v) for v in votes.values())
@@ -654,6 +670,12 @@ _KNEE_WORDS = "the knee of the inertia curve"
 
 def _vote_words(name: str) -> str:
     return _KNEE_WORDS if name == "knee" else index(name).words
+
+
+def _close(best: float, runner_up: float, margin: float) -> bool:
+    """Whether two index values differ by less than ``margin`` of the larger magnitude."""
+    scale = max(abs(best), abs(runner_up))
+    return scale > 0 and abs(best - runner_up) < margin * scale
 
 
 def _or_low(value: float) -> float:
