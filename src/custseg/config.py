@@ -147,11 +147,12 @@ class FitConfig:
         Seed of every random step (initialisations, resamples, samples).
     n_init : int, default=4
         K-means initialisations per fit (k-means++).
-    n_resamples : int, default=5
+    n_resamples : int, default=3
         Bootstrap resamples per k for the stability index, at first.
     max_resamples : int or None, default=None
-        Bootstrap resamples per k at most: more are drawn while a k's stability is
-        within 0.05 of the threshold (0.9); ``None`` is three times ``n_resamples``.
+        Bootstrap resamples per k at most: one more is drawn while the resamples that
+        reach the stability threshold (0.9) and those that do not are within three of
+        each other; ``None`` is 15.
     selection_sample : int, default=20000
         Above this many rows, k is chosen on a random sample of this size.
     fit_sample : int or None, default=None
@@ -175,7 +176,7 @@ class FitConfig:
     k_range: tuple[int, int] = (2, 10)
     random_state: int = 0
     n_init: int = 4
-    n_resamples: int = 5
+    n_resamples: int = 3
     max_resamples: int | None = None
     selection_sample: int = 20_000
     fit_sample: int | None = None
