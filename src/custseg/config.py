@@ -154,8 +154,12 @@ class FitConfig:
         Seed of every random step (initialisations, resamples, samples).
     n_init : int, default=4
         K-means initialisations per fit (k-means++).
-    n_resamples : int, default=5
-        Bootstrap resamples per k for the stability index.
+    n_resamples : int, default=3
+        Bootstrap resamples per k for the stability index, at first.
+    max_resamples : int or None, default=None
+        Bootstrap resamples per k at most: one more is drawn while the resamples that
+        reach the stability threshold (0.9) and those that do not are within three of
+        each other; ``None`` is 15.
     selection_sample : int, default=20000
         Above this many rows, k is chosen on a random sample of this size.
     fit_sample : int or None, default=None
@@ -181,7 +185,8 @@ class FitConfig:
     k_range: tuple[int, int] = (2, 10)
     random_state: int = 0
     n_init: int = 4
-    n_resamples: int = 5
+    n_resamples: int = 3
+    max_resamples: int | None = None
     selection_sample: int = 20_000
     fit_sample: int | None = None
     silhouette_max_exact: int = 50_000
@@ -212,6 +217,13 @@ class FitConfig:
             if not _is_integer(value) or value < 1:
                 raise ConfigError(f"{name}={plain(value)!r} should be a positive integer")
             object.__setattr__(self, name, int(value))
+        if self.max_resamples is not None and (
+            not _is_integer(self.max_resamples) or self.max_resamples < self.n_resamples
+        ):
+            raise ConfigError(
+                f"max_resamples={plain(self.max_resamples)!r} should be an integer >="
+                f" n_resamples={self.n_resamples}"
+            )
         if self.fit_sample is not None and self.fit_sample < 1:
             raise ConfigError(f"fit_sample={plain(self.fit_sample)!r} should be a positive integer")
 

@@ -123,6 +123,12 @@ class SegmentationModel:
         Empty, or how the segments continue those of a previous model
         (``custseg fit --previous``; see ``custseg.scoring.lineage``): its checksum,
         ``matched`` (new id -> old id), ``new``, ``retired`` and ``shift``.
+    warnings : list of dict
+        What the reader of the model should know before trusting it, one dictionary
+        each: ``kind`` (``"no_identifier"``, ``"leakage"``...), ``message`` (one line
+        naming the column and the fix) and details; a ``"leakage"`` warning also has
+        ``column``, ``segment_id``, ``precision`` and ``coverage``. Empty when there is
+        nothing to say.
     custseg_version : str
         Version of custseg that wrote the model.
     created_at : str

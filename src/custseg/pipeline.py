@@ -5,7 +5,13 @@ plain call into a module with one job; this module only wires them together::
 
     infer_schema → check_rows → PreparationPlan.fit/transform → choose_n_clusters
     → fit_kmeans → evaluate_segmentation → profile_segments → segment_rules
-    → name_segments → SegmentationModel
+    → name_segments → profile_outcomes → single_column_rules → SegmentationModel
+
+What the reader of a model should know before trusting it becomes a warning
+(``SegmentationModel.warnings``), reported as soon as it is known through
+``on_warning``: no identifier column (said right after the schema, before any fitting)
+and segments one column reproduces alone (the leakage guard,
+:mod:`custseg.explain.leakage`).
 
 :func:`fit_to_folder` is what ``custseg fit`` does: fit, then write the model, its
 metrics document (:func:`metrics_document`) and the report into one folder.
@@ -15,7 +21,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import shlex
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +43,8 @@ from .explain import (
     profile_segments,
     segment_rules,
 )
+from .explain.leakage import OneColumnRule, single_column_rules
+from .explain.outcomes import profile_outcomes
 from .model import Segment, SegmentationModel, load_model, save_model
 from .prepare import (
     PreparationPlan,
@@ -44,9 +53,14 @@ from .prepare import (
     infer_schema,
     reference_statistics,
 )
+from .prepare.outcomes import encode_outcome
+from .prepare.schema import column_lookup
 from .scoring.lineage import align_segments
 
 __all__ = ["FitOutput", "fit_segments", "fit_to_folder", "metrics_document"]
+
+OnWarning = Callable[[dict[str, Any]], None]
+"""Receives each warning of a fit (a dict with ``kind`` and ``message``) as soon as it is known."""
 
 # Above this many rows the final K-means is fitted on a sample and every row is then
 # assigned: a few thousand rows per centroid reach an inertia within 1-3% of the full fit.
@@ -67,6 +81,7 @@ def fit_segments(
     training: Mapping[str, Any] | None = None,
     progress: Progress = NO_PROGRESS,
     previous: SegmentationModel | str | os.PathLike[str] | None = None,
+    on_warning: OnWarning | None = None,
 ) -> SegmentationModel:
     """Fit an explained K-means segmentation of a customer table.
 
@@ -90,11 +105,17 @@ def fit_segments(
         The model this one replaces: segments that continue previous ones keep their
         ids and names, and the model's ``lineage`` records the matched, new and retired
         segments (see :func:`custseg.scoring.lineage.align_segments`).
+    on_warning : callable or None, default=None
+        Called with each warning (``{"kind": ..., "message": ...}``) as soon as it is
+        known: the missing identifier right after the columns are read, before any
+        fitting. Every warning is also in ``model.warnings``.
 
     Returns
     -------
     SegmentationModel
-        The model, with metrics, k selection, profiles, rules, names and strategies.
+        The model, with metrics, k selection, profiles (``profiles["outcomes"]``: the
+        mean of every outcome column per segment), rules, names, strategies and
+        warnings.
 
     Raises
     ------
@@ -119,7 +140,7 @@ def fit_segments(
     playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
     if previous is not None and not isinstance(previous, SegmentationModel):
         previous = load_model(previous)
-    return _fit(data, cfg, playbook, dict(training or {}), progress, previous)
+    return _fit(data, cfg, playbook, dict(training or {}), progress, previous, on_warning)
 
 
 @dataclass(frozen=True)
@@ -152,6 +173,7 @@ def fit_to_folder(
     report: bool = True,
     progress: Progress = NO_PROGRESS,
     previous: SegmentationModel | str | os.PathLike[str] | None = None,
+    on_warning: OnWarning | None = None,
 ) -> FitOutput:
     """Fit a segmentation and write the model, its metrics and its report to a folder.
 
@@ -176,6 +198,8 @@ def fit_to_folder(
         Receives the progress of the fit and of the report.
     previous : SegmentationModel, path or None, default=None
         The model this one replaces (see :func:`fit_segments`).
+    on_warning : callable or None, default=None
+        Receives each warning as soon as it is known (see :func:`fit_segments`).
 
     Returns
     -------
@@ -206,7 +230,12 @@ def fit_to_folder(
     # a crash, a full disk or a second fit never leaves files of two runs side by side.
     with atomic_folder(folder) as staging:
         model = fit_segments(
-            data, config=config, training=training, progress=progress, previous=previous
+            data,
+            config=config,
+            training=training,
+            progress=progress,
+            previous=previous,
+            on_warning=on_warning,
         )
         document = metrics_document(model)
         save_model(model, staging / "model.json")
@@ -247,14 +276,24 @@ def _fit(
     training: dict[str, Any],
     progress: Progress,
     previous: SegmentationModel | None = None,
+    on_warning: OnWarning | None = None,
 ) -> SegmentationModel:
     seed = cfg.random_state
+    warnings: list[dict[str, Any]] = []
+
+    def warn(warning: dict[str, Any]) -> None:
+        warnings.append(warning)
+        if on_warning is not None:
+            on_warning(warning)
+
     schema = infer_schema(
         data,
         id_column=cfg.id_column,
         features=list(cfg.features) if cfg.features is not None else None,
         exclude=list(cfg.exclude),
     )
+    if schema.id_column is None:
+        warn(_no_identifier_warning())
     checked = check_rows(data, schema)
     checked.raise_if_rejected(
         fix="clean or filter them in the query or the file, or leave the column out (exclude)"
@@ -272,6 +311,7 @@ def _fit(
             k_range=k_values,
             n_init=cfg.n_init,
             n_resamples=cfg.n_resamples,
+            max_resamples=cfg.max_resamples,
             sample_size=cfg.selection_sample if n_rows > cfg.selection_sample else None,
             silhouette_max_exact=cfg.silhouette_max_exact,
             random_state=seed,
@@ -282,6 +322,7 @@ def _fit(
     fit_sample = cfg.fit_sample
     if fit_sample is None and n_rows > _AUTO_FIT_SAMPLE_ROWS:
         fit_sample = _AUTO_FIT_SAMPLE_SIZE
+    measured = None
     if (
         selection is not None
         and not selection.sampled
@@ -291,6 +332,7 @@ def _fit(
         # The sweep already fitted this k on every row with the same starts: its
         # stability and indices describe exactly this partition.
         fitted = selection.fits[k]
+        measured = selection.measured.get(k)
     else:
         with progress.stage(f"Fitting K-means with k={k}", total=None):
             fitted = fit_kmeans(
@@ -320,6 +362,7 @@ def _fit(
             max_exact=cfg.silhouette_max_exact,
             random_state=seed,
             stability=stability,
+            measured=measured,
         )
         metrics["engine"] = fitted.engine
         metrics["inertia_gap"] = fitted.inertia_gap
@@ -337,6 +380,11 @@ def _fit(
         )
         choice = choose_playbook(list(data.columns), playbook)
         names = name_segments(profiles, playbook=choice.playbook)
+        outcomes = _profile_outcomes(data, schema, labels)
+        for rule in single_column_rules(
+            frame, labels, numeric=plan.input_numeric, categorical=plan.input_categorical
+        ):
+            warn(_leakage_warning(rule, names[rule.segment_id].name))
 
     sizes = np.bincount(labels, minlength=k)
     segments = [
@@ -370,12 +418,62 @@ def _fit(
         playbook=choice.to_dict(),
         metrics=metrics,
         k_selection=selection.to_dict() if selection is not None else {},
-        profiles={**profiles.to_dict(), "rules": rules.to_dict()},
+        profiles={**profiles.to_dict(), "rules": rules.to_dict(), "outcomes": outcomes},
         drift_reference=reference_statistics(frame, schema, random_state=seed),
         training=training,
         settings={**cfg.to_dict(), "k": int(k)},
         lineage=record,
+        warnings=warnings,
     )
+
+
+def _no_identifier_warning() -> dict[str, Any]:
+    what = (
+        "no identifier column found (no column with unique values and an id-like name,"
+        " code-like text or account-number-like integers): scores cannot be joined back"
+        " to customers;"
+    )
+    return {
+        "kind": "no_identifier",
+        "message": f"{what} name the customer key with id_column='...'",
+        "cli_message": f"{what} name the customer key with --id-column COLUMN",
+    }
+
+
+def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
+    what = (
+        f"column {rule.column!r} alone reproduces segment {rule.segment_id}"
+        f" ({segment_name}): {rule.text} has precision {rule.precision:.2f} and coverage"
+        f" {rule.coverage:.2f}; if it is an outcome, a label or a score, leave it out with"
+    )
+    return {
+        "kind": "leakage",
+        "message": f"{what} exclude=[{rule.column!r}]",
+        "cli_message": f"{what} --exclude {shlex.quote(rule.column)}",
+        "column": rule.column,
+        "segment_id": rule.segment_id,
+        "rule": rule.text,
+        "precision": rule.precision,
+        "coverage": rule.coverage,
+    }
+
+
+def _profile_outcomes(
+    data: pd.DataFrame, schema: TableSchema, labels: np.ndarray
+) -> dict[str, Any]:
+    """Outcome columns as numbers (flags 0/1), their means per segment and their kinds."""
+    lookup = column_lookup(data)
+    columns: dict[str, np.ndarray] = {}
+    details: dict[str, dict[str, Any]] = {}
+    for name in schema.outcomes:
+        values, positive = encode_outcome(data[lookup[name]])
+        if values is None:
+            continue
+        columns[name] = values
+        kind = schema.column(name).reason.split(";")[0]
+        details[name] = {"kind": kind, **({"positive": positive} if positive else {})}
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(labels)))
+    return profile_outcomes(frame, labels, columns=list(columns), details=details)
 
 
 def _explained_columns(plan: PreparationPlan) -> list[str]:

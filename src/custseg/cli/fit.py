@@ -115,6 +115,14 @@ def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None
         info(f"{label}: {path}")
 
 
+def print_warning(warning: dict[str, Any]) -> None:
+    """``warning: <message>`` on stderr, one line, as soon as known (also with --quiet)."""
+    from ._common import err_console
+
+    text = warning.get("cli_message") or warning["message"]
+    err_console.print(f"warning: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _roles_line(schema: dict[str, Any]) -> str:
     """``identifier CUST_ID · 17 numeric · outcome: churned · ignored: NOTE (free text)``.
 
@@ -266,6 +274,7 @@ def fit_command(
             report=not no_report,
             progress=progress,
             previous=previous_model,
+            on_warning=print_warning,
         )
     summary = fit_summary(output)
     if json_output:

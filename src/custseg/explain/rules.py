@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._utils.numeric import n_workers, parallel_map
 from .._utils.sampling import stratified_sample
 from .._utils.text import plain
 from ..exceptions import ConfigError, DataError, SchemaError
@@ -334,15 +335,25 @@ def _rule_set(
     index = {f: j for j, f in enumerate(features)}
     grid = ObservedValues(imputed, index)
 
-    rules = []
-    for sid in ids:
-        target = codes[rows] == sid
+    # One seed per fitted tree, drawn in segment order: the rules do not depend on the
+    # order in which the segments' trees are fitted (two at a time, see below).
+    targets = [codes[rows] == sid for sid in ids]
+    seeds = [
+        int(rng.integers(2**31 - 1)) if len(ids) > 1 and t.any() and not t.all() else 0
+        for t in targets
+    ]
+
+    def describe(position: int) -> SegmentRule:
+        target = targets[position]
         if len(ids) == 1:
             clauses: tuple[tuple[Condition, ...], ...] = ((),)
         else:
-            paths = tree_paths(imputed, target, features, max_depth, rng)
+            paths = tree_paths(imputed, target, features, max_depth, seeds[position])
             clauses = choose_clauses(paths, fit_values, target, index, grid)
-        rules.append(_measure(int(sid), clauses, values, codes, index))
+        return _measure(int(ids[position]), clauses, values, codes, index)
+
+    # scikit-learn builds a tree without the GIL: two segments' trees at a time.
+    rules = parallel_map(describe, list(range(len(ids))), n_workers())
 
     # Precedence: most precise rules first so that they claim their customers before
     # broader ones; rules that match nobody go last; ties by segment id.

@@ -203,6 +203,16 @@ class _Fitter:
                 f"{name}: {n_gaps} gaps ({share:.1%}) filled with the {cfg.impute}"
                 f" {_g(fill)}; {ind}"
             )
+        if _is_flag(present):
+            # A 0/1 flag keeps its values: its variance p(1 - p) is at most 0.25 (a
+            # quarter of a standardised column's), so a rare flag cannot pull a segment
+            # of its own around it (docs/preparation.md, "Flags").
+            share = float(present.mean())
+            self.decisions.append(
+                f"{name}: 0/1 flag (1 on {share:.1%} of rows): kept as 0/1, no transform,"
+                " not standardised"
+            )
+            return NumericStep(name, fill, indicator, None, "none", None, 0.0, 1.0)
         clip = None
         if cfg.winsorize is not None:
             lo, hi = np.quantile(present, [cfg.winsorize, 1 - cfg.winsorize])
@@ -300,6 +310,16 @@ class _Fitter:
         return CategoricalStep(
             name, tuple(levels), MISSING_LEVEL, OTHER_LEVEL, (0.0,) * width, (1.0,) * width
         )
+
+
+def _is_flag(present: np.ndarray) -> bool:
+    """Exactly the values 0 and 1 (gaps aside)."""
+    return bool(
+        present.size
+        and ((present == 0.0) | (present == 1.0)).all()
+        and present.min() == 0.0
+        and present.max() == 1.0
+    )
 
 
 def _estimate_lambda(v: np.ndarray) -> float:
