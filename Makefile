@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test lint typecheck unit browser java clean help
+.PHONY: demo test lint typecheck unit browser postgresql java clean help
 
 help:
 	@echo "make demo   run custseg on the bundled sample (writes $(DEMO_OUT)/)"
@@ -34,6 +34,9 @@ browser:
 # Java 17 for the Spark engine's tests (pyspark runs on it), from the system's packages.
 java:
 	@sh scripts/ensure-java.sh
+# PostgreSQL server binaries from the system's packages; the tests run their own server.
+postgresql:
+	@sh scripts/ensure-postgresql.sh
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
@@ -46,7 +49,7 @@ typecheck: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
-test: lint typecheck browser java unit
+test: lint typecheck browser java postgresql unit
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

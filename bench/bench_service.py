@@ -1,14 +1,17 @@
-"""Throughput and latency of the scoring service on loopback.
+"""Throughput, latency and memory of the scoring service on loopback.
 
-Starts the real ``custseg serve`` process on a free 127.0.0.1 port, sends ``--requests``
-``POST /v1/score`` requests of ``--records`` records each from ``--concurrency`` client
-threads (keep-alive connections, bodies encoded beforehand so that the client spends
-as little CPU as possible), and prints requests/s, p50 and p99 latency and the number
-of errors. Each run is bounded (it stops after the requests are sent, or after
-``--timeout`` seconds) and the server is stopped at the end. Medians of ``--runs`` runs.
+Starts the real ``custseg serve`` process on a free 127.0.0.1 port and, for each number
+of workers (``--workers``, default 1 and 2), each body size (``--records``, default 1
+and 1,000 records) and each concurrency (``--concurrency``, default 1, 8, 32, 128),
+sends requests from that many client threads (keep-alive connections, bodies encoded
+beforehand so that the client spends as little CPU as possible). Prints requests/s,
+p50 and p99 latency, errors and the server's peak resident memory (all its processes).
+Each cell is bounded (``--requests`` per cell, ``--timeout`` seconds); medians of
+``--runs`` runs.
 
     .venv/bin/python bench/bench_service.py                 # fits a k=8 model first
-    .venv/bin/python bench/bench_service.py --model out/model.json --runs 5
+    .venv/bin/python bench/bench_service.py --model out/model.json --runs 3
+    .venv/bin/python bench/bench_service.py --workers 1 --records 100 --concurrency 8
 """
 
 from __future__ import annotations
@@ -61,10 +64,12 @@ def bodies(n_bodies: int, n_records: int, seed: int) -> list[bytes]:
     return out
 
 
-def start_server(model: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(model: Path, port: int, *options: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "CUSTSEG_API_KEY"}
     command = [sys.executable, "-m", "custseg", "--quiet", "serve", "--model", str(model)]
-    process = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*command, "--port", str(port), *options], env=env, stdout=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -137,44 +142,66 @@ def run_once(
     }
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its child processes, in MB."""
+    from stress_service import rss_mb as measure
+
+    return measure(pid)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--requests", type=int, default=2_000)
-    parser.add_argument("--records", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=None, help="per cell (default by size)")
+    parser.add_argument("--records", type=int, nargs="+", default=[1, 1000])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 128])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
-
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or fit_model(Path(tmp))
-        payloads = bodies(20, args.records, seed=0)
-        port = free_port()
-        server = start_server(model, port)
-        try:
-            run_once(port, payloads, 100, args.concurrency, args.timeout)  # warm-up
-            runs = [
-                run_once(port, payloads, args.requests, args.concurrency, args.timeout)
-                for _ in range(args.runs)
-            ]
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    for i, run in enumerate(runs, 1):
+        for workers in args.workers:
+            port = free_port()
+            server = start_server(model, port, "--workers", str(workers))
+            try:
+                for n_records in args.records:
+                    payloads = bodies(20, n_records, seed=0)
+                    n_requests = args.requests or (2000 if n_records <= 100 else 300)
+                    for concurrency in args.concurrency:
+                        run_once(port, payloads, 2 * concurrency, concurrency, args.timeout)
+                        peak = rss_mb(server.pid)
+                        runs = []
+                        for _ in range(args.runs):
+                            runs.append(
+                                run_once(port, payloads, n_requests, concurrency, args.timeout)
+                            )
+                            peak = max(peak, rss_mb(server.pid))
+                        median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+                        errors = sum(r["errors"] for r in runs)
+                        rows.append((workers, n_records, concurrency, median, errors, peak))
+                        print(
+                            f"workers {workers}, {n_records:>5} records, concurrency"
+                            f" {concurrency:>3}: {median['requests_per_s']:7.0f} req/s,"
+                            f" p50 {median['p50_ms']:7.1f} ms, p99 {median['p99_ms']:7.1f} ms,"
+                            f" errors {errors:.0f}, peak RSS {peak:.0f} MB"
+                            f" (load {os.getloadavg()[0]:.1f})",
+                            flush=True,
+                        )
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+    print("\n| workers | records | concurrency | req/s | p50 ms | p99 ms | errors | peak RSS MB |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for workers, n_records, concurrency, median, errors, peak in rows:
         print(
-            f"run {i}: {run['requests']:.0f} requests in {run['seconds']:.2f} s,"
-            f" {run['requests_per_s']:.0f} req/s, p50 {run['p50_ms']:.1f} ms,"
-            f" p99 {run['p99_ms']:.1f} ms, errors {run['errors']:.0f}"
+            f"| {workers} | {n_records:,} | {concurrency} | {median['requests_per_s']:,.0f} |"
+            f" {median['p50_ms']:.1f} | {median['p99_ms']:.1f} | {errors:.0f} | {peak:,.0f} |"
         )
-    median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-    print(
-        f"median of {len(runs)} runs ({args.requests} requests x {args.records} records,"
-        f" concurrency {args.concurrency}): {median['requests_per_s']:.0f} req/s,"
-        f" p50 {median['p50_ms']:.1f} ms, p99 {median['p99_ms']:.1f} ms,"
-        f" errors {sum(r['errors'] for r in runs):.0f}"
-        f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
-    )
+    print(f"load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from custseg.config import FitConfig, PrepConfig, load_config, parse_k_range
@@ -93,7 +94,11 @@ def test_with_overrides_applies_a_whole_preparation_then_its_settings():
     "values, message",
     [
         ({"kk": 3}, r"^unknown setting kk=3; settings are \[.*'k'.*\] and, for the prep"),
-        ({"k": 0}, r"^k=0 should be a positive integer, e.g. k=5 \(--k 5\)"),
+        ({"k": 0}, r"^k=0 should be an integer >= 2, e.g. k=5 \(--k 5\)"),
+        ({"k": 1}, r"^k=1 should be an integer >= 2, e.g. k=5 \(--k 5\), or None"),
+        ({"k": np.float64(3.0)}, r"^k=3\.0 should be an integer >= 2"),
+        ({"n_init": np.float64(2.5)}, r"^n_init=2\.5 should be a positive integer"),
+        ({"k_range": (np.int64(1), np.int64(4))}, r"^k_range=\(1, 4\) is not valid"),
         ({"skew": "cube"}, r"^skew='cube' should be one of log1p, yeo-johnson, none"),
         ({"k_range": (5, 2)}, r"^k_range=\(5, 2\) is not valid"),
     ],
@@ -101,6 +106,12 @@ def test_with_overrides_applies_a_whole_preparation_then_its_settings():
 def test_with_overrides_rejects_unknown_names_and_bad_values(values, message):
     with pytest.raises(ConfigError, match=message):
         FitConfig().with_overrides(**values)
+
+
+def test_numpy_integers_are_settings_like_any_integer():
+    config = FitConfig(k=np.int64(3), k_range=(np.int64(2), np.int64(5)), n_init=np.int32(2))
+    assert (config.k, config.k_range, config.n_init) == (3, (2, 5), 2)
+    assert all(type(v) is int for v in (config.k, *config.k_range, config.n_init))
 
 
 def test_parse_k_range_names_the_parameter_and_the_option():

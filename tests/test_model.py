@@ -81,7 +81,7 @@ def test_missing_file_names_the_path(tmp_path):
 
 @pytest.mark.parametrize(
     "centroids, message",
-    [([[1.0, 2.0], [3.0]], "coordinates"), ([[1.0, float("nan")]], "non-finite")],
+    [([[1.0, 2.0], [3.0]], "coordinates"), ([[1.0, float("nan")]], "not a finite number")],
 )
 def test_inconsistent_content_is_refused(centroids, message):
     with pytest.raises(ModelError, match=message):

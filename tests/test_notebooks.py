@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 ANALYSIS = NOTEBOOKS / "customer_segmentation.ipynb"
 INFERENCE = NOTEBOOKS / "inference.ipynb"
+OVER_TIME = NOTEBOOKS / "segments_over_time.ipynb"
 STRIP_SCRIPT = REPO / "scripts" / "strip_notebooks.py"
 
 # Per cell. The slowest cell (choosing k and fitting) takes about 5 s alone; the margin is
@@ -118,7 +119,9 @@ def _number(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-@pytest.mark.parametrize("run_name", ["analysis", "inference_after_analysis", "inference_alone"])
+@pytest.mark.parametrize(
+    "run_name", ["analysis", "inference_after_analysis", "inference_alone", "over_time"]
+)
 def test_every_cell_ran_in_this_virtualenv_without_error_or_warning(
     run_name: str, request: pytest.FixtureRequest
 ) -> None:
@@ -189,7 +192,7 @@ def test_inference_accounts_for_every_input_row(inference_alone: Run) -> None:
     work = inference_alone.workdir / "inference-output"
     assert len(pd.read_csv(work / "new_customers.csv")) == rows
     scored_file = pd.read_csv(work / "scored.csv", dtype={"CUST_ID": "str"})
-    rejects = pd.read_csv(work / "scored.rejects.csv", dtype={"CUST_ID": "str"})
+    rejects = pd.read_csv(work / "scored.csv.rejects.csv", dtype={"CUST_ID": "str"})
     assert (len(scored_file), len(rejects)) == (scored, rejected)
     # The typo and the impossible amount are rejected with reasons naming their columns;
     # the row with a gap is scored, its gap imputed.
@@ -232,7 +235,7 @@ def test_inference_fits_a_model_only_when_none_is_saved(
         assert f"{segment.id}. {segment.name}: {segment.size:,} training customers" in catalogue
 
 
-@pytest.mark.parametrize("path", [ANALYSIS, INFERENCE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [ANALYSIS, INFERENCE, OVER_TIME], ids=lambda p: p.name)
 def test_committed_notebooks_have_no_outputs(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "output_type" not in text
@@ -294,3 +297,49 @@ def test_strip_script_refuses_a_file_that_is_not_a_notebook(tmp_path: Path) -> N
     assert result.returncode == 2
     assert f"error: {path} is not a notebook" in result.stderr
     assert json.loads(path.read_text(encoding="utf-8")) == {"title": "not a notebook"}
+
+
+# ------------------------------------------------------------------ segments over time
+
+
+@pytest.fixture(scope="module")
+def over_time(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return _execute(OVER_TIME, tmp_path_factory.mktemp("over-time"))
+
+
+def test_over_time_drift_stops_the_pipeline_on_the_features_that_moved(over_time: Run) -> None:
+    out = over_time.workdir / "over-time-output"
+    drift = json.loads((out / "drift.json").read_text())
+    assert drift["status"] == "red"
+    assert "status red, exit code 3" in over_time.stdout("drift")
+    status = {f["feature"]: f["status"] for f in drift["features"]}
+    # What the notebook says moved did, and the purchase columns did not.
+    for moved in ("BALANCE", "MINIMUM_PAYMENTS", "PRC_FULL_PAYMENT", "CASH_ADVANCE"):
+        assert status[moved] != "green", moved
+    for still in ("PURCHASES", "ONEOFF_PURCHASES", "INSTALLMENTS_PURCHASES", "PURCHASES_TRX"):
+        assert status[still] == "green", still
+    assert drift["segments_status"] != "green"
+    assert drift["verdict"] in (out / "drift.html").read_text(encoding="utf-8")
+
+
+def test_over_time_retrain_keeps_every_segment_and_migration_adds_up(over_time: Run) -> None:
+    out = over_time.workdir / "over-time-output"
+    q1, q2 = load_model(out / "q1" / "model.json"), load_model(out / "q2" / "model.json")
+    assert q2.k == 6 and q2.lineage["matched"] == {str(i): i for i in range(q1.k)}
+    assert q2.segment_names() == q1.segment_names()
+    assert f"matched {q1.k}, new [], retired []" in over_time.stdout("lineage")
+
+    migration = json.loads((out / "migration" / "migration.json").read_text())
+    transitions = pd.read_csv(out / "migration" / "transitions.csv")
+    assert int(transitions["customers"].sum()) == migration["matched"]
+    assert migration["stayed"] + migration["moved"] == migration["matched"]
+    printed = re.search(
+        r"([\d,]+) customers, of whom ([\d,]+) new; ([\d,]+) of the first quarter's left",
+        over_time.stdout("q2"),
+    )
+    assert printed is not None
+    total, new, left = (_number(printed.group(i)) for i in (1, 2, 3))
+    assert (migration["only_new"], migration["only_old"]) == (new, left)
+    assert migration["matched"] == total - new == 8950 - left
+    assert migration["largest_flows"][0]["to_name"] == "Revolvers"
+    assert over_time.stdout("python").count(": True") == 2

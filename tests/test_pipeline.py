@@ -169,7 +169,11 @@ def test_fit_to_folder_writes_model_and_metrics(small_frame, tmp_path):
     assert isinstance(output, FitOutput)
     assert sorted(output.files) == ["metrics.json", "model.json"]
     assert output.files["model.json"] == out / "model.json"
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "model.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".custseg-fit.json",
+        "metrics.json",
+        "model.json",
+    ]
     loaded = load_model(output.files["model.json"])
     assert loaded.k == output.model.k == 3
     assert loaded.centroids == output.model.centroids

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from ._utils.text import plain
 from .exceptions import ConfigError
 
 __all__ = ["FitConfig", "PrepConfig", "load_config", "parse_k_range"]
@@ -78,23 +80,28 @@ class PrepConfig:
         _choice("skew", self.skew, ("log1p", "yeo-johnson", "none"))
         _choice("scaling", self.scaling, ("standard", "robust"))
         if not isinstance(self.domain_features, bool):
-            raise ConfigError(f"domain_features={self.domain_features!r} should be true or false")
+            raise ConfigError(
+                f"domain_features={plain(self.domain_features)!r} should be true or false"
+            )
         _share("indicator_threshold", self.indicator_threshold, low=0.0, high=1.0)
         _share("rare_level_share", self.rare_level_share, low=0.0, high=0.5)
         if not _is_number(self.skew_threshold) or self.skew_threshold < 0:
-            raise ConfigError(f"skew_threshold={self.skew_threshold!r} should be a number >= 0")
+            raise ConfigError(
+                f"skew_threshold={plain(self.skew_threshold)!r} should be a number >= 0"
+            )
         if self.winsorize is not None and (
             not _is_number(self.winsorize) or not 0 < self.winsorize < 0.5
         ):
             raise ConfigError(
-                f"winsorize={self.winsorize!r} should be None or a share in (0, 0.5), e.g. 0.01"
+                f"winsorize={plain(self.winsorize)!r} should be None or a share in (0, 0.5),"
+                " e.g. 0.01"
             )
         if self.pca is not None:
             bad_int = isinstance(self.pca, int) and not isinstance(self.pca, bool) and self.pca < 1
             bad_float = isinstance(self.pca, float) and not 0 < self.pca <= 1
             if not _is_number(self.pca) or bad_int or bad_float:
                 raise ConfigError(
-                    f"pca={self.pca!r} should be None, a number of components >= 1 or a"
+                    f"pca={plain(self.pca)!r} should be None, a number of components >= 1 or a"
                     " share of variance in (0, 1]"
                 )
         if self.clustering_domain_features is not None:
@@ -140,15 +147,19 @@ class FitConfig:
     Parameters
     ----------
     k : int or None, default=None
-        Number of segments; ``None`` chooses it from ``k_range``.
+        Number of segments, at least 2; ``None`` chooses it from ``k_range``.
     k_range : tuple of int, default=(2, 10)
         Smallest and largest k tried when choosing k (inclusive).
     random_state : int, default=0
         Seed of every random step (initialisations, resamples, samples).
     n_init : int, default=4
         K-means initialisations per fit (k-means++).
-    n_resamples : int, default=5
-        Bootstrap resamples per k for the stability index.
+    n_resamples : int, default=3
+        Bootstrap resamples per k for the stability index, at first.
+    max_resamples : int or None, default=None
+        Bootstrap resamples per k at most: one more is drawn while the resamples that
+        reach the stability threshold (0.9) and those that do not are within three of
+        each other; ``None`` is 15.
     selection_sample : int, default=20000
         Above this many rows, k is chosen on a random sample of this size.
     fit_sample : int or None, default=None
@@ -163,7 +174,9 @@ class FitConfig:
     exclude : tuple of str, default=()
         Columns never used as features.
     playbook : str or None, default=None
-        Path of a playbook TOML file; the bundled credit-card playbook when ``None``.
+        Path of a playbook TOML file, or the key of a shipped playbook
+        (``"credit_card"``, ``"retail"``, ``"neutral"``); ``None`` chooses the shipped
+        playbook that fits the table's columns (:func:`custseg.explain.choose_playbook`).
     preparation : PrepConfig
         Preparation settings (imputation, skew, scaling, PCA, domain features).
     """
@@ -172,7 +185,8 @@ class FitConfig:
     k_range: tuple[int, int] = (2, 10)
     random_state: int = 0
     n_init: int = 4
-    n_resamples: int = 5
+    n_resamples: int = 3
+    max_resamples: int | None = None
     selection_sample: int = 20_000
     fit_sample: int | None = None
     silhouette_max_exact: int = 50_000
@@ -184,19 +198,34 @@ class FitConfig:
 
     def __post_init__(self) -> None:
         lo, hi = self.k_range
-        if not (isinstance(lo, int) and isinstance(hi, int)) or lo < 2 or hi < lo:
+        if not (_is_integer(lo) and _is_integer(hi)) or lo < 2 or hi < lo:
             raise ConfigError(
-                f"k_range={self.k_range!r} is not valid; use two integers with 2 <= min <= max,"
-                " e.g. (2, 10) (--k-range 2-10)"
+                f"k_range={plain(self.k_range)!r} is not valid; use two integers with"
+                " 2 <= min <= max, e.g. (2, 10) (--k-range 2-10)"
             )
-        if self.k is not None and (not isinstance(self.k, int) or self.k < 1):
-            raise ConfigError(f"k={self.k!r} should be a positive integer, e.g. k=5 (--k 5)")
+        object.__setattr__(self, "k_range", (int(lo), int(hi)))
+        if self.k is not None:
+            # One segment is the whole table: nothing to name, profile or score.
+            if not _is_integer(self.k) or self.k < 2:
+                raise ConfigError(
+                    f"k={plain(self.k)!r} should be an integer >= 2, e.g. k=5 (--k 5), or"
+                    " None to choose it from k_range"
+                )
+            object.__setattr__(self, "k", int(self.k))
         for name in ("n_init", "n_resamples", "selection_sample", "silhouette_max_exact"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name}={value!r} should be a positive integer")
+            if not _is_integer(value) or value < 1:
+                raise ConfigError(f"{name}={plain(value)!r} should be a positive integer")
+            object.__setattr__(self, name, int(value))
+        if self.max_resamples is not None and (
+            not _is_integer(self.max_resamples) or self.max_resamples < self.n_resamples
+        ):
+            raise ConfigError(
+                f"max_resamples={plain(self.max_resamples)!r} should be an integer >="
+                f" n_resamples={self.n_resamples}"
+            )
         if self.fit_sample is not None and self.fit_sample < 1:
-            raise ConfigError(f"fit_sample={self.fit_sample!r} should be a positive integer")
+            raise ConfigError(f"fit_sample={plain(self.fit_sample)!r} should be a positive integer")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data view of the settings (stored in the model)."""
@@ -238,7 +267,7 @@ class FitConfig:
         unknown = sorted(set(values) - fit_names - prep_names)
         if unknown:
             raise ConfigError(
-                f"unknown setting {unknown[0]}={values[unknown[0]]!r}; settings are "
+                f"unknown setting {unknown[0]}={plain(values[unknown[0]])!r}; settings are "
                 f"{sorted(fit_names - {'preparation'})} and, for the preparation, "
                 f"{sorted(prep_names)}"
             )
@@ -287,7 +316,10 @@ def _build(cls: type, values: dict[str, Any], section: str) -> Any:
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise ConfigError(f"unknown key(s) {unknown} in [{section}]; known keys: {sorted(known)}")
+        raise ConfigError(
+            f"unknown {'key' if len(unknown) == 1 else 'keys'} {unknown} in [{section}];"
+            f" known keys: {sorted(known)}"
+        )
     converted = {}
     for key, value in values.items():
         if isinstance(value, list):
@@ -316,7 +348,10 @@ def load_config(path: str | os.PathLike[str]) -> FitConfig:
         raise ConfigError(f"configuration file {p} is not valid TOML: {exc}") from exc
     unknown = sorted(set(document) - {"fit", "preparation"})
     if unknown:
-        raise ConfigError(f"unknown section(s) {unknown} in {p}; use [fit] and [preparation]")
+        raise ConfigError(
+            f"unknown {'section' if len(unknown) == 1 else 'sections'} {unknown} in {p};"
+            " use [fit] and [preparation]"
+        )
     preparation = _build(PrepConfig, document.get("preparation", {}), "preparation")
     fit_values = dict(document.get("fit", {}))
     fit_values["preparation"] = preparation
@@ -329,15 +364,19 @@ def _setting(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _is_integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _choice(option: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ConfigError(f"{option}={value!r} should be one of {', '.join(allowed)}")
+        raise ConfigError(f"{option}={plain(value)!r} should be one of {', '.join(allowed)}")
 
 
 def _share(option: str, value: object, *, low: float, high: float) -> None:
     if not _is_number(value) or not low <= float(value) <= high:  # type: ignore[arg-type]
-        raise ConfigError(f"{option}={value!r} should be a share between {low} and {high}")
+        raise ConfigError(f"{option}={plain(value)!r} should be a share between {low} and {high}")

@@ -3,29 +3,38 @@
 For those who want custseg inside a scikit-learn ``Pipeline`` or ``GridSearchCV``::
 
     from custseg import CustomerSegmenter
-    seg = CustomerSegmenter(random_state=0).fit(frame)
+    seg = CustomerSegmenter(random_state=0, exclude=["score_*"]).fit(frame)
     seg.labels_, seg.model_.segment_names()
 
-``fit`` stores parameters only in ``__init__``, validates and computes in ``fit`` and
-sets fitted attributes with a trailing underscore, as scikit-learn estimators do.
+``__init__`` only stores parameters; ``fit`` validates, computes and sets fitted
+attributes with a trailing underscore, as scikit-learn estimators do, and the estimator
+passes ``sklearn.utils.estimator_checks.check_estimator``.
+
+Input: a pandas DataFrame goes through custseg's own column roles (identifier, text
+categories, dates, outcome columns); anything else is validated by scikit-learn as a
+dense numeric matrix (gaps allowed, imputed by the preparation; infinities, sparse and
+complex input refused) whose columns are called ``x0``, ``x1``, ...
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .config import FitConfig, PrepConfig
-from .exceptions import DataError
 from .model import SegmentationModel
 from .pipeline import fit_segments
 from .scoring.scorer import PreparedRows, Scorer
 
 __all__ = ["CustomerSegmenter"]
+
+# k = 2 needs three rows to be chosen among others; a fixed k needs k rows.
+_MIN_FIT_ROWS = 2
 
 
 class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -43,6 +52,11 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         Preparation settings; defaults when ``None``.
     id_column : str or None, default=None
         Identifier column of the input frame; inferred when ``None``.
+    features : sequence of str or None, default=None
+        Use exactly these columns (names or glob patterns such as ``"Mnt*"``) as
+        features; ``None`` infers them.
+    exclude : sequence of str or None, default=None
+        Columns (names or glob patterns such as ``"score_*"``) never used.
     playbook : str or None, default=None
         Playbook TOML file for names and strategies; the bundled one when ``None``.
 
@@ -56,6 +70,10 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         Centroids in the prepared feature space.
     n_clusters_ : int
         Number of segments.
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in ``fit``, when ``X`` was a DataFrame with string names.
     """
 
     def __init__(
@@ -65,6 +83,8 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         random_state: int = 0,
         preparation: PrepConfig | None = None,
         id_column: str | None = None,
+        features: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
         playbook: str | None = None,
     ) -> None:
         self.n_clusters = n_clusters
@@ -72,16 +92,42 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.preparation = preparation
         self.id_column = id_column
+        self.features = features
+        self.exclude = exclude
         self.playbook = playbook
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        # Gaps are imputed by the preparation plan; sparse matrices are refused.
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = False
+        # Every random step is seeded by random_state.
+        tags.non_deterministic = False
+        return tags
+
     def fit(self, X: Any, y: Any = None) -> CustomerSegmenter:
-        """Fit the segmentation on ``X`` (a DataFrame, or an array of numeric features)."""
-        frame = _as_frame(X)
+        """Fit the segmentation on ``X`` (a DataFrame, or a numeric matrix).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            One row per customer.
+        y : ignored
+            Not used; present for scikit-learn's API.
+
+        Returns
+        -------
+        CustomerSegmenter
+            The fitted estimator.
+        """
+        frame = self._frame(X, reset=True)
         config = FitConfig(
             k=self.n_clusters,
             k_range=tuple(self.k_range),  # type: ignore[arg-type]
             random_state=self.random_state,
             id_column=self.id_column,
+            features=None if self.features is None else _names(self.features),
+            exclude=() if self.exclude is None else _names(self.exclude),
             playbook=self.playbook,
             preparation=self.preparation or PrepConfig(),
         )
@@ -89,18 +135,45 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self._scorer = Scorer(self.model_)
         self.cluster_centers_ = self.model_.centroid_array
         self.n_clusters_ = self.model_.k
-        self.labels_ = self.predict(frame)
+        self.labels_ = self._scorer.assign_prepared(self._prepare(frame)).labels
         return self
 
-    def _prepared(self, X: Any) -> PreparedRows:
-        check_is_fitted(self, "model_")
-        frame = _as_frame(X)
+    def _frame(self, X: Any, *, reset: bool) -> pd.DataFrame:
+        """``X`` validated as scikit-learn requires, as a DataFrame for custseg."""
+        minimum = _MIN_FIT_ROWS if reset else 1
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, skip_check_array=True, reset=reset)
+            if X.shape[1] == 0:
+                raise ValueError(f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required")
+            if X.shape[0] < minimum:
+                raise ValueError(
+                    f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) while a"
+                    f" minimum of {minimum} is required; n_samples={X.shape[0]}"
+                )
+            return X.reset_index(drop=True)
+        array = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=False,
+            dtype="numeric",
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=minimum,
+        )
+        names = [f"x{i}" for i in range(array.shape[1])]
+        return pd.DataFrame(np.asarray(array, dtype=np.float64), columns=names)
+
+    def _prepare(self, frame: pd.DataFrame) -> PreparedRows:
         self._scorer.check_columns(frame)
-        prepared = self._scorer.prepare_frame(frame.reset_index(drop=True))
+        prepared = self._scorer.prepare_frame(frame)
         prepared.raise_if_rejected(
             fix="custseg.score_customers sets such rows aside as rejects with their reason"
         )
         return prepared
+
+    def _prepared(self, X: Any) -> PreparedRows:
+        check_is_fitted(self, "model_")
+        return self._prepare(self._frame(X, reset=False))
 
     def predict(self, X: Any) -> np.ndarray:
         """Segment id of each row of ``X``."""
@@ -120,10 +193,5 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         return -float(np.sum(distance**2))
 
 
-def _as_frame(X: Any) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
-    array = np.asarray(X)
-    if array.ndim != 2:
-        raise DataError(f"X should be 2-dimensional, got shape {array.shape}")
-    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+def _names(value: Sequence[str] | str) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)

@@ -4,8 +4,19 @@
 plain call into a module with one job; this module only wires them together::
 
     infer_schema → check_rows → PreparationPlan.fit/transform → choose_n_clusters
-    → fit_kmeans → evaluate_segmentation → profile_segments → segment_rules
-    → name_segments → SegmentationModel
+    → fit_kmeans → (align_segments with a previous model) → evaluate_segmentation
+    → assemble_model: profile_segments → segment_rules → name_segments
+      → profile_outcomes → single_column_rules → SegmentationModel
+
+The last step, :func:`custseg.engines.assemble.assemble_model`, is shared with the
+stream and Spark engines (:func:`custseg.engines.fit_large`), which reach it from a pass
+over every row of a file or a Spark table instead of a DataFrame in memory.
+
+What the reader of a model should know before trusting it becomes a warning
+(``SegmentationModel.warnings``), reported as soon as it is known through
+``on_warning``: no identifier column (said right after the schema, before any fitting)
+and segments one column reproduces alone (the leakage guard,
+:mod:`custseg.explain.leakage`).
 
 :func:`fit_to_folder` is what ``custseg fit`` does: fit, then write the model, its
 metrics document (:func:`metrics_document`) and the report into one folder.
@@ -23,21 +34,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._utils.io import write_text_atomic
+from ._utils.io import atomic_folder, write_fit_marker, write_text_atomic
 from ._utils.progress import NO_PROGRESS, Progress
 from .cluster import choose_n_clusters, evaluate_segmentation, fit_kmeans
 from .cluster.indices import INDICES
 from .config import FitConfig
+from .engines.assemble import OnWarning, assemble_model, k_values, no_identifier_warning
 from .exceptions import ConfigError, DataError
-from .explain import load_playbook, name_segments, profile_segments, segment_rules
-from .model import Segment, SegmentationModel, save_model
+from .explain import load_playbook
+from .model import SegmentationModel, load_model, save_model
 from .prepare import (
     PreparationPlan,
     TableSchema,
     check_rows,
     infer_schema,
-    reference_statistics,
 )
+from .scoring.lineage import align_segments
 
 __all__ = ["FitOutput", "fit_segments", "fit_to_folder", "metrics_document"]
 
@@ -45,9 +57,6 @@ __all__ = ["FitOutput", "fit_segments", "fit_to_folder", "metrics_document"]
 # assigned: a few thousand rows per centroid reach an inertia within 1-3% of the full fit.
 _AUTO_FIT_SAMPLE_ROWS = 200_000
 _AUTO_FIT_SAMPLE_SIZE = 100_000
-# Rules are read from trees fitted on a stratified sample (their precision and coverage
-# are then measured on every row): depth-3 trees need no more to find their splits.
-_RULE_SAMPLE_SIZE = 20_000
 
 
 def fit_segments(
@@ -59,6 +68,8 @@ def fit_segments(
     config: FitConfig | None = None,
     training: Mapping[str, Any] | None = None,
     progress: Progress = NO_PROGRESS,
+    previous: SegmentationModel | str | os.PathLike[str] | None = None,
+    on_warning: OnWarning | None = None,
 ) -> SegmentationModel:
     """Fit an explained K-means segmentation of a customer table.
 
@@ -78,11 +89,21 @@ def fit_segments(
         What the data is (source, query, manifest sha256), stored in the model.
     progress : Progress, default=NO_PROGRESS
         Receives progress of the long steps.
+    previous : SegmentationModel, path or None, default=None
+        The model this one replaces: segments that continue previous ones keep their
+        ids and names, and the model's ``lineage`` records the matched, new and retired
+        segments (see :func:`custseg.scoring.lineage.align_segments`).
+    on_warning : callable or None, default=None
+        Called with each warning (``{"kind": ..., "message": ...}``) as soon as it is
+        known: the missing identifier right after the columns are read, before any
+        fitting. Every warning is also in ``model.warnings``.
 
     Returns
     -------
     SegmentationModel
-        The model, with metrics, k selection, profiles, rules, names and strategies.
+        The model, with metrics, k selection, profiles (``profiles["outcomes"]``: the
+        mean of every outcome column per segment), rules, names, strategies and
+        warnings.
 
     Raises
     ------
@@ -103,8 +124,11 @@ def fit_segments(
     )
     if len(data) == 0:
         raise DataError("the table has no rows; check the query or the input file")
-    playbook = load_playbook(cfg.playbook)
-    return _fit(data, cfg, playbook, dict(training or {}), progress)
+    # A playbook given by the user is read (and refused) before any work.
+    playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
+    return _fit(
+        data, cfg, playbook, dict(training or {}), progress, _previous_model(previous), on_warning
+    )
 
 
 @dataclass(frozen=True)
@@ -138,6 +162,8 @@ def fit_to_folder(
     progress: Progress = NO_PROGRESS,
     engine: str = "memory",
     spark_master: str | None = None,
+    previous: SegmentationModel | str | os.PathLike[str] | None = None,
+    on_warning: OnWarning | None = None,
 ) -> FitOutput:
     """Fit a segmentation and write the model, its metrics and its report to a folder.
 
@@ -167,6 +193,10 @@ def fit_to_folder(
         report then reads the uniform sample the segments were explained on).
     spark_master : str or None, default=None
         Spark master of the ``spark`` engine (``local[2]``, ``spark://host:7077``...).
+    previous : SegmentationModel, path or None, default=None
+        The model this one replaces (see :func:`fit_segments`).
+    on_warning : callable or None, default=None
+        Receives each warning as soon as it is known (see :func:`fit_segments`).
 
     Returns
     -------
@@ -193,60 +223,59 @@ def fit_to_folder(
         raise ConfigError(
             f"out={os.fspath(out)!r} (--out) is a file; give a folder such as segments/"
         )
-    if engine == "memory":
-        if not isinstance(data, pd.DataFrame):
-            raise ConfigError(
-                "engine='memory' fits a DataFrame; read the file first or use 'stream'"
+    # The folder is written as a whole: a staging folder replaces it in one rename, so
+    # a crash, a full disk or a second fit never leaves files of two runs side by side.
+    with atomic_folder(folder) as staging:
+        if engine == "memory":
+            if not isinstance(data, pd.DataFrame):
+                raise ConfigError(
+                    "engine='memory' fits a DataFrame; read the file first or use 'stream'"
+                )
+            model = fit_segments(
+                data,
+                config=config,
+                training=training,
+                progress=progress,
+                previous=previous,
+                on_warning=on_warning,
             )
-        model = fit_segments(data, config=config, training=training, progress=progress)
-    else:
-        from .engines import fit_large
+        else:
+            from .engines import fit_large
 
-        if isinstance(data, pd.DataFrame):
-            raise ConfigError(f"engine={engine!r} reads a file or a table, not a DataFrame")
-        model, data = fit_large(
-            data,
-            engine=engine,
-            config=config,
-            training=dict(training or {}),
-            spark_master=spark_master,
-            progress=progress,
+            if isinstance(data, pd.DataFrame):
+                raise ConfigError(f"engine={engine!r} reads a file or a table, not a DataFrame")
+            model, data = fit_large(
+                data,
+                engine=engine,
+                config=config,
+                training=dict(training or {}),
+                spark_master=spark_master,
+                progress=progress,
+                previous=_previous_model(previous),
+                on_warning=on_warning,
+            )
+        document = metrics_document(model)
+        save_model(model, staging / "model.json")
+        write_text_atomic(
+            staging / "metrics.json", json.dumps(document, indent=2, allow_nan=False) + "\n"
         )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot create the folder out={os.fspath(out)!r} (--out): {exc.strerror}; "
-            "give a folder you can write to"
-        ) from exc
-    document = metrics_document(model)
-    files = {
-        "model.json": save_model(model, folder / "model.json"),
-        "metrics.json": write_text_atomic(
-            folder / "metrics.json", json.dumps(document, indent=2, allow_nan=False) + "\n"
-        ),
-    }
-    if report:
-        from .report import write_report  # figures and templates: loaded only when asked
+        names = ["model.json", "metrics.json"]
+        if report:
+            from .report import write_report  # figures and templates: loaded only when asked
 
-        files.update(write_report(model, data, folder, progress=progress))
+            written = write_report(model, data, staging, progress=progress)
+            names += [name for name in written if name not in names]
+        write_fit_marker(staging, names)
+    files = {name: folder / name for name in names}
     return FitOutput(model=model, metrics=document, files=files)
 
 
-def _k_values(cfg: FitConfig, n_rows: int) -> list[int]:
-    lo, hi = cfg.k_range
-    if cfg.k is not None and cfg.k > n_rows:
-        raise DataError(
-            f"n_rows={n_rows} should be >= k={cfg.k}; ask for fewer segments or more customers"
-        )
-    if lo > n_rows - 1:
-        raise DataError(
-            f"n_rows={n_rows} is too few to try k from {lo}; at least {lo + 1} customers are needed"
-        )
-    values = list(range(lo, min(hi, n_rows - 1) + 1))
-    if cfg.k is not None and cfg.k not in values and cfg.k >= 2:
-        values = sorted({*values, cfg.k})
-    return values
+def _previous_model(
+    previous: SegmentationModel | str | os.PathLike[str] | None,
+) -> SegmentationModel | None:
+    if previous is None or isinstance(previous, SegmentationModel):
+        return previous
+    return load_model(previous)
 
 
 def _fit(
@@ -255,31 +284,40 @@ def _fit(
     playbook: Any,
     training: dict[str, Any],
     progress: Progress,
+    previous: SegmentationModel | None = None,
+    on_warning: OnWarning | None = None,
 ) -> SegmentationModel:
     seed = cfg.random_state
+    warnings: list[dict[str, Any]] = []
+
     schema = infer_schema(
         data,
         id_column=cfg.id_column,
         features=list(cfg.features) if cfg.features is not None else None,
         exclude=list(cfg.exclude),
     )
+    if schema.id_column is None:
+        # Said at once, before any fitting: the user may stop and name the key.
+        warnings.append(no_identifier_warning())
+        if on_warning is not None:
+            on_warning(warnings[-1])
     checked = check_rows(data, schema)
     checked.raise_if_rejected(
         fix="clean or filter them in the query or the file, or leave the column out (exclude)"
     )
-    frame = checked.frame
     with progress.stage("Preparing features", total=None):
         plan, X = PreparationPlan.fit_transform(checked, schema, cfg.preparation)
     n_rows = X.shape[0]
-    k_values = _k_values(cfg, n_rows)
+    ks = k_values(cfg, n_rows)
 
     selection = None
-    if k_values:
+    if ks:
         selection = choose_n_clusters(
             X,
-            k_range=k_values,
+            k_range=ks,
             n_init=cfg.n_init,
             n_resamples=cfg.n_resamples,
+            max_resamples=cfg.max_resamples,
             sample_size=cfg.selection_sample if n_rows > cfg.selection_sample else None,
             silhouette_max_exact=cfg.silhouette_max_exact,
             random_state=seed,
@@ -290,6 +328,7 @@ def _fit(
     fit_sample = cfg.fit_sample
     if fit_sample is None and n_rows > _AUTO_FIT_SAMPLE_ROWS:
         fit_sample = _AUTO_FIT_SAMPLE_SIZE
+    measured = None
     if (
         selection is not None
         and not selection.sampled
@@ -299,6 +338,7 @@ def _fit(
         # The sweep already fitted this k on every row with the same starts: its
         # stability and indices describe exactly this partition.
         fitted = selection.fits[k]
+        measured = selection.measured.get(k)
     else:
         with progress.stage(f"Fitting K-means with k={k}", total=None):
             fitted = fit_kmeans(
@@ -308,7 +348,13 @@ def _fit(
                 random_state=seed,
                 sample_size=fit_sample if fit_sample is not None and fit_sample < n_rows else None,
             )
-    labels = fitted.labels
+    labels, centroids = fitted.labels, np.asarray(fitted.centroids, dtype=np.float64)
+    lineage = None
+    if previous is not None:
+        # Renumber before anything is computed per segment: the previous ids and names.
+        with progress.stage("Aligning the segments with the previous model", total=None):
+            lineage = align_segments(previous, data, labels)
+        labels, centroids = lineage.relabel(labels), lineage.reorder(centroids)
 
     with progress.stage("Evaluating and explaining the segments", total=None):
         stability = None
@@ -318,74 +364,31 @@ def _fit(
         metrics = evaluate_segmentation(
             X,
             labels,
-            fitted.centroids,
+            centroids,
             max_exact=cfg.silhouette_max_exact,
             random_state=seed,
             stability=stability,
+            measured=measured,
         )
         metrics["engine"] = fitted.engine
         metrics["inertia_gap"] = fitted.inertia_gap
-        derived = plan.derive(checked)
-        explained = _explained_columns(plan)
-        profiles = profile_segments(
-            derived, labels, columns=explained, clustering_features=_clustering_sources(plan)
+        return assemble_model(
+            data=data,
+            checked=checked,
+            schema=schema,
+            plan=plan,
+            labels=labels,
+            centroids=centroids,
+            sizes=np.bincount(labels, minlength=k),
+            metrics=metrics,
+            selection=selection.to_dict() if selection is not None else {},
+            cfg=cfg,
+            playbook=playbook,
+            training={"rows": int(n_rows), "columns": int(data.shape[1]), **training},
+            lineage=lineage,
+            warnings=warnings,
+            warn=on_warning,
         )
-        rules = segment_rules(
-            derived,
-            labels,
-            columns=explained,
-            sample_size=_RULE_SAMPLE_SIZE,
-            random_state=seed,
-        )
-        names = name_segments(profiles, playbook=playbook)
-
-    sizes = np.bincount(labels, minlength=k)
-    segments = [
-        Segment(
-            id=i,
-            size=int(sizes[i]),
-            share=float(sizes[i] / n_rows),
-            name=names[i].name,
-            description=names[i].description,
-            strategies=list(names[i].strategies),
-            traits=list(names[i].traits),
-            rule=rules.for_segment(i),
-            playbook_key=names[i].playbook_key,
-        )
-        for i in range(k)
-    ]
-    training = {
-        "rows": int(n_rows),
-        "columns": int(data.shape[1]),
-        **training,
-    }
-    return SegmentationModel(
-        schema=schema.to_dict(),
-        preparation=plan.to_dict(),
-        feature_names=list(plan.feature_names),
-        centroids=np.asarray(fitted.centroids, dtype=np.float64).tolist(),
-        segments=segments,
-        metrics=metrics,
-        k_selection=selection.to_dict() if selection is not None else {},
-        profiles={**profiles.to_dict(), "rules": rules.to_dict()},
-        drift_reference=reference_statistics(frame, schema, random_state=seed),
-        training=training,
-        settings={**cfg.to_dict(), "k": int(k)},
-    )
-
-
-def _explained_columns(plan: PreparationPlan) -> list[str]:
-    """Numeric columns in original units that profiles and rules describe.
-
-    The plan's numeric inputs and numeric derived features; never the identifier.
-    """
-    derived = [f.name for f in plan.domain_features if f.kind == "ratio"]
-    return [*plan.input_numeric, *derived]
-
-
-def _clustering_sources(plan: PreparationPlan) -> list[str]:
-    """Original-unit columns that feed the clustering features (for the profile flags)."""
-    return [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
 
 
 def metrics_document(model: SegmentationModel) -> dict[str, Any]:
@@ -395,7 +398,8 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
     (:data:`custseg.cluster.indices.INDICES`: ``silhouette``, ``calinski_harabasz``,
     ``davies_bouldin``) and ``indices`` describing them, the silhouette's details,
     ``stability_ari``, ``sizes`` and ``k_selection`` (one entry per k tried, with the same
-    indices), plus the recommendation and the preparation decisions.
+    indices), plus the recommendation, the preparation decisions and the playbook that
+    named the segments with its match on the columns (``playbook``).
     """
     metrics = model.metrics
     selection = model.k_selection or {}
@@ -421,4 +425,5 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "engine": metrics.get("engine"),
         "inertia_gap": metrics.get("inertia_gap"),
         "stability_min": metrics.get("stability_min"),
+        "playbook": model.playbook,
     }

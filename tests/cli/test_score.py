@@ -42,14 +42,14 @@ def test_score_a_csv_into_parquet_with_a_json_summary(run_cli, model, model_file
         "scored": 8948,
         "rejected": 2,
         "out": str(out),
-        "rejects": str(tmp_path / "scored.rejects.csv"),
+        "rejects": str(tmp_path / "scored.parquet.rejects.csv"),
     }
-    assert "8950 rows: 8948 scored, 2 rejected" in result.stderr
+    assert "8,950 rows: 8,948 scored, 2 rejected" in result.stderr
     written = pq.read_table(out).to_pandas()
     assert list(written.columns) == ["CUST_ID", *SCORE_COLUMNS]
     expected = score_customers(model, bad).scored
     assert written["segment_id"].tolist() == expected["segment_id"].tolist()
-    rejects = pd.read_csv(tmp_path / "scored.rejects.csv")
+    rejects = pd.read_csv(tmp_path / "scored.parquet.rejects.csv")
     assert rejects["row"].tolist() == [11, 21]
     assert rejects["CUST_ID"].tolist() == sample["CUST_ID"].iloc[[10, 20]].tolist()
 

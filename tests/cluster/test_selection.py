@@ -212,3 +212,109 @@ def test_errors_quote_the_offending_values() -> None:
     bad[7, 0] = np.nan
     with pytest.raises(DataError, match=r"nan at row 7, column 0"):
         choose_n_clusters(bad)
+
+
+def test_a_ks_figures_do_not_depend_on_the_other_ks_tried() -> None:
+    X = plan_preparation()
+    wide = choose_n_clusters(X, k_range=range(2, 11), random_state=3)
+    narrow = choose_n_clusters(X, k_range=[6, 9], random_state=3)
+    for k in (6, 9):
+        a, b = wide.candidate(k), narrow.candidate(k)
+        assert (a.stability_ari, a.stability_min, a.inertia, a.sizes) == (
+            b.stability_ari,
+            b.stability_min,
+            b.inertia,
+            b.sizes,
+        )
+        assert np.array_equal(wide.fits[k].labels, narrow.fits[k].labels)
+
+
+def test_a_refit_better_than_the_fits_starts_replaces_the_fit() -> None:
+    # With seed 5, the four k-means++ starts of k = 6 on the sample all miss the
+    # optimum every other seed finds (3% more inertia); a bootstrap refit finds it.
+    from custseg.cluster.kmeans import fit_kmeans
+
+    X = plan_preparation()
+    unlucky = fit_kmeans(X, 6, n_init=4, random_state=np.random.default_rng([5, 6]))
+    selection = choose_n_clusters(X, k_range=[6], random_state=5)
+    assert selection.fits[6].inertia < unlucky.inertia / 1.02
+    assert adjusted_rand_score(unlucky.labels, selection.fits[6].labels) < 0.8
+    reference = choose_n_clusters(X, k_range=[6], random_state=0).fits[6]
+    assert adjusted_rand_score(reference.labels, selection.fits[6].labels) > 0.95
+    assert selection.candidate(6).stability_ari >= 0.9
+
+
+def test_two_segments_only_when_no_larger_k_is_eligible() -> None:
+    # Two groups far apart, one of them made of two close groups: k = 2 and k = 3
+    # are both stable; three segments are recommended and k = 2 says why it is not.
+    X, _ = make_blobs(
+        n_samples=3000,
+        n_features=4,
+        centers=[[0, 0, 0, 0], [12, 12, 12, 12], [12, 16, 12, 16]],
+        cluster_std=1.0,
+        random_state=0,
+    )
+    selection = choose_n_clusters(X, k_range=range(2, 7), random_state=0)
+    two = selection.candidate(2)
+    assert two.stability_ari >= 0.9 and not two.eligible
+    assert two.excluded_because == "two segments are rarely actionable and k >= 3 is eligible"
+    assert selection.recommended_k == 3
+    # Without a stable larger k, two segments are recommended, and the explanation says
+    # that it is a last resort.
+    X, _ = make_blobs(n_samples=3000, n_features=4, centers=2, cluster_std=1.0, random_state=2)
+    selection = choose_n_clusters(X, k_range=range(2, 7), random_state=0)
+    assert selection.recommended_k == 2
+    assert "Two segments are recommended only because no k >= 3 is eligible" in (
+        selection.explanation
+    )
+    # The step can be turned off for callers who want k = 2 judged like any other k.
+    from custseg.cluster.selection import apply_rule
+
+    X, _ = make_blobs(
+        n_samples=3000,
+        n_features=4,
+        centers=[[0, 0, 0, 0], [12, 12, 12, 12], [12, 16, 12, 16]],
+        cluster_std=1.0,
+        random_state=0,
+    )
+    selection = choose_n_clusters(X, k_range=range(2, 7), random_state=0)
+    decided, _, explanation = apply_rule(
+        selection.candidates,
+        selection.knee,
+        min_share=0.03,
+        min_stability=0.9,
+        stability_measured=True,
+        two_as_last_resort=False,
+    )
+    assert [c.k for c in decided if c.eligible] == [2, 3]
+    assert "the best silhouette points to k = 2" in explanation
+
+
+def test_borderline_stability_draws_more_resamples() -> None:
+    from custseg.cluster.kmeans import fit_kmeans
+    from custseg.cluster.stability import resample_stability
+
+    X = plan_preparation()
+    fit = fit_kmeans(X, 6, n_init=4, random_state=0)
+
+    def measure(threshold: float):
+        return resample_stability(
+            X,
+            fit.labels,
+            None,
+            6,
+            np.random.default_rng(1),
+            n_resamples=3,
+            max_resamples=9,
+            threshold=threshold,
+        )
+
+    clear = measure(0.2)
+    assert clear.n_resamples == 3
+    # A threshold between the refits' scores: refits are added one at a time until
+    # those above it lead by three, or nine are drawn.
+    borderline = measure(clear.value)
+    assert 4 <= borderline.n_resamples <= 9
+    assert borderline.low <= borderline.value <= 1.0
+    assert borderline.mean <= 1.0
+    assert measure(1.01).n_resamples == 3  # every refit below: decided at once

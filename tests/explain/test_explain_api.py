@@ -8,7 +8,16 @@ import pytest
 
 import custseg.explain
 
-MODULES = ["conditions", "naming", "playbook", "profiles", "rules", "_inputs", "_rule_search"]
+MODULES = [
+    "choice",
+    "conditions",
+    "naming",
+    "playbook",
+    "profiles",
+    "rules",
+    "_inputs",
+    "_rule_search",
+]
 
 
 def test_package_exports_the_interpretation_api():

@@ -52,7 +52,9 @@ def test_cc_general_names_are_unique_and_meaningful(k):
         if n.playbook_key == "new_accounts":
             assert profiles.value(n.segment_id, "TENURE", "mean") <= 10
         if n.playbook_key is None:
-            assert n.strategies == list(load_playbook().fallback_strategies)
+            # Fallback strategies are written for the segment's own strongest traits.
+            assert all("{" not in s for s in n.strategies)
+            assert any(t.split(" ")[0] in " ".join(n.strategies) for t in n.traits)
             assert n.score is None
     if k >= 4:
         assert "transactors" in by_key
@@ -116,19 +118,27 @@ def _shop_table(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, labels
 
 
-def test_other_tables_get_descriptive_names_and_generic_strategies():
+def test_other_tables_get_neutral_names_and_strategies_of_their_own():
     frame, labels = _shop_table()
     namings = name_segments(profile_segments(frame, labels))
-    assert all(n.playbook_key is None for n in namings)
     names = [n.name for n in namings]
     assert len(set(names)) == 3
-    assert names[0].startswith("High visits")
-    assert names[1].startswith("High days since last")
+    # No domain playbook fits visits, basket, returns and days since the last visit:
+    # the neutral playbook names what its generic traits recognise (visits are
+    # activity, days since the last visit recency), the rest after their own columns.
+    assert names[0] == "Very active"
+    assert names[1] == "Lapsing"
     assert "high basket eur" in names[2].casefold()
+    assert namings[2].playbook_key is None
+    assert namings[2].description.startswith("Customers distinguished by ")
+    # Its first strategy names its strongest trait, the first one of its name.
+    strongest = namings[2].name.split(", ")[0].removeprefix("High ")
+    assert f"their high {strongest}" in namings[2].strategies[0]
+    strategy_sets = [tuple(n.strategies) for n in namings]
+    assert len(set(strategy_sets)) == 3
     for n in namings:
-        assert n.strategies == list(load_playbook().fallback_strategies)
-        assert n.description.startswith("Customers distinguished by ")
         assert n.traits
+        assert not re.search(r"card|bank", " ".join([n.name, n.description, *n.strategies]))
 
 
 def test_equal_descriptive_names_are_disambiguated():

@@ -184,7 +184,7 @@ def test_columns_argument_selects_and_validates():
 @pytest.mark.parametrize(
     ("labels", "message"),
     [
-        (np.zeros(3, dtype=int), "labels have 3 values but the table has 8950 rows"),
+        (np.zeros(3, dtype=int), "labels have 3 values but the table has 8,950 rows"),
         (np.full(8950, -1), "label -1 is negative"),
         (np.full(8950, 0.5), "label 0.5 is not an integer"),
         (np.array(["a"] * 8950), "pass integer segment ids"),
@@ -250,3 +250,30 @@ def test_large_tables_estimate_medians_on_a_stratified_sample_and_stay_fast():
             assert profiles.value(g, feature, "mean") == pytest.approx(
                 frame.loc[labels == g, feature].mean(), rel=1e-9
             )
+
+
+def test_a_pure_segment_has_a_defined_effect_size_and_its_flag_ranks_first():
+    # Segment 1 is exactly the 2% of customers with the flag: segment and rest are each
+    # constant on it, so Cohen's d is infinite; the population sd keeps it finite.
+    rng = np.random.default_rng(0)
+    n = 1000
+    flag = (rng.random(n) < 0.02).astype(float)
+    frame = pd.DataFrame(
+        {
+            "spend": rng.lognormal(3, 1, n) * np.where(flag == 1, 1.6, 1.0),
+            "visits": rng.poisson(3, n).astype(float),
+            "flag": flag,
+        }
+    )
+    labels = flag.astype(int)
+    profiles = profile_segments(frame, labels)
+    p = flag.mean()
+    expected = 1 / np.sqrt(p * (1 - p) * n / (n - 1))
+    assert profiles.value(1, "flag", "effect_size") == pytest.approx(expected)
+    assert profiles.value(0, "flag", "effect_size") == pytest.approx(-expected)
+    assert profiles.top_features(1, 1).index[0] == "flag"
+    assert profiles.top_features(0, 1).index[0] == "flag"
+    assert profiles.to_dict()["segments"][1]["top_features"][0]["feature"] == "flag"
+    # A feature with the same constant value on both sides still has no effect.
+    frame["always"] = 1.0
+    assert np.isnan(profile_segments(frame, labels).value(1, "always", "effect_size"))

@@ -198,8 +198,8 @@ def test_score_file_streams_csv_to_parquet_with_the_same_answers(model, sample, 
     summary = score_file(model, source, out, chunk_size=1000)
     assert (summary.rows_in, summary.scored, summary.rejected) == (8950, 8947, 3)
     assert summary.scored + summary.rejected == summary.rows_in
-    assert summary.rejects == tmp_path / "scored.rejects.csv"
-    assert "8950 rows: 8947 scored, 3 rejected" in summary.line()
+    assert summary.rejects == tmp_path / "scored.parquet.rejects.csv"
+    assert "8,950 rows: 8,947 scored, 3 rejected" in summary.line()
 
     written = pq.read_table(out).to_pandas()
     whole = score_customers(model, _with_bad_rows(sample)).scored
@@ -215,7 +215,7 @@ def test_score_file_streams_csv_to_parquet_with_the_same_answers(model, sample, 
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "new.csv",
         "scored.parquet",
-        "scored.rejects.csv",
+        "scored.parquet.rejects.csv",
     ]
 
 

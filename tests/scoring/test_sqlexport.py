@@ -161,6 +161,7 @@ def test_every_dialect_parses_and_quotes_names_and_strings(rich_model, dialect):
     tree = sqlglot.parse_one(sql, read=dialect)
     assert isinstance(tree, exp.Select)
     literals = {lit.this for lit in tree.find_all(exp.Literal) if lit.is_string}
+    literals |= {text.this for text in tree.find_all(exp.ByteString)}  # PostgreSQL's E'...'
     assert set(odd_names) <= literals
     columns = {col.name for col in tree.find_all(exp.Column)}
     assert {ODD, "cust id", "CARD"} <= columns

@@ -3,64 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
-import pandas as pd
 import pytest
 
+from _service import API_KEY, _assert_clean_error, _records, _serve
 from custseg.scoring.batch import SCORE_COLUMNS, score_customers
-
-API_KEY = "s3cret-key-for-tests"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _serve(model_file: Path, *options: str, api_key: str | None = None) -> Iterator[str]:
-    """Run `custseg serve` until the test module ends; yield its base URL."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "CUSTSEG_API_KEY"}
-    if api_key is not None:
-        env["CUSTSEG_API_KEY"] = api_key
-    script = Path(sys.executable).with_name("custseg")
-    args = [str(script), "serve", "--model", str(model_file), "--port", str(port), *options]
-    # The server's log goes to a file: a pipe nobody reads could fill up and block it.
-    log = model_file.with_name(f"serve-{port}.log")
-    with log.open("wb") as sink:
-        process = subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"custseg serve exited with {process.returncode}: {log.read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("custseg serve did not answer /healthz within 60 s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -80,19 +31,6 @@ def client(server: str) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {API_KEY}"}
     with httpx.Client(base_url=server, headers=headers, timeout=60) as c:
         yield c
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-
-
-def _assert_clean_error(response: httpx.Response, status: int) -> object:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    assert "Traceback" not in response.text and 'File "' not in response.text
-    detail = response.json()["detail"]
-    assert detail
-    return detail
 
 
 # ------------------------------------------------------------------------- answers
@@ -151,11 +89,14 @@ def test_model_metadata_and_catalogue(client, model):
     assert info["max_records"] == 10_000
 
 
-def test_health_and_openapi_are_open(server):
+def test_health_is_open_and_openapi_follows_the_key(server, small_server):
     health = httpx.get(f"{server}/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    spec = httpx.get(f"{server}/openapi.json").json()
+    _assert_clean_error(httpx.get(f"{server}/openapi.json"), 401)
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    spec = httpx.get(f"{server}/openapi.json", headers=headers).json()
     assert {"/v1/score", "/v1/model", "/healthz"} <= set(spec["paths"])
+    assert httpx.get(f"{small_server}/openapi.json").status_code == 200  # no key set
 
 
 # --------------------------------------------------------------------------- auth
@@ -204,13 +145,13 @@ def test_invalid_records_name_the_field_and_the_reason(client, sample):
     records = _records(sample.head(3))
     del records[0]["TENURE"]
     records[2]["PAYMENTS"] = {"amount": 3}
-    records[1]["CASH_ADVANCE"] = True
+    records[1]["CASH_ADVANCE"] = [1, 2]
     detail = _assert_clean_error(client.post("/v1/score", json=records), 422)
     assert isinstance(detail, list)
     where = {(d["loc"][1], d["loc"][2]): d["msg"] for d in detail}
     assert set(where) == {(0, "TENURE"), (1, "CASH_ADVANCE"), (2, "PAYMENTS")}
     assert "missing" in where[(0, "TENURE")]
-    assert "boolean" in where[(1, "CASH_ADVANCE")]
+    assert "array" in where[(1, "CASH_ADVANCE")]
     assert "object" in where[(2, "PAYMENTS")]
 
 

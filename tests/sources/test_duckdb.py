@@ -45,7 +45,7 @@ def test_user_file_by_absolute_and_relative_url(
 
 
 def test_user_file_is_opened_read_only(sample_duckdb: Path) -> None:
-    with pytest.raises(SourceError, match="read-only"):
+    with pytest.raises(SourceError, match="not a CREATE statement"):
         extract("CREATE TABLE stolen AS SELECT 1 AS x", _abs_url(sample_duckdb))
     with duckdb.connect(str(sample_duckdb), read_only=True) as connection:
         tables = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
@@ -115,3 +115,54 @@ def test_other_files_are_not_duckdb_databases(sample_sqlite: Path, tmp_path: Pat
     tiny.write_bytes(b"DU")
     with pytest.raises(SourceError, match="is not a DuckDB database file"):
         extract("SELECT 1", _abs_url(tiny))
+
+
+# ------------------------------------------------------------------ trust model
+
+
+@pytest.mark.parametrize("embedded", [True, False])
+@pytest.mark.parametrize(
+    "sql, kind",
+    [
+        ("COPY (SELECT * FROM credit_card_customers) TO '{out}'", "COPY"),
+        ("COPY credit_card_customers TO '{out}' (FORMAT parquet)", "COPY"),
+        ("EXPORT DATABASE '{folder}'", "EXPORT"),
+        ("ATTACH '{folder}/new.duckdb' AS other", "ATTACH"),
+        ("INSTALL httpfs", "LOAD"),
+        ("LOAD httpfs", "LOAD"),
+        ("SET autoinstall_known_extensions = true", "SET"),
+        ("PRAGMA enable_profiling", "PRAGMA"),
+        ("CALL pragma_version()", "CALL"),
+        ("CREATE TABLE t AS SELECT 1", "CREATE"),
+        ("SELECT 1; COPY (SELECT 1) TO '{out}'", "2 statements"),
+        ("SET threads = 1; SELECT * FROM credit_card_customers", "2 statements"),
+    ],
+)
+def test_only_one_reading_statement_runs(
+    sql: str, kind: str, embedded: bool, sample_duckdb: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "written"
+    query = sql.format(out=tmp_path / "stolen.csv", folder=folder)
+    warehouse = None if embedded else _abs_url(sample_duckdb)
+    with pytest.raises(SourceError, match=kind):
+        extract(query, warehouse)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["warehouse.duckdb"]
+
+
+def test_a_query_cannot_download_an_extension(tmp_path: Path) -> None:
+    # httpfs is not loaded and may not be installed: with auto-install on, DuckDB would
+    # try to download it. Here it refuses at once, without touching the network.
+    with pytest.raises(SourceError, match="httpfs"):
+        extract("SELECT * FROM read_csv('https://example.com/customers.csv')")
+
+
+def test_reading_queries_still_work(sample_duckdb: Path, sample_csv: Path) -> None:
+    for sql in (
+        "WITH t AS (SELECT * FROM credit_card_customers) SELECT COUNT(*) AS n FROM t;",
+        "FROM credit_card_customers SELECT COUNT(*) AS n",
+        f"SELECT COUNT(*) AS n FROM read_csv('{sample_csv}')",
+    ):
+        assert extract(sql).frame["n"].tolist() == [8950]
+    assert (
+        len(extract("SELECT * FROM credit_card_customers", _abs_url(sample_duckdb)).frame) == 8950
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -156,5 +157,8 @@ def test_describe_source(tmp_path: Path, sample_frame: pd.DataFrame) -> None:
     assert describe_source(sql="SELECT 1", warehouse="sqlite://ana:pw@/x.db") == {
         "source": "sqlite://ana:***@/x.db",
         "query": "SELECT 1",
+        "query_sha256": hashlib.sha256(b"SELECT 1").hexdigest(),
     }
+    from_file = describe_source(sql="SELECT 1", query_file=tmp_path / "q.sql")
+    assert from_file["query_file"] == "q.sql"
     assert describe_source(sql="SELECT 1")["source"] == EMBEDDED

@@ -143,11 +143,15 @@ def test_password_never_shows_in_results_or_errors(sample_sqlite: Path) -> None:
 
 
 def test_missing_driver_names_the_package() -> None:
-    # The test environment has SQLAlchemy but no PostgreSQL driver (psycopg).
+    # The tests install psycopg (the postgres extra) but neither psycopg2 nor MySQLdb.
     with pytest.raises(
-        SourceError, match=r"driver 'psycopg' for postgresql:// .*pip install psycopg"
+        SourceError, match=r"driver 'psycopg2' for postgresql:// .*pip install psycopg2-binary"
     ):
-        extract("SELECT 1", "postgres://ana@localhost/cards")  # postgres:// is postgresql://
+        extract("SELECT 1", "postgres+psycopg2://ana@localhost/cards")  # postgres: postgresql
+    with pytest.raises(
+        SourceError, match=r"driver 'MySQLdb' for mysql:// .*pip install mysqlclient"
+    ):
+        extract("SELECT 1", "mysql://ana@localhost/cards")
 
 
 def test_unknown_schemes() -> None:

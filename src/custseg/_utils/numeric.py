@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..exceptions import ConfigError, DataError
+from .text import count, plain
 
 T = TypeVar("T")
 
@@ -35,7 +36,7 @@ def generator(random_state: RandomState) -> np.random.Generator:
         return np.random.default_rng()
     if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer):
         raise ConfigError(
-            f"random_state={random_state!r} is not valid; pass an int seed, "
+            f"random_state={plain(random_state)!r} is not valid; pass an int seed, "
             "a numpy Generator or None"
         )
     if random_state < 0:
@@ -78,7 +79,7 @@ def as_matrix(
         ) from exc
     if arr.ndim != 2:
         raise DataError(
-            f"{name} has {arr.ndim} dimension(s) with shape {arr.shape}; "
+            f"{name} has {count(arr.ndim, 'dimension')} with shape {arr.shape}; "
             "pass a 2-D matrix of rows x features"
         )
     if arr.dtype.kind not in "fiub":
@@ -120,12 +121,12 @@ def as_labels(labels: Any, n_rows: int, *, name: str = "labels") -> np.ndarray:
     arr = np.asarray(labels)
     if arr.ndim != 1 or arr.shape[0] != n_rows:
         raise DataError(
-            f"{name} has shape {arr.shape} but X has {n_rows} rows; pass one label per row"
+            f"{name} has shape {arr.shape} but X has {count(n_rows, 'row')}; pass one label per row"
         )
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all() or np.any(arr != np.round(arr)):
             bad = arr[~np.isfinite(arr) | (arr != np.round(arr))][0]
-            raise DataError(f"{name} holds {bad!r}; segment labels should be integers")
+            raise DataError(f"{name} holds {plain(bad)!r}; segment labels should be integers")
     elif arr.dtype.kind not in "iub":
         raise DataError(f"{name} has dtype {arr.dtype}; segment labels should be integers 0..k-1")
     out = arr.astype(np.int64)
@@ -137,7 +138,7 @@ def as_labels(labels: Any, n_rows: int, *, name: str = "labels") -> np.ndarray:
 def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """Return ``value`` as an int if it is an integer >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ConfigError(f"{name}={value!r} should be an integer >= {minimum}")
+        raise ConfigError(f"{name}={plain(value)!r} should be an integer >= {minimum}")
     return int(value)
 
 

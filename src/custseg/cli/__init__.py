@@ -2,6 +2,8 @@
 
 Domain errors (:class:`custseg.exceptions.CustsegError`) become one line on stderr
 and exit code 2; anything unexpected is exit code 1. ``--verbose`` shows tracebacks.
+Exit codes: 0 success, 1 internal error, 2 user error, 3 drift threshold reached
+(``custseg drift --fail-on``, raised as ``typer.Exit(3)`` after its files are written).
 Each command lives in its own module and imports heavy libraries only when it runs,
 so that ``custseg --help`` stays fast.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 
@@ -23,7 +26,7 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="custseg",
     help=(
-        "Segment credit-card customers by behaviour: extract data with SQL, fit explained "
+        "Segment customers by behaviour: extract data with SQL, fit explained "
         "K-means segments, report them and score new customers.\n\n"
         "Start with: custseg demo"
     ),
@@ -63,19 +66,82 @@ def _register() -> None:
     # themselves import nothing heavy at import time.
     import importlib
 
-    for name in ("extract", "fit", "demo", "report", "score", "serve", "export_sql"):
+    for name in (
+        "extract",
+        "fit",
+        "demo",
+        "report",
+        "score",
+        "serve",
+        "export_sql",
+        "drift",
+        "migrate",
+    ):
         importlib.import_module(f"{__name__}.{name}")
 
 
 _register()
 
 
+_GLOBAL_FLAGS = ("--verbose", "-v", "--quiet", "-q")
+
+
+def _hoist_global_flags(command: Any, args: list[str]) -> list[str]:
+    """Move ``--quiet``/``--verbose`` given after the command name in front of it.
+
+    ``custseg fit --quiet ...`` then means ``custseg --quiet fit ...``. Only whole
+    arguments are moved, never the value of an option (``--sql -q`` keeps ``-q`` as
+    the query), nothing after ``--``, and not a flag the command itself defines.
+    """
+    # Typer ships its own copy of click: the command is read by its attributes.
+    commands = getattr(command, "commands", None) or {}
+    position = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+    if position is None or args[position] not in commands:
+        return args
+    params = commands[args[position]].params
+    own = {name for p in params for name in getattr(p, "opts", [])}
+    takes_value = {
+        name
+        for p in params
+        if getattr(p, "param_type_name", "") == "option"
+        and not getattr(p, "is_flag", False)
+        and not getattr(p, "count", False)
+        for name in p.opts
+    }
+    head, tail, moved = args[: position + 1], [], []
+    rest = args[position + 1 :]
+    i = 0
+    while i < len(rest):
+        token = rest[i]
+        if token == "--":
+            tail += rest[i:]
+            break
+        if token in takes_value:
+            tail += rest[i : i + 2]
+            i += 2
+            continue
+        if token in _GLOBAL_FLAGS and token not in own:
+            moved.append(token)
+        else:
+            tail.append(token)
+        i += 1
+    return [*head[:position], *moved, *head[position:], *tail]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return its exit code (0 ok, 1 internal error, 2 user error)."""
+    """Run the command line and return its exit code.
+
+    0 success, 1 internal error, 2 user error, 3 drift threshold reached (``--fail-on``).
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    from .._utils.io import remove_temporaries_on_signals
+
+    # SIGTERM removes the temporary files of the running command before it exits.
+    remove_temporaries_on_signals()
     if "--verbose" in args or "-v" in args:
         STATE.verbose = True
     command = typer.main.get_command(app)
+    args = _hoist_global_flags(command, args)
     try:
         result = command.main(args=args, prog_name="custseg", standalone_mode=False)
     except typer.Exit as exc:
@@ -100,15 +166,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("Interrupted.", highlight=False)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence of the CLI
+    except OSError as exc:
+        from ._errors import user_os_error
+
+        fixable = user_os_error(exc)
+        if fixable is None:
+            return _internal_error(exc)
         if STATE.verbose:
             err_console.print(traceback.format_exc(), highlight=False, markup=False)
-        err_console.print(
-            f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details "
-            "and report it)",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
-        return 1
+        err_console.print(f"error: {fixable}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the last line of defence of the CLI
+        return _internal_error(exc)
     return result if isinstance(result, int) else 0
+
+
+def _internal_error(exc: BaseException) -> int:
+    if STATE.verbose:
+        err_console.print(traceback.format_exc(), highlight=False, markup=False)
+    err_console.print(
+        f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details "
+        "and report it)",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    return 1

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .._utils.text import count
 from . import app
 from ._common import STATE, info, print_json, rich_progress
 
@@ -50,7 +51,7 @@ def demo(
             source_kind=result.source_kind,
             progress=progress,
         )
-    info(f"Extracted {manifest['rows']:,} customers from {result.warehouse} into {snapshot}")
+    info(f"Extracted {count(manifest['rows'], 'customer')} from {result.warehouse} into {snapshot}")
     # The model is trained on the snapshot, which records the query in its manifest.
     training = {**describe_source(input=snapshot), "query": DEMO_QUERY}
     with rich_progress() as progress:

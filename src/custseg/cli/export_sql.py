@@ -35,9 +35,11 @@ def export_sql_command(
 
     The query returns the identifier, segment_id, segment_name and distance for every row.
     """
-    from .._utils.io import write_text_atomic
+    from .._utils.io import check_distinct_paths, write_text_atomic
     from ..model import load_model
     from ..scoring.sqlexport import export_sql
+
+    check_distinct_paths({"the model (--model)": model, "out (--out)": out})
 
     query = export_sql(load_model(model), dialect=dialect, table=table)
     if out is None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .._utils.text import count
 from ..exceptions import SourceError
 from . import app
 from ._common import info, print_json, rich_progress
@@ -81,12 +82,13 @@ def extract_command(
             warehouse=result.warehouse,
             source_kind=result.source_kind,
             bytes_processed=result.bytes_processed,
+            query_file=sql[1:] if sql.startswith("@") else None,
             progress=progress,
         )
     if json_output:
         print_json(manifest)
     else:
         info(
-            f"Wrote {manifest['rows']:,} rows x {manifest['columns']} columns from "
+            f"Wrote {count(manifest['rows'], 'row')} x {count(manifest['columns'], 'column')} from "
             f"{result.warehouse} to {out} (manifest: {manifest_path(out)})"
         )

@@ -37,8 +37,11 @@ Examples:
   custseg fit --engine spark --spark-master spark://host:7077
   --input hdfs:///lake/customers --out segments/
 
+  custseg fit --input customers-q2.csv --out segments-q2/ --previous segments-q1/model.json
+
 Writes segments/model.json (the model: versioned, checksummed JSON), segments/metrics.json
 and, unless --no-report, segments/report.html with figures, summary.md and profiles.csv.
+With --previous, segments that continue the previous model's keep their ids and names.
 """
 
 
@@ -56,18 +59,25 @@ def fit_summary(output: FitOutput) -> dict[str, Any]:
     shown = {"model": files["model.json"], "metrics": files["metrics.json"]}
     if "report.html" in files:
         shown["report"] = files["report.html"]
-    return {**output.metrics, "files": {label: str(path) for label, path in shown.items()}}
+    summary = {**output.metrics, "files": {label: str(path) for label, path in shown.items()}}
+    if output.model.lineage:
+        summary["lineage"] = output.model.lineage
+    return summary
 
 
 def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None:
     """Human-readable result of a fit on stderr (nothing on stdout)."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ._common import STATE, err_console
 
     if STATE.quiet:
         return
-    info(f"[bold]Columns[/bold]: {_roles_line(model.schema)}")
+    # Column names are the user's: escape them so "[x]" is not read as Rich markup.
+    info(f"[bold]Columns[/bold]: {escape(_roles_line(model.schema))}")
+    if model.playbook.get("summary"):
+        info(f"[bold]Playbook[/bold]: {escape(model.playbook['summary'])}")
     explanation = model.k_selection.get("explanation")
     if explanation:
         info(f"[bold]Choosing k[/bold]: {explanation}")
@@ -78,7 +88,7 @@ def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None
     for seg, sil in zip(model.segments, per_segment, strict=False):
         table.add_row(
             str(seg.id),
-            seg.name,
+            escape(seg.name),
             f"{seg.size:,}",
             f"{seg.share:.1%}",
             "" if sil is None else f"{sil:.3f}",
@@ -110,18 +120,32 @@ def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None
         info(f"{label}: {path}")
 
 
+def print_warning(warning: dict[str, Any]) -> None:
+    """``warning: <message>`` on stderr, one line, as soon as known (also with --quiet)."""
+    from ._common import err_console
+
+    text = warning.get("cli_message") or warning["message"]
+    err_console.print(f"warning: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _roles_line(schema: dict[str, Any]) -> str:
-    """``identifier CUST_ID · 17 numeric · ignored: NOTE (free text)`` from a schema dict."""
+    """``identifier CUST_ID · 17 numeric · outcome: churned · ignored: NOTE (free text)``.
+
+    Features are counted by role; outcome, ignored and any other role are listed by
+    name, as the reader needs to know which columns were left out of the clustering.
+    """
     by_role: dict[str, list[dict[str, Any]]] = {}
     for column in schema.get("columns", []):
-        by_role.setdefault(column["role"], []).append(column)
+        by_role.setdefault(str(column.get("role")), []).append(column)
     parts = []
-    for column in by_role.get("id", []):
+    for column in by_role.pop("id", []):
         parts.append(f"identifier {column['name']}")
     for role in ("numeric", "categorical", "datetime"):
         if by_role.get(role):
-            parts.append(f"{len(by_role[role])} {role}")
-    ignored = by_role.get("ignored", [])
+            parts.append(f"{len(by_role.pop(role))} {role}")
+    ignored = by_role.pop("ignored", [])
+    for role, columns in by_role.items():
+        parts.append(f"{role}: " + ", ".join(str(c["name"]) for c in columns))
     if ignored:
         parts.append("ignored: " + ", ".join(f"{c['name']} ({c['reason']})" for c in ignored))
     return " · ".join(parts) + " (details: metrics.json 'columns')"
@@ -144,7 +168,13 @@ def fit_command(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default 0).")] = None,
     config_file: Annotated[
         Path | None,
-        typer.Option("--config", help="TOML file with [fit] and [preparation] settings."),
+        typer.Option(
+            "--config",
+            help="TOML file of settings in two sections: \\[fit] (k, k_range, random_state,"
+            " n_init, n_resamples, id_column, features, exclude, playbook, ...) and"
+            " \\[preparation] (skew, scaling, impute, winsorize, pca, ...); options given"
+            " here override it. Format: docs/configuration.md.",
+        ),
     ] = None,
     id_column: Annotated[
         str | None, typer.Option("--id-column", help="Identifier column (default: inferred).")
@@ -157,8 +187,12 @@ def fit_command(
         str | None, typer.Option("--exclude", help="Comma-separated columns to leave out.")
     ] = None,
     playbook: Annotated[
-        Path | None,
-        typer.Option("--playbook", help="Playbook TOML for segment names and strategies."),
+        str | None,
+        typer.Option(
+            "--playbook",
+            help="Playbook for segment names and strategies: a TOML file, or credit_card,"
+            " retail or neutral (default: chosen from the columns).",
+        ),
     ] = None,
     skew: Annotated[
         str | None, typer.Option("--skew", help="log1p (default), yeo-johnson or none.")
@@ -204,11 +238,26 @@ def fit_command(
             show_default=False,
         ),
     ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            help="The model this fit replaces (model.json): continuing segments keep its"
+            " ids and names; new and retired ones are listed.",
+        ),
+    ] = None,
 ) -> None:
     """Fit explained K-means segments: choose k, evaluate, name them and write the model."""
     from ..config import FitConfig, load_config, parse_k_range
+    from ..model import load_model
     from ..pipeline import fit_to_folder
     from ..sources import check_data_options, describe_source
+    from ._lineage import check_previous_is_not_replaced
+
+    previous_model = None
+    if previous is not None:
+        check_previous_is_not_replaced(previous, out)
+        previous_model = load_model(previous)
 
     base = load_config(config_file) if config_file is not None else FitConfig()
     config = base.with_overrides(
@@ -253,6 +302,8 @@ def fit_command(
                 progress=progress,
                 engine=chosen,
                 spark_master=spark_master,
+                previous=previous_model,
+                on_warning=print_warning,
             )
         _print_output(output, json_output)
         return
@@ -265,10 +316,18 @@ def fit_command(
     )
     # The model records the query itself, also when --sql @query.sql named a file.
     query = read_sql_argument(sql) if sql is not None else None
-    training = describe_source(input=input, sql=query, warehouse=warehouse)
+    query_file = sql[1:] if sql is not None and sql.startswith("@") else None
+    training = describe_source(input=input, sql=query, warehouse=warehouse, query_file=query_file)
     with rich_progress() as progress:
         output = fit_to_folder(
-            frame, out, config=config, training=training, report=not no_report, progress=progress
+            frame,
+            out,
+            config=config,
+            training=training,
+            report=not no_report,
+            progress=progress,
+            previous=previous_model,
+            on_warning=print_warning,
         )
     _print_output(output, json_output)
 
@@ -294,8 +353,12 @@ def _engine(engine: str, spark_master: str | None, input: Path | None, sql: str 
 
 
 def _print_output(output: FitOutput, json_output: bool) -> None:
+    from ._lineage import print_lineage
+
     summary = fit_summary(output)
     if json_output:
         print_json(summary)
     else:
         print_fit_summary(output.model, summary)
+    # On stderr also with --json: the mapping is what a person checks after a retrain.
+    print_lineage(output.model)

@@ -54,9 +54,14 @@ def report(
 
     if seed < 0:
         raise ConfigError(f"--seed {seed} should be an integer >= 0, e.g. --seed 0")
+    from .._utils.io import check_distinct_paths
+
+    folder = out if out is not None else _default_folder(model)
+    for name in ("report.html", "summary.md", "profiles.csv"):
+        check_distinct_paths({"the data (--data)": data, f"out (--out) {name}": folder / name})
+        check_distinct_paths({"the model": model, f"out (--out) {name}": folder / name})
     loaded = load_model(model)
     frame = _read_table(data)
-    folder = out if out is not None else _default_folder(model)
     with rich_progress() as progress:
         written = write_report(loaded, frame, folder, progress=progress, random_state=seed)
     if as_json:

@@ -55,7 +55,7 @@ def score(
     rejects: Path | None = typer.Option(
         None,
         "--rejects",
-        help="Rejects file (CSV). Default: <out stem>.rejects.csv next to --out.",
+        help="Rejects file (CSV). Default: <out name>.rejects.csv next to --out.",
         show_default=False,
     ),
     keep_columns: bool = typer.Option(
@@ -79,10 +79,19 @@ def score(
     ),
 ) -> None:
     """Score customers from a file or a query; files are streamed in chunks."""
+    from .._utils.io import check_distinct_paths
     from ..model import load_model
-    from ..scoring.batch import Scorer, score_file
+    from ..scoring.batch import Scorer, default_rejects_path, score_file
     from ..sources import check_data_options
 
+    check_distinct_paths(
+        {
+            "the model (--model)": model,
+            "input (--input)": input,
+            "out (--out)": out,
+            "rejects (--rejects)": rejects if rejects is not None else default_rejects_path(out),
+        }
+    )
     scorer = Scorer(load_model(model))
     check_data_options(
         input=input,

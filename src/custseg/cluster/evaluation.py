@@ -26,13 +26,14 @@ the report and ``metrics.json``:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from .._utils.numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
 from ..exceptions import ConfigError, DataError
-from .indices import INDICES
+from .indices import INDICES, Measured
 from .silhouette import (
     DEFAULT_MAX_EXACT,
     DEFAULT_N_BOOTSTRAP,
@@ -57,6 +58,7 @@ def evaluate_segmentation(
     n_bootstrap: int = DEFAULT_N_BOOTSTRAP,
     stability: float | tuple[float, float] | None = None,
     n_resamples: int = 0,
+    measured: Mapping[str, Measured] | None = None,
 ) -> dict[str, Any]:
     """Evaluate a segmentation of prepared rows.
 
@@ -81,6 +83,9 @@ def evaluate_segmentation(
     n_resamples : int, default 0
         When ``stability`` is not given and this is > 0, recompute the bootstrap
         stability with this many refits.
+    measured : mapping of str to Measured, optional
+        Indices already measured on exactly these rows and labels (by the choice of
+        k: ``KSelection.measured[k]``); they are reused, not measured again.
 
     Returns
     -------
@@ -122,13 +127,25 @@ def evaluate_segmentation(
         "k": int(k),
         "inertia": float(segment_ss.sum()),
     }
-    result.update(
-        _silhouette_fields(matrix, ids, k, separable, max_exact, sample_size, n_bootstrap, rng)
-    )
+    known = dict(measured or {})
+    silhouette_known = known.get("silhouette")
+    if separable and silhouette_known is not None and silhouette_known.evaluation:
+        fields = dict(silhouette_known.evaluation)
+        per_segment = list(fields["silhouette_per_segment"])
+        fields["silhouette_per_segment"] = per_segment + [None] * (k - len(per_segment))
+        result.update(fields)
+    else:
+        result.update(
+            _silhouette_fields(matrix, ids, k, separable, max_exact, sample_size, n_bootstrap, rng)
+        )
     for entry in INDICES:
         if entry.name not in result:
-            value = entry.compute(matrix, [ids], rng, max_exact)[0].value if separable else None
-            result[entry.name] = value
+            if not separable:
+                result[entry.name] = None
+            elif entry.name in known:
+                result[entry.name] = known[entry.name].value
+            else:
+                result[entry.name] = entry.compute(matrix, [ids], rng, max_exact)[0].value
     result["sizes"] = [int(s) for s in sizes]
     result["shares"] = [float(s / n_rows) for s in sizes]
     per_segment_sil = result["silhouette_per_segment"]

@@ -206,6 +206,7 @@ def fit_kmeans(
     sample_size: int | Literal["auto"] | None = None,
     max_iter: int = 300,
     tol: float = 1e-4,
+    init: Any = None,
 ) -> KMeansFit:
     """Fit K-means with k-means++ starts and number the segments canonically.
 
@@ -232,6 +233,9 @@ def fit_kmeans(
         Lloyd iterations per start.
     tol : float, default 1e-4
         Convergence tolerance on centroid moves, relative to the data variance.
+    init : array-like of shape (k, n_features), optional
+        Start one Lloyd run on all rows from these centroids instead of k-means++
+        starts (to polish centroids found elsewhere, e.g. on a resample).
 
     Returns
     -------
@@ -265,7 +269,17 @@ def fit_kmeans(
     rng = generator(random_state)
 
     gap: float | None = None
-    if sample_size is not None and sample_size < n_rows:
+    if init is not None:
+        start = np.asarray(as_matrix(init, name="init"), dtype=np.float64)
+        if start.shape != (k, matrix.shape[1]):
+            raise ConfigError(
+                f"init has shape {start.shape}; it should be (k, n_features) ="
+                f" ({k}, {matrix.shape[1]})"
+            )
+        rows = np.asarray(matrix, dtype=np.float64)
+        centroids, n_iter = lloyd(rows, k, 1, rng, max_iter=max_iter, tol=tol, init=start)
+        used, fit_rows, n_init = "lloyd", n_rows, 1
+    elif sample_size is not None and sample_size < n_rows:
         index = np.sort(rng.choice(n_rows, size=sample_size, replace=False))
         centroids, n_iter = lloyd(matrix[index], k, n_init, rng, max_iter=max_iter, tol=tol)
         used, fit_rows = "sample", sample_size

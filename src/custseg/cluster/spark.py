@@ -46,7 +46,7 @@ from ..exceptions import ConfigError
 from .indices import INDICES, Measured
 from .kmeans import assign_checked
 from .selection import RULE, KCandidate, KSelection, apply_rule, inertia_knee
-from .stability import bootstrap_resamples, evaluation_rows, stability_of
+from .stability import StabilityResult, evaluation_rows, resample_stability
 from .summaries import (
     SegmentSummary,
     calinski_harabasz_from,
@@ -261,6 +261,7 @@ def choose_n_clusters_spark(
     min_stability: float = 0.9,
     silhouette_max_exact: int = 50_000,
     max_iter: int = MAX_ITER,
+    max_resamples: int | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> tuple[KSelection, dict[int, SparkKMeansFit]]:
     """Sweep k with Spark MLlib K-means and recommend with the local engine's rule.
@@ -279,6 +280,9 @@ def choose_n_clusters_spark(
         As :func:`custseg.cluster.selection.choose_n_clusters`.
     max_iter : int, default 100
         MLlib's Lloyd iterations per fit.
+    max_resamples : int or None, default=None
+        As :func:`custseg.cluster.selection.choose_n_clusters`: more refits while a k's
+        stability is undecided.
     progress : Progress, default NO_PROGRESS
         Advances one step per k.
 
@@ -294,10 +298,12 @@ def choose_n_clusters_spark(
     rng = generator(random_state)
     rows = df if _VECTOR in df.columns else with_vector(df)
     sample = np.ascontiguousarray(sample_X, dtype=np.float64)
-    resamples = bootstrap_resamples(sample.shape[0], n_resamples, rng)
+    # As in the local sweep, each k has its own random stream: a k's stability does not
+    # depend on which other k are tried.
+    base_seed = seed_from(rng)
     evaluation = evaluation_rows(sample.shape[0], rng)
     timings = {"fit": 0.0, "stability": 0.0, **{entry.name: 0.0 for entry in INDICES}}
-    stability: dict[int, tuple[float, float]] = {}
+    stability: dict[int, StabilityResult] = {}
     labelings: list[np.ndarray] = []
     seeds = {k: [seed_from(rng) for _ in range(n_init)] for k in ks}
     with progress.stage("Choosing the number of segments (Spark)", total=len(ks) + 1) as stage:
@@ -308,7 +314,18 @@ def choose_n_clusters_spark(
             labels = assign_checked(sample, fits[k].centroids).labels
             labelings.append(labels)
             started = time.perf_counter()
-            stability[k] = stability_of(sample, labels, k, resamples, evaluation, rng)
+            stability[k] = resample_stability(
+                sample,
+                labels,
+                None,
+                k,
+                np.random.default_rng([base_seed, k]),
+                n_resamples=n_resamples,
+                max_resamples=max_resamples,
+                threshold=min_stability,
+                evaluation=evaluation,
+                starts=n_init,
+            )
             timings["stability"] += time.perf_counter() - started
             stage.advance(1)
     measured: dict[str, list[Measured]] = {}
@@ -337,8 +354,10 @@ def choose_n_clusters_spark(
                 for values in measured.values()
                 for key, value in values[i].details.items()
             },
-            stability_ari=stability[k][0],
-            stability_min=stability[k][1],
+            stability_ari=stability[k].value,
+            stability_min=stability[k].low,
+            stability_mean=stability[k].mean,
+            stability_resamples=stability[k].n_resamples,
             min_share=min(fits[k].sizes) / n_rows,
             sizes=fits[k].sizes,
         )

@@ -11,6 +11,7 @@ from .._utils.progress import NO_PROGRESS, Progress
 from ..config import FitConfig
 from ..exceptions import ConfigError
 from ..model import SegmentationModel
+from .assemble import OnWarning
 
 __all__ = ["ENGINES", "STREAM_ROWS", "auto_engine", "fit_large"]
 
@@ -43,8 +44,13 @@ def fit_large(
     training: dict[str, Any] | None = None,
     spark_master: str | None = None,
     progress: Progress = NO_PROGRESS,
+    previous: SegmentationModel | None = None,
+    on_warning: OnWarning | None = None,
 ) -> tuple[SegmentationModel, pd.DataFrame]:
     """Fit with the ``stream`` or ``spark`` engine.
+
+    ``previous`` (segment ids and names carried over) and ``on_warning`` (each warning
+    as soon as it is known) are those of :func:`custseg.pipeline.fit_segments`.
 
     Returns
     -------
@@ -58,9 +64,24 @@ def fit_large(
             raise ConfigError("--spark-master applies to --engine spark only; leave it out")
         from .stream import fit_stream
 
-        return fit_stream(source, cfg, dict(training or {}), progress)
+        return fit_stream(
+            source,
+            cfg,
+            dict(training or {}),
+            progress,
+            previous=previous,
+            on_warning=on_warning,
+        )
     if engine == "spark":
         from .spark import fit_spark
 
-        return fit_spark(source, cfg, dict(training or {}), progress, master=spark_master)
+        return fit_spark(
+            source,
+            cfg,
+            dict(training or {}),
+            progress,
+            master=spark_master,
+            previous=previous,
+            on_warning=on_warning,
+        )
     raise ConfigError(f"engine={engine!r} is not a large-table engine; use 'stream' or 'spark'")

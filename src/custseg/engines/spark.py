@@ -41,7 +41,14 @@ from ..prepare import check_rows, infer_schema
 from ..prepare.rows import unusable_rows_message
 from ..prepare.spark import spark_features, spark_statistics
 from ..sources.spark import read_spark, spark_to_frame
-from .assemble import EXPLAIN_SAMPLE, build_model, k_values
+from .assemble import (
+    EXPLAIN_SAMPLE,
+    OnWarning,
+    assemble_model,
+    continue_previous,
+    k_values,
+    no_identifier_warning,
+)
 
 __all__ = ["fit_spark", "driver_sample"]
 
@@ -72,6 +79,8 @@ def fit_spark(
     progress: Progress,
     *,
     master: str | None = None,
+    previous: SegmentationModel | None = None,
+    on_warning: OnWarning | None = None,
 ) -> tuple[SegmentationModel, pd.DataFrame]:
     """Fit a segmentation of a Spark table or Parquet dataset (see the module docstring).
 
@@ -80,7 +89,8 @@ def fit_spark(
     (SegmentationModel, pandas.DataFrame)
         The model and the uniform sample of raw rows (for the report).
     """
-    playbook = load_playbook(cfg.playbook)
+    playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
+    warnings: list[dict[str, Any]] = []
     rng = generator(cfg.random_state)
     session = spark_session(master)
     with progress.stage("Reading the table in Spark", total=None):
@@ -97,6 +107,10 @@ def fit_spark(
     )
     if not schema.features:
         raise DataError("the table has no usable feature column; pass --features or --exclude")
+    if schema.id_column is None:
+        warnings.append(no_identifier_warning())
+        if on_warning is not None:
+            on_warning(warnings[-1])
     sample = check_rows(raw_sample, schema)
     with progress.stage("Checking rows and gathering statistics in Spark", total=None):
         stats = spark_statistics(df, schema, cfg.preparation)
@@ -125,6 +139,7 @@ def fit_spark(
                 selection_X,
                 n_init=cfg.n_init,
                 n_resamples=cfg.n_resamples,
+                max_resamples=cfg.max_resamples,
                 random_state=rng,
                 silhouette_max_exact=cfg.silhouette_max_exact,
                 progress=progress,
@@ -136,16 +151,24 @@ def fit_spark(
     finally:
         prepared.unpersist()
     fitted = fits[k]
+    centroids, summary = fitted.centroids, fitted.summary
+    sample_labels = assign_checked(sample_X, centroids).labels
+    lineage = None
+    if previous is not None:
+        with progress.stage("Aligning the segments with the previous model", total=None):
+            lineage, sample_labels, centroids, summary = continue_previous(
+                previous, raw_sample, sample_labels, centroids, summary
+            )
     stability = None
     if selection is not None and k in ks:
         candidate = selection.candidate(k)
         stability = (candidate.stability_ari, candidate.stability_min)
     with progress.stage("Evaluating and explaining the segments", total=None):
         metrics = evaluation_from_summary(
-            fitted.summary,
-            fitted.centroids,
+            summary,
+            centroids,
             sample_X,
-            assign_checked(sample_X, fitted.centroids).labels,
+            sample_labels,
             random_state=rng,
             max_exact=cfg.silhouette_max_exact,
             stability=stability,
@@ -153,22 +176,28 @@ def fit_spark(
         metrics["engine"] = "spark"
         metrics["inertia_gap"] = None
         metrics["spark_iterations"] = fitted.n_iter
-        model = build_model(
+        model = assemble_model(
+            data=raw_sample,
+            checked=sample,
             schema=schema,
             plan=plan,
-            sample=sample,
-            sample_X=sample_X,
-            centroids=fitted.centroids,
-            sizes=fitted.summary.sizes,
+            labels=sample_labels,
+            centroids=centroids,
+            sizes=summary.sizes,
             metrics=metrics,
             selection=selection.to_dict() if selection is not None else {},
             cfg=cfg,
             playbook=playbook,
             training={
+                "rows": n_rows,
+                "columns": len(df.columns),
+                "explained_on": {"rows": int(len(sample.frame)), "sample": "uniform"},
                 **training,
                 "engine": "spark",
                 "spark_master": session.sparkContext.master,
             },
-            n_columns=len(df.columns),
+            lineage=lineage,
+            warnings=warnings,
+            warn=on_warning,
         )
     return model, raw_sample

@@ -39,7 +39,14 @@ from ..prepare import RowCheck, TableSchema, check_rows, infer_schema
 from ..prepare.moments import StatisticsAccumulator
 from ..prepare.plan import PreparationPlan
 from ..sources import iter_table, table_row_count
-from .assemble import EXPLAIN_SAMPLE, build_model, k_values
+from .assemble import (
+    EXPLAIN_SAMPLE,
+    OnWarning,
+    assemble_model,
+    continue_previous,
+    k_values,
+    no_identifier_warning,
+)
 
 __all__ = ["CHUNK_ROWS", "FIT_SAMPLE", "fit_stream"]
 
@@ -76,18 +83,21 @@ def fit_stream(
     *,
     chunk_rows: int = CHUNK_ROWS,
     sample_rows: int = EXPLAIN_SAMPLE,
+    previous: SegmentationModel | None = None,
+    on_warning: OnWarning | None = None,
 ) -> tuple[SegmentationModel, pd.DataFrame]:
     """Fit a segmentation of a CSV or Parquet file in bounded memory (module docstring).
 
     ``chunk_rows`` rows are read at a time; ``sample_rows`` is the size of the uniform
-    sample kept in memory.
+    sample kept in memory. ``previous`` and ``on_warning`` are those of
+    :func:`custseg.pipeline.fit_segments`.
 
     Returns
     -------
     (SegmentationModel, pandas.DataFrame)
         The model and the uniform sample of raw rows (for the report).
     """
-    playbook = load_playbook(cfg.playbook)
+    playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
     seed = cfg.random_state
     rng = generator(seed)
     n_rows = table_row_count(source)
@@ -99,6 +109,7 @@ def fit_stream(
     schema: TableSchema | None = None
     accumulator: StatisticsAccumulator | None = None
     kept: list[pd.DataFrame] = []
+    warnings: list[dict[str, Any]] = []
     n_columns = 0
     with progress.stage("Reading statistics (pass 1 of 3)", total=n_rows) as stage:
         for frame in _chunks(source, chunk_rows):
@@ -111,6 +122,10 @@ def fit_stream(
                     exclude=list(cfg.exclude),
                 )
                 accumulator = StatisticsAccumulator(schema, cfg.preparation)
+                if schema.id_column is None:
+                    warnings.append(no_identifier_warning())
+                    if on_warning is not None:
+                        on_warning(warnings[-1])
             assert accumulator is not None
             checked = _checked(frame, schema)
             accumulator.update(checked.frame)
@@ -135,6 +150,7 @@ def fit_stream(
             k_range=ks,
             n_init=cfg.n_init,
             n_resamples=cfg.n_resamples,
+            max_resamples=cfg.max_resamples,
             sample_size=cfg.selection_sample if size > cfg.selection_sample else None,
             silhouette_max_exact=cfg.silhouette_max_exact,
             random_state=rng,
@@ -169,6 +185,12 @@ def fit_stream(
     centroids = np.ascontiguousarray(centroids[order])
     summary = summary.permuted(order)
     sample_labels = assign_checked(sample_X, centroids).labels
+    lineage = None
+    if previous is not None:
+        with progress.stage("Aligning the segments with the previous model", total=None):
+            lineage, sample_labels, centroids, summary = continue_previous(
+                previous, raw_sample, sample_labels, centroids, summary
+            )
     stability = None
     if selection is not None and k in selection.fits:
         candidate = selection.candidate(k)
@@ -193,18 +215,27 @@ def fit_stream(
                 f" was chosen and K-means fitted on a uniform sample of {size:,} rows, then"
                 f" all {n_rows:,} rows were assigned and evaluated."
             )
-        model = build_model(
+        model = assemble_model(
+            data=raw_sample.reset_index(drop=True),
+            checked=sample,
             schema=schema,
             plan=plan,
-            sample=sample,
-            sample_X=sample_X,
+            labels=sample_labels,
             centroids=centroids,
             sizes=summary.sizes,
             metrics=metrics,
             selection=selection_dict,
             cfg=cfg,
             playbook=playbook,
-            training={**training, "engine": "stream"},
-            n_columns=n_columns,
+            training={
+                "rows": int(n_rows),
+                "columns": int(n_columns),
+                "explained_on": {"rows": int(len(sample.frame)), "sample": "uniform"},
+                **training,
+                "engine": "stream",
+            },
+            lineage=lineage,
+            warnings=warnings,
+            warn=on_warning,
         )
     return model, raw_sample.reset_index(drop=True)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .._utils.text import count as plural
 from ..exceptions import DataError, SchemaError
 
 __all__ = ["numeric_feature_columns", "validate_labels", "numeric_matrix"]
@@ -102,7 +103,7 @@ def validate_labels(labels: Sequence[int] | np.ndarray | pd.Series, n_rows: int)
         raise DataError(f"labels have shape {array.shape}; pass a 1-D array of segment ids")
     if len(array) != n_rows:
         raise DataError(
-            f"labels have {len(array)} values but the table has {n_rows} rows;"
+            f"labels have {plural(len(array), 'value')} but the table has {plural(n_rows, 'row')};"
             " pass one label per row"
         )
     if array.dtype.kind == "b" or array.dtype.kind not in "iuf":
@@ -148,7 +149,7 @@ def numeric_matrix(frame: pd.DataFrame, features: list[str]) -> np.ndarray:
         j = int(np.argmax(infinite.any(axis=0)))
         count = int(infinite[:, j].sum())
         raise DataError(
-            f"column {features[j]!r} has {count} infinite value(s);"
+            f"column {features[j]!r} has {plural(count, 'infinite value')};"
             " replace them with missing values or drop those rows"
         )
     return values

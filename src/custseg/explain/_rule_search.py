@@ -39,7 +39,7 @@ def tree_paths(
     target: np.ndarray,
     features: list[str],
     max_depth: int,
-    rng: np.random.Generator,
+    seed: int,
 ) -> list[TreePath]:
     """Every root-to-node path of a one-vs-rest tree (the root excluded).
 
@@ -53,8 +53,8 @@ def tree_paths(
         Name of each column of ``imputed``.
     max_depth : int
         Depth of the tree, hence the longest path.
-    rng : numpy.random.Generator
-        Source of the tree's seed (one draw, only when a tree is fitted).
+    seed : int
+        Seed of the tree's tie-breaking.
 
     Returns
     -------
@@ -68,7 +68,7 @@ def tree_paths(
         class_weight="balanced",
         # Leaves of a handful of customers make rules that describe noise.
         min_samples_leaf=max(5, len(target) // 500),
-        random_state=int(rng.integers(2**31 - 1)),
+        random_state=seed,
     ).fit(imputed, target)
     t = tree.tree_
     paths: list[TreePath] = []

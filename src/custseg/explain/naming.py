@@ -16,8 +16,14 @@ Matching, in three steps:
    unique within a model and a segment that fits two entries leaves the one it fits
    less to another segment that needs it.
 3. Segments left without an entry get a descriptive name built from their most
-   distinguishing features ("High cash advance, low purchases"), generic strategies,
-   and a suffix when two descriptive names would be equal.
+   distinguishing features ("High cash advance, low purchases"), the playbook's
+   fallback strategies written for those features ("Find out what lies behind their
+   high cash advance ..."), and a suffix when two descriptive names would be equal.
+
+Traits may read a column group of the playbook (``@spend``: every column matching its
+patterns); the group's statistic is the mean of its columns' statistics. Names are at
+most :data:`~custseg.explain.playbook.MAX_NAME_LENGTH` characters: labels are cut at a
+word boundary, so a 130-character column name never becomes a segment name.
 """
 
 from __future__ import annotations
@@ -30,8 +36,10 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .._utils.text import columns_matching, shorten, shorten_words
 from ..exceptions import ConfigError
-from .playbook import Playbook, PlaybookEntry, Trait, load_playbook
+from .choice import choose_playbook
+from .playbook import MAX_NAME_LENGTH, Playbook, PlaybookEntry, Trait
 from .profiles import SegmentProfiles
 
 __all__ = ["SegmentNaming", "name_segments"]
@@ -41,6 +49,13 @@ __all__ = ["SegmentNaming", "name_segments"]
 _STRENGTH_CAP = 2.0
 # Features whose |effect size| is below this do not describe a segment.
 _TRAIT_MIN_EFFECT = 0.3
+# Longest label of a feature inside a descriptive name ("High <label>, low <label>"
+# stays within MAX_NAME_LENGTH) and inside a trait phrase or a strategy.
+_NAME_LABEL_LENGTH = 24
+_UNTARGETED_STRATEGY = (
+    "Review this segment's profile with the people who know these customers before acting."
+)
+_TRAIT_LABEL_LENGTH = 40
 
 
 @dataclass(frozen=True)
@@ -88,7 +103,9 @@ def name_segments(
     profiles : SegmentProfiles or dict
         Output of :func:`custseg.explain.profiles.profile_segments` (or its ``to_dict()``).
     playbook : Playbook, optional
-        Default: the credit-card playbook shipped with custseg.
+        Default: the shipped playbook that fits the profiled columns
+        (:func:`custseg.explain.choose_playbook`: credit cards, retail, or the neutral
+        playbook when no domain fits).
 
     Returns
     -------
@@ -111,7 +128,7 @@ def name_segments(
             " pass the output of profile_segments()"
         )
     if playbook is None:
-        playbook = load_playbook()
+        playbook = choose_playbook(profiles.features).playbook
     elif not isinstance(playbook, Playbook):
         raise ConfigError(
             f"playbook must be a Playbook, got {type(playbook).__name__}; use load_playbook(path)"
@@ -122,10 +139,38 @@ def name_segments(
 # --------------------------------------------------------------------------- matching
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What matching reads: the profiles, the playbook and its groups' columns."""
+
+    profiles: SegmentProfiles
+    playbook: Playbook
+    groups: dict[str, list[str]]
+    features: frozenset[str]
+
+    def stat(self, sid: int, feature: str, stat: str) -> float:
+        """A statistic of a column, or the mean of it over a group's columns (``@g``)."""
+        if not feature.startswith("@"):
+            return self.profiles.value(sid, feature, stat)
+        values = [self.profiles.value(sid, c, stat) for c in self.groups.get(feature[1:], [])]
+        finite = [v for v in values if math.isfinite(v)]
+        return float(np.mean(finite)) if finite else math.nan
+
+    def has(self, feature: str) -> bool:
+        if feature.startswith("@"):
+            return bool(self.groups.get(feature[1:]))
+        return feature in self.features
+
+    def label(self, feature: str, limit: int) -> str:
+        return shorten_words(self.playbook.label(feature), limit)
+
+
 def _name(profiles: SegmentProfiles, playbook: Playbook) -> list[SegmentNaming]:
+    groups = {g: columns_matching(p, profiles.features) for g, p in playbook.groups.items()}
+    ctx = _Context(profiles, playbook, groups, frozenset(profiles.features))
     ids = profiles.segment_ids
     scores = np.array(
-        [[_score(profiles, sid, entry) for entry in playbook.entries] for sid in ids],
+        [[_score(ctx, sid, entry) for entry in playbook.entries] for sid in ids],
         dtype=np.float64,
     ).reshape(len(ids), len(playbook.entries))
     chosen: dict[int, tuple[PlaybookEntry, float]] = {}
@@ -139,14 +184,14 @@ def _name(profiles: SegmentProfiles, playbook: Playbook) -> list[SegmentNaming]:
     namings = []
     descriptive: dict[int, list[tuple[str, ...]]] = {}
     for sid in ids:
-        traits = _trait_phrases(profiles, sid, playbook)
+        traits = _trait_phrases(ctx, sid)
         if sid in chosen:
             entry, score = chosen[sid]
             namings.append(
                 SegmentNaming(
                     segment_id=sid,
                     name=entry.name,
-                    description=_render(entry.description, profiles, sid, entry.name, traits),
+                    description=_render(entry.description, ctx, sid, entry.name, traits),
                     strategies=list(entry.strategies),
                     traits=traits,
                     playbook_key=entry.key,
@@ -154,13 +199,13 @@ def _name(profiles: SegmentProfiles, playbook: Playbook) -> list[SegmentNaming]:
                 )
             )
         else:
-            descriptive[sid] = _name_candidates(profiles, sid, playbook)
+            descriptive[sid] = _name_candidates(ctx, sid)
             namings.append(
                 SegmentNaming(
                     segment_id=sid,
                     name="",
                     description="",
-                    strategies=list(playbook.fallback_strategies),
+                    strategies=[],
                     traits=traits,
                     playbook_key=None,
                 )
@@ -170,22 +215,20 @@ def _name(profiles: SegmentProfiles, playbook: Playbook) -> list[SegmentNaming]:
     for n in namings:
         if n.playbook_key is None:
             name = names[n.segment_id]
-            description = _render(
-                playbook.fallback_description, profiles, n.segment_id, name, n.traits
-            )
-            n = SegmentNaming(n.segment_id, name, description, n.strategies, n.traits, None)
+            description = _render(playbook.fallback_description, ctx, n.segment_id, name, n.traits)
+            strategies = _fallback_strategies(ctx, n.segment_id, name, n.traits)
+            n = SegmentNaming(n.segment_id, name, description, strategies, n.traits, None)
         result.append(n)
     return result
 
 
-def _score(profiles: SegmentProfiles, sid: int, entry: PlaybookEntry) -> float:
-    available = set(profiles.features)
+def _score(ctx: _Context, sid: int, entry: PlaybookEntry) -> float:
     # An entry reading a feature the table does not have cannot describe it.
-    if any(t.feature not in available for t in entry.traits):
+    if any(not ctx.has(t.feature) for t in entry.traits):
         return 0.0
     total = weight = 0.0
     for t in entry.traits:
-        margin = _margin(profiles, sid, t)
+        margin = _margin(ctx, sid, t)
         holds = margin is not None and (margin > 0 if t.op in (">", "<") else margin >= 0)
         if t.required and not holds:
             return 0.0
@@ -195,9 +238,9 @@ def _score(profiles: SegmentProfiles, sid: int, entry: PlaybookEntry) -> float:
     return 1.0 + total / weight + entry.priority / 100.0
 
 
-def _margin(profiles: SegmentProfiles, sid: int, trait: Trait) -> float | None:
+def _margin(ctx: _Context, sid: int, trait: Trait) -> float | None:
     """How far the statistic is beyond the threshold, signed so that >= 0 means it holds."""
-    value = profiles.value(sid, trait.feature, trait.stat)
+    value = ctx.stat(sid, trait.feature, trait.stat)
     if math.isnan(value):
         return None
     sign = 1.0 if trait.op in (">=", ">") else -1.0
@@ -210,7 +253,7 @@ def _margin(profiles: SegmentProfiles, sid: int, trait: Trait) -> float | None:
         return sign * math.log2(value / trait.value)
     if trait.stat == "effect_size":
         return sign * (value - trait.value)
-    std = profiles.population_value(trait.feature, "std")
+    std = ctx.profiles.population_value(trait.feature, "std")
     diff = value - trait.value
     if not std > 0:
         return sign * (math.copysign(math.inf, diff) if diff else 0.0)
@@ -220,26 +263,39 @@ def _margin(profiles: SegmentProfiles, sid: int, trait: Trait) -> float | None:
 # ------------------------------------------------------------------- descriptive names
 
 
-def _distinct_top(profiles: SegmentProfiles, sid: int, playbook: Playbook) -> list[tuple[str, Any]]:
-    """Top features by |effect size|, skipping near-repeats ("cash advance frequency"
-    after "cash advance" in the same direction)."""
+def _words(label: str) -> tuple[str, ...]:
+    # "purchase" and "purchases" are the same word for telling near-repeats apart.
+    return tuple(w.removesuffix("s") for w in label.casefold().split())
+
+
+def _repeats(words: tuple[str, ...], earlier: tuple[str, ...]) -> bool:
+    """Whether one label is the other one continued ("cash advance frequency" after
+    "cash advance", "purchases" after "purchase frequency")."""
+    n = min(len(words), len(earlier))
+    return n > 0 and words[:n] == earlier[:n]
+
+
+def _distinct_top(ctx: _Context, sid: int) -> list[tuple[str, Any]]:
+    """Top features by |effect size|, skipping near-repeats in the same direction
+    ("cash advance frequency" after "cash advance")."""
+    profiles = ctx.profiles
     rows = profiles.top_features(sid, len(profiles.features), min_abs_effect=_TRAIT_MIN_EFFECT)
     picked: list[tuple[str, Any]] = []
-    seen: set[tuple[str, bool]] = set()
+    seen: list[tuple[tuple[str, ...], bool]] = []
     for feature, row in rows.iterrows():
-        label = playbook.label(str(feature))
-        stem = (label.split(" ")[0], bool(row["effect_size"] > 0))
-        if stem in seen:
+        words = _words(ctx.playbook.label(str(feature)))
+        up = bool(row["effect_size"] > 0)
+        if any(up == side and _repeats(words, other) for other, side in seen):
             continue
-        seen.add(stem)
+        seen.append((words, up))
         picked.append((str(feature), row))
     return picked
 
 
-def _trait_phrases(profiles: SegmentProfiles, sid: int, playbook: Playbook) -> list[str]:
+def _trait_phrases(ctx: _Context, sid: int) -> list[str]:
     phrases = []
-    for feature, row in _distinct_top(profiles, sid, playbook)[:4]:
-        label = playbook.label(feature)
+    for feature, row in _distinct_top(ctx, sid)[:4]:
+        label = ctx.label(feature, _TRAIT_LABEL_LENGTH)
         lift, mean, pop = row["lift"], row["mean"], row["population_mean"]
         if np.isfinite(lift) and pop > 0 and lift >= 1.5:
             phrases.append(f"{label} {lift:.1f}× average")
@@ -250,13 +306,11 @@ def _trait_phrases(profiles: SegmentProfiles, sid: int, playbook: Playbook) -> l
     return phrases
 
 
-def _name_candidates(
-    profiles: SegmentProfiles, sid: int, playbook: Playbook
-) -> list[tuple[str, ...]]:
+def _name_candidates(ctx: _Context, sid: int) -> list[tuple[str, ...]]:
     """Descriptive names (as trait phrases) from the top traits, shortest first."""
     words = tuple(
-        f"{'high' if row['effect_size'] > 0 else 'low'} {playbook.label(feature)}"
-        for feature, row in _distinct_top(profiles, sid, playbook)[:4]
+        f"{'high' if row['effect_size'] > 0 else 'low'} {ctx.label(feature, _NAME_LABEL_LENGTH)}"
+        for feature, row in _distinct_top(ctx, sid)[:4]
     )
     if not words:
         return [("average profile",)]
@@ -271,6 +325,7 @@ def _unique_descriptive(
     Names are compared as sets of phrases ("high a, high b" equals "high b, high a").
     A name offered to two segments is given to neither: both move on to their longer,
     more specific names, so that no segment looks like it lacks a trait of another.
+    Every name is at most MAX_NAME_LENGTH characters, the suffix included.
     """
 
     def key(words: tuple[str, ...]) -> frozenset[str]:
@@ -284,13 +339,18 @@ def _unique_descriptive(
     used = set(taken)
     for sid, options in candidates.items():
         free = [o for o in options if offered[key(o)] == 1]
-        text = [_capitalise(", ".join(o)) for o in free]
+        text = [_as_name(o) for o in free]
         name = next((t for t in text if t.casefold() not in used), None)
         if name is None:
-            name = f"{_capitalise(', '.join(options[0]))} (segment {sid})"
+            suffix = f" (segment {sid})"
+            name = _as_name(options[0], MAX_NAME_LENGTH - len(suffix)) + suffix
         used.add(name.casefold())
         names[sid] = name
     return names
+
+
+def _as_name(words: tuple[str, ...], limit: int = MAX_NAME_LENGTH) -> str:
+    return shorten(_capitalise(", ".join(words)), limit)
 
 
 def _capitalise(text: str) -> str:
@@ -300,17 +360,48 @@ def _capitalise(text: str) -> str:
 def _short(value: float) -> str:
     if not np.isfinite(value):
         return "n/a"
-    if abs(value) >= 100:
+    if abs(value) >= 10_000:
         return f"{value:,.0f}"
+    if abs(value) >= 100:
+        # No separator below 10,000: years and codes (1961) read as they are written.
+        return f"{value:.0f}"
     return f"{value:.2g}" if abs(value) < 1 else f"{value:.3g}"
+
+
+def _fallback_strategies(ctx: _Context, sid: int, name: str, traits: list[str]) -> list[str]:
+    """The fallback strategies written for this segment's strongest traits.
+
+    ``{high}`` and ``{low}`` are the labels of its most distinguishing features above
+    and below the average; a strategy reading one the segment lacks is left out.
+    """
+    top = _distinct_top(ctx, sid)
+    sides = {
+        "high": next((f for f, row in top if row["effect_size"] > 0), None),
+        "low": next((f for f, row in top if row["effect_size"] < 0), None),
+    }
+    words = {k: ctx.label(f, _TRAIT_LABEL_LENGTH) for k, f in sides.items() if f is not None}
+    out = []
+    for template in ctx.playbook.fallback_strategies:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        if any(f in ("high", "low") and f not in words for f in fields):
+            continue
+        out.append(_render(template, ctx, sid, name, traits, words))
+    # A segment without marked traits still gets the advice that needs none.
+    return out or [_UNTARGETED_STRATEGY]
 
 
 # ---------------------------------------------------------------------------- templates
 
 
 def _render(
-    template: str, profiles: SegmentProfiles, sid: int, name: str, traits: list[str]
+    template: str,
+    ctx: _Context,
+    sid: int,
+    name: str,
+    traits: list[str],
+    words: dict[str, str] | None = None,
 ) -> str:
+    profiles = ctx.profiles
     size_row = profiles.sizes[profiles.sizes["segment_id"] == sid].iloc[0]
     out = []
     for literal, field_name, spec, _ in string.Formatter().parse(template):
@@ -326,9 +417,11 @@ def _render(
             value = name
         elif field_name == "traits":
             value = ", ".join(traits) if traits else "no marked difference from the average"
+        elif words is not None and field_name in words:
+            value = words[field_name]
         else:
             feature, stat = field_name.rsplit(".", 1)
-            value = profiles.value(sid, feature, stat)
+            value = ctx.stat(sid, feature, stat) if ctx.has(feature) else math.nan
         if isinstance(value, float) and math.isnan(value):
             out.append("n/a")
         else:

@@ -1,18 +1,23 @@
 """The editable playbook: its types, loading it from TOML and validating it.
 
-A playbook (TOML, see ``docs/playbook.md``; the credit-card one ships as
-``custseg/playbooks/credit_card.toml``) lists the segment types a business knows, each
-with trait rules over profile statistics (``lift of CASH_ADVANCE >= 2``), a priority,
-a description template and strategies. It also gives human labels for column names and
-the description and strategies of segments that fit no entry.
+A playbook (TOML, see ``docs/playbook.md``; three ship in ``custseg/playbooks/``:
+``credit_card``, ``retail`` and ``neutral``) lists the segment types a business knows,
+each with trait rules over profile statistics (``lift of CASH_ADVANCE >= 2``), a
+priority, a description template and strategies. It also gives human labels for column
+names, groups of columns found by name patterns (``@spend`` = every ``Mnt*`` column),
+the signals that tell whether a table is of its domain (``[match]``), the words the
+report uses for its customers and its caveats, and the description and strategies of
+segments that fit no entry.
 
 Loading validates every field: each problem raises one :class:`ConfigError` of one line
 that names the entry and the field, says what is wrong and how to fix it. Matching a
-playbook to segments is the job of :mod:`custseg.explain.naming`.
+playbook to segments is the job of :mod:`custseg.explain.naming`; choosing the
+playbook that fits a table is :mod:`custseg.explain.choice`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -23,14 +28,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._utils.text import columns_matching, readable_name
 from ..exceptions import ConfigError
 
 __all__ = [
     "Trait",
     "PlaybookEntry",
+    "MatchSignal",
     "Playbook",
+    "columns_matching",
     "load_playbook",
     "parse_playbook",
+    "DEFAULT_WORDING",
+    "GROUP_STATS",
+    "MAX_NAME_LENGTH",
+    "SHIPPED_PLAYBOOKS",
     "STATS",
     "OPERATORS",
 ]
@@ -39,15 +51,35 @@ STATS = ("mean", "median", "lift", "effect_size")
 """Profile statistics a trait can test."""
 OPERATORS = (">=", "<=", ">", "<")
 """Comparison operators of traits."""
+GROUP_STATS = ("lift", "effect_size")
+"""Statistics a trait or a template can read of a column group (``@name``)."""
+MAX_NAME_LENGTH = 60
+"""Longest segment name, in characters (entry names and descriptive names)."""
+SHIPPED_PLAYBOOKS = ("credit_card", "retail", "neutral")
+"""The playbooks shipped with custseg (``custseg/playbooks/<key>.toml``), in the order
+that breaks ties when two fit a table equally well; ``neutral`` fits any table."""
 
 # Fields a description template may use besides ``{FEATURE.stat}``.
 _TEMPLATE_STATS = (*STATS, "population_mean", "population_median")
 _TEMPLATE_NAMES = ("size", "share", "name", "traits")
+# Fallback strategies may also name the segment's strongest traits; a strategy whose
+# field the segment lacks (no trait above average, say) is left out for that segment.
+_STRATEGY_NAMES = (*_TEMPLATE_NAMES, "high", "low")
 _DEFAULT_FALLBACK_DESCRIPTION = "Customers distinguished by {traits}."
 _DEFAULT_FALLBACK_STRATEGIES = (
-    "Review this segment's profile with the business before designing an offer.",
-    "Test any offer on a small share of the segment against a control group first.",
+    "Find out what lies behind their high {high} before designing an offer around it.",
+    "Test whether an offer raises their low {low}, on a small share of the segment"
+    " against a control group.",
+    "Review this segment's profile with the people who know these customers before acting.",
 )
+DEFAULT_WORDING = {
+    "customers": "customers who behave alike in this table's columns",
+    "practice": "general customer-management practice",
+    "review": "your organisation's policies and regulations",
+}
+"""The report's words when a playbook gives none of its own: ``customers`` (who the
+segments are made of), ``practice`` (where strategies come from), ``review`` (what to
+check them against)."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +89,12 @@ class Trait:
     Attributes
     ----------
     feature : str
-        Column of the profiled table; an entry reading an absent column never matches.
+        Column of the profiled table, or ``@group`` for a column group of the playbook
+        (the statistic is then averaged over the group's columns); an entry reading an
+        absent column or a group without columns never matches.
     stat : str
-        Profile statistic tested, one of :data:`STATS`.
+        Profile statistic tested, one of :data:`STATS` (:data:`GROUP_STATS` for a
+        group).
     op : str
         Comparison, one of :data:`OPERATORS`.
     value : float
@@ -110,6 +145,29 @@ class PlaybookEntry:
 
 
 @dataclass(frozen=True)
+class MatchSignal:
+    """One sign that a table belongs to a playbook's domain: columns named like these.
+
+    Attributes
+    ----------
+    name : str
+        What the signal is, in words ("spend by product category").
+    columns : tuple of str
+        Column names or patterns (``*`` and ``?``), compared without case, spaces,
+        underscores or hyphens: ``"Num*Purchases"`` matches ``num_web_purchases``.
+    min_columns : int, default 1
+        How many of the table's columns must match for the signal to count.
+    weight : float, default 1.0
+        Weight of the signal in the playbook's match score.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    min_columns: int = 1
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class Playbook:
     """A validated playbook.
 
@@ -127,6 +185,23 @@ class Playbook:
         Strategies of segments that fit no entry.
     source : str
         Where the playbook was read from.
+    key : str
+        Short id: the shipped playbook's key (``"retail"``) or the file's stem.
+    domain : str
+        The business the playbook speaks for ("retail"); empty for a neutral one.
+    wording : dict of str to str
+        Words of the report and the summary: ``customers`` (who the segments are made
+        of), ``practice`` (where the strategies come from) and ``review`` (what to check
+        them against).
+    groups : dict of str to tuple of str
+        Column groups by name: column names or patterns (see :class:`MatchSignal`);
+        traits and templates read a group as ``@name``.
+    signals : tuple of MatchSignal
+        What a table of the playbook's domain has (``[match]``); empty for a playbook
+        that does not claim a domain.
+    minimum : float
+        Share (weighted) of the signals a table must show for the playbook to be chosen
+        for it from its columns.
     """
 
     name: str
@@ -135,6 +210,12 @@ class Playbook:
     fallback_description: str = _DEFAULT_FALLBACK_DESCRIPTION
     fallback_strategies: tuple[str, ...] = _DEFAULT_FALLBACK_STRATEGIES
     source: str = "<memory>"
+    key: str = ""
+    domain: str = ""
+    wording: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_WORDING))
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    signals: tuple[MatchSignal, ...] = ()
+    minimum: float = 0.5
 
     def label(self, feature: str) -> str:
         """Human label of a feature.
@@ -142,15 +223,19 @@ class Playbook:
         Parameters
         ----------
         feature : str
-            A column name.
+            A column name, or ``@group``.
 
         Returns
         -------
         str
-            The label from :attr:`labels`, else the column name in lower case with
-            spaces for underscores (``"CASH_ADVANCE"`` -> ``"cash advance"``).
+            The label from :attr:`labels`, else the column name as words
+            (:func:`custseg._utils.text.readable_name`: ``"CASH_ADVANCE"`` ->
+            ``"cash advance"``, ``"NumStorePurchases"`` -> ``"num store purchases"``);
+            a group reads as its name in words.
         """
-        return self.labels.get(feature, feature.replace("_", " ").strip().lower())
+        if feature in self.labels:
+            return self.labels[feature]
+        return readable_name(feature.removeprefix("@"))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for storing alongside a model)."""
@@ -163,12 +248,16 @@ def load_playbook(path: str | os.PathLike[str] | None = None) -> Playbook:
     Parameters
     ----------
     path : str or path-like, optional
-        A TOML playbook. Default: the credit-card playbook shipped with custseg.
+        A TOML playbook file, or the key of a shipped playbook
+        (:data:`SHIPPED_PLAYBOOKS`: ``"credit_card"``, ``"retail"``, ``"neutral"``).
+        Default: the credit-card playbook. To choose the playbook that fits a table
+        from its columns, use :func:`custseg.explain.choose_playbook`.
 
     Returns
     -------
     Playbook
-        The validated playbook; :attr:`Playbook.source` is ``path``.
+        The validated playbook; :attr:`Playbook.source` is ``path`` (the file name for
+        a shipped playbook).
 
     Raises
     ------
@@ -177,21 +266,29 @@ def load_playbook(path: str | os.PathLike[str] | None = None) -> Playbook:
         entry is invalid (the message names the entry and the field).
     """
     if path is None:
-        resource = resources.files("custseg").joinpath("playbooks/credit_card.toml")
-        return parse_playbook(resource.read_text(encoding="utf-8"), source="credit_card.toml")
+        return _shipped("credit_card")
     p = Path(path)
+    if str(path) in SHIPPED_PLAYBOOKS and not p.exists():
+        return _shipped(str(path))
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(
             f"playbook file {p} does not exist; pass a TOML playbook (see docs/playbook.md)"
+            f" or a shipped one: {', '.join(SHIPPED_PLAYBOOKS)}"
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read playbook file {p} ({exc}); pass a UTF-8 TOML file") from exc
-    return parse_playbook(text, source=str(p))
+    return parse_playbook(text, source=str(p), key=p.stem)
 
 
-def parse_playbook(text: str, *, source: str = "<string>") -> Playbook:
+@functools.cache
+def _shipped(key: str) -> Playbook:
+    resource = resources.files("custseg").joinpath(f"playbooks/{key}.toml")
+    return parse_playbook(resource.read_text(encoding="utf-8"), source=f"{key}.toml", key=key)
+
+
+def parse_playbook(text: str, *, source: str = "<string>", key: str = "") -> Playbook:
     """Validate a playbook given as TOML text (see :func:`load_playbook`).
 
     Parameters
@@ -201,6 +298,8 @@ def parse_playbook(text: str, *, source: str = "<string>") -> Playbook:
     source : str, default "<string>"
         Where the text comes from; quoted in error messages and kept as
         :attr:`Playbook.source`.
+    key : str, default ""
+        Short id kept as :attr:`Playbook.key`.
 
     Returns
     -------
@@ -219,7 +318,7 @@ def parse_playbook(text: str, *, source: str = "<string>") -> Playbook:
         raise ConfigError(
             f"playbook {source} is not valid TOML: {exc}; fix the syntax there"
         ) from exc
-    return _Validator(source).playbook(data)
+    return _Validator(source).playbook(data, key)
 
 
 # --------------------------------------------------------------------------- validation
@@ -232,25 +331,46 @@ class _Validator:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.groups: dict[str, tuple[str, ...]] = {}
 
     def fail(self, where: str, problem: str, fix: str) -> ConfigError:
         return ConfigError(f"playbook {self.source}: {where} {problem}; {fix}")
 
-    def playbook(self, data: dict[str, Any]) -> Playbook:
-        self.known(data, "the file", {"playbook", "labels", "fallback", "segments"})
+    def playbook(self, data: dict[str, Any], key: str) -> Playbook:
+        self.known(
+            data, "the file", {"playbook", "labels", "groups", "match", "fallback", "segments"}
+        )
         head = self.table(data.get("playbook", {}), "[playbook]")
-        self.known(head, "[playbook]", {"name", "description", "version"})
+        self.known(
+            head, "[playbook]", {"name", "description", "version", "domain", *DEFAULT_WORDING}
+        )
         title = self.text(head.get("name", "playbook"), "[playbook].name")
+        domain = self.text(head["domain"], "[playbook].domain") if "domain" in head else ""
+        wording = {
+            word: self.text(head.get(word, default), f"[playbook].{word}")
+            for word, default in DEFAULT_WORDING.items()
+        }
         labels = self.table(data.get("labels", {}), "[labels]")
         for feature, label in labels.items():
             self.text(label, f"[labels].{feature}")
+        groups = self.table(data.get("groups", {}), "[groups]")
+        self.groups = {
+            str(name): self.patterns(patterns, f"[groups].{name}")
+            for name, patterns in groups.items()
+        }
+        for name in self.groups:
+            if not _KEY.match(name):
+                raise self.fail(
+                    f"[groups].{name}", "has spaces or symbols", "use letters, digits, _"
+                )
+        signals, minimum = self.match(self.table(data.get("match", {}), "[match]"))
         fallback = self.table(data.get("fallback", {}), "[fallback]")
         self.known(fallback, "[fallback]", {"description", "strategies"})
         fallback_description = self.template(
             fallback.get("description", _DEFAULT_FALLBACK_DESCRIPTION), "[fallback].description"
         )
         fallback_strategies = (
-            self.strategies(fallback["strategies"], "[fallback].strategies")
+            self.strategies(fallback["strategies"], "[fallback].strategies", templates=True)
             if "strategies" in fallback
             else _DEFAULT_FALLBACK_STRATEGIES
         )
@@ -276,7 +396,54 @@ class _Validator:
             fallback_description=fallback_description,
             fallback_strategies=fallback_strategies,
             source=self.source,
+            key=key,
+            domain=domain,
+            wording=wording,
+            groups=dict(self.groups),
+            signals=signals,
+            minimum=minimum,
         )
+
+    def match(self, body: dict[str, Any]) -> tuple[tuple[MatchSignal, ...], float]:
+        self.known(body, "[match]", {"minimum", "signals"})
+        minimum = body.get("minimum", 0.5)
+        if isinstance(minimum, bool) or not isinstance(minimum, (int, float)):
+            raise self.fail("[match].minimum", f"is {minimum!r}", "use a share from 0 to 1")
+        if not 0 < minimum <= 1:
+            raise self.fail("[match].minimum", f"is {minimum!r}", "use a share from 0 to 1")
+        raw = body.get("signals", [])
+        if not isinstance(raw, list):
+            raise self.fail("[match].signals", "is not a list", "list signal tables")
+        signals = []
+        for i, value in enumerate(raw):
+            where = f"[match].signals[{i}]"
+            item = self.table(value, where)
+            self.known(item, where, {"name", "columns", "min_columns", "weight"})
+            for required in ("name", "columns"):
+                if required not in item:
+                    raise self.fail(where, f"has no `{required}`", f"add `{required} = ...`")
+            least = item.get("min_columns", 1)
+            if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+                raise self.fail(f"{where}.min_columns", f"is {least!r}", "use an integer >= 1")
+            weight = item.get("weight", 1.0)
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+                raise self.fail(f"{where}.weight", f"is {weight!r}", "use a positive number")
+            signals.append(
+                MatchSignal(
+                    name=self.text(item["name"], f"{where}.name"),
+                    columns=self.patterns(item["columns"], f"{where}.columns"),
+                    min_columns=least,
+                    weight=float(weight),
+                )
+            )
+        return tuple(signals), float(minimum)
+
+    def patterns(self, value: Any, where: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(
+                where, "is empty or not a list", 'list column names or patterns, e.g. ["Mnt*"]'
+            )
+        return tuple(self.text(v, f"{where}[{i}]") for i, v in enumerate(value))
 
     def entry(self, key: str, value: Any) -> PlaybookEntry:
         where = f"segments.{key}"
@@ -287,6 +454,13 @@ class _Validator:
         for required in ("name", "description", "strategies", "traits"):
             if required not in body:
                 raise self.fail(where, f"has no `{required}`", f"add `{required} = ...`")
+        name = self.text(body["name"], f"{where}.name")
+        if len(name) > MAX_NAME_LENGTH:
+            raise self.fail(
+                f"{where}.name",
+                f"has {len(name)} characters",
+                f"keep names to {MAX_NAME_LENGTH} characters at most",
+            )
         priority = body.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, (int, float)):
             raise self.fail(f"{where}.priority", f"is {priority!r}", "use a number from 0 to 100")
@@ -304,7 +478,7 @@ class _Validator:
             )
         return PlaybookEntry(
             key=key,
-            name=self.text(body["name"], f"{where}.name"),
+            name=name,
             description=self.template(body["description"], f"{where}.description"),
             strategies=self.strategies(body["strategies"], f"{where}.strategies"),
             traits=parsed,
@@ -323,6 +497,7 @@ class _Validator:
             raise self.fail(f"{where}.stat", f"is {stat!r}", f"use one of {', '.join(STATS)}")
         if op not in OPERATORS:
             raise self.fail(f"{where}.op", f"is {op!r}", f"use one of {', '.join(OPERATORS)}")
+        self.group_reference(feature, str(stat), f"{where}.feature")
         number = body["value"]
         if isinstance(number, bool) or not isinstance(number, (int, float)):
             raise self.fail(f"{where}.value", f"is {number!r}", "use a number")
@@ -336,14 +511,33 @@ class _Validator:
             raise self.fail(f"{where}.required", f"is {required!r}", "use true or false")
         return Trait(feature, str(stat), str(op), float(number), float(weight), required)
 
-    def strategies(self, value: Any, where: str) -> tuple[str, ...]:
+    def group_reference(self, feature: str, stat: str, where: str) -> None:
+        """A ``@group`` must be defined in [groups] and read with a group statistic."""
+        if not feature.startswith("@"):
+            return
+        if feature[1:] not in self.groups:
+            known = ", ".join(f"@{g}" for g in self.groups) or "none is defined"
+            raise self.fail(where, f"reads group {feature!r}", f"define it in [groups] ({known})")
+        if stat not in GROUP_STATS:
+            raise self.fail(
+                where,
+                f"reads {stat!r} of group {feature!r}",
+                f"a group has {' and '.join(GROUP_STATS)} only; read a column for {stat}",
+            )
+
+    def strategies(self, value: Any, where: str, *, templates: bool = False) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
             raise self.fail(where, "is empty or not a list", "list 2-3 strategies as strings")
         if len(value) > 5:
             raise self.fail(where, f"has {len(value)} strategies", "keep at most 5")
+        if templates:
+            return tuple(
+                self.template(s, f"{where}[{i}]", names=_STRATEGY_NAMES)
+                for i, s in enumerate(value)
+            )
         return tuple(self.text(s, f"{where}[{i}]") for i, s in enumerate(value))
 
-    def template(self, value: Any, where: str) -> str:
+    def template(self, value: Any, where: str, *, names: tuple[str, ...] = _TEMPLATE_NAMES) -> str:
         text = self.text(value, where)
         try:
             fields = list(string.Formatter().parse(text))
@@ -354,16 +548,18 @@ class _Validator:
                 continue
             if conversion:
                 raise self.fail(where, f"uses !{conversion} in {{{name}}}", "remove it")
-            if name not in _TEMPLATE_NAMES:
+            if name not in names:
                 feature, _, stat = name.rpartition(".")
                 if not feature or stat not in _TEMPLATE_STATS:
                     raise self.fail(
                         where,
                         f"has field {{{name}}}",
-                        "use {size}, {share}, {name}, {traits} or {FEATURE.stat} with stat"
-                        f" one of {', '.join(_TEMPLATE_STATS)}",
+                        f"use {', '.join('{' + n + '}' for n in names)} or {{FEATURE.stat}}"
+                        f" with stat one of {', '.join(_TEMPLATE_STATS)}",
                     )
-            sample: Any = "x" if name in ("name", "traits") else (1 if name == "size" else 0.5)
+                self.group_reference(feature, stat, where)
+            text_fields = ("name", "traits", "high", "low")
+            sample: Any = "x" if name in text_fields else (1 if name == "size" else 0.5)
             try:
                 format(sample, spec or "")
             except ValueError as exc:

@@ -12,8 +12,14 @@ For segment ``g`` and feature ``f``:
   population mean is zero or the column takes both signs (a lift of a mean near zero
   between negative and positive values says nothing);
 - ``effect_size`` is the standardised difference between the segment and the rest of
-  the population, ``(mean_g - mean_rest) / pooled_sd`` (Cohen's d), undefined when the
-  pooled standard deviation is zero or either side has fewer than two values.
+  the population, ``(mean_g - mean_rest) / pooled_sd`` (Cohen's d), undefined when
+  either side has fewer than two values. When the segment and the rest are each
+  constant but differ (a segment that is exactly the customers with a flag), the
+  pooled standard deviation is zero and Cohen's d infinite: the difference is then
+  divided by the population standard deviation instead, a finite value that still
+  ranks the feature first (``1 / sqrt(p (1 - p))`` for a flag held by a share ``p``:
+  10.1 at 1%, 2 at 50%), so that a segment's defining feature leads its traits and
+  its name. A feature equal in the segment and the rest has no effect (undefined).
 
 Everything is computed with one ``groupby`` pass per statistic; the rest-of-population
 statistics are obtained from the per-segment ones (parallel-axis theorem), never by
@@ -374,8 +380,15 @@ def _profile(
         pooled_var = (within + ss_rest) / (total - 2)
         pooled_sd = np.sqrt(pooled_var)
         diff = dev - rest_mean_dev  # segment mean minus rest mean
-        defined = (counts >= 2) & (n_rest >= 2) & (pooled_sd > _tiny(pop_mean, pop_std))
-        effect = np.where(defined, diff / np.where(defined, pooled_sd, 1.0), np.nan)
+        tiny = _tiny(pop_mean, pop_std)
+        sides = (counts >= 2) & (n_rest >= 2)
+        # The rest's sum of squares comes from a subtraction: below a millionth of the
+        # population sd, the pooled sd is rounding residue of a zero.
+        defined = sides & (pooled_sd > np.maximum(tiny, 1e-6 * np.nan_to_num(pop_std)))
+        # Both sides constant but different: the population sd keeps the effect finite.
+        pure = sides & ~defined & (np.abs(diff) > tiny) & (pop_std > tiny)
+        scale = np.where(defined, pooled_sd, np.where(pure, pop_std, 1.0))
+        effect = np.where(defined | pure, diff / scale, np.nan)
 
         # 4. Lift, only for one-signed columns with a (numerically) non-zero mean.
         mixed_signs = (values < 0).any(axis=0) & (values > 0).any(axis=0)

@@ -33,7 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._utils.numeric import n_workers, parallel_map
 from .._utils.sampling import stratified_sample
+from .._utils.text import plain
 from ..exceptions import ConfigError, DataError, SchemaError
 from ._inputs import numeric_feature_columns, numeric_matrix, validate_labels
 from ._rule_search import ObservedValues, choose_clauses, tree_paths
@@ -197,7 +199,7 @@ class RuleSet:
             if r.segment_id == segment_id:
                 return r
         raise DataError(
-            f"segment_id={segment_id!r} has no rule; use one of"
+            f"segment_id={plain(segment_id)!r} has no rule; use one of"
             f" {[r.segment_id for r in self.rules]}"
         )
 
@@ -303,11 +305,11 @@ def segment_rules(
     """
     if isinstance(max_depth, bool) or not isinstance(max_depth, int) or not 1 <= max_depth <= 5:
         raise ConfigError(
-            f"max_depth={max_depth!r} should be an integer from 1 to 5;"
+            f"max_depth={plain(max_depth)!r} should be an integer from 1 to 5;"
             " rules deeper than 5 conditions are not readable"
         )
     if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 100:
-        raise ConfigError(f"sample_size={sample_size!r} should be an integer >= 100")
+        raise ConfigError(f"sample_size={plain(sample_size)!r} should be an integer >= 100")
     features = numeric_feature_columns(frame, columns)
     codes = validate_labels(labels, len(frame))
     values = numeric_matrix(frame, features)
@@ -333,15 +335,25 @@ def _rule_set(
     index = {f: j for j, f in enumerate(features)}
     grid = ObservedValues(imputed, index)
 
-    rules = []
-    for sid in ids:
-        target = codes[rows] == sid
+    # One seed per fitted tree, drawn in segment order: the rules do not depend on the
+    # order in which the segments' trees are fitted (two at a time, see below).
+    targets = [codes[rows] == sid for sid in ids]
+    seeds = [
+        int(rng.integers(2**31 - 1)) if len(ids) > 1 and t.any() and not t.all() else 0
+        for t in targets
+    ]
+
+    def describe(position: int) -> SegmentRule:
+        target = targets[position]
         if len(ids) == 1:
             clauses: tuple[tuple[Condition, ...], ...] = ((),)
         else:
-            paths = tree_paths(imputed, target, features, max_depth, rng)
+            paths = tree_paths(imputed, target, features, max_depth, seeds[position])
             clauses = choose_clauses(paths, fit_values, target, index, grid)
-        rules.append(_measure(int(sid), clauses, values, codes, index))
+        return _measure(int(ids[position]), clauses, values, codes, index)
+
+    # scikit-learn builds a tree without the GIL: two segments' trees at a time.
+    rules = parallel_map(describe, list(range(len(ids))), n_workers())
 
     # Precedence: most precise rules first so that they claim their customers before
     # broader ones; rules that match nobody go last; ties by segment id.

@@ -148,6 +148,10 @@ class ColumnStats(Protocol):
         """Statistics of the values once gaps are filled with ``fill`` and clipped."""
         ...
 
+    def flag_share(self) -> float | None:
+        """Share of ones when the present values are exactly 0 and 1, else ``None``."""
+        ...
+
 
 class ImputedStats(Protocol):
     """Statistics of an imputed (and clipped) column, before and after a transform."""
@@ -181,6 +185,9 @@ class ArrayStats:
 
     def imputed(self, fill: float, clip: tuple[float, float] | None) -> ImputedStats:
         return ImputedArray(clip_values(impute(self.x, fill), clip))
+
+    def flag_share(self) -> float | None:
+        return float(self.present.mean()) if is_flag(self.present) else None
 
 
 class ImputedArray:
@@ -331,6 +338,16 @@ class _Fitter:
                 f"{name}: {n_gaps} gaps ({share:.1%}) filled with the {cfg.impute}"
                 f" {_g(fill)}; {ind}"
             )
+        ones = stats.flag_share()
+        if ones is not None:
+            # A 0/1 flag keeps its values: its variance p(1 - p) is at most 0.25 (a
+            # quarter of a standardised column's), so a rare flag cannot pull a segment
+            # of its own around it (docs/preparation.md, "Flags").
+            self.decisions.append(
+                f"{name}: 0/1 flag (1 on {ones:.1%} of rows): kept as 0/1, no transform,"
+                " not standardised"
+            )
+            return NumericStep(name, fill, indicator, None, "none", None, 0.0, 1.0)
         clip = None
         if cfg.winsorize is not None:
             lo, hi = stats.quantiles([cfg.winsorize, 1 - cfg.winsorize])
@@ -432,6 +449,16 @@ class _Fitter:
 def level_counts(values: np.ndarray) -> pd.Series:
     """Rows per level of a categorical column, gaps counted as :data:`MISSING_LEVEL`."""
     return pd.Series(values, dtype=object).fillna(MISSING_LEVEL).value_counts()
+
+
+def is_flag(present: np.ndarray) -> bool:
+    """Exactly the values 0 and 1 (gaps aside)."""
+    return bool(
+        present.size
+        and ((present == 0.0) | (present == 1.0)).all()
+        and present.min() == 0.0
+        and present.max() == 1.0
+    )
 
 
 def estimate_lambda(v: np.ndarray) -> float:

@@ -191,6 +191,20 @@ class MomentStats:
     def quantiles(self, qs: list[float]) -> list[float]:
         return [float(q) for q in np.quantile(self._sample_present(), qs)]
 
+    def flag_share(self) -> float | None:
+        m = self.present
+        if m.n == 0 or m.minimum != 0.0 or m.maximum != 1.0:
+            return None
+        # Values in [0, 1] with mean p have a variance of at most p(1 - p), reached only
+        # when every value is 0 or 1: the exact moments tell a flag without the values.
+        p = m.mean
+        bernoulli = p * (1.0 - p)
+        return (
+            float(p)
+            if abs(m.m2 / m.n - bernoulli) <= 1e-9 * max(bernoulli, 1e-12) + 1e-12
+            else None
+        )
+
     def imputed(self, fill: float, clip: tuple[float, float] | None) -> ImputedStats:
         v_sample = clip_values(impute(self.sample, fill), clip)
         if clip is not None:

@@ -1,8 +1,22 @@
 """Inferring the role of every column of a customer table, with the reason.
 
 :func:`infer_schema` looks at every column once and gives it a role (identifier,
-numeric, categorical, datetime or ignored) with the reason, so that a report can say
-why a column was or was not used. It never changes its input.
+numeric, categorical, datetime, outcome or ignored) with the reason, so that a report
+can say why a column was or was not used. It never changes its input.
+
+Identifiers are recognised by name (``CUST_ID``, ``customer_id``, ``client_no``), by
+code-like unique text (``C10001``, UUIDs) and, whatever the name, by values that behave
+like account numbers (:func:`_looks_like_key_numbers`): distinct integers without gaps,
+all written with the same number of digits (at least six), spread evenly over their
+range (skewness within +-1), under a name that does not say it is an amount
+(:data:`_MEASURE_TOKENS`). Uniqueness alone proves nothing on a small table (a few
+hundred incomes in whole dollars are often all different); a fixed width of six or more
+digits and an even spread are what account numbers have and amounts, counts and scores
+do not. Outcome columns and model outputs are recognised by
+:mod:`custseg.prepare.outcomes`.
+
+``features`` and ``exclude`` take column names or glob patterns (``"score_*"``,
+``"Mnt*"``; :func:`fnmatch.fnmatchcase`, case-sensitive like column names).
 """
 
 from __future__ import annotations
@@ -15,14 +29,18 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from .._utils.numeric import skewness
 from ..exceptions import DataError, SchemaError
+from .outcomes import name_tokens, outcome_reason
 from .schema import (
+    GLOB_CHARS,
     ColumnInfo,
     Role,
     TableSchema,
     clean_column_name,
     column_lookup,
     is_integral,
+    match_columns,
     plain_value,
     text_values,
     unknown_column_message,
@@ -59,6 +77,38 @@ _CODE_TOKENS = {
     "channel",
 }
 _ID_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.:/]*$")
+# Account numbers have a fixed width of at least this many digits.
+_KEY_MIN_DIGITS = 6
+# Names that say a column is a quantity: never an identifier, however unique its values.
+_MEASURE_TOKENS = frozenset(
+    {
+        "amount",
+        "amt",
+        "balance",
+        "bal",
+        "income",
+        "salary",
+        "revenue",
+        "spend",
+        "spent",
+        "price",
+        "cost",
+        "value",
+        "total",
+        "sum",
+        "limit",
+        "payment",
+        "payments",
+        "purchases",
+        "count",
+        "cnt",
+        "score",
+        "points",
+        "fee",
+        "fees",
+        "age",
+    }
+)
 
 
 def infer_schema(
@@ -78,13 +128,16 @@ def infer_schema(
         surrounding spaces.
     id_column : str, optional
         The customer identifier. By default a column with unique values and an
-        id-like name (``CUST_ID``, ``customer_id``, ``*_id``) or unique code-like
-        string values is chosen. Its values must be unique and present.
+        id-like name (``CUST_ID``, ``customer_id``, ``*_id``), unique code-like
+        string values, or account-number-like integers is chosen. Its values must be
+        unique and present.
     features : sequence of str, optional
         Use exactly these columns as features (numeric or categorical by their
-        values); every other column is ignored except the identifier.
+        values), outcome columns included; every other column is ignored except the
+        identifier and the outcome columns (profiled). Names or glob patterns
+        (``"Mnt*"``).
     exclude : sequence of str, optional
-        Columns never to use as features.
+        Columns never to use (names or glob patterns such as ``"score_*"``).
     max_categories : int, default 30
         Text columns with at most this many distinct values are categorical; more
         distinct values make a text column free text (ignored).
@@ -97,9 +150,9 @@ def infer_schema(
     Raises
     ------
     SchemaError
-        If an override names an unknown column (close matches are listed), if the
-        identifier has duplicated or missing values, or if a requested feature
-        cannot be a feature.
+        If an override names an unknown column or a pattern matches none (close
+        matches are listed), if the identifier has duplicated or missing values, or
+        if a requested feature cannot be a feature.
     DataError
         If the frame has no rows, or a requested feature has no values.
     """
@@ -154,7 +207,7 @@ def infer_schema(
             if name in wanted_features:
                 infos.append(_requested_feature(f))
             else:
-                infos.append(f.info("ignored", "not in the requested features"))
+                infos.append(_unrequested(f))
         else:
             infos.append(_infer_role(f, max_categories, id_taken=chosen_id is not None))
     return TableSchema(columns=tuple(infos), n_rows=n_rows)
@@ -240,20 +293,16 @@ def _resolve_many(values: Sequence[str] | None, names: list[str], option: str) -
         values = [values]
     out: list[str] = []
     for v in values:
-        clean = _resolve(v, names, option)
-        if clean not in out:
-            out.append(clean)
+        if isinstance(v, str) and clean_column_name(v) not in names and GLOB_CHARS & set(v):
+            matched = match_columns(clean_column_name(v), names, option)
+        else:
+            matched = [_resolve(v, names, option)]
+        out.extend(m for m in matched if m not in out)
     return out
 
 
-def _name_tokens(name: str) -> list[str]:
-    # CustomerID -> customer_id; "cust id" -> cust_id; then split on separators.
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return [t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t]
-
-
 def _is_id_name(name: str) -> bool:
-    tokens = _name_tokens(name)
+    tokens = name_tokens(name)
     if not tokens:
         return False
     last = tokens[-1]
@@ -266,7 +315,7 @@ def _is_id_name(name: str) -> bool:
 
 
 def _is_code_name(name: str) -> bool:
-    tokens = _name_tokens(name)
+    tokens = name_tokens(name)
     return bool(tokens) and (tokens[-1] in _CODE_TOKENS or _is_id_name(name))
 
 
@@ -279,6 +328,26 @@ def _looks_like_id_values(f: _ColumnFacts) -> bool:
     shape = sample.str.fullmatch(_ID_VALUE.pattern).mean()
     short = (sample.str.len() <= 64).mean()
     return bool(has_digit >= 0.99 and shape >= 0.99 and short >= 0.99)
+
+
+def _looks_like_key_numbers(f: _ColumnFacts) -> bool:
+    """Distinct integers of one fixed width (>= 6 digits), evenly spread: account numbers.
+
+    See the module docstring for why each condition is needed.
+    """
+    if f.kind not in ("int", "float", "numtext") or f.n_missing or f.n_unique != f.n_rows:
+        return False
+    if f.n_rows < 2 or any(t in _MEASURE_TOKENS for t in name_tokens(f.name)):
+        return False
+    values = f.numeric_values()
+    if not is_integral(values) or values.min() < 10 ** (_KEY_MIN_DIGITS - 1):
+        return False
+    if f.kind == "numtext":
+        widths = f.series.astype("str").str.strip().str.len()
+        fixed = widths.nunique() == 1 and int(widths.iloc[0]) >= _KEY_MIN_DIGITS
+    else:
+        fixed = len(str(int(values.min()))) == len(str(int(values.max())))
+    return bool(fixed) and abs(skewness(values)) <= 1.0
 
 
 def _id_candidatevalue_kind(f: _ColumnFacts) -> bool:
@@ -328,14 +397,27 @@ def _choose_identifier(
     for name, f in facts.items():
         if name not in excluded and _looks_like_id_values(f):
             return name
+    for name, f in facts.items():
+        if name not in excluded and _looks_like_key_numbers(f):
+            return name
     return None
 
 
 def _id_reason(f: _ColumnFacts) -> str:
     if _is_id_name(f.name):
         return f"every value is unique ({f.n_unique:,}) and the name is id-like"
+    if _looks_like_key_numbers(f):
+        return _key_reason(f)
     example = str(f.series.iloc[0]).strip()
     return f"every value is unique ({f.n_unique:,}) and looks like a code (e.g. {example!r})"
+
+
+def _key_reason(f: _ColumnFacts) -> str:
+    example = int(f.numeric_values()[0])
+    return (
+        f"account-number-like: {f.n_unique:,} distinct {len(str(example))}-digit integers"
+        f" (e.g. {example}) spread evenly, no gaps"
+    )
 
 
 def _value_range(values: np.ndarray) -> str:
@@ -371,6 +453,9 @@ def _requested_feature(f: _ColumnFacts) -> ColumnInfo:
             " months since the date) and use that column instead"
         )
     constant = " (constant: it does not separate customers)" if f.n_unique == 1 else ""
+    outcome = _outcome(f)
+    if outcome is not None:
+        constant += f" ({outcome}, clustered on by request)"
     if f.kind in ("bool", "text", "other"):
         return f.info("categorical", f"requested feature; {f.n_unique} levels{constant}")
     bad = ""
@@ -379,10 +464,34 @@ def _requested_feature(f: _ColumnFacts) -> ColumnInfo:
     return f.info("numeric", f"requested feature{_value_range(f.numeric_values())}{constant}{bad}")
 
 
+def _unrequested(f: _ColumnFacts) -> ColumnInfo:
+    """A column outside the requested features: an outcome stays profiled, others are ignored."""
+    outcome = _outcome(f) if _constant_or_empty(f) is None else None
+    if outcome is not None:
+        return f.info("outcome", f"{outcome}; {_OUTCOME_USE}")
+    return f.info("ignored", "not in the requested features")
+
+
+_OUTCOME_USE = "profiled per segment, not clustered on (name it in features to cluster on it)"
+
+
+def _outcome(f: _ColumnFacts) -> str | None:
+    """``"outcome flag: churn"``, ``"model output: score"``... or ``None``."""
+    within_unit = False
+    if f.kind in ("int", "float", "numtext", "bool"):
+        values = f.numeric_values()
+        finite = values[np.isfinite(values)]
+        within_unit = bool(finite.size) and finite.min() >= 0 and finite.max() <= 1
+    return outcome_reason(f.name, n_levels=f.n_unique, within_unit=within_unit)
+
+
 def _infer_role(f: _ColumnFacts, max_categories: int, *, id_taken: bool) -> ColumnInfo:
     fixed = _constant_or_empty(f)
     if fixed is not None:
         return fixed
+    outcome = _outcome(f)
+    if outcome is not None:
+        return f.info("outcome", f"{outcome}; {_OUTCOME_USE}")
     if f.kind == "bool":
         return f.info("categorical", "boolean values")
     if f.kind in ("datetime", "datetext"):
@@ -426,6 +535,8 @@ def _numeric_info(f: _ColumnFacts, max_categories: int) -> ColumnInfo:
     unique_ints = integral and f.n_missing == 0 and f.n_unique == f.n_rows
     if unique_ints and _is_id_name(f.name):
         return f.info("ignored", "numeric identifier (unique integers in an id-like column)")
+    if _looks_like_key_numbers(f):
+        return f.info("ignored", f"another unique identifier, {_key_reason(f)}")
     if unique_ints and _is_row_number(f.name, values):
         return f.info("ignored", "row number (consecutive unique integers)")
     if integral and _is_code_name(f.name):
@@ -447,6 +558,11 @@ def _numeric_info(f: _ColumnFacts, max_categories: int) -> ColumnInfo:
             notes.append(f"{f.n_text_bad} values are not numbers (e.g. {f.text_bad_example!r})")
     if infinite:
         notes.append(f"{infinite} infinite values")
+    finite = values[np.isfinite(values)]
+    if f.n_unique == 2 and finite.min() == 0 and finite.max() == 1:
+        share = float(finite.mean())
+        detail = f"0/1 flag, 1 on {share:.1%} of rows (binary: kept as 0/1, not transformed)"
+        return f.info("numeric", "; ".join([detail, *notes]))
     kind = "integer" if integral else "decimal"
     detail = f"{kind} values{_value_range(values)}, {f.n_unique:,} distinct"
     return f.info("numeric", "; ".join([detail, *notes]))
@@ -457,6 +573,6 @@ def _is_row_number(name: str, values: np.ndarray) -> bool:
     ordered = np.sort(values)
     if ordered[0] not in (0, 1) or not np.all(np.diff(ordered) == 1):
         return False
-    tokens = _name_tokens(name)
+    tokens = name_tokens(name)
     row_like = not tokens or tokens[0] in _ROW_TOKENS or tokens[-1] in _ROW_TOKENS
     return row_like or values.size >= 20

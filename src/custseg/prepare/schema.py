@@ -1,7 +1,7 @@
 """The column roles of a customer table as plain data, and the naming rules they share.
 
 :class:`TableSchema` lists every column with its role (identifier, numeric, categorical,
-datetime or ignored) and the reason for it; :func:`custseg.prepare.roles.infer_schema`
+datetime, outcome or ignored) and the reason for it; :func:`custseg.prepare.roles.infer_schema`
 builds one, :func:`custseg.prepare.rows.check_rows` checks rows against it, and the
 model stores it. This module also holds the helpers both use: clean column names,
 "did you mean" messages, gap words and the dtype families.
@@ -10,6 +10,7 @@ model stores it. This module also holds the helpers both use: clean column names
 from __future__ import annotations
 
 import difflib
+import fnmatch
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
@@ -33,9 +34,11 @@ __all__ = [
     "value_kind",
     "text_values",
     "is_integral",
+    "match_columns",
+    "GLOB_CHARS",
 ]
 
-Role = Literal["id", "numeric", "categorical", "datetime", "ignored"]
+Role = Literal["id", "numeric", "categorical", "datetime", "outcome", "ignored"]
 
 SCHEMA_VERSION = 1
 
@@ -43,6 +46,9 @@ SCHEMA_VERSION = 1
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nat", "#n/a"})
 # Share of non-missing text values that must parse for a text column to count as
 # numbers (or dates): a few typos should not turn an amount into free text.
+
+GLOB_CHARS = frozenset("*?[")
+"""Characters that make a ``features``/``exclude`` entry a glob pattern."""
 
 MAX_ABS_VALUE = 1e15
 """Numbers beyond +-this are data errors (no card amount is a quadrillion), not outliers."""
@@ -56,8 +62,10 @@ class ColumnInfo:
     ----------
     name : str
         Column name, with a byte-order mark and surrounding spaces removed.
-    role : {"id", "numeric", "categorical", "datetime", "ignored"}
-        What the column is used for.
+    role : {"id", "numeric", "categorical", "datetime", "outcome", "ignored"}
+        What the column is used for. ``"outcome"`` columns (outcome flags, labels and
+        model outputs: see :mod:`custseg.prepare.outcomes`) are profiled per segment
+        but not clustered on.
     dtype : str
         The pandas dtype of the column as it was read.
     reason : str
@@ -114,6 +122,15 @@ class TableSchema:
     def datetime(self) -> list[str]:
         """Date/time columns (kept for profiles, never clustering features)."""
         return self._names("datetime")
+
+    @property
+    def outcomes(self) -> list[str]:
+        """Outcome columns and model outputs: profiled per segment, never clustered on.
+
+        Their reasons say which kind: ``"outcome flag: churn ..."``,
+        ``"outcome: label ..."``, ``"model output: score ..."``.
+        """
+        return self._names("outcome")
 
     @property
     def ignored(self) -> list[str]:
@@ -185,6 +202,7 @@ _ROLE_WORDS: dict[str, str] = {
     "numeric": "numeric feature",
     "categorical": "categorical feature",
     "datetime": "date/time (not a feature)",
+    "outcome": "outcome (profiled, not a feature)",
     "ignored": "ignored",
 }
 
@@ -251,6 +269,37 @@ def unknown_column_message(name: str, columns: Iterable[str], what: str = "colum
         shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
         hint = f"the table has: {shown}"
     return f"{what} {name!r} is not in the table; {hint}"
+
+
+def match_columns(pattern: str, names: list[str], option: str) -> list[str]:
+    """Columns matching a glob pattern (``"score_*"``), in table order.
+
+    Matching is case-sensitive, like column names (:func:`fnmatch.fnmatchcase`).
+
+    Raises
+    ------
+    SchemaError
+        If no column matches; the message names close matches (the columns a
+        case-insensitive match would give, or similar names).
+    """
+    matched = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+    if matched:
+        return matched
+    folded = [n for n in names if fnmatch.fnmatchcase(n.lower(), pattern.lower())]
+    if folded:
+        hint = "patterns are case-sensitive; did you mean " + _or(folded) + "?"
+    else:
+        stem = "".join(ch for ch in pattern if ch not in GLOB_CHARS and ch != "]")
+        close = difflib.get_close_matches(stem, names, n=3, cutoff=0.5)
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        hint = f"did you mean {_or(close)}?" if close else f"the table has: {shown}"
+    raise SchemaError(f"{option}: pattern {pattern!r} matches no column; {hint}")
+
+
+def _or(names: list[str]) -> str:
+    shown = [repr(n) for n in names[:3]]
+    more = f" (and {len(names) - 3} more)" if len(names) > 3 else ""
+    return " or ".join(shown) + more
 
 
 def missing_columns_message(missing: list[str], present: list[str]) -> str:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from datetime import UTC, datetime
 from typing import Any
 
+from .._utils.text import shorten, shorten_middle
+
 __all__ = [
+    "FIGURE_LABEL_LENGTH",
+    "fmt_label",
+    "fmt_segment",
     "fmt_int",
     "fmt_number",
     "fmt_share",
@@ -17,6 +23,10 @@ __all__ = [
 ]
 
 _MISSING = "–"
+
+FIGURE_LABEL_LENGTH = 32
+"""Longest column name drawn in a figure; longer ones lose their middle (see the page's
+table of full names)."""
 
 
 def _finite(value: Any) -> float | None:
@@ -106,3 +116,25 @@ def fmt_timestamp(value: Any) -> str:
     if moment.tzinfo is not None:
         return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_label(name: Any, limit: int = FIGURE_LABEL_LENGTH) -> str:
+    """A column name as a figure draws it: whole up to ``limit`` characters, else its
+    start and end around an ellipsis (long names often differ only at the end)."""
+    return shorten_middle(str(name), limit)
+
+
+def fmt_segment(segment_id: Any, name: Any, width: int = 0, lines: int = 2) -> str:
+    """``"3 · Premium shoppers"`` for legends and axes.
+
+    With ``width``, the text is wrapped on at most ``lines`` lines of ``width``
+    characters, the last one cut at a word boundary.
+    """
+    text = f"{segment_id} · {name}"
+    if width <= 0:
+        return text
+    wrapped = textwrap.wrap(text, width) or [text]
+    if len(wrapped) > lines:
+        rest = " ".join(wrapped[lines - 1 :])
+        wrapped = [*wrapped[: lines - 1], shorten(rest, width)]
+    return "\n".join(shorten(line, width) for line in wrapped)

@@ -16,8 +16,17 @@ import jinja2
 import pandas as pd
 
 from ..exceptions import DataError
-from ._format import fmt_int, fmt_lift, fmt_metric, fmt_number, fmt_share, fmt_timestamp
+from ._format import (
+    fmt_int,
+    fmt_label,
+    fmt_lift,
+    fmt_metric,
+    fmt_number,
+    fmt_share,
+    fmt_timestamp,
+)
 from ._shared import REPORT_DATA_VERSION
+from .data.context import NEUTRAL_CONTEXT
 from .figures import render_figures
 
 __all__ = ["RenderedReport", "render_report", "REPORT_DATA_VERSION", "SECTIONS", "PROFILE_COLUMNS"]
@@ -55,6 +64,15 @@ _REQUIRED_KEYS = (
     "silhouette",
     "metrics",
 )
+
+
+# Keys added to the report data after its first layout: data without them renders
+# with neutral words, no warning and no outcome table.
+_OPTIONAL_KEYS: dict[str, Any] = {
+    "playbook": NEUTRAL_CONTEXT,
+    "warnings": [],
+    "outcomes": None,
+}
 
 
 @dataclass(frozen=True)
@@ -98,12 +116,18 @@ def render_report(data: dict[str, Any]) -> RenderedReport:
         If ``data`` is not report data of a version this custseg renders.
     """
     _check_data(data)
+    data = {**_OPTIONAL_KEYS, **data}
     figures = render_figures(data)
     images = {name: _data_uri(png) for name, png in figures.items()}
     html = (
         _environment()
         .get_template("report.html")
-        .render(data=data, images=images, sections=SECTIONS)
+        .render(
+            data=data,
+            images=images,
+            sections=SECTIONS,
+            shortened=shortened_names(data),
+        )
     )
     return RenderedReport(
         html=html,
@@ -144,6 +168,38 @@ def _check_data(data: Any) -> None:
         )
 
 
+def shortened_names(data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """The column names the figures draw shortened, with their full names.
+
+    Parameters
+    ----------
+    data : dict
+        Report data.
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "profiles": [...]}``: ``(as drawn, full name)`` pairs for the
+        figures of the data overview (gaps, histograms, correlations) and of the
+        segment profiles (lift heatmap, box plots), in order of first appearance.
+    """
+    overview = [
+        *(m["column"] for m in data["missing"]),
+        *(d["column"] for d in data["distributions"]),
+        *data["correlation"].get("columns", []),
+    ]
+    profiles = [*data["lift"].get("features", []), *(b["feature"] for b in data["feature_boxes"])]
+    out = {}
+    for part, names in (("data", overview), ("profiles", profiles)):
+        seen: dict[str, str] = {}
+        for name in map(str, names):
+            shown = fmt_label(name)  # what every figure draws
+            if shown != name:
+                seen.setdefault(name, shown)
+        out[part] = [(shown, full) for full, shown in seen.items()]
+    return out
+
+
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
@@ -163,6 +219,8 @@ def _environment() -> jinja2.Environment:
         lift_fmt=fmt_lift,
         metric_fmt=fmt_metric,
         date_fmt=fmt_timestamp,
+        outcome_fmt=outcome_value,
+        label_fmt=fmt_label,
     )
     return env
 
@@ -185,13 +243,18 @@ def _summary_markdown(data: dict[str, Any]) -> str:
     segments = data["segments"]
     overview = data["overview"]
     meta = data["meta"]
+    playbook = data["playbook"]
     lines = [
         f"# {data['title']}",
         "",
         f"{fmt_int(overview['n_usable'])} customers in {len(segments)} segments"
-        f" (custseg {meta['custseg_version']},"
+        f" of {playbook['customers']} (custseg {meta['custseg_version']},"
         f" model created {fmt_timestamp(meta['model_created_at'])}).",
         "",
+    ]
+    if data["warnings"]:
+        lines += ["## Warnings", "", *[f"- **{w['message']}**" for w in data["warnings"]], ""]
+    lines += [
         "| segment | name | customers | share | how to recognise them |",
         "| ---: | --- | ---: | ---: | --- |",
     ]
@@ -200,7 +263,11 @@ def _summary_markdown(data: dict[str, Any]) -> str:
             f"| {seg['id']} | {_md_cell(seg['name'])} | {fmt_int(seg['size'])}"
             f" | {fmt_share(seg['share'])} | {_md_cell(_rule_text(seg.get('rule')))} |"
         )
-    lines += ["", "## Segments", ""]
+    lines.append("")
+    if playbook.get("summary"):
+        lines += [f"Names and suggestions: {playbook['summary']}", ""]
+    lines += _outcomes_markdown(data)
+    lines += ["## Segments", ""]
     for seg in segments:
         lines += [f"### {seg['id']}. {seg['name']}", ""]
         if seg.get("description"):
@@ -216,16 +283,56 @@ def _summary_markdown(data: dict[str, Any]) -> str:
             ]
     lines += ["## Quality", ""]
     for metric in data["metrics"]:
-        lines.append(f"- {metric['name']}: {fmt_metric(metric['value'], metric.get('unit'))}")
+        lines.append(f"- {metric['name']}: {_metric_text(metric)}")
     lines += [
         "",
         f"Choice of k: {data['k_selection'].get('explanation') or 'not recorded.'}",
         "",
-        "> The strategies are suggestions for people to review, not decisions: check them",
-        "> against the bank's policies, risk appetite and regulations before acting.",
+        "> The strategies are suggestions for people to review, not decisions: they come",
+        f"> from the {playbook['name']} playbook ({playbook['practice']}); check them",
+        f"> against {playbook['review']} before acting.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _metric_text(metric: dict[str, Any]) -> str:
+    """The value on this table; a measure only taken at training (stability) says so."""
+    unit = metric.get("unit")
+    if metric.get("value") is None and metric.get("training") is not None:
+        return f"{fmt_metric(metric['training'], unit)} (at training)"
+    return fmt_metric(metric.get("value"), unit)
+
+
+def outcome_value(value: Any, kind: str) -> str:
+    """An outcome figure: a rate as a percentage, anything else as a number."""
+    return fmt_share(value) if kind == "rate" else fmt_number(value)
+
+
+def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
+    outcomes = data.get("outcomes")
+    if not outcomes or not outcomes.get("columns"):
+        return []
+    columns = outcomes["columns"]
+    names = {seg["id"]: seg["name"] for seg in data["segments"]}
+    head = [_md_cell(f"{c['name']} ({'rate' if c['kind'] == 'rate' else 'mean'})") for c in columns]
+    lines = [
+        "## Outcomes by segment",
+        "",
+        "| segment | " + " | ".join(head) + " |",
+        "| --- | " + " | ".join("---:" for _ in columns) + " |",
+    ]
+    for row in outcomes["segments"]:
+        cells = [outcome_value(v, c["kind"]) for v, c in zip(row["values"], columns, strict=True)]
+        label = _md_cell(f"{row['id']}. {names.get(row['id'], '')}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    population = [
+        outcome_value(v, c["kind"]) for v, c in zip(outcomes["population"], columns, strict=True)
+    ]
+    lines.append("| all customers | " + " | ".join(population) + " |")
+    if any(c["source"] == "training" for c in columns):
+        lines += ["", "Columns absent from this table show the figures measured at training."]
+    return [*lines, ""]
 
 
 def _rule_text(rule: Any) -> str:

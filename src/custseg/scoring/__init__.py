@@ -6,6 +6,9 @@
     score_customers(model, frame) -> ScoreResult (scored + rejects)
     score_file(model, input, out)             streamed; every row scored or rejected
     export_sql(model, dialect=..., table=...) one query that scores inside the warehouse
+    check_drift(model, frame) -> dict         PSI per feature and over the segment shares
+    align_segments(previous, frame, labels)   stable ids and names on retrain (lineage)
+    compare_scored(old, new) -> Migration     customers moving between segments
 
 The package imports its modules on first use, so that the command line can read the
 list of SQL dialects without loading numpy and pandas.
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
         score_file,
     )
     from .dialects import DIALECTS
+    from .drift import check_drift
+    from .lineage import align_segments
+    from .migration import Migration, compare_scored, compare_scored_files
     from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
     from .sqlexport import export_sql
 
@@ -43,6 +49,11 @@ _EXPORTS = {
     "score_file": "batch",
     "DIALECTS": "dialects",
     "export_sql": "sqlexport",
+    "check_drift": "drift",
+    "align_segments": "lineage",
+    "Migration": "migration",
+    "compare_scored": "migration",
+    "compare_scored_files": "migration",
 }
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -50,9 +61,14 @@ __all__ = [
     "REJECT_REASON_COLUMN",
     "REJECT_ROW_COLUMN",
     "SCORE_COLUMNS",
+    "Migration",
     "ScoreResult",
     "ScoreSummary",
     "Scorer",
+    "align_segments",
+    "check_drift",
+    "compare_scored",
+    "compare_scored_files",
     "default_rejects_path",
     "export_sql",
     "score_customers",

@@ -24,8 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from .._utils.io import atomic_path
+from .._utils.io import atomic_path, check_distinct_paths
 from .._utils.progress import NO_PROGRESS, Progress
+from .._utils.text import count
 from ..exceptions import ConfigError, DataError, ScoringError
 from ..model import SegmentationModel
 from ..prepare.rows import unusable_rows_message
@@ -104,9 +105,9 @@ class ScoreSummary:
         }
 
     def line(self) -> str:
-        """One human line, e.g. ``8950 rows: 8949 scored, 1 rejected (see x.rejects.csv)``."""
+        """One human line: ``8,950 rows: 8,949 scored, 1 rejected -> x.csv (rejects: ...)``."""
         return (
-            f"{self.rows_in} rows: {self.scored} scored, {self.rejected} rejected"
+            f"{count(self.rows_in, 'row')}: {self.scored:,} scored, {self.rejected:,} rejected"
             f" -> {self.out} (rejects: {self.rejects})"
         )
 
@@ -159,9 +160,9 @@ def score_customers(
 
 
 def default_rejects_path(out: str | os.PathLike[str]) -> Path:
-    """``<out stem>.rejects.csv`` next to ``out``."""
+    """``<out name>.rejects.csv`` next to ``out``: ``s.csv`` and ``s.parquet`` never share one."""
     target = Path(out)
-    return target.with_name(f"{target.stem}.rejects.csv")
+    return target.with_name(f"{target.name}.rejects.csv")
 
 
 def score_file(
@@ -187,7 +188,8 @@ def score_file(
     out : str or path-like
         Scored file; ``.csv`` or ``.parquet`` (``.pq``) decides the format.
     rejects : str, path-like or None, default=None
-        Rejects file (CSV); ``<out stem>.rejects.csv`` next to ``out`` when ``None``.
+        Rejects file (CSV); ``<out name>.rejects.csv`` next to ``out`` when ``None``
+        (``scored.parquet.rejects.csv``).
     chunk_size : int, default=200000
         Rows read, scored and written at a time; memory grows with it, not with the input.
     keep_columns : bool, default=False
@@ -203,7 +205,8 @@ def score_file(
     Raises
     ------
     ConfigError
-        If ``out`` has an unknown suffix or ``chunk_size`` is not positive.
+        If ``out`` has an unknown suffix, ``chunk_size`` is not positive, or two of
+        ``input``, ``out`` and ``rejects`` are the same file.
     SchemaError
         If a column the model needs is absent (raised before anything is written).
     DataError
@@ -217,11 +220,13 @@ def score_file(
     out_path = Path(out)
     fmt = output_format(out_path)
     rejects_path = Path(rejects) if rejects is not None else default_rejects_path(out_path)
-    if rejects_path.resolve() == out_path.resolve():
-        raise ConfigError(
-            f"the rejects file {rejects_path} is the output file;"
-            " choose another rejects path (--rejects)"
-        )
+    check_distinct_paths(
+        {
+            "input (--input)": None if isinstance(input, pd.DataFrame) else input,
+            "out (--out)": out_path,
+            "rejects (--rejects)": rejects_path,
+        }
+    )
 
     chunks = _chunks(input, chunk_size)
     first = next(chunks, None)

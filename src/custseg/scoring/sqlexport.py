@@ -60,6 +60,11 @@ def _minus(expr: str, value: float) -> str:
     return f"{expr} - {_num(value)}"
 
 
+def _comment(text: str) -> str:
+    """One ``--`` comment line: characters other than plain printable ASCII become ``?``."""
+    return "-- " + "".join(c if " " <= c <= "~" else "?" for c in text) + "\n"
+
+
 def _check_text(what: str, value: str) -> None:
     if "\x00" in value:
         raise ConfigError(f"{what} {value!r} contains a NUL character, which SQL cannot quote")
@@ -163,10 +168,12 @@ class _Query:
             ("cs_nearest", self._nearest()),
             ("cs_assigned", self._assigned()),
         ]
-        body = ",\n".join(f"{name} AS (\n{sql}\n)" for name, sql in ctes)
-        header = (
-            f"-- custseg {self.model.custseg_version} scoring query ({self.d.name}):"
-            f" {self.model.k} segments, model created {self.model.created_at}\n"
+        body = ",\n".join(self.d.cte(name, sql) for name, sql in ctes)
+        # The header is the one place outside literals where model text appears: only
+        # validated fields (a version number, an ISO time), and never a line break.
+        header = _comment(
+            f"custseg {self.model.custseg_version} scoring query ({self.d.name}):"
+            f" {self.model.k} segments, model created {self.model.created_at}"
         )
         return f"{header}WITH\n{body}\n{self._final()}\n"
 

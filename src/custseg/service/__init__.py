@@ -6,5 +6,6 @@ calls :class:`custseg.scoring.Scorer`, the same code as batch scoring.
 """
 
 from .app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RECORDS, create_app
+from .limits import ServiceLimits
 
-__all__ = ["create_app", "DEFAULT_MAX_RECORDS", "DEFAULT_MAX_BODY_BYTES"]
+__all__ = ["create_app", "ServiceLimits", "DEFAULT_MAX_RECORDS", "DEFAULT_MAX_BODY_BYTES"]

@@ -17,6 +17,9 @@ __all__ = [
     "ScoreResponse",
     "SegmentInfo",
     "ModelInfo",
+    "DriftFeature",
+    "DriftSegment",
+    "DriftResponse",
     "ErrorDetail",
     "ErrorResponse",
     "score_request_schema",
@@ -90,7 +93,57 @@ class ModelInfo(BaseModel):
     training: dict[str, Any]
     metrics: dict[str, Any]
     max_records: int = Field(description="Most records accepted in one request.")
+    lineage: dict[str, Any] = Field(
+        default_factory=dict,
+        description="How the segments continue a previous model's (custseg fit --previous):"
+        " previous_checksum, matched (new id -> previous id), new, retired, shift; empty"
+        " otherwise.",
+    )
     segments: list[SegmentInfo]
+
+
+class DriftFeature(BaseModel):
+    """Drift of one input feature."""
+
+    feature: str
+    kind: Literal["numeric", "categorical"]
+    psi: float = Field(description="Population stability index against the training histogram.")
+    status: Literal["green", "amber", "red"]
+    missing_then: float = Field(description="Share of missing values at training.")
+    missing_now: float = Field(description="Share of missing values in the records.")
+    mean_then: float | None
+    mean_now: float | None
+    bins: dict[str, Any] = Field(description="The bins and their shares then and now.")
+
+
+class DriftSegment(BaseModel):
+    """A segment's share at training and in the records."""
+
+    segment_id: int
+    name: str
+    share_then: float
+    share_now: float
+    customers_now: int
+
+
+class DriftResponse(BaseModel):
+    """Answer of ``POST /v1/drift``: the document ``custseg drift`` writes to drift.json."""
+
+    format: Literal["custseg-drift"]
+    version: int
+    verdict: str = Field(description='One line, e.g. "retrain recommended: 8 features red, ...".')
+    status: Literal["green", "amber", "red"] = Field(description="The worst status of all.")
+    thresholds: dict[str, float] = Field(description="PSI thresholds of amber and red.")
+    model: dict[str, Any]
+    rows: int
+    rows_compared: int = Field(description="Records that could be scored, and are compared.")
+    rows_rejected: int
+    features: list[DriftFeature]
+    segments: list[DriftSegment]
+    segments_psi: float
+    segments_status: Literal["green", "amber", "red"]
+    notes: list[str]
+    created_at: str
 
 
 class ErrorDetail(BaseModel):

@@ -49,15 +49,24 @@ class CsvLayout:
     decimal_point: str
     names: tuple[str, ...]
     types: dict[str, pa.DataType] = field(default_factory=dict)
+    #: Smallest block that holds a whole row of the head, four times over: Arrow needs
+    #: every row (a long header, a 1 MB text field) inside one block.
+    min_block: int = 0
 
 
 def sniff_csv(path: Path, text_columns: Collection[str] = ()) -> CsvLayout:
     """Decide the delimiter, decimal mark, column names and column types of ``path``."""
     head = _head_text(path)
+    # Python's csv module refuses fields over 128 KiB by default: the head is the limit.
+    csv.field_size_limit(max(csv.field_size_limit(), len(head) + 1))
     delimiter = _sniff_delimiter(head)
     names = _header(head, delimiter, path)
-    decimal_point, inferred = _infer(path, delimiter, names)
-    as_text = _read_block(path, delimiter, names, decimal_point, dict.fromkeys(names, pa.string()))
+    longest = max((len(line) for line in head.splitlines()), default=0)
+    min_block = 4 * (longest + 1)
+    decimal_point, inferred = _infer(path, delimiter, names, min_block)
+    as_text = _read_block(
+        path, delimiter, names, decimal_point, dict.fromkeys(names, pa.string()), min_block
+    )
     types: dict[str, pa.DataType] = {}
     for name in names:
         kind = inferred.schema.field(name).type
@@ -70,7 +79,12 @@ def sniff_csv(path: Path, text_columns: Collection[str] = ()) -> CsvLayout:
             types[name] = kind
         else:
             types[name] = pa.string()
-    return CsvLayout(path, delimiter, decimal_point, names, types)
+    return CsvLayout(path, delimiter, decimal_point, names, types, min_block)
+
+
+def _straddles(exc: pa.ArrowInvalid) -> bool:
+    """Whether Arrow failed for a row longer than its block (then a larger block reads it)."""
+    return "straddl" in str(exc)
 
 
 def stream_csv(
@@ -85,9 +99,10 @@ def stream_csv(
     """
     types = dict(layout.types)
     yielded = 0
+    block = max(_STREAM_BLOCK_SIZE, layout.min_block)
     while True:
         try:
-            reader = _open(layout, columns, types, skip=yielded, block_size=_STREAM_BLOCK_SIZE)
+            reader = _open(layout, columns, types, skip=yielded, block_size=block)
             pending: list[pa.RecordBatch] = []
             n_pending = 0
             for batch in reader:
@@ -103,6 +118,9 @@ def stream_csv(
                 yield pa.Table.from_batches(pending, schema=reader.schema)
             return
         except pa.ArrowInvalid as exc:
+            if _straddles(exc):
+                block *= 4  # a row longer than the block: read again with larger blocks
+                continue
             failed = _failed_column(exc, layout)
             if failed is None or types[failed] == pa.string():
                 raise _csv_error(exc, layout.path) from exc
@@ -112,12 +130,16 @@ def stream_csv(
 def read_csv(layout: CsvLayout, columns: Sequence[str] | None) -> pa.Table:
     """Read the whole file into one Arrow table."""
     types = dict(layout.types)
+    block = max(_BLOCK_SIZE, layout.min_block)
     while True:
         try:
             # The table reader converts blocks in parallel: faster than streaming.
-            options = _options(layout, columns, types, 0, _BLOCK_SIZE)
+            options = _options(layout, columns, types, 0, block)
             return pcsv.read_csv(str(layout.path), **options)
         except pa.ArrowInvalid as exc:
+            if _straddles(exc):
+                block *= 4
+                continue
             failed = _failed_column(exc, layout)
             if failed is None or types[failed] == pa.string():
                 raise _csv_error(exc, layout.path) from exc
@@ -127,11 +149,15 @@ def read_csv(layout: CsvLayout, columns: Sequence[str] | None) -> pa.Table:
 def count_csv_rows(layout: CsvLayout) -> int:
     """Count the data rows by parsing one column (quoted line breaks counted right)."""
     first = layout.names[0]
-    try:
-        reader = _open(layout, [first], {first: pa.string()}, skip=0, block_size=4 * _BLOCK_SIZE)
-        return sum(batch.num_rows for batch in reader)
-    except pa.ArrowInvalid as exc:
-        raise _csv_error(exc, layout.path) from exc
+    block = max(4 * _BLOCK_SIZE, layout.min_block)
+    while True:
+        try:
+            reader = _open(layout, [first], {first: pa.string()}, skip=0, block_size=block)
+            return sum(batch.num_rows for batch in reader)
+        except pa.ArrowInvalid as exc:
+            if not _straddles(exc):
+                raise _csv_error(exc, layout.path) from exc
+            block *= 4
 
 
 def _open(
@@ -171,16 +197,25 @@ def _options(
 
 
 def _head_text(path: Path) -> str:
-    """The first lines of the file, decoded (UTF-8, with or without byte-order mark)."""
+    """The first lines of the file, decoded (UTF-8, with or without byte-order mark).
+
+    At least 64 KiB and the header plus ``_SNIFF_LINES`` lines, however long they are
+    (a header of 10,000 columns, a field of a megabyte): no limit short of memory.
+    """
+    raw = b""
     try:
         with pa.input_stream(str(path), compression="detect") as stream:
-            raw = stream.read(_HEAD_BYTES + 1)
+            while True:
+                part = stream.read(max(_HEAD_BYTES, len(raw)))
+                raw += part
+                if not part or (len(raw) > _HEAD_BYTES and raw.count(b"\n") > _SNIFF_LINES):
+                    break
     except (OSError, pa.ArrowException) as exc:
         raise SourceError(
             f"cannot read {path}: {str(exc).splitlines()[0]}; check that it is a readable CSV file"
         ) from exc
-    whole = len(raw) <= _HEAD_BYTES
-    raw = raw.removeprefix(codecs.BOM_UTF8)[:_HEAD_BYTES]
+    whole = not part
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     if not whole and b"\n" in raw:
         raw = raw[: raw.rfind(b"\n") + 1]
     if not raw.strip():
@@ -221,12 +256,14 @@ def _header(head: str, delimiter: str, path: Path) -> tuple[str, ...]:
     return names
 
 
-def _infer(path: Path, delimiter: str, names: tuple[str, ...]) -> tuple[str, pa.Table]:
+def _infer(
+    path: Path, delimiter: str, names: tuple[str, ...], min_block: int
+) -> tuple[str, pa.Table]:
     """Arrow's types for the first block; decimal commas win if they make more numbers."""
-    with_point = _read_block(path, delimiter, names, ".", {})
+    with_point = _read_block(path, delimiter, names, ".", {}, min_block)
     if delimiter == ",":
         return ".", with_point
-    with_comma = _read_block(path, delimiter, names, ",", {})
+    with_comma = _read_block(path, delimiter, names, ",", {}, min_block)
     if _n_floats(with_comma) > _n_floats(with_point):
         return ",", with_comma
     return ".", with_point
@@ -242,16 +279,22 @@ def _read_block(
     names: tuple[str, ...],
     decimal_point: str,
     types: dict[str, pa.DataType],
+    min_block: int = 0,
 ) -> pa.Table:
-    layout = CsvLayout(path, delimiter, decimal_point, names, types)
-    try:
-        reader = _open(layout, None, types, skip=0)
-        batch = reader.read_next_batch()
-    except StopIteration:
-        return pa.table({name: pa.array([], types.get(name, pa.null())) for name in names})
-    except pa.ArrowInvalid as exc:
-        raise _csv_error(exc, path) from exc
-    return pa.Table.from_batches([batch])
+    layout = CsvLayout(path, delimiter, decimal_point, names, types, min_block)
+    block = max(_BLOCK_SIZE, min_block)
+    while True:
+        try:
+            reader = _open(layout, None, types, skip=0, block_size=block)
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return pa.table({name: pa.array([], types.get(name, pa.null())) for name in names})
+        except pa.ArrowInvalid as exc:
+            if _straddles(exc):
+                block *= 4
+                continue
+            raise _csv_error(exc, path) from exc
+        return pa.Table.from_batches([batch])
 
 
 def _failed_column(exc: pa.ArrowInvalid, layout: CsvLayout) -> str | None:

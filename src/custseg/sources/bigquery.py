@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 import pyarrow as pa
 
+from .._utils.masking import mask_url
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, SourceError
 
@@ -82,14 +83,14 @@ def parse_bigquery_url(url: str) -> BigQueryTarget:
     parts = [part for part in path.split("/") if part]
     if not parts or len(parts) > 2:
         raise ConfigError(
-            f"warehouse {url!r} should be bigquery://PROJECT or bigquery://PROJECT/DATASET, "
-            "e.g. bigquery://my-project/analytics"
+            f"warehouse {mask_url(url)!r} should be bigquery://PROJECT or"
+            " bigquery://PROJECT/DATASET, e.g. bigquery://my-project/analytics"
         )
     options = dict(parse_qsl(query, keep_blank_values=True))
     unknown = sorted(set(options) - {"location"})
     if unknown:
         raise ConfigError(
-            f"unknown option {unknown[0]!r} in {url!r}; the only option is ?location=EU "
+            f"unknown option {unknown[0]!r} in {mask_url(url)!r}; the only option is ?location=EU "
             "(or another BigQuery location)"
         )
     dataset = parts[1] if len(parts) == 2 else None

@@ -3,8 +3,14 @@
 The embedded warehouse is an in-memory database in which the bundled sample is the
 table ``credit_card_customers``; DuckDB's own readers also let a query read files
 (``SELECT * FROM 'customers.parquet'``). A user's database file is opened read-only:
-extracting never changes a warehouse. Extension auto-loading is off, so a query
-never downloads anything.
+extracting never changes a warehouse.
+
+Exactly one statement runs, and it must be a query that reads (``SELECT``, ``WITH``,
+``FROM``, ``VALUES``...): ``COPY ... TO``, ``ATTACH``, ``INSTALL``/``LOAD``, ``SET``,
+``PRAGMA``, ``CALL``, ``EXPORT`` and every statement that creates or changes something
+are refused before anything runs. Extension auto-installing and auto-loading are off
+and the configuration is locked before the query runs, so a query can neither
+download an extension nor switch those settings back on.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ _MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 _CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
+    "allow_community_extensions": False,
 }
 
 
@@ -45,7 +52,7 @@ def run_duckdb(
     Parameters
     ----------
     sql : str
-        One query (with several statements, the last one's rows are returned).
+        Exactly one statement, a query that reads (see the module's notes).
     database : pathlib.Path, optional
         A DuckDB database file, opened read-only. ``None`` means the embedded
         warehouse with the bundled sample as ``credit_card_customers``.
@@ -59,13 +66,17 @@ def run_duckdb(
     Raises
     ------
     SourceError
-        Missing or invalid database file, SQL syntax error, unknown table or column,
-        or any other error DuckDB reports.
+        Missing or invalid database file, more than one statement, a statement that
+        does not read, SQL syntax error, unknown table or column, or any other error
+        DuckDB reports.
     """
+    statement = _one_reading_statement(sql, embedded=database is None)
     connection = _embedded() if database is None else _open_file(database)
     try:
+        # Locked: the query cannot switch extension downloads (or anything) back on.
+        connection.execute("SET lock_configuration = true")
         with progress.stage("Running the query on DuckDB") as stage:
-            relation = connection.sql(sql)
+            relation = connection.sql(statement)
             stage.advance()
         if relation is None:  # a statement without rows (SET, CREATE, ...)
             return pa.table({})
@@ -80,6 +91,28 @@ def run_duckdb(
         raise _query_error(exc, embedded=database is None) from exc
     finally:
         connection.close()
+
+
+def _one_reading_statement(sql: str, *, embedded: bool) -> str:
+    """``sql`` if it is exactly one statement that reads; a :class:`SourceError` otherwise."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise _query_error(exc, embedded=embedded) from exc
+    if len(statements) != 1:
+        raise SourceError(
+            f"the SQL holds {len(statements)} statements; give exactly one query that reads"
+            " (SELECT ...), without other statements before or after it"
+        )
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        name = str(kind).rsplit(".", 1)[-1]
+        raise SourceError(
+            f"only a query that reads (SELECT ..., WITH ..., FROM ...) runs on a DuckDB"
+            f" warehouse, not a {name} statement; extract never writes files, attaches"
+            " databases, installs extensions or changes settings"
+        )
+    return sql
 
 
 def _embedded() -> duckdb.DuckDBPyConnection:

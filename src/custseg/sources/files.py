@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .._utils.text import plain
 from ..exceptions import ConfigError, SchemaError, SourceError
 from ._csv import count_csv_rows, read_csv, sniff_csv, stream_csv
 from ._frames import arrow_to_frame
@@ -155,7 +156,9 @@ def iter_table(
         As :func:`read_table`.
     """
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ConfigError(f"chunk_size={chunk_size!r} should be a positive integer, e.g. 100000")
+        raise ConfigError(
+            f"chunk_size={plain(chunk_size)!r} should be a positive integer, e.g. 100000"
+        )
     source, kind = _check_file(path)
     offset = 0
     for table in _iter_arrow(source, kind, columns, chunk_size, text_columns):

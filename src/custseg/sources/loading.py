@@ -9,7 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from .._utils.io import sha256_file
+from .._utils.io import sha256_bytes, sha256_file
+from .._utils.masking import mask_url
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, SourceError
 from .files import read_table
@@ -69,6 +70,8 @@ def check_data_options(
         if value is not None:
             flag = "--" + name.replace("_", "-")
             shown = os.fspath(value) if isinstance(value, os.PathLike) else value
+            if name == "warehouse" and isinstance(shown, str):
+                shown = mask_url(shown)
             raise ConfigError(
                 f"{name}={shown!r} ({flag}) applies to sql queries (--sql) only, not to "
                 f"input={str(input)!r} (--input); leave it out"
@@ -142,6 +145,7 @@ def describe_source(
     input: str | os.PathLike[str] | None = None,
     sql: str | None = None,
     warehouse: str | None = None,
+    query_file: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """What a table was read from, to store with a model trained on it.
 
@@ -153,14 +157,17 @@ def describe_source(
         The query run, if the table came from a query.
     warehouse : str, optional
         Where ``sql`` ran (``None``: the embedded warehouse).
+    query_file : path-like, optional
+        The file ``sql`` was read from (``--sql @query.sql``); its name is recorded.
 
     Returns
     -------
     dict
         For a file: ``source`` (the path), ``data_sha256`` (of the file) and, when a
         snapshot manifest lies beside it, ``manifest_sha256``. For a query: ``source``
-        (the warehouse, secrets masked, see :func:`~custseg.sources.describe_warehouse`)
-        and ``query``.
+        (the warehouse, secrets masked, see :func:`~custseg.sources.describe_warehouse`),
+        ``query`` (the text), ``query_sha256`` (of its UTF-8 text) and, when it came
+        from a file, ``query_file`` (the file's name).
 
     Raises
     ------
@@ -169,7 +176,15 @@ def describe_source(
     """
     check_data_options(input=input, sql=sql, warehouse=warehouse)
     if input is None:
-        return {"source": describe_warehouse(warehouse), "query": sql}
+        assert sql is not None
+        described = {
+            "source": describe_warehouse(warehouse),
+            "query": sql,
+            "query_sha256": sha256_bytes(sql.encode("utf-8")),
+        }
+        if query_file is not None:
+            described["query_file"] = Path(query_file).name
+        return described
     description: dict[str, Any] = {"source": str(input), "data_sha256": sha256_file(input)}
     manifest = manifest_path(input)
     if manifest.is_file():

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .._utils.progress import NO_PROGRESS, Progress
+from .._utils.text import plain
 from ..exceptions import ConfigError, SourceError
 from . import bigquery as _bigquery
 from ._frames import arrow_to_frame, check_unique_names
@@ -140,7 +141,7 @@ def extract(
         if name not in entry.options:
             where = " and ".join(owner.label for owner in owners.get(name, ()))
             raise ConfigError(
-                f"{name}={value!r} applies to {where} warehouses only, not to "
+                f"{name}={plain(value)!r} applies to {where} warehouses only, not to "
                 f"{entry.describe(warehouse)}; leave it out"
             )
     result = entry.run(sql, warehouse, progress=progress, notify=notify, **given)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from .._utils.progress import Progress
+from .._utils.text import plain
 from ..exceptions import ConfigError
 from . import bigquery
 from ._urls import mask_url, url_scheme
@@ -192,7 +193,7 @@ def _run_bigquery(
         or max_bytes_billed < 1
     ):
         raise ConfigError(
-            f"max_bytes_billed={max_bytes_billed!r} should be a positive number of bytes, "
+            f"max_bytes_billed={plain(max_bytes_billed)!r} should be a positive number of bytes, "
             "e.g. 10000000000 for 10 GB"
         )
     target = bigquery.parse_bigquery_url(str(url))

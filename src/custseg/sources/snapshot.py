@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from .._utils.io import atomic_path, sha256_file, write_text_atomic
+from .._utils.io import atomic_path, sha256_bytes, sha256_file, write_text_atomic
 from .._utils.progress import NO_PROGRESS, Progress
 from .._version import __version__
 from ..exceptions import ConfigError, SourceError
@@ -46,6 +46,7 @@ def save_snapshot(
     warehouse: str,
     source_kind: str | None = None,
     bytes_processed: int | None = None,
+    query_file: str | os.PathLike[str] | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> dict[str, Any]:
     """Write ``frame`` to ``path`` (CSV or Parquet) and its manifest next to it.
@@ -64,6 +65,9 @@ def save_snapshot(
         ``"duckdb"``, ``"bigquery"``, ``"sqlalchemy"`` or ``"file"``.
     bytes_processed : int, optional
         Bytes the warehouse processed (BigQuery).
+    query_file : path-like, optional
+        The file the query was read from (``--sql @query.sql``); its name is recorded
+        as ``query_file`` beside ``query_sha256``.
     progress : Progress, default NO_PROGRESS
         Receives a "writing" stage counting rows.
 
@@ -117,6 +121,8 @@ def save_snapshot(
                 for name, dtype in zip(names, frame.dtypes, strict=True)
             ],
             "query": query,
+            "query_sha256": sha256_bytes(query.encode("utf-8")),
+            "query_file": Path(query_file).name if query_file is not None else None,
             "warehouse": warehouse,
             "source_kind": source_kind,
             "bytes_processed": bytes_processed,

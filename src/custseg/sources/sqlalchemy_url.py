@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 
+from .._utils.masking import mask_text
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import SourceError
 from ._frames import check_unique_names
@@ -211,6 +212,4 @@ class _Scrubber:
     def __call__(self, exc: BaseException | None) -> str:
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         text = lines[0] if lines else type(exc).__name__
-        for secret in reversed(self._secrets):
-            text = text.replace(secret, "***")
-        return text
+        return mask_text(text, self._secrets)

@@ -3,11 +3,14 @@
 :func:`build_report_data` (in :mod:`.build`) validates its inputs, runs the table
 through the scorer and asks one module per report section for its part:
 
+- :mod:`.context`: the playbook that named the segments (and the report's wording)
+  and the warnings of the fit;
 - :mod:`.overview`: data overview and exploration (rows, columns, gaps, distributions,
   correlations);
 - :mod:`.choice_of_k`: the choice of the number of segments, driven by the index
   registry :data:`custseg.cluster.indices.INDICES`;
 - :mod:`.segments`: the segment cards of the executive summary;
+- :mod:`.outcomes`: outcome columns (churn, responses, scores) per segment;
 - :mod:`.projection`: the two-dimensional view;
 - :mod:`.profiles`: profiles, lift and the distinguishing features;
 - :mod:`.evaluation`: the silhouette and the quality measures.

@@ -20,12 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..._utils.text import plain
 from ..._version import __version__
 from ...exceptions import ConfigError, DataError, ModelError
 from ...model import SegmentationModel
 from .._shared import REPORT_DATA_VERSION
 from .choice_of_k import k_selection
+from .context import fit_warnings, playbook_context
 from .evaluation import quality_metrics, silhouette_data
+from .lineage import lineage_section
+from .outcomes import outcomes_by_segment
 from .overview import column_roles, correlation, distributions, missing_values, table_overview
 from .profiles import segment_profiles
 from .projection import projection
@@ -53,10 +57,11 @@ def build_report_data(
     Returns
     -------
     dict
-        Keys ``version``, ``title``, ``meta``, ``overview``, ``columns``, ``decisions``,
-        ``missing``, ``distributions``, ``correlation``, ``k_selection``, ``segments``,
-        ``projection``, ``profiles``, ``lift``, ``feature_boxes``, ``silhouette`` and
-        ``metrics``; see ``docs/report.md`` for their layout.
+        Keys ``version``, ``title``, ``meta``, ``playbook``, ``warnings``,
+        ``overview``, ``columns``, ``decisions``, ``missing``, ``distributions``,
+        ``correlation``, ``k_selection``, ``segments``, ``outcomes``, ``projection``,
+        ``profiles``, ``lift``, ``feature_boxes``, ``silhouette`` and ``metrics``; see
+        ``docs/report.md`` for their layout.
 
     Raises
     ------
@@ -82,7 +87,7 @@ def build_report_data(
     if len(frame) == 0:
         raise DataError("the table has 0 rows; pass the customers to report on")
     if isinstance(random_state, bool) or not isinstance(random_state, int) or random_state < 0:
-        raise ConfigError(f"random_state={random_state!r} should be an integer >= 0, e.g. 0")
+        raise ConfigError(f"random_state={plain(random_state)!r} should be an integer >= 0, e.g. 0")
     return _jsonable(_build(model, frame, random_state))
 
 
@@ -123,6 +128,8 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
             "training_rows": model.training.get("rows"),
             "random_state": seed,
         },
+        "playbook": playbook_context(model),
+        "warnings": fit_warnings(model),
         "overview": table_overview(frame, checked.reasons, schema, len(model.feature_names)),
         "columns": column_roles(frame, checked.frame, schema),
         "decisions": [str(d) for d in model.preparation.get("decisions", [])],
@@ -131,12 +138,14 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         "correlation": correlation(rows, numeric, rng),
         "k_selection": k_selection(model),
         "segments": segment_cards(model, sizes, profiles.top),
+        "outcomes": outcomes_by_segment(model, frame.loc[rows.index], labels),
         "projection": projection(X, labels, model.centroid_array, rng),
         "profiles": profiles.rows,
         "lift": profiles.lift,
         "feature_boxes": profiles.boxes,
         "silhouette": silhouette,
         "metrics": quality_metrics(model, X, labels, sizes, silhouette),
+        "lineage": lineage_section(model),
     }
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "as_float",
     "compact_axis",
     "figure",
+    "legend_columns",
     "log_axis",
     "note",
     "png",
@@ -73,6 +74,18 @@ def figure(width: float, height: float) -> Iterator[Figure]:
             yield fig
         finally:
             fig.clear()
+
+
+def legend_columns(labels: Sequence[str], width: float, fontsize: float = 8.0) -> int:
+    """How many legend columns of ``labels`` fit across ``width`` inches.
+
+    A legend wider than its figure is clipped (entries silently missing); this sizes
+    the columns from the longest label so that every entry is drawn.
+    """
+    longest = max((max(len(line) for line in str(t).split("\n")) for t in labels), default=1)
+    # An average glyph of DejaVu Sans is about 0.6 em; the handle and the gaps add ~3 em.
+    entry = (0.6 * longest + 3.0) * fontsize / 72.0
+    return max(1, min(len(labels), int((width - 0.3) // entry)))
 
 
 def png(fig: Figure) -> bytes:

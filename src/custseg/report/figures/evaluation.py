@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._format import fmt_segment
 from .._shared import segment_colors
 from ._canvas import ACCENT, as_float, figure, note, png
 
@@ -71,7 +72,8 @@ def silhouette_figure(silhouette: dict[str, Any], segments: list[dict[str, Any]]
         ax.set_yticks(
             centers,
             [
-                f"{s['id']} · {s['name']}\nmean {'–' if m is None else f'{m:.2f}'}"
+                fmt_segment(s["id"], s["name"], width=30, lines=1)
+                + f"\nmean {'–' if m is None else f'{m:.2f}'}"
                 for s, m in reversed(list(zip(segments, means, strict=False)))
             ],
         )

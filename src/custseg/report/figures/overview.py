@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._format import fmt_number
+from .._format import fmt_label, fmt_number
 from ._canvas import MUTED, as_float, compact_axis, figure, log_axis, note, png
 
 __all__ = ["correlation_figure", "distributions_figure", "missing_values_figure"]
@@ -31,7 +31,7 @@ def missing_values_figure(missing: list[dict[str, Any]]) -> bytes:
         if not missing:
             note(ax, "No feature columns")
             return png(fig)
-        names = [m["column"] for m in missing][::-1]
+        names = [fmt_label(m["column"]) for m in missing][::-1]
         shares = np.array([float(m["share"]) for m in missing][::-1]) * 100
         counts = [int(m["n_missing"]) for m in missing][::-1]
         bars = ax.barh(names, shares, color=["#d6604d" if s > 0 else "#cccccc" for s in shares])
@@ -85,7 +85,7 @@ def distributions_figure(distributions: list[dict[str, Any]]) -> bytes:
                 log_axis(ax, "x")
             else:
                 compact_axis(ax.xaxis)
-            ax.set_title(str(item["column"]), fontsize=8.5)
+            ax.set_title(fmt_label(item["column"]), fontsize=8.5)
             ax.set_xlabel(
                 f"median {fmt_number(item.get('median'))}"
                 + (" · log scale" if item.get("log_scale") else ""),
@@ -123,8 +123,9 @@ def correlation_figure(correlation: dict[str, Any]) -> bytes:
             note(ax, "Not enough numeric columns for correlations")
             return png(fig)
         image = ax.imshow(np.ma.masked_invalid(matrix), cmap="RdBu_r", vmin=-1, vmax=1)
-        ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right", fontsize=7.5)
-        ax.set_yticks(range(len(columns)), columns, fontsize=7.5)
+        labels = [fmt_label(c) for c in columns]
+        ax.set_xticks(range(len(columns)), labels, rotation=60, ha="right", fontsize=7.5)
+        ax.set_yticks(range(len(columns)), labels, fontsize=7.5)
         ax.spines[:].set_visible(False)
         if len(columns) <= 25:
             for i in range(len(columns)):

@@ -8,9 +8,9 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.patches import Patch
 
-from .._format import fmt_lift
+from .._format import fmt_label, fmt_lift, fmt_segment
 from .._shared import segment_colors
-from ._canvas import as_float, compact_axis, figure, log_axis, note, png
+from ._canvas import as_float, compact_axis, figure, legend_columns, log_axis, note, png
 
 __all__ = ["feature_boxes_figure", "lift_figure"]
 
@@ -33,8 +33,10 @@ def lift_figure(lift: dict[str, Any]) -> bytes:
     matrix = np.array([as_float(row) for row in lift["matrix"]], dtype=np.float64).reshape(
         len(features), len(names)
     )
-    height = max(3.0, 0.3 * len(features) + 1.6)
-    width = max(6.0, 1.05 * len(names) + 4.2)
+    # Room below the cells for segment labels on two lines, at the left for the
+    # (shortened) feature names.
+    height = max(3.0, 0.3 * len(features) + 2.1)
+    width = max(6.0, 1.05 * len(names) + 4.6)
     with figure(width, height) as fig:
         ax = fig.add_subplot()
         if not features or not names:
@@ -55,8 +57,12 @@ def lift_figure(lift: dict[str, Any]) -> bytes:
             aspect="auto",
         )
         ax.set_facecolor("#dddddd")
-        ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
-        ax.set_yticks(range(len(features)), features, fontsize=7.5)
+        ax.set_xticks(
+            range(len(names)),
+            [fmt_segment(i, name, width=15, lines=3) for i, name in enumerate(names)],
+            fontsize=7,
+        )
+        ax.set_yticks(range(len(features)), [fmt_label(f) for f in features], fontsize=7.5)
         ax.spines[:].set_visible(False)
         for i in range(len(features)):
             for j in range(len(names)):
@@ -100,7 +106,11 @@ def feature_boxes_figure(
     n = len(feature_boxes)
     cols = max(1, min(3, n))
     rows = max(1, -(-n // cols))
-    with figure(3.65 * cols + 0.2, 2.6 * rows + 0.8) as fig:
+    labels = [fmt_segment(s["id"], s["name"], width=48, lines=1) for s in segments]
+    width = max(7.5, 3.65 * cols + 0.2)
+    ncols = legend_columns(labels, width)
+    legend_rows = -(-len(labels) // ncols)
+    with figure(width, 2.6 * rows + 0.5 + 0.2 * legend_rows) as fig:
         if n == 0:
             note(fig.add_subplot(), "No distinguishing feature to show")
             return png(fig)
@@ -139,12 +149,13 @@ def feature_boxes_figure(
                 log_axis(ax, "y")
             else:
                 compact_axis(ax.yaxis)
-            ax.set_title(str(item["feature"]), fontsize=9)
+            ax.set_title(fmt_label(item["feature"]), fontsize=9)
             ax.set_xlabel("segment")
         for ax in list(axes.flat)[n:]:
             ax.set_axis_off()
         handles = [
-            Patch(color=colors[int(s["id"])], label=f"{s['id']} · {s['name']}") for s in segments
+            Patch(color=colors[int(s["id"])], label=label)
+            for s, label in zip(segments, labels, strict=True)
         ]
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(segments)))
+        fig.legend(handles=handles, loc="outside lower center", ncols=ncols)
         return png(fig)

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 from matplotlib.lines import Line2D
 
+from .._format import fmt_segment
 from .._shared import segment_colors
-from ._canvas import as_float, figure, png
+from ._canvas import as_float, figure, legend_columns, png
 
 __all__ = ["projection_figure"]
 
@@ -34,7 +35,9 @@ def projection_figure(projection: dict[str, Any], segments: list[dict[str, Any]]
     y = as_float(projection["y"])
     labels = np.asarray(projection["labels"], dtype=np.int64)
     ratio = list(projection.get("explained_variance_ratio") or [None, None])
-    with figure(8.5, 6.0) as fig:
+    legend = [fmt_segment(s["id"], s["name"], width=48, lines=1) for s in segments]
+    ncols = legend_columns(legend, 8.5)
+    with figure(8.5, 5.6 + 0.2 * -(-len(legend) // ncols)) as fig:
         ax = fig.add_subplot()
         for seg in segments:
             mask = labels == int(seg["id"])
@@ -62,17 +65,11 @@ def projection_figure(projection: dict[str, Any], segments: list[dict[str, Any]]
                 zorder=4,
             )
         handles = [
-            Line2D(
-                [],
-                [],
-                marker="o",
-                ls="",
-                color=colors[int(seg["id"])],
-                label=f"{seg['id']} · {seg['name']}",
-            )
-            for seg in segments
+            Line2D([], [], marker="o", ls="", color=colors[int(seg["id"])], label=label)
+            for seg, label in zip(segments, legend, strict=True)
         ]
-        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        # Below the plot, in as many columns as fit: every segment is listed.
+        fig.legend(handles=handles, loc="outside lower center", ncols=ncols)
         ax.set_xlabel(f"first principal component ({_pct(ratio[0])} of the variance)")
         ax.set_ylabel(f"second principal component ({_pct(ratio[1])} of the variance)")
         ax.set_title(

@@ -1,0 +1,232 @@
+"""The scoring service under hostile load: figures for docs/inference.md ("Under pressure").
+
+Starts the real ``custseg serve`` (default limits) on a free 127.0.0.1 port and runs:
+
+A. 2,000 idle connections (connected, never send a byte) plus 100 uploads that announce
+   16 MiB, send as much as the server takes and then stall. While they hang on, it
+   samples the server's resident memory (RSS, every 50 ms) and times normal requests
+   (100 records each). Prints the peak RSS and the slowest normal request.
+B. Two clients post 10,000-record requests back to back while a third asks /healthz
+   every 20 ms. Prints /healthz p50/p99/max latency and the scoring requests' rate.
+
+    .venv/bin/python bench/stress_service.py                 # fits a k=8 model first
+    .venv/bin/python bench/stress_service.py --workers 2 --model out/model.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_service import bodies, fit_model, free_port, start_server  # noqa: E402
+
+MiB = 1024 * 1024
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children (worker processes), in MB."""
+    total = 0
+    pids = [pid] + [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _parent(int(p.name)) == pid
+    ]
+    for one in pids:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def timed_post(port: int, body: bytes, path: str = "/v1/score") -> tuple[float, int]:
+    start = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        status = response.status
+    except OSError:
+        status = 0
+    finally:
+        conn.close()
+    return time.perf_counter() - start, status
+
+
+def stalled_upload(port: int, sockets: list[socket.socket], outcome: list[str]) -> None:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sockets.append(sock)
+    sock.sendall(
+        b"POST /v1/score HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {16 * MiB}\r\n\r\n[".encode()
+    )
+    sent = 1
+    piece = b" " * (64 * 1024)
+    sock.settimeout(2.0)
+    try:
+        while sent < 16 * MiB - len(piece):
+            sock.sendall(piece)
+            sent += len(piece)
+        outcome.append("sent all but the last bytes, stalled")
+    except TimeoutError:
+        outcome.append("server stopped reading, stalled")
+    except OSError:
+        outcome.append("refused (503) and closed")
+
+
+def phase_a(port: int, server_pid: int, normal: bytes) -> dict[str, float]:
+    idle: list[socket.socket] = []
+    for _ in range(2000):
+        try:
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        except OSError:
+            break
+    peak = rss_mb(server_pid)
+    stalled: list[socket.socket] = []
+    outcome: list[str] = []
+    threads = [
+        threading.Thread(target=stalled_upload, args=(port, stalled, outcome)) for _ in range(100)
+    ]
+    for thread in threads:
+        thread.start()
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, rss_mb(server_pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    for thread in threads:
+        thread.join()
+    normal_times = []
+    statuses = []
+    for _ in range(5):
+        seconds, status = timed_post(port, normal)
+        normal_times.append(seconds)
+        statuses.append(status)
+        time.sleep(0.2)
+    time.sleep(1.0)
+    stop.set()
+    sampler.join()
+    kinds = {kind: outcome.count(kind) for kind in set(outcome)}
+    for sock in idle + stalled:
+        sock.close()
+    time.sleep(1.0)
+    return {
+        "idle_connections": float(len(idle)),
+        "peak_rss_mb": peak,
+        "rss_after_mb": rss_mb(server_pid),
+        "normal_max_s": max(normal_times),
+        "normal_median_s": statistics.median(normal_times),
+        "normal_ok": float(statuses.count(200)),
+        "outcomes": kinds,  # type: ignore[dict-item]
+    }
+
+
+def phase_b(port: int, big: bytes, seconds: float) -> dict[str, float]:
+    stop = threading.Event()
+    scored = []
+
+    def load() -> None:
+        while not stop.is_set():
+            elapsed, status = timed_post(port, big)
+            if status == 200:
+                scored.append(elapsed)
+
+    loaders = [threading.Thread(target=load) for _ in range(2)]
+    for thread in loaders:
+        thread.start()
+    time.sleep(1.0)
+    latencies = []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        start = time.perf_counter()
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        latencies.append(time.perf_counter() - start)
+        time.sleep(0.02)
+    conn.close()
+    stop.set()
+    for thread in loaders:
+        thread.join()
+    ms = np.asarray(latencies) * 1000
+    return {
+        "healthz_n": float(len(ms)),
+        "healthz_p50_ms": float(np.percentile(ms, 50)),
+        "healthz_p99_ms": float(np.percentile(ms, 99)),
+        "healthz_max_ms": float(ms.max()),
+        "big_requests": float(len(scored)),
+        "big_median_s": statistics.median(scored) if scored else float("nan"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="custseg serve --threads")
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of phase B")
+    args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        model = args.model or fit_model(Path(tmp))
+        normal = bodies(1, 100, seed=1)[0]
+        big = bodies(1, 10_000, seed=2)[0]
+        port = free_port()
+        options = ["--workers", str(args.workers)]
+        if args.threads is not None:
+            options += ["--threads", str(args.threads)]
+        server = start_server(model, port, *options)
+        try:
+            time.sleep(1.0)
+            print(f"server RSS at rest: {rss_mb(server.pid):.0f} MB ({args.workers} worker(s))")
+            a = phase_a(port, server.pid, normal)
+            print(
+                f"A. {a['idle_connections']:.0f} idle connections + 100 stalled 16 MiB uploads"
+                f" ({a['outcomes']}): peak RSS {a['peak_rss_mb']:.0f} MB"
+                f" (after they left: {a['rss_after_mb']:.0f} MB); normal 100-record request"
+                f" {a['normal_ok']:.0f}/5 answered, slowest {a['normal_max_s']:.2f} s,"
+                f" median {a['normal_median_s']:.2f} s"
+            )
+            b = phase_b(port, big, args.seconds)
+            print(
+                f"B. /healthz while 10,000-record requests run ({b['big_requests']:.0f} scored,"
+                f" median {b['big_median_s']:.2f} s each): p50 {b['healthz_p50_ms']:.1f} ms,"
+                f" p99 {b['healthz_p99_ms']:.1f} ms, max {b['healthz_max_ms']:.1f} ms"
+                f" over {b['healthz_n']:.0f} requests"
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(json.dumps({"a": {k: v for k, v in a.items() if k != "outcomes"}, "b": b}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+"""The rule that recommends k from measured candidates, and its explanation.
+
+:func:`apply_rule` is the one recommendation rule: every engine that sweeps k (the local
+sweep of :mod:`custseg.cluster.selection`, the Spark engine) measures its
+:class:`KCandidate` its own way and recommends with it. The rule, and why it is what it
+is, are described in :mod:`custseg.cluster.selection` and ``docs/choosing_k.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .indices import INDICES, index, voting_indices
+
+__all__ = ["BEST_AVAILABLE_TOLERANCE", "KCandidate", "RULE", "VOTE_MARGIN", "apply_rule"]
+
+BEST_AVAILABLE_TOLERANCE = 0.02
+VOTE_MARGIN = 0.05
+
+RULE = (
+    "1. A k is stable when its bootstrap stability (median adjusted Rand index) is >= "
+    "min_stability; if no k is, the k within 0.02 of the best stability count as "
+    "stable. 2. A stable k is eligible when its smallest segment holds >= min_share "
+    "of the rows; if no stable k is, the stable k with the largest smallest segment "
+    "are eligible. 3. k = 2 stays eligible only when no k >= 3 is: a two-way split is "
+    "rarely actionable. 4. Among the eligible k, four indices vote: best silhouette, "
+    "best Calinski-Harabasz, best (lowest) Davies-Bouldin and the knee of the inertia "
+    "curve (Kneedle on log inertia, when eligible); the k with most votes is "
+    "recommended, a tie going to the knee if it is tied, otherwise to the best "
+    "silhouette."
+)
+
+
+@dataclass(frozen=True)
+class KCandidate:
+    """The indices of one ``k``.
+
+    Attributes
+    ----------
+    k : int
+        Number of segments.
+    inertia : float
+        Within-segment sum of squared distances.
+    indices : dict of str to float
+        Value of every registered index (:data:`custseg.cluster.indices.INDICES`):
+        silhouette, Calinski-Harabasz, Davies-Bouldin; NaN when not measurable.
+    stability_ari : float
+        Median adjusted Rand index to the bootstrap refits (1 = perfectly stable).
+    stability_min : float
+        Worst adjusted Rand index among the refits.
+    stability_mean : float
+        Mean adjusted Rand index to the refits.
+    stability_resamples : int
+        Refits behind the stability figures.
+    min_share : float
+        Share of the rows in the smallest segment.
+    sizes : list of int
+        Rows per segment, canonical order (largest first).
+    details : dict
+        What an index reports beside its value (``silhouette_exact``,
+        ``silhouette_ci`` of an estimated silhouette).
+    eligible : bool
+        Whether the rule kept this ``k``.
+    excluded_because : str or None
+        Why the rule set this ``k`` aside.
+    votes : list of str
+        Index names that voted for this ``k`` (registered indices and ``knee``).
+    """
+
+    k: int
+    inertia: float
+    indices: dict[str, float]
+    stability_ari: float
+    stability_min: float
+    min_share: float
+    sizes: list[int]
+    details: dict[str, Any] = field(default_factory=dict)
+    eligible: bool = False
+    excluded_because: str | None = None
+    votes: list[str] = field(default_factory=list)
+    stability_mean: float = float("nan")
+    stability_resamples: int = 0
+
+    def value(self, name: str) -> float:
+        """The value of the registered index ``name`` (NaN when it was not measured)."""
+        return float(self.indices.get(name, float("nan")))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data: one key per registered index, then its details."""
+        out: dict[str, Any] = {"k": self.k, "inertia": self.inertia}
+        for entry in INDICES:
+            out[entry.name] = _finite_or_none(self.value(entry.name))
+        out.update(self.details)
+        out.update(
+            {
+                "stability_ari": _finite_or_none(self.stability_ari),
+                "stability_min": _finite_or_none(self.stability_min),
+                "stability_mean": _finite_or_none(self.stability_mean),
+                "stability_resamples": self.stability_resamples,
+                "min_share": self.min_share,
+                "sizes": list(self.sizes),
+                "eligible": self.eligible,
+                "excluded_because": self.excluded_because,
+                "votes": list(self.votes),
+            }
+        )
+        return out
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN: an index that could not be measured becomes ``None``."""
+    return float(value) if np.isfinite(value) else None
+
+
+def _fmt_k(ks: list[int]) -> str:
+    return ", ".join(str(k) for k in ks) if ks else "none"
+
+
+def apply_rule(
+    candidates: list[KCandidate],
+    knee: int | None,
+    *,
+    min_share: float,
+    min_stability: float,
+    stability_measured: bool,
+    two_as_last_resort: bool = True,
+    vote_margin: float = VOTE_MARGIN,
+) -> tuple[list[KCandidate], int, str]:
+    """Apply :data:`RULE` to measured candidates: the one recommendation rule.
+
+    Every engine that sweeps k (the local sweep here, the Spark engine) measures the
+    candidates its own way and recommends with this function.
+
+    ``two_as_last_resort=False`` keeps k = 2 eligible beside larger k (step 3 of the
+    rule off), for callers who want two segments judged like any other k.
+    ``vote_margin`` is the relative difference under which an index's best k and its
+    runner-up are not told apart (the index then abstains); 0 lets every index vote.
+
+    Returns
+    -------
+    (list of KCandidate, int, str)
+        The candidates annotated with ``eligible``, ``excluded_because`` and ``votes``,
+        the recommended k and the explanation paragraph.
+    """
+    by_k = {c.k: c for c in candidates}
+    reasons: dict[int, str] = {}
+    notes: list[str] = []
+
+    # 1. stability
+    if not stability_measured:
+        stable = list(by_k)
+        notes.append("Stability was not measured (n_resamples=0), so every k counts as stable.")
+    else:
+        stable = [k for k, c in by_k.items() if c.stability_ari >= min_stability]
+        if not stable:
+            best = max(c.stability_ari for c in candidates)
+            stable = [
+                k for k, c in by_k.items() if c.stability_ari >= best - BEST_AVAILABLE_TOLERANCE
+            ]
+            notes.append(
+                f"No k reached the stability threshold {min_stability:.2f}; the most stable "
+                f"(ARI {best:.2f}) were kept."
+            )
+        for k, c in by_k.items():
+            if k not in stable:
+                reasons[k] = f"stability {c.stability_ari:.2f} < {min_stability:.2f}"
+
+    # 2. smallest segment share
+    eligible = [k for k in stable if by_k[k].min_share >= min_share]
+    for k in stable:
+        if k not in eligible:
+            reasons[k] = f"smallest segment {by_k[k].min_share:.1%} < {min_share:.1%}"
+    if not eligible:
+        largest = max(by_k[k].min_share for k in stable)
+        eligible = [k for k in stable if by_k[k].min_share >= largest]
+        for k in eligible:
+            reasons.pop(k, None)
+        notes.append(
+            f"No stable k had every segment >= {min_share:.1%}; the stable k with the "
+            f"largest smallest segment ({largest:.1%}) were kept."
+        )
+
+    # 3. two segments only when nothing larger is eligible
+    if two_as_last_resort and 2 in eligible and any(k >= 3 for k in eligible):
+        eligible.remove(2)
+        reasons[2] = "two segments are rarely actionable and k >= 3 is eligible"
+
+    # 4. votes among the eligible; an index that barely separates its best k from the
+    #    runner-up abstains instead of voting on a difference within its noise
+    votes: dict[int, list[str]] = {k: [] for k in eligible}
+    for entry in voting_indices():
+        values = {k: by_k[k].value(entry.name) for k in eligible}
+        winner = entry.best(values)
+        if winner is None:
+            continue
+        runner_up = entry.best({k: v for k, v in values.items() if k != winner})
+        if runner_up is not None and _close(values[winner], values[runner_up], vote_margin):
+            notes.append(
+                f"{_capitalised(_vote_words(entry.name))} does not separate k = {winner} and"
+                f" k = {runner_up} ({_fmt_index(values[winner])} and"
+                f" {_fmt_index(values[runner_up])}, within {vote_margin:.0%}): no vote."
+            )
+            continue
+        votes[winner].append(entry.name)
+    if knee is not None and knee in votes:
+        votes[knee].append("knee")
+    most = max(len(v) for v in votes.values())
+    tied = [k for k in eligible if len(votes[k]) == most]
+    if knee in tied:
+        recommended = int(knee)
+        tie_note = "the tie goes to the knee" if len(tied) > 1 else ""
+    else:
+        recommended = max(tied, key=lambda k: _or_low(by_k[k].value("silhouette")))
+        tie_note = "the tie goes to the best silhouette" if len(tied) > 1 else ""
+
+    decided = [
+        replace(
+            c,
+            eligible=c.k in eligible,
+            excluded_because=reasons.get(c.k),
+            votes=votes.get(c.k, []),
+        )
+        for c in candidates
+    ]
+    explanation = _explain(
+        by_k, recommended, eligible, reasons, votes, knee, tie_note, notes, min_share, min_stability
+    )
+    return decided, recommended, explanation
+
+
+_KNEE_WORDS = "the knee of the inertia curve"
+
+
+def _vote_words(name: str) -> str:
+    return _KNEE_WORDS if name == "knee" else index(name).words
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _close(best: float, runner_up: float, margin: float) -> bool:
+    """Whether two index values differ by less than ``margin`` of the larger magnitude."""
+    scale = max(abs(best), abs(runner_up))
+    return scale > 0 and abs(best - runner_up) < margin * scale
+
+
+def _or_low(value: float) -> float:
+    return value if np.isfinite(value) else -np.inf
+
+
+def _explain(
+    by_k: dict[int, KCandidate],
+    recommended: int,
+    eligible: list[int],
+    reasons: dict[int, str],
+    votes: dict[int, list[str]],
+    knee: int | None,
+    tie_note: str,
+    notes: list[str],
+    min_share: float,
+    min_stability: float,
+) -> str:
+    chosen = by_k[recommended]
+    stability = (
+        f"stability ARI {chosen.stability_ari:.2f}"
+        if np.isfinite(chosen.stability_ari)
+        else "stability not measured"
+    )
+    figures = ", ".join(
+        f"{entry.label} {_fmt_index(chosen.value(entry.name))}" for entry in INDICES
+    )
+    parts = [
+        f"Recommended k = {recommended}: {figures}, {stability}, smallest "
+        f"segment {chosen.min_share:.1%} of customers."
+    ]
+    parts.append(
+        f"Eligible (stability >= {min_stability:.2f} and every segment >= {min_share:.1%}): "
+        f"k = {_fmt_k(eligible)}."
+    )
+    if reasons:
+        parts.append(
+            "Set aside: " + "; ".join(f"k = {k} ({reasons[k]})" for k in sorted(reasons)) + "."
+        )
+    parts.extend(notes)
+    won = votes.get(recommended, [])
+    if won:
+        parts.append(
+            f"Among the eligible, k = {recommended} has "
+            + _join([_vote_words(v) for v in won])
+            + (f" ({tie_note})" if tie_note else "")
+            + "."
+        )
+    others = [
+        f"{_vote_words(v)} points to k = {k}"
+        for k, vs in sorted(votes.items())
+        if k != recommended
+        for v in vs
+    ]
+    if others:
+        parts.append("Against it, " + _join(others) + ".")
+    if recommended == 2 and any(k >= 3 for k in by_k):
+        parts.append(
+            "Two segments are recommended only because no k >= 3 is eligible (see the"
+            " reasons above); a two-way split is rarely actionable, so read the figures"
+            " of the larger k before using it."
+        )
+    if knee is None:
+        parts.append("The inertia curve has no clear knee.")
+    elif knee not in eligible:
+        parts.append(f"The knee of the inertia curve is at k = {knee}, which is not eligible.")
+    return " ".join(parts)
+
+
+def _fmt_index(value: float) -> str:
+    if not np.isfinite(value):
+        return "not measured"
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,87 @@
+"""Data for the "Outcomes by segment" table: churn rates, responses, scores per segment.
+
+Outcome columns (labels such as churn or response flags, scores of earlier models) are
+left out of the clustering and profiled per segment: for a business it is the table
+that matters most. When this table has the outcome columns, the figures are measured
+on it; otherwise the training figures recorded in the model are shown, and the table
+says so. A column holding only 0 and 1 is shown as a rate (%), any other as a mean.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...model import SegmentationModel
+
+__all__ = ["outcomes_by_segment"]
+
+
+def outcomes_by_segment(
+    model: SegmentationModel, rows: pd.DataFrame, labels: np.ndarray
+) -> dict[str, Any] | None:
+    """Per segment and outcome column, the rate or the mean; ``None`` without outcomes.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        The fitted model; ``model.profiles["outcomes"]`` (``columns``, ``population``
+        and ``segments`` with ``id`` and ``values``) lists the outcome columns and
+        their training figures.
+    rows : pandas.DataFrame
+        The usable rows of the raw table, in the order of ``labels``.
+    labels : numpy.ndarray
+        Segment of each row.
+
+    Returns
+    -------
+    dict or None
+        ``columns`` (per outcome: ``name``, ``kind`` = ``"rate"`` or ``"mean"`` and
+        ``source`` = ``"table"`` or ``"training"``), ``population`` (one value per
+        column) and ``segments`` (per segment: ``id`` and ``values``, one per column;
+        ``None`` where a segment has no value). ``None`` when the model records no
+        outcome column.
+    """
+    record = (model.profiles or {}).get("outcomes") or {}
+    names = [str(c) for c in record.get("columns") or []]
+    if not names:
+        return None
+    trained = {int(s["id"]): s.get("values") or {} for s in record.get("segments") or []}
+    population = record.get("population") or {}
+    schema = {c.get("name"): c for c in (model.schema or {}).get("columns", [])}
+    columns = []
+    table_population: list[Any] = []
+    per_segment: list[list[Any]] = [[] for _ in range(model.k)]
+    for name in names:
+        values = _numeric(rows[name]) if name in rows.columns else None
+        if values is not None and np.isfinite(values).any():
+            binary = bool(np.isin(values[np.isfinite(values)], (0.0, 1.0)).all())
+            columns.append({"name": name, "kind": "rate" if binary else "mean", "source": "table"})
+            table_population.append(float(np.nanmean(values)))
+            for sid in range(model.k):
+                members = values[(labels == sid) & np.isfinite(values)]
+                per_segment[sid].append(float(members.mean()) if members.size else None)
+            continue
+        info = schema.get(name) or {}
+        mean = population.get(name)
+        binary = int(info.get("n_unique") or 0) == 2 and mean is not None and 0 <= mean <= 1
+        columns.append({"name": name, "kind": "rate" if binary else "mean", "source": "training"})
+        table_population.append(mean)
+        for sid in range(model.k):
+            per_segment[sid].append(trained.get(sid, {}).get(name))
+    return {
+        "columns": columns,
+        "population": table_population,
+        "segments": [{"id": sid, "values": per_segment[sid]} for sid in range(model.k)],
+    }
+
+
+def _numeric(column: pd.Series) -> np.ndarray | None:
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.astype("float64").to_numpy()
+    converted = pd.to_numeric(column, errors="coerce")
+    if converted.notna().sum() < column.notna().sum():
+        return None  # text labels ("yes"/"no") cannot be averaged: use the training figures
+    return converted.to_numpy(dtype=np.float64, na_value=np.nan)

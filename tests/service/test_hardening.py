@@ -1,0 +1,379 @@
+"""The service under pressure and misuse: real `custseg serve` processes on loopback.
+
+Limits are set small so that each is reached quickly; the checks are functional
+(answered at all, closed at all, status codes), never timing thresholds: timings are
+in bench/bench_service.py and bench/stress_service.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from _service import API_KEY, _assert_clean_error, _records, _serve
+from custseg.model import save_model
+from custseg.scoring.batch import score_customers
+
+MiB = 1024 * 1024
+KEY = "a-model-signing-key-for-the-tests"
+
+
+@pytest.fixture(scope="module")
+def tight_server(model_file: Path) -> Iterator[str]:
+    """No API key; one thread; short timeouts, a small memory budget, few idle connections."""
+    yield from _serve(
+        model_file,
+        "--header-timeout",
+        "1",
+        "--body-timeout",
+        "2",
+        "--max-idle-connections",
+        "4",
+        "--max-body-bytes",
+        str(MiB),
+        "--max-buffered-bytes",
+        str(2 * MiB),
+        "--threads",
+        "1",
+    )
+
+
+@pytest.fixture(scope="module")
+def keyed_server(model_file: Path) -> Iterator[str]:
+    yield from _serve(model_file, api_key=API_KEY)
+
+
+def _connect(base: str) -> socket.socket:
+    host, port = base.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=15)
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return True
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+# ------------------------------------------------------------------ malformed bodies
+
+
+MALFORMED = [
+    b'[{"CUST_ID": 1e400}]',
+    b'{"records": [{"CUST_ID": -1e999}]}',
+    b'[{"CUST_ID": "x", "BALANCE": 1' + b"0" * 5000 + b"}]",
+    b'[{"CUST_ID": "\\ud800"}]',
+    b'[{"CUST_ID": "a\\u0000b"}]',
+    b'{"records": 5}',
+    b'{"records": [], "more": 1}',
+    b'{"records": [1]',
+    b"[{}] trailing",
+    b"[1,]",
+    b"[,]",
+    b'[{"a": 1}, ]',
+    b"\x00\x01\x02",
+    b"nul\x00l",
+    b'"just a string"',
+    b"null",
+    b"true",
+    b"{" * 50_000,
+    b'[{"CUST_ID": {"nested": [[[[]]]]}}]',
+    b"\xef\xbb\xbf[]",
+    "[\u2028]".encode(),
+    b'[{"CUST_ID": "x", "BALANCE": "Infinity"}]',
+    b'[{"CUST_ID": "x", "BALANCE": -Infinity}]',
+    b'[{"CUST_ID": "x"} , {"CUST_ID" : "y"}]',
+    b'[{"CUST_ID": true}]',
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED, ids=range(len(MALFORMED)))
+def test_every_malformed_body_is_a_4xx_with_a_message(keyed_server, body):
+    response = httpx.post(
+        f"{keyed_server}/v1/score",
+        content=body,
+        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert response.json()["detail"]
+
+
+def test_records_with_odd_but_valid_values_are_answered(keyed_server, sample):
+    records = _records(sample.head(4))
+    records[0]["CUST_ID"] = "\ud800 lone surrogate"
+    records[1]["BALANCE"] = "1" + "0" * 400  # a number as text beyond the float range
+    records[2]["CUST_ID"] = 10**300  # a huge integer id
+    records[3]["PURCHASES"] = "\u0000"
+    body = json.dumps(records).encode()
+    response = httpx.post(
+        f"{keyed_server}/v1/score",
+        content=body,
+        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    statuses = [r["status"] for r in response.json()["results"]]
+    assert statuses == ["scored", "rejected", "scored", "rejected"]
+
+
+def test_an_id_beyond_the_float_range_is_a_422_naming_the_field(keyed_server, sample):
+    records = _records(sample.head(2))
+    body = json.dumps(records).replace('"C10002"', "1e400").encode()
+    response = httpx.post(
+        f"{keyed_server}/v1/score",
+        content=body,
+        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+    )
+    detail = _assert_clean_error(response, 422)
+    assert detail[0]["loc"] == ["body", 1, "CUST_ID"] and "string" in detail[0]["msg"]
+
+
+# --------------------------------------------------------------------- booleans
+
+
+def test_booleans_score_like_the_same_booleans_from_a_file(keyed_server, model, sample, tmp_path):
+    frame = sample.head(6).copy()
+    flags = [True, False, True, False, True, False]
+    frame["PRC_FULL_PAYMENT"] = pd.array(flags, dtype="boolean")
+    path = tmp_path / "flags.parquet"
+    frame.to_parquet(path, index=False)
+    from custseg.sources import read_table
+
+    from_file = score_customers(model, read_table(path)).scored
+    records = _records(sample.head(6))
+    for record, flag in zip(records, flags, strict=True):
+        record["PRC_FULL_PAYMENT"] = flag
+    response = httpx.post(
+        f"{keyed_server}/v1/score", json=records, headers={"Authorization": f"Bearer {API_KEY}"}
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["segment_id"] for r in results] == from_file["segment_id"].tolist()
+    np.testing.assert_allclose([r["distance"] for r in results], from_file["distance"])
+
+
+# ------------------------------------------------------------- docs and metadata
+
+
+def test_the_docs_page_is_self_contained(keyed_server):
+    page = httpx.get(f"{keyed_server}/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert "http://" not in text and "https://" not in text and "//cdn" not in text
+    assert 'fetch("openapi.json"' in text and "Authorization" in text
+    assert "CUST_ID" not in text  # the model's columns come only with the key
+
+
+def test_model_metadata_hides_the_query_and_paths(tmp_path, model):
+    import asyncio
+
+    from custseg.service import create_app
+
+    training = {
+        **model.training,
+        "source": "/home/analyst/secret-project/customers.csv",
+        "query": "SELECT * FROM hr.salaries WHERE name = 'Ana'",
+        "query_sha256": "ab" * 32,
+        "query_file": "/home/analyst/q.sql",
+    }
+    changed = dataclasses.replace(model, training=training)
+
+    async def in_process() -> dict:
+        transport = httpx.ASGITransport(app=create_app(changed))
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return (await client.get("/v1/model")).json()
+
+    hidden = asyncio.run(in_process())
+    path = save_model(changed, tmp_path / "model.json")
+    base_iter = _serve(path, "--expose-training")
+    base = next(base_iter)
+    try:
+        shown = httpx.get(f"{base}/v1/model").json()
+    finally:
+        base_iter.close()
+    for info, exposed in ((hidden, False), (shown, True)):
+        text = json.dumps(info)
+        assert ("hr.salaries" in text) is exposed
+        assert ("/home/analyst" in text) is exposed
+        assert info["training"]["query_sha256"] == "ab" * 32
+        assert info["training"]["source"].endswith("customers.csv")
+
+
+# ---------------------------------------------------------------------- limits
+
+
+def test_a_silent_connection_is_closed_after_the_header_timeout(tight_server):
+    silent = _connect(tight_server)
+    partial = _connect(tight_server)
+    partial.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\n")  # never finishes its headers
+    try:
+        assert _closed_within(silent, 10)
+        assert _closed_within(partial, 10)
+    finally:
+        silent.close()
+        partial.close()
+    assert httpx.get(f"{tight_server}/healthz", timeout=10).status_code == 200
+
+
+def test_idle_connections_beyond_the_cap_are_closed_oldest_first(tight_server):
+    idle = [_connect(tight_server) for _ in range(8)]
+    try:
+        time.sleep(0.3)
+        assert httpx.get(f"{tight_server}/healthz", timeout=10).status_code == 200
+        closed = [_closed_within(sock, 0.5) for sock in idle]
+        assert closed[:4] == [True] * 4  # the oldest went first
+        assert sum(closed) >= 5
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_a_stalled_body_times_out_with_408(tight_server):
+    sock = _connect(tight_server)
+    try:
+        sock.sendall(
+            b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n[{"
+        )
+        sock.settimeout(15)
+        answer = b""
+        while part := sock.recv(65536):  # the server closes the connection after it
+            answer += part
+    finally:
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"did not arrive within 2 s" in answer
+
+
+def test_stalled_uploads_beyond_the_memory_budget_get_503_and_others_are_answered(
+    tight_server, sample
+):
+    # Each stalled upload announces ~1 MiB and sends most of it; the budget is 2 MiB.
+    stalled = []
+    answers: list[bytes] = []
+
+    def upload() -> None:
+        sock = _connect(tight_server)
+        stalled.append(sock)
+        sock.sendall(
+            b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {MiB - 10}\r\n\r\n".encode()
+            + b"["
+            + b" " * (MiB // 2)
+        )
+        sock.settimeout(1.5)
+        try:
+            answers.append(sock.recv(65536))
+        except TimeoutError:
+            answers.append(b"")
+
+    threads = [threading.Thread(target=upload) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        refused = [a for a in answers if a.startswith(b"HTTP/1.1 503")]
+        assert len(refused) >= 1, answers
+        assert all(b"retry-after: 2" in a.lower() for a in refused)
+        ok = httpx.post(f"{tight_server}/v1/score", json=_records(sample.head(3)), timeout=10)
+        assert ok.status_code == 200
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_healthz_answers_while_large_requests_are_scored(tight_server, sample):
+    records = _records(pd.concat([sample] * 2).head(10_000))
+    body = json.dumps(records).encode()
+    assert len(body) < 16 * MiB
+    results: list[int] = []
+
+    def big() -> None:
+        # 10,000 records are over this server's 1 MiB limit: use the default server size.
+        with httpx.Client(timeout=60) as client:
+            for start in range(0, 10_000, 2_000):
+                chunk = json.dumps(records[start : start + 2_000]).encode()
+                results.append(client.post(f"{tight_server}/v1/score", content=chunk).status_code)
+
+    worker = threading.Thread(target=big)
+    worker.start()
+    health = []
+    while worker.is_alive():
+        health.append(httpx.get(f"{tight_server}/healthz", timeout=10).status_code)
+        time.sleep(0.01)
+    worker.join()
+    assert results == [200] * 5
+    assert health and set(health) == {200}
+
+
+# ------------------------------------------------------- workers and signatures
+
+
+def _processes() -> dict[int, str]:
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+    return found
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def test_two_workers_share_the_port(model_file, sample, monkeypatch):
+    iterator = _serve(model_file, "--workers", "2")
+    base = next(iterator)
+    try:
+        with httpx.Client(timeout=30) as client:
+            codes = {client.post(f"{base}/v1/score", json=_records(sample.head(5))).status_code}
+        codes |= {httpx.get(f"{base}/healthz").status_code for _ in range(10)}
+        assert codes == {200}
+        port = base.rsplit(":", 1)[1]
+        server = [pid for pid, args in _processes().items() if f"--port\0{port}\0" in args]
+        assert len(server) == 1
+        workers = [pid for pid in _processes() if _parent(pid) == server[0]]
+        assert len(workers) >= 2  # two workers (and maybe multiprocessing's helper)
+    finally:
+        iterator.close()
+
+
+def test_require_signature_refuses_an_unsigned_model(run_cli, model_file, tmp_path, model):
+    result = run_cli(
+        ["serve", "--model", model_file, "--require-signature", "--port", "1"],
+        env={"CUSTSEG_MODEL_KEY": KEY},
+    )
+    assert result.exit_code == 2 and "not signed" in result.stderr
+    signed = save_model(model, tmp_path / "signed.json", key=KEY.encode())
+    # With the key, the model passes and the next check (the port) speaks.
+    result = run_cli(
+        ["serve", "--model", signed, "--require-signature", "--port", "0"],
+        env={"CUSTSEG_MODEL_KEY": KEY},
+    )
+    assert result.exit_code == 2 and "--port 0" in result.stderr
+    assert sys.executable
