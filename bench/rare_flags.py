@@ -1,6 +1,6 @@
 """Can a rare 0/1 flag make a segment of its own? Scaling of flags, measured.
 
-Tables: the retail table of ``bench/_tables.py`` (its campaign flags hold 1-7% of the
+Tables: the retail table of ``bench/_trap_tables.py`` (its campaign flags hold 1-7% of the
 customers) with ``Complain`` (0.9%) clustered on by request, plus four flags that
 carry no behaviour at all, on 0.5%, 1%, 2% and 3% of the customers; and the same flags
 added to CC_GENERAL. Each table is prepared by custseg's plan, then the flag columns
@@ -93,7 +93,7 @@ def _flag_segments(labels: np.ndarray, frame: pd.DataFrame, flags: dict[str, int
 
 
 def main() -> None:
-    from _tables import retail
+    from _trap_tables import retail
     from custseg import read_table
     from custseg.cluster.selection import choose_n_clusters
     from custseg.sources import sample_path

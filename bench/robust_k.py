@@ -1,6 +1,6 @@
 """Is the recommended k a property of the data or of the seed?
 
-For CC_GENERAL and the synthetic tables of ``bench/_tables.py`` (shaped like public
+For CC_GENERAL and the synthetic tables of ``bench/_trap_tables.py`` (shaped like public
 banking and retail tables, with their traps), ``fit_segments`` runs with seeds 0-9
 and default settings; the script prints, per table, the k recommended with each seed,
 how many seeds agree with the most frequent k, and the median fit time.
@@ -28,7 +28,7 @@ def _load() -> str:
 
 
 def main() -> None:
-    from _tables import TABLES
+    from _trap_tables import TABLES
     from custseg import fit_segments, read_table
     from custseg.sources import sample_path
 

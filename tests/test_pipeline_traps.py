@@ -3,7 +3,7 @@
 On other customer tables than the bundled sample the first release clustered on an
 account number and a churn label, named a segment after a model-score column, let rare
 0/1 flags make segments of their own and picked k = 2 where three segments were stable.
-Each test builds a small synthetic table with one of those traps (``bench/_tables.py``)
+Each test builds a small synthetic table with one of those traps (``bench/_trap_tables.py``)
 and checks that it no longer happens.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _tables import NB_SCORE_1, NB_SCORE_2, bank_churn, bank_churners, retail
+from _trap_tables import NB_SCORE_1, NB_SCORE_2, bank_churn, bank_churners, retail
 from custseg import fit_segments, score_customers
 from custseg.config import FitConfig
 from custseg.explain.rules import SegmentRule

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _tables import NB_SCORE_1, bank_churners
+from _trap_tables import NB_SCORE_1, bank_churners
 
 
 def test_a_missing_identifier_is_said_before_the_fit(run_cli, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _tables import NB_SCORE_1, NB_SCORE_2, bank_churn, bank_churners, retail
+from _trap_tables import NB_SCORE_1, NB_SCORE_2, bank_churn, bank_churners, retail
 from custseg.exceptions import SchemaError
 from custseg.prepare import infer_schema
 from custseg.prepare.outcomes import encode_outcome, name_tokens

@@ -55,7 +55,7 @@ vote fewer.
 
 Why this stability and these votes: measured over seeds 0-9 on CC_GENERAL and on four
 synthetic tables shaped like public banking, retail and telecom tables
-(``bench/robust_k.py``, ``bench/_tables.py``; the figures and the methods tried are in
+(``bench/robust_k.py``, ``bench/_trap_tables.py``; the figures and the methods tried are in
 ``docs/choosing_k.md``). The mean ARI of 5 two-start refits (the first release) let a
 single refit stuck in another local optimum sink a stable k (CC_GENERAL, seed 4: k = 6
 read 0.84 and k = 2 won). The median of two-start refits fixed CC_GENERAL but left the

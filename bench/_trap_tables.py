@@ -33,7 +33,7 @@ types do, plus columns that carry no structure at all.
 Used by ``bench/robust_k.py``, ``bench/rare_flags.py`` and the tests (``pytest`` puts
 ``bench/`` on the path)::
 
-    from _tables import TABLES, bank_churners
+    from _trap_tables import TABLES, bank_churners
     frame = bank_churners(2000, random_state=0)
 """
 
