@@ -132,3 +132,49 @@ def test_auto_streams_files_above_the_threshold(
     monkeypatch.setattr(dispatch, "STREAM_ROWS", 5000)
     assert dispatch.auto_engine("auto", sample_file) == "stream"
     assert dispatch.auto_engine("memory", sample_file) == "memory"
+
+
+def test_streamed_fit_profiles_outcomes_and_warns_as_the_in_memory_fit(
+    tmp_path: Path,
+) -> None:
+    from _trap_tables import NB_SCORE_1, bank_churners
+
+    frame = bank_churners(3000).drop(columns=["CLIENTNUM"])
+    path = tmp_path / "churners.parquet"
+    frame.to_parquet(path, index=False)
+    cfg = FitConfig(k=3, k_range=(3, 3), n_resamples=2)
+    heard: list[dict] = []
+    model, _ = fit_stream(
+        path, cfg, {}, NO_PROGRESS, chunk_rows=700, sample_rows=3000, on_warning=heard.append
+    )
+    local = fit_segments(frame, config=cfg)
+    # Outcome and model-output columns are left out of the clustering and profiled.
+    assert "Attrition_Flag" not in model.feature_names and NB_SCORE_1 not in model.feature_names
+    assert model.profiles["outcomes"]["columns"] == local.profiles["outcomes"]["columns"]
+    assert model.playbook["name"] == local.playbook["name"]
+    # The missing identifier is said as soon as the first chunk is read, and kept.
+    assert heard and heard[0]["kind"] == "no_identifier"
+    assert [w["kind"] for w in model.warnings][:1] == ["no_identifier"]
+
+
+def test_a_streamed_refit_keeps_the_previous_segment_ids(
+    sample_file: Path, sample: pd.DataFrame
+) -> None:
+    cfg = FitConfig(k=5, k_range=(5, 5), n_resamples=2)
+    previous = fit_segments(sample, config=cfg)
+    model, _ = fit_stream(
+        sample_file,
+        FitConfig(k=5, k_range=(5, 5), n_resamples=2, random_state=7),
+        {},
+        NO_PROGRESS,
+        chunk_rows=2000,
+        sample_rows=8950,
+        previous=previous,
+    )
+    assert model.lineage["matched"] == {str(i): i for i in range(5)}
+    assert [s.name for s in model.segments] == [s.name for s in previous.segments]
+    # Sizes follow the renumbering: each segment keeps its customers.
+    ours = score_customers(model, sample).scored["segment_id"].to_numpy()
+    theirs = score_customers(previous, sample).scored["segment_id"].to_numpy()
+    assert np.mean(ours == theirs) >= 0.9
+    assert [s.size for s in model.segments] == np.bincount(ours, minlength=5).tolist()

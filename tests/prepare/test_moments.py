@@ -9,7 +9,8 @@ import pytest
 from custseg._utils.numeric import skewness
 from custseg.config import PrepConfig
 from custseg.prepare import PreparationPlan, check_rows, infer_schema
-from custseg.prepare.moments import Moments, StatisticsAccumulator
+from custseg.prepare.fitter import ArrayStats
+from custseg.prepare.moments import Moments, MomentStats, StatisticsAccumulator
 
 
 def test_merged_moments_equal_those_of_all_values() -> None:
@@ -71,3 +72,29 @@ def test_order_statistics_come_from_the_sample(sample: pd.DataFrame) -> None:
     assert step.impute == float(np.nanmedian(part["MINIMUM_PAYMENTS"]))
     # ... while the gaps are counted over all rows.
     assert any(d.startswith("MINIMUM_PAYMENTS: 313 gaps (3.5%)") for d in plan.decisions)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.r_[np.zeros(970), np.ones(30)],  # a rare flag
+        np.r_[np.zeros(500), np.ones(499), np.nan],  # with a gap
+        np.r_[np.zeros(500), np.ones(499), 0.5],  # one value between: not a flag
+        np.r_[np.zeros(10), np.ones(10), 2.0],  # a count
+        np.ones(10),  # constant
+    ],
+)
+def test_moments_tell_a_flag_as_the_values_do(values: np.ndarray) -> None:
+    present = values[~np.isnan(values)]
+    moments = MomentStats(
+        len(values),
+        int(np.isnan(values).sum()),
+        Moments.of(present),
+        Moments.of(np.log1p(present)),
+        values,
+    )
+    expected = ArrayStats(values).flag_share()
+    if expected is None:
+        assert moments.flag_share() is None
+    else:
+        assert moments.flag_share() == pytest.approx(expected, rel=1e-12)
