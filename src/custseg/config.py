@@ -147,7 +147,9 @@ class FitConfig:
     Parameters
     ----------
     k : int or None, default=None
-        Number of segments, at least 2; ``None`` chooses it from ``k_range``.
+        Number of segments; ``None`` chooses it from ``k_range``. ``1`` is the whole
+        table as one segment (as scikit-learn's ``KMeans(n_clusters=1)``; the
+        estimator's checks use it); ``custseg fit`` asks for at least 2.
     k_range : tuple of int, default=(2, 10)
         Smallest and largest k tried when choosing k (inclusive).
     random_state : int, default=0
@@ -205,10 +207,9 @@ class FitConfig:
             )
         object.__setattr__(self, "k_range", (int(lo), int(hi)))
         if self.k is not None:
-            # One segment is the whole table: nothing to name, profile or score.
-            if not _is_integer(self.k) or self.k < 2:
+            if not _is_integer(self.k) or self.k < 1:
                 raise ConfigError(
-                    f"k={plain(self.k)!r} should be an integer >= 2, e.g. k=5 (--k 5), or"
+                    f"k={plain(self.k)!r} should be a positive integer, e.g. k=5 (--k 5), or"
                     " None to choose it from k_range"
                 )
             object.__setattr__(self, "k", int(self.k))

@@ -132,7 +132,8 @@ def test_k_of_one_is_refused_before_anything_is_written(run_cli, sample, tmp_pat
     result = run_cli(["fit", "--input", _small(sample, tmp_path), "--out", out, "--k", "1"])
     assert result.exit_code == 2
     assert result.stderr.strip() == (
-        "error: k=1 should be an integer >= 2, e.g. k=5 (--k 5), or None to choose it from k_range"
+        "error: --k 1 asks for one segment, the whole table; give --k 2 or more, or leave --k"
+        " out to choose k from --k-range"
     )
     assert "Traceback" not in result.stderr
     assert not out.exists()

@@ -152,7 +152,9 @@ def test_warnings_lead_the_page_and_the_summary(retail) -> None:
     markdown = rendered.summary_markdown
     assert markdown.index("## Warnings") < markdown.index("| segment | name |")
     assert "- **column 'Recency' alone reproduces segment 0; leave it out**" in markdown
-    assert "## Warnings" not in render_report(build_report_data(model, frame)).summary_markdown
+    quiet = copy.deepcopy(model)
+    quiet.warnings = []
+    assert "## Warnings" not in render_report(build_report_data(quiet, frame)).summary_markdown
 
 
 def test_outcomes_by_segment_show_rates_and_means(retail) -> None:
@@ -184,7 +186,11 @@ def test_outcomes_by_segment_show_rates_and_means(retail) -> None:
 
 def test_no_outcome_table_without_outcome_columns(retail) -> None:
     model, frame = retail
-    data = build_report_data(model, frame)
+    assert model.profiles["outcomes"]["columns"] == ["Response", "churn_score"]
+    # The same model had its table no outcome column.
+    without = copy.deepcopy(model)
+    without.profiles["outcomes"] = {"columns": [], "population": {}, "segments": []}
+    data = build_report_data(without, frame)
     assert data["outcomes"] is None
     rendered = render_report(data)
     assert "Outcomes by segment" not in rendered.html
@@ -232,3 +238,28 @@ def test_summary_shows_the_stability_measured_at_training() -> None:
     markdown = render_report(data).summary_markdown
     assert "- Stability (ARI): 0.934 (at training)" in markdown
     assert "Stability (ARI): –" not in markdown
+
+
+def test_text_outcome_labels_are_rated_on_the_table_as_the_fit_read_them() -> None:
+    from _trap_tables import bank_churners
+
+    frame = bank_churners(1500)
+    model = fit_segments(frame, k=3, k_range=(3, 3), config=FitConfig(n_resamples=2))
+    assert model.profiles["outcomes"]["details"]["Attrition_Flag"]["positive"] == (
+        "Attrited Customer"
+    )
+    data = build_report_data(model, frame)
+    columns = [c["name"] for c in data["outcomes"]["columns"]]
+    at = columns.index("Attrition_Flag")
+    assert data["outcomes"]["columns"][at] == {
+        "name": "Attrition_Flag",
+        "kind": "rate",
+        "source": "table",
+    }
+    attrited = (frame["Attrition_Flag"] == "Attrited Customer").to_numpy()
+    assert data["outcomes"]["population"][at] == pytest.approx(attrited.mean())
+    # A table where the other level is the more frequent one reads the same level as 1.
+    flipped = frame.copy()
+    flipped["Attrition_Flag"] = np.where(attrited, "Existing Customer", "Attrited Customer")
+    again = build_report_data(model, flipped)
+    assert again["outcomes"]["population"][at] == pytest.approx(1 - attrited.mean())

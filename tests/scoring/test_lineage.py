@@ -196,8 +196,9 @@ def test_a_model_aligned_with_itself_is_unchanged_also_from_a_sample(monkeypatch
     labels = _labels(previous, sample())
     whole = align_segments(previous, sample(), labels)
     assert whole.matched == {i: i for i in range(STABLE_K)}
-    # The centroids are the means of their customers: no shift at all.
-    assert max(whole.shift.values()) < 1e-9
+    # The centroids are the means of their customers up to K-means' stopping tolerance
+    # (Lloyd stops when the centroids move less than tol, before the last update).
+    assert max(whole.relative_shift.values()) < 1e-3
     assert whole.rows_compared == len(sample())
     monkeypatch.setattr(module, "_MAX_ROWS", 3_000)
     sampled = align_segments(previous, sample(), labels)

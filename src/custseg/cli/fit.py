@@ -249,6 +249,7 @@ def fit_command(
 ) -> None:
     """Fit explained K-means segments: choose k, evaluate, name them and write the model."""
     from ..config import FitConfig, load_config, parse_k_range
+    from ..exceptions import ConfigError
     from ..model import load_model
     from ..pipeline import fit_to_folder
     from ..sources import check_data_options, describe_source
@@ -276,6 +277,12 @@ def fit_command(
         pca=int(pca) if pca is not None and float(pca).is_integer() and pca >= 1 else pca,
         domain_features=False if no_domain_features else None,
     )
+    if config.k == 1:
+        # One segment is the whole table: nothing to name, compare or act on.
+        raise ConfigError(
+            "--k 1 asks for one segment, the whole table; give --k 2 or more, or leave --k"
+            " out to choose k from --k-range"
+        )
     chosen = _engine(engine, spark_master, input, sql)
     if chosen != "memory":
         check_data_options(

@@ -3,8 +3,10 @@
 Outcome columns (labels such as churn or response flags, scores of earlier models) are
 left out of the clustering and profiled per segment: for a business it is the table
 that matters most. When this table has the outcome columns, the figures are measured
-on it; otherwise the training figures recorded in the model are shown, and the table
-says so. A column holding only 0 and 1 is shown as a rate (%), any other as a mean.
+on it (read as the fit read them: :func:`custseg.prepare.outcomes.encode_outcome`, with
+the level the model counted as 1); otherwise the training figures recorded in the model
+are shown, and the table says so. A column holding only 0 and 1 is shown as a rate (%),
+any other as a mean.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ...model import SegmentationModel
+from ...prepare.outcomes import encode_outcome
 
 __all__ = ["outcomes_by_segment"]
 
@@ -50,12 +53,14 @@ def outcomes_by_segment(
         return None
     trained = {int(s["id"]): s.get("values") or {} for s in record.get("segments") or []}
     population = record.get("population") or {}
+    details = record.get("details") or {}
     schema = {c.get("name"): c for c in (model.schema or {}).get("columns", [])}
     columns = []
     table_population: list[Any] = []
     per_segment: list[list[Any]] = [[] for _ in range(model.k)]
     for name in names:
-        values = _numeric(rows[name]) if name in rows.columns else None
+        positive = (details.get(name) or {}).get("positive")
+        values = _numeric(rows[name], positive) if name in rows.columns else None
         if values is not None and np.isfinite(values).any():
             binary = bool(np.isin(values[np.isfinite(values)], (0.0, 1.0)).all())
             columns.append({"name": name, "kind": "rate" if binary else "mean", "source": "table"})
@@ -78,10 +83,15 @@ def outcomes_by_segment(
     }
 
 
-def _numeric(column: pd.Series) -> np.ndarray | None:
-    if pd.api.types.is_bool_dtype(column.dtype):
-        return column.astype("float64").to_numpy()
-    converted = pd.to_numeric(column, errors="coerce")
-    if converted.notna().sum() < column.notna().sum():
-        return None  # text labels ("yes"/"no") cannot be averaged: use the training figures
-    return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+def _numeric(column: pd.Series, positive: str | None) -> np.ndarray | None:
+    """The column as the fit read it, or ``None`` when it cannot be read the same way."""
+    values, level = encode_outcome(column)
+    if values is None or level == positive:
+        return values
+    if positive is None or level is None:
+        return None  # numbers then, labels now (or the reverse): use the training figures
+    present = column.dropna().astype(str)
+    if positive not in set(present):
+        return None
+    # Two levels, the other one read as 1 here: count the model's level instead.
+    return np.where(np.isnan(values), np.nan, 1.0 - values)
