@@ -31,6 +31,9 @@ demo: $(VENV)/.installed
 browser:
 	@sh scripts/ensure-chromium.sh
 
+# Java 17 for the Spark engine's tests (pyspark runs on it), from the system's packages.
+java:
+	@sh scripts/ensure-java.sh
 # PostgreSQL server binaries from the system's packages; the tests run their own server.
 postgresql:
 	@sh scripts/ensure-postgresql.sh
@@ -46,7 +49,7 @@ typecheck: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
-test: lint typecheck browser postgresql unit
+test: lint typecheck browser java postgresql unit
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

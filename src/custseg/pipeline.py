@@ -4,8 +4,13 @@
 plain call into a module with one job; this module only wires them together::
 
     infer_schema → check_rows → PreparationPlan.fit/transform → choose_n_clusters
-    → fit_kmeans → evaluate_segmentation → profile_segments → segment_rules
-    → name_segments → profile_outcomes → single_column_rules → SegmentationModel
+    → fit_kmeans → (align_segments with a previous model) → evaluate_segmentation
+    → assemble_model: profile_segments → segment_rules → name_segments
+      → profile_outcomes → single_column_rules → SegmentationModel
+
+The last step, :func:`custseg.engines.assemble.assemble_model`, is shared with the
+stream and Spark engines (:func:`custseg.engines.fit_large`), which reach it from a pass
+over every row of a file or a Spark table instead of a DataFrame in memory.
 
 What the reader of a model should know before trusting it becomes a warning
 (``SegmentationModel.warnings``), reported as soon as it is known through
@@ -21,8 +26,7 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,40 +39,24 @@ from ._utils.progress import NO_PROGRESS, Progress
 from .cluster import choose_n_clusters, evaluate_segmentation, fit_kmeans
 from .cluster.indices import INDICES
 from .config import FitConfig
+from .engines.assemble import OnWarning, assemble_model, k_values, no_identifier_warning
 from .exceptions import ConfigError, DataError
-from .explain import (
-    choose_playbook,
-    load_playbook,
-    name_segments,
-    profile_segments,
-    segment_rules,
-)
-from .explain.leakage import OneColumnRule, single_column_rules
-from .explain.outcomes import profile_outcomes
-from .model import Segment, SegmentationModel, load_model, save_model
+from .explain import load_playbook
+from .model import SegmentationModel, load_model, save_model
 from .prepare import (
     PreparationPlan,
     TableSchema,
     check_rows,
     infer_schema,
-    reference_statistics,
 )
-from .prepare.outcomes import encode_outcome
-from .prepare.schema import column_lookup
 from .scoring.lineage import align_segments
 
 __all__ = ["FitOutput", "fit_segments", "fit_to_folder", "metrics_document"]
-
-OnWarning = Callable[[dict[str, Any]], None]
-"""Receives each warning of a fit (a dict with ``kind`` and ``message``) as soon as it is known."""
 
 # Above this many rows the final K-means is fitted on a sample and every row is then
 # assigned: a few thousand rows per centroid reach an inertia within 1-3% of the full fit.
 _AUTO_FIT_SAMPLE_ROWS = 200_000
 _AUTO_FIT_SAMPLE_SIZE = 100_000
-# Rules are read from trees fitted on a stratified sample (their precision and coverage
-# are then measured on every row): depth-3 trees need no more to find their splits.
-_RULE_SAMPLE_SIZE = 20_000
 
 
 def fit_segments(
@@ -138,9 +126,9 @@ def fit_segments(
         raise DataError("the table has no rows; check the query or the input file")
     # A playbook given by the user is read (and refused) before any work.
     playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
-    if previous is not None and not isinstance(previous, SegmentationModel):
-        previous = load_model(previous)
-    return _fit(data, cfg, playbook, dict(training or {}), progress, previous, on_warning)
+    return _fit(
+        data, cfg, playbook, dict(training or {}), progress, _previous_model(previous), on_warning
+    )
 
 
 @dataclass(frozen=True)
@@ -165,13 +153,15 @@ class FitOutput:
 
 
 def fit_to_folder(
-    data: pd.DataFrame,
+    data: pd.DataFrame | str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
     config: FitConfig | None = None,
     training: Mapping[str, Any] | None = None,
     report: bool = True,
     progress: Progress = NO_PROGRESS,
+    engine: str = "memory",
+    spark_master: str | None = None,
     previous: SegmentationModel | str | os.PathLike[str] | None = None,
     on_warning: OnWarning | None = None,
 ) -> FitOutput:
@@ -183,8 +173,9 @@ def fit_to_folder(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        One row per customer (see :func:`fit_segments`).
+    data : pandas.DataFrame, str or path-like
+        One row per customer (see :func:`fit_segments`); with ``engine="stream"`` a
+        CSV or Parquet file, with ``engine="spark"`` a Parquet dataset or table name.
     out : str or path-like
         Destination folder, created if needed.
     config : FitConfig or None, default=None
@@ -196,6 +187,12 @@ def fit_to_folder(
         with :func:`custseg.report.write_report` (on ``data``).
     progress : Progress, default=NO_PROGRESS
         Receives the progress of the fit and of the report.
+    engine : {"memory", "stream", "spark"}, default="memory"
+        ``memory``: :func:`fit_segments` on the table in memory; ``stream`` and
+        ``spark``: :func:`custseg.engines.fit_large` (bounded memory, or Spark; the
+        report then reads the uniform sample the segments were explained on).
+    spark_master : str or None, default=None
+        Spark master of the ``spark`` engine (``local[2]``, ``spark://host:7077``...).
     previous : SegmentationModel, path or None, default=None
         The model this one replaces (see :func:`fit_segments`).
     on_warning : callable or None, default=None
@@ -229,14 +226,34 @@ def fit_to_folder(
     # The folder is written as a whole: a staging folder replaces it in one rename, so
     # a crash, a full disk or a second fit never leaves files of two runs side by side.
     with atomic_folder(folder) as staging:
-        model = fit_segments(
-            data,
-            config=config,
-            training=training,
-            progress=progress,
-            previous=previous,
-            on_warning=on_warning,
-        )
+        if engine == "memory":
+            if not isinstance(data, pd.DataFrame):
+                raise ConfigError(
+                    "engine='memory' fits a DataFrame; read the file first or use 'stream'"
+                )
+            model = fit_segments(
+                data,
+                config=config,
+                training=training,
+                progress=progress,
+                previous=previous,
+                on_warning=on_warning,
+            )
+        else:
+            from .engines import fit_large
+
+            if isinstance(data, pd.DataFrame):
+                raise ConfigError(f"engine={engine!r} reads a file or a table, not a DataFrame")
+            model, data = fit_large(
+                data,
+                engine=engine,
+                config=config,
+                training=dict(training or {}),
+                spark_master=spark_master,
+                progress=progress,
+                previous=_previous_model(previous),
+                on_warning=on_warning,
+            )
         document = metrics_document(model)
         save_model(model, staging / "model.json")
         write_text_atomic(
@@ -253,20 +270,12 @@ def fit_to_folder(
     return FitOutput(model=model, metrics=document, files=files)
 
 
-def _k_values(cfg: FitConfig, n_rows: int) -> list[int]:
-    lo, hi = cfg.k_range
-    if cfg.k is not None and cfg.k > n_rows:
-        raise DataError(
-            f"n_rows={n_rows} should be >= k={cfg.k}; ask for fewer segments or more customers"
-        )
-    if lo > n_rows - 1:
-        raise DataError(
-            f"n_rows={n_rows} is too few to try k from {lo}; at least {lo + 1} customers are needed"
-        )
-    values = list(range(lo, min(hi, n_rows - 1) + 1))
-    if cfg.k is not None and cfg.k not in values and cfg.k >= 2:
-        values = sorted({*values, cfg.k})
-    return values
+def _previous_model(
+    previous: SegmentationModel | str | os.PathLike[str] | None,
+) -> SegmentationModel | None:
+    if previous is None or isinstance(previous, SegmentationModel):
+        return previous
+    return load_model(previous)
 
 
 def _fit(
@@ -281,11 +290,6 @@ def _fit(
     seed = cfg.random_state
     warnings: list[dict[str, Any]] = []
 
-    def warn(warning: dict[str, Any]) -> None:
-        warnings.append(warning)
-        if on_warning is not None:
-            on_warning(warning)
-
     schema = infer_schema(
         data,
         id_column=cfg.id_column,
@@ -293,22 +297,24 @@ def _fit(
         exclude=list(cfg.exclude),
     )
     if schema.id_column is None:
-        warn(_no_identifier_warning())
+        # Said at once, before any fitting: the user may stop and name the key.
+        warnings.append(no_identifier_warning())
+        if on_warning is not None:
+            on_warning(warnings[-1])
     checked = check_rows(data, schema)
     checked.raise_if_rejected(
         fix="clean or filter them in the query or the file, or leave the column out (exclude)"
     )
-    frame = checked.frame
     with progress.stage("Preparing features", total=None):
         plan, X = PreparationPlan.fit_transform(checked, schema, cfg.preparation)
     n_rows = X.shape[0]
-    k_values = _k_values(cfg, n_rows)
+    ks = k_values(cfg, n_rows)
 
     selection = None
-    if k_values:
+    if ks:
         selection = choose_n_clusters(
             X,
-            k_range=k_values,
+            k_range=ks,
             n_init=cfg.n_init,
             n_resamples=cfg.n_resamples,
             max_resamples=cfg.max_resamples,
@@ -366,128 +372,23 @@ def _fit(
         )
         metrics["engine"] = fitted.engine
         metrics["inertia_gap"] = fitted.inertia_gap
-        derived = plan.derive(checked)
-        explained = _explained_columns(plan)
-        profiles = profile_segments(
-            derived, labels, columns=explained, clustering_features=_clustering_sources(plan)
+        return assemble_model(
+            data=data,
+            checked=checked,
+            schema=schema,
+            plan=plan,
+            labels=labels,
+            centroids=centroids,
+            sizes=np.bincount(labels, minlength=k),
+            metrics=metrics,
+            selection=selection.to_dict() if selection is not None else {},
+            cfg=cfg,
+            playbook=playbook,
+            training={"rows": int(n_rows), "columns": int(data.shape[1]), **training},
+            lineage=lineage,
+            warnings=warnings,
+            warn=on_warning,
         )
-        rules = segment_rules(
-            derived,
-            labels,
-            columns=explained,
-            sample_size=_RULE_SAMPLE_SIZE,
-            random_state=seed,
-        )
-        choice = choose_playbook(list(data.columns), playbook)
-        names = name_segments(profiles, playbook=choice.playbook)
-        outcomes = _profile_outcomes(data, schema, labels)
-        for rule in single_column_rules(
-            frame, labels, numeric=plan.input_numeric, categorical=plan.input_categorical
-        ):
-            warn(_leakage_warning(rule, names[rule.segment_id].name))
-
-    sizes = np.bincount(labels, minlength=k)
-    segments = [
-        Segment(
-            id=i,
-            size=int(sizes[i]),
-            share=float(sizes[i] / n_rows),
-            name=names[i].name,
-            description=names[i].description,
-            strategies=list(names[i].strategies),
-            traits=list(names[i].traits),
-            rule=rules.for_segment(i),
-            playbook_key=names[i].playbook_key,
-        )
-        for i in range(k)
-    ]
-    record: dict[str, Any] = {}
-    if lineage is not None:
-        segments, record = lineage.carry_identities(segments)
-    training = {
-        "rows": int(n_rows),
-        "columns": int(data.shape[1]),
-        **training,
-    }
-    return SegmentationModel(
-        schema=schema.to_dict(),
-        preparation=plan.to_dict(),
-        feature_names=list(plan.feature_names),
-        centroids=centroids.tolist(),
-        segments=segments,
-        playbook=choice.to_dict(),
-        metrics=metrics,
-        k_selection=selection.to_dict() if selection is not None else {},
-        profiles={**profiles.to_dict(), "rules": rules.to_dict(), "outcomes": outcomes},
-        drift_reference=reference_statistics(frame, schema, random_state=seed),
-        training=training,
-        settings={**cfg.to_dict(), "k": int(k)},
-        lineage=record,
-        warnings=warnings,
-    )
-
-
-def _no_identifier_warning() -> dict[str, Any]:
-    what = (
-        "no identifier column found (no column with unique values and an id-like name,"
-        " code-like text or account-number-like integers): scores cannot be joined back"
-        " to customers;"
-    )
-    return {
-        "kind": "no_identifier",
-        "message": f"{what} name the customer key with id_column='...'",
-        "cli_message": f"{what} name the customer key with --id-column COLUMN",
-    }
-
-
-def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
-    what = (
-        f"column {rule.column!r} alone reproduces segment {rule.segment_id}"
-        f" ({segment_name}): {rule.text} has precision {rule.precision:.2f} and coverage"
-        f" {rule.coverage:.2f}; if it is an outcome, a label or a score, leave it out with"
-    )
-    return {
-        "kind": "leakage",
-        "message": f"{what} exclude=[{rule.column!r}]",
-        "cli_message": f"{what} --exclude {shlex.quote(rule.column)}",
-        "column": rule.column,
-        "segment_id": rule.segment_id,
-        "rule": rule.text,
-        "precision": rule.precision,
-        "coverage": rule.coverage,
-    }
-
-
-def _profile_outcomes(
-    data: pd.DataFrame, schema: TableSchema, labels: np.ndarray
-) -> dict[str, Any]:
-    """Outcome columns as numbers (flags 0/1), their means per segment and their kinds."""
-    lookup = column_lookup(data)
-    columns: dict[str, np.ndarray] = {}
-    details: dict[str, dict[str, Any]] = {}
-    for name in schema.outcomes:
-        values, positive = encode_outcome(data[lookup[name]])
-        if values is None:
-            continue
-        columns[name] = values
-        kind = schema.column(name).reason.split(";")[0]
-        details[name] = {"kind": kind, **({"positive": positive} if positive else {})}
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(labels)))
-    return profile_outcomes(frame, labels, columns=list(columns), details=details)
-
-
-def _explained_columns(plan: PreparationPlan) -> list[str]:
-    """Numeric columns in original units that profiles and rules describe.
-
-    The plan's numeric inputs and numeric derived features; never the identifier.
-    """
-    derived = [f.name for f in plan.domain_features if f.kind == "ratio"]
-    return [*plan.input_numeric, *derived]
-
-
-def _clustering_sources(plan: PreparationPlan) -> list[str]:
-    """Original-unit columns that feed the clustering features (for the profile flags)."""
-    return [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
 
 
 def metrics_document(model: SegmentationModel) -> dict[str, Any]:

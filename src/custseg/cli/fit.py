@@ -32,6 +32,11 @@ Examples:
 
   custseg fit --input customers.parquet --out segments/ --k 5 --skew yeo-johnson --no-report
 
+  custseg fit --input big.parquet --out segments/ --engine stream
+
+  custseg fit --engine spark --spark-master spark://host:7077
+  --input hdfs:///lake/customers --out segments/
+
   custseg fit --input customers-q2.csv --out segments-q2/ --previous segments-q1/model.json
 
 Writes segments/model.json (the model: versioned, checksummed JSON), segments/metrics.json
@@ -216,6 +221,23 @@ def fit_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the metrics summary as JSON on stdout.")
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="memory, stream (a file read in chunks, bounded memory), spark (Spark MLlib"
+            " on a Parquet dataset or table) or auto: stream for files above 1,000,000 rows.",
+        ),
+    ] = "auto",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="With --engine spark: local[2], spark://host:7077, yarn... (default: the"
+            " active session, or local[*]).",
+            show_default=False,
+        ),
+    ] = None,
     previous: Annotated[
         Path | None,
         typer.Option(
@@ -230,8 +252,8 @@ def fit_command(
     from ..exceptions import ConfigError
     from ..model import load_model
     from ..pipeline import fit_to_folder
-    from ..sources import describe_source
-    from ._lineage import check_previous_is_not_replaced, print_lineage
+    from ..sources import check_data_options, describe_source
+    from ._lineage import check_previous_is_not_replaced
 
     previous_model = None
     if previous is not None:
@@ -261,6 +283,37 @@ def fit_command(
             "--k 1 asks for one segment, the whole table; give --k 2 or more, or leave --k"
             " out to choose k from --k-range"
         )
+    chosen = _engine(engine, spark_master, input, sql)
+    if chosen != "memory":
+        check_data_options(
+            input=input,
+            sql=sql,
+            warehouse=warehouse,
+            credentials=credentials,
+            max_bytes_billed=max_bytes_billed,
+        )
+        assert input is not None
+        # A Spark source may be a folder of part files or a table: no file checksum.
+        training = (
+            {"source": str(input)}
+            if chosen == "spark"
+            else describe_source(input=input, sql=None, warehouse=None)
+        )
+        with rich_progress() as progress:
+            output = fit_to_folder(
+                input,
+                out,
+                config=config,
+                training=training,
+                report=not no_report,
+                progress=progress,
+                engine=chosen,
+                spark_master=spark_master,
+                previous=previous_model,
+                on_warning=print_warning,
+            )
+        _print_output(output, json_output)
+        return
     frame = load_input(
         input=input,
         sql=sql,
@@ -283,6 +336,32 @@ def fit_command(
             previous=previous_model,
             on_warning=print_warning,
         )
+    _print_output(output, json_output)
+
+
+def _engine(engine: str, spark_master: str | None, input: Path | None, sql: str | None) -> str:
+    """The engine of this fit; large-table engines read --input, not --sql."""
+    from ..engines import auto_engine
+    from ..exceptions import ConfigError
+
+    if spark_master is not None and engine != "spark":
+        raise ConfigError(
+            f"--spark-master applies to --engine spark only, not --engine {engine}; add"
+            " --engine spark or leave it out"
+        )
+    if engine in ("stream", "spark") and input is None:
+        raise ConfigError(
+            f"--engine {engine} reads --input (a file{' or table' if engine == 'spark' else ''});"
+            " extract the query to Parquet first (custseg extract) or use --engine memory"
+        )
+    if engine == "spark":
+        return "spark"
+    return auto_engine(engine, input if sql is None else None)
+
+
+def _print_output(output: FitOutput, json_output: bool) -> None:
+    from ._lineage import print_lineage
+
     summary = fit_summary(output)
     if json_output:
         print_json(summary)

@@ -21,6 +21,8 @@ from ._data import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..scoring.scorer import Scorer
+
 EPILOG = """\
 Examples:
 
@@ -30,6 +32,9 @@ Examples:
 
   custseg score --model segments/model.json --sql "SELECT * FROM credit_card_customers"
   --out scored.parquet --keep-columns
+
+  custseg score --engine spark --model segments/model.json --input lake/customers/
+  --out lake/scored/
 
 Every input row is either in the output (with segment_id, segment_name, distance,
 runner_up_id, margin) or in the rejects file (row number, identifier, reason).
@@ -60,6 +65,18 @@ def score(
         200_000, "--chunk-size", help="Rows read, scored and written at a time."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="local (streamed here) or spark: score a Parquet dataset or table in Spark into"
+        " folders of Parquet part files (--out, --rejects).",
+    ),
+    spark_master: str | None = typer.Option(
+        None,
+        "--spark-master",
+        help="With --engine spark: local[2], spark://host:7077, yarn...",
+        show_default=False,
+    ),
 ) -> None:
     """Score customers from a file or a query; files are streamed in chunks."""
     from .._utils.io import check_distinct_paths
@@ -83,6 +100,9 @@ def score(
         credentials=credentials,
         max_bytes_billed=max_bytes_billed,
     )
+    if engine != "local" or spark_master is not None:
+        _score_spark(scorer, engine, spark_master, input, out, rejects, keep_columns, as_json)
+        return
     with rich_progress() as progress:
         source: Path | pd.DataFrame | None = input
         if source is None:
@@ -105,6 +125,41 @@ def score(
             keep_columns=keep_columns,
             progress=progress,
         )
+    info(summary.line())
+    if as_json:
+        print_json(summary.to_dict())
+
+
+def _score_spark(
+    scorer: Scorer,
+    engine: str,
+    spark_master: str | None,
+    input: Path | None,
+    out: Path,
+    rejects: Path | None,
+    keep_columns: bool,
+    as_json: bool,
+) -> None:
+    """``custseg score --engine spark``: score where the data lives, into Parquet folders."""
+    from ..exceptions import ConfigError
+    from ..scoring.spark import score_spark
+
+    if engine != "spark":
+        if engine != "local":
+            raise ConfigError(f"--engine {engine!r} should be local or spark")
+        raise ConfigError("--spark-master applies to --engine spark only; add --engine spark")
+    if input is None:
+        raise ConfigError(
+            "--engine spark scores --input (a Parquet dataset or a table); for a query, use"
+            " custseg export-sql --dialect spark"
+        )
+    if keep_columns:
+        raise ConfigError(
+            "--keep-columns is not available with --engine spark; join the scores back on the"
+            " identifier"
+        )
+    with rich_progress() as progress, progress.stage("Scoring customers in Spark", total=None):
+        summary = score_spark(scorer, input, out, rejects=rejects, master=spark_master)
     info(summary.line())
     if as_json:
         print_json(summary.to_dict())

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,6 @@ from .steps import (
     clip_values,
     impute,
     skew_transform,
-    yeo_johnson,
 )
 
 # Yeo-Johnson powers outside this range send ordinary amounts to astronomically
@@ -61,7 +61,29 @@ class FittedSteps:
 
 def fit_steps(config: PrepConfig, checked: pd.DataFrame, schema: TableSchema) -> FittedSteps:
     """Learn every preparation step from checked training rows, recording each choice."""
-    return _Fitter(config, checked, schema).run()
+    numeric = list(schema.numeric)
+    categorical = list(schema.categorical)
+    columns: dict[str, np.ndarray] = {
+        name: checked[name].to_numpy(dtype=np.float64) for name in numeric
+    }
+    for name in categorical:
+        columns[name] = checked[name].to_numpy(dtype=object)
+    decisions: list[str] = []
+    specs = domain_specs(config, numeric, set(numeric) | set(categorical), decisions)
+    derived: dict[str, np.ndarray] = dict(columns)
+    for spec in specs:
+        derived[spec.name] = compute_domain_feature(spec, derived)
+    cache: dict[str, ArrayStats] = {}
+
+    def stats(name: str) -> ArrayStats:
+        if name not in cache:
+            cache[name] = ArrayStats(derived[name])
+        return cache[name]
+
+    fitter = _Fitter(
+        config, schema, len(checked), stats, lambda name: level_counts(derived[name]), decisions
+    )
+    return fitter.run(specs, columns)
 
 
 def fit_pca(matrix: np.ndarray, names: list[str], want: int | float) -> tuple[dict[str, Any], str]:
@@ -103,29 +125,169 @@ def fit_pca(matrix: np.ndarray, names: list[str], want: int | float) -> tuple[di
     return pca, f"PCA: kept {keep} of {d} components ({kept:.1%} of the variance)"
 
 
+class ColumnStats(Protocol):
+    """What the fitter asks about one numeric column (raw or derived).
+
+    The in-memory fit answers from the column's values (:class:`ArrayStats`); the
+    bounded-memory and Spark fits answer from exact moments gathered in one pass and a
+    uniform sample (:class:`custseg.prepare.moments.MomentStats`).
+    """
+
+    n: int
+    n_gaps: int
+
+    def fill(self, how: str) -> float:
+        """The median (``how="median"``) or the mean of the present values."""
+        ...
+
+    def quantiles(self, qs: list[float]) -> list[float]:
+        """Quantiles of the present values."""
+        ...
+
+    def imputed(self, fill: float, clip: tuple[float, float] | None) -> ImputedStats:
+        """Statistics of the values once gaps are filled with ``fill`` and clipped."""
+        ...
+
+    def flag_share(self) -> float | None:
+        """Share of ones when the present values are exactly 0 and 1, else ``None``."""
+        ...
+
+
+class ImputedStats(Protocol):
+    """Statistics of an imputed (and clipped) column, before and after a transform."""
+
+    def minimum(self) -> float: ...
+
+    def skewness(self, kind: str, lam: float | None) -> float: ...
+
+    def yeo_johnson_lambda(self) -> float: ...
+
+    def mean_std(self, kind: str, lam: float | None) -> tuple[float, float]: ...
+
+    def quartiles(self, kind: str, lam: float | None) -> tuple[float, float, float]: ...
+
+
+class ArrayStats:
+    """:class:`ColumnStats` of a column held in memory (float64, NaN for gaps)."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = x
+        self.gaps = np.isnan(x)
+        self.n = int(x.shape[0])
+        self.n_gaps = int(self.gaps.sum())
+        self.present = x[~self.gaps]
+
+    def fill(self, how: str) -> float:
+        return float(np.median(self.present) if how == "median" else np.mean(self.present))
+
+    def quantiles(self, qs: list[float]) -> list[float]:
+        return [float(q) for q in np.quantile(self.present, qs)]
+
+    def imputed(self, fill: float, clip: tuple[float, float] | None) -> ImputedStats:
+        return ImputedArray(clip_values(impute(self.x, fill), clip))
+
+    def flag_share(self) -> float | None:
+        return float(self.present.mean()) if is_flag(self.present) else None
+
+
+class ImputedArray:
+    """:class:`ImputedStats` of imputed values held in memory."""
+
+    def __init__(self, v: np.ndarray) -> None:
+        self.v = v
+
+    def minimum(self) -> float:
+        return float(self.v.min())
+
+    def _t(self, kind: str, lam: float | None) -> np.ndarray:
+        # log1p is only chosen for non-negative columns: the clip to 0 changes nothing.
+        return np.log1p(self.v) if kind == "log1p" else skew_transform(self.v, kind, lam)
+
+    def skewness(self, kind: str, lam: float | None) -> float:
+        return skewness(self._t(kind, lam))
+
+    def yeo_johnson_lambda(self) -> float:
+        return estimate_lambda(self.v)
+
+    def mean_std(self, kind: str, lam: float | None) -> tuple[float, float]:
+        t = skew_transform(self.v, kind, lam)
+        return float(np.mean(t)), float(np.std(t))
+
+    def quartiles(self, kind: str, lam: float | None) -> tuple[float, float, float]:
+        t = skew_transform(self.v, kind, lam)
+        q25, q50, q75 = (float(q) for q in np.quantile(t, [0.25, 0.5, 0.75]))
+        return q25, q50, q75
+
+
+def domain_specs(
+    config: PrepConfig, numeric: list[str], present: set[str], decisions: list[str]
+) -> list[DomainFeature]:
+    """The recipe's derived features this table can have, each decision recorded."""
+    if not config.domain_features:
+        decisions.append("derived features: off (domain_features=False)")
+        return []
+    wanted = config.clustering_domain_features
+    specs: list[DomainFeature] = []
+    for spec in CREDIT_CARD_RECIPE:
+        missing = [c for c in spec.source_columns() if c not in numeric]
+        if missing:
+            decisions.append(f"{spec.name}: not derived (needs numeric column {missing[0]})")
+            continue
+        if spec.name in present:
+            decisions.append(
+                f"{spec.name}: not derived (the table already has a column of that name)"
+            )
+            continue
+        if wanted is not None:
+            spec = spec.with_clustering(spec.name in wanted)
+        role = "clustering feature" if spec.clustering else "profile-only"
+        decisions.append(f"{spec.name}: derived as {spec.formula}; {role}")
+        specs.append(spec)
+    return specs
+
+
+def fit_steps_from_stats(
+    config: PrepConfig,
+    schema: TableSchema,
+    specs: list[DomainFeature],
+    decisions: list[str],
+    stats: Callable[[str], ColumnStats],
+    level_counts: Callable[[str], pd.Series],
+    n_rows: int,
+) -> FittedSteps:
+    """Learn the steps from column statistics rather than from the columns themselves.
+
+    ``specs`` and ``decisions`` come from :func:`domain_specs`; ``stats(name)``
+    answers for every numeric input and numeric derived feature, ``level_counts(name)``
+    (rows per level, gaps as :data:`MISSING_LEVEL`) for every categorical one. The
+    returned ``columns`` are empty: the caller prepares its rows itself.
+    """
+    return _Fitter(config, schema, n_rows, stats, level_counts, decisions).run(specs, {})
+
+
 class _Fitter:
-    """One fit: learns the steps from the training columns."""
+    """One fit: learns the steps from the statistics of the training columns."""
 
-    def __init__(self, config: PrepConfig, checked: pd.DataFrame, schema: TableSchema) -> None:
+    def __init__(
+        self,
+        config: PrepConfig,
+        schema: TableSchema,
+        n: int,
+        stats: Callable[[str], ColumnStats],
+        level_counts: Callable[[str], pd.Series],
+        decisions: list[str],
+    ) -> None:
         self.config = config
-        self.frame = checked
         self.schema = schema
-        self.n = len(checked)
-        self.decisions: list[str] = []
+        self.n = n
+        self.stats = stats
+        self.level_counts = level_counts
+        self.decisions = decisions
 
-    def run(self) -> FittedSteps:
+    def run(self, specs: list[DomainFeature], columns: dict[str, np.ndarray]) -> FittedSteps:
         numeric = list(self.schema.numeric)
         categorical = list(self.schema.categorical)
-        columns: dict[str, np.ndarray] = {
-            name: self.frame[name].to_numpy(dtype=np.float64) for name in numeric
-        }
-        for name in categorical:
-            columns[name] = self.frame[name].to_numpy(dtype=object)
-        derived: dict[str, np.ndarray] = dict(columns)
-        specs = self._domain_specs(numeric, set(numeric) | set(categorical))
-        for spec in specs:
-            derived[spec.name] = compute_domain_feature(spec, derived)
-        specs = [self._usable_derived(spec, derived[spec.name]) for spec in specs]
+        specs = [self._usable_derived(spec) for spec in specs]
 
         num_cols = numeric + [s.name for s in specs if s.clustering and not s.is_categorical]
         if num_cols:
@@ -139,39 +301,14 @@ class _Fitter:
                 f" coordinates bounded to +-{OUTPUT_BOUND:g}"
             )
         cat_cols = categorical + [s.name for s in specs if s.clustering and s.is_categorical]
-        numeric_steps = [self._fit_numeric(name, derived[name]) for name in num_cols]
-        categorical_steps = [self._fit_categorical(name, derived[name]) for name in cat_cols]
+        numeric_steps = [self._fit_numeric(name, self.stats(name)) for name in num_cols]
+        categorical_steps = [self._fit_categorical(name) for name in cat_cols]
         return FittedSteps(specs, numeric_steps, categorical_steps, self.decisions, columns)
 
     # -- derived features
 
-    def _domain_specs(self, numeric: list[str], present: set[str]) -> list[DomainFeature]:
-        if not self.config.domain_features:
-            self.decisions.append("derived features: off (domain_features=False)")
-            return []
-        wanted = self.config.clustering_domain_features
-        specs: list[DomainFeature] = []
-        for spec in CREDIT_CARD_RECIPE:
-            missing = [c for c in spec.source_columns() if c not in numeric]
-            if missing:
-                self.decisions.append(
-                    f"{spec.name}: not derived (needs numeric column {missing[0]})"
-                )
-                continue
-            if spec.name in present:
-                self.decisions.append(
-                    f"{spec.name}: not derived (the table already has a column of that name)"
-                )
-                continue
-            if wanted is not None:
-                spec = spec.with_clustering(spec.name in wanted)
-            role = "clustering feature" if spec.clustering else "profile-only"
-            self.decisions.append(f"{spec.name}: derived as {spec.formula}; {role}")
-            specs.append(spec)
-        return specs
-
-    def _usable_derived(self, spec: DomainFeature, values: np.ndarray) -> DomainFeature:
-        if spec.clustering and not spec.is_categorical and np.isnan(values).all():
+    def _usable_derived(self, spec: DomainFeature) -> DomainFeature:
+        if spec.clustering and not spec.is_categorical and self.stats(spec.name).n_gaps == self.n:
             self.decisions.append(
                 f"{spec.name}: profile-only after all (no row has a usable denominator)"
             )
@@ -180,17 +317,15 @@ class _Fitter:
 
     # -- numeric columns
 
-    def _fit_numeric(self, name: str, x: np.ndarray) -> NumericStep:
+    def _fit_numeric(self, name: str, stats: ColumnStats) -> NumericStep:
         cfg = self.config
-        gaps = np.isnan(x)
-        n_gaps = int(gaps.sum())
+        n_gaps = stats.n_gaps
         if n_gaps == self.n:
             raise DataError(
                 f"feature {name!r} has no value in the {self.n} training rows;"
                 " exclude it (infer_schema(..., exclude=[...]))"
             )
-        present = x[~gaps]
-        fill = float(np.median(present) if cfg.impute == "median" else np.mean(present))
+        fill = stats.fill(cfg.impute)
         share = n_gaps / self.n
         indicator = f"{name}__missing" if share > cfg.indicator_threshold else None
         if n_gaps:
@@ -203,40 +338,39 @@ class _Fitter:
                 f"{name}: {n_gaps} gaps ({share:.1%}) filled with the {cfg.impute}"
                 f" {_g(fill)}; {ind}"
             )
-        if _is_flag(present):
+        ones = stats.flag_share()
+        if ones is not None:
             # A 0/1 flag keeps its values: its variance p(1 - p) is at most 0.25 (a
             # quarter of a standardised column's), so a rare flag cannot pull a segment
             # of its own around it (docs/preparation.md, "Flags").
-            share = float(present.mean())
             self.decisions.append(
-                f"{name}: 0/1 flag (1 on {share:.1%} of rows): kept as 0/1, no transform,"
+                f"{name}: 0/1 flag (1 on {ones:.1%} of rows): kept as 0/1, no transform,"
                 " not standardised"
             )
             return NumericStep(name, fill, indicator, None, "none", None, 0.0, 1.0)
         clip = None
         if cfg.winsorize is not None:
-            lo, hi = np.quantile(present, [cfg.winsorize, 1 - cfg.winsorize])
+            lo, hi = stats.quantiles([cfg.winsorize, 1 - cfg.winsorize])
             clip = (float(lo), float(hi))
             self.decisions.append(
                 f"{name}: clipped to [{_g(clip[0])}, {_g(clip[1])}]"
                 f" (training quantiles {cfg.winsorize:g} and {1 - cfg.winsorize:g})"
             )
-        v = clip_values(impute(x, fill), clip)
+        v = stats.imputed(fill, clip)
         kind, lam = self._choose_transform(name, v)
-        t = skew_transform(v, kind, lam)
-        center, scale = self._scaling(name, t)
+        center, scale = self._scaling(name, v, kind, lam)
         return NumericStep(name, fill, indicator, clip, kind, lam, center, scale)
 
-    def _choose_transform(self, name: str, v: np.ndarray) -> tuple[Any, float | None]:
+    def _choose_transform(self, name: str, v: ImputedStats) -> tuple[Any, float | None]:
         cfg = self.config
         if cfg.skew == "none":
             self.decisions.append(f"{name}: no transform (skew='none')")
             return "none", None
-        skew = skewness(v)
+        skew = v.skewness("none", None)
         thr = cfg.skew_threshold
         if cfg.skew == "log1p":
-            if skew > thr and v.min() >= 0:
-                after = skewness(np.log1p(v))
+            if skew > thr and v.minimum() >= 0:
+                after = v.skewness("log1p", None)
                 self.decisions.append(
                     f"{name}: log1p (skewness {skew:.2f} > {thr:g}; {after:.2f} after)"
                 )
@@ -257,29 +391,30 @@ class _Fitter:
         if abs(skew) <= thr:
             self.decisions.append(f"{name}: no transform (|skewness| {abs(skew):.2f} <= {thr:g})")
             return "none", None
-        lam_raw = _estimate_lambda(v)
+        lam_raw = v.yeo_johnson_lambda()
         lam = float(min(max(lam_raw, _LAMBDA_BOUNDS[0]), _LAMBDA_BOUNDS[1]))
         bounded = f", bounded from {lam_raw:.3g}" if lam != lam_raw else ""
-        after = skewness(yeo_johnson(v, lam))
+        after = v.skewness("yeo-johnson", lam)
         self.decisions.append(
             f"{name}: yeo-johnson lambda {lam:.4g}{bounded} (skewness {skew:.2f},"
             f" |{skew:.2f}| > {thr:g}; {after:.2f} after)"
         )
         return "yeo-johnson", lam
 
-    def _scaling(self, name: str, t: np.ndarray) -> tuple[float, float]:
+    def _scaling(
+        self, name: str, v: ImputedStats, kind: str, lam: float | None
+    ) -> tuple[float, float]:
         if self.config.scaling == "robust":
-            q25, center, q75 = (float(q) for q in np.quantile(t, [0.25, 0.5, 0.75]))
+            q25, center, q75 = v.quartiles(kind, lam)
             scale = q75 - q25
             if not scale > 0:
-                scale = float(np.std(t))
+                scale = v.mean_std(kind, lam)[1]
                 if scale > 0:
                     self.decisions.append(
                         f"{name}: interquartile range is 0; scaled by the standard deviation"
                     )
         else:
-            center = float(np.mean(t))
-            scale = float(np.std(t))
+            center, scale = v.mean_std(kind, lam)
         if not (scale > 0 and math.isfinite(scale)):
             self.decisions.append(f"{name}: constant after preparation; scale 1 (contributes 0)")
             scale = 1.0
@@ -287,9 +422,8 @@ class _Fitter:
 
     # -- categorical columns
 
-    def _fit_categorical(self, name: str, values: np.ndarray) -> CategoricalStep:
-        filled = pd.Series(values, dtype=object).fillna(MISSING_LEVEL)
-        counts = filled.value_counts()
+    def _fit_categorical(self, name: str) -> CategoricalStep:
+        counts = self.level_counts(name)
         shares = counts / self.n
         keep = sorted(str(v) for v in shares.index[shares >= self.config.rare_level_share])
         rare = [str(v) for v in shares.index[shares < self.config.rare_level_share]]
@@ -312,7 +446,12 @@ class _Fitter:
         )
 
 
-def _is_flag(present: np.ndarray) -> bool:
+def level_counts(values: np.ndarray) -> pd.Series:
+    """Rows per level of a categorical column, gaps counted as :data:`MISSING_LEVEL`."""
+    return pd.Series(values, dtype=object).fillna(MISSING_LEVEL).value_counts()
+
+
+def is_flag(present: np.ndarray) -> bool:
     """Exactly the values 0 and 1 (gaps aside)."""
     return bool(
         present.size
@@ -322,7 +461,8 @@ def _is_flag(present: np.ndarray) -> bool:
     )
 
 
-def _estimate_lambda(v: np.ndarray) -> float:
+def estimate_lambda(v: np.ndarray) -> float:
+    """Yeo-Johnson lambda by maximum likelihood (scipy) on at most 200,000 rows."""
     from scipy import stats  # scipy is only needed for Yeo-Johnson fits
 
     sample = v[:: max(1, v.size // _LAMBDA_SAMPLE)]

@@ -30,7 +30,7 @@ from .._utils.text import count
 from ..exceptions import ConfigError, DataError, ScoringError
 from ..model import SegmentationModel
 from ..prepare.rows import unusable_rows_message
-from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, PreparedRows, Scorer
+from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
 from .writer import ChunkWriter, output_format
 
 __all__ = [
@@ -246,26 +246,26 @@ def score_file(
         writer = ChunkWriter(tmp_out, fmt)
         rejects_writer = ChunkWriter(tmp_rejects, "csv")
         try:
-            # A helper thread reads, checks and prepares the next chunk while this one is
-            # assigned, another writes the previous one; numpy and Arrow release the GIL
-            # for most of that work, so both cores are used.
-            def read_next() -> tuple[pd.DataFrame, PreparedRows] | None:
+            # Four stages overlap: a helper thread reads (decodes) chunk i + 2, another
+            # checks and prepares chunk i + 1, this thread assigns chunk i, and a third
+            # helper writes chunk i - 1. numpy and Arrow release the GIL for most of that
+            # work, so both cores stay busy; memory holds four chunks at most.
+            def read_next() -> pd.DataFrame | None:
                 frame = next(chunks, None)
-                if frame is None:
-                    return None
-                frame = frame.reset_index(drop=True)
-                return frame, scorer.prepare_frame(frame)
+                return None if frame is None else frame.reset_index(drop=True)
 
-            first = first.reset_index(drop=True)
-            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="custseg-score") as pool:
+            start = first.reset_index(drop=True)
+            frame: pd.DataFrame | None = start
+            with ThreadPoolExecutor(max_workers=3, thread_name_prefix="custseg-score") as pool:
                 reading = pool.submit(read_next)
+                preparing = pool.submit(scorer.prepare_frame, start)
                 writing: Future[None] | None = None
-                item: tuple[pd.DataFrame, PreparedRows] | None = (
-                    first,
-                    scorer.prepare_frame(first),
-                )
-                while item is not None:
-                    frame, prepared = item
+                while frame is not None:
+                    prepared = preparing.result()
+                    following = reading.result()
+                    if following is not None:
+                        reading = pool.submit(read_next)
+                        preparing = pool.submit(scorer.prepare_frame, following)
                     if len(frame):
                         chunk = scorer.assign_prepared(prepared)
                         table = scorer.scored_table(
@@ -287,9 +287,7 @@ def score_file(
                                 str(rejected[REJECT_REASON_COLUMN].iloc[0]),
                             )
                         stage.advance(len(frame))
-                    item = reading.result()
-                    if item is not None:
-                        reading = pool.submit(read_next)
+                    frame = following
                 if writing is not None:
                     writing.result()
             if n_scored == 0 and first_reject is not None:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..cluster.kmeans import assign
+from ..cluster.kmeans import assign_checked
 from ..exceptions import ConfigError, DataError
 from ..model import SegmentationModel
 from ..prepare import MAX_ABS_VALUE, RowCheck, TableSchema, check_rows, clean_column_name
@@ -290,7 +290,9 @@ class Scorer:
             return ScoredRows(
                 ok, prepared.ids, prepared.values, none_i, none_f, none_i, none_f, rejected
             )
-        result = assign(prepared.X, self.centroids)
+        # The prepared rows are finite by construction (_prepare rejects the others):
+        # the assignment need not scan them again.
+        result = assign_checked(prepared.X, self.centroids)
         return ScoredRows(
             ok=ok,
             ids=prepared.ids,

@@ -1,0 +1,394 @@
+"""The Spark engine: Spark MLlib K-means (k-means||) on a Spark DataFrame, and its k sweep.
+
+The prepared features are columns of a Spark DataFrame (``cs_f0``, ``cs_f1``...); they
+never leave the cluster. For every k:
+
+1. **fit**: :class:`pyspark.ml.clustering.KMeans` with k-means|| seeding (two init
+   steps) and up to ``max_iter`` Lloyd iterations, on all rows; ``n_init`` starts with
+   different seeds, the one of lowest cost kept;
+2. **all-row indices**: one aggregation gives each segment's size, mean and within sum
+   of squares (:class:`pyspark.ml.stat.Summarizer`), a second the mean distance of
+   the rows to their segment's mean; inertia, Calinski-Harabasz and Davies-Bouldin
+   follow with the local engine's definitions (:mod:`custseg.cluster.summaries`),
+   never Spark's ``ClusteringEvaluator`` (whose silhouette uses squared euclidean
+   distances by default);
+3. **sample indices**: the silhouette (the local engine's, euclidean) and the bootstrap
+   stability are measured on a uniform sample of prepared rows brought to the driver
+   (the caller's, at most 20,000 rows by default), labelled by the nearest Spark
+   centroid: stability refits the sample's bootstrap resamples with the local Lloyd
+   K-means, as the local sweep does.
+
+The recommendation is the one rule of :func:`custseg.cluster.selection.apply_rule` with
+the knee of :func:`~custseg.cluster.selection.inertia_knee`. Segments are numbered as
+by the local engine: largest first, ties by coordinates.
+
+pyspark is imported inside the functions: the module loads without it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .._utils.numeric import (
+    RandomState,
+    check_positive_int,
+    generator,
+    seed_from,
+    single_threaded_blas,
+)
+from .._utils.progress import NO_PROGRESS, Progress
+from ..exceptions import ConfigError
+from .indices import INDICES, Measured
+from .kmeans import assign_checked
+from .selection import RULE, KCandidate, KSelection, apply_rule, inertia_knee
+from .stability import StabilityResult, evaluation_rows, resample_stability
+from .summaries import (
+    SegmentSummary,
+    calinski_harabasz_from,
+    canonical_permutation,
+    davies_bouldin_from,
+)
+
+__all__ = [
+    "SparkKMeansFit",
+    "fit_kmeans_spark",
+    "with_vector",
+    "choose_n_clusters_spark",
+    "FEATURE_PREFIX",
+    "MAX_ITER",
+]
+
+FEATURE_PREFIX = "cs_f"
+"""Prepared feature ``j`` is the column ``cs_f{j}``."""
+MAX_ITER = 100
+_VECTOR = "cs_vector"
+_LABEL = "cs_segment"
+
+
+@dataclass(frozen=True)
+class SparkKMeansFit:
+    """A Spark MLlib K-means fit in canonical order, with its all-row summary.
+
+    Attributes
+    ----------
+    centroids : numpy.ndarray, shape (k, d)
+        Segment ``i`` is row ``i``; segment 0 is the largest.
+    summary : SegmentSummary
+        Sizes, means, within sums, spreads and inertia of all rows, canonical order.
+    n_iter : int
+        Lloyd iterations MLlib ran.
+    seconds : float
+        Wall time of the fit and of the two aggregations.
+    """
+
+    centroids: np.ndarray
+    summary: SegmentSummary
+    n_iter: int
+    seconds: float
+
+    @property
+    def k(self) -> int:
+        return int(self.centroids.shape[0])
+
+    @property
+    def sizes(self) -> list[int]:
+        return [int(s) for s in self.summary.sizes]
+
+    @property
+    def inertia(self) -> float:
+        return float(self.summary.inertia.sum())
+
+
+def _feature_names(df: Any) -> list[str]:
+    names = [
+        c for c in df.columns if c.startswith(FEATURE_PREFIX) and c[len(FEATURE_PREFIX) :].isdigit()
+    ]
+    names.sort(key=lambda c: int(c[len(FEATURE_PREFIX) :]))
+    if not names:
+        raise ConfigError(f"the DataFrame has no prepared feature column {FEATURE_PREFIX}0")
+    return names
+
+
+def with_vector(df: Any) -> Any:
+    """``df`` with its ``cs_f*`` columns assembled into MLlib's vector column."""
+    from pyspark.ml.feature import VectorAssembler
+
+    return VectorAssembler(inputCols=_feature_names(df), outputCol=_VECTOR).transform(df)
+
+
+def fit_kmeans_spark(
+    df: Any,
+    k: int,
+    *,
+    n_init: int = 4,
+    random_state: RandomState = None,
+    max_iter: int = MAX_ITER,
+    tol: float = 1e-4,
+) -> SparkKMeansFit:
+    """Fit Spark MLlib K-means on the prepared rows of ``df``.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+        Prepared rows: double columns ``cs_f0..cs_f{d-1}`` (from
+        :func:`with_vector`, or assembled here when the vector column is absent).
+    k : int
+        Number of segments, ``>= 1``.
+    n_init : int, default 4
+        k-means|| starts (different seeds); the one with the lowest within-segment sum
+        of squares is kept, as the local engine keeps the best of its k-means++ starts.
+    random_state : int, numpy.random.Generator or None
+        Seed of the starts.
+    max_iter : int, default 100
+        Largest number of Lloyd iterations.
+    tol : float, default 1e-4
+        MLlib's convergence threshold on centroid moves.
+
+    Returns
+    -------
+    SparkKMeansFit
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ConfigError(f"k={k!r} should be a positive integer")
+    n_init = check_positive_int(n_init, "n_init", 1)
+    rng = generator(random_state)
+    rows = df if _VECTOR in df.columns else with_vector(df)
+    seeds = [seed_from(rng) for _ in range(n_init)]
+    return _fit_many(rows, [(k, seeds)], max_iter, tol)[k]
+
+
+def _fit_many(
+    rows: Any, plan: list[tuple[int, list[int]]], max_iter: int, tol: float
+) -> dict[int, SparkKMeansFit]:
+    """Fit every (k, seed) start; keep the best start per k."""
+    from pyspark.ml.clustering import KMeans
+
+    names = _feature_names(rows)
+    started = time.perf_counter()
+
+    def one(task: tuple[int, int]) -> tuple[int, int, Any, float]:
+        k, seed = task
+        model = KMeans(
+            k=k,
+            featuresCol=_VECTOR,
+            predictionCol=_LABEL,
+            initMode="k-means||",
+            initSteps=2,
+            maxIter=max_iter,
+            tol=tol,
+            seed=seed,
+        ).fit(rows)
+        return k, seed, model, float(model.summary.trainingCost)
+
+    tasks = [(k, seed) for k, seeds in plan for seed in seeds]
+    # One start after the other: concurrent MLlib fits were measured up to 13x slower
+    # than sequential ones on two cores (four k-means|| seedings compete for the heap).
+    results = [one(task) for task in tasks]
+    best: dict[int, tuple[Any, float]] = {}
+    for k, _, model, cost in results:  # in task order: ties keep the first start
+        if k not in best or cost < best[k][1]:
+            best[k] = (model, cost)
+
+    def summarise(k: int) -> tuple[int, SparkKMeansFit]:
+        model = best[k][0]
+        raw = np.asarray(model.clusterCenters(), dtype=np.float64).reshape(-1, len(names))
+        summary = _summarise(model.transform(rows), raw, names)
+        order = canonical_permutation(raw, summary.sizes)
+        n_iter = int(model.summary.numIter) if model.hasSummary else 0
+        return k, SparkKMeansFit(
+            centroids=np.ascontiguousarray(raw[order]),
+            summary=summary.permuted(order),
+            n_iter=n_iter,
+            seconds=0.0,
+        )
+
+    fits = dict(summarise(k) for k in sorted(best))
+    seconds = time.perf_counter() - started
+    return {k: replace(fit, seconds=seconds) for k, fit in fits.items()}
+
+
+def _summarise(predicted: Any, centroids: np.ndarray, names: list[str]) -> SegmentSummary:
+    """Two aggregations over all rows: per-segment moments, then spreads."""
+    from pyspark.sql import functions as F
+
+    k, d = centroids.shape
+    first = [F.count(F.lit(1)).alias("n")]
+    for j, name in enumerate(names):
+        first += [F.avg(name).alias(f"m{j}"), F.var_pop(name).alias(f"v{j}")]
+    # Squared distance to the segment's own centroid (MLlib's prediction).
+    own = [
+        F.element_at(F.array(*[F.lit(float(c[j])) for c in centroids]), F.col(_LABEL) + 1)
+        for j in range(d)
+    ]
+    to_centroid = sum(((F.col(n) - own[j]) ** 2 for j, n in enumerate(names)), F.lit(0.0))
+    first.append(F.sum(to_centroid).alias("inertia"))
+    rows = predicted.groupBy(_LABEL).agg(*first).collect()
+    sizes = np.zeros(k, dtype=np.int64)
+    means = np.zeros((k, d))
+    within = np.zeros(k)
+    inertia = np.zeros(k)
+    for row in rows:
+        c = int(row[_LABEL])
+        sizes[c] = int(row["n"])
+        means[c] = [float(row[f"m{j}"]) for j in range(d)]
+        within[c] = sum(float(row[f"v{j}"] or 0.0) for j in range(d)) * sizes[c]
+        inertia[c] = float(row["inertia"])
+    mean_of = [
+        F.element_at(F.array(*[F.lit(float(m[j])) for m in means]), F.col(_LABEL) + 1)
+        for j in range(d)
+    ]
+    distance = F.sqrt(sum(((F.col(n) - mean_of[j]) ** 2 for j, n in enumerate(names)), F.lit(0.0)))
+    spread = np.zeros(k)
+    for row in predicted.groupBy(_LABEL).agg(F.avg(distance).alias("s")).collect():
+        spread[int(row[_LABEL])] = float(row["s"])
+    return SegmentSummary(sizes, means, within, spread, inertia)
+
+
+def choose_n_clusters_spark(
+    df: Any,
+    k_range: Sequence[int],
+    sample_X: np.ndarray,
+    *,
+    n_init: int = 4,
+    n_resamples: int = 5,
+    random_state: RandomState = None,
+    min_share: float = 0.03,
+    min_stability: float = 0.9,
+    silhouette_max_exact: int = 50_000,
+    max_iter: int = MAX_ITER,
+    max_resamples: int | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> tuple[KSelection, dict[int, SparkKMeansFit]]:
+    """Sweep k with Spark MLlib K-means and recommend with the local engine's rule.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+        Prepared rows (``cs_f*`` columns), best with the vector column of
+        :func:`with_vector` and cached: MLlib then iterates over the cache instead of
+        persisting a copy of its own for every start.
+    k_range : sequence of int
+        Values of k, each ``>= 2``.
+    sample_X : numpy.ndarray
+        A uniform sample of the prepared rows on the driver (silhouette, stability).
+    n_init, n_resamples, random_state, min_share, min_stability, silhouette_max_exact
+        As :func:`custseg.cluster.selection.choose_n_clusters`.
+    max_iter : int, default 100
+        MLlib's Lloyd iterations per fit.
+    max_resamples : int or None, default=None
+        As :func:`custseg.cluster.selection.choose_n_clusters`: more refits while a k's
+        stability is undecided.
+    progress : Progress, default NO_PROGRESS
+        Advances one step per k.
+
+    Returns
+    -------
+    (KSelection, dict of int to SparkKMeansFit)
+        The selection (``rows_used`` is the sample's size for the sampled indices,
+        ``n_rows`` all rows) and the fit of every k.
+    """
+    ks = sorted({int(k) for k in k_range})
+    if not ks or ks[0] < 2:
+        raise ConfigError(f"k_range={list(k_range)!r} should hold integers >= 2")
+    rng = generator(random_state)
+    rows = df if _VECTOR in df.columns else with_vector(df)
+    sample = np.ascontiguousarray(sample_X, dtype=np.float64)
+    # As in the local sweep, each k has its own random stream: a k's stability does not
+    # depend on which other k are tried.
+    base_seed = seed_from(rng)
+    evaluation = evaluation_rows(sample.shape[0], rng)
+    timings = {"fit": 0.0, "stability": 0.0, **{entry.name: 0.0 for entry in INDICES}}
+    stability: dict[int, StabilityResult] = {}
+    labelings: list[np.ndarray] = []
+    seeds = {k: [seed_from(rng) for _ in range(n_init)] for k in ks}
+    with progress.stage("Choosing the number of segments (Spark)", total=len(ks) + 1) as stage:
+        fits = _fit_many(rows, [(k, seeds[k]) for k in ks], max_iter, 1e-4)
+        timings["fit"] = fits[ks[0]].seconds
+        stage.advance(1)
+        for k in ks:
+            labels = assign_checked(sample, fits[k].centroids).labels
+            labelings.append(labels)
+            started = time.perf_counter()
+            stability[k] = resample_stability(
+                sample,
+                labels,
+                None,
+                k,
+                np.random.default_rng([base_seed, k]),
+                n_resamples=n_resamples,
+                max_resamples=max_resamples,
+                threshold=min_stability,
+                evaluation=evaluation,
+                starts=n_init,
+            )
+            timings["stability"] += time.perf_counter() - started
+            stage.advance(1)
+    measured: dict[str, list[Measured]] = {}
+    for entry in INDICES:
+        started = time.perf_counter()
+        if entry.name == "calinski_harabasz":
+            values = [calinski_harabasz_from(fits[k].summary) for k in ks]
+            measured[entry.name] = [Measured(float("nan") if v is None else v) for v in values]
+        elif entry.name == "davies_bouldin":
+            values = [davies_bouldin_from(fits[k].summary) for k in ks]
+            measured[entry.name] = [Measured(float("nan") if v is None else v) for v in values]
+        else:
+            with single_threaded_blas():
+                measured[entry.name] = entry.compute(sample, labelings, rng, silhouette_max_exact)
+        timings[entry.name] = time.perf_counter() - started
+    n_rows = int(fits[ks[0]].summary.n_rows)
+    knee_result = inertia_knee(ks, [fits[k].inertia for k in ks])
+    knee = int(knee_result.knee) if knee_result.knee is not None else None
+    candidates = [
+        KCandidate(
+            k=k,
+            inertia=fits[k].inertia,
+            indices={name: values[i].value for name, values in measured.items()},
+            details={
+                key: value
+                for values in measured.values()
+                for key, value in values[i].details.items()
+            },
+            stability_ari=stability[k].value,
+            stability_min=stability[k].low,
+            stability_mean=stability[k].mean,
+            stability_resamples=stability[k].n_resamples,
+            min_share=min(fits[k].sizes) / n_rows,
+            sizes=fits[k].sizes,
+        )
+        for i, k in enumerate(ks)
+    ]
+    decided, recommended, explanation = apply_rule(
+        candidates,
+        knee,
+        min_share=min_share,
+        min_stability=min_stability,
+        stability_measured=n_resamples > 0,
+    )
+    explanation += (
+        f" K-means ran in Spark (MLlib, k-means||) on all {n_rows:,} rows; inertia,"
+        " Calinski-Harabasz, Davies-Bouldin and sizes are of all rows, the silhouette and"
+        f" the stability of a uniform sample of {sample.shape[0]:,} rows."
+    )
+    selection = KSelection(
+        candidates=decided,
+        knee=knee,
+        recommended_k=recommended,
+        explanation=explanation,
+        rule=RULE,
+        n_rows=n_rows,
+        rows_used=int(sample.shape[0]),
+        sampled=sample.shape[0] < n_rows,
+        n_init=n_init,
+        n_resamples=n_resamples,
+        min_share=float(min_share),
+        min_stability=float(min_stability),
+        knee_result=knee_result,
+        timings={name: round(seconds, 4) for name, seconds in timings.items()},
+    )
+    return selection, fits

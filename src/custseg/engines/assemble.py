@@ -1,0 +1,260 @@
+"""From fitted segments to the model: explanation, names, outcomes, warnings, lineage.
+
+Every engine ends here. The in-memory fit (:func:`custseg.pipeline.fit_segments`)
+explains its segments on every row; the stream and Spark engines on a uniform sample
+of rows held in memory (:data:`EXPLAIN_SAMPLE` rows at most), while sizes, shares,
+inertia and the all-row indices come from their pass over every row. The model says
+which (``training["explained_on"]``).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..cluster.summaries import SegmentSummary
+from ..config import FitConfig
+from ..exceptions import DataError
+from ..explain import choose_playbook, name_segments, profile_segments, segment_rules
+from ..explain.leakage import OneColumnRule, single_column_rules
+from ..explain.outcomes import profile_outcomes
+from ..model import Segment, SegmentationModel
+from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
+from ..prepare.outcomes import encode_outcome
+from ..prepare.schema import column_lookup
+from ..scoring.lineage import Lineage, align_segments
+
+__all__ = [
+    "EXPLAIN_SAMPLE",
+    "RULE_SAMPLE",
+    "OnWarning",
+    "assemble_model",
+    "continue_previous",
+    "k_values",
+    "no_identifier_warning",
+]
+
+OnWarning = Callable[[dict[str, Any]], None]
+"""Receives each warning of a fit (a dict with ``kind`` and ``message``) as soon as it is known."""
+
+EXPLAIN_SAMPLE = 200_000
+"""Rows of the uniform sample kept in memory by the large-table engines: order
+statistics of the plan, choice of k, K-means (stream engine), silhouette, profiles,
+rules, drift reference, report."""
+RULE_SAMPLE = 20_000
+"""Rules are read from trees fitted on a stratified sample of this many rows (their
+precision and coverage are then measured on every explained row): depth-3 trees need
+no more to find their splits."""
+
+
+def k_values(cfg: FitConfig, n_rows: int) -> list[int]:
+    """The k swept by every engine: the configured range (and ``cfg.k``) that ``n_rows`` allow.
+
+    Raises
+    ------
+    DataError
+        If there are fewer rows than ``cfg.k`` or too few to try the smallest k.
+    """
+    lo, hi = cfg.k_range
+    if cfg.k is not None and cfg.k > n_rows:
+        raise DataError(
+            f"n_rows={n_rows} should be >= k={cfg.k}; ask for fewer segments or more customers"
+        )
+    if lo > n_rows - 1:
+        raise DataError(
+            f"n_rows={n_rows} is too few to try k from {lo}; at least {lo + 1} customers are needed"
+        )
+    values = list(range(lo, min(hi, n_rows - 1) + 1))
+    if cfg.k is not None and cfg.k not in values and cfg.k >= 2:
+        values = sorted({*values, cfg.k})
+    return values
+
+
+def no_identifier_warning() -> dict[str, Any]:
+    """The warning of a table without an identifier column (scores cannot be joined back)."""
+    what = (
+        "no identifier column found (no column with unique values and an id-like name,"
+        " code-like text or account-number-like integers): scores cannot be joined back"
+        " to customers;"
+    )
+    return {
+        "kind": "no_identifier",
+        "message": f"{what} name the customer key with id_column='...'",
+        "cli_message": f"{what} name the customer key with --id-column COLUMN",
+    }
+
+
+def continue_previous(
+    previous: SegmentationModel,
+    data: pd.DataFrame,
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    summary: SegmentSummary,
+) -> tuple[Lineage, np.ndarray, np.ndarray, SegmentSummary]:
+    """Renumber a large fit's segments after those of ``previous`` they continue.
+
+    ``data`` and ``labels`` are the explained sample and its segments; the centroids and
+    the all-row summary are put in the same final numbering.
+    """
+    lineage = align_segments(previous, data, labels)
+    # lineage.order[j] is the final id of fitted segment j: final i comes from argsort.
+    inverse = np.argsort(lineage.order)
+    return (
+        lineage,
+        lineage.relabel(labels),
+        lineage.reorder(centroids),
+        summary.permuted(inverse),
+    )
+
+
+def assemble_model(
+    *,
+    data: pd.DataFrame,
+    checked: RowCheck,
+    schema: TableSchema,
+    plan: PreparationPlan,
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    sizes: np.ndarray,
+    metrics: dict[str, Any],
+    selection: dict[str, Any],
+    cfg: FitConfig,
+    playbook: Any,
+    training: dict[str, Any],
+    lineage: Lineage | None = None,
+    warnings: list[dict[str, Any]] | None = None,
+    warn: OnWarning | None = None,
+) -> SegmentationModel:
+    """Explain fitted segments and assemble the :class:`SegmentationModel`.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The raw rows the segments are explained on (every row of the table, or a
+        uniform sample), all usable, in the order of ``labels``.
+    checked : RowCheck
+        ``data`` checked against ``schema``.
+    schema, plan : TableSchema, PreparationPlan
+        The fitted schema and preparation.
+    labels : numpy.ndarray
+        Segment of each row of ``data``, in the final numbering.
+    centroids : numpy.ndarray
+        Centroids in the final numbering.
+    sizes : numpy.ndarray
+        Rows per segment among all rows of the table.
+    metrics, selection : dict
+        The evaluation and the k selection (plain data).
+    cfg : FitConfig
+        The settings of the fit.
+    playbook : Playbook or None
+        The playbook the user chose; ``None`` lets the columns choose one.
+    training : dict
+        What the data is (rows, columns, source...), stored in the model.
+    lineage : Lineage or None, default=None
+        How the segments continue those of a previous model (names carried over).
+    warnings : list of dict or None, default=None
+        Warnings given earlier in the fit (no identifier), kept first in the model.
+    warn : callable or None, default=None
+        Receives each leakage warning as soon as it is found; the model holds them too.
+
+    Returns
+    -------
+    SegmentationModel
+    """
+    seed = cfg.random_state
+    k = int(centroids.shape[0])
+    n_rows = int(np.sum(sizes))
+    derived = plan.derive(checked)
+    explained = [*plan.input_numeric, *[f.name for f in plan.domain_features if f.kind == "ratio"]]
+    clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
+    profiles = profile_segments(derived, labels, columns=explained, clustering_features=clustering)
+    rules = segment_rules(
+        derived, labels, columns=explained, sample_size=RULE_SAMPLE, random_state=seed
+    )
+    choice = choose_playbook(list(data.columns), playbook)
+    names = name_segments(profiles, playbook=choice.playbook)
+    outcomes = _profile_outcomes(data, schema, labels)
+    warnings = list(warnings or [])
+    for rule in single_column_rules(
+        checked.frame, labels, numeric=plan.input_numeric, categorical=plan.input_categorical
+    ):
+        warning = _leakage_warning(rule, names[rule.segment_id].name)
+        warnings.append(warning)
+        if warn is not None:
+            warn(warning)
+    segments = [
+        Segment(
+            id=i,
+            size=int(sizes[i]),
+            share=float(sizes[i] / n_rows),
+            name=names[i].name,
+            description=names[i].description,
+            strategies=list(names[i].strategies),
+            traits=list(names[i].traits),
+            rule=rules.for_segment(i),
+            playbook_key=names[i].playbook_key,
+        )
+        for i in range(k)
+    ]
+    record: dict[str, Any] = {}
+    if lineage is not None:
+        segments, record = lineage.carry_identities(segments)
+    reference = reference_statistics(checked.frame, schema, random_state=seed)
+    if len(checked.frame) < n_rows:
+        reference["rows"] = n_rows
+    return SegmentationModel(
+        schema=schema.to_dict(),
+        preparation=plan.to_dict(),
+        feature_names=list(plan.feature_names),
+        centroids=np.asarray(centroids, dtype=np.float64).tolist(),
+        segments=segments,
+        playbook=choice.to_dict(),
+        metrics=metrics,
+        k_selection=selection,
+        profiles={**profiles.to_dict(), "rules": rules.to_dict(), "outcomes": outcomes},
+        drift_reference=reference,
+        training=training,
+        settings={**cfg.to_dict(), "k": k},
+        lineage=record,
+        warnings=warnings,
+    )
+
+
+def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
+    what = (
+        f"column {rule.column!r} alone reproduces segment {rule.segment_id}"
+        f" ({segment_name}): {rule.text} has precision {rule.precision:.2f} and coverage"
+        f" {rule.coverage:.2f}; if it is an outcome, a label or a score, leave it out with"
+    )
+    return {
+        "kind": "leakage",
+        "message": f"{what} exclude=[{rule.column!r}]",
+        "cli_message": f"{what} --exclude {shlex.quote(rule.column)}",
+        "column": rule.column,
+        "segment_id": rule.segment_id,
+        "rule": rule.text,
+        "precision": rule.precision,
+        "coverage": rule.coverage,
+    }
+
+
+def _profile_outcomes(
+    data: pd.DataFrame, schema: TableSchema, labels: np.ndarray
+) -> dict[str, Any]:
+    """Outcome columns as numbers (flags 0/1), their means per segment and their kinds."""
+    lookup = column_lookup(data)
+    columns: dict[str, np.ndarray] = {}
+    details: dict[str, dict[str, Any]] = {}
+    for name in schema.outcomes:
+        values, positive = encode_outcome(data[lookup[name]])
+        if values is None:
+            continue
+        columns[name] = values
+        kind = schema.column(name).reason.split(";")[0]
+        details[name] = {"kind": kind, **({"positive": positive} if positive else {})}
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(labels)))
+    return profile_outcomes(frame, labels, columns=list(columns), details=details)

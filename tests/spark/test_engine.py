@@ -1,0 +1,182 @@
+"""The Spark engine on CC_GENERAL: statistics, features, the k sweep and agreement."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
+
+from custseg import load_model
+from custseg._utils.spark import spark_session
+from custseg.cluster.kmeans import assign
+from custseg.cluster.spark import choose_n_clusters_spark, fit_kmeans_spark
+from custseg.config import FitConfig, PrepConfig
+from custseg.exceptions import ConfigError, DataError
+from custseg.model import SegmentationModel
+from custseg.pipeline import fit_segments, fit_to_folder
+from custseg.prepare import PreparationPlan, check_rows, infer_schema
+from custseg.prepare.spark import spark_features, spark_statistics
+from custseg.scoring import score_customers
+from custseg.sources.spark import spark_to_frame
+
+
+def test_statistics_in_spark_give_the_local_plan(
+    spark: Any, sample_parquet: Path, sample: pd.DataFrame
+) -> None:
+    schema = infer_schema(sample)
+    checked = check_rows(sample, schema)
+    config = PrepConfig(clustering_domain_features=("CREDIT_UTILISATION", "PURCHASE_TYPE"))
+    local = PreparationPlan.fit(checked, schema, config).to_dict()
+    df = spark.read.parquet(str(sample_parquet)).repartition(3)
+    stats = spark_statistics(df, schema, config)
+    assert (stats.n_rows, stats.n_rejected) == (8950, 0)
+    plan = stats.accumulator.plan(checked.frame).to_dict()
+    assert plan["decisions"] == local["decisions"]
+    assert plan["categorical"] == local["categorical"]
+    for ours, theirs in zip(plan["numeric"], local["numeric"], strict=True):
+        assert ours["transform"] == theirs["transform"] and ours["impute"] == theirs["impute"]
+        for key in ("center", "scale"):
+            assert ours[key] == pytest.approx(theirs[key], rel=1e-12, abs=1e-12)
+    # The prepared features are the local transform, bit for bit.
+    rebuilt = PreparationPlan.from_dict(plan)
+    features = spark_to_frame(spark_features(df.orderBy("CUST_ID"), rebuilt, schema)).to_numpy()
+    expected = rebuilt.transform(checked.frame.sort_values("CUST_ID"))
+    assert np.array_equal(features, expected)
+
+
+def test_unusable_rows_are_counted_in_spark_and_worded_as_in_python(
+    spark: Any, sample: pd.DataFrame
+) -> None:
+    frame = sample.head(300).copy()
+    frame["PURCHASES"] = frame["PURCHASES"].map(lambda v: None if pd.isna(v) else repr(v))
+    frame.loc[7, "PURCHASES"] = "1,234.5"
+    frame.loc[9, "BALANCE"] = 3e16
+    frame = frame.astype({"CUST_ID": object, "PURCHASES": object})
+    schema = infer_schema(sample)
+    stats = spark_statistics(
+        spark.createDataFrame(pa.Table.from_pandas(frame)), schema, PrepConfig()
+    )
+    assert (stats.n_rows, stats.n_rejected) == (300, 2)
+    assert stats.example == ("C10008", "PURCHASES: '1,234.5' is not a number")
+
+
+def _blobs(n: int = 3000, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 1.0], [0.0, 6.0, -1.0]])
+    return centres[rng.integers(0, 3, size=n)] + rng.normal(size=(n, 3))
+
+
+def test_sweep_recommends_the_true_k_with_the_local_index_definitions(spark: Any) -> None:
+    X = _blobs()
+    df = spark.createDataFrame(pa.table({f"cs_f{j}": X[:, j] for j in range(3)})).cache()
+    selection, fits = choose_n_clusters_spark(
+        df, [2, 3, 4], X[:1000], n_init=1, n_resamples=3, random_state=0
+    )
+    assert selection.recommended_k == 3
+    assert [c.k for c in selection.candidates] == [2, 3, 4]
+    for candidate in selection.candidates:
+        labels = assign(X, fits[candidate.k].centroids).labels
+        assert candidate.sizes == np.bincount(labels, minlength=candidate.k).tolist()
+        # Calinski-Harabasz and Davies-Bouldin of all rows, as scikit-learn defines them
+        # (not Spark's ClusteringEvaluator).
+        assert candidate.value("calinski_harabasz") == pytest.approx(
+            calinski_harabasz_score(X, labels), rel=1e-9
+        )
+        assert candidate.value("davies_bouldin") == pytest.approx(
+            davies_bouldin_score(X, labels), rel=1e-9
+        )
+        assert candidate.inertia == pytest.approx(
+            assign(X, fits[candidate.k].centroids).distance
+            @ assign(X, fits[candidate.k].centroids).distance,
+            rel=1e-9,
+        )
+    assert selection.candidate(3).stability_ari > 0.95
+    fit = fits[3]
+    assert fit.sizes == sorted(fit.sizes, reverse=True)
+    again = fit_kmeans_spark(df, 3, n_init=1, random_state=1)
+    assert (
+        adjusted_rand_score(assign(X, again.centroids).labels, assign(X, fit.centroids).labels)
+        > 0.99
+    )
+    df.unpersist()
+
+
+@pytest.fixture(scope="module")
+def spark_fit(
+    spark: Any, sample_parquet: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[SegmentationModel, Path]:
+    out = tmp_path_factory.mktemp("spark-fit")
+    output = fit_to_folder(
+        sample_parquet,
+        out,
+        engine="spark",
+        config=FitConfig(k=6, k_range=(6, 6), n_resamples=3),
+        training={"source": str(sample_parquet)},
+        report=False,
+    )
+    return output.model, out
+
+
+def test_spark_and_local_engines_agree_on_the_sample(
+    spark_fit: tuple[SegmentationModel, Path], sample: pd.DataFrame
+) -> None:
+    model, out = spark_fit
+    local = fit_segments(sample, k=6, k_range=(6, 6), random_state=0)
+    ours = score_customers(model, sample).scored["segment_id"].to_numpy()
+    theirs = score_customers(local, sample).scored["segment_id"].to_numpy()
+    assert adjusted_rand_score(ours, theirs) >= 0.9
+    # Matched segment by segment, sizes differ by a few percent of the customers at most.
+    table = pd.crosstab(ours, theirs).to_numpy()
+    for row in table:
+        j = int(np.argmax(row))
+        assert abs(row.sum() - table[:, j].sum()) <= 0.03 * len(sample)
+    assert model.metrics["engine"] == "spark" and model.training["engine"] == "spark"
+    assert [s.size for s in model.segments] == model.metrics["sizes"]
+    assert sum(model.metrics["sizes"]) == 8950
+    assert model.metrics["calinski_harabasz"] == pytest.approx(
+        local.metrics["calinski_harabasz"], rel=0.05
+    )
+
+
+def test_the_spark_model_file_is_an_ordinary_model(
+    spark_fit: tuple[SegmentationModel, Path], sample: pd.DataFrame
+) -> None:
+    model, out = spark_fit
+    loaded = load_model(out / "model.json")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert loaded.k == 6 and metrics["engine"] == "spark"
+    assert loaded.preparation["numeric"][0]["column"] == "BALANCE"
+    assert all(segment.rule for segment in loaded.segments)
+    assert len({segment.name for segment in loaded.segments}) == 6
+    scored = score_customers(loaded, sample)
+    assert len(scored.scored) == 8950 and scored.rejects.empty
+
+
+def test_a_second_master_in_the_same_process_is_a_clear_error(spark: Any) -> None:
+    with pytest.raises(ConfigError, match="already running"):
+        spark_session("spark://127.0.0.1:1")
+    assert spark_session() is spark
+
+
+def test_a_spark_fit_refuses_unusable_rows_with_their_reason(
+    spark: Any, sample: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = sample.head(400).copy()
+    frame.loc[350, "BALANCE"] = np.inf
+    path = tmp_path / "bad.parquet"
+    frame.to_parquet(path, index=False)
+    where = frame.loc[350, "CUST_ID"]
+    with pytest.raises(DataError, match=rf"1 of 400 rows .*{where}.*BALANCE: infinite value"):
+        fit_to_folder(
+            path,
+            tmp_path / "out",
+            engine="spark",
+            config=FitConfig(k=2, k_range=(2, 2)),
+            report=False,
+        )
