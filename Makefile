@@ -34,6 +34,7 @@ browser:
 # Java 17 for the Spark engine's tests (pyspark runs on it), from the system's packages.
 java:
 	@sh scripts/ensure-java.sh
+
 # PostgreSQL server binaries from the system's packages; the tests run their own server.
 postgresql:
 	@sh scripts/ensure-postgresql.sh
