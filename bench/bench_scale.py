@@ -15,7 +15,8 @@ and peak resident memory (``ru_maxrss`` of the child) are measured:
 4. ``custseg score`` Parquet -> Parquet: peak memory at the largest size, and at
    ``--score-rows`` (5,000,000) rows, alternating, ``--runs`` times: custseg, DuckDB
    running custseg's exported query (``COPY ... TO`` Parquet) and the pyarrow I/O floor
-   (read the input, write six columns of the same types, no computation).
+   (read the input, write six columns of the same types, no computation); then
+   ``score_file`` in the benchmark's own process after a warm-up call, as DuckDB runs.
 
     .venv/bin/python bench/bench_scale.py                     # stream and score; 1M, 5M, 10M
     .venv/bin/python bench/bench_scale.py --parts spark --runs 1 --rows 1000000 5000000
@@ -185,6 +186,23 @@ def _score_rates(folder: Path, data: Path, rows: int, runs: int) -> None:
     print(
         f"    custseg / DuckDB speed {med['duckdb'] / med['custseg']:.2f}x;"
         f" custseg takes {med['custseg'] / med['floor']:.2f}x the I/O floor's time ({_load()})"
+    )
+    # The same scoring in this process after imports and one warm-up call, as DuckDB and
+    # the floor run above: what a fresh `custseg score` process adds is its start.
+    from custseg.scoring import score_file
+
+    model = load_model(model_path)
+    score_file(model, data, folder / "warm.parquet")
+    inside = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        score_file(model, data, folder / "inside.parquet")
+        inside.append(time.perf_counter() - started)
+    median = statistics.median(inside)
+    print(
+        f"    score_file in this process (after imports and a warm-up), medians of {runs}:"
+        f" {rows / median / 1e6:.2f}M rows/s, {med['duckdb'] / median:.2f}x DuckDB's speed;"
+        f" a fresh custseg process adds {med['custseg'] - median:.2f} s ({_load()})"
     )
 
 

@@ -5,7 +5,10 @@ job's, the test suite's) and otherwise starts one for ``master``:
 
 * ``local[N]`` (the default ``local[*]``): Spark in this process's JVM, bound to
   127.0.0.1, without the web UI (no port to clash with), nothing downloaded (no Ivy or
-  Maven packages are asked for);
+  Maven packages are asked for); that JVM is also the executor, so unless
+  ``spark.driver.memory`` is configured it gets half of the machine's memory (between
+  1 and 8 GB) instead of Spark's 1 GB, which Parquet files with large row groups
+  exhaust;
 * ``spark://host:7077``: a standalone cluster; ``yarn``, ``k8s://...``: a cluster
   manager, configured as usual through ``SPARK_CONF_DIR`` and ``spark-defaults.conf``.
 
@@ -20,11 +23,20 @@ import os
 import shutil
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from ..exceptions import ConfigError
 
-__all__ = ["spark_session", "require_pyspark", "quiet_pandas_warning"]
+__all__ = [
+    "local_driver_memory",
+    "quiet_pandas_warning",
+    "require_pyspark",
+    "spark_errors",
+    "spark_session",
+]
 
 # pyspark 4.x warns at every pandas conversion that it does not "fully" support
 # pandas 3; the conversions custseg makes (Arrow batches of numbers and text) are
@@ -46,6 +58,32 @@ def require_pyspark() -> Any:
             "the Spark engine needs pyspark; install it with pip install 'custseg[spark]'"
         ) from exc
     return pyspark
+
+
+def local_driver_memory() -> str | None:
+    """``spark.driver.memory`` for a local session, or ``None`` when it is configured.
+
+    Half of the physical memory, between 1 and 8 GB; ``None`` when the user set it
+    (``SPARK_DRIVER_MEMORY``, ``PYSPARK_SUBMIT_ARGS`` or ``spark-defaults.conf``).
+    """
+    if os.environ.get("SPARK_DRIVER_MEMORY"):
+        return None
+    submit = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+    if "--driver-memory" in submit or "spark.driver.memory" in submit:
+        return None
+    home = os.environ.get("SPARK_HOME")
+    for folder in (os.environ.get("SPARK_CONF_DIR"), home and str(Path(home) / "conf")):
+        defaults = Path(folder) / "spark-defaults.conf" if folder else None
+        if defaults is not None and defaults.is_file():
+            lines = defaults.read_text(encoding="utf-8", errors="replace").splitlines()
+            if any(line.split()[:1] == ["spark.driver.memory"] for line in lines):
+                return None
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+    megabytes = min(max(total // 2 // 2**20, 1024), 8192)
+    return f"{megabytes}m"
 
 
 def spark_session(master: str | None = None, *, app_name: str = "custseg") -> Any:
@@ -107,6 +145,9 @@ def spark_session(master: str | None = None, *, app_name: str = "custseg") -> An
             # on one machine.
             .config("spark.sql.shuffle.partitions", str(max(4, 2 * (os.cpu_count() or 2))))
         )
+        memory = local_driver_memory()
+        if memory is not None:
+            builder = builder.config("spark.driver.memory", memory)
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # py4j and JVM start-up errors have no common base class
@@ -117,3 +158,34 @@ def spark_session(master: str | None = None, *, app_name: str = "custseg") -> An
         ) from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+@contextmanager
+def spark_errors(what: str) -> Iterator[None]:
+    """Turn a Spark failure during ``what`` into a one-line :class:`ConfigError`.
+
+    When Spark's JVM dies (most often ``java.lang.OutOfMemoryError``, printed in
+    Spark's log above), Python only sees the connection to it refused; py4j and pyspark
+    errors carry the JVM's first line. Other exceptions pass through unchanged.
+    """
+    try:
+        yield
+    except ConnectionRefusedError as exc:
+        raise ConfigError(
+            f"Spark stopped while {what} (its JVM no longer answers; Spark's log above"
+            " names the cause, most often java.lang.OutOfMemoryError); give it more memory:"
+            " spark.driver.memory in local mode, spark.executor.memory on a cluster"
+            " (spark-defaults.conf, or SPARK_DRIVER_MEMORY=8g)"
+        ) from exc
+    except Exception as exc:
+        module = type(exc).__module__ or ""
+        if not module.startswith(("py4j", "pyspark")):
+            raise
+        text = str(exc).strip()
+        first = text.splitlines()[0][:300] if text else type(exc).__name__
+        if "OutOfMemoryError" in text:
+            first = "java.lang.OutOfMemoryError: Java heap space"
+        raise ConfigError(
+            f"Spark failed while {what}: {first}; if it ran out of memory, raise"
+            " spark.driver.memory (local mode) or spark.executor.memory (cluster)"
+        ) from exc

@@ -73,15 +73,17 @@ def fit_large(
             on_warning=on_warning,
         )
     if engine == "spark":
+        from .._utils.spark import spark_errors
         from .spark import fit_spark
 
-        return fit_spark(
-            source,
-            cfg,
-            dict(training or {}),
-            progress,
-            master=spark_master,
-            previous=previous,
-            on_warning=on_warning,
-        )
+        with spark_errors("fitting"):
+            return fit_spark(
+                source,
+                cfg,
+                dict(training or {}),
+                progress,
+                master=spark_master,
+                previous=previous,
+                on_warning=on_warning,
+            )
     raise ConfigError(f"engine={engine!r} is not a large-table engine; use 'stream' or 'spark'")

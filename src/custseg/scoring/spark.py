@@ -20,6 +20,7 @@ installed; ``custseg export-sql --dialect spark`` is the pure Spark SQL alternat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._utils.spark import spark_session
+from .._utils.spark import spark_errors, spark_session
 from ..exceptions import ConfigError, ScoringError
 from ..model import SegmentationModel, model_to_json
 from .scorer import REJECT_REASON_COLUMN, Scorer
@@ -230,17 +231,18 @@ def score_spark(
         tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=_parent(out_path))
     )
     try:
-        status = F.col(_STATUS)
-        scored_columns = [c for c in result.columns if c not in (REJECT_REASON_COLUMN, _STATUS)]
-        result.filter(status == "scored").select(*scored_columns).write.parquet(
-            str(staging / "scored")
-        )
-        result.filter(status == "rejected").select(*rejects_columns).write.parquet(
-            str(staging / "rejects")
-        )
-        reader = session.read
-        n_scored = reader.parquet(str(staging / "scored")).count()
-        n_rejected = reader.parquet(str(staging / "rejects")).count()
+        with spark_errors("scoring"):
+            status = F.col(_STATUS)
+            scored_columns = [c for c in result.columns if c not in (REJECT_REASON_COLUMN, _STATUS)]
+            result.filter(status == "scored").select(*scored_columns).write.parquet(
+                str(staging / "scored")
+            )
+            result.filter(status == "rejected").select(*rejects_columns).write.parquet(
+                str(staging / "rejects")
+            )
+            reader = session.read
+            n_scored = reader.parquet(str(staging / "scored")).count()
+            n_rejected = reader.parquet(str(staging / "rejects")).count()
         if n_scored == 0:
             example = reader.parquet(str(staging / "rejects")).first()
             reason = example[REJECT_REASON_COLUMN] if example is not None else "no row"
@@ -251,7 +253,8 @@ def score_spark(
         _replace(staging / "scored", out_path)
         _replace(staging / "rejects", rejects_path)
     finally:
-        result.unpersist()
+        with contextlib.suppress(Exception):  # a JVM that died cannot unpersist
+            result.unpersist()
         shutil.rmtree(staging, ignore_errors=True)
     return SparkScoreSummary(
         rows_in=n_scored + n_rejected,
