@@ -8,12 +8,16 @@ is, are described in :mod:`custseg.cluster.selection` and ``docs/choosing_k.md``
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .indices import INDICES, index, voting_indices
+from .indices import INDICES, Measured, index, voting_indices
+
+if TYPE_CHECKING:
+    from .stability import StabilityResult
 
 __all__ = ["BEST_AVAILABLE_TOLERANCE", "KCandidate", "RULE", "VOTE_MARGIN", "apply_rule"]
 
@@ -108,6 +112,40 @@ class KCandidate:
             }
         )
         return out
+
+
+def measured_candidates(
+    ks: Sequence[int],
+    inertias: Sequence[float],
+    sizes: Sequence[Sequence[int]],
+    n_rows: int,
+    measured: Mapping[str, Sequence[Measured]],
+    stability: Sequence[StabilityResult],
+) -> list[KCandidate]:
+    """One :class:`KCandidate` per k from what a sweep measured, before the rule.
+
+    Every sequence is in the order of ``ks``; ``measured`` maps each registered index
+    to its values; ``n_rows`` is the number of rows the sizes count.
+    """
+    return [
+        KCandidate(
+            k=int(k),
+            inertia=float(inertias[i]),
+            indices={name: values[i].value for name, values in measured.items()},
+            details={
+                key: value
+                for values in measured.values()
+                for key, value in values[i].details.items()
+            },
+            stability_ari=stability[i].value,
+            stability_min=stability[i].low,
+            stability_mean=stability[i].mean,
+            stability_resamples=stability[i].n_resamples,
+            min_share=min(sizes[i]) / n_rows,
+            sizes=[int(n) for n in sizes[i]],
+        )
+        for i, k in enumerate(ks)
+    ]
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -94,7 +94,14 @@ from ..exceptions import ConfigError, DataError
 from .indices import INDICES, Measured
 from .kmeans import KMeansFit, fit_kmeans
 from .knee import KneeResult, find_knee
-from .rule import BEST_AVAILABLE_TOLERANCE, RULE, VOTE_MARGIN, KCandidate, apply_rule
+from .rule import (
+    BEST_AVAILABLE_TOLERANCE,
+    RULE,
+    VOTE_MARGIN,
+    KCandidate,
+    apply_rule,
+    measured_candidates,
+)
 from .silhouette import DEFAULT_MAX_EXACT
 from .stability import StabilityResult, evaluation_rows, resample_stability
 
@@ -354,25 +361,14 @@ def choose_n_clusters(
 
     knee_result = inertia_knee(ks, [fits[k].inertia for k in ks])
     knee = int(knee_result.knee) if knee_result.knee is not None else None
-    candidates = [
-        KCandidate(
-            k=k,
-            inertia=fits[k].inertia,
-            indices={name: values[i].value for name, values in measured.items()},
-            details={
-                key: value
-                for values in measured.values()
-                for key, value in values[i].details.items()
-            },
-            stability_ari=stability[k].value,
-            stability_min=stability[k].low,
-            stability_mean=stability[k].mean,
-            stability_resamples=stability[k].n_resamples,
-            min_share=min(fits[k].sizes) / rows.shape[0],
-            sizes=list(fits[k].sizes),
-        )
-        for i, k in enumerate(ks)
-    ]
+    candidates = measured_candidates(
+        ks,
+        [fits[k].inertia for k in ks],
+        [fits[k].sizes for k in ks],
+        rows.shape[0],
+        measured,
+        [stability[k] for k in ks],
+    )
     decided, recommended, explanation = apply_rule(
         candidates,
         knee,

@@ -45,7 +45,8 @@ from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError
 from .indices import INDICES, Measured
 from .kmeans import assign_checked
-from .selection import RULE, KCandidate, KSelection, apply_rule, inertia_knee
+from .rule import measured_candidates
+from .selection import RULE, KSelection, apply_rule, inertia_knee
 from .stability import StabilityResult, evaluation_rows, resample_stability
 from .summaries import (
     SegmentSummary,
@@ -344,25 +345,14 @@ def choose_n_clusters_spark(
     n_rows = int(fits[ks[0]].summary.n_rows)
     knee_result = inertia_knee(ks, [fits[k].inertia for k in ks])
     knee = int(knee_result.knee) if knee_result.knee is not None else None
-    candidates = [
-        KCandidate(
-            k=k,
-            inertia=fits[k].inertia,
-            indices={name: values[i].value for name, values in measured.items()},
-            details={
-                key: value
-                for values in measured.values()
-                for key, value in values[i].details.items()
-            },
-            stability_ari=stability[k].value,
-            stability_min=stability[k].low,
-            stability_mean=stability[k].mean,
-            stability_resamples=stability[k].n_resamples,
-            min_share=min(fits[k].sizes) / n_rows,
-            sizes=fits[k].sizes,
-        )
-        for i, k in enumerate(ks)
-    ]
+    candidates = measured_candidates(
+        ks,
+        [fits[k].inertia for k in ks],
+        [fits[k].sizes for k in ks],
+        n_rows,
+        measured,
+        [stability[k] for k in ks],
+    )
     decided, recommended, explanation = apply_rule(
         candidates,
         knee,

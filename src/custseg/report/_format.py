@@ -138,3 +138,13 @@ def fmt_segment(segment_id: Any, name: Any, width: int = 0, lines: int = 2) -> s
         rest = " ".join(wrapped[lines - 1 :])
         wrapped = [*wrapped[: lines - 1], shorten(rest, width)]
     return "\n".join(shorten(line, width) for line in wrapped)
+
+
+def fmt_outcome(value: Any, kind: str) -> str:
+    """An outcome figure: a rate as a percentage, anything else as a number."""
+    return fmt_share(value) if kind == "rate" else fmt_number(value)
+
+
+def fmt_psi(value: Any) -> str:
+    """A PSI with three decimals (0.000 to ...): the thresholds sit at 0.1 and 0.25."""
+    return "–" if value is None else f"{float(value):.3f}"

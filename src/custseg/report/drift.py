@@ -8,19 +8,15 @@ The page has the house style of the segmentation report, its figures are embedde
 
 from __future__ import annotations
 
-import base64
-import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from .._utils.io import write_text_atomic
 from .._version import __version__
 from ..exceptions import DataError
-from ._format import fmt_int, fmt_number, fmt_share, fmt_timestamp
+from ._pages import data_uri, environment
 from .figures.drift import STATUS_COLORS, feature_drift_figure, segment_shares_figure
 
 __all__ = ["DRIFT_SECTIONS", "RenderedDrift", "render_drift_report", "write_drift_report"]
@@ -79,7 +75,7 @@ def render_drift_report(document: dict[str, Any]) -> RenderedDrift:
     figures["segment_shares"] = segment_shares_figure(document["segments"])
     counts = {s: sum(f["status"] == s for f in features) for s in STATUS_COLORS}
     html = (
-        _environment()
+        environment()
         .get_template("drift.html")
         .render(
             title="Drift check",
@@ -88,7 +84,7 @@ def render_drift_report(document: dict[str, Any]) -> RenderedDrift:
             drifting=drifting,
             counts=counts,
             colors=STATUS_COLORS,
-            images={name: _data_uri(png) for name, png in figures.items()},
+            images={name: data_uri(png) for name, png in figures.items()},
             sections=DRIFT_SECTIONS,
             version=__version__,
         )
@@ -123,30 +119,3 @@ def _check(document: Any) -> None:
     missing = [key for key in _REQUIRED if key not in document]
     if missing:
         raise DataError(f"the drift document lacks {missing}; run the drift check again")
-
-
-def _fmt_psi(value: Any) -> str:
-    """A PSI with three decimals (0.000 to ...): the thresholds sit at 0.1 and 0.25."""
-    return "–" if value is None else f"{float(value):.3f}"
-
-
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("custseg.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(
-        int_fmt=fmt_int,
-        num_fmt=fmt_number,
-        share_fmt=fmt_share,
-        date_fmt=fmt_timestamp,
-        psi_fmt=_fmt_psi,
-    )
-    return env

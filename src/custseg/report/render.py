@@ -7,24 +7,21 @@ its figures are embedded as ``data:`` URIs, so it opens offline and requests not
 
 from __future__ import annotations
 
-import base64
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-import jinja2
 import pandas as pd
 
 from ..exceptions import DataError
 from ._format import (
     fmt_int,
     fmt_label,
-    fmt_lift,
     fmt_metric,
-    fmt_number,
+    fmt_outcome,
     fmt_share,
     fmt_timestamp,
 )
+from ._pages import data_uri, environment
 from ._shared import REPORT_DATA_VERSION
 from .data.context import NEUTRAL_CONTEXT
 from .figures import render_figures
@@ -118,9 +115,9 @@ def render_report(data: dict[str, Any]) -> RenderedReport:
     _check_data(data)
     data = {**_OPTIONAL_KEYS, **data}
     figures = render_figures(data)
-    images = {name: _data_uri(png) for name, png in figures.items()}
+    images = {name: data_uri(png) for name, png in figures.items()}
     html = (
-        _environment()
+        environment()
         .get_template("report.html")
         .render(
             data=data,
@@ -198,31 +195,6 @@ def shortened_names(data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
                 seen.setdefault(name, shown)
         out[part] = [(shown, full) for full, shown in seen.items()]
     return out
-
-
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("custseg.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(
-        int_fmt=fmt_int,
-        num_fmt=fmt_number,
-        share_fmt=fmt_share,
-        lift_fmt=fmt_lift,
-        metric_fmt=fmt_metric,
-        date_fmt=fmt_timestamp,
-        outcome_fmt=outcome_value,
-        label_fmt=fmt_label,
-    )
-    return env
 
 
 def _profiles_table(data: dict[str, Any]) -> pd.DataFrame:
@@ -304,11 +276,6 @@ def _metric_text(metric: dict[str, Any]) -> str:
     return fmt_metric(metric.get("value"), unit)
 
 
-def outcome_value(value: Any, kind: str) -> str:
-    """An outcome figure: a rate as a percentage, anything else as a number."""
-    return fmt_share(value) if kind == "rate" else fmt_number(value)
-
-
 def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
     outcomes = data.get("outcomes")
     if not outcomes or not outcomes.get("columns"):
@@ -323,11 +290,11 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
         "| --- | " + " | ".join("---:" for _ in columns) + " |",
     ]
     for row in outcomes["segments"]:
-        cells = [outcome_value(v, c["kind"]) for v, c in zip(row["values"], columns, strict=True)]
+        cells = [fmt_outcome(v, c["kind"]) for v, c in zip(row["values"], columns, strict=True)]
         label = _md_cell(f"{row['id']}. {names.get(row['id'], '')}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     population = [
-        outcome_value(v, c["kind"]) for v, c in zip(outcomes["population"], columns, strict=True)
+        fmt_outcome(v, c["kind"]) for v, c in zip(outcomes["population"], columns, strict=True)
     ]
     lines.append("| all customers | " + " | ".join(population) + " |")
     if any(c["source"] == "training" for c in columns):

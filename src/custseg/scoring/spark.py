@@ -36,6 +36,7 @@ import pandas as pd
 from .._utils.spark import spark_errors, spark_session
 from ..exceptions import ConfigError, ScoringError
 from ..model import SegmentationModel, model_to_json
+from .batch import ScoreSummary
 from .scorer import REJECT_REASON_COLUMN, Scorer
 
 __all__ = ["SparkScoreSummary", "score_spark", "default_spark_rejects"]
@@ -44,30 +45,12 @@ _STATUS = "cs_status"
 
 
 @dataclass(frozen=True)
-class SparkScoreSummary:
-    """What :func:`score_spark` scored and wrote (``scored + rejected == rows_in``)."""
-
-    rows_in: int
-    scored: int
-    rejected: int
-    out: Path
-    rejects: Path
+class SparkScoreSummary(ScoreSummary):
+    """What :func:`score_spark` scored and wrote; ``out`` and ``rejects`` are folders."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "rows_in": self.rows_in,
-            "scored": self.scored,
-            "rejected": self.rejected,
-            "out": str(self.out),
-            "rejects": str(self.rejects),
-            "engine": "spark",
-        }
-
-    def line(self) -> str:
-        return (
-            f"{self.rows_in} rows: {self.scored} scored, {self.rejected} rejected"
-            f" -> {self.out} (rejects: {self.rejects})"
-        )
+        """The summary as JSON-ready data, with ``"engine": "spark"``."""
+        return {**super().to_dict(), "engine": "spark"}
 
 
 def default_spark_rejects(out: str | os.PathLike[str]) -> Path:
