@@ -16,7 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..cluster.summaries import SegmentSummary
+from .._utils.progress import Progress
+from ..cluster.kmeans import assign_checked
+from ..cluster.selection import KSelection
+from ..cluster.summaries import SegmentSummary, evaluation_from_summary
 from ..config import FitConfig
 from ..exceptions import DataError
 from ..explain import choose_playbook, name_segments, profile_segments, segment_rules
@@ -34,6 +37,7 @@ __all__ = [
     "OnWarning",
     "assemble_model",
     "continue_previous",
+    "evaluate_large",
     "k_values",
     "no_identifier_warning",
 ]
@@ -109,6 +113,50 @@ def continue_previous(
         lineage.reorder(centroids),
         summary.permuted(inverse),
     )
+
+
+def evaluate_large(
+    *,
+    centroids: np.ndarray,
+    summary: SegmentSummary,
+    sample: pd.DataFrame,
+    sample_X: np.ndarray,
+    selection: KSelection | None,
+    previous: SegmentationModel | None,
+    cfg: FitConfig,
+    rng: np.random.Generator,
+    progress: Progress,
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray, SegmentSummary, Lineage | None]:
+    """The metrics of a large fit, after its segments continue ``previous`` ones.
+
+    ``summary`` holds the all-row sums of the fitted segments; ``sample`` and
+    ``sample_X`` are the uniform sample (raw and prepared) the segments are explained
+    on. Returns the metrics, the sample's labels, the centroids, the summary (all three
+    in the final numbering) and the lineage (``None`` without ``previous``).
+    """
+    labels = assign_checked(sample_X, centroids).labels
+    lineage = None
+    if previous is not None:
+        with progress.stage("Aligning the segments with the previous model", total=None):
+            lineage, labels, centroids, summary = continue_previous(
+                previous, sample, labels, centroids, summary
+            )
+    k = int(centroids.shape[0])
+    stability = None
+    if selection is not None and any(c.k == k for c in selection.candidates):
+        candidate = selection.candidate(k)
+        stability = (candidate.stability_ari, candidate.stability_min)
+    with progress.stage("Evaluating the segments", total=None):
+        metrics = evaluation_from_summary(
+            summary,
+            centroids,
+            sample_X,
+            labels,
+            random_state=rng,
+            max_exact=cfg.silhouette_max_exact,
+            stability=stability,
+        )
+    return metrics, labels, centroids, summary, lineage
 
 
 def assemble_model(

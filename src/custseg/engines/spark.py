@@ -25,14 +25,12 @@ import pandas as pd
 from .._utils.numeric import generator, seed_from
 from .._utils.progress import Progress
 from .._utils.spark import spark_session
-from ..cluster.kmeans import assign_checked
 from ..cluster.spark import (
     SparkKMeansFit,
     choose_n_clusters_spark,
     fit_kmeans_spark,
     with_vector,
 )
-from ..cluster.summaries import evaluation_from_summary
 from ..config import FitConfig
 from ..exceptions import DataError
 from ..explain import load_playbook
@@ -45,7 +43,7 @@ from .assemble import (
     EXPLAIN_SAMPLE,
     OnWarning,
     assemble_model,
-    continue_previous,
+    evaluate_large,
     k_values,
     no_identifier_warning,
 )
@@ -151,28 +149,18 @@ def fit_spark(
     finally:
         prepared.unpersist()
     fitted = fits[k]
-    centroids, summary = fitted.centroids, fitted.summary
-    sample_labels = assign_checked(sample_X, centroids).labels
-    lineage = None
-    if previous is not None:
-        with progress.stage("Aligning the segments with the previous model", total=None):
-            lineage, sample_labels, centroids, summary = continue_previous(
-                previous, raw_sample, sample_labels, centroids, summary
-            )
-    stability = None
-    if selection is not None and k in ks:
-        candidate = selection.candidate(k)
-        stability = (candidate.stability_ari, candidate.stability_min)
-    with progress.stage("Evaluating and explaining the segments", total=None):
-        metrics = evaluation_from_summary(
-            summary,
-            centroids,
-            sample_X,
-            sample_labels,
-            random_state=rng,
-            max_exact=cfg.silhouette_max_exact,
-            stability=stability,
-        )
+    metrics, sample_labels, centroids, summary, lineage = evaluate_large(
+        centroids=fitted.centroids,
+        summary=fitted.summary,
+        sample=raw_sample,
+        sample_X=sample_X,
+        selection=selection,
+        previous=previous,
+        cfg=cfg,
+        rng=rng,
+        progress=progress,
+    )
+    with progress.stage("Explaining the segments", total=None):
         metrics["engine"] = "spark"
         metrics["inertia_gap"] = None
         metrics["spark_iterations"] = fitted.n_iter

@@ -30,7 +30,7 @@ from .._utils.numeric import generator
 from .._utils.progress import Progress
 from ..cluster import choose_n_clusters, fit_kmeans
 from ..cluster.kmeans import assign_checked
-from ..cluster.summaries import SegmentAccumulator, canonical_permutation, evaluation_from_summary
+from ..cluster.summaries import SegmentAccumulator, canonical_permutation
 from ..config import FitConfig
 from ..exceptions import DataError
 from ..explain import load_playbook
@@ -43,7 +43,7 @@ from .assemble import (
     EXPLAIN_SAMPLE,
     OnWarning,
     assemble_model,
-    continue_previous,
+    evaluate_large,
     k_values,
     no_identifier_warning,
 )
@@ -184,27 +184,18 @@ def fit_stream(
     order = canonical_permutation(centroids, summary.sizes)
     centroids = np.ascontiguousarray(centroids[order])
     summary = summary.permuted(order)
-    sample_labels = assign_checked(sample_X, centroids).labels
-    lineage = None
-    if previous is not None:
-        with progress.stage("Aligning the segments with the previous model", total=None):
-            lineage, sample_labels, centroids, summary = continue_previous(
-                previous, raw_sample, sample_labels, centroids, summary
-            )
-    stability = None
-    if selection is not None and k in selection.fits:
-        candidate = selection.candidate(k)
-        stability = (candidate.stability_ari, candidate.stability_min)
-    with progress.stage("Evaluating and explaining the segments", total=None):
-        metrics = evaluation_from_summary(
-            summary,
-            centroids,
-            sample_X,
-            sample_labels,
-            random_state=rng,
-            max_exact=cfg.silhouette_max_exact,
-            stability=stability,
-        )
+    metrics, sample_labels, centroids, summary, lineage = evaluate_large(
+        centroids=centroids,
+        summary=summary,
+        sample=raw_sample,
+        sample_X=sample_X,
+        selection=selection,
+        previous=previous,
+        cfg=cfg,
+        rng=rng,
+        progress=progress,
+    )
+    with progress.stage("Explaining the segments", total=None):
         metrics["engine"] = "stream"
         metrics["inertia_gap"] = fitted.inertia_gap
         metrics["fit_rows"] = fitted.fit_rows
