@@ -20,24 +20,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from playwright.sync_api import ConsoleMessage, Request, sync_playwright
 
+from _chromium import opened
 from _tables import long_names_table
 from custseg.config import FitConfig
 from custseg.pipeline import fit_segments
 from custseg.report import write_report
 from custseg.report.render import SECTIONS
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")
@@ -71,65 +60,42 @@ _CARD_BOXES = """() => Array.from(document.querySelectorAll('#summary .card')).m
 
 
 def _visit(report_html: Path) -> dict[str, Any]:
-    requests: list[str] = []
-    console: list[str] = []
-    page_errors: list[str] = []
     screenshot = report_html.parent / "report-screenshot.png"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-
-            def on_console(message: ConsoleMessage) -> None:
-                if message.type in {"error", "warning"}:
-                    console.append(f"{message.type}: {message.text}")
-
-            def on_request(request: Request) -> None:
-                requests.append(request.url)
-
-            page.on("console", on_console)
-            page.on("pageerror", lambda error: page_errors.append(str(error)))
-            page.on("request", on_request)
-            url = report_html.resolve().as_uri()
-            page.goto(url, wait_until="load")
-            headings = [
-                {
-                    "text": " ".join(heading.inner_text().split()),
-                    "visible": heading.is_visible(),
-                }
-                for heading in page.locator("section > h2").all()
-            ]
-            images = page.evaluate(
-                """() => Array.from(document.images).map(img => ({
-                    alt: img.alt, complete: img.complete,
-                    naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
-                    shownWidth: img.getBoundingClientRect().width,
-                    scheme: img.src.split(':')[0]}))"""
-            )
-            cards = page.locator("#summary .card").count()
-            overflow = page.evaluate(
-                "() => document.documentElement.scrollWidth > window.innerWidth"
-            )
-            widths = page.evaluate(
-                "() => ({document: document.documentElement.scrollWidth,"
-                " body: document.body.scrollWidth, viewport: window.innerWidth})"
-            )
-            card_boxes = page.evaluate(_CARD_BOXES)
-            texts = {
-                "summary": page.locator("#summary").inner_text(),
-                "conclusions": page.locator("#conclusions").inner_text(),
-                "playbook": page.locator("#playbook-choice").inner_text()
-                if page.locator("#playbook-choice").count()
-                else "",
+    with opened(report_html) as (page, log):
+        headings = [
+            {
+                "text": " ".join(heading.inner_text().split()),
+                "visible": heading.is_visible(),
             }
-            page.screenshot(path=str(screenshot), full_page=True)
-        finally:
-            browser.close()
+            for heading in page.locator("section > h2").all()
+        ]
+        images = page.evaluate(
+            """() => Array.from(document.images).map(img => ({
+                alt: img.alt, complete: img.complete,
+                naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
+                shownWidth: img.getBoundingClientRect().width,
+                scheme: img.src.split(':')[0]}))"""
+        )
+        cards = page.locator("#summary .card").count()
+        overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
+        widths = page.evaluate(
+            "() => ({document: document.documentElement.scrollWidth,"
+            " body: document.body.scrollWidth, viewport: window.innerWidth})"
+        )
+        card_boxes = page.evaluate(_CARD_BOXES)
+        texts = {
+            "summary": page.locator("#summary").inner_text(),
+            "conclusions": page.locator("#conclusions").inner_text(),
+            "playbook": page.locator("#playbook-choice").inner_text()
+            if page.locator("#playbook-choice").count()
+            else "",
+        }
+        page.screenshot(path=str(screenshot), full_page=True)
     return {
-        "url": url,
-        "requests": requests,
-        "console": console,
-        "page_errors": page_errors,
+        "url": log.url,
+        "requests": log.requests,
+        "console": log.console,
+        "page_errors": log.errors,
         "headings": headings,
         "images": images,
         "cards": cards,

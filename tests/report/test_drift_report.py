@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import ConsoleMessage, Request, sync_playwright
 
+from _chromium import opened
 from _over_time import MONEY, bootstrap, sample, shifted, stable_model
 from custseg import FitConfig, fit_segments
 from custseg.exceptions import DataError
@@ -23,17 +23,6 @@ from custseg.report import build_report_data, write_report
 from custseg.report.drift import DRIFT_SECTIONS, render_drift_report, write_drift_report
 from custseg.report.figures.drift import bin_labels
 from custseg.scoring import check_drift
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")
@@ -44,47 +33,26 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def visit(page: Path) -> dict[str, Any]:
-    requests: list[str] = []
-    console: list[str] = []
-    errors: list[str] = []
     screenshot = page.with_name("drift-screenshot.png")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1280, "height": 900})
-
-            def on_console(message: ConsoleMessage) -> None:
-                if message.type in {"error", "warning"}:
-                    console.append(f"{message.type}: {message.text}")
-
-            def on_request(request: Request) -> None:
-                requests.append(request.url)
-
-            tab.on("console", on_console)
-            tab.on("pageerror", lambda error: errors.append(str(error)))
-            tab.on("request", on_request)
-            url = page.resolve().as_uri()
-            tab.goto(url, wait_until="load")
-            headings = [
-                (" ".join(h.inner_text().split()), h.is_visible())
-                for h in tab.locator("section > h2").all()
-            ]
-            images = tab.evaluate(
-                """() => Array.from(document.images).map(img => ({
-                    alt: img.alt, complete: img.complete, naturalWidth: img.naturalWidth,
-                    shownWidth: img.getBoundingClientRect().width,
-                    scheme: img.src.split(':')[0]}))"""
-            )
-            verdict = tab.locator(".verdict").inner_text()
-            overflow = tab.evaluate("() => document.documentElement.scrollWidth > innerWidth")
-            tab.screenshot(path=str(screenshot), full_page=True)
-        finally:
-            browser.close()
+    with opened(page) as (tab, log):
+        headings = [
+            (" ".join(h.inner_text().split()), h.is_visible())
+            for h in tab.locator("section > h2").all()
+        ]
+        images = tab.evaluate(
+            """() => Array.from(document.images).map(img => ({
+                alt: img.alt, complete: img.complete, naturalWidth: img.naturalWidth,
+                shownWidth: img.getBoundingClientRect().width,
+                scheme: img.src.split(':')[0]}))"""
+        )
+        verdict = tab.locator(".verdict").inner_text()
+        overflow = tab.evaluate("() => document.documentElement.scrollWidth > innerWidth")
+        tab.screenshot(path=str(screenshot), full_page=True)
     return {
-        "url": url,
-        "requests": requests,
-        "console": console,
-        "errors": errors,
+        "url": log.url,
+        "requests": log.requests,
+        "console": log.console,
+        "errors": log.errors,
         "headings": headings,
         "images": images,
         "verdict": verdict,
