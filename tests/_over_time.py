@@ -13,20 +13,11 @@ import functools
 
 import pandas as pd
 
+from _credit_cards import MONEY
 from custseg import fit_segments
 from custseg.model import SegmentationModel
 from custseg.sources import read_table, sample_path
 
-MONEY = [
-    "BALANCE",
-    "PURCHASES",
-    "ONEOFF_PURCHASES",
-    "INSTALLMENTS_PURCHASES",
-    "CASH_ADVANCE",
-    "CREDIT_LIMIT",
-    "PAYMENTS",
-    "MINIMUM_PAYMENTS",
-]
 FREQUENCIES = [
     "BALANCE_FREQUENCY",
     "PURCHASES_FREQUENCY",

@@ -13,7 +13,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePath
 from typing import Any
@@ -218,6 +218,18 @@ def create_app(
         ]
         return (head[:-1] + ',"results":[' + ",".join(parts) + "]}").encode()
 
+    async def answered(request: Request, work: Callable[[bytes], bytes]) -> Response:
+        """The body read within the limits, then ``work`` on it off the event loop."""
+        authorise(request)
+        reader = read_body(budget, limits.max_body_bytes, limits.body_timeout)
+        try:
+            body = await reader.read(request)
+            loop = asyncio.get_running_loop()
+            content = await loop.run_in_executor(pool, work, body)
+        finally:
+            reader.release()
+        return Response(content, media_type="application/json")
+
     @app.post(
         "/v1/score",
         response_model=ScoreResponse,
@@ -227,15 +239,7 @@ def create_app(
     )
     async def score(request: Request) -> Response:
         """Score a JSON list of records (or ``{"records": [...]}``), answering in order."""
-        authorise(request)
-        reader = read_body(budget, limits.max_body_bytes, limits.body_timeout)
-        try:
-            body = await reader.read(request)
-            loop = asyncio.get_running_loop()
-            content = await loop.run_in_executor(pool, answer, body)
-        finally:
-            reader.release()
-        return Response(content, media_type="application/json")
+        return await answered(request, answer)
 
     def drift_answer(body: bytes) -> bytes:
         records = parse_records(
@@ -253,15 +257,7 @@ def create_app(
     )
     async def drift(request: Request) -> Response:
         """Compare a batch of records with the training population: the drift.json document."""
-        authorise(request)
-        reader = read_body(budget, limits.max_body_bytes, limits.body_timeout)
-        try:
-            body = await reader.read(request)
-            loop = asyncio.get_running_loop()
-            content = await loop.run_in_executor(pool, drift_answer, body)
-        finally:
-            reader.release()
-        return Response(content, media_type="application/json")
+        return await answered(request, drift_answer)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_document(request: Request) -> Response:
