@@ -253,7 +253,7 @@ def fit_command(
     from ..model import load_model
     from ..pipeline import fit_to_folder
     from ..sources import check_data_options, describe_source
-    from ._lineage import check_previous_is_not_replaced
+    from ._lineage import check_previous_is_not_replaced, print_lineage
 
     previous_model = None
     if previous is not None:
@@ -284,6 +284,7 @@ def fit_command(
             " out to choose k from --k-range"
         )
     chosen = _engine(engine, spark_master, input, sql)
+    data: Any
     if chosen != "memory":
         check_data_options(
             input=input,
@@ -293,50 +294,47 @@ def fit_command(
             max_bytes_billed=max_bytes_billed,
         )
         assert input is not None
+        data = input  # read by the engine, chunk by chunk or in Spark
         # A Spark source may be a folder of part files or a table: no file checksum.
         training = (
             {"source": str(input)}
             if chosen == "spark"
             else describe_source(input=input, sql=None, warehouse=None)
         )
-        with rich_progress() as progress:
-            output = fit_to_folder(
-                input,
-                out,
-                config=config,
-                training=training,
-                report=not no_report,
-                progress=progress,
-                engine=chosen,
-                spark_master=spark_master,
-                previous=previous_model,
-                on_warning=print_warning,
-            )
-        _print_output(output, json_output)
-        return
-    frame = load_input(
-        input=input,
-        sql=sql,
-        warehouse=warehouse,
-        credentials=credentials,
-        max_bytes_billed=max_bytes_billed,
-    )
-    # The model records the query itself, also when --sql @query.sql named a file.
-    query = read_sql_argument(sql) if sql is not None else None
-    query_file = sql[1:] if sql is not None and sql.startswith("@") else None
-    training = describe_source(input=input, sql=query, warehouse=warehouse, query_file=query_file)
+    else:
+        data = load_input(
+            input=input,
+            sql=sql,
+            warehouse=warehouse,
+            credentials=credentials,
+            max_bytes_billed=max_bytes_billed,
+        )
+        # The model records the query itself, also when --sql @query.sql named a file.
+        query = read_sql_argument(sql) if sql is not None else None
+        query_file = sql[1:] if sql is not None and sql.startswith("@") else None
+        training = describe_source(
+            input=input, sql=query, warehouse=warehouse, query_file=query_file
+        )
     with rich_progress() as progress:
         output = fit_to_folder(
-            frame,
+            data,
             out,
             config=config,
             training=training,
             report=not no_report,
             progress=progress,
+            engine=chosen,
+            spark_master=spark_master,
             previous=previous_model,
             on_warning=print_warning,
         )
-    _print_output(output, json_output)
+    summary = fit_summary(output)
+    if json_output:
+        print_json(summary)
+    else:
+        print_fit_summary(output.model, summary)
+    # On stderr also with --json: the mapping is what a person checks after a retrain.
+    print_lineage(output.model)
 
 
 def _engine(engine: str, spark_master: str | None, input: Path | None, sql: str | None) -> str:
@@ -357,15 +355,3 @@ def _engine(engine: str, spark_master: str | None, input: Path | None, sql: str 
     if engine == "spark":
         return "spark"
     return auto_engine(engine, input if sql is None else None)
-
-
-def _print_output(output: FitOutput, json_output: bool) -> None:
-    from ._lineage import print_lineage
-
-    summary = fit_summary(output)
-    if json_output:
-        print_json(summary)
-    else:
-        print_fit_summary(output.model, summary)
-    # On stderr also with --json: the mapping is what a person checks after a retrain.
-    print_lineage(output.model)
