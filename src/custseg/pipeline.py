@@ -36,10 +36,10 @@ import pandas as pd
 
 from ._utils.io import atomic_folder, write_fit_marker, write_text_atomic
 from ._utils.progress import NO_PROGRESS, Progress
-from .cluster import choose_n_clusters, evaluate_segmentation, fit_kmeans
+from .cluster import evaluate_segmentation, fit_kmeans
 from .cluster.indices import INDICES
 from .config import FitConfig
-from .engines.assemble import OnWarning, assemble_model, k_values, no_identifier_warning
+from .engines.assemble import OnWarning, assemble_model, no_identifier_warning, select_k
 from .exceptions import ConfigError, DataError
 from .explain import load_playbook
 from .model import SegmentationModel, load_model, save_model
@@ -308,22 +308,7 @@ def _fit(
     with progress.stage("Preparing features", total=None):
         plan, X = PreparationPlan.fit_transform(checked, schema, cfg.preparation)
     n_rows = X.shape[0]
-    ks = k_values(cfg, n_rows)
-
-    selection = None
-    if ks:
-        selection = choose_n_clusters(
-            X,
-            k_range=ks,
-            n_init=cfg.n_init,
-            n_resamples=cfg.n_resamples,
-            max_resamples=cfg.max_resamples,
-            sample_size=cfg.selection_sample if n_rows > cfg.selection_sample else None,
-            silhouette_max_exact=cfg.silhouette_max_exact,
-            random_state=seed,
-            progress=progress,
-        )
-    k = cfg.k if cfg.k is not None else (selection.recommended_k if selection else 1)
+    selection, k = select_k(X, cfg, n_rows, seed, progress)
 
     fit_sample = cfg.fit_sample
     if fit_sample is None and n_rows > _AUTO_FIT_SAMPLE_ROWS:

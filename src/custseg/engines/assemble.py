@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._utils.numeric import RandomState
 from .._utils.progress import Progress
 from ..cluster.kmeans import assign_checked
-from ..cluster.selection import KSelection
+from ..cluster.selection import KSelection, choose_n_clusters
 from ..cluster.summaries import SegmentSummary, evaluation_from_summary
 from ..config import FitConfig
 from ..exceptions import DataError
@@ -39,6 +40,7 @@ __all__ = [
     "continue_previous",
     "evaluate_large",
     "k_values",
+    "select_k",
     "no_identifier_warning",
 ]
 
@@ -76,6 +78,37 @@ def k_values(cfg: FitConfig, n_rows: int) -> list[int]:
     if cfg.k is not None and cfg.k not in values and cfg.k >= 2:
         values = sorted({*values, cfg.k})
     return values
+
+
+def select_k(
+    rows: np.ndarray,
+    cfg: FitConfig,
+    n_rows: int,
+    random_state: RandomState,
+    progress: Progress,
+) -> tuple[KSelection | None, int]:
+    """The k sweep of the configured range on prepared ``rows``, and the k to fit.
+
+    ``n_rows`` counts the rows of the whole table (``rows`` may be a sample of it). The
+    k to fit is ``cfg.k`` when set, else the recommended one; no sweep runs when the
+    table allows no k (one segment).
+    """
+    ks = k_values(cfg, n_rows)
+    selection = None
+    if ks:
+        selection = choose_n_clusters(
+            rows,
+            k_range=ks,
+            n_init=cfg.n_init,
+            n_resamples=cfg.n_resamples,
+            max_resamples=cfg.max_resamples,
+            sample_size=cfg.selection_sample if rows.shape[0] > cfg.selection_sample else None,
+            silhouette_max_exact=cfg.silhouette_max_exact,
+            random_state=random_state,
+            progress=progress,
+        )
+    k = cfg.k if cfg.k is not None else (selection.recommended_k if selection else 1)
+    return selection, k
 
 
 def no_identifier_warning() -> dict[str, Any]:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from .._utils.numeric import generator
 from .._utils.progress import Progress
-from ..cluster import choose_n_clusters, fit_kmeans
+from ..cluster import fit_kmeans
 from ..cluster.kmeans import assign_checked
 from ..cluster.summaries import SegmentAccumulator, canonical_permutation
 from ..config import FitConfig
@@ -44,8 +44,8 @@ from .assemble import (
     OnWarning,
     assemble_model,
     evaluate_large,
-    k_values,
     no_identifier_warning,
+    select_k,
 )
 
 __all__ = ["CHUNK_ROWS", "FIT_SAMPLE", "fit_stream"]
@@ -142,21 +142,7 @@ def fit_stream(
     plan = accumulator.plan(sample.frame)
     sample_X = _prepared(plan, sample)
 
-    ks = k_values(cfg, n_rows)
-    selection = None
-    if ks:
-        selection = choose_n_clusters(
-            sample_X,
-            k_range=ks,
-            n_init=cfg.n_init,
-            n_resamples=cfg.n_resamples,
-            max_resamples=cfg.max_resamples,
-            sample_size=cfg.selection_sample if size > cfg.selection_sample else None,
-            silhouette_max_exact=cfg.silhouette_max_exact,
-            random_state=rng,
-            progress=progress,
-        )
-    k = cfg.k if cfg.k is not None else (selection.recommended_k if selection else 1)
+    selection, k = select_k(sample_X, cfg, n_rows, rng, progress)
     fit_rows = cfg.fit_sample or FIT_SAMPLE
     with progress.stage(f"Fitting K-means with k={k} on the sample", total=None):
         fitted = fit_kmeans(
