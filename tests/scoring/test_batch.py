@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -327,3 +330,39 @@ def test_kept_columns_of_any_type_reach_the_file(model, sample, tmp_path):
         written["segment_name"].astype(str).tolist()
         == score_customers(model, frame).scored["segment_name"].tolist()
     )
+
+
+def test_files_score_through_arrow_exactly_as_frames_do(model, sample, tmp_path):
+    # Float columns with an infinity, an absurd amount and gaps: the Arrow path checks
+    # them itself and has pandas word the reasons of the rejected rows only.
+    data = sample.head(3000).copy()
+    data.loc[5, "BALANCE"] = np.inf
+    data.loc[8, "PAYMENTS"] = 1e16
+    data.loc[10:40, "MINIMUM_PAYMENTS"] = np.nan
+    source = tmp_path / "new.parquet"
+    data.to_parquet(source, index=False)
+
+    from_file = score_file(model, source, tmp_path / "a.parquet", chunk_size=700)
+    from_frame = score_file(model, data, tmp_path / "b.parquet", chunk_size=700)
+    assert (from_file.scored, from_file.rejected) == (2998, 2)
+    assert pq.read_table(tmp_path / "a.parquet").equals(pq.read_table(tmp_path / "b.parquet"))
+    assert from_file.rejects.read_bytes() == from_frame.rejects.read_bytes()
+    rejects = pd.read_csv(from_file.rejects)
+    assert rejects["row"].tolist() == [6, 9]
+    assert rejects["reason"].str.contains("BALANCE").tolist() == [True, False]
+
+
+def test_scoring_a_parquet_file_does_not_import_pandas(model_file, sample, tmp_path):
+    source = tmp_path / "new.parquet"
+    sample.head(500).to_parquet(source, index=False)
+    out = tmp_path / "scored.parquet"
+    code = (
+        "import sys\n"
+        "from custseg.model import load_model\n"
+        "from custseg.scoring.batch import score_file\n"
+        f"summary = score_file(load_model({str(model_file)!r}), {str(source)!r}, {str(out)!r})\n"
+        "assert summary.scored == 500, summary\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert pq.read_metadata(out).num_rows == 500

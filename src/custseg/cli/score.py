@@ -79,6 +79,9 @@ def score(
     ),
 ) -> None:
     """Score customers from a file or a query; files are streamed in chunks."""
+    from .._utils.memory import tune_for_streaming
+
+    tune_for_streaming()  # first: it sets how numpy allocates, which numpy reads on import
     from .._utils.io import check_distinct_paths
     from ..model import load_model
     from ..scoring.batch import Scorer, default_rejects_path, score_file

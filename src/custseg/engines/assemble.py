@@ -327,7 +327,7 @@ def _profile_outcomes(
     data: pd.DataFrame, schema: TableSchema, labels: np.ndarray
 ) -> dict[str, Any]:
     """Outcome columns as numbers (flags 0/1), their means per segment and their kinds."""
-    lookup = column_lookup(data)
+    lookup = column_lookup(data.columns)
     columns: dict[str, np.ndarray] = {}
     details: dict[str, dict[str, Any]] = {}
     for name in schema.outcomes:

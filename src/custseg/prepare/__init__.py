@@ -10,13 +10,42 @@
 
 from __future__ import annotations
 
-from .plan import PreparationPlan
-from .recipes import CREDIT_CARD_RECIPE, DomainFeature
-from .reference import reference_statistics
-from .roles import infer_schema
-from .rows import RowCheck, check_rows
-from .schema import MAX_ABS_VALUE, MISSING_TOKENS, ColumnInfo, Role, TableSchema, clean_column_name
+from typing import TYPE_CHECKING
 
+from .._utils.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .plan import PreparationPlan
+    from .recipes import CREDIT_CARD_RECIPE, DomainFeature
+    from .reference import reference_statistics
+    from .roles import infer_schema
+    from .rows import RowCheck, check_rows
+    from .schema import (
+        MAX_ABS_VALUE,
+        MISSING_TOKENS,
+        ColumnInfo,
+        Role,
+        TableSchema,
+        clean_column_name,
+    )
+
+# Submodules load on first use: scoring a file needs the plan and the schema, not the
+# role inference (and the pandas it needs).
+_EXPORTS = {
+    "PreparationPlan": "plan",
+    "CREDIT_CARD_RECIPE": "recipes",
+    "DomainFeature": "recipes",
+    "reference_statistics": "reference",
+    "infer_schema": "roles",
+    "RowCheck": "rows",
+    "check_rows": "rows",
+    "MAX_ABS_VALUE": "schema",
+    "MISSING_TOKENS": "schema",
+    "ColumnInfo": "schema",
+    "Role": "schema",
+    "TableSchema": "schema",
+    "clean_column_name": "schema",
+}
 __all__ = [
     "CREDIT_CARD_RECIPE",
     "ColumnInfo",
@@ -32,3 +61,4 @@ __all__ = [
     "infer_schema",
     "reference_statistics",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -11,11 +11,11 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
+from .._utils.lazy import lazy_module
 from .._utils.numeric import skewness
 from ..config import PrepConfig
 from ..exceptions import ConfigError, DataError
@@ -31,6 +31,11 @@ from .steps import (
     impute,
     skew_transform,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 # Yeo-Johnson powers outside this range send ordinary amounts to astronomically
 # large numbers (e.g. lambda 19.8 on TENURE 6..12): the estimate is bounded.

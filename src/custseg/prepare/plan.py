@@ -23,11 +23,11 @@ not dominate the distances.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from .._utils.lazy import lazy_module
 from ..config import PrepConfig
 from ..exceptions import ConfigError, DataError, ModelError, SchemaError
 from .fitter import fit_pca, fit_steps
@@ -45,6 +45,11 @@ from .steps import (
     copy_pca,
     pca_arrays,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = [
     "PreparationPlan",

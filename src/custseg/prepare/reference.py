@@ -17,12 +17,17 @@ plain deciles: an exact-value bin would flag a rounding change as a shift.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from .._utils.lazy import lazy_module
 from .schema import TableSchema
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = ["reference_statistics", "population_stability_index"]
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import pandas as pd
 
+from .._utils.lazy import lazy_module
 from .._utils.numeric import skewness
 from ..exceptions import DataError, SchemaError
 from .outcomes import name_tokens, outcome_reason
@@ -46,6 +46,11 @@ from .schema import (
     unknown_column_message,
     value_kind,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = ["infer_schema"]
 
@@ -165,7 +170,7 @@ def infer_schema(
         raise DataError(f"max_categories={max_categories!r} should be an integer >= 2")
     if max_categories < 2:
         raise DataError(f"max_categories={max_categories} should be >= 2")
-    lookup = column_lookup(frame)
+    lookup = column_lookup(frame.columns)
     names = list(lookup)
     if len(frame) == 0:
         raise DataError("the table has no rows; check the query or the file")

@@ -7,12 +7,13 @@ a problem are set aside with their reason rather than guessed at.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import pandas as pd
 
+from .._utils.lazy import lazy_module
 from ..exceptions import DataError, SchemaError
 from .schema import (
     MAX_ABS_VALUE,
@@ -25,7 +26,12 @@ from .schema import (
     value_kind,
 )
 
-__all__ = ["RowCheck", "check_rows", "unusable_rows_message", "FILTER_ROWS"]
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
+
+__all__ = ["RowCheck", "check_columns", "check_rows", "unusable_rows_message", "FILTER_ROWS"]
 
 
 FILTER_ROWS = (
@@ -115,6 +121,30 @@ def unusable_rows_message(n_bad: int, n_rows: int, row: object, reason: str, fix
     return f"{head} (e.g. row {row!r}: {reason}); {fix}"
 
 
+def check_columns(
+    labels: Iterable[Any], schema: TableSchema, *, require_id: bool = True
+) -> dict[str, Any]:
+    """Check that a table has the schema's columns; clean name -> the table's own label.
+
+    The column half of :func:`check_rows`, for tables that are not pandas frames
+    (Arrow tables while scoring a file).
+
+    Raises
+    ------
+    SchemaError
+        If a required column is missing or a name appears twice, naming the column
+        and the closest names of the table.
+    """
+    lookup = column_lookup(labels)
+    required = list(schema.features)
+    if schema.id_column is not None and require_id:
+        required = [schema.id_column, *required]
+    missing = [c for c in required if c not in lookup]
+    if missing:
+        raise SchemaError(missing_columns_message(missing, list(lookup)))
+    return lookup
+
+
 def check_rows(frame: pd.DataFrame, schema: TableSchema, *, require_id: bool = True) -> RowCheck:
     """Coerce the feature columns of ``frame`` and find the rows that cannot be used.
 
@@ -155,14 +185,8 @@ def check_rows(frame: pd.DataFrame, schema: TableSchema, *, require_id: bool = T
             f"check_rows expects a TableSchema, got {type(schema).__name__};"
             " build it with infer_schema or TableSchema.from_dict"
         )
-    lookup = column_lookup(frame)
-    required = list(schema.features)
+    lookup = check_columns(frame.columns, schema, require_id=require_id)
     id_col = schema.id_column
-    if id_col is not None and require_id:
-        required = [id_col, *required]
-    missing = [c for c in required if c not in lookup]
-    if missing:
-        raise SchemaError(missing_columns_message(missing, list(lookup)))
 
     columns: dict[str, Any] = {}
     problems: dict[str, int] = {}

@@ -13,12 +13,17 @@ import difflib
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
-import pandas as pd
 
+from .._utils.lazy import lazy_module
 from ..exceptions import ModelError, SchemaError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = [
     "Role",
@@ -242,10 +247,10 @@ def text_values(series: pd.Series) -> pd.Series:
     return text.where(~gap)
 
 
-def column_lookup(frame: pd.DataFrame) -> dict[str, Any]:
-    """Clean column name -> the frame's own column label."""
+def column_lookup(labels: Iterable[Any]) -> dict[str, Any]:
+    """Clean column name -> the table's own column label (``frame.columns``)."""
     lookup: dict[str, Any] = {}
-    for label in frame.columns:
+    for label in labels:
         name = clean_column_name(label)
         if name in lookup:
             raise SchemaError(

@@ -10,6 +10,10 @@ A :class:`Scorer` is built once per model. For each chunk of rows it
    ``PreparationPlan.transform``, without checking the rows a second time);
 3. assigns them with :func:`custseg.cluster.kmeans.assign`.
 
+Files are scored from Arrow tables (:meth:`Scorer.prepare_table`): float64 inputs cross to
+numpy through their buffers, so scoring a file imports no pandas unless a row needs its
+reason worded or an input is not a number column.
+
 The result is a :class:`ScoredRows` of arrays, turned into a pandas frame for the Python API,
 an Arrow table for files, or dictionaries for JSON.
 """
@@ -17,21 +21,28 @@ an Arrow table for files, or dictionaries for JSON.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
+from .._utils.arrow import float64_values, from_numpy, mask_array, string_array
+from .._utils.lazy import lazy_module
 from ..cluster.kmeans import assign_checked
 from ..exceptions import ConfigError, DataError
 from ..model import SegmentationModel
-from ..prepare import MAX_ABS_VALUE, RowCheck, TableSchema, check_rows, clean_column_name
 from ..prepare.plan import PreparationPlan
-from ..prepare.rows import unusable_rows_message
+from ..prepare.rows import RowCheck, check_columns, check_rows, unusable_rows_message
+from ..prepare.schema import MAX_ABS_VALUE, TableSchema, clean_column_name
+from ..sources.files import arrow_to_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = [
     "Scorer",
@@ -69,7 +80,7 @@ class ScoredRows:
     """
 
     ok: np.ndarray  # bool (n,): True for scored rows
-    ids: Any  # identifier of every row (pandas Series or array), None without id column
+    ids: Any  # identifier of every row (pandas Series, Arrow or numpy array), None without
     values: Mapping[str, np.ndarray]  # checked float64 numeric inputs of every row
     labels: np.ndarray  # int64 (n_ok,)
     distance: np.ndarray  # float64 (n_ok,)
@@ -90,7 +101,7 @@ class PreparedRows:
     ----------
     ok : numpy.ndarray of bool
         ``True`` for the usable rows, one entry per input row.
-    ids : pandas.Series, numpy.ndarray or None
+    ids : pandas.Series, pyarrow.ChunkedArray, numpy.ndarray or None
         Identifier of every input row (``None`` without an identifier column).
     values : mapping of str to numpy.ndarray
         Checked float64 numeric inputs of every row (NaN for gaps and unusable cells).
@@ -155,7 +166,7 @@ class Scorer:
         self.plan = PreparationPlan.from_dict(model.preparation)
         self.centroids = model.centroid_array
         self.names = np.asarray(model.segment_names(), dtype=object)
-        self._names_arrow = pa.array(model.segment_names(), type=pa.string())
+        self._names_arrow = string_array(model.segment_names())
         self.id_column: str | None = self.schema.id_column
         self.required: list[str] = list(self.plan.input_columns)
         self._numeric_getter = (
@@ -169,17 +180,16 @@ class Scorer:
         """Header of the identifier in outputs: the id column, or ``row`` without one."""
         return self.id_column if self.id_column is not None else _NO_ID_ROW_COLUMN
 
-    def check_columns(self, frame: pd.DataFrame) -> None:
+    def check_columns(self, frame: pd.DataFrame | pa.Table) -> None:
         """Raise :class:`~custseg.exceptions.SchemaError` when a needed column is absent.
 
         Parameters
         ----------
-        frame : pandas.DataFrame
+        frame : pandas.DataFrame or pyarrow.Table
             The input (only its columns are looked at).
         """
-        # The row checker owns the column rules (names cleaned of BOMs and spaces,
-        # "did you mean" hints); on zero rows it checks the columns and nothing else.
-        check_rows(frame.iloc[:0], self.schema, require_id=self.require_id)
+        labels = frame.column_names if isinstance(frame, pa.Table) else frame.columns
+        check_columns(labels, self.schema, require_id=self.require_id)
 
     # ------------------------------------------------------------------ frames
 
@@ -197,8 +207,32 @@ class Scorer:
         if not self.plan.input_categorical and all(
             dtypes[position[name]] == np.float64 for name in numeric
         ):
-            return self._prepare_float_frame(frame, position)
+            values = {
+                name: frame.iloc[:, position[name]].to_numpy(dtype=np.float64) for name in numeric
+            }
+            where = position.get(self.id_column) if self.id_column is not None else None
+            ids = frame.iloc[:, where] if where is not None else None
+            return self._prepare_floats(values, ids, lambda rows: frame.iloc[rows])
         return self.prepare_checked(check_rows(frame, self.schema, require_id=self.require_id))
+
+    def prepare_table(self, table: pa.Table) -> PreparedRows:
+        """Check and prepare the rows of an Arrow table in the sources' column types.
+
+        The table comes from :func:`custseg.sources.files.iter_arrow` (numbers as
+        float64, ids as text). Float64 inputs reach numpy through their buffers, without
+        pandas; a table with other inputs (text in a number column, categorical inputs)
+        goes through pandas and :meth:`prepare_frame`, with the same outcome.
+        """
+        position = {clean_column_name(c): i for i, c in enumerate(table.column_names)}
+        numeric = self.plan.input_numeric
+        if self.plan.input_categorical or any(
+            table.schema.field(position[name]).type != pa.float64() for name in numeric
+        ):
+            return self.prepare_frame(arrow_to_frame(table))
+        values = {name: float64_values(table.column(position[name])) for name in numeric}
+        where = position.get(self.id_column) if self.id_column is not None else None
+        ids = table.column(where) if where is not None else None
+        return self._prepare_floats(values, ids, lambda rows: arrow_to_frame(table.take(rows)))
 
     def prepare_checked(self, checked: RowCheck) -> PreparedRows:
         """Prepare rows already checked against the model's schema (not checked again).
@@ -217,16 +251,18 @@ class Scorer:
         ids = checked.frame.get(self.id_column) if self.id_column is not None else None
         return self._prepare(ok, ids, values, columns, reasons)
 
-    def _prepare_float_frame(self, frame: pd.DataFrame, position: dict[str, int]) -> PreparedRows:
+    def _prepare_floats(
+        self,
+        values: dict[str, np.ndarray],
+        ids: Any,
+        rows_frame: Callable[[np.ndarray], pd.DataFrame],
+    ) -> PreparedRows:
+        """Prepare float64 inputs; ``rows_frame(rows)`` gives those rows as a frame."""
         # For float64 columns check_rows rejects exactly the cells with |x| > 1e15
         # (infinities included; NaN is a gap). A column whose minimum and maximum are
         # within the bounds (NaN-free, then) needs no more; others are tested cell by
         # cell, and check_rows words the reasons of the rows that fail.
-        n = len(frame)
-        values = {
-            name: frame.iloc[:, position[name]].to_numpy(dtype=np.float64)
-            for name in self.plan.input_numeric
-        }
+        n = len(next(iter(values.values())))
         bad = np.zeros(n, dtype=bool)
         magnitude = np.empty(n, dtype=np.float64)
         beyond = np.empty(n, dtype=bool)
@@ -243,13 +279,11 @@ class Scorer:
         if bad.any():
             rows = np.flatnonzero(bad)
             worded = check_rows(
-                frame.iloc[rows], self.schema, require_id=self.require_id
+                rows_frame(rows), self.schema, require_id=self.require_id
             ).reasons.to_numpy(dtype=object)
             reasons = np.full(n, None, dtype=object)
             reasons[rows] = worded
             columns = {name: v[ok] for name, v in values.items()}
-        where = position.get(self.id_column) if self.id_column is not None else None
-        ids = frame.iloc[:, where] if where is not None else None
         return self._prepare(ok, ids, values, columns, reasons)
 
     def _prepare(
@@ -439,8 +473,11 @@ class Scorer:
     def scored_table(
         self, frame: pd.DataFrame, chunk: ScoredRows, *, first_row: int, keep_columns: bool
     ) -> pa.Table:
-        """The scored rows of a chunk as an Arrow table (no per-row Python objects)."""
-        mask = None if chunk.all_ok else pa.array(chunk.ok)
+        """The scored rows of a chunk as an Arrow table (no per-row Python objects).
+
+        ``frame`` is only read for ``keep_columns`` (``None`` is fine without it).
+        """
+        mask = None if chunk.all_ok else mask_array(chunk.ok)
 
         def take(values: Any) -> pa.Array | pa.ChunkedArray:
             array = _to_arrow(values)
@@ -450,17 +487,19 @@ class Scorer:
         if self.id_column is not None:
             columns[self.id_header] = take(chunk.ids)
         else:
-            columns[self.id_header] = take(np.arange(first_row, first_row + len(chunk.ok)))
+            columns[self.id_header] = take(
+                np.arange(first_row, first_row + len(chunk.ok), dtype=np.int64)
+            )
         if keep_columns:
             for label, values in self._kept(frame, chunk):
                 columns[str(label)] = take(values)
-        columns["segment_id"] = pa.array(chunk.labels)
+        columns["segment_id"] = from_numpy(chunk.labels)
         columns["segment_name"] = pa.DictionaryArray.from_arrays(
-            pa.array(chunk.labels.astype(np.int32)), self._names_arrow
+            from_numpy(chunk.labels.astype(np.int32)), self._names_arrow
         )
-        columns["distance"] = pa.array(chunk.distance)
-        columns["runner_up_id"] = pa.array(chunk.runner_up)
-        columns["margin"] = pa.array(chunk.margin)
+        columns["distance"] = from_numpy(chunk.distance)
+        columns["runner_up_id"] = from_numpy(chunk.runner_up)
+        columns["margin"] = from_numpy(chunk.margin)
         return pa.table(columns)
 
     def rejects_frame(self, chunk: ScoredRows, *, first_row: int) -> pd.DataFrame:
@@ -473,9 +512,25 @@ class Scorer:
         rejects[REJECT_REASON_COLUMN] = pd.array(list(chunk.reasons), dtype="str")
         return rejects
 
+    def rejects_table(self, chunk: ScoredRows, *, first_row: int) -> pa.Table:
+        """:meth:`rejects_frame` as an Arrow table (for files; no pandas)."""
+        bad = ~chunk.ok
+        rows = np.arange(first_row, first_row + len(bad), dtype=np.int64)[bad]
+        columns: dict[str, Any] = {REJECT_ROW_COLUMN: from_numpy(rows)}
+        if self.id_column is not None:
+            ids = _to_arrow(chunk.ids)
+            # No filter without rejects: Arrow's filter loads pyarrow.compute (40 ms).
+            columns[self.id_column] = ids.filter(mask_array(bad)) if len(rows) else ids[:0]
+        columns[REJECT_REASON_COLUMN] = string_array([str(r) for r in chunk.reasons])
+        return pa.table(columns)
+
 
 def _to_arrow(values: Any) -> pa.Array | pa.ChunkedArray:
     """A column as Arrow; a column of mixed Python types (e.g. 1 and "a") as text."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    if isinstance(values, np.ndarray) and values.dtype == np.int64:
+        return from_numpy(values)
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):

@@ -7,14 +7,19 @@ and writes frames one after another; nothing is held in memory between chunks.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from .._utils.lazy import lazy_module
 from ..exceptions import ConfigError, ScoringError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = ["ChunkWriter", "OutputFormat", "output_format"]
 
@@ -73,10 +78,11 @@ class ChunkWriter:
 
     def write(self, data: pd.DataFrame | pa.Table) -> None:
         """Append a frame or an Arrow table; its columns must be those of the first one."""
-        if isinstance(data, pd.DataFrame):
-            table = pa.Table.from_pandas(data, preserve_index=False)
-        else:
+        # Tested on the Arrow side: asking pandas would import it for Arrow-only runs.
+        if isinstance(data, pa.Table):
             table = data
+        else:
+            table = pa.Table.from_pandas(data, preserve_index=False)
         table = table.replace_schema_metadata(None)
         if self.fmt == "csv":
             table = _plain_columns(table)

@@ -24,15 +24,45 @@ Parquet) and :mod:`~custseg.sources.snapshot` (snapshots and their manifests).
 
 from __future__ import annotations
 
-from ._frames import is_id_like
-from ._urls import mask_url
-from .duckdb import SAMPLE_TABLE, sample_path
-from .files import file_format, iter_table, read_table, table_row_count
-from .loading import check_data_options, describe_source, load_data
-from .query import Extract, SourceKind, describe_warehouse, extract
-from .registry import WAREHOUSES, Warehouse
-from .snapshot import manifest_path, save_snapshot, verify_snapshot
+from typing import TYPE_CHECKING
 
+from .._utils.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ._frames import is_id_like
+    from ._urls import mask_url
+    from .duckdb import SAMPLE_TABLE, sample_path
+    from .files import file_format, iter_table, read_table, table_row_count
+    from .loading import describe_source, load_data
+    from .options import check_data_options
+    from .query import Extract, SourceKind, describe_warehouse, extract
+    from .registry import WAREHOUSES, Warehouse
+    from .snapshot import manifest_path, save_snapshot, verify_snapshot
+
+# Submodules load on first use: reading a file needs neither DuckDB nor the drivers of
+# the other warehouses.
+_EXPORTS = {
+    "is_id_like": "_frames",
+    "mask_url": "_urls",
+    "SAMPLE_TABLE": "duckdb",
+    "sample_path": "duckdb",
+    "file_format": "files",
+    "iter_table": "files",
+    "read_table": "files",
+    "table_row_count": "files",
+    "check_data_options": "options",
+    "describe_source": "loading",
+    "load_data": "loading",
+    "Extract": "query",
+    "SourceKind": "query",
+    "describe_warehouse": "query",
+    "extract": "query",
+    "WAREHOUSES": "registry",
+    "Warehouse": "registry",
+    "manifest_path": "snapshot",
+    "save_snapshot": "snapshot",
+    "verify_snapshot": "snapshot",
+}
 __all__ = [
     "Extract",
     "SourceKind",
@@ -55,3 +85,4 @@ __all__ = [
     "is_id_like",
     "mask_url",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

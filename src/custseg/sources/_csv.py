@@ -16,14 +16,20 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from .._utils.lazy import lazy_module
 from ..exceptions import SourceError
 from ._frames import check_unique_names, is_id_like
+
+# pyarrow.compute builds its docstrings on import (40 ms): loaded when first used.
+if TYPE_CHECKING:
+    import pyarrow.compute as pc
+else:
+    pc = lazy_module("pyarrow.compute")
 
 __all__ = ["CsvLayout", "sniff_csv", "stream_csv", "read_csv", "count_csv_rows", "NULL_VALUES"]
 

@@ -17,14 +17,25 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from .._utils.lazy import lazy_module
 from ..exceptions import SourceError
 
-__all__ = ["arrow_to_frame", "is_id_like", "check_unique_names"]
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
+
+# pyarrow.compute builds its docstrings on import (40 ms): loaded when first used.
+if TYPE_CHECKING:
+    import pyarrow.compute as pc
+else:
+    pc = lazy_module("pyarrow.compute")
+
+__all__ = ["arrow_to_frame", "normalise_table", "is_id_like", "check_unique_names"]
 
 # Last word of a column name that marks an identifier rather than a measure.
 _ID_WORDS = frozenset({"id", "ids", "uuid", "guid", "key", "code", "no", "nr", "number"})
@@ -53,13 +64,20 @@ def check_unique_names(names: Iterable[str], where: str) -> None:
 
 def arrow_to_frame(table: pa.Table, *, text_columns: Collection[str] = ()) -> pd.DataFrame:
     """Convert an Arrow table to pandas with the package's column-type rules."""
+    # date_as_object=False: dates become datetime64 like timestamps, not Python objects.
+    return normalise_table(table, text_columns=text_columns).to_pandas(date_as_object=False)
+
+
+def normalise_table(table: pa.Table, *, text_columns: Collection[str] = ()) -> pa.Table:
+    """The Arrow table with the package's column types (ids as text, numbers as float64).
+
+    :func:`arrow_to_frame` is this, then pandas; applying it twice changes nothing.
+    """
     columns = [
         _normalise(name, table.column(i), name in text_columns or is_id_like(name))
         for i, name in enumerate(table.column_names)
     ]
-    normalised = pa.table(columns, names=table.column_names)
-    # date_as_object=False: dates become datetime64 like timestamps, not Python objects.
-    return normalised.to_pandas(date_as_object=False)
+    return pa.table(columns, names=table.column_names)
 
 
 def _normalise(name: str, column: pa.ChunkedArray, as_text: bool) -> pa.ChunkedArray:

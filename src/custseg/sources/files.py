@@ -10,16 +10,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .._utils.lazy import lazy_module
 from .._utils.text import plain
 from ..exceptions import ConfigError, SchemaError, SourceError
 from ._csv import count_csv_rows, read_csv, sniff_csv, stream_csv
-from ._frames import arrow_to_frame
+from ._frames import arrow_to_frame, normalise_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 __all__ = [
     "CSV_SUFFIXES",
@@ -27,6 +32,8 @@ __all__ = [
     "file_format",
     "read_table",
     "iter_table",
+    "iter_arrow",
+    "arrow_to_frame",
     "table_row_count",
 ]
 
@@ -155,17 +162,39 @@ def iter_table(
     SourceError, SchemaError
         As :func:`read_table`.
     """
+    offset = 0
+    for table in iter_arrow(path, chunk_size, columns=columns, text_columns=text_columns):
+        # Normalised already: converting again changes no type, pandas' rules apply once.
+        frame = arrow_to_frame(table, text_columns=text_columns)
+        frame.index = pd.RangeIndex(offset, offset + len(frame))
+        offset += len(frame)
+        yield frame
+
+
+def iter_arrow(
+    path: str | os.PathLike[str],
+    chunk_size: int = 100_000,
+    *,
+    columns: Sequence[str] | None = None,
+    text_columns: Collection[str] = (),
+) -> Iterator[pa.Table]:
+    """Stream a CSV or Parquet file as Arrow tables of ``chunk_size`` rows, without pandas.
+
+    The tables carry the column types of :func:`iter_table` (ids as text, numbers as
+    float64, see :func:`arrow_to_frame`); ``iter_table`` is this, then pandas. Parameters
+    and errors are those of :func:`iter_table`.
+
+    Yields
+    ------
+    pyarrow.Table
+    """
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ConfigError(
             f"chunk_size={plain(chunk_size)!r} should be a positive integer, e.g. 100000"
         )
     source, kind = _check_file(path)
-    offset = 0
     for table in _iter_arrow(source, kind, columns, chunk_size, text_columns):
-        frame = arrow_to_frame(table, text_columns=text_columns)
-        frame.index = pd.RangeIndex(offset, offset + len(frame))
-        offset += len(frame)
-        yield frame
+        yield normalise_table(table, text_columns=text_columns)
 
 
 def table_row_count(path: str | os.PathLike[str]) -> int:
