@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -42,7 +42,9 @@ class _Failure:
         self.error = error
 
 
-def ahead(items: Iterable[T], *, depth: int = 1, name: str = "custseg-ahead") -> Iterator[T]:
+def ahead(
+    items: Iterable[T], *, depth: int = 1, name: str = "custseg-ahead"
+) -> Generator[T, None, None]:
     """Iterate ``items`` in a helper thread, at most ``depth`` items ahead of the caller.
 
     Parameters

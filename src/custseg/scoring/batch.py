@@ -41,7 +41,7 @@ from .scorer import (
     PreparedRows,
     Scorer,
 )
-from .writer import ChunkWriter, output_format
+from .writer import ChunkWriter, OutputFormat, output_format
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -252,12 +252,37 @@ def score_file(
         chunks, prepare = iter_arrow(path, chunk_size=chunk_size), scorer.prepare_table
     else:
         chunks, prepare = _chunks(input, chunk_size), scorer.prepare_frame
-    first = next(chunks, None)
-    if first is None or len(first) == 0:
-        what = "the input table" if path is None else f"the input {path}"
-        raise DataError(f"{what} has no rows; check the query or the input file")
-    scorer.check_columns(first)
+    # The reader starts at once: the first chunk is checked while it reads the next.
+    with closing(ahead(chunks, name="custseg-read")) as read:
+        first = next(read, None)
+        if first is None or len(first) == 0:
+            what = "the input table" if path is None else f"the input {path}"
+            raise DataError(f"{what} has no rows; check the query or the input file")
+        scorer.check_columns(first)
+        return _score_stream(
+            scorer,
+            chain([first], read),
+            prepare,
+            out_path,
+            fmt,
+            rejects_path,
+            keep_columns=keep_columns,
+            progress=progress,
+        )
 
+
+def _score_stream(
+    scorer: Scorer,
+    chunks: Iterator[Any],
+    prepare: Callable[[Any], PreparedRows],
+    out_path: Path,
+    fmt: OutputFormat,
+    rejects_path: Path,
+    *,
+    keep_columns: bool,
+    progress: Progress,
+) -> ScoreSummary:
+    """Score checked chunks into ``out_path`` and ``rejects_path`` (both atomic)."""
     rows_in = n_scored = 0
     first_reject: tuple[int, str] | None = None
     rejects_started = False
@@ -280,8 +305,7 @@ def score_file(
                 return frame, prepare(frame)
 
             with (
-                closing(ahead(chain([first], chunks), name="custseg-read")) as read,
-                closing(ahead(map(with_prepared, read), name="custseg-prepare")) as ready,
+                closing(ahead(map(with_prepared, chunks), name="custseg-prepare")) as ready,
                 single_threaded_blas(),
                 behind(writer.write, name="custseg-write") as write,
             ):
