@@ -20,7 +20,6 @@ import dataclasses
 import math
 import numbers
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -340,6 +339,8 @@ def load_config(path: str | os.PathLike[str]) -> FitConfig:
     ConfigError
         If the file is missing, is not valid TOML, or has unknown sections, keys or values.
     """
+    import tomllib  # reading a file only: the command line starts without it
+
     p = Path(path)
     try:
         document = tomllib.loads(p.read_text(encoding="utf-8"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import subprocess
 import sys
 
@@ -366,3 +368,23 @@ def test_scoring_a_parquet_file_does_not_import_pandas(model_file, sample, tmp_p
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert pq.read_metadata(out).num_rows == 500
+
+
+def test_rows_the_plan_cannot_prepare_are_rejected_not_given_a_segment(model, sample, tmp_path):
+    # A Yeo-Johnson step with an infinite lambda (no fit gives one) makes every positive
+    # ONEOFF_PURCHASES NaN: those rows must land in the rejects file, the others be
+    # scored; the cheap whole-chunk test must not let them through.
+    preparation = copy.deepcopy(model.preparation)
+    step = next(s for s in preparation["numeric"] if s["column"] == "ONEOFF_PURCHASES")
+    step.update(transform="yeo-johnson", clip=None, center=0.0, scale=1.0)
+    step["lambda"] = float("inf")
+    broken = dataclasses.replace(model, preparation=preparation)
+    source = tmp_path / "new.parquet"
+    sample.to_parquet(source, index=False)
+    summary = score_file(Scorer(broken), source, tmp_path / "s.parquet", chunk_size=2000)
+    positive = sample["ONEOFF_PURCHASES"] > 0
+    assert 0 < positive.sum() < len(sample)
+    assert (summary.rejected, summary.scored) == (positive.sum(), (~positive).sum())
+    rejects = pd.read_csv(summary.rejects)
+    assert (rejects["reason"] == "a value could not be prepared (not finite); check the row").all()
+    assert rejects["row"].tolist() == [i + 1 for i in np.flatnonzero(positive)]

@@ -10,17 +10,14 @@ import json
 import sys
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
+
+from .._utils.progress import NO_PROGRESS, Stage
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = ["STATE", "console", "err_console", "rich_progress", "print_json", "info"]
 
@@ -75,6 +72,18 @@ class _RichProgress:
     """Adapter from the core's progress seam to a Rich progress display on stderr."""
 
     def __init__(self) -> None:
+        self._bar: Progress | None = None
+        if STATE.quiet or not err_console.is_terminal:
+            return  # nothing would be shown: no display is built (nor rich.progress loaded)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self._bar = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -83,14 +92,16 @@ class _RichProgress:
             TimeElapsedColumn(),
             console=err_console,
             transient=False,
-            disable=STATE.quiet or not err_console.is_terminal,
         )
 
-    def stage(self, description: str, total: float | None = None) -> _RichStage:
+    def stage(self, description: str, total: float | None = None) -> Stage:
+        if self._bar is None:
+            return NO_PROGRESS.stage(description, total)
         return _RichStage(self._bar, description, total)
 
     def __enter__(self) -> _RichProgress:
-        self._bar.start()
+        if self._bar is not None:
+            self._bar.start()
         return self
 
     def __exit__(
@@ -99,7 +110,8 @@ class _RichProgress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._bar.stop()
+        if self._bar is not None:
+            self._bar.stop()
 
 
 def rich_progress() -> _RichProgress:

@@ -22,7 +22,7 @@ not dominate the distances.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,7 +30,6 @@ import numpy as np
 from .._utils.lazy import lazy_module
 from ..config import PrepConfig
 from ..exceptions import ConfigError, DataError, ModelError, SchemaError
-from .fitter import fit_pca, fit_steps
 from .recipes import DomainFeature, check_recipe_names, compute_domain_feature
 from .rows import RowCheck, check_rows
 from .schema import ColumnInfo, TableSchema
@@ -225,6 +224,8 @@ class PreparationPlan:
             raise DataError(f"n_rows={n} should be >= 2 to fit a preparation plan")
         if config.clustering_domain_features is not None:
             check_recipe_names(config.clustering_domain_features, "clustering_domain_features")
+        from .fitter import fit_pca, fit_steps  # fitting only: scoring never loads it
+
         steps = fit_steps(config, checked.frame, schema)
         plan = cls(
             config=config,
@@ -277,7 +278,13 @@ class PreparationPlan:
         n_rows = len(frame.frame) if isinstance(frame, RowCheck) else len(frame)
         return np.ascontiguousarray(self.transform_checked(columns, n_rows))
 
-    def transform_checked(self, columns: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
+    def transform_checked(
+        self,
+        columns: Mapping[str, np.ndarray],
+        n_rows: int,
+        *,
+        gap_free: Collection[str] = (),
+    ) -> np.ndarray:
         """Prepare columns that were already checked, without checking them again.
 
         For callers that check rows themselves (scoring rejects bad rows first).
@@ -289,6 +296,8 @@ class PreparationPlan:
             arrays (categorical). Derived clustering features are computed here.
         n_rows : int
             Length of every array.
+        gap_free : collection of str, default=()
+            Input columns the caller knows hold no NaN (their gaps are not looked for).
 
         Returns
         -------
@@ -305,11 +314,11 @@ class PreparationPlan:
         j = 0
         for step in self.numeric_steps:
             x = available[step.column]
-            gaps = np.isnan(x)
+            gaps = None if step.column in gap_free else np.isnan(x)
             apply_numeric_into(out[j], x, gaps, step)
             j += 1
             if step.indicator is not None:
-                out[j] = gaps
+                out[j] = 0.0 if gaps is None else gaps
                 j += 1
         for cat in self.categorical_steps:
             onehot = apply_categorical(available[cat.column], cat)

@@ -159,8 +159,12 @@ def yeo_johnson(v: np.ndarray, lam: float) -> np.ndarray:
     return out
 
 
-def apply_numeric_into(row: np.ndarray, x: np.ndarray, gaps: np.ndarray, step: NumericStep) -> None:
+def apply_numeric_into(
+    row: np.ndarray, x: np.ndarray, gaps: np.ndarray | None, step: NumericStep
+) -> None:
     """Impute, clip, skew-transform, scale and bound ``x`` into ``row``, in place.
+
+    ``gaps`` marks the NaN of ``x``; ``None`` when ``x`` is known to have none.
 
     One implementation for fit, transform and scoring: in place in one contiguous row, no
     temporaries, so that every path gives the same bits.
@@ -174,7 +178,7 @@ def apply_numeric_into(row: np.ndarray, x: np.ndarray, gaps: np.ndarray, step: N
         else:
             np.copyto(row, x)
             fill = step.impute
-        if gaps.any():
+        if gaps is not None and gaps.any():
             np.copyto(row, fill, where=gaps)
         if step.transform == "log1p":
             # Scoring rows may hold negatives (refunds) in a column that was

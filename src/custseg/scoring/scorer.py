@@ -266,9 +266,11 @@ class Scorer:
         bad = np.zeros(n, dtype=bool)
         magnitude = np.empty(n, dtype=np.float64)
         beyond = np.empty(n, dtype=bool)
+        gap_free = []
         with np.errstate(invalid="ignore"):
-            for v in values.values():
+            for name, v in values.items():
                 if n and v.min() >= -MAX_ABS_VALUE and v.max() <= MAX_ABS_VALUE:
+                    gap_free.append(name)  # NaN would have made min and max NaN
                     continue
                 np.abs(v, out=magnitude)
                 np.greater(magnitude, MAX_ABS_VALUE, out=beyond)
@@ -284,7 +286,7 @@ class Scorer:
             reasons = np.full(n, None, dtype=object)
             reasons[rows] = worded
             columns = {name: v[ok] for name, v in values.items()}
-        return self._prepare(ok, ids, values, columns, reasons)
+        return self._prepare(ok, ids, values, columns, reasons, gap_free=gap_free)
 
     def _prepare(
         self,
@@ -293,14 +295,21 @@ class Scorer:
         values: Mapping[str, np.ndarray],
         columns: dict[str, np.ndarray],
         reasons: np.ndarray | None,
+        *,
+        gap_free: Sequence[str] = (),
     ) -> PreparedRows:
         """Prepare the usable rows (``columns``, already checked).
 
         ``reasons`` has one entry per row (``None`` for usable ones), or is ``None``
-        itself when every row is usable.
+        itself when every row is usable; ``gap_free`` names columns without NaN.
         """
         n_usable = int(ok.sum())
-        X = self.plan.transform_checked(columns, n_usable)
+        X = self.plan.transform_checked(columns, n_usable, gap_free=gap_free)
+        # One pass without a temporary: a NaN or an infinity makes the sum non-finite
+        # (prepared values are bounded, so finite ones cannot overflow it in practice;
+        # if they did, the exact test below would simply find every row finite).
+        if np.isfinite(X.sum()):
+            return PreparedRows(ok, ids, values, X, reasons)
         # Rows of X.T are contiguous: transform_checked returns a column-major matrix.
         finite = np.isfinite(X.T).all(axis=0)
         if not bool(finite.all()):
