@@ -169,21 +169,28 @@ def apply_numeric_into(
     One implementation for fit, transform and scoring: in place in one contiguous row, no
     temporaries, so that every path gives the same bits.
     """
+    log1p = step.transform == "log1p"
     with np.errstate(over="ignore", invalid="ignore"):
-        # Copy and clip in one pass, then fill the gaps with the clipped imputation value:
-        # the same bits as imputing before clipping, one pass over the column fewer.
+        # The copy of x is fused with the first operation (clip, or the floor at 0 of
+        # log1p), and the gaps then take the imputation value put through the same
+        # operation: the same bits as imputing first, one pass over the column fewer.
+        floored = False
         if step.clip is not None:
             np.clip(x, step.clip[0], step.clip[1], out=row)
             fill = np.clip(step.impute, step.clip[0], step.clip[1])
+        elif log1p:
+            np.maximum(x, 0.0, out=row)
+            fill, floored = np.maximum(step.impute, 0.0), True
         else:
             np.copyto(row, x)
             fill = step.impute
         if gaps is not None and gaps.any():
             np.copyto(row, fill, where=gaps)
-        if step.transform == "log1p":
+        if log1p:
             # Scoring rows may hold negatives (refunds) in a column that was
             # non-negative in training: they are clipped to 0 so that log1p is defined.
-            np.maximum(row, 0.0, out=row)
+            if not floored:
+                np.maximum(row, 0.0, out=row)
             np.log1p(row, out=row)
         elif step.transform == "yeo-johnson":
             assert step.lambda_ is not None
