@@ -388,3 +388,14 @@ def test_rows_the_plan_cannot_prepare_are_rejected_not_given_a_segment(model, sa
     rejects = pd.read_csv(summary.rejects)
     assert (rejects["reason"] == "a value could not be prepared (not finite); check the row").all()
     assert rejects["row"].tolist() == [i + 1 for i in np.flatnonzero(positive)]
+
+
+def test_a_csv_and_its_parquet_copy_give_the_same_scored_file(model, sample, tmp_path):
+    data = sample.head(1500)
+    data.to_csv(tmp_path / "new.csv", index=False)
+    data.to_parquet(tmp_path / "new.parquet", index=False)
+    score_file(model, tmp_path / "new.csv", tmp_path / "from_csv.parquet", chunk_size=400)
+    score_file(model, tmp_path / "new.parquet", tmp_path / "from_pq.parquet", chunk_size=400)
+    from_csv = pq.read_table(tmp_path / "from_csv.parquet")
+    assert from_csv.equals(pq.read_table(tmp_path / "from_pq.parquet"))
+    assert str(from_csv.schema.field("CUST_ID").type) == "large_string"

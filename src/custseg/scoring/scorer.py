@@ -537,7 +537,9 @@ class Scorer:
 def _to_arrow(values: Any) -> pa.Array | pa.ChunkedArray:
     """A column as Arrow; a column of mixed Python types (e.g. 1 and "a") as text."""
     if isinstance(values, pa.Array | pa.ChunkedArray):
-        return values
+        # Text as pandas hands it over (large_string), so that the scored file has the
+        # same schema whichever way it was read.
+        return values.cast(pa.large_string()) if pa.types.is_string(values.type) else values
     if isinstance(values, np.ndarray) and values.dtype == np.int64:
         return from_numpy(values)
     try:
