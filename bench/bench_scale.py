@@ -16,10 +16,14 @@ and peak resident memory (``ru_maxrss`` of the child) are measured:
    ``--score-rows`` (5,000,000) rows, alternating, ``--runs`` times: custseg, DuckDB
    running custseg's exported query (``COPY ... TO`` Parquet) and the pyarrow I/O floor
    (read the input, write six columns of the same types, no computation); then
-   ``score_file`` in the benchmark's own process after a warm-up call, as DuckDB runs.
+   ``score_file`` in the benchmark's own process after a warm-up call, as DuckDB runs;
+5. with ``--parts stages``: where scoring's CPU goes, stage by stage (read, check and
+   prepare, assign, write) run one after the other over the ``--score-rows`` file, CPU
+   seconds of the whole process (Arrow's reader threads included) per stage.
 
     .venv/bin/python bench/bench_scale.py                     # stream and score; 1M, 5M, 10M
     .venv/bin/python bench/bench_scale.py --parts spark --runs 1 --rows 1000000 5000000
+    .venv/bin/python bench/bench_scale.py --parts stages --rows 5000000
 """
 
 from __future__ import annotations
@@ -206,6 +210,58 @@ def _score_rates(folder: Path, data: Path, rows: int, runs: int) -> None:
     )
 
 
+def _score_stages(folder: Path, data: Path, rows: int, runs: int) -> None:
+    from custseg import fit_segments, load_model, read_table, save_model
+    from custseg._utils.numeric import single_threaded_blas
+    from custseg.scoring.scorer import Scorer
+    from custseg.scoring.writer import ChunkWriter
+    from custseg.sources import sample_path
+    from custseg.sources.files import iter_arrow
+
+    model_path = folder / "k8.json"
+    if not model_path.exists():
+        model = fit_segments(read_table(sample_path()), k=8, k_range=(8, 8), random_state=0)
+        save_model(model, model_path)
+    scorer = Scorer(load_model(model_path))
+    stages = ("read", "check and prepare", "assign", "build and write")
+    seconds: dict[str, list[float]] = {stage: [] for stage in stages}
+    for _ in range(runs):
+        cpu = dict.fromkeys(stages, 0.0)
+        out = folder / "stages.parquet"
+        out.unlink(missing_ok=True)
+        writer = ChunkWriter(out, "parquet")
+        chunks = iter_arrow(data, 200_000)
+        first_row = 1
+        with single_threaded_blas():
+            while True:
+                started = time.process_time()
+                table = next(chunks, None)
+                cpu["read"] += time.process_time() - started
+                if table is None:
+                    break
+                started = time.process_time()
+                prepared = scorer.prepare_table(table)
+                cpu["check and prepare"] += time.process_time() - started
+                started = time.process_time()
+                chunk = scorer.assign_prepared(prepared)
+                cpu["assign"] += time.process_time() - started
+                started = time.process_time()
+                writer.write(
+                    scorer.scored_table(table, chunk, first_row=first_row, keep_columns=False)
+                )
+                cpu["build and write"] += time.process_time() - started
+                first_row += table.num_rows
+        writer.close()
+        for stage in stages:
+            seconds[stage].append(cpu[stage])
+    shown = ", ".join(f"{stage} {statistics.median(seconds[stage]):.2f}" for stage in stages)
+    total = sum(statistics.median(values) for values in seconds.values())
+    print(
+        f"(5) scoring CPU seconds per stage, {rows:,} rows, one stage at a time, medians of"
+        f" {runs}: {shown}; {total:.2f} in all ({_load()})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000, 10_000_000])
@@ -213,7 +269,7 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         nargs="+",
-        choices=["stream", "spark", "score"],
+        choices=["stream", "spark", "score", "stages"],
         default=["stream", "score"],
         help="what to measure (spark: the Spark engine in local[2] mode)",
     )
@@ -353,6 +409,8 @@ def main() -> None:
                 ]
             )
             print(f"    custseg score {largest:,} rows: peak RSS {peak:.0f} MB ({_load()})")
+        if "stages" in args.parts:
+            _score_stages(folder, files[args.score_rows], args.score_rows, args.runs)
 
 
 if __name__ == "__main__":
