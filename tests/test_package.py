@@ -53,3 +53,17 @@ def test_at_most_twelve_top_level_modules_and_none_over_600_lines() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600
     }
     assert long == {}
+
+
+def test_an_old_path_leaves_the_moved_module_its_own_identity() -> None:
+    # Importing under an old name must not rename the module: its functions import
+    # their siblings relative to the package (``from .fitter import ...``).
+    sys.modules.pop("custseg.features", None)
+    with pytest.warns(DeprecationWarning):
+        importlib.import_module("custseg.features")
+    plan = importlib.import_module("custseg.prepare.plan")
+    assert plan.__spec__.name == "custseg.prepare.plan"
+    assert plan.__spec__.parent == plan.__package__ == "custseg.prepare"
+    frame = custseg.read_table(custseg.sources.sample_path()).head(300)
+    schema = custseg.infer_schema(frame)
+    assert plan.PreparationPlan.fit(frame, schema).transform(frame).shape[0] == 300

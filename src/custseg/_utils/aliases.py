@@ -23,6 +23,7 @@ class _AliasLoader(importlib.abc.Loader):
     def __init__(self, old: str, new: str) -> None:
         self.old = old
         self.new = new
+        self._spec: importlib.machinery.ModuleSpec | None = None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         warnings.warn(
@@ -30,11 +31,15 @@ class _AliasLoader(importlib.abc.Loader):
             DeprecationWarning,
             stacklevel=3,
         )
-        return importlib.import_module(self.new)
+        module = importlib.import_module(self.new)
+        self._spec = module.__spec__
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
-        # The target module is already executed; the alias only names it.
-        return None
+        # The target module is already executed; the alias only names it. The import
+        # system has just set the alias's spec on it: give it its own back, or relative
+        # imports in its functions would resolve against the old name's package.
+        module.__spec__ = self._spec
 
 
 class _AliasFinder(importlib.abc.MetaPathFinder):

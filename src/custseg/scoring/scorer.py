@@ -80,7 +80,7 @@ class ScoredRows:
     """
 
     ok: np.ndarray  # bool (n,): True for scored rows
-    ids: Any  # identifier of every row (pandas Series, Arrow or numpy array), None without
+    ids: Any  # every row's identifier (Series, Arrow or numpy array); None without id column
     values: Mapping[str, np.ndarray]  # checked float64 numeric inputs of every row
     labels: np.ndarray  # int64 (n_ok,)
     distance: np.ndarray  # float64 (n_ok,)
@@ -480,7 +480,12 @@ class Scorer:
         return scored
 
     def scored_table(
-        self, frame: pd.DataFrame, chunk: ScoredRows, *, first_row: int, keep_columns: bool
+        self,
+        frame: pd.DataFrame | pa.Table | None,
+        chunk: ScoredRows,
+        *,
+        first_row: int,
+        keep_columns: bool,
     ) -> pa.Table:
         """The scored rows of a chunk as an Arrow table (no per-row Python objects).
 
@@ -500,6 +505,8 @@ class Scorer:
                 np.arange(first_row, first_row + len(chunk.ok), dtype=np.int64)
             )
         if keep_columns:
+            # Kept columns follow pandas' conversion: callers pass the chunk as a frame.
+            assert isinstance(frame, pd.DataFrame), "keep_columns needs the chunk as a frame"
             for label, values in self._kept(frame, chunk):
                 columns[str(label)] = take(values)
         columns["segment_id"] = from_numpy(chunk.labels)
