@@ -4,7 +4,8 @@
   swallow the value of another option;
 - ``--k 1`` is refused with exit code 2 before anything is written;
 - ``--config`` help names the two sections and points to the documented format;
-- ``custseg fit`` says which playbook named the segments and why.
+- ``custseg fit`` says which playbook named the segments and why;
+- a terminal sees a progress bar, ``--quiet`` and a pipe do not.
 """
 
 from __future__ import annotations
@@ -202,3 +203,19 @@ def test_the_fit_summary_lists_outcome_and_unknown_roles_by_name():
         "identifier CUST_ID · 2 numeric · outcome: churned · model_output: vendor_score"
         " · ignored: NOTE (free text) (details: metrics.json 'columns')"
     )
+
+
+def test_a_terminal_sees_a_progress_bar_and_quiet_hides_it(run_cli, model_file, sample, tmp_path):
+    # Rich takes TTY_COMPATIBLE=1 for a terminal; without one (or with --quiet) no
+    # display is built at all.
+    source = tmp_path / "new.csv"
+    sample.head(500).to_csv(source, index=False)
+    args = ["score", "-m", model_file, "-i", source, "-o", tmp_path / "s.parquet"]
+    shown = run_cli(args, env={"TTY_COMPATIBLE": "1"})
+    assert shown.exit_code == 0, shown.stderr
+    assert "Scoring customers" in shown.stderr and "500/?" in shown.stderr
+    quiet = run_cli(["--quiet", *args], env={"TTY_COMPATIBLE": "1"})
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    piped = run_cli(args)
+    assert "Scoring customers" not in piped.stderr
+    assert "500 rows: 500 scored, 0 rejected" in piped.stderr
