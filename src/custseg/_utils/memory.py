@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import importlib.util
 import os
 import sys
+from pathlib import Path
 
 __all__ = ["tune_for_streaming"]
 
@@ -33,26 +35,27 @@ _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 64 << 20  # blocks below this come from the heap and are reused
 _TRIM_THRESHOLD = 256 << 20  # free memory kept at the top of the heap
 # Read once, when numpy and pyarrow are imported (their documented switches).
-_IMPORT_SETTINGS = {
-    "NUMPY_MADVISE_HUGEPAGE": "0",
-    # jemalloc returns freed memory to the system slowly and without huge pages.
-    "ARROW_DEFAULT_MEMORY_POOL": "jemalloc",
-}
+_HUGEPAGE = ("NUMPY_MADVISE_HUGEPAGE", "0")
+# jemalloc returns freed memory to the system slowly and without huge pages.
+_ARROW_POOL = ("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
 
 @functools.cache
 def tune_for_streaming() -> None:
     """Reuse freed chunk buffers and skip huge pages (Linux only; once per process).
 
-    Call it before numpy and pyarrow are imported: afterwards only the C library's
-    setting applies. Any of these variables set by the user is respected.
+    glibc keeps freed blocks; numpy is imported without huge pages and pyarrow with its
+    jemalloc pool (when it was built with one). Call it before numpy and pyarrow are
+    imported: afterwards only the C library's setting applies. A variable the user
+    set (``NUMPY_MADVISE_HUGEPAGE``, ``ARROW_DEFAULT_MEMORY_POOL``) is respected.
     """
     if not sys.platform.startswith("linux"):
         return
     _keep_freed_blocks()
     if "numpy" in sys.modules or "pyarrow" in sys.modules:
         return
-    added = {name: value for name, value in _IMPORT_SETTINGS.items() if name not in os.environ}
+    settings = [_HUGEPAGE, _ARROW_POOL] if _arrow_has_jemalloc() else [_HUGEPAGE]
+    added = {name: value for name, value in settings if name not in os.environ}
     os.environ.update(added)
     try:
         import numpy  # noqa: F401
@@ -61,6 +64,22 @@ def tune_for_streaming() -> None:
         # Set for these imports only: child processes get the user's environment.
         for name in added:
             del os.environ[name]
+
+
+def _arrow_has_jemalloc() -> bool:
+    """Whether the installed pyarrow was built with jemalloc, read without importing it.
+
+    Arrow prints a warning for a backend it lacks; its build configuration header says
+    which ones it has (absent from a stripped install: then the default pool stays).
+    """
+    spec = importlib.util.find_spec("pyarrow")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        config = Path(folder, "include", "arrow", "util", "config.h")
+        try:
+            return "#define ARROW_JEMALLOC\n" in config.read_text(encoding="utf-8")
+        except OSError:
+            continue
+    return False
 
 
 def _keep_freed_blocks() -> bool:
