@@ -72,10 +72,10 @@ rows when there are more) and says so in the explanation.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -113,6 +113,7 @@ __all__ = [
     "VOTE_MARGIN",
     "choose_n_clusters",
     "apply_rule",
+    "decide_k",
     "inertia_knee",
     "DEFAULT_SELECTION_SAMPLE",
 ]
@@ -359,31 +360,26 @@ def choose_n_clusters(
             )
         timings[entry.name] = time.perf_counter() - started
 
-    knee_result = inertia_knee(ks, [fits[k].inertia for k in ks])
-    knee = int(knee_result.knee) if knee_result.knee is not None else None
-    candidates = measured_candidates(
+    decision = decide_k(
         ks,
         [fits[k].inertia for k in ks],
         [fits[k].sizes for k in ks],
         rows.shape[0],
         measured,
         [stability[k] for k in ks],
-    )
-    decided, recommended, explanation = apply_rule(
-        candidates,
-        knee,
         min_share=min_share,
         min_stability=min_stability,
         stability_measured=n_resamples > 0,
     )
+    explanation = decision.explanation
     if sampled:
         explanation += (
             f" The sweep ran on a random sample of {rows.shape[0]:,} of the {n_rows:,} rows."
         )
     return KSelection(
-        candidates=decided,
-        knee=knee,
-        recommended_k=recommended,
+        candidates=decision.candidates,
+        knee=decision.knee,
+        recommended_k=decision.recommended_k,
         explanation=explanation,
         rule=RULE,
         n_rows=n_rows,
@@ -393,7 +389,7 @@ def choose_n_clusters(
         n_resamples=n_resamples,
         min_share=float(min_share),
         min_stability=float(min_stability),
-        knee_result=knee_result,
+        knee_result=decision.knee_result,
         timings={name: round(seconds, 4) for name, seconds in timings.items()},
         fits=fits,
         measured={
@@ -463,6 +459,46 @@ def _check_k_range(k_range: Iterable[int], n_rows: int) -> list[int]:
     if ks[-1] >= n_rows:
         raise DataError(f"n_rows={n_rows} should be > the largest k={ks[-1]}; use fewer segments")
     return ks
+
+
+class Decision(NamedTuple):
+    """The rule's outcome on measured candidates (see :func:`decide_k`)."""
+
+    candidates: list[KCandidate]
+    knee_result: KneeResult
+    knee: int | None
+    recommended_k: int
+    explanation: str
+
+
+def decide_k(
+    ks: list[int],
+    inertias: list[float],
+    sizes: Sequence[Sequence[int]],
+    n_rows: int,
+    measured: Mapping[str, Sequence[Measured]],
+    stability: Sequence[StabilityResult],
+    *,
+    min_share: float,
+    min_stability: float,
+    stability_measured: bool,
+) -> Decision:
+    """Knee, candidates and the rule's choice from what a sweep measured.
+
+    Shared by every engine that sweeps k (the local sweep here, the Spark engine), so
+    that they differ only in how they measure.
+    """
+    knee_result = inertia_knee(ks, inertias)
+    knee = int(knee_result.knee) if knee_result.knee is not None else None
+    candidates = measured_candidates(ks, inertias, sizes, n_rows, measured, stability)
+    decided, recommended, explanation = apply_rule(
+        candidates,
+        knee,
+        min_share=min_share,
+        min_stability=min_stability,
+        stability_measured=stability_measured,
+    )
+    return Decision(decided, knee_result, knee, recommended, explanation)
 
 
 def inertia_knee(ks: list[int], inertias: list[float]) -> KneeResult:

@@ -18,8 +18,8 @@ never leave the cluster. For every k:
    centroid: stability refits the sample's bootstrap resamples with the local Lloyd
    K-means, as the local sweep does.
 
-The recommendation is the one rule of :func:`custseg.cluster.selection.apply_rule` with
-the knee of :func:`~custseg.cluster.selection.inertia_knee`. Segments are numbered as
+The recommendation is the one decision of :func:`custseg.cluster.selection.decide_k` (the
+rule and the knee of the local sweep). Segments are numbered as
 by the local engine: largest first, ties by coordinates.
 
 pyspark is imported inside the functions: the module loads without it.
@@ -45,8 +45,7 @@ from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError
 from .indices import INDICES, Measured
 from .kmeans import assign_checked
-from .rule import measured_candidates
-from .selection import RULE, KSelection, apply_rule, inertia_knee
+from .selection import RULE, KSelection, decide_k
 from .stability import StabilityResult, evaluation_rows, resample_stability
 from .summaries import (
     SegmentSummary,
@@ -343,32 +342,26 @@ def choose_n_clusters_spark(
                 measured[entry.name] = entry.compute(sample, labelings, rng, silhouette_max_exact)
         timings[entry.name] = time.perf_counter() - started
     n_rows = int(fits[ks[0]].summary.n_rows)
-    knee_result = inertia_knee(ks, [fits[k].inertia for k in ks])
-    knee = int(knee_result.knee) if knee_result.knee is not None else None
-    candidates = measured_candidates(
+    decision = decide_k(
         ks,
         [fits[k].inertia for k in ks],
         [fits[k].sizes for k in ks],
         n_rows,
         measured,
         [stability[k] for k in ks],
-    )
-    decided, recommended, explanation = apply_rule(
-        candidates,
-        knee,
         min_share=min_share,
         min_stability=min_stability,
         stability_measured=n_resamples > 0,
     )
-    explanation += (
+    explanation = decision.explanation + (
         f" K-means ran in Spark (MLlib, k-means||) on all {n_rows:,} rows; inertia,"
         " Calinski-Harabasz, Davies-Bouldin and sizes are of all rows, the silhouette and"
         f" the stability of a uniform sample of {sample.shape[0]:,} rows."
     )
     selection = KSelection(
-        candidates=decided,
-        knee=knee,
-        recommended_k=recommended,
+        candidates=decision.candidates,
+        knee=decision.knee,
+        recommended_k=decision.recommended_k,
         explanation=explanation,
         rule=RULE,
         n_rows=n_rows,
@@ -378,7 +371,7 @@ def choose_n_clusters_spark(
         n_resamples=n_resamples,
         min_share=float(min_share),
         min_stability=float(min_stability),
-        knee_result=knee_result,
+        knee_result=decision.knee_result,
         timings={name: round(seconds, 4) for name, seconds in timings.items()},
     )
     return selection, fits
