@@ -37,7 +37,7 @@ from ..model import SegmentationModel
 from ..prepare.plan import PreparationPlan
 from ..prepare.rows import RowCheck, check_columns, check_rows, unusable_rows_message
 from ..prepare.schema import MAX_ABS_VALUE, TableSchema, clean_column_name
-from ..sources.files import arrow_to_frame
+from ..sources.files import normalised_to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -228,11 +228,11 @@ class Scorer:
         if self.plan.input_categorical or any(
             table.schema.field(position[name]).type != pa.float64() for name in numeric
         ):
-            return self.prepare_frame(arrow_to_frame(table))
+            return self.prepare_frame(normalised_to_frame(table))
         values = {name: float64_values(table.column(position[name])) for name in numeric}
         where = position.get(self.id_column) if self.id_column is not None else None
         ids = table.column(where) if where is not None else None
-        return self._prepare_floats(values, ids, lambda rows: arrow_to_frame(table.take(rows)))
+        return self._prepare_floats(values, ids, lambda rows: normalised_to_frame(table.take(rows)))
 
     def prepare_checked(self, checked: RowCheck) -> PreparedRows:
         """Prepare rows already checked against the model's schema (not checked again).

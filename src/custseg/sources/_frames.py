@@ -35,7 +35,13 @@ if TYPE_CHECKING:
 else:
     pc = lazy_module("pyarrow.compute")
 
-__all__ = ["arrow_to_frame", "normalise_table", "is_id_like", "check_unique_names"]
+__all__ = [
+    "arrow_to_frame",
+    "normalise_table",
+    "normalised_to_frame",
+    "is_id_like",
+    "check_unique_names",
+]
 
 # Last word of a column name that marks an identifier rather than a measure.
 _ID_WORDS = frozenset({"id", "ids", "uuid", "guid", "key", "code", "no", "nr", "number"})
@@ -64,8 +70,13 @@ def check_unique_names(names: Iterable[str], where: str) -> None:
 
 def arrow_to_frame(table: pa.Table, *, text_columns: Collection[str] = ()) -> pd.DataFrame:
     """Convert an Arrow table to pandas with the package's column-type rules."""
+    return normalised_to_frame(normalise_table(table, text_columns=text_columns))
+
+
+def normalised_to_frame(table: pa.Table) -> pd.DataFrame:
+    """The pandas frame of a table :func:`normalise_table` gave (not normalised again)."""
     # date_as_object=False: dates become datetime64 like timestamps, not Python objects.
-    return normalise_table(table, text_columns=text_columns).to_pandas(date_as_object=False)
+    return table.to_pandas(date_as_object=False)
 
 
 def normalise_table(table: pa.Table, *, text_columns: Collection[str] = ()) -> pa.Table:

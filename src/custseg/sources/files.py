@@ -19,7 +19,7 @@ from .._utils.lazy import lazy_module
 from .._utils.text import plain
 from ..exceptions import ConfigError, SchemaError, SourceError
 from ._csv import count_csv_rows, read_csv, sniff_csv, stream_csv
-from ._frames import arrow_to_frame, normalise_table
+from ._frames import arrow_to_frame, normalise_table, normalised_to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,7 +33,7 @@ __all__ = [
     "read_table",
     "iter_table",
     "iter_arrow",
-    "arrow_to_frame",
+    "normalised_to_frame",
     "table_row_count",
 ]
 
@@ -164,8 +164,7 @@ def iter_table(
     """
     offset = 0
     for table in iter_arrow(path, chunk_size, columns=columns, text_columns=text_columns):
-        # Normalised already: converting again changes no type, pandas' rules apply once.
-        frame = arrow_to_frame(table, text_columns=text_columns)
+        frame = normalised_to_frame(table)
         frame.index = pd.RangeIndex(offset, offset + len(frame))
         offset += len(frame)
         yield frame
