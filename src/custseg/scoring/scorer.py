@@ -531,12 +531,16 @@ class Scorer:
     def rejects_table(self, chunk: ScoredRows, *, first_row: int) -> pa.Table:
         """:meth:`rejects_frame` as an Arrow table (for files; no pandas)."""
         bad = ~chunk.ok
-        rows = np.arange(first_row, first_row + len(bad), dtype=np.int64)[bad]
+        rows = (np.flatnonzero(bad) + first_row).astype(np.int64, copy=False)
         columns: dict[str, Any] = {REJECT_ROW_COLUMN: from_numpy(rows)}
         if self.id_column is not None:
-            ids = _to_arrow(chunk.ids)
-            # No filter without rejects: Arrow's filter loads pyarrow.compute (40 ms).
-            columns[self.id_column] = ids.filter(mask_array(bad)) if len(rows) else ids[:0]
+            # Most chunks have no reject: convert no identifier then (and no filter, which
+            # would load pyarrow.compute).
+            columns[self.id_column] = (
+                _to_arrow(chunk.ids).filter(mask_array(bad))
+                if len(rows)
+                else _to_arrow(chunk.ids[:0])
+            )
         columns[REJECT_REASON_COLUMN] = string_array([str(r) for r in chunk.reasons])
         return pa.table(columns)
 
