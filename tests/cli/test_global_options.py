@@ -4,7 +4,8 @@
   swallow the value of another option;
 - ``--k 1`` is refused with exit code 2 before anything is written;
 - ``--config`` help names the two sections and points to the documented format;
-- ``custseg fit`` says which playbook named the segments and why;
+- ``custseg fit`` says which playbook named the segments and why; a folder named like
+  a shipped playbook in the working folder does not hide it;
 - a terminal sees a progress bar, ``--quiet`` and a pipe do not.
 """
 
@@ -184,6 +185,30 @@ def test_fit_names_the_playbook_it_chose_from_the_columns(run_cli, tmp_path):
     )
     assert forced.exit_code == 0, forced.stderr
     assert json.loads(forced.stdout)["playbook"]["chosen_by"] == "user"
+
+
+def test_folders_named_like_playbooks_do_not_hide_the_shipped_ones(run_cli, sample, tmp_path):
+    # Folders named `retail` and `credit_card` in the working folder made every fit
+    # fail ("cannot read playbook file retail"), with --playbook or without.
+    work = tmp_path / "work"
+    for name in ("retail", "credit_card"):
+        (work / name).mkdir(parents=True)
+    data = _small(sample, tmp_path)
+    common = ["fit", "--input", data, "--k", "3", "--k-range", "3-3", "--no-report", "--json"]
+    chosen = run_cli([*common, "--out", tmp_path / "auto"], cwd=work)
+    assert chosen.exit_code == 0, chosen.stderr
+    assert json.loads(chosen.stdout)["playbook"]["key"] == "credit_card"
+    forced = run_cli([*common, "--out", tmp_path / "forced", "--playbook", "retail"], cwd=work)
+    assert forced.exit_code == 0, forced.stderr
+    playbook = json.loads(forced.stdout)["playbook"]
+    assert (playbook["key"], playbook["chosen_by"]) == ("retail", "user")
+    # A value with a separator is a path: the folder is named in one line, exit 2.
+    path = run_cli([*common, "--out", tmp_path / "path", "--playbook", "./retail"], cwd=work)
+    assert path.exit_code == 2
+    assert path.stderr.strip() == (
+        "error: playbook file ./retail is a folder; pass a TOML playbook file (see"
+        " docs/playbook.md) or a shipped one: credit_card, retail, neutral"
+    )
 
 
 def test_the_fit_summary_lists_outcome_and_unknown_roles_by_name():

@@ -10,6 +10,7 @@ import pytest
 import custseg
 from _credit_cards import cc_frame, with_derived
 from custseg.exceptions import ConfigError
+from custseg.explain import choose_playbook
 from custseg.explain.playbook import Playbook, load_playbook, parse_playbook
 
 VOCABULARY = {
@@ -92,3 +93,26 @@ def test_playbook_file_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"bad\.toml is not valid TOML: .*line 1"):
         load_playbook(bad)
     assert parse_playbook(BASE_ENTRY).entries[0].traits[0].required is True
+
+
+def test_a_shipped_name_wins_over_a_folder_or_file_of_that_name(tmp_path, monkeypatch):
+    # A working folder holding folders named `retail` and `credit_card`, and a file
+    # named `neutral`, made every fit fail: the names were read as paths.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "retail").mkdir()
+    (tmp_path / "credit_card").mkdir()
+    (tmp_path / "neutral").write_text("not a playbook", encoding="utf-8")
+    for key in ("retail", "credit_card", "neutral"):
+        assert load_playbook(key).key == key
+        assert load_playbook(key).source == f"{key}.toml"
+    chosen = choose_playbook(["CUST_ID", "BALANCE", "PURCHASES", "CASH_ADVANCE", "CREDIT_LIMIT"])
+    assert chosen.playbook.key == "credit_card"
+    # A value with a separator or a .toml suffix is a path, whatever its name.
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "retail").write_text(BASE_ENTRY, encoding="utf-8")
+    assert load_playbook("mine/retail").source == "mine/retail"
+    folder = r"^playbook file \./retail is a folder; pass a TOML playbook file"
+    with pytest.raises(ConfigError, match=folder):
+        load_playbook("./retail")
+    with pytest.raises(ConfigError, match=r"playbook file retail\.toml does not exist"):
+        load_playbook("retail.toml")

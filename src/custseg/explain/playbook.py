@@ -250,8 +250,11 @@ def load_playbook(path: str | os.PathLike[str] | None = None) -> Playbook:
     path : str or path-like, optional
         A TOML playbook file, or the key of a shipped playbook
         (:data:`SHIPPED_PLAYBOOKS`: ``"credit_card"``, ``"retail"``, ``"neutral"``).
-        Default: the credit-card playbook. To choose the playbook that fits a table
-        from its columns, use :func:`custseg.explain.choose_playbook`.
+        A shipped key always means the shipped playbook, even when the working
+        folder holds a file or folder of that name: write ``./retail`` or
+        ``retail.toml`` for a local file. Default: the credit-card playbook. To
+        choose the playbook that fits a table from its columns, use
+        :func:`custseg.explain.choose_playbook`.
 
     Returns
     -------
@@ -262,14 +265,22 @@ def load_playbook(path: str | os.PathLike[str] | None = None) -> Playbook:
     Raises
     ------
     ConfigError
-        If the file is missing, is not valid TOML (the message gives the line) or an
-        entry is invalid (the message names the entry and the field).
+        If the file is missing or a folder, is not valid TOML (the message gives the
+        line) or an entry is invalid (the message names the entry and the field).
     """
     if path is None:
         return _shipped("credit_card")
+    # A shipped key wins over a file or folder of the same name in the working folder
+    # (a folder named `retail` made every fit fail); a key has no separator and no
+    # .toml suffix, so `./retail` or `retail.toml` still reach a local file.
+    if os.fspath(path) in SHIPPED_PLAYBOOKS:
+        return _shipped(os.fspath(path))
     p = Path(path)
-    if str(path) in SHIPPED_PLAYBOOKS and not p.exists():
-        return _shipped(str(path))
+    if p.is_dir():
+        raise ConfigError(
+            f"playbook file {os.fspath(path)} is a folder; pass a TOML playbook file"
+            f" (see docs/playbook.md) or a shipped one: {', '.join(SHIPPED_PLAYBOOKS)}"
+        )
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
