@@ -1,22 +1,43 @@
-"""Words for people: counts with their plural, readable column names, shortened labels.
+"""Words for people, and text from the data kept as text.
 
 Messages, names and reports all read better when ``1 row`` is not ``1 rows``, when
 ``NumStorePurchases`` reads as ``num store purchases``, when a value prints as ``3.0``
 rather than ``np.float64(3.0)`` and when a 130-character column name is cut at a word
-boundary instead of overflowing a card or a figure. These helpers are pure functions on
-strings and numbers; nothing here imports the rest of custseg.
+boundary instead of overflowing a card or a figure.
+
+Column names and category levels come from the user's data, which nobody vetted: a
+name can hold Markdown or HTML (``<script>``, ``a|b``), a spreadsheet formula
+(``=HYPERLINK(...)``) or characters that reorder or hide what a reader sees (U+202E).
+:func:`display_name` cleans a name before a person reads it, :func:`escape_markdown`
+and :func:`escape_html` keep it text in a page, and :func:`neutralise_formula`,
+:func:`neutralise_formulas` (pandas) and :func:`neutralise_formulas_arrow` (Arrow) keep
+it text in a spreadsheet that opens a CSV. These helpers are pure functions on strings,
+numbers and tables; nothing here imports the rest of custseg.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import html
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 __all__ = [
+    "FORMULA_PREFIXES",
     "columns_matching",
     "count",
+    "display_name",
+    "escape_html",
+    "escape_markdown",
+    "neutralise_formula",
+    "neutralise_formulas",
+    "neutralise_formulas_arrow",
     "plain",
     "readable_name",
     "shorten",
@@ -103,9 +124,10 @@ def readable_name(name: str) -> str:
         The words of the name separated by single spaces, e.g. ``"NumStorePurchases"``
         -> ``"num store purchases"``, ``"MntWines"`` -> ``"mnt wines"``,
         ``"AcceptedCmp1"`` -> ``"accepted cmp 1"``. A name without letters or digits
-        is returned stripped.
+        is returned stripped. Bidirectional and control characters are removed first
+        (:func:`display_name`): segment names and traits are built from these words.
     """
-    text = str(name).strip()
+    text = display_name(name).strip()
     words = [w for part in _SEPARATORS.split(text) for w in _CAMEL.split(part) if w]
     if not words:
         return text
@@ -235,3 +257,303 @@ def columns_matching(patterns: Iterable[str], columns: Iterable[str]) -> list[st
 
 def _normalise(name: str) -> str:
     return re.sub(r"[\s_\-\.]+", "", str(name)).casefold()
+
+
+# --- Text from the data, shown to people -------------------------------------------
+
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), the
+# marks (U+200E, U+200F, U+061C): they reorder what a reader sees ("name\u202eevil"
+# reads "namelive"), so a name could pass for another. Removed, not replaced.
+_BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+# Control characters (Unicode category Cc: U+0000-U+001F, U+007F-U+009F). Those that
+# separate words (tab, line feed, vertical tab, form feed, carriage return, the file,
+# group, record and unit separators, next line) and the line and paragraph separators
+# become a space, so that "tab\tname" reads "tab name"; the others are removed.
+_SPACING_CONTROLS = "\t\n\x0b\x0c\r\x1c-\x1f\x85\u2028\u2029"
+_SPACING = re.compile(f"[{_SPACING_CONTROLS}]")
+_INVISIBLE = re.compile(f"[{_BIDI}\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
+def display_name(text: Any) -> str:
+    """``text`` as a person may read it: no bidirectional or control characters.
+
+    For every name shown to people (report, summary, segment names, figures, log
+    lines). Bidirectional overrides, embeddings, isolates and marks (U+202A-U+202E,
+    U+2066-U+2069, U+200E, U+200F, U+061C) and the control characters of Unicode
+    category Cc are removed; those that separate words (tab, newlines, the
+    information separators, U+2028, U+2029) become a space.
+
+    Parameters
+    ----------
+    text : object
+        A name, usually a column name or a category level (converted with ``str``).
+
+    Returns
+    -------
+    str
+        The cleaned text; ``"name\\u202eevil"`` -> ``"nameevil"``, ``"tab\\tname"`` ->
+        ``"tab name"``. Text without such characters is returned unchanged.
+    """
+    value = str(text)
+    if value.isprintable():  # the common case: one C-level scan, no regex
+        return value
+    return _INVISIBLE.sub("", _SPACING.sub(" ", value))
+
+
+# Backslash escapes for Markdown's inline syntax: emphasis (* _ ~), code (`), links
+# ([ ]), headings (#), table cells (|) and the backslash itself. < > & become
+# entities rather than backslash escapes: "\<" is still a tag for Markdown.pl and
+# some other renderers, "&lt;" is text for all of them.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
+_MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# At the start of a line these open a list, a heading or a thematic break.
+_MARKDOWN_BLOCK_START = re.compile(r"^(\s*(?:\d+)?)([-+=.)])")
+
+
+def escape_markdown(text: Any) -> str:
+    """``text`` as literal text in Markdown, for a table cell, a heading or a paragraph.
+
+    The text is first cleaned with :func:`display_name` (a newline would end a table
+    row; the remaining whitespace controls become spaces). Then ``\\ ` * _ [ ] # | ~``
+    get a backslash, ``& < >`` become ``&amp; &lt; &gt;`` (no HTML element or entity
+    survives, whichever Markdown renderer reads the file) and a leading ``-``, ``+``,
+    ``=`` or ``1.`` is escaped so that the text never opens a list or a heading.
+
+    Parameters
+    ----------
+    text : object
+        Untrusted text (converted with ``str``).
+
+    Returns
+    -------
+    str
+        One line of Markdown that renders as ``text`` (cleaned).
+
+    Examples
+    --------
+    >>> escape_markdown("<b>a|b</b> **x**")
+    '&lt;b&gt;a\\\\|b&lt;/b&gt; \\\\*\\\\*x\\\\*\\\\*'
+    """
+    value = _MARKDOWN_SPECIAL.sub(r"\\\1", display_name(text))
+    value = "".join(_MARKDOWN_ENTITIES.get(c, c) for c in value)
+    return _MARKDOWN_BLOCK_START.sub(r"\1\\\2", value, count=1)
+
+
+def escape_html(text: Any) -> str:
+    """``text`` as HTML text or attribute value: cleaned (:func:`display_name`), then
+    ``& < > " '`` as entities. The report's templates get the same through Jinja2's
+    autoescaping; this is for HTML built outside a template."""
+    return html.escape(display_name(text), quote=True)
+
+
+# --- Text from the data, written to CSV --------------------------------------------
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a CSV cell as a formula (OWASP)."""
+
+_FORMULA_BYTES = frozenset(ord(c) for c in FORMULA_PREFIXES)
+_Frame = TypeVar("_Frame", "pa.Table", "pa.RecordBatch")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """A CSV cell that a spreadsheet cannot read as a formula.
+
+    Text beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading ``'`` (OWASP's advice for CSV injection): Excel, LibreOffice and Google
+    Sheets then show the text instead of evaluating it. Anything that is not a
+    ``str`` (numbers, including negative ones, missing values) is returned unchanged.
+
+    Parameters
+    ----------
+    value : object
+        One cell.
+
+    Returns
+    -------
+    object
+        ``"'" + value`` for text that starts like a formula, else ``value``.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """The text columns and column names of ``frame`` neutralised for CSV.
+
+    Every text cell (object, string or category column) and every column name that
+    starts like a formula gets a leading ``'`` (see :func:`neutralise_formula`);
+    numeric columns are never touched, so ``-2.5`` stays a number. Parquet files keep
+    the values exactly: call this only on what becomes a CSV.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table about to be written as CSV (not modified).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame`` itself when nothing needed a change, else a copy with the changes.
+    """
+    import pandas as pd
+
+    out = frame
+    for position in range(frame.shape[1]):
+        values = frame.iloc[:, position]
+        changed = _neutralised_series(values, pd)
+        if changed is not None:
+            if out is frame:
+                out = frame.copy()
+            out.isetitem(position, changed.array)
+    names = [neutralise_formula(c) for c in out.columns]
+    if names != list(out.columns):
+        out = out.set_axis(names, axis="columns")
+    return out
+
+
+def _neutralised_series(values: pd.Series, pd: Any) -> pd.Series | None:
+    """The neutralised column, or ``None`` when it holds no formula-like text."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = values.cat.categories
+        renamed = [neutralise_formula(c) for c in categories]
+        if renamed == list(categories):
+            return None
+        if len(set(renamed)) == len(renamed):
+            return values.cat.rename_categories(renamed)
+        values = values.astype(object)  # "'=x" already a level: renaming would merge
+    elif not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
+        return None
+    try:
+        hits = values.str.startswith(FORMULA_PREFIXES, na=False)
+    except AttributeError:  # an object column without any text (e.g. only None)
+        return None
+    hits = hits.astype(bool)
+    if not hits.any():
+        return None
+    out = values.copy()
+    out[hits] = "'" + values[hits].astype(str)
+    return out
+
+
+def neutralise_formulas_arrow(table: _Frame) -> _Frame:
+    """The text columns and column names of an Arrow table neutralised for CSV.
+
+    The Arrow twin of :func:`neutralise_formulas`, cheap enough for every chunk of a
+    scored file: only ``string``, ``large_string`` and dictionary-of-string columns are
+    read, and only their first byte per row (a gather through the offsets, no copy
+    and no ``pyarrow.compute``); a column gets a new array only when one of its cells
+    starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return. Numeric columns
+    are never touched, whatever their sign.
+
+    Parameters
+    ----------
+    table : pyarrow.Table or pyarrow.RecordBatch
+        A table (or batch) about to be written as CSV.
+
+    Returns
+    -------
+    pyarrow.Table or pyarrow.RecordBatch
+        ``table`` itself when no cell and no column name starts like a formula, else a
+        table of the same kind and schema types with those cells prefixed by ``'``.
+    """
+    import pyarrow as pa
+
+    columns = list(table.columns)
+    changed = False
+    for i, column in enumerate(columns):
+        new = _neutralised_arrow(column, pa)
+        if new is not None:
+            columns[i] = new
+            changed = True
+    names = [neutralise_formula(name) for name in table.column_names]
+    if not changed and names == table.column_names:
+        return table
+    metadata = table.schema.metadata
+    if isinstance(table, pa.RecordBatch):
+        return pa.RecordBatch.from_arrays(columns, names=names, metadata=metadata)
+    return pa.Table.from_arrays(columns, names=names, metadata=metadata)
+
+
+def _neutralised_arrow(column: Any, pa: Any) -> Any:
+    """A neutralised column (Array or ChunkedArray), or ``None`` if it needs no change."""
+    if isinstance(column, pa.ChunkedArray):
+        chunks = [_neutralised_arrow(chunk, pa) for chunk in column.chunks]
+        if all(chunk is None for chunk in chunks):
+            return None
+        new = [c if n is None else n for c, n in zip(column.chunks, chunks, strict=True)]
+        return pa.chunked_array(new, type=column.type)
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        dictionary = _neutralised_arrow(column.dictionary, pa)
+        if dictionary is None:
+            return None
+        return pa.DictionaryArray.from_arrays(column.indices, dictionary, ordered=kind.ordered)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _prefixed_strings(column, pa)
+    if pa.types.is_string_view(kind):
+        new = _prefixed_strings(column.cast(pa.large_string()), pa)
+        return None if new is None else new.cast(kind)
+    return None
+
+
+def _prefixed_strings(array: Any, pa: Any) -> Any:
+    """``array`` (string or large_string) with ``'`` before formula-like cells, or None."""
+    import numpy as np
+
+    n = len(array)
+    if n == 0:
+        return None
+    validity, offsets_buffer, data_buffer = array.buffers()
+    width = np.dtype(np.int64 if pa.types.is_large_string(array.type) else np.int32)
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=width, count=n + 1, offset=array.offset * width.itemsize
+    )
+    if data_buffer is None or offsets[-1] == offsets[0]:
+        return None  # only empty strings (or nulls)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    starts = offsets[:-1]
+    non_empty = offsets[1:] > starts
+    # One gather of the first byte of each non-empty cell and one table lookup: a
+    # 5M-row column of identifiers costs milliseconds. A multi-byte UTF-8 character
+    # never starts with an ASCII byte, so testing the byte tests the character.
+    first = np.zeros(n, dtype=np.uint8)
+    first[non_empty] = data[starts[non_empty]]
+    hits = _formula_bytes()[first]
+    valid = None
+    if array.null_count:
+        valid = np.unpackbits(
+            np.frombuffer(validity, dtype=np.uint8), count=array.offset + n, bitorder="little"
+        )[array.offset :].view(bool)
+        hits &= valid
+    if not hits.any():
+        return None
+    # Rebuild the cells from offset 0: each hit gains one byte, the quote, before its text.
+    body = data[offsets[0] : offsets[-1]]
+    new_data = np.insert(body, (starts[hits] - offsets[0]).astype(np.int64), ord("'"))
+    new_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.diff(offsets).astype(np.int64) + hits, out=new_offsets[1:])
+    kind = array.type
+    if width.itemsize == 4 and new_offsets[-1] <= np.iinfo(np.int32).max:
+        new_offsets = new_offsets.astype(np.int32)
+    else:
+        kind = pa.large_string()  # the quotes pushed a string array past 2 GiB
+    mask = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(
+        kind,
+        n,
+        [mask, pa.py_buffer(new_offsets), pa.py_buffer(new_data)],
+        null_count=array.null_count,
+    )
+
+
+@functools.cache
+def _formula_bytes() -> Any:
+    """A 256-entry lookup: is this first byte one of :data:`FORMULA_PREFIXES`?"""
+    import numpy as np
+
+    table = np.zeros(256, dtype=bool)
+    table[sorted(_FORMULA_BYTES)] = True
+    table.flags.writeable = False
+    return table
