@@ -6,11 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test lint typecheck unit browser postgresql java clean help
+.PHONY: demo test check quick lint typecheck unit browser postgresql java clean help
 
 help:
 	@echo "make demo   run custseg on the bundled sample (writes $(DEMO_OUT)/)"
 	@echo "make test   lint, type-check and run the whole test suite"
+	@echo "make check  lint, type-check and the tests that need no subprocess, server, Spark, PostgreSQL, Chromium or notebook"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +52,12 @@ unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
 test: lint typecheck browser java postgresql unit
+
+# The quick tier for a developer's loop: the tests marked heavy (tests/conftest.py) are left out.
+quick: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m "not heavy"
+
+check: lint typecheck quick
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

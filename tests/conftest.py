@@ -11,6 +11,10 @@
 - ``sample``: the sample read once for the session (do not change it: copy it).
 - ``model`` / ``model_file``: a k = 4 model of the sample fitted once for the session,
   and the same model saved as ``model.json`` (the inference tests score with it).
+
+Tests that need a heavy component (the console script in a subprocess, a served uvicorn,
+PostgreSQL, Spark, Chromium, notebooks) are marked ``heavy`` at collection, from the
+fixtures they use and the helpers their module imports: ``make check`` runs the others.
 """
 
 from __future__ import annotations
@@ -166,3 +170,26 @@ def model(_sample_frame_once: pd.DataFrame) -> SegmentationModel:
 def model_file(model: SegmentationModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``model`` saved as ``model.json``."""
     return save_model(model, tmp_path_factory.mktemp("model") / "model.json")
+
+
+# A test is heavy when it uses one of these fixtures, or when its module reaches for one of
+# these components; reading the module's source once keeps the rule in one place instead of
+# a marker to remember in every new test file.
+_HEAVY_FIXTURES = frozenset({"run_cli", "custseg_script", "spark", "standalone_master"})
+_HEAVY_WORDS = ("subprocess", "_chromium", "_serve", "_postgres", "pyspark", "nbclient")
+
+
+def _heavy_module(path: Path, seen: dict[Path, bool]) -> bool:
+    if path not in seen:
+        text = path.read_text(encoding="utf-8")
+        seen[path] = any(word in text for word in _HEAVY_WORDS)
+    return seen[path]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that need a heavy component (see the module docstring)."""
+    seen: dict[Path, bool] = {}
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _HEAVY_FIXTURES or _heavy_module(item.path, seen):
+            item.add_marker(pytest.mark.heavy)
