@@ -133,17 +133,24 @@ def _render(markdown: str) -> tuple[str, list[str]]:
     ],
 )
 def test_markdown_escaping_keeps_text_literal(text):
-    escaped = escape_markdown(text)
+    escaped = escape_markdown(text, line_start=True)
     assert "\n" not in escaped
     # As a paragraph: one <p> whose text is the input, no element of the text's own.
     html, kinds = _render(escaped)
     assert "html_inline" not in kinds and "html_block" not in kinds
     assert html == f"<p>{escape_html(text)}</p>\n"
     # As a table cell: the row keeps its two cells.
+    escaped = escape_markdown(text)
     table = f"| name | n |\n| --- | --- |\n| {escaped} | 1 |\n"
     html, kinds = _render(table)
     assert kinds.count("td_open") == 2, html
     assert f"<td>{escape_html(text)}</td>" in html
+
+
+def test_only_text_that_starts_a_line_escapes_list_markers():
+    assert escape_markdown("custseg 0.1.0 - 2 rows") == "custseg 0.1.0 - 2 rows"
+    assert escape_markdown("1. first", line_start=True) == "1\\. first"
+    assert escape_markdown("- item", line_start=True) == "\\- item"
 
 
 def test_html_escaping_leaves_no_markup():

@@ -179,7 +179,8 @@ def test_outcomes_by_segment_show_rates_and_means(retail) -> None:
     assert "Columns marked † are not in this table" in rendered.html
     markdown = rendered.summary_markdown
     assert "## Outcomes by segment" in markdown
-    assert "| segment | Response (rate) | churn_score (mean) | complained (rate) |" in markdown
+    # Column names are escaped for Markdown (an underscore could open emphasis).
+    assert "| segment | Response (rate) | churn\\_score (mean) | complained (rate) |" in markdown
     assert "| all customers | 20.0% | 0.500 | 5.0% |" in markdown
     assert "complained" in _visible_text(rendered.html)
 

@@ -310,19 +310,23 @@ _MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MARKDOWN_BLOCK_START = re.compile(r"^(\s*(?:\d+)?)([-+=.)])")
 
 
-def escape_markdown(text: Any) -> str:
+def escape_markdown(text: Any, *, line_start: bool = False) -> str:
     """``text`` as literal text in Markdown, for a table cell, a heading or a paragraph.
 
     The text is first cleaned with :func:`display_name` (a newline would end a table
     row; the remaining whitespace controls become spaces). Then ``\\ ` * _ [ ] # | ~``
-    get a backslash, ``& < >`` become ``&amp; &lt; &gt;`` (no HTML element or entity
-    survives, whichever Markdown renderer reads the file) and a leading ``-``, ``+``,
-    ``=`` or ``1.`` is escaped so that the text never opens a list or a heading.
+    get a backslash and ``& < >`` become ``&amp; &lt; &gt;``: no HTML element or entity
+    survives, whichever Markdown renderer reads the file.
 
     Parameters
     ----------
     text : object
         Untrusted text (converted with ``str``).
+    line_start : bool, default=False
+        The text starts a line (a paragraph, a list item's text): a leading ``-``,
+        ``+``, ``=``, ``.`` or ``1.`` is escaped too, so that it never opens a list, a
+        heading or a rule. Inside a line (a table cell, after a heading's ``#``) they
+        are plain text already.
 
     Returns
     -------
@@ -336,7 +340,9 @@ def escape_markdown(text: Any) -> str:
     """
     value = _MARKDOWN_SPECIAL.sub(r"\\\1", display_name(text))
     value = "".join(_MARKDOWN_ENTITIES.get(c, c) for c in value)
-    return _MARKDOWN_BLOCK_START.sub(r"\1\\\2", value, count=1)
+    if line_start:
+        value = _MARKDOWN_BLOCK_START.sub(r"\1\\\2", value, count=1)
+    return value
 
 
 def escape_html(text: Any) -> str:

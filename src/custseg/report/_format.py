@@ -7,9 +7,10 @@ import textwrap
 from datetime import UTC, datetime
 from typing import Any
 
-from .._utils.text import shorten, shorten_middle
+from .._utils.text import display_name, shorten, shorten_middle
 
 __all__ = [
+    "displayed",
     "FIGURE_LABEL_LENGTH",
     "fmt_label",
     "fmt_segment",
@@ -148,3 +149,20 @@ def fmt_outcome(value: Any, kind: str) -> str:
 def fmt_psi(value: Any) -> str:
     """A PSI with three decimals (0.000 to ...): the thresholds sit at 0.1 and 0.25."""
     return "–" if value is None else f"{float(value):.3f}"
+
+
+def displayed(value: Any) -> Any:
+    """``value`` with every text in it, keys included, as people may read it.
+
+    Report and drift data carry column names, category levels and segment names from
+    the user's table; :func:`custseg._utils.text.display_name` removes their
+    bidirectional and control characters before any page, summary or figure shows
+    them. Dicts, lists and tuples are rebuilt; other values are returned unchanged.
+    """
+    if isinstance(value, str):
+        return display_name(value)
+    if isinstance(value, dict):
+        return {displayed(k): displayed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(displayed(v) for v in value)
+    return value

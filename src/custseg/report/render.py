@@ -12,8 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from .._utils.text import escape_markdown
 from ..exceptions import DataError
 from ._format import (
+    displayed,
     fmt_int,
     fmt_label,
     fmt_metric,
@@ -113,7 +115,10 @@ def render_report(data: dict[str, Any]) -> RenderedReport:
         If ``data`` is not report data of a version this custseg renders.
     """
     _check_data(data)
-    data = {**_OPTIONAL_KEYS, **data}
+    # Names come from the user's table: no bidi override or control character may
+    # reorder or hide what the page, the summary or a figure shows (a tab in a column
+    # name also made matplotlib warn of a missing glyph).
+    data = displayed({**_OPTIONAL_KEYS, **data})
     figures = render_figures(data)
     images = {name: data_uri(png) for name, png in figures.items()}
     html = (
@@ -206,9 +211,10 @@ def _profiles_table(data: dict[str, Any]) -> pd.DataFrame:
     return table
 
 
-def _md_cell(text: Any) -> str:
-    # A pipe or a newline inside a cell would break the Markdown table.
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _md(text: Any, *, line_start: bool = False) -> str:
+    # Everything the summary quotes from the model or the data is text, never Markdown
+    # or HTML: a pipe would split a table cell, "<script>" would be an element.
+    return escape_markdown(text, line_start=line_start)
 
 
 def _summary_markdown(data: dict[str, Any]) -> str:
@@ -217,52 +223,58 @@ def _summary_markdown(data: dict[str, Any]) -> str:
     meta = data["meta"]
     playbook = data["playbook"]
     lines = [
-        f"# {data['title']}",
+        f"# {_md(data['title'])}",
         "",
         f"{fmt_int(overview['n_usable'])} customers in {len(segments)} segments"
-        f" of {playbook['customers']} (custseg {meta['custseg_version']},"
-        f" model created {fmt_timestamp(meta['model_created_at'])}).",
+        f" of {_md(playbook['customers'])} (custseg {_md(meta['custseg_version'])},"
+        f" model created {_md(fmt_timestamp(meta['model_created_at']))}).",
         "",
     ]
     if data["warnings"]:
-        lines += ["## Warnings", "", *[f"- **{w['message']}**" for w in data["warnings"]], ""]
+        warnings = [f"- **{_md(w['message'])}**" for w in data["warnings"]]
+        lines += ["## Warnings", "", *warnings, ""]
     lines += [
         "| segment | name | customers | share | how to recognise them |",
         "| ---: | --- | ---: | ---: | --- |",
     ]
     for seg in segments:
         lines.append(
-            f"| {seg['id']} | {_md_cell(seg['name'])} | {fmt_int(seg['size'])}"
-            f" | {fmt_share(seg['share'])} | {_md_cell(_rule_text(seg.get('rule')))} |"
+            f"| {_md(seg['id'])} | {_md(seg['name'])} | {fmt_int(seg['size'])}"
+            f" | {fmt_share(seg['share'])} | {_md(_rule_text(seg.get('rule')))} |"
         )
     lines.append("")
     if playbook.get("summary"):
-        lines += [f"Names and suggestions: {playbook['summary']}", ""]
+        lines += [f"Names and suggestions: {_md(playbook['summary'])}", ""]
     lines += _outcomes_markdown(data)
     lines += ["## Segments", ""]
     for seg in segments:
-        lines += [f"### {seg['id']}. {seg['name']}", ""]
+        lines += [f"### {_md(seg['id'])}. {_md(seg['name'])}", ""]
         if seg.get("description"):
-            lines += [seg["description"], ""]
+            lines += [_md(seg["description"], line_start=True), ""]
         if seg.get("traits"):
-            lines += ["Key traits:", "", *[f"- {t}" for t in seg["traits"]], ""]
+            lines += [
+                "Key traits:",
+                "",
+                *[f"- {_md(t, line_start=True)}" for t in seg["traits"]],
+                "",
+            ]
         if seg.get("strategies"):
             lines += [
                 "Suggestions for review:",
                 "",
-                *[f"- {s}" for s in seg["strategies"]],
+                *[f"- {_md(s, line_start=True)}" for s in seg["strategies"]],
                 "",
             ]
     lines += ["## Quality", ""]
     for metric in data["metrics"]:
-        lines.append(f"- {metric['name']}: {_metric_text(metric)}")
+        lines.append(f"- {_md(metric['name'])}: {_metric_text(metric)}")
     lines += [
         "",
-        f"Choice of k: {data['k_selection'].get('explanation') or 'not recorded.'}",
+        f"Choice of k: {_md(data['k_selection'].get('explanation') or 'not recorded.')}",
         "",
         "> The strategies are suggestions for people to review, not decisions: they come",
-        f"> from the {playbook['name']} playbook ({playbook['practice']}); check them",
-        f"> against {playbook['review']} before acting.",
+        f"> from the {_md(playbook['name'])} playbook ({_md(playbook['practice'])}); check them",
+        f"> against {_md(playbook['review'])} before acting.",
         "",
     ]
     return "\n".join(lines)
@@ -282,7 +294,7 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
         return []
     columns = outcomes["columns"]
     names = {seg["id"]: seg["name"] for seg in data["segments"]}
-    head = [_md_cell(f"{c['name']} ({'rate' if c['kind'] == 'rate' else 'mean'})") for c in columns]
+    head = [_md(f"{c['name']} ({'rate' if c['kind'] == 'rate' else 'mean'})") for c in columns]
     lines = [
         "## Outcomes by segment",
         "",
@@ -291,7 +303,7 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
     ]
     for row in outcomes["segments"]:
         cells = [fmt_outcome(v, c["kind"]) for v, c in zip(row["values"], columns, strict=True)]
-        label = _md_cell(f"{row['id']}. {names.get(row['id'], '')}")
+        label = f"{row['id']}. {_md(names.get(row['id'], ''))}"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     population = [
         fmt_outcome(v, c["kind"]) for v, c in zip(outcomes["population"], columns, strict=True)

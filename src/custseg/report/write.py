@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._utils.io import atomic_path, write_bytes_atomic, write_text_atomic
 from .._utils.progress import NO_PROGRESS, Progress
+from .._utils.text import neutralise_formulas
 from ..exceptions import SourceError
 from ..model import SegmentationModel
 from .data import build_report_data
@@ -73,7 +74,8 @@ def write_report(
             stage.advance()
         written["profiles.csv"] = folder / "profiles.csv"
         with atomic_path(written["profiles.csv"]) as tmp:
-            rendered.profiles.to_csv(tmp, index=False)
+            # Names from the data stay text in a spreadsheet ("=..." gets a quote).
+            neutralise_formulas(rendered.profiles).to_csv(tmp, index=False)
         stage.advance()
         written["summary.md"] = write_text_atomic(folder / "summary.md", rendered.summary_markdown)
         stage.advance()
