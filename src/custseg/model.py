@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import sys
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -184,22 +185,19 @@ class SegmentationModel:
                 "the model has no centroids; refit it (custseg.fit_segments, `custseg fit`)"
             )
         width = len(self.feature_names)
-        for row in self.centroids:
+        for i, row in enumerate(self.centroids):
             if len(row) != width:
                 raise ModelError(
                     f"a centroid has {len(row)} coordinates but the model has {width} features;"
                     " the file is inconsistent, refit it (custseg.fit_segments, `custseg fit`)"
                 )
-            if not all(
-                isinstance(v, (int, float, np.number))
-                and math.isfinite(float(v))
-                and abs(float(v)) <= _MAX_COORDINATE
-                for v in row
-            ):
-                raise ModelError(
-                    "a centroid has a coordinate that is not a finite number within"
-                    f" +-{_MAX_COORDINATE:g}; refit the model"
-                )
+            for j, v in enumerate(row):
+                if not _is_coordinate(v):
+                    raise ModelError(
+                        f"centroids[{i}][{j}] (segment {i}, feature"
+                        f" {str(self.feature_names[j])[:60]!r}) is {str(v)[:30]}, not a finite"
+                        f" number within +-{_MAX_COORDINATE:g}; refit the model"
+                    )
         _check_time(self.created_at)
         if not isinstance(self.custseg_version, str) or not _VERSION_TEXT.fullmatch(
             self.custseg_version
@@ -219,6 +217,15 @@ class SegmentationModel:
         body["segments"] = [asdict(s) for s in self.segments]
         body = _plain(body)
         return {"format": FORMAT_NAME, **body}
+
+
+def _is_coordinate(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return False
+    # float() of an integer beyond float range raises OverflowError: compare it exactly.
+    if isinstance(value, int):
+        return abs(value) <= _MAX_COORDINATE
+    return abs(float(value)) <= _MAX_COORDINATE  # NaN fails the comparison too
 
 
 def _check_time(value: Any) -> None:
@@ -284,6 +291,52 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _check_plain_values(document: Any, source: str) -> None:
+    """Every number of a parsed document fits a float64 and no text holds a NUL.
+
+    JSON puts no limit on numbers: ``1e309`` parses as infinity and a 400-digit integer
+    as an int that no float holds; either would overflow scoring's arithmetic (the
+    checksum of an infinity cannot even be computed). A NUL ends a string in the C
+    libraries, SQL drivers and file formats that names and levels are handed to.
+    Containers are walked with an explicit stack (no recursion limit) and a path is
+    built only for the message.
+    """
+    stack: list[tuple[Any, str]] = [(document, "")]
+    while stack:
+        container, where = stack.pop()
+        items = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, value in items:
+            path = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+            if isinstance(key, str) and "\x00" in key:
+                raise _nul_error(source, "a key of " + (where.lstrip(".") or "the document"), key)
+            if isinstance(value, (dict, list)):
+                stack.append((value, path))
+            elif isinstance(value, float):
+                if not math.isfinite(value):
+                    raise ModelError(
+                        f"{source} holds a number beyond float range in {path.lstrip('.')}"
+                        " (JSON reads numbers above 1.8e308 as infinity); refit the model or"
+                        " restore the original file"
+                    )
+            elif type(value) is int:
+                if abs(value) > sys.float_info.max:
+                    raise ModelError(
+                        f"{source} holds an integer of {len(str(abs(value)))} digits in"
+                        f" {path.lstrip('.')}, beyond float range; refit the model or restore"
+                        " the original file"
+                    )
+            elif isinstance(value, str) and "\x00" in value:
+                raise _nul_error(source, path.lstrip("."), value)
+
+
+def _nul_error(source: str, where: str, text: str) -> ModelError:
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return ModelError(
+        f"{source} holds a NUL character (\\x00) in {where}: {shown!r}; refit the model on"
+        " data without NUL characters or restore the original file"
+    )
+
+
 def model_from_json(
     text: str | bytes,
     *,
@@ -308,8 +361,9 @@ def model_from_json(
     ------
     ModelError
         If the text is not JSON (``NaN`` and ``Infinity`` literals included), nested
-        too deeply, not a custseg model, of an unknown format version, fails its
-        checksum or signature, or holds a field of the wrong type or shape.
+        too deeply, not a custseg model, of an unknown format version, holds a number
+        beyond float range (``1e309``) or a NUL character, fails its checksum or
+        signature, or holds a field of the wrong type or shape.
     ConfigError
         If ``require_signature`` is set without a key.
     """
@@ -342,6 +396,8 @@ def model_from_json(
             f"{source} has model format version {version!r} but this custseg {__version__}"
             f" reads version {FORMAT_VERSION}; upgrade custseg or refit the model"
         )
+    # Before the checksum: an infinity has no canonical JSON to hash.
+    _check_plain_values(document, source)
     checksum = document.pop("checksum", None)
     signature = document.pop("signature", None)
     canonical = _canonical(document)

@@ -20,8 +20,11 @@ from .._utils.numeric import skewness
 from ..config import PrepConfig
 from ..exceptions import ConfigError, DataError
 from .recipes import CREDIT_CARD_RECIPE, DomainFeature, compute_domain_feature
-from .schema import TableSchema
+from .schema import TableSchema, check_level_texts
 from .steps import (
+    LAMBDA_BOUNDS,
+    MAX_STEP_NUMBER,
+    MIN_SCALE,
     MISSING_LEVEL,
     OTHER_LEVEL,
     OUTPUT_BOUND,
@@ -38,8 +41,9 @@ else:
     pd = lazy_module("pandas")
 
 # Yeo-Johnson powers outside this range send ordinary amounts to astronomically
-# large numbers (e.g. lambda 19.8 on TENURE 6..12): the estimate is bounded.
-_LAMBDA_BOUNDS = (-3.0, 3.0)
+# large numbers (e.g. lambda 19.8 on TENURE 6..12): the estimate is bounded (a model
+# holding another lambda is refused at load).
+_LAMBDA_BOUNDS = LAMBDA_BOUNDS
 # Rows used to estimate a Yeo-Johnson lambda: a strided subset keeps the estimate
 # deterministic and fast on millions of rows.
 _LAMBDA_SAMPLE = 200_000
@@ -420,7 +424,8 @@ class _Fitter:
                     )
         else:
             center, scale = v.mean_std(kind, lam)
-        if not (scale > 0 and math.isfinite(scale)):
+        # The bounds a model's steps are held to at load (MIN_SCALE: not subnormal).
+        if not MIN_SCALE <= scale <= MAX_STEP_NUMBER:
             self.decisions.append(f"{name}: constant after preparation; scale 1 (contributes 0)")
             scale = 1.0
         return center, scale
@@ -429,6 +434,7 @@ class _Fitter:
 
     def _fit_categorical(self, name: str) -> CategoricalStep:
         counts = self.level_counts(name)
+        check_level_texts(name, counts.index)  # every level, the rare ones too (decisions)
         shares = counts / self.n
         keep = sorted(str(v) for v in shares.index[shares >= self.config.rare_level_share])
         rare = [str(v) for v in shares.index[shares < self.config.rare_level_share]]

@@ -41,6 +41,7 @@ from .steps import (
     NumericStep,
     apply_categorical,
     apply_numeric_into,
+    check_pca,
     copy_pca,
     pca_arrays,
 )
@@ -428,7 +429,13 @@ class PreparationPlan:
         Raises
         ------
         ModelError
-            If the data is not a plan of a known version or is inconsistent.
+            If the data is not a plan of a known version, is inconsistent, or holds a
+            number no fit writes (naming the column and the number): one beyond
+            :data:`~custseg.prepare.steps.MAX_STEP_NUMBER`, a scale below
+            :data:`~custseg.prepare.steps.MIN_SCALE` (0, negative, subnormal), reversed
+            clip bounds, a Yeo-Johnson lambda beyond
+            :data:`~custseg.prepare.steps.LAMBDA_BOUNDS`, a one-hot center beyond 0..1,
+            or a PCA component beyond +-1.
         """
         if not isinstance(data, Mapping) or data.get("version") != PLAN_VERSION:
             version = data.get("version") if isinstance(data, Mapping) else type(data).__name__
@@ -450,6 +457,8 @@ class PreparationPlan:
                 pca=None if data.get("pca") is None else copy_pca(data["pca"]),
                 decisions=[str(d) for d in data.get("decisions", [])],
             )
+            if plan.pca is not None:
+                check_pca(plan.pca)
         except (KeyError, TypeError, ValueError, ConfigError) as exc:
             raise ModelError(
                 f"the preparation plan is malformed ({type(exc).__name__}: {exc}); refit the model"

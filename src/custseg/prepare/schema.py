@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import numpy as np
 
 from .._utils.lazy import lazy_module
-from ..exceptions import ModelError, SchemaError
+from ..exceptions import DataError, ModelError, SchemaError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +41,7 @@ __all__ = [
     "is_integral",
     "match_columns",
     "GLOB_CHARS",
+    "check_level_texts",
 ]
 
 Role = Literal["id", "numeric", "categorical", "datetime", "outcome", "ignored"]
@@ -103,6 +104,14 @@ class TableSchema:
 
     columns: tuple[ColumnInfo, ...]
     n_rows: int = 0
+
+    def __post_init__(self) -> None:
+        for info in self.columns:
+            if "\x00" in info.name:
+                raise SchemaError(
+                    f"column name {info.name[:60]!r} holds a NUL character (\\x00), which no"
+                    " model, report or SQL query can carry; rename the column in the source"
+                )
 
     def _names(self, role: Role) -> list[str]:
         return [c.name for c in self.columns if c.role == role]
@@ -311,6 +320,26 @@ def missing_columns_message(missing: list[str], present: list[str]) -> str:
     first = unknown_column_message(missing[0], present, "required column")
     more = f" ({len(missing)} required columns are missing: {missing})" if len(missing) > 1 else ""
     return first + more
+
+
+def check_level_texts(column: str, levels: Iterable[object]) -> None:
+    """Refuse a categorical level holding a NUL character, naming the column and the level.
+
+    Levels become one-hot names, model fields, report text and SQL literals; a NUL ends
+    a string in the C libraries, drivers and formats they are handed to.
+
+    Raises
+    ------
+    DataError
+        If a level holds ``"\\x00"``.
+    """
+    for level in levels:
+        if isinstance(level, str) and "\x00" in level:
+            raise DataError(
+                f"categorical column {column!r} has the level {level[:60]!r}, which holds a NUL"
+                " character (\\x00) that no model, report or SQL query can carry; remove it"
+                f" from the data or leave the column out with --exclude {column}"
+            )
 
 
 def is_integral(values: np.ndarray) -> bool:

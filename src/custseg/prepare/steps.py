@@ -23,6 +23,9 @@ else:
 
 __all__ = [
     "OUTPUT_BOUND",
+    "MIN_SCALE",
+    "MAX_STEP_NUMBER",
+    "LAMBDA_BOUNDS",
     "MISSING_LEVEL",
     "OTHER_LEVEL",
     "NumericStep",
@@ -35,6 +38,7 @@ __all__ = [
     "category_codes",
     "apply_categorical",
     "pca_arrays",
+    "check_pca",
     "copy_pca",
 ]
 
@@ -42,6 +46,20 @@ OUTPUT_BOUND = 1e6
 """Prepared coordinates are clipped to +-this many (scaled) units; only absurd inputs reach it."""
 MISSING_LEVEL = "__missing__"
 OTHER_LEVEL = "__other__"
+MIN_SCALE = float(np.finfo(np.float64).tiny)
+"""Smallest scale a step divides by (the smallest normal float64, about 2.2e-308).
+
+A scale of 0, a negative, NaN or a subnormal scale (1e-320 keeps a few bits) sends
+every value of the column to the output bound: distances on it mean nothing. The fit
+scales a column whose spread is below it by 1 (it contributes 0), like a constant one.
+"""
+MAX_STEP_NUMBER = 1e300
+"""Numbers of a fitted step lie within +-this: far beyond any fitted value (inputs are
+bounded at +-1e15) and far enough from the float limit (1.8e308) that the sum or
+difference of two of them cannot overflow (1.7e308 - -1.7e308 does)."""
+LAMBDA_BOUNDS = (-3.0, 3.0)
+"""Yeo-Johnson powers the fit chooses from: beyond them ordinary amounts go to
+astronomically large numbers (e.g. lambda 19.8 on TENURE 6..12)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +93,7 @@ class NumericStep:
         lam = d["lambda"]
         if d["transform"] not in ("log1p", "yeo-johnson", "none"):
             raise ModelError(f"unknown transform {d['transform']!r} for column {d['column']!r}")
-        return cls(
+        step = cls(
             column=str(d["column"]),
             impute=float(d["impute"]),
             indicator=None if d["indicator"] is None else str(d["indicator"]),
@@ -85,6 +103,33 @@ class NumericStep:
             center=float(d["center"]),
             scale=float(d["scale"]),
         )
+        step._check()
+        return step
+
+    def _check(self) -> None:
+        """Refuse numbers no fit writes: they overflow or make distances meaningless."""
+        numbers = {"impute": self.impute, "center": self.center}
+        if self.clip is not None:
+            numbers |= {"clip[0]": self.clip[0], "clip[1]": self.clip[1]}
+        for name, value in numbers.items():
+            _check_number(value, f"{name} of numeric column {self.column!r}")
+        _check_scale(self.scale, f"scale of numeric column {self.column!r}")
+        if self.clip is not None and self.clip[0] > self.clip[1]:
+            raise _step_error(
+                f"clip of numeric column {self.column!r} is [{self.clip[0]:g}, {self.clip[1]:g}]:"
+                " its lower bound exceeds its upper bound"
+            )
+        if self.transform != "yeo-johnson":
+            if self.lambda_ is not None:
+                raise _step_error(
+                    f"lambda of numeric column {self.column!r} is {self.lambda_:g} but its"
+                    f" transform is {self.transform!r}, which has no lambda"
+                )
+        elif self.lambda_ is None or not (LAMBDA_BOUNDS[0] <= self.lambda_ <= LAMBDA_BOUNDS[1]):
+            raise _step_error(
+                f"lambda of numeric column {self.column!r} is {self.lambda_}, not a Yeo-Johnson"
+                f" power within [{LAMBDA_BOUNDS[0]:g}, {LAMBDA_BOUNDS[1]:g}] as the fit chooses"
+            )
 
 
 @dataclass(frozen=True)
@@ -118,7 +163,32 @@ class CategoricalStep:
         scale = tuple(float(v) for v in d["scale"])
         if not len(levels) == len(center) == len(scale):
             raise ModelError(f"column {d['column']!r}: levels, center and scale differ in length")
+        for level, c, s in zip(levels, center, scale, strict=True):
+            where = f"categorical column {d['column']!r}, level {level[:40]!r}"
+            if not 0.0 <= c <= 1.0:
+                raise _step_error(f"center of {where} is {c:g}, not a share between 0 and 1")
+            _check_scale(s, f"scale of {where}")
         return cls(str(d["column"]), levels, str(d["impute"]), str(d["other"]), center, scale)
+
+
+def _step_error(problem: str) -> ModelError:
+    return ModelError(
+        f"the preparation plan's {problem}; refit the model or restore the original file"
+    )
+
+
+def _check_number(value: float, what: str) -> None:
+    if not abs(value) <= MAX_STEP_NUMBER:  # NaN fails the comparison too
+        raise _step_error(f"{what} is {value:g}, not a finite number within +-{MAX_STEP_NUMBER:g}")
+
+
+def _check_scale(value: float, what: str) -> None:
+    _check_number(value, what)
+    if not value >= MIN_SCALE:
+        raise _step_error(
+            f"{what} is {value:g}; a scale of 0, a negative or a subnormal scale (below"
+            f" {MIN_SCALE:.3g}) makes every distance on it meaningless"
+        )
 
 
 # ---------------------------------------------------------------------- arithmetic
@@ -222,6 +292,31 @@ def pca_arrays(pca: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray] |
     mean = np.asarray(pca["mean"], dtype=np.float64)
     components = np.asarray(pca["components"], dtype=np.float64).reshape(-1, mean.size)
     return mean, components
+
+
+def check_pca(pca: Mapping[str, Any]) -> None:
+    """Refuse a projection no fit writes: a mean beyond the step bound, a component
+    coordinate beyond 1 (components are unit vectors) or a variance share beyond 0..1.
+
+    Raises
+    ------
+    ModelError
+        Naming the entry and its value.
+    """
+    for i, value in enumerate(pca["mean"]):
+        _check_number(value, f"PCA mean[{i}]")
+    for i, row in enumerate(pca["components"]):
+        for j, value in enumerate(row):
+            if not abs(value) <= 1.0 + 1e-9:
+                raise _step_error(
+                    f"PCA components[{i}][{j}] is {value:g}; components are unit vectors,"
+                    " with coordinates within +-1"
+                )
+    for i, value in enumerate(pca["explained_variance_ratio"]):
+        if not 0.0 <= value <= 1.0 + 1e-9:
+            raise _step_error(
+                f"PCA explained_variance_ratio[{i}] is {value:g}, not a share between 0 and 1"
+            )
 
 
 def copy_pca(pca: Mapping[str, Any]) -> dict[str, Any]:

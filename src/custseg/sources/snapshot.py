@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from .._utils.io import atomic_path, sha256_bytes, sha256_file, write_text_atomic
 from .._utils.progress import NO_PROGRESS, Progress
+from .._utils.text import neutralise_formulas_arrow
 from .._version import __version__
 from ..exceptions import ConfigError, SourceError
 
@@ -193,6 +194,9 @@ def _to_arrow(frame: pd.DataFrame) -> pa.Table:
 def _write(table: pa.Table, tmp: Path, kind: str, advance: Any) -> None:
     try:
         if kind == "csv":
+            # Text starting like a spreadsheet formula gets a leading quote; Parquet
+            # keeps values exactly (docs/report.md, "Text from your data").
+            table = neutralise_formulas_arrow(table)
             options = pcsv.WriteOptions(quoting_style="needed")
             with pcsv.CSVWriter(str(tmp), table.schema, write_options=options) as writer:
                 for batch in table.to_batches(max_chunksize=_BATCH_ROWS):
