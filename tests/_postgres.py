@@ -152,3 +152,26 @@ def load_frame(server: PostgresServer, frame, table: str) -> None:  # type: igno
             for row in frame.itertuples(index=False, name=None):
                 copy.write_row([None if pd.isna(v) else v for v in row])
         cursor.execute(f"ANALYZE {table}")
+
+
+def create_role(server: PostgresServer, user: str, password: str, *tables: str) -> None:
+    """A login role that may read ``tables``; names and passwords are quoted by psycopg."""
+    from psycopg import sql
+
+    with server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(user), sql.Literal(password)
+            )
+        )
+        for table in tables:
+            cursor.execute(
+                sql.SQL("GRANT SELECT ON {} TO {}").format(
+                    sql.Identifier(table), sql.Identifier(user)
+                )
+            )
+
+
+def closed_port() -> int:
+    """A port of 127.0.0.1 nothing listens on (bound, then released)."""
+    return _free_port()

@@ -11,12 +11,22 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
+from urllib.parse import quote
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
-from _postgres import PASSWORD, PostgresServer, load_frame, postgres_server
+from _postgres import (
+    PASSWORD,
+    PostgresServer,
+    closed_port,
+    create_role,
+    load_frame,
+    postgres_server,
+)
+from _serve import serve as _serve
 from custseg.config import FitConfig
 from custseg.model import load_model
 from custseg.pipeline import fit_segments
@@ -157,3 +167,212 @@ def test_hostile_model_text_never_runs_on_postgres(pg, model, sample, conforming
         cursor.execute(f"SELECT COUNT(*) FROM {TABLE}")
         assert cursor.fetchone() == (8950,)
     assert names <= set(hostile) and len(names) >= 2
+
+
+# ------------------------------------------------- every URL form, masked everywhere
+
+# A user name in Azure's user@server form and passwords holding every character a URL
+# parser can trip on; the roles are created on the real server and connected to.
+AT_USER = "ana@corp.com"
+AT_PASSWORD = "se;cr@t:/%{}x?#7"
+# No "@", ":" or "%" followed by two hex digits: SQLAlchemy reads it written as is.
+RAW_USER = "bob_reader"
+RAW_PASSWORD = "r;aw?p#w/%{x}9"
+# libpq only uses sslpassword to decrypt a client key: unused here, still a secret.
+SSL_PASSWORD = "ssl-Zq9#unused"
+WRONG_PASSWORDS = {True: "wr;ng@pw:/%{}z?#8", False: "wr;ng?pw#/%{z}8"}
+SMALL = "small_customers"
+
+
+@dataclasses.dataclass(frozen=True)
+class UrlForm:
+    """A way to write a warehouse URL: ``{pw}`` and ``{port}`` are filled in."""
+
+    name: str
+    template: str
+    masked: str
+    password: str
+    encoded: bool
+
+    def url(self, port: int, password: str | None = None) -> str:
+        password = self.password if password is None else password
+        written = quote(password, safe="") if self.encoded else password
+        return self.template.format(pw=written, port=port, ssl=quote(SSL_PASSWORD, safe=""))
+
+    def secrets(self, password: str | None = None) -> list[str]:
+        password = self.password if password is None else password
+        return [password, quote(password, safe=""), SSL_PASSWORD, quote(SSL_PASSWORD, safe="")]
+
+
+FORMS = [
+    UrlForm(
+        "user@server user, encoded password",
+        "postgresql://ana@corp.com:{pw}@127.0.0.1:{port}/postgres",
+        "postgresql://ana@corp.com:***@127.0.0.1:{port}/postgres",
+        AT_PASSWORD,
+        True,
+    ),
+    UrlForm(
+        "encoded user, psycopg driver",
+        "postgresql+psycopg://ana%40corp.com:{pw}@127.0.0.1:{port}/postgres",
+        "postgresql+psycopg://ana%40corp.com:***@127.0.0.1:{port}/postgres",
+        AT_PASSWORD,
+        True,
+    ),
+    UrlForm(
+        "password and sslpassword in the query string",
+        "postgresql://ana@corp.com@127.0.0.1:{port}/postgres?sslpassword={ssl}&password={pw}",
+        "postgresql://ana@corp.com@127.0.0.1:{port}/postgres?sslpassword=***&password=***",
+        AT_PASSWORD,
+        True,
+    ),
+    UrlForm(
+        "unencoded ; ? # / % { } in the password",
+        "postgresql://bob_reader:{pw}@127.0.0.1:{port}/postgres",
+        "postgresql://bob_reader:***@127.0.0.1:{port}/postgres",
+        RAW_PASSWORD,
+        False,
+    ),
+    UrlForm(
+        "postgres:// alias with options",
+        "postgres://ana@corp.com:{pw}@127.0.0.1:{port}/postgres?application_name=custseg",
+        "postgres://ana@corp.com:***@127.0.0.1:{port}/postgres?application_name=custseg",
+        AT_PASSWORD,
+        True,
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def roles(pg: PostgresServer, sample: pd.DataFrame) -> PostgresServer:
+    load_frame(pg, sample.head(400), SMALL)
+    create_role(pg, AT_USER, AT_PASSWORD, SMALL)
+    create_role(pg, RAW_USER, RAW_PASSWORD, SMALL)
+    return pg
+
+
+def _never_shown(secrets: list[str], *texts: str) -> None:
+    """No secret, nor any 5 characters of one, in ``texts``."""
+    for secret in secrets:
+        pieces = {secret[i : i + 5] for i in range(max(1, len(secret) - 4))}
+        for text in texts:
+            for piece in pieces:
+                assert piece not in text, f"{piece!r} of a secret shown in {text[:2000]!r}"
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda form: form.name)
+def test_every_url_form_connects_and_is_masked_in_the_manifest(run_cli, roles, form, tmp_path):
+    out = tmp_path / "customers.csv"
+    args = ["--verbose", "extract", "--warehouse", form.url(roles.port)]
+    result = run_cli([*args, "--sql", f"SELECT * FROM {SMALL}", "--out", out, "--json"])
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads(result.stdout)
+    assert manifest["rows"] == 400
+    assert manifest["warehouse"] == form.masked.format(port=roles.port)
+    written = (tmp_path / "customers.manifest.json").read_text()
+    _never_shown(form.secrets(), result.stdout, result.stderr, written)
+
+
+@pytest.mark.parametrize("failure", ["wrong password", "closed port"])
+@pytest.mark.parametrize("form", FORMS, ids=lambda form: form.name)
+def test_a_failed_connection_is_one_line_without_the_password(
+    run_cli, roles, form, failure, tmp_path
+):
+    if failure == "wrong password":
+        password, port = WRONG_PASSWORDS[form.encoded], roles.port
+        cause = "password authentication failed"
+    else:
+        password, port = form.password, closed_port()
+        cause = "refused"
+    url = form.url(port, password)
+    args = ["extract", "--warehouse", url, "--sql", "SELECT 1", "--out", tmp_path / "x.csv"]
+    result = run_cli(args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    line = result.stderr.strip()
+    shown = form.masked.format(port=port).replace("postgres://", "postgresql://")
+    assert line.startswith(f"error: cannot connect to {shown}: ")
+    assert cause in line and line.endswith("check the host, port, database name and credentials")
+    # --verbose shows the traceback, the driver's exceptions included: masked too.
+    verbose = run_cli(["--verbose", *args])
+    assert verbose.exit_code == 2 and "Traceback" in verbose.stderr
+    assert cause in verbose.stderr and "_DriverError" in verbose.stderr
+    _never_shown(form.secrets(password), result.stdout, line, verbose.stdout, verbose.stderr)
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda form: form.name)
+def test_a_model_fitted_from_every_url_form_and_its_service_show_no_secret(
+    run_cli, roles, form, tmp_path
+):
+    out = tmp_path / "segments"
+    args = ["--verbose", "fit", "--sql", f"SELECT * FROM {SMALL}"]
+    args += ["--warehouse", form.url(roles.port), "--out", out]
+    result = run_cli([*args, "--k", "3", "--k-range", "3-3", "--no-report"])
+    assert result.exit_code == 0, result.stderr
+    masked = form.masked.format(port=roles.port)
+    assert load_model(out / "model.json").training["source"] == masked
+    texts = [path.read_text(errors="replace") for path in out.rglob("*") if path.is_file()]
+    _never_shown(form.secrets(), result.stdout, result.stderr, *texts)
+    served = _serve(out / "model.json", "--expose-training")
+    base = next(served)
+    try:
+        info = httpx.get(f"{base}/v1/model", timeout=30).json()
+    finally:
+        served.close()
+    assert info["training"]["source"] == masked
+    log = "".join(p.read_text(errors="replace") for p in out.glob("serve-*.log"))
+    _never_shown(form.secrets(), json.dumps(info), log)
+
+
+# Forms that never reach a server: refused before connecting, or no driver here.
+REFUSED = [
+    pytest.param(
+        f"postgresql://ana@corp.com:{AT_PASSWORD}@127.0.0.1:5432/postgres",
+        [AT_PASSWORD],
+        "invalid database URL 'postgresql://ana@corp.com:***@127.0.0.1:5432/postgres'",
+        id="unencoded @ and : in the password",
+    ),
+    pytest.param(
+        "postgresql://ana:p@ss/w0rd-Zq@127.0.0.1:5432/postgres",
+        ["p@ss/w0rd-Zq"],
+        "the password in 'postgresql://ana:***@127.0.0.1:5432/postgres' holds an '@'",
+        id="unencoded @ and / in the password",
+    ),
+    pytest.param(
+        "mssql+pyodbc:///?odbc_connect="
+        + quote("Driver={ODBC Driver 18};Server=127.0.0.1;UID=ana;PWD={se;cr}}3t-Zq};", safe=""),
+        ["se;cr}}3t-Zq", "se;cr}3t-Zq", "cr%7D%7D3t"],
+        "pip install pyodbc",
+        id="ODBC connection string with PWD={...}",
+    ),
+    pytest.param(
+        "mssql+pyodbc://ana:dsn-Secret-77@my_dsn",
+        ["dsn-Secret-77"],
+        "pip install pyodbc",
+        id="ODBC DSN",
+    ),
+    pytest.param(
+        "Driver={ODBC Driver 18};Server=127.0.0.1;UID=ana;Password={se;cr3t-Zq};",
+        ["se;cr3t-Zq"],
+        "'Driver={ODBC Driver 18};Server=127.0.0.1;UID=ana;Password=***;' has no scheme",
+        id="ODBC string without a scheme",
+    ),
+    pytest.param(
+        "snowflake://ana@acct/db?password=snow-S3cret&token=tok-S3cret",
+        ["snow-S3cret", "tok-S3cret"],
+        "'snowflake://ana@acct/db?password=***&token=***'; use",
+        id="plugin URL with query credentials",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "secrets", "fix"), REFUSED)
+def test_urls_that_never_connect_are_refused_without_their_secrets(
+    run_cli, url, secrets, fix, tmp_path
+):
+    args = ["extract", "--warehouse", url, "--sql", "SELECT 1", "--out", tmp_path / "x.csv"]
+    result = run_cli(["--verbose", *args])
+    assert result.exit_code == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and fix in last
+    _never_shown(secrets, result.stdout, result.stderr)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from .._utils.masking import mask_url, url_password
+from .._utils.masking import mask_url, url_password, url_secrets
 
-__all__ = ["mask_url", "url_password", "url_scheme"]
+__all__ = ["mask_url", "url_password", "url_scheme", "url_secrets"]
 
 
 def url_scheme(url: str) -> str:

@@ -3,7 +3,11 @@
 SQLAlchemy is an optional extra (``pip install 'custseg[sql]'``) imported only when a
 URL is used. The query text goes to the database driver unchanged, as a database
 console would send it. SQLite files are opened read-only and must exist (SQLite
-would otherwise create an empty database). Passwords never appear in messages.
+would otherwise create an empty database). Passwords never appear in messages: the
+URL is shown masked, driver messages lose every secret of the URL (raw and decoded),
+and the exception chained to a ``SourceError`` (shown by ``--verbose``) is a masked
+copy of the driver's. A URL whose password SQLAlchemy would cut at an unencoded ``@``
+is refused before connecting: the rest of the password would be sent as a host name.
 """
 
 from __future__ import annotations
@@ -13,15 +17,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import pyarrow as pa
 
-from .._utils.masking import mask_text
+from .._utils.masking import mask_text, url_secrets
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import SourceError
 from ._frames import check_unique_names
-from ._urls import mask_url, url_password, url_scheme
+from ._urls import mask_url, url_scheme
 
 __all__ = ["KNOWN_DIALECTS", "run_sqlalchemy"]
 
@@ -30,6 +33,10 @@ KNOWN_DIALECTS = frozenset(
     {"sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle"}
 )
 _PARTITION_ROWS = 50_000
+_ENCODE_HINT = (
+    "; percent-encode the user name and password (urllib.parse.quote(password, safe=''): "
+    "'@' as %40, ':' as %3A, '/' as %2F, '%' as %25)"
+)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _DRIVER_PACKAGES = {
     "psycopg": "psycopg[binary]",
@@ -83,7 +90,7 @@ def run_sqlalchemy(url: str, sql: str, *, progress: Progress = NO_PROGRESS) -> p
             raise SourceError(
                 f"cannot connect to {mask_url(url)}: {scrub(exc.orig)}; check the host, port, "
                 "database name and credentials"
-            ) from exc
+            ) from scrub.cause(exc)
         with connection:
             return _fetch(sqlalchemy, connection, sql, scrub, progress)
     finally:
@@ -96,8 +103,21 @@ def _engine(sqlalchemy: Any, url: str, scrub: _Scrubber) -> Any:
     except sqlalchemy.exc.ArgumentError as exc:
         raise SourceError(
             f"invalid database URL {mask_url(url)!r}: {scrub(exc)}; write it as "
-            "dialect://user@host:port/database"
-        ) from exc
+            f"dialect://user:password@host:port/database{_ENCODE_HINT}"
+        ) from scrub.cause(exc)
+    except ValueError as exc:
+        # The port is not a number: often the end of a password holding "@" and ":".
+        raise SourceError(
+            f"invalid database URL {mask_url(url)!r}: the port SQLAlchemy reads in it is not "
+            "a number (is there an unencoded '@' or ':' in the password?); write it as "
+            f"dialect://user:password@host:port/database{_ENCODE_HINT}"
+        ) from scrub.cause(exc)
+    if _password_cut_short(url, parsed.password):
+        # SQLAlchemy ends the password at its first "@": the rest would become the host.
+        raise SourceError(
+            f"the password in {mask_url(url)!r} holds an '@' that SQLAlchemy reads as the end "
+            f"of the password{_ENCODE_HINT}"
+        )
     try:
         if parsed.get_backend_name() == "sqlite":
             database = _sqlite_file(parsed.database, url)
@@ -120,6 +140,20 @@ def _engine(sqlalchemy: Any, url: str, scrub: _Scrubber) -> Any:
             f"the database driver {module!r} for {url_scheme(url)}:// URLs is not installed; "
             f"pip install {package}"
         ) from exc
+
+
+def _password_cut_short(url: str, password: str | None) -> bool:
+    """Whether SQLAlchemy ended the password at an "@" that belongs to the password.
+
+    After that "@" SQLAlchemy reads the host, port, database and query: an "@" there
+    that is not inside a query parameter's value is the rest of an unencoded password.
+    """
+    if password is None:
+        return False
+    rest = url.partition("://")[2]
+    at = rest.find("@", rest.find(":") + 1)
+    before_query, _, query = rest[at + 1 :].partition("?")
+    return "@" in before_query or any("@" in pair.partition("=")[0] for pair in query.split("&"))
 
 
 def _sqlite_file(database: str | None, url: str) -> Path:
@@ -163,9 +197,9 @@ def _fetch(
                 rows.extend(part)
                 stage.advance(len(part))
     except sqlalchemy.exc.DBAPIError as exc:
-        raise _query_error(scrub(exc.orig)) from exc
+        raise _query_error(scrub(exc.orig)) from scrub.cause(exc)
     except sqlalchemy.exc.SQLAlchemyError as exc:
-        raise SourceError(f"the query failed: {scrub(exc)}; check the query") from exc
+        raise SourceError(f"the query failed: {scrub(exc)}; check the query") from scrub.cause(exc)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     return pa.table([_to_arrow(values) for values in columns], names=names)
 
@@ -202,14 +236,32 @@ def _to_arrow(values: Sequence[Any]) -> pa.Array:
         return pa.array([None if value is None else str(value) for value in values], pa.string())
 
 
+class _DriverError(Exception):
+    """A driver's or SQLAlchemy's exception, its message masked: the cause ``--verbose`` shows."""
+
+
 class _Scrubber:
-    """Turns an exception into one message line that never shows the URL's password."""
+    """Turns an exception into one message line that never shows the URL's secrets."""
 
     def __init__(self, url: str) -> None:
-        password = url_password(url)
-        self._secrets = sorted({password, unquote(password)} if password else set(), key=len)
+        self._secrets = url_secrets(url)
 
     def __call__(self, exc: BaseException | None) -> str:
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         text = lines[0] if lines else type(exc).__name__
         return mask_text(text, self._secrets)
+
+    def cause(self, exc: BaseException) -> _DriverError:
+        """A masked copy of ``exc`` and of the exceptions chained to it, with its traceback.
+
+        Chained as the cause of a ``SourceError`` instead of ``exc`` itself, whose text
+        (or its own cause's) may quote a connection string.
+        """
+        parts, seen = [], set()
+        current: BaseException | None = exc
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            parts.append(f"{type(current).__module__}.{type(current).__qualname__}: {current}")
+            current = current.__cause__ or current.__context__
+        copy = _DriverError(mask_text("\ncaused by ".join(parts), self._secrets))
+        return copy.with_traceback(exc.__traceback__)
