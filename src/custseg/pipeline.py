@@ -261,9 +261,10 @@ def fit_to_folder(
         )
         names = ["model.json", "metrics.json"]
         if report:
-            from .report import write_report  # figures and templates: loaded only when asked
+            # figures and templates: loaded only when asked
+            from .report.write import write_report_files
 
-            written = write_report(model, data, staging, progress=progress)
+            written = write_report_files(model, data, staging, progress=progress)
             names += [name for name in written if name not in names]
         write_fit_marker(staging, names)
     files = {name: folder / name for name in names}

@@ -92,3 +92,74 @@ def test_help_shows_an_example(fitted: tuple[Path, Path, Path]) -> None:
     assert done.returncode == 0
     assert "Example: custseg report" in done.stdout
     assert "--data" in done.stdout and "--out" in done.stdout
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_report_into_a_fit_folder_is_refused_and_leaves_it_whole(
+    fitted: tuple[Path, Path, Path],
+) -> None:
+    folder, _, data_path = fitted
+    fit = _run(
+        "fit", "--input", data_path, "--out", "fitted", "--k", "3", "--k-range", "3-3", cwd=folder
+    )
+    assert fit.returncode == 0, fit.stderr
+    before = _contents(folder / "fitted")
+    assert {"model.json", "metrics.json", "report.html", "summary.md"} <= set(before)
+    # Another table (a third of the rows): its report would describe another run.
+    other = folder / "other.csv"
+    pd.read_csv(data_path).head(300).to_csv(other, index=False)
+    done = _run(
+        "report", folder / "fitted" / "model.json", "--data", other, "--out", "fitted", cwd=folder
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert "fitted" in lines[0] and "custseg fit" in lines[0]
+    assert "--out" in lines[0] and "Traceback" not in done.stderr
+    assert _contents(folder / "fitted") == before
+
+
+def test_a_second_report_replaces_the_first_whole_and_keeps_the_users_files(
+    fitted: tuple[Path, Path, Path],
+) -> None:
+    folder, model_path, data_path = fitted
+    first = _run("report", model_path, "--data", data_path, "--out", "again", cwd=folder)
+    assert first.returncode == 0, first.stderr
+    out = folder / "again"
+    (out / "figures" / "from-an-old-version.png").write_bytes(b"stale")
+    (out / "notes.txt").write_text("the analyst's own file", encoding="utf-8")
+    second = _run("report", model_path, "--data", data_path, "--out", "again", cwd=folder)
+    assert second.returncode == 0, second.stderr
+    assert not (out / "figures" / "from-an-old-version.png").exists()
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "the analyst's own file"
+    marker = json.loads((out / ".custseg-report.json").read_text(encoding="utf-8"))
+    assert marker["command"] == "report"
+    assert "notes.txt" not in marker["files"] and "report.html" in marker["files"]
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".again")) == []
+
+
+def test_a_refit_drops_the_report_of_the_model_it_replaced(
+    fitted: tuple[Path, Path, Path],
+) -> None:
+    folder, _, data_path = fitted
+    fit = ["fit", "--input", data_path, "--out", "refit", "--no-report", "--k-range", "2-4"]
+    first = _run(*fit, "--k", "3", cwd=folder)
+    assert first.returncode == 0, first.stderr
+    model_path = folder / "refit" / "model.json"
+    report = _run("report", model_path, "--data", data_path, cwd=folder)
+    assert report.returncode == 0, report.stderr
+    assert (folder / "refit" / "report" / "report.html").is_file()
+    (folder / "refit" / "mine").mkdir()
+    (folder / "refit" / "mine" / "notes.txt").write_text("kept", encoding="utf-8")
+    again = _run(*fit, "--k", "4", cwd=folder)
+    assert again.returncode == 0, again.stderr
+    # The old report described a model that is gone: it is not carried over.
+    assert not (folder / "refit" / "report").exists()
+    assert (folder / "refit" / "mine" / "notes.txt").read_text(encoding="utf-8") == "kept"

@@ -46,7 +46,9 @@ def report(
 ) -> None:
     """Write report.html (one self-contained page), figures/, summary.md and profiles.csv.
 
-    Rows with unusable values are counted in the report and set aside.
+    Rows with unusable values are counted in the report and set aside. The folder is
+    written whole: an earlier report there is replaced, a folder written by another
+    command (a fit folder) is refused.
     """
     from ..exceptions import ConfigError
     from ..model import load_model
@@ -54,16 +56,26 @@ def report(
 
     if seed < 0:
         raise ConfigError(f"--seed {seed} should be an integer >= 0, e.g. --seed 0")
-    from .._utils.io import check_distinct_paths
+    from .._utils.io import check_distinct_paths, check_folder_kind, sha256_file
 
     folder = out if out is not None else _default_folder(model)
     for name in ("report.html", "summary.md", "profiles.csv"):
         check_distinct_paths({"the data (--data)": data, f"out (--out) {name}": folder / name})
         check_distinct_paths({"the model": model, f"out (--out) {name}": folder / name})
+    # Before the model and the table are read: a fit folder (the model's own included)
+    # is refused at once; an earlier report folder is replaced whole.
+    check_folder_kind(folder, "report", hint=str(folder / "report"))
     loaded = load_model(model)
     frame = _read_table(data)
     with rich_progress() as progress:
-        written = write_report(loaded, frame, folder, progress=progress, random_state=seed)
+        written = write_report(
+            loaded,
+            frame,
+            folder,
+            progress=progress,
+            random_state=seed,
+            model_sha256=sha256_file(model) if model.is_file() else None,
+        )
     if as_json:
         print_json({name: str(path) for name, path in written.items()})
     else:

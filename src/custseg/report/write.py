@@ -1,4 +1,10 @@
-"""Write a report to a folder: the HTML page, its figures, a summary and the profiles."""
+"""Write a report to a folder: the HTML page, its figures, a summary and the profiles.
+
+:func:`write_report` writes the folder as a whole (a fresh folder replaces an earlier
+report at once, and a folder holding another run's outputs is refused);
+:func:`write_report_files` writes the files into a folder its caller owns (the staging
+folder of ``custseg fit``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._utils.io import atomic_path, write_bytes_atomic, write_text_atomic
+from .._utils.io import (
+    atomic_folder,
+    atomic_path,
+    check_folder_kind,
+    write_bytes_atomic,
+    write_run_marker,
+    write_text_atomic,
+)
 from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.text import neutralise_formulas
 from ..exceptions import SourceError
@@ -15,7 +28,7 @@ from ..model import SegmentationModel
 from .data import build_report_data
 from .render import render_report
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "write_report_files"]
 
 
 def write_report(
@@ -25,11 +38,16 @@ def write_report(
     *,
     progress: Progress = NO_PROGRESS,
     random_state: int = 0,
+    model_sha256: str | None = None,
 ) -> dict[str, Path]:
-    """Build the report of ``model`` on ``frame`` and write it to ``out_dir``.
+    """Build the report of ``model`` on ``frame`` and write it to the folder ``out_dir``.
 
-    Every file is written atomically: a reader never sees a half-written file, and a
-    failure leaves the previous version of each file in place.
+    The folder is written as a whole: the files go to a staging folder that replaces
+    ``out_dir`` in one rename, so a failure leaves the previous report untouched and a
+    new report never sits beside files of an earlier one. An earlier report in
+    ``out_dir`` is replaced (files custseg did not write are kept); a folder holding
+    another run's outputs (a ``custseg fit`` folder, a migration) is refused before
+    anything is computed. The folder's ``.custseg-report.json`` lists the files.
 
     Parameters
     ----------
@@ -43,6 +61,10 @@ def write_report(
         Receives the progress of the three stages (data, figures, files).
     random_state : int, default=0
         Seed of the samples drawn for the figures (see :func:`build_report_data`).
+    model_sha256 : str or None, default=None
+        sha256 of the model file the report describes, recorded in the marker: a fit
+        that later replaces that model in the folder above drops this report rather
+        than keep a report of a model that is gone.
 
     Returns
     -------
@@ -54,14 +76,42 @@ def write_report(
     ------
     SourceError
         If ``out_dir`` exists and is not a folder, or cannot be created.
+    ConfigError
+        If ``out_dir`` holds the outputs of another kind of run (e.g. a fit), or another
+        process is writing it.
     ModelError, DataError, SchemaError, ConfigError
         As :func:`build_report_data`.
     """
     folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise SourceError(
-            f"the output path {folder} is a file, not a folder; pass a folder (out_dir, --out)"
+    _check_folder(folder)
+    hint = os.fspath(folder / "report")
+    check_folder_kind(folder, "report", hint=hint)  # before the work, not only after it
+    with atomic_folder(folder, "report", hint=hint) as staging:
+        written = write_report_files(
+            model, frame, staging, progress=progress, random_state=random_state
         )
+        write_run_marker(staging, "report", list(written), model_sha256=model_sha256)
+    return {name: folder / name for name in written}
+
+
+def write_report_files(
+    model: SegmentationModel,
+    frame: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    progress: Progress = NO_PROGRESS,
+    random_state: int = 0,
+) -> dict[str, Path]:
+    """Write the report's files into ``out_dir``, a folder the caller owns.
+
+    Each file is written atomically, the page last; files of an earlier report are
+    not removed. Callers that write a folder as a whole (``custseg fit`` into its
+    staging folder) use it; others use :func:`write_report`.
+
+    Parameters and returns are those of :func:`write_report`.
+    """
+    folder = Path(out_dir)
+    _check_folder(folder)
     with progress.stage("Computing the report data", total=None):
         data = build_report_data(model, frame, random_state=random_state)
     with progress.stage("Drawing the figures", total=None):
@@ -83,3 +133,10 @@ def write_report(
         written["report.html"] = write_text_atomic(folder / "report.html", rendered.html)
         stage.advance()
     return written
+
+
+def _check_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise SourceError(
+            f"the output path {folder} is a file, not a folder; pass a folder (out_dir, --out)"
+        )
