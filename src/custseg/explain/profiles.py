@@ -41,6 +41,7 @@ import pandas as pd
 
 from .._utils.io import atomic_path
 from .._utils.sampling import stratified_sample
+from .._utils.text import neutralise_formulas
 from ..exceptions import DataError
 from ._inputs import numeric_feature_columns, numeric_matrix, validate_labels
 
@@ -295,9 +296,14 @@ class SegmentProfiles:
         )
 
     def write_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write :attr:`table` to ``path`` as CSV, atomically (``profiles.csv``)."""
+        """Write :attr:`table` to ``path`` as CSV, atomically (``profiles.csv``).
+
+        A feature name that starts like a spreadsheet formula (``=``, ``+``, ``-``,
+        ``@``) is written with a leading ``'`` so that a spreadsheet shows it as text
+        (:func:`custseg._utils.text.neutralise_formulas`); numbers are written as is.
+        """
         with atomic_path(path) as tmp:
-            self.table.to_csv(tmp, index=False)
+            neutralise_formulas(self.table).to_csv(tmp, index=False)
         return Path(path)
 
 

@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 
 from .._utils.io import write_bytes_atomic, write_text_atomic
+from .._utils.text import neutralise_formulas
 from ..exceptions import ConfigError, SourceError
 from ..scoring.migration import Migration
+from ._format import displayed
 from .figures.migration import migration_figure
 
 __all__ = ["MIGRATION_FILES", "write_migration"]
@@ -55,11 +57,13 @@ def write_migration(migration: Migration, out_dir: str | os.PathLike[str]) -> di
         raise ConfigError(f"{folder} (--out) is a file; give a folder such as migration/")
     summary = migration.summary
     contents: dict[str, str | bytes] = {
-        "transitions.csv": migration.transitions.to_csv(index=False),
-        "only_old.csv": migration.only_old.to_csv(index=False),
-        "only_new.csv": migration.only_new.to_csv(index=False),
+        # Segment names and identifiers come from the data: a spreadsheet must show
+        # "=..." or "@..." as text (a leading quote), never run it.
+        "transitions.csv": neutralise_formulas(migration.transitions).to_csv(index=False),
+        "only_old.csv": neutralise_formulas(migration.only_old).to_csv(index=False),
+        "only_new.csv": neutralise_formulas(migration.only_new).to_csv(index=False),
         "migration.png": migration_figure(
-            migration.matrix, summary["segments_old"], summary["segments_new"]
+            migration.matrix, displayed(summary["segments_old"]), displayed(summary["segments_new"])
         ),
         "migration.json": json.dumps(migration.to_dict(), indent=2, allow_nan=False) + "\n",
     }
