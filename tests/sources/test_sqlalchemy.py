@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -190,3 +192,34 @@ def test_missing_extra_says_what_to_install(sample_sqlite: Path) -> None:
     assert done.stdout.strip() == (
         "sqlite:// warehouses need SQLAlchemy, which is not installed; pip install 'custseg[sql]'"
     )
+
+
+def test_a_password_sqlalchemy_would_cut_is_refused_before_connecting() -> None:
+    # SQLAlchemy ends the password at its first "@": "ss/w0rd-Zq@..." would go to DNS.
+    for url in (
+        "postgresql://ana:p@ss/w0rd-Zq@127.0.0.1:1/db",
+        "postgresql://ana@corp.com:p@ss:w0rd-Zq@127.0.0.1:1/db",
+        "postgresql://ana:p@ss?w0rd-Zq@127.0.0.1:1/db",
+    ):
+        with pytest.raises(SourceError, match="percent-encode the user name and password") as e:
+            extract("SELECT 1", url)
+        assert "w0rd" not in str(e.value) and "***" in str(e.value)
+        assert "w0rd" not in str(e.value.__cause__)
+
+
+def test_the_chained_driver_error_is_a_masked_copy() -> None:
+    # A closed port of 127.0.0.1: the driver fails at once, and its exception chain
+    # (what --verbose prints) is replaced by a masked copy with the same traceback.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://ana@corp.com:{quote('se;cr@t-Zq', safe='')}@127.0.0.1:{port}/db"
+    with pytest.raises(SourceError, match=r"^cannot connect to postgresql://ana@corp.com:\*\*\*@"):
+        extract("SELECT 1", url)
+    try:
+        extract("SELECT 1", url)
+    except SourceError as exc:
+        cause = exc.__cause__
+    assert type(cause).__name__ == "_DriverError" and cause.__traceback__ is not None
+    assert "OperationalError" in str(cause) and "refused" in str(cause)
+    assert "cr@t" not in str(cause) and "cr%40t" not in str(cause)

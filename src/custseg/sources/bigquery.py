@@ -76,10 +76,19 @@ def parse_bigquery_url(url: str) -> BigQueryTarget:
     Raises
     ------
     ConfigError
-        No project, too many path parts, or an unknown option.
+        No project, too many path parts, a user or password (``user:pw@project``), or
+        an unknown option; the message shows the URL masked.
     """
     rest = url.partition("://")[2]
     path, _, query = rest.partition("?")
+    if "@" in path:
+        # BigQuery signs in with Google credentials: a user part here is a misplaced secret.
+        raise ConfigError(
+            f"warehouse {mask_url(url)!r} holds a user or password; BigQuery URLs carry none: "
+            "write bigquery://PROJECT[/DATASET] and sign in with 'gcloud auth "
+            "application-default login', GOOGLE_APPLICATION_CREDENTIALS or a service-account "
+            "key file: credentials='key.json' (--credentials key.json)"
+        )
     parts = [part for part in path.split("/") if part]
     if not parts or len(parts) > 2:
         raise ConfigError(

@@ -367,5 +367,6 @@ def _unclaimed(url: str) -> str:
     lowered = url.lower()
     for warehouse in WAREHOUSES:
         if warehouse.file_hint and lowered.endswith(warehouse.file_suffixes):
-            return f"warehouse {masked!r} has no scheme; {warehouse.file_hint.format(path=url)}"
+            hint = warehouse.file_hint.format(path=masked)
+            return f"warehouse {masked!r} has no scheme; {hint}"
     return f"warehouse {masked!r} has no scheme; use {supported_warehouses()}"

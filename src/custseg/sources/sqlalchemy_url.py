@@ -105,13 +105,14 @@ def _engine(sqlalchemy: Any, url: str, scrub: _Scrubber) -> Any:
             f"invalid database URL {mask_url(url)!r}: {scrub(exc)}; write it as "
             f"dialect://user:password@host:port/database{_ENCODE_HINT}"
         ) from scrub.cause(exc)
-    except ValueError as exc:
-        # The port is not a number: often the end of a password holding "@" and ":".
+    except ValueError:
+        # The port is not a number: often the end of a password holding "@" and ":",
+        # which int()'s message would quote: nothing of it is chained.
         raise SourceError(
             f"invalid database URL {mask_url(url)!r}: the port SQLAlchemy reads in it is not "
             "a number (is there an unencoded '@' or ':' in the password?); write it as "
             f"dialect://user:password@host:port/database{_ENCODE_HINT}"
-        ) from scrub.cause(exc)
+        ) from None
     if _password_cut_short(url, parsed.password):
         # SQLAlchemy ends the password at its first "@": the rest would become the host.
         raise SourceError(
