@@ -157,6 +157,10 @@ def _password_span(url: str, rest: str) -> tuple[tuple[int, int] | None, int]:
 
     Returns ``((start, end) or None, index of the "?" that opens the query or -1)``.
     """
+    if "@" not in rest:
+        # No user part for any reading (SQLAlchemy's needs an "@"): no parser to import
+        # for duckdb:///file.duckdb or bigquery://project.
+        return None, rest.find("?")
     parsed = _sqlalchemy_parse(url)
     if parsed is not None:
         located = _locate(rest, parsed)
