@@ -168,6 +168,16 @@ def test_the_service_shows_no_query_text_or_path_unless_asked():
     assert _training({"source": "/data/x/customers.csv"}, expose=False)["source"] == (
         "customers.csv"
     )
+    # A model written by hand or by an older custseg may hold the URL unmasked.
+    for source, shown in [
+        ("postgresql://ana@corp.com:s3;cr@t@db/c", "postgresql://ana@corp.com:***@db/c"),
+        (
+            "mssql+pyodbc://?odbc_connect=UID=a;PWD={s3;cr}",
+            "mssql+pyodbc://?odbc_connect=UID=a;PWD=***",
+        ),
+    ]:
+        for expose in (False, True):
+            assert _training({"source": source}, expose=expose)["source"] == shown
 
 
 def test_an_sql_file_records_its_name_and_hash_in_the_manifest(run_cli, tmp_path):
