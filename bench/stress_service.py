@@ -8,9 +8,14 @@ A. 2,000 idle connections (connected, never send a byte) plus 100 uploads that a
    (100 records each). Prints the peak RSS and the slowest normal request.
 B. Two clients post 10,000-record requests back to back while a third asks /healthz
    every 20 ms. Prints /healthz p50/p99/max latency and the scoring requests' rate.
+C. Eight clients at once post 16 MiB bodies of ``[{},{},...]`` (5,592,405 empty
+   records each, far over the record limit) while normal 100-record requests are sent
+   one after another. Prints the server's peak RSS, the answers to the hostile bodies
+   and the median and slowest normal request (``--rounds`` rounds, medians).
 
     .venv/bin/python bench/stress_service.py                 # fits a k=8 model first
     .venv/bin/python bench/stress_service.py --workers 2 --model out/model.json
+    .venv/bin/python bench/stress_service.py --phase C --threads 8 --rounds 3
 """
 
 from __future__ import annotations
@@ -186,46 +191,141 @@ def phase_b(port: int, big: bytes, seconds: float) -> dict[str, float]:
     }
 
 
+def hostile_body(limit: int = 16 * MiB) -> bytes:
+    """``[{},{},...]`` of exactly ``limit`` bytes: as many records as the bytes allow."""
+    n = (limit - 1) // 3
+    return b"[" + b"{}," * (n - 1) + b"{}]"
+
+
+def phase_c(port: int, server_pid: int, normal: bytes, clients: int = 8) -> dict[str, float]:
+    hostile = hostile_body()
+    peak = rss_mb(server_pid)
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, rss_mb(server_pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    answers: list[tuple[float, int]] = []
+    senders = [
+        threading.Thread(target=lambda: answers.append(timed_post(port, hostile)))
+        for _ in range(clients)
+    ]
+    for thread in senders:
+        thread.start()
+    normal_times = []
+    statuses = []
+    # Normal requests one after another while the hostile ones are sent, read and refused.
+    while any(thread.is_alive() for thread in senders) or len(normal_times) < 3:
+        seconds, status = timed_post(port, normal)
+        normal_times.append(seconds)
+        statuses.append(status)
+        time.sleep(0.05)
+    for thread in senders:
+        thread.join()
+    time.sleep(0.5)
+    stop.set()
+    sampler.join()
+    codes = sorted(status for _, status in answers)
+    return {
+        "peak_rss_mb": peak,
+        "rss_after_mb": rss_mb(server_pid),
+        "hostile_statuses": codes,  # type: ignore[dict-item]
+        "hostile_max_s": max(seconds for seconds, _ in answers),
+        "normal_n": float(len(normal_times)),
+        "normal_ok": float(statuses.count(200)),
+        "normal_median_s": statistics.median(normal_times),
+        "normal_max_s": max(normal_times),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="custseg serve --threads")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of phase B")
+    parser.add_argument("--phase", choices=["A", "B", "C"], action="append", help="default: all")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of phase C (medians)")
     args = parser.parse_args()
+    phases = args.phase or ["A", "B", "C"]
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or fit_model(Path(tmp))
         normal = bodies(1, 100, seed=1)[0]
         big = bodies(1, 10_000, seed=2)[0]
-        port = free_port()
         options = ["--workers", str(args.workers)]
         if args.threads is not None:
             options += ["--threads", str(args.threads)]
-        server = start_server(model, port, *options)
-        try:
-            time.sleep(1.0)
-            print(f"server RSS at rest: {rss_mb(server.pid):.0f} MB ({args.workers} worker(s))")
-            a = phase_a(port, server.pid, normal)
+        if "A" in phases or "B" in phases:
+            port = free_port()
+            server = start_server(model, port, *options)
+            try:
+                time.sleep(1.0)
+                rest = rss_mb(server.pid)
+                print(f"server RSS at rest: {rest:.0f} MB ({args.workers} worker(s))")
+                if "A" in phases:
+                    a = phase_a(port, server.pid, normal)
+                    print(
+                        f"A. {a['idle_connections']:.0f} idle connections + 100 stalled 16 MiB"
+                        f" uploads ({a['outcomes']}): peak RSS {a['peak_rss_mb']:.0f} MB"
+                        f" (after they left: {a['rss_after_mb']:.0f} MB); normal 100-record"
+                        f" request {a['normal_ok']:.0f}/5 answered, slowest"
+                        f" {a['normal_max_s']:.2f} s, median {a['normal_median_s']:.2f} s"
+                    )
+                    figures["a"] = {k: v for k, v in a.items() if k != "outcomes"}
+                if "B" in phases:
+                    b = phase_b(port, big, args.seconds)
+                    print(
+                        f"B. /healthz while 10,000-record requests run ({b['big_requests']:.0f}"
+                        f" scored, median {b['big_median_s']:.2f} s each): p50"
+                        f" {b['healthz_p50_ms']:.1f} ms, p99 {b['healthz_p99_ms']:.1f} ms, max"
+                        f" {b['healthz_max_ms']:.1f} ms over {b['healthz_n']:.0f} requests"
+                    )
+                    figures["b"] = b
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+        if "C" in phases:
+            rounds = []
+            for _ in range(args.rounds):  # a fresh server each round: peaks are independent
+                port = free_port()
+                server = start_server(model, port, *options)
+                try:
+                    time.sleep(1.0)
+                    rest = rss_mb(server.pid)
+                    c = phase_c(port, server.pid, normal)
+                    c["rss_at_rest_mb"] = rest
+                    rounds.append(c)
+                    print(
+                        f"C. 8 x 16 MiB [{{}},{{}},...] at once: answered"
+                        f" {c['hostile_statuses']} (slowest {c['hostile_max_s']:.2f} s); RSS"
+                        f" at rest {rest:.0f} MB, peak {c['peak_rss_mb']:.0f} MB; normal"
+                        f" 100-record requests meanwhile {c['normal_ok']:.0f}/"
+                        f"{c['normal_n']:.0f} answered, median {c['normal_median_s']:.3f} s,"
+                        f" slowest {c['normal_max_s']:.3f} s"
+                    )
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+            keys = ("rss_at_rest_mb", "peak_rss_mb", "hostile_max_s", "normal_median_s")
+            medians = {k: statistics.median(r[k] for r in rounds) for k in keys}  # type: ignore[misc]
+            medians["normal_max_s"] = max(r["normal_max_s"] for r in rounds)
             print(
-                f"A. {a['idle_connections']:.0f} idle connections + 100 stalled 16 MiB uploads"
-                f" ({a['outcomes']}): peak RSS {a['peak_rss_mb']:.0f} MB"
-                f" (after they left: {a['rss_after_mb']:.0f} MB); normal 100-record request"
-                f" {a['normal_ok']:.0f}/5 answered, slowest {a['normal_max_s']:.2f} s,"
-                f" median {a['normal_median_s']:.2f} s"
+                f"C. median of {len(rounds)} rounds: peak RSS {medians['peak_rss_mb']:.0f} MB"
+                f" (at rest {medians['rss_at_rest_mb']:.0f} MB), hostile bodies answered within"
+                f" {medians['hostile_max_s']:.2f} s, normal request median"
+                f" {medians['normal_median_s']:.3f} s (slowest of all rounds"
+                f" {medians['normal_max_s']:.3f} s)"
             )
-            b = phase_b(port, big, args.seconds)
-            print(
-                f"B. /healthz while 10,000-record requests run ({b['big_requests']:.0f} scored,"
-                f" median {b['big_median_s']:.2f} s each): p50 {b['healthz_p50_ms']:.1f} ms,"
-                f" p99 {b['healthz_p99_ms']:.1f} ms, max {b['healthz_max_ms']:.1f} ms"
-                f" over {b['healthz_n']:.0f} requests"
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            figures["c"] = medians
     print(f"load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(json.dumps({"a": {k: v for k, v in a.items() if k != "outcomes"}, "b": b}))
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -325,6 +325,115 @@ def test_healthz_answers_while_large_requests_are_scored(tight_server, sample):
     assert health and set(health) == {200}
 
 
+# ------------------------------------------------- record limits before parsing
+
+
+def _hostile(limit: int = 16 * MiB) -> bytes:
+    """``[{},{},...]`` of exactly ``limit`` bytes: 5,592,405 empty records for 16 MiB."""
+    n = (limit - 1) // 3
+    return b"[" + b"{}," * (n - 1) + b"{}]"
+
+
+def _server_pid(base: str) -> int:
+    port = base.rsplit(":", 1)[1]
+    found = [pid for pid, args in _processes().items() if f"--port\0{port}\0" in args]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
+class _PeakRss:
+    """Samples a process's resident memory in a thread until stopped."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = _rss_mb(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _rss_mb(self.pid))
+            time.sleep(0.01)
+
+    def __enter__(self) -> _PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture(scope="module", params=["1", "8"], ids=["threads1", "threads8"])
+def default_server(request, model_file: Path) -> Iterator[str]:
+    """The default limits (16 MiB, 10,000 records, 256 MiB budget), one worker."""
+    yield from _serve(model_file, "--workers", "1", "--threads", request.param)
+
+
+def test_bodies_of_millions_of_empty_records_are_refused_while_counted(default_server, sample):
+    # The issue's attack: 8 clients at once, each 16 MiB of [{},{},...] (5.6M records).
+    # Decoding one such body builds 5.6M dicts (~400 MB); counting first refuses it
+    # at record 10,001 with only the body itself in memory.
+    hostile = _hostile()
+    assert len(hostile) == 16 * MiB
+    pid = _server_pid(default_server)
+    answers: list[httpx.Response] = []
+    normal: list[int] = []
+
+    def send() -> None:
+        answers.append(httpx.post(f"{default_server}/v1/score", content=hostile, timeout=120))
+
+    senders = [threading.Thread(target=send) for _ in range(8)]
+    with _PeakRss(pid) as rss:
+        for thread in senders:
+            thread.start()
+        while any(thread.is_alive() for thread in senders) or not normal:
+            ok = httpx.post(f"{default_server}/v1/score", json=_records(sample.head(5)), timeout=60)
+            normal.append(ok.status_code)
+        for thread in senders:
+            thread.join()
+    assert len(answers) == 8
+    for response in answers:
+        message = _assert_clean_error(response, 413)
+        assert "more than 10,000 records" in message, message
+        assert "limit of 10,000 per request" in message, message
+    assert set(normal) == {200}
+    # At rest the server holds ~180 MB; the bodies 8 x 16 MiB. Before the fix: 735 MB.
+    assert rss.peak < 500, f"peak RSS {rss.peak:.0f} MB"
+
+
+def test_drift_counts_records_before_parsing_too(default_server):
+    response = httpx.post(f"{default_server}/v1/drift", content=_hostile(2 * MiB), timeout=60)
+    message = _assert_clean_error(response, 413)
+    assert "more than 10,000 records" in message
+
+
+def test_a_record_nesting_millions_of_arrays_is_refused_without_building_them(
+    default_server, sample
+):
+    # One record, one field holding 16 MiB of [[],[],...]: counting records cannot stop
+    # it, so nested values are skipped by a scan and reported, never decoded.
+    record = _records(sample.head(1))[0]
+    record["BALANCE"] = "here"
+    head, tail = json.dumps([record]).encode().split(b'"here"')
+    n = (16 * MiB - len(head) - len(tail) - 1) // 3
+    body = head + b"[" + b"[]," * (n - 1) + b"[]]" + tail
+    assert 16 * MiB - 3 <= len(body) <= 16 * MiB
+    pid = _server_pid(default_server)
+    with _PeakRss(pid) as rss:
+        response = httpx.post(f"{default_server}/v1/score", content=body, timeout=120)
+    detail = _assert_clean_error(response, 422)
+    assert detail[0]["loc"] == ["body", 0, "BALANCE"] and "array" in detail[0]["msg"]
+    assert rss.peak < 400, f"peak RSS {rss.peak:.0f} MB"
+
+
 # ------------------------------------------------------- workers and signatures
 
 

@@ -16,6 +16,8 @@ Every failure is an :class:`ApiError` with a 4xx (or 503) status and a message.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import json
 import math
 import operator
@@ -30,6 +32,7 @@ from .._utils.text import count
 __all__ = [
     "ApiError",
     "BodyBudget",
+    "DecodeGate",
     "FREE_BODY_BYTES",
     "parse_records",
     "read_body",
@@ -115,8 +118,12 @@ class BodyReader:
             self.budget.give_back(self.reserved)
             self.reserved = 0
 
-    async def read(self, request: Request) -> bytes:
-        """The body, refusing more than ``limit`` bytes whether announced or streamed."""
+    async def read(self, request: Request) -> bytearray:
+        """The body, refusing more than ``limit`` bytes whether announced or streamed.
+
+        The buffer the body arrived in is returned as is: no copy of up to ``limit``
+        bytes is made on the way to the parser.
+        """
         declared = request.headers.get("content-length")
         if declared is not None:
             try:
@@ -143,7 +150,7 @@ class BodyReader:
         except ClientDisconnect:
             raise ApiError(400, "the client closed the connection before the body ended") from None
 
-    async def _receive(self, request: Request) -> bytes:
+    async def _receive(self, request: Request) -> bytearray:
         body = bytearray()
         async for part in request.stream():
             if len(body) + len(part) > self.limit:
@@ -155,7 +162,7 @@ class BodyReader:
                 )
             self._reserve_up_to(len(body) + len(part))
             body += part
-        return bytes(body)
+        return body
 
 
 def read_body(budget: BodyBudget, limit: int, timeout: float) -> BodyReader:
@@ -163,7 +170,93 @@ def read_body(budget: BodyBudget, limit: int, timeout: float) -> BodyReader:
     return BodyReader(budget, limit, timeout)
 
 
+class DecodeGate:
+    """Bytes of bodies decoded and scored at once, across the threads of one process.
+
+    Decoding a body builds Python objects worth a few times its size; with
+    ``--threads 8`` eight large bodies could be decoded together. A body larger than
+    :data:`FREE_BODY_BYTES` waits (on the event loop, holding no thread) until the
+    bodies in work plus itself fit in ``limit`` (the body size limit: one largest body
+    at a time, or several smaller ones); smaller bodies never wait.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def enter(self, size: int) -> int:
+        """Wait for room for ``size`` bytes; the bytes to give back to :meth:`leave`."""
+        if size <= FREE_BODY_BYTES:
+            return 0
+        while self.used and self.used + size > self.limit:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            try:
+                await waiter
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(waiter)
+        self.used += size
+        return size
+
+    def leave(self, size: int) -> None:
+        """Give back what :meth:`enter` took, and let the waiting bodies try again."""
+        if not size:
+            return
+        self.used -= size
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+
 # ---------------------------------------------------------------------- parsing
+#
+# A body is counted before it is decoded. Two C-speed counts decide the path:
+#
+# - at most one "[" and at most max_records + 1 "{" (the usual case): the body can hold
+#   no nested array and at most that many objects, so json decodes it (whole up to
+#   1 MiB; beyond, record by record, stopping at record max_records + 1);
+# - otherwise (millions of tiny records, nested arrays, brackets inside strings): a
+#   regex scan walks the records on the bytes without building them, refuses at
+#   record max_records + 1, and nested values are skipped, never decoded (a record
+#   holding one is rebuilt with an empty container in its place, which the checks
+#   below report like the real value).
+#
+# Memory while parsing is thus the body plus the decoded records of an accepted
+# request (about 2 to 3 times the body for flat records; see docs/inference.md).
+
+_B_SPACE = rb"[ \t\n\r]*+"
+_B_STRING = rb'"(?:[^"\\]++|\\.)*+"'
+_B_NUMBER = rb"-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+"
+_B_SCALAR = rb"(?:" + _B_STRING + rb"|" + _B_NUMBER + rb"|true|false|null)"
+_B_PAIR = _B_STRING + _B_SPACE + rb":" + _B_SPACE + _B_SCALAR + _B_SPACE
+#: A JSON object whose values are all scalars (strings, numbers, booleans, null).
+_FLAT_RECORD = re.compile(
+    rb"\{" + _B_SPACE + rb"(?:" + _B_PAIR + rb"(?:," + _B_SPACE + _B_PAIR + rb")*+)?+\}"
+)
+#: Nested values are skipped down to this depth (deeper: "nested too deeply").
+_SKIP_DEPTH = 32
+
+
+def _container(depth: int) -> bytes:
+    # Lax on purpose: it only finds where a nested value ends (strings and brackets
+    # respected); the value is refused whatever its content.
+    inner = rb'(?:"(?:[^"\\]++|\\.)*+"|[^\[\]{}"]++)'
+    if depth > 1:
+        inner = rb"(?:" + inner + rb"|" + _container(depth - 1) + rb")"
+    return rb"[\[{]" + inner + rb"*+[\]}]"
+
+
+_B_SCALAR_RE = re.compile(_B_SCALAR)
+_ANY_VALUE = re.compile(_B_SCALAR + rb"|" + _container(_SKIP_DEPTH))
+_B_SPACES = re.compile(_B_SPACE)
+_B_PAIR_HEAD = re.compile(_B_STRING + _B_SPACE + rb":" + _B_SPACE)
+_B_RECORDS_OBJECT = re.compile(rb'\{[ \t\n\r]*"records"[ \t\n\r]*:[ \t\n\r]*\[')
+_BOM = b"\xef\xbb\xbf"
+# Bytes of JSON decoded to explain a syntax error (bounded: the body may be hostile).
+_EXPLAIN_BYTES = 64 * 1024
 
 
 def _reject_constant(name: str) -> float:
@@ -177,14 +270,30 @@ def _skip(text: str, i: int) -> int:
     return _SPACES.match(text, i).end()  # type: ignore[union-attr]
 
 
-def _decode_list(text: str, start: int) -> tuple[list[Any], int]:
-    """The JSON array starting at ``text[start] == "["``, decoded one element at a time."""
+def _bskip(data: bytes | bytearray, i: int) -> int:
+    return _B_SPACES.match(data, i).end()  # type: ignore[union-attr]
+
+
+def _too_many(max_records: int, at: int) -> ApiError:
+    return ApiError(
+        413,
+        f"the body holds more than {max_records:,} records (counting stopped at record"
+        f" {max_records + 1:,}, byte {at:,}), over the limit of {max_records:,} per request;"
+        " split them into smaller requests",
+    )
+
+
+def _decode_list(text: str, start: int, max_records: int) -> tuple[list[Any], int]:
+    """The JSON array starting at ``text[start] == "["``, decoded one element at a time
+    and refused at element ``max_records + 1``."""
     items: list[Any] = []
     decode = _DECODER.raw_decode
     i = _skip(text, start + 1)
     if i < len(text) and text[i] == "]":
         return items, i + 1
     while True:
+        if len(items) == max_records:
+            raise _too_many(max_records, i)
         item, i = decode(text, i)
         items.append(item)
         i = _skip(text, i)
@@ -196,19 +305,19 @@ def _decode_list(text: str, start: int) -> tuple[list[Any], int]:
         raise ValueError(f"Expecting ',' delimiter: char {i}")
 
 
-def _decode(text: str) -> Any:
-    """``json.loads(text)``, except that a top-level list (or ``{"records": [...]}``)
-    is decoded record by record."""
+def _decode(text: str, max_records: int) -> tuple[Any, int]:
+    """``json.loads(text)``, except that a large top-level list (or ``{"records": [...]}``)
+    is decoded record by record, up to ``max_records`` records."""
     i = _skip(text, 0)
     if len(text) <= _WHOLE_PARSE_CHARS:
         payload, end = _DECODER.raw_decode(text, i)
         return payload, _skip(text, end)
     if text.startswith("[", i):
-        payload, end = _decode_list(text, i)
+        payload, end = _decode_list(text, i, max_records)
     else:
         wrapped = _RECORDS_OBJECT.match(text, i)
         if wrapped is not None:
-            records, after = _decode_list(text, wrapped.end() - 1)
+            records, after = _decode_list(text, wrapped.end() - 1, max_records)
             close = _skip(text, after)
             if text.startswith("}", close):
                 return {"records": records}, _skip(text, close + 1)
@@ -216,30 +325,178 @@ def _decode(text: str) -> Any:
     return payload, _skip(text, end)
 
 
+def _not_json(detail: str) -> ApiError:
+    return ApiError(400, f"the request body is not valid JSON ({detail})")
+
+
+def _explain(data: bytes | bytearray, start: int, index: int | None) -> ApiError:
+    """The 400 for a value at ``data[start:]`` that the scan could not read.
+
+    json decodes a bounded window to name the syntax error; a value that decodes
+    there is nested deeper than the scan follows.
+    """
+    where = "" if index is None else f", in the record at index {index}"
+    window = data[start : start + _EXPLAIN_BYTES].decode("utf-8", "replace")
+    try:
+        _DECODER.raw_decode(window)
+    except RecursionError:
+        pass
+    except json.JSONDecodeError as exc:
+        if start + _EXPLAIN_BYTES < len(data) and exc.pos >= len(window) - 1:
+            return _not_json(f"a value that does not end within {_EXPLAIN_BYTES:,} bytes{where}")
+        at = start + len(window[: exc.pos].encode())
+        return _not_json(f"{exc.msg} at byte {at:,}{where}")
+    except ValueError as exc:  # NaN and Infinity
+        return _not_json(f"{str(exc).splitlines()[0]}{where}")
+    return ApiError(
+        400,
+        f"the request body is nested too deeply{where} (more than {_SKIP_DEPTH} levels);"
+        " send a flat list of records",
+    )
+
+
+def _scan_list(
+    data: bytes | bytearray, start: int, max_records: int
+) -> tuple[list[tuple[int, int, bool]], int]:
+    """Spans ``(start, end, flat)`` of the records of the array at ``data[start] == "["``,
+    found without decoding them; refused at record ``max_records + 1``."""
+    spans: list[tuple[int, int, bool]] = []
+    flat_record = _FLAT_RECORD.match
+    any_value = _ANY_VALUE.match
+    i = _bskip(data, start + 1)
+    if data.startswith(b"]", i):
+        return spans, i + 1
+    while True:
+        if len(spans) == max_records:
+            raise _too_many(max_records, i)
+        found = flat_record(data, i)
+        flat = found is not None
+        if found is None:
+            found = any_value(data, i)
+            if found is None:
+                raise _explain(data, i, len(spans))
+        spans.append((i, found.end(), flat))
+        i = _bskip(data, found.end())
+        if data.startswith(b",", i):
+            i = _bskip(data, i + 1)
+            continue
+        if data.startswith(b"]", i):
+            return spans, i + 1
+        if i >= len(data):
+            raise _not_json("the body ends inside the list of records")
+        raise _not_json(f"expecting ',' or ']' at byte {i:,}")
+
+
+def _json_value(data: bytes | bytearray) -> Any:
+    return _DECODER.decode(data.decode("utf-8"))
+
+
+def _hollow(data: bytes | bytearray, start: int, end: int, index: int) -> Any:
+    """A record holding nested values, with an empty container in place of each
+    (a record that is not an object: an empty container or its scalar value)."""
+    first = data[start : start + 1]
+    if first == b"[":
+        return []
+    if first != b"{":
+        return _json_value(data[start:end])
+    record: dict[str, Any] = {}
+    i = _bskip(data, start + 1)
+    while not data.startswith(b"}", i):
+        head = _B_PAIR_HEAD.match(data, i)
+        if head is None:
+            raise _explain(data, start, index)
+        key = _json_value(data[i : head.end()].rstrip(b" \t\n\r:"))
+        i = head.end()
+        scalar = _B_SCALAR_RE.match(data, i)
+        if scalar is not None:
+            record[key] = _json_value(scalar.group())
+            i = scalar.end()
+        else:
+            nested = _ANY_VALUE.match(data, i)
+            if nested is None:
+                raise _explain(data, start, index)
+            record[key] = [] if data.startswith(b"[", i) else {}
+            i = nested.end()
+        i = _bskip(data, i)
+        if data.startswith(b",", i):
+            i = _bskip(data, i + 1)
+        elif not data.startswith(b"}", i):
+            raise _explain(data, start, index)
+    return record
+
+
+def _scan(data: bytes | bytearray, start: int, max_records: int) -> Any:
+    """The payload of a body that the counts sent to the scan (see the top of the section)."""
+    i = _bskip(data, start)
+    wrapped = _B_RECORDS_OBJECT.match(data, i)
+    if not data.startswith(b"[", i) and wrapped is None:
+        return _not_a_list(data, i)
+    spans, end = _scan_list(data, i if wrapped is None else wrapped.end() - 1, max_records)
+    end = _bskip(data, end)
+    if wrapped is not None:
+        if not data.startswith(b"}", end):
+            return _not_a_list(data, i)
+        end = _bskip(data, end + 1)
+    if end != len(data):
+        raise _not_json(f"extra data at byte {end:,}")
+    return [
+        _json_value(data[s:e]) if flat else _hollow(data, s, e, index)
+        for index, (s, e, flat) in enumerate(spans)
+    ]
+
+
+def _not_a_list(data: bytes | bytearray, start: int) -> Any:
+    """A body that is not a list: decoded when small, else only its JSON type is found."""
+    if len(data) - start <= _WHOLE_PARSE_CHARS:
+        text = data[start:].decode("utf-8")
+        payload, end = _DECODER.raw_decode(text)
+        if _skip(text, end) != len(text):
+            raise _not_json(f"extra data at char {_skip(text, end):,}")
+        if isinstance(payload, dict) and set(payload) == {"records"}:
+            return payload["records"]
+        return payload
+    found = _ANY_VALUE.match(data, start)
+    if found is None:
+        raise _explain(data, start, None)
+    if _bskip(data, found.end()) != len(data):
+        raise _not_json(f"extra data at byte {_bskip(data, found.end()):,}")
+    # Only the type matters for the answer: a small value of that type stands for it.
+    stand_ins = {b"{": {}, b'"': "", b"t": True, b"f": False, b"n": None}
+    return stand_ins.get(bytes(data[start : start + 1]), 0)
+
+
 def parse_records(
-    body: bytes, *, required: list[str], id_column: str | None, max_records: int
+    body: bytes | bytearray,
+    *,
+    required: list[str],
+    id_column: str | None,
+    max_records: int,
 ) -> list[dict[str, Any]]:
     """The records of a request body, or an :class:`ApiError` saying what is wrong.
 
-    JSON booleans count as 1 and 0, as boolean columns of files do.
+    The records are counted before they are decoded: a body with more than
+    ``max_records`` is refused (413) without building them. JSON booleans count as
+    1 and 0, as boolean columns of files do.
     """
-    if not body.strip():
+    if not body or body.isspace():
         raise ApiError(400, "the request body is empty; send a JSON list of records")
     try:
-        text = body.decode("utf-8-sig")
+        # Two counts at memchr speed: no nested array, few enough objects.
+        if body.count(b"[") <= 1 and body.count(b"{") <= max_records + 1:
+            text = body.decode("utf-8-sig")
+            payload, end = _decode(text, max_records)
+            if end != len(text):
+                raise _not_json(f"extra data at char {end:,}")
+        else:
+            payload = _scan(body, 3 if body.startswith(_BOM) else 0, max_records)
     except UnicodeDecodeError:
         raise ApiError(400, "the request body is not UTF-8 text; send JSON") from None
-    try:
-        payload, end = _decode(text)
     except RecursionError:
         raise ApiError(
             400, "the request body is nested too deeply; send a flat list of records"
         ) from None
     except ValueError as exc:
-        message = str(exc).splitlines()[0]
-        raise ApiError(400, f"the request body is not valid JSON ({message})") from None
-    if end != len(text):
-        raise ApiError(400, f"the request body is not valid JSON (extra data at char {end})")
+        raise _not_json(str(exc).splitlines()[0]) from None
     if isinstance(payload, dict) and set(payload) == {"records"}:
         payload = payload["records"]
     if not isinstance(payload, list):
@@ -253,8 +510,8 @@ def parse_records(
     if len(payload) > max_records:
         raise ApiError(
             413,
-            f"{count(len(payload), 'record')} exceed the limit of {max_records:,} per request;"
-            " split them into smaller requests",
+            f"the body holds {count(len(payload), 'record')}, over the limit of"
+            f" {max_records:,} per request; split them into smaller requests",
         )
     # The common case, all records well formed, is checked with C-level loops only.
     wanted = frozenset(required)

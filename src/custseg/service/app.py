@@ -31,7 +31,7 @@ from ..model import SegmentationModel, model_to_json
 from ..scoring.batch import Scorer
 from ..scoring.drift import check_drift_records
 from ._docs import docs_html
-from ._requests import ApiError, BodyBudget, parse_records, read_body
+from ._requests import ApiError, BodyBudget, DecodeGate, parse_records, read_body
 from .limits import ServiceLimits
 from .schemas import (
     DriftResponse,
@@ -122,6 +122,7 @@ def create_app(
     model_info = _model_info(model, scorer, checksum, limits.max_records, expose_training)
     example = {c: None for c in required}
     budget = BodyBudget(limits.max_buffered_bytes)
+    gate = DecodeGate(limits.max_body_bytes)
     pool = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="custseg-score")
 
     @contextlib.asynccontextmanager
@@ -195,7 +196,7 @@ def create_app(
         authorise(request)
         return _json_response(model_info)
 
-    def answer(body: bytes) -> bytes:
+    def answer(body: bytes | bytearray) -> bytes:
         # Runs in a scoring thread: parsing, scoring and serialising never block the loop.
         records = parse_records(
             body, required=required, id_column=id_column, max_records=limits.max_records
@@ -218,14 +219,19 @@ def create_app(
         ]
         return (head[:-1] + ',"results":[' + ",".join(parts) + "]}").encode()
 
-    async def answered(request: Request, work: Callable[[bytes], bytes]) -> Response:
+    async def answered(request: Request, work: Callable[[bytes | bytearray], bytes]) -> Response:
         """The body read within the limits, then ``work`` on it off the event loop."""
         authorise(request)
         reader = read_body(budget, limits.max_body_bytes, limits.body_timeout)
         try:
             body = await reader.read(request)
-            loop = asyncio.get_running_loop()
-            content = await loop.run_in_executor(pool, work, body)
+            # Large bodies are decoded a body-size limit's worth at a time (see DecodeGate).
+            held = await gate.enter(len(body))
+            try:
+                loop = asyncio.get_running_loop()
+                content = await loop.run_in_executor(pool, work, body)
+            finally:
+                gate.leave(held)
         finally:
             reader.release()
         return Response(content, media_type="application/json")
@@ -241,7 +247,7 @@ def create_app(
         """Score a JSON list of records (or ``{"records": [...]}``), answering in order."""
         return await answered(request, answer)
 
-    def drift_answer(body: bytes) -> bytes:
+    def drift_answer(body: bytes | bytearray) -> bytes:
         records = parse_records(
             body, required=scorer.required, id_column=None, max_records=limits.max_records
         )
