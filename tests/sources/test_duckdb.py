@@ -128,7 +128,7 @@ def test_other_files_are_not_duckdb_databases(sample_sqlite: Path, tmp_path: Pat
         ("COPY credit_card_customers TO '{out}' (FORMAT parquet)", "COPY"),
         ("EXPORT DATABASE '{folder}'", "EXPORT"),
         ("ATTACH '{folder}/new.duckdb' AS other", "ATTACH"),
-        ("INSTALL httpfs", "LOAD"),
+        ("INSTALL httpfs", "INSTALL"),
         ("LOAD httpfs", "LOAD"),
         ("SET autoinstall_known_extensions = true", "SET"),
         ("PRAGMA enable_profiling", "PRAGMA"),
@@ -147,6 +147,41 @@ def test_only_one_reading_statement_runs(
     with pytest.raises(SourceError, match=kind):
         extract(query, warehouse)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["warehouse.duckdb"]
+
+
+@pytest.mark.parametrize(
+    "sql, name",
+    [
+        ("INSTALL httpfs", "an INSTALL"),
+        ("-- comment\n /* block */ FORCE INSTALL httpfs", "a FORCE INSTALL"),
+        ("LOAD httpfs", "a LOAD"),
+        ("UPDATE EXTENSIONS", "an UPDATE"),
+        ("ATTACH 'x.duckdb'", "an ATTACH"),
+        ("DETACH x", "a DETACH"),
+        ("USE memory", "a USE"),
+        ("RESET threads", "a RESET"),
+        ("SET threads = 1", "a SET"),
+        ("SET VARIABLE x = 1", "a SET"),
+        ("PRAGMA version", "a PRAGMA"),
+        ("CHECKPOINT", "a CHECKPOINT"),
+        ("ANALYZE", "an ANALYZE"),
+        ("VACUUM", "a VACUUM"),
+        ("IMPORT DATABASE 'folder'", "an IMPORT"),
+        ("EXPORT DATABASE 'folder'", "an EXPORT"),
+        ("COPY credit_card_customers TO 'x.csv'", "a COPY"),
+        ("BEGIN TRANSACTION", "a BEGIN"),
+        ("EXPLAIN SELECT 1", "an EXPLAIN"),
+        ("CALL pragma_version()", "a CALL"),
+        ("WITH t AS (SELECT 1 AS a) INSERT INTO x SELECT a FROM t", "an INSERT"),
+        ("create secret (type s3)", "a CREATE"),
+    ],
+)
+def test_refusals_name_the_statement_as_written(sql: str, name: str) -> None:
+    with pytest.raises(SourceError) as caught:
+        extract(sql)
+    message = str(caught.value)
+    assert f"runs on a DuckDB warehouse, not {name} statement;" in message
+    assert "\n" not in message
 
 
 def test_a_query_cannot_download_an_extension(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -187,8 +188,9 @@ def _options(
     return {
         "read_options": pcsv.ReadOptions(
             column_names=list(layout.names),
-            skip_rows=1,
-            skip_rows_after_names=skip,
+            # The header is skipped as a parsed row, not as a line: a quoted name may
+            # hold a line break (skip_rows counts lines).
+            skip_rows_after_names=1 + skip,
             block_size=block_size,
         ),
         "parse_options": pcsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True),
@@ -214,7 +216,7 @@ def _head_text(path: Path) -> str:
             while True:
                 part = stream.read(max(_HEAD_BYTES, len(raw)))
                 raw += part
-                if not part or (len(raw) > _HEAD_BYTES and raw.count(b"\n") > _SNIFF_LINES):
+                if not part or (len(raw) > _HEAD_BYTES and _n_lines(raw) > _SNIFF_LINES):
                     break
     except (OSError, pa.ArrowException) as exc:
         raise SourceError(
@@ -222,14 +224,30 @@ def _head_text(path: Path) -> str:
         ) from exc
     whole = not part
     raw = raw.removeprefix(codecs.BOM_UTF8)
-    if not whole and b"\n" in raw:
-        raw = raw[: raw.rfind(b"\n") + 1]
+    # Cut after the last whole line, ended by LF, CRLF or a lone CR (old Mac files).
+    end = max(raw.rfind(b"\n"), raw.rfind(b"\r"))
+    if not whole and end >= 0:
+        raw = raw[: end + 1]
     if not raw.strip():
         raise SourceError(f"{path} is empty; give a CSV file with a header row and data rows")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _not_utf8(path, raw[exc.start]) from exc
+
+
+def _n_lines(raw: bytes) -> int:
+    """Line ends in ``raw``: LF (also of CRLF) or, in a file without LF, CR."""
+    return raw.count(b"\n") or raw.count(b"\r")
+
+
+def _lines(head: str) -> io.StringIO:
+    """The head as lines for the csv module: split at LF, CRLF and a lone CR alike.
+
+    ``newline=""`` is what the csv module asks for: line ends are recognised in all
+    three spellings and left in the text, so a line break inside a quoted field stays.
+    """
+    return io.StringIO(head, newline="")
 
 
 def _not_utf8(path: Path, byte: int | None = None) -> SourceError:
@@ -242,10 +260,10 @@ def _not_utf8(path: Path, byte: int | None = None) -> SourceError:
 
 def _sniff_delimiter(head: str) -> str:
     """The candidate that splits the first lines into the most, equally wide, fields."""
-    lines = head.splitlines()[:_SNIFF_LINES]
     best, best_score = ",", (False, 1)
     for delimiter in _DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter) if row]
+        rows = itertools.islice(csv.reader(_lines(head), delimiter=delimiter), _SNIFF_LINES)
+        widths = [len(row) for row in rows if row]
         if not widths:
             continue
         consistent = all(width == widths[0] for width in widths)
@@ -256,7 +274,7 @@ def _sniff_delimiter(head: str) -> str:
 
 
 def _header(head: str, delimiter: str, path: Path) -> tuple[str, ...]:
-    first = next(csv.reader(io.StringIO(head), delimiter=delimiter))
+    first = next(csv.reader(_lines(head), delimiter=delimiter))
     names = tuple(name.strip() or f"column_{i + 1}" for i, name in enumerate(first))
     check_unique_names(names, str(path))
     return names

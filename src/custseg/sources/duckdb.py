@@ -32,6 +32,10 @@ _BATCH_ROWS = 100_000
 # DuckDB suggests its own catalog tables for unknown names: no help to a user.
 _SYSTEM_NAME = re.compile(r'"(?:sqlite_|pg_|duckdb_|information_schema)')
 _MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+# The first two words of a statement, after comments, blanks and opening parentheses.
+_LEADING_WORDS = re.compile(
+    r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?", re.DOTALL
+)
 _CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
@@ -104,15 +108,42 @@ def _one_reading_statement(sql: str, *, embedded: bool) -> str:
             f"the SQL holds {len(statements)} statements; give exactly one query that reads"
             " (SELECT ...), without other statements before or after it"
         )
-    kind = statements[0].type
+    statement = statements[0]
+    try:
+        kind: duckdb.StatementType | None = statement.type
+    except ValueError:  # a kind this duckdb's Python enum lacks (UPDATE EXTENSIONS)
+        kind = None
     if kind != duckdb.StatementType.SELECT:
-        name = str(kind).rsplit(".", 1)[-1]
+        name = _statement_name(statement.query, kind)
         raise SourceError(
             f"only a query that reads (SELECT ..., WITH ..., FROM ...) runs on a DuckDB"
-            f" warehouse, not a {name} statement; extract never writes files, attaches"
-            " databases, installs extensions or changes settings"
+            f" warehouse, not {_article(name)} {name} statement; extract never writes files,"
+            " attaches databases, installs extensions or changes settings"
         )
     return sql
+
+
+def _statement_name(text: str, kind: duckdb.StatementType | None) -> str:
+    """What a user calls the statement: its first keyword (INSTALL, USE, CHECKPOINT...).
+
+    DuckDB's statement types group several keywords (INSTALL is a LOAD statement, USE
+    and RESET are SET statements, CHECKPOINT a CALL): the user wrote the keyword, so the
+    message names it. A statement that starts with WITH is named by its type (INSERT).
+    """
+    words = _LEADING_WORDS.match(text)
+    first = words.group(1).upper() if words else ""
+    if first == "FORCE" and words and words.group(2):
+        return f"FORCE {words.group(2).upper()}"
+    if first and first != "WITH":
+        return first
+    if kind is not None:
+        return str(kind).rsplit(".", 1)[-1]
+    return "unknown"
+
+
+def _article(word: str) -> str:
+    # "an INSERT", "an UPDATE" but "a USE", "a SET".
+    return "an" if word[:1] in "AEIO" or (word[:1] == "U" and not word.startswith("USE")) else "a"
 
 
 def _embedded() -> duckdb.DuckDBPyConnection:

@@ -105,6 +105,8 @@ def save_snapshot(
             "rename the columns"
         )
     table = _to_arrow(frame)
+    if kind == "csv":
+        _check_flat(table)
     with atomic_path(target) as tmp:
         with progress.stage(f"Writing {target.name}", total=len(frame)) as stage:
             _write(table, tmp, kind, stage.advance)
@@ -185,10 +187,51 @@ def _to_arrow(frame: pd.DataFrame) -> pa.Table:
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowException, TypeError, ValueError) as exc:
+        failed = _failed_column(frame)
+        if failed is None:
+            raise SourceError(
+                f"cannot write the table: {str(exc).splitlines()[0]}; give each column values "
+                "of one type"
+            ) from exc
+        name, detail = failed
         raise SourceError(
-            f"cannot write the table: {str(exc).splitlines()[0]}; give each column values "
-            "of one type"
+            f"cannot write the table: column {name!r}: {detail}; give it values of one simple"
+            f" type (cast it in the query, e.g. CAST({name} AS VARCHAR)) or leave it out"
         ) from exc
+
+
+def _failed_column(frame: pd.DataFrame) -> tuple[str, str] | None:
+    """The first column Arrow cannot convert, and why (pandas' error names no column)."""
+    for name in frame.columns:
+        try:
+            pa.array(frame[name], from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            return str(name), str(exc).splitlines()[0]
+    return None
+
+
+def _check_flat(table: pa.Table) -> None:
+    """Refuse list, struct and map columns before a CSV file is started: CSV has no such values."""
+    for schema_field in table.schema:
+        kind = schema_field.type
+        if pa.types.is_nested(kind):
+            word = (
+                "map"
+                if pa.types.is_map(kind)
+                else "struct"
+                if pa.types.is_struct(kind)
+                else "list"
+                if pa.types.is_list(kind)
+                or pa.types.is_large_list(kind)
+                or pa.types.is_fixed_size_list(kind)
+                else "nested"
+            )
+            name = schema_field.name
+            raise SourceError(
+                f"column {name!r} holds {word} values ({kind}), which a CSV file cannot hold; "
+                f"write a .parquet file instead, cast the column to text in the query "
+                f"(CAST({name} AS VARCHAR)) or leave it out"
+            )
 
 
 def _write(table: pa.Table, tmp: Path, kind: str, advance: Any) -> None:
