@@ -434,6 +434,116 @@ def test_a_record_nesting_millions_of_arrays_is_refused_without_building_them(
     assert rss.peak < 400, f"peak RSS {rss.peak:.0f} MB"
 
 
+SCANNED = [
+    b'[{"CUST_ID": "[a]", "BALANCE": 1.5e3, "X": true}, {"CUST_ID": "b\\"}", "BALANCE": null}]',
+    b'\xef\xbb\xbf [ {"CUST_ID" : "\\u00e9[" , "BALANCE":-0.5} ]\n',
+    b'{"records": [{"CUST_ID": "[", "BALANCE": "12"}]}',
+    b'[{"CUST_ID": "[", "BALANCE": [1, [2]], "extra": {"a": ["]"]}}, 5, [3], "s", null]',
+    b'[{"CUST_ID": "[", "BALANCE": 1, "BALANCE": 2}]',
+    b'[{"CUST_ID": "[", "BALANCE": 1}] [',
+    b'[{"CUST_ID": "[", "BALANCE": NaN}]',
+    b'[{"CUST_ID": "[", "BALANCE": 1},]',
+    b'[{"CUST_ID": "[", "BALANCE": 1} {"CUST_ID": "y"}]',
+    b'[{"CUST_ID": "[", "BALANCE": 01}]',
+    b'[{"CUST_ID": "[", "BALANCE": 1}',
+    b'[{"CUST_ID": "[", "BALANCE": "\xff"}]',
+    b'{"records": [], "more": ["["]}',
+    b"[" * 20 + b"]" * 20,
+]
+
+
+def _hollowed(value: object, depth: int = 0) -> object:
+    """What the scan keeps of a decoded record: nested values become empty ones."""
+    if isinstance(value, list):
+        return []
+    if isinstance(value, dict) and depth == 0:
+        return {k: _hollowed(v, 1) for k, v in value.items()}
+    return {} if isinstance(value, dict) else value
+
+
+@pytest.mark.parametrize("body", SCANNED, ids=range(len(SCANNED)))
+def test_the_counting_scan_reads_what_json_reads(body):
+    # Brackets in strings send a body to the scan (the counts cannot rule nesting out);
+    # it must find what the json module finds, or refuse what json refuses.
+    from custseg.service._requests import ApiError, _scan
+
+    def refuse(name: str) -> None:
+        raise ValueError(name)
+
+    try:
+        expected = json.loads(body.decode("utf-8-sig"), parse_constant=refuse)
+    except ValueError:
+        expected = None
+    try:
+        scanned = _scan(body, 3 if body.startswith(b"\xef\xbb\xbf") else 0, 100)
+    except UnicodeDecodeError:  # parse_records answers 400 "not UTF-8"
+        assert expected is None
+        return
+    except ApiError as exc:
+        assert expected is None, exc.detail
+        assert exc.status == 400 and "not valid JSON" in exc.detail
+        return
+    assert expected is not None, scanned
+    if isinstance(expected, dict) and set(expected) == {"records"}:
+        expected = expected["records"]
+    if isinstance(expected, list):
+        assert scanned == [_hollowed(record) for record in expected]
+    else:  # not a list: the scan answers a stand-in of the same JSON type
+        assert type(scanned) is type(expected)
+
+
+def test_a_record_count_over_the_limit_is_named_with_where_counting_stopped():
+    from custseg.service._requests import ApiError, parse_records
+
+    for body, byte in ((b"[" + b"{}," * 99 + b"{}]", 31), (b"[" + b'"[",' * 99 + b"1]", 41)):
+        with pytest.raises(ApiError) as caught:
+            parse_records(body, required=["CUST_ID"], id_column="CUST_ID", max_records=10)
+        assert caught.value.status == 413
+        assert caught.value.detail.startswith("the body holds more than 10 records")
+        assert f"counting stopped at record 11, byte {byte}" in caught.value.detail
+
+
+def test_the_scan_follows_nesting_32_levels_deep():
+    from custseg.service._requests import ApiError, parse_records
+
+    deep = b'[{"a": "[", "CUST_ID": ' + b"[" * 40 + b"]" * 40 + b"}]"
+    with pytest.raises(ApiError) as caught:
+        parse_records(deep, required=["CUST_ID"], id_column="CUST_ID", max_records=10)
+    assert caught.value.status == 400
+    assert "nested too deeply, in the record at index 0 (more than 32 levels)" in (
+        caught.value.detail
+    )
+
+
+def test_large_bodies_are_decoded_one_body_limit_at_a_time():
+    import asyncio
+
+    from custseg.service._requests import FREE_BODY_BYTES, DecodeGate
+
+    big = 10 * MiB
+    gate = DecodeGate(16 * MiB)
+    order: list[str] = []
+
+    async def work(name: str, size: int, hold: float) -> None:
+        held = await gate.enter(size)
+        order.append(f"{name} in")
+        await asyncio.sleep(hold)
+        order.append(f"{name} out")
+        gate.leave(held)
+
+    async def scenario() -> None:
+        first = asyncio.create_task(work("big1", big, 0.2))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(work("big2", big, 0.0))
+        small = asyncio.create_task(work("small", FREE_BODY_BYTES, 0.0))
+        await asyncio.gather(first, second, small)
+
+    asyncio.run(scenario())
+    # The second large body waits for the first; the small one passes at once.
+    assert order == ["big1 in", "small in", "small out", "big1 out", "big2 in", "big2 out"]
+    assert gate.used == 0
+
+
 # ------------------------------------------------------- workers and signatures
 
 
