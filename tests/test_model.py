@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
+from custseg.cluster.typicality import distance_profile
 from custseg.exceptions import ModelError
 from custseg.model import (
     FORMAT_VERSION,
@@ -28,6 +29,7 @@ def _model(k: int = 3, d: int = 4) -> SegmentationModel:
         feature_names=[f"f{i}" for i in range(d)],
         centroids=rng.normal(size=(k, d)).tolist(),
         segments=[Segment(id=i, size=10 * (k - i), share=0.1, name=f"S{i}") for i in range(k)],
+        distance_profile=distance_profile(np.ones(k), np.arange(k), k, rows_of_table=k),
         metrics={"inertia": np.float64(1.5), "sizes": np.array([3, 2, 1])},
     )
 
@@ -91,6 +93,7 @@ def test_inconsistent_content_is_refused(centroids, message):
             feature_names=["a", "b"],
             centroids=centroids,
             segments=[Segment(id=i, size=1, share=0.5) for i in range(len(centroids))],
+            distance_profile={},
         )
 
 
@@ -102,6 +105,7 @@ def test_segments_must_be_numbered_in_order():
             feature_names=["a"],
             centroids=[[0.0], [1.0]],
             segments=[Segment(id=1, size=1, share=0.5), Segment(id=0, size=1, share=0.5)],
+            distance_profile={},
         )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from custseg.cluster.typicality import distance_profile
 from custseg.exceptions import ConfigError, ModelError
 from custseg.model import (
     Segment,
@@ -31,6 +32,7 @@ def _model() -> SegmentationModel:
         feature_names=["f0", "f1"],
         centroids=rng.normal(size=(2, 2)).tolist(),
         segments=[Segment(id=i, size=5, share=0.5, name=f"S{i}") for i in range(2)],
+        distance_profile=distance_profile(np.ones(2), np.arange(2), 2, rows_of_table=2),
     )
 
 

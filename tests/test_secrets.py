@@ -71,6 +71,7 @@ from custseg.sources.bigquery import parse_bigquery_url
             "Driver={ODBC Driver 18};Server=h;UID=ana;PWD=***;",
         ),
         ("host=h user=ana password='se cr\\'t' dbname=x", "host=h user=ana password=*** dbname=x"),
+        (" postgresql://ana@corp.com:s3cr@t@h/db", " postgresql://ana@corp.com:***@h/db"),
         ("sqlite:////data/x@y.db", "sqlite:////data/x@y.db"),
         ("duckdb:///bank.duckdb", "duckdb:///bank.duckdb"),
         ("postgresql://ana@db.host:5432/c", "postgresql://ana@db.host:5432/c"),
@@ -96,6 +97,7 @@ SECRET_FORMS = [
         ["se;cr}3t", "{se;cr}}3t}"],
     ),
     ("Driver={D};Server=h;Password={a;b-77};", ["a;b-77"]),
+    ("  mysql://ana:my-S3cret@h/db", ["my-S3cret"]),
 ]
 
 

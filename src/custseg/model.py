@@ -103,6 +103,12 @@ class SegmentationModel:
         canonical order (row ``i`` is segment ``i``).
     segments : list of Segment
         The catalogue, ``segments[i].id == i``.
+    distance_profile : dict
+        How far the training customers of each segment lie from its centroid (see
+        ``custseg.cluster.typicality``): ``percentiles`` (0, 1, ..., 99, 99.5, 100),
+        ``quantiles`` (one row of distances per segment, non-decreasing),
+        ``outlier_percentile`` (rows beyond it score ``out_of_profile``), ``rows``
+        measured and their ``basis`` (``"all rows"`` or ``"uniform sample"``).
     metrics : dict
         Evaluation of the fit (inertia, silhouette, Calinski-Harabasz, Davies-Bouldin,
         stability, sizes, ...).
@@ -143,6 +149,7 @@ class SegmentationModel:
     feature_names: list[str]
     centroids: list[list[float]]
     segments: list[Segment]
+    distance_profile: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     k_selection: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, Any] = field(default_factory=dict)
@@ -210,6 +217,7 @@ class SegmentationModel:
                 f"the segment catalogue does not list segments 0..{k - 1} in order;"
                 " the file is inconsistent, refit it (custseg.fit_segments, `custseg fit`)"
             )
+        _check_distance_profile(self.distance_profile, k)
 
     def to_dict(self) -> dict[str, Any]:
         """The model as a JSON-ready dictionary (without the checksum)."""
@@ -217,6 +225,51 @@ class SegmentationModel:
         body["segments"] = [asdict(s) for s in self.segments]
         body = _plain(body)
         return {"format": FORMAT_NAME, **body}
+
+
+def _check_distance_profile(profile: Any, k: int) -> None:
+    """The distance tables scoring reads: sorted, finite, one row per segment."""
+
+    def fail(what: str) -> ModelError:
+        return ModelError(
+            f"distance_profile {what}; the file is inconsistent, refit it"
+            " (custseg.fit_segments, `custseg fit`)"
+        )
+
+    if not isinstance(profile, dict):
+        raise fail(f"should be an object, got {type(profile).__name__}")
+    percentiles = profile.get("percentiles")
+    if (
+        not isinstance(percentiles, list)
+        or len(percentiles) < 2
+        or not all(_is_number(p) and math.isfinite(p) for p in percentiles)
+    ):
+        raise fail("has no list of percentiles")
+    if percentiles[0] != 0 or percentiles[-1] != 100 or any(
+        b <= a for a, b in zip(percentiles, percentiles[1:], strict=False)
+    ):
+        raise fail("percentiles should rise strictly from 0 to 100")
+    outlier = profile.get("outlier_percentile")
+    if not _is_number(outlier) or outlier not in percentiles:
+        raise fail(f"outlier_percentile {outlier!r} is not one of its percentiles")
+    quantiles = profile.get("quantiles")
+    if not isinstance(quantiles, list) or len(quantiles) != k:
+        raise fail(f"should hold {k} rows of quantiles, one per segment")
+    for s, row in enumerate(quantiles):
+        if (
+            not isinstance(row, list)
+            or len(row) != len(percentiles)
+            or not all(_is_number(v) and 0 <= v <= _MAX_COORDINATE for v in row)
+        ):
+            raise fail(
+                f"row {s} should hold {len(percentiles)} finite distances within"
+                f" 0..{_MAX_COORDINATE:g}"
+            )
+        if any(b < a for a, b in zip(row, row[1:], strict=False)):
+            raise fail(f"row {s} is not sorted")
+    rows = profile.get("rows")
+    if type(rows) is not int or rows < 0:
+        raise fail(f"rows {rows!r} should be a count")
 
 
 def _is_coordinate(value: Any) -> bool:
@@ -481,6 +534,7 @@ def _is_texts(value: Any) -> bool:
 
 _DICT_FIELDS = (
     "schema",
+    "distance_profile",
     "preparation",
     "metrics",
     "k_selection",

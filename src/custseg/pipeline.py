@@ -366,6 +366,7 @@ def _fit(
             labels=labels,
             centroids=centroids,
             sizes=np.bincount(labels, minlength=k),
+            prepared=X,
             metrics=metrics,
             selection=selection.to_dict() if selection is not None else {},
             cfg=cfg,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -39,18 +40,30 @@ def test_score_a_csv_into_parquet_with_a_json_summary(run_cli, model, model_file
     result = run_cli(["score", "--model", model_file, "--input", source, "--out", out, "--json"])
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
+    expected_result = score_customers(model, bad)
+    out_of_profile = expected_result.counts["out_of_profile"]
     assert summary == {
         "rows_in": 8950,
         "scored": 8948,
         "rejected": 2,
+        "counts": {
+            "missing_id": 0,
+            "duplicate_id": 0,
+            "unseen_level": 0,
+            "out_of_profile": out_of_profile,
+        },
         "out": str(out),
         "rejects": str(tmp_path / "scored.parquet.rejects.csv"),
     }
-    assert "8,950 rows: 8,948 scored, 2 rejected" in result.stderr
+    # The training customers themselves: about 1 in 200 lies beyond the 99.5th percentile.
+    assert 20 < out_of_profile < 70
+    assert "8,950 rows: 8,948 scored, 2 rejected (0 missing ids, 0 repeated ids" in result.stderr
     written = pq.read_table(out).to_pandas()
     assert list(written.columns) == ["CUST_ID", *SCORE_COLUMNS]
-    expected = score_customers(model, bad).scored
+    expected = expected_result.scored
     assert written["segment_id"].tolist() == expected["segment_id"].tolist()
+    assert np.allclose(written["distance_percentile"], expected["distance_percentile"])
+    assert (written["flags"] == "out_of_profile").sum() == out_of_profile
     rejects = pd.read_csv(tmp_path / "scored.parquet.rejects.csv")
     assert rejects["row"].tolist() == [11, 21]
     assert rejects["CUST_ID"].tolist() == sample["CUST_ID"].iloc[[10, 20]].tolist()

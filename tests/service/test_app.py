@@ -49,10 +49,37 @@ def test_answers_equal_batch_scoring_for_every_sample_customer(client, model, sa
     assert all(r["status"] == "scored" and r["reason"] is None for r in results)
     for column in ("segment_id", "segment_name", "runner_up_id"):
         assert [r[column] for r in results] == expected[column].tolist()
-    for column in ("distance", "margin"):
+    for column in ("distance", "margin", "distance_percentile"):
         got = np.array([r[column] for r in results])
         np.testing.assert_allclose(got, expected[column], rtol=1e-12, atol=1e-12)
+    assert [r["flags"] for r in results] == expected["flags"].astype(object).where(
+        expected["flags"].notna(), None
+    ).tolist()
     assert set(SCORE_COLUMNS) <= set(results[0])
+
+
+def test_the_scoring_contract_answers_with_codes_and_counts(client, model, sample):
+    records = _records(sample.head(6))
+    records[2]["CUST_ID"] = None
+    records[4]["CUST_ID"] = records[0]["CUST_ID"]
+    records[5]["BALANCE"] = 1e9
+    records[5]["CASH_ADVANCE"] = 1e9
+    response = client.post("/v1/score", json=records)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["counts"] == {
+        "missing_id": 1,
+        "duplicate_id": 1,
+        "unseen_level": 0,
+        "out_of_profile": 1,
+    }
+    results = body["results"]
+    assert results[2]["status"] == "rejected"
+    assert results[2]["reason"].startswith("missing_id: CUST_ID is empty")
+    assert results[5]["flags"] == "out_of_profile" and results[5]["distance_percentile"] == 100.0
+    # A repeat is counted, and scored: the service flags, files can reject (--reject).
+    assert results[4]["status"] == "scored"
+    assert body["counts"]["out_of_profile"] == sum(r["flags"] == "out_of_profile" for r in results)
 
 
 def test_a_bad_record_is_answered_in_place_with_its_reason(client, model, sample):

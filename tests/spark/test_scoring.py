@@ -45,12 +45,46 @@ def test_spark_scores_every_row_as_python_does(
     assert sorted(ours.columns) == sorted(python.scored.columns)
     merged = python.scored.merge(ours, on="CUST_ID", suffixes=("", "_spark"), validate="1:1")
     assert len(merged) == 8947
-    for column in ("segment_id", "segment_name", "distance", "runner_up_id", "margin"):
+    for column in (
+        "segment_id",
+        "segment_name",
+        "distance",
+        "runner_up_id",
+        "margin",
+        "distance_percentile",
+    ):
         assert (merged[column] == merged[f"{column}_spark"]).all(), column
+    assert (merged["flags"].fillna("") == merged["flags_spark"].fillna("")).all()
+    assert summary.counts == python.counts and summary.counts["out_of_profile"] > 0
     expected = python.rejects[["CUST_ID", "reason"]].sort_values("CUST_ID").reset_index(drop=True)
     got = rejects.sort_values("CUST_ID").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     assert got["reason"].tolist()[0] == "PURCHASES: 'abc' is not a number"
+
+
+def test_spark_keeps_the_scoring_contract_with_the_same_counts(
+    spark: Any, model: SegmentationModel, sample: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = sample.head(300).copy()
+    frame.loc[5, "CUST_ID"] = None
+    frame.loc[[50, 51], "CUST_ID"] = frame.loc[10, "CUST_ID"]
+    source = tmp_path / "customers.parquet"
+    frame.to_parquet(source, index=False)
+    counted = score_spark(model, source, tmp_path / "counted")
+    python = score_customers(model, frame)
+    assert counted.counts == python.counts
+    assert (counted.counts["missing_id"], counted.counts["duplicate_id"]) == (1, 2)
+    assert (counted.scored, counted.rejected) == (299, 1)
+    rejected = score_spark(model, source, tmp_path / "rejected", reject=["duplicate_id"])
+    assert (rejected.scored, rejected.rejected) == (297, 3)
+    assert rejected.counts == python.counts
+    reasons = sorted(r.split(":")[0] for r in pd.read_parquet(rejected.rejects)["reason"])
+    assert reasons == ["duplicate_id", "duplicate_id", "missing_id"]
+    # The first row with the repeated identifier is the one scored.
+    kept = pd.read_parquet(tmp_path / "rejected")
+    first = score_customers(model, frame.iloc[[10]]).scored
+    row = kept[kept["CUST_ID"] == frame.loc[10, "CUST_ID"]]
+    assert len(row) == 1 and row["distance"].iloc[0] == first["distance"].iloc[0]
 
 
 def test_spark_outputs_replace_earlier_ones_whole_and_missing_columns_fail_first(

@@ -133,8 +133,16 @@ def _mask(url: str) -> tuple[str, tuple[str, ...]]:
     """The masked text and the secrets found, for a URL or any other text."""
     scheme, sep, rest = url.partition("://")
     if not sep or not _SCHEME.fullmatch(scheme):
-        masked, found = _mask_attributes(url, _DECODING_ROUNDS)
-        return masked, _ordered(found)
+        # Not one URL (" postgresql://...", "see mysql://..."): the URLs inside, if any.
+        inner: list[str] = []
+
+        def one(match: re.Match[str]) -> str:
+            masked, found = _mask(match.group(0))
+            inner.extend(found)
+            return masked
+
+        masked, found = _mask_attributes(_URL_IN_TEXT.sub(one, url), _DECODING_ROUNDS)
+        return masked, _ordered(inner + found)
     span, query_start = _password_span(url, rest)
     secrets: list[str] = []
     head = rest

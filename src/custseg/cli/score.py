@@ -36,8 +36,13 @@ Examples:
   custseg score --engine spark --model segments/model.json --input lake/customers/
   --out lake/scored/
 
+  custseg score --model segments/model.json --input new.csv --out scored.csv
+  --reject duplicate_id,unseen_level
+
 Every input row is either in the output (with segment_id, segment_name, distance,
-runner_up_id, margin) or in the rejects file (row number, identifier, reason).
+runner_up_id, margin, distance_percentile, flags) or in the rejects file (row number,
+identifier, reason). Rows without an identifier are rejected; repeated identifiers,
+unseen category levels and out-of-profile rows are counted in the summary.
 """
 
 
@@ -60,6 +65,14 @@ def score(
     ),
     keep_columns: bool = typer.Option(
         False, "--keep-columns", help="Copy the input columns into the scored file."
+    ),
+    reject: list[str] | None = typer.Option(
+        None,
+        "--reject",
+        help="Reject rather than score rows with these codes (comma-separated or repeated):"
+        " duplicate_id (an identifier already on an earlier row; the first is scored),"
+        " unseen_level (a category level the model was not trained on).",
+        show_default=False,
     ),
     chunk_size: int = typer.Option(
         200_000, "--chunk-size", help="Rows read, scored and written at a time."
@@ -85,7 +98,10 @@ def score(
     from .._utils.io import check_distinct_paths
     from ..model import load_model
     from ..scoring.batch import Scorer, default_rejects_path, score_file
+    from ..scoring.contract import check_reject
     from ..sources import check_data_options
+
+    codes = check_reject(",".join(reject or []))
 
     check_distinct_paths(
         {
@@ -104,7 +120,9 @@ def score(
         max_bytes_billed=max_bytes_billed,
     )
     if engine != "local" or spark_master is not None:
-        _score_spark(scorer, engine, spark_master, input, out, rejects, keep_columns, as_json)
+        _score_spark(
+            scorer, engine, spark_master, input, out, rejects, keep_columns, codes, as_json
+        )
         return
     with rich_progress() as progress:
         source: Path | pd.DataFrame | None = input
@@ -126,6 +144,7 @@ def score(
             rejects=rejects,
             chunk_size=chunk_size,
             keep_columns=keep_columns,
+            reject=codes,
             progress=progress,
         )
     info(summary.line())
@@ -141,6 +160,7 @@ def _score_spark(
     out: Path,
     rejects: Path | None,
     keep_columns: bool,
+    reject: frozenset[str],
     as_json: bool,
 ) -> None:
     """``custseg score --engine spark``: score where the data lives, into Parquet folders."""
@@ -162,7 +182,9 @@ def _score_spark(
             " identifier"
         )
     with rich_progress() as progress, progress.stage("Scoring customers in Spark", total=None):
-        summary = score_spark(scorer, input, out, rejects=rejects, master=spark_master)
+        summary = score_spark(
+            scorer, input, out, rejects=rejects, master=spark_master, reject=reject
+        )
     info(summary.line())
     if as_json:
         print_json(summary.to_dict())

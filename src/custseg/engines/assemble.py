@@ -21,6 +21,7 @@ from .._utils.progress import Progress
 from ..cluster.kmeans import assign_checked
 from ..cluster.selection import KSelection, choose_n_clusters
 from ..cluster.summaries import SegmentSummary, evaluation_from_summary
+from ..cluster.typicality import distance_profile
 from ..config import FitConfig
 from ..exceptions import DataError
 from ..explain import choose_playbook, name_segments, profile_segments, segment_rules
@@ -201,6 +202,7 @@ def assemble_model(
     labels: np.ndarray,
     centroids: np.ndarray,
     sizes: np.ndarray,
+    prepared: np.ndarray,
     metrics: dict[str, Any],
     selection: dict[str, Any],
     cfg: FitConfig,
@@ -227,6 +229,10 @@ def assemble_model(
         Centroids in the final numbering.
     sizes : numpy.ndarray
         Rows per segment among all rows of the table.
+    prepared : numpy.ndarray
+        ``data`` prepared by ``plan`` (the rows of ``labels``): their distances to the
+        nearest centroid make the model's ``distance_profile``, on every row or on
+        the uniform sample, like the explanation.
     metrics, selection : dict
         The evaluation and the k selection (plain data).
     cfg : FitConfig
@@ -284,6 +290,13 @@ def assemble_model(
     record: dict[str, Any] = {}
     if lineage is not None:
         segments, record = lineage.carry_identities(segments)
+    # The distances scoring will compare with: to the nearest centroid (what scoring
+    # assigns), which after Lloyd's last step is the row's own one.
+    nearest = assign_checked(
+        np.ascontiguousarray(prepared, dtype=np.float64),
+        np.ascontiguousarray(centroids, dtype=np.float64),
+    )
+    profile = distance_profile(nearest.distance, nearest.labels, k, rows_of_table=n_rows)
     reference = reference_statistics(checked.frame, schema, random_state=seed)
     if len(checked.frame) < n_rows:
         reference["rows"] = n_rows
@@ -293,6 +306,7 @@ def assemble_model(
         feature_names=list(plan.feature_names),
         centroids=np.asarray(centroids, dtype=np.float64).tolist(),
         segments=segments,
+        distance_profile=profile,
         playbook=choice.to_dict(),
         metrics=metrics,
         k_selection=selection,

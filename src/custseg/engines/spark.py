@@ -172,6 +172,7 @@ def fit_spark(
             labels=sample_labels,
             centroids=centroids,
             sizes=summary.sizes,
+            prepared=sample_X,
             metrics=metrics,
             selection=selection.to_dict() if selection is not None else {},
             cfg=cfg,

@@ -200,6 +200,7 @@ def fit_stream(
             labels=sample_labels,
             centroids=centroids,
             sizes=summary.sizes,
+            prepared=sample_X,
             metrics=metrics,
             selection=selection_dict,
             cfg=cfg,

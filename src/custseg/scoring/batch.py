@@ -1,8 +1,12 @@
 """Assign new customers to the segments of a saved model, in memory or streaming.
 
 Every input row ends up in exactly one place: scored (with its segment, the distance to
-that segment's centroid, the runner-up segment and the margin between the two) or
-rejected (with its row number, identifier and the reason). Rows are prepared by the
+that segment's centroid, the runner-up segment, the margin between the two, the
+distance's percentile among the segment's training customers and the row's flags) or
+rejected (with its row number, identifier and the reason). The scoring contract
+(:mod:`custseg.scoring.contract`) rejects rows without an identifier, counts repeated
+identifiers, unseen category levels and out-of-profile rows, and rejects the first two
+kinds when asked. Rows are prepared by the
 model's own preparation plan, so gaps are imputed exactly as in training, and assigned
 by :func:`custseg.cluster.kmeans.assign`, the one function that maps rows to segments.
 
@@ -19,9 +23,9 @@ for the input columns, which follow pandas' conversion as the in-memory API does
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +39,15 @@ from .._utils.text import count
 from ..exceptions import ConfigError, DataError, ScoringError
 from ..model import SegmentationModel
 from ..prepare.rows import unusable_rows_message
+from .contract import (
+    COUNTS,
+    DUPLICATE_ID,
+    DuplicateCount,
+    SeenIds,
+    check_reject,
+    contract_counts,
+    id_keys,
+)
 from .scorer import (
     REJECT_REASON_COLUMN,
     REJECT_ROW_COLUMN,
@@ -80,10 +93,16 @@ class ScoreResult:
     rejects : pandas.DataFrame
         One row per unusable input row: ``row`` (position in the input, counting from 1),
         the identifier and ``reason``.
+    counts : dict of str to int
+        ``missing_id`` (rows rejected without an identifier), ``duplicate_id`` (rows
+        whose identifier is on an earlier row), ``unseen_level`` (rows with a category
+        level the model does not encode) and ``out_of_profile`` (scored rows beyond
+        the model's outlier threshold).
     """
 
     scored: pd.DataFrame
     rejects: pd.DataFrame
+    counts: dict[str, int] = field(default_factory=contract_counts)
 
 
 @dataclass(frozen=True)
@@ -102,6 +121,8 @@ class ScoreSummary:
         The scored file.
     rejects : pathlib.Path
         The rejects file (written even when empty, so that a stale one never survives).
+    counts : dict of str to int
+        The scoring contract's counts (see :class:`ScoreResult`).
     """
 
     rows_in: int
@@ -109,6 +130,7 @@ class ScoreSummary:
     rejected: int
     out: Path
     rejects: Path
+    counts: dict[str, int] = field(default_factory=contract_counts)
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data."""
@@ -116,20 +138,40 @@ class ScoreSummary:
             "rows_in": self.rows_in,
             "scored": self.scored,
             "rejected": self.rejected,
+            "counts": contract_counts(self.counts),
             "out": str(self.out),
             "rejects": str(self.rejects),
         }
 
     def line(self) -> str:
-        """One human line: ``8,950 rows: 8,949 scored, 1 rejected -> x.csv (rejects: ...)``."""
+        """One line: ``8,950 rows: 8,949 scored, 1 rejected (counts) -> x.csv (rejects: ...)``."""
+        counts = contract_counts(self.counts)
         return (
             f"{count(self.rows_in, 'row')}: {self.scored:,} scored, {self.rejected:,} rejected"
-            f" -> {self.out} (rejects: {self.rejects})"
+            f" ({counts_text(counts)}) -> {self.out} (rejects: {self.rejects})"
         )
 
 
+def counts_text(counts: dict[str, int]) -> str:
+    """``1 missing id, 0 repeated ids, 2 with unseen levels, 45 out of profile``."""
+    words = {
+        "missing_id": ("missing id", "missing ids"),
+        "duplicate_id": ("repeated id", "repeated ids"),
+        "unseen_level": ("with unseen levels", "with unseen levels"),
+        "out_of_profile": ("out of profile", "out of profile"),
+    }
+    return ", ".join(
+        f"{counts[name]:,} {words[name][0] if counts[name] == 1 else words[name][1]}"
+        for name in COUNTS
+    )
+
+
 def score_customers(
-    model: SegmentationModel | Scorer, frame: pd.DataFrame, *, keep_columns: bool = False
+    model: SegmentationModel | Scorer,
+    frame: pd.DataFrame,
+    *,
+    keep_columns: bool = False,
+    reject: Collection[str] | None = None,
 ) -> ScoreResult:
     """Assign each customer of ``frame`` to a segment of ``model``.
 
@@ -143,22 +185,30 @@ def score_customers(
     keep_columns : bool, default=False
         Copy every input column into the scored table (the score columns replace input
         columns of the same names).
+    reject : collection of str or None, default=None
+        Reject, rather than score and count, rows with a repeated identifier
+        (``"duplicate_id"``: the first row with it is scored) or an unseen category
+        level (``"unseen_level"``). Rows without an identifier are always rejected.
 
     Returns
     -------
     ScoreResult
         ``scored`` (identifier, optional input columns, ``segment_id``, ``segment_name``,
-        ``distance``, ``runner_up_id``, ``margin``) and ``rejects`` (``row`` counted
-        from 1, identifier, ``reason``); together they hold every input row once.
+        ``distance``, ``runner_up_id``, ``margin``, ``distance_percentile``, ``flags``),
+        ``rejects`` (``row`` counted from 1, identifier, ``reason``; together they hold
+        every input row once) and ``counts``.
 
     Raises
     ------
+    ConfigError
+        If ``reject`` names an unknown code.
     SchemaError
         If a column the model needs is absent from ``frame``.
     DataError
         If ``frame`` is not a DataFrame or has no rows.
     """
     scorer = model if isinstance(model, Scorer) else Scorer(model)
+    codes = check_reject(reject)
     if not isinstance(frame, pd.DataFrame):
         raise DataError(
             f"frame should be a pandas DataFrame, got {type(frame).__name__};"
@@ -168,10 +218,11 @@ def score_customers(
         raise DataError("the input has no rows; check the query or the input file")
     scorer.check_columns(frame)
     frame = frame.reset_index(drop=True)
-    chunk = scorer.score_frame(frame)
+    chunk = scorer.assign_prepared(scorer.prepare_frame(frame), reject=codes, count_duplicates=True)
     return ScoreResult(
         scored=scorer.scored_frame(frame, chunk, first_row=1, keep_columns=keep_columns),
         rejects=scorer.rejects_frame(chunk, first_row=1),
+        counts=contract_counts(chunk.counts),
     )
 
 
@@ -189,6 +240,7 @@ def score_file(
     rejects: str | os.PathLike[str] | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     keep_columns: bool = False,
+    reject: Collection[str] | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> ScoreSummary:
     """Score a file or a query result chunk by chunk into a CSV or Parquet file.
@@ -210,6 +262,10 @@ def score_file(
         Rows read, scored and written at a time; memory grows with it, not with the input.
     keep_columns : bool, default=False
         Copy every input column into the scored file.
+    reject : collection of str or None, default=None
+        Codes whose rows are rejected rather than scored: ``"duplicate_id"`` (a row
+        whose identifier is on an earlier row of the input) and ``"unseen_level"``
+        (see :func:`score_customers`).
     progress : Progress, default=NO_PROGRESS
         Receives the number of rows done.
 
@@ -221,8 +277,9 @@ def score_file(
     Raises
     ------
     ConfigError
-        If ``out`` has an unknown suffix, ``chunk_size`` is not positive, or two of
-        ``input``, ``out`` and ``rejects`` are the same file.
+        If ``out`` has an unknown suffix, ``chunk_size`` is not positive, ``reject``
+        names an unknown code, or two of ``input``, ``out`` and ``rejects`` are the
+        same file.
     SchemaError
         If a column the model needs is absent (raised before anything is written).
     DataError
@@ -233,6 +290,7 @@ def score_file(
     scorer = model if isinstance(model, Scorer) else Scorer(model)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ConfigError(f"chunk_size={chunk_size!r} should be a positive integer")
+    codes = check_reject(reject)
     out_path = Path(out)
     fmt = output_format(out_path)
     rejects_path = Path(rejects) if rejects is not None else default_rejects_path(out_path)
@@ -268,6 +326,7 @@ def score_file(
             fmt,
             rejects_path,
             keep_columns=keep_columns,
+            reject=codes,
             progress=progress,
         )
 
@@ -281,10 +340,23 @@ def _score_stream(
     rejects_path: Path,
     *,
     keep_columns: bool,
+    reject: frozenset[str],
     progress: Progress,
 ) -> ScoreSummary:
     """Score checked chunks into ``out_path`` and ``rejects_path`` (both atomic)."""
     rows_in = n_scored = 0
+    counts = contract_counts()
+    # Repeated identifiers: rejecting them needs every earlier identifier at hand; only
+    # counting them keeps the keys and counts once at the end (cheaper), with the keys
+    # computed in a helper thread beside the scoring.
+    seen = SeenIds() if DUPLICATE_ID in reject and scorer.id_column is not None else None
+    tally = DuplicateCount() if seen is None and scorer.id_column is not None else None
+
+    def keep_keys(ids: Any) -> None:
+        assert tally is not None
+        keys, absent = id_keys(ids)
+        tally.add(keys, ~absent)
+
     first_reject: tuple[int, str] | None = None
     rejects_started = False
     with (
@@ -303,11 +375,19 @@ def _score_stream(
             # its own) and 0.2 s faster than stages in lock step, with 440 MB at the
             # peak instead of 630: memory holds five chunks at most. The stages are
             # the parallelism: BLAS threads would only spin between small products.
-            with single_threaded_blas(), behind(writer.write, name="custseg-write") as write:
+            with (
+                single_threaded_blas(),
+                behind(writer.write, name="custseg-write") as write,
+                behind(keep_keys, depth=2, name="custseg-ids") as count_ids,
+            ):
                 for frame in chunks:
                     if not len(frame):
                         continue
-                    chunk = scorer.assign_prepared(prepare(frame))
+                    chunk = scorer.assign_prepared(prepare(frame), reject=reject, seen=seen)
+                    for name, value in chunk.counts.items():
+                        counts[name] += value
+                    if tally is not None and chunk.ids is not None:
+                        count_ids(chunk.ids)
                     table = scorer.scored_table(
                         frame, chunk, first_row=rows_in + 1, keep_columns=keep_columns
                     )
@@ -337,12 +417,15 @@ def _score_stream(
         finally:
             writer.close()
             rejects_writer.close()
+    if tally is not None:
+        counts[DUPLICATE_ID] = tally.total()
     return ScoreSummary(
         rows_in=rows_in,
         scored=n_scored,
         rejected=rows_in - n_scored,
         out=out_path,
         rejects=rejects_path,
+        counts=counts,
     )
 
 

@@ -8,7 +8,12 @@ A :class:`Scorer` is built once per model. For each chunk of rows it
    few rows that fail it, to word their reasons;
 2. prepares the usable rows with the plan's own step helpers (bit-for-bit
    ``PreparationPlan.transform``, without checking the rows a second time);
-3. assigns them with :func:`custseg.cluster.kmeans.assign`.
+3. applies the scoring contract (:mod:`custseg.scoring.contract`): a row without an
+   identifier is rejected, and so are repeated identifiers and unseen category levels
+   when asked;
+4. assigns them with :func:`custseg.cluster.kmeans.assign`, and reads each row's
+   ``distance_percentile`` off the model's distance profile
+   (:mod:`custseg.cluster.typicality`), flagging ``out_of_profile`` rows.
 
 Files are scored from Arrow tables (:meth:`Scorer.prepare_table`): float64 inputs cross to
 numpy through their buffers, so scoring a file imports no pandas unless a row needs its
@@ -32,12 +37,28 @@ import pyarrow as pa
 from .._utils.arrow import float64_values, from_numpy, mask_array, string_array
 from .._utils.lazy import lazy_module
 from ..cluster.kmeans import assign_checked
+from ..cluster.typicality import distance_percentiles, profile_arrays
 from ..exceptions import ConfigError, DataError
 from ..model import SegmentationModel
 from ..prepare.plan import PreparationPlan
 from ..prepare.rows import RowCheck, check_columns, check_rows, unusable_rows_message
 from ..prepare.schema import MAX_ABS_VALUE, TableSchema, clean_column_name
 from ..sources.files import normalised_to_frame
+from .contract import (
+    BIT_OUT_OF_PROFILE,
+    DUPLICATE_ID,
+    FLAGS_COLUMN,
+    MISSING_ID,
+    OUT_OF_PROFILE,
+    PERCENTILE_COLUMN,
+    UNSEEN_LEVEL,
+    FlagCodes,
+    SeenIds,
+    contract_counts,
+    id_keys,
+    missing_ids,
+    repeated_rows,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,6 +81,8 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "distance",
     "runner_up_id",
     "margin",
+    PERCENTILE_COLUMN,
+    FLAGS_COLUMN,
 )
 #: Columns of the rejects table: the row number (from 1), the identifier, the reason.
 REJECT_ROW_COLUMN = "row"
@@ -87,6 +110,9 @@ class ScoredRows:
     runner_up: np.ndarray  # int64 (n_ok,)
     margin: np.ndarray  # float64 (n_ok,)
     reasons: np.ndarray  # object (n - n_ok,): reason of each rejected row
+    percentile: np.ndarray  # float64 (n_ok,): distance_percentile
+    flags: np.ndarray  # int64 (n_ok,): flag mask (contract.FlagCodes)
+    counts: Mapping[str, int]  # missing_id, unseen_level, out_of_profile (+ duplicate_id)
 
     @property
     def all_ok(self) -> bool:
@@ -109,6 +135,12 @@ class PreparedRows:
         The prepared usable rows, shape ``(ok.sum(), n_features)``.
     reasons : numpy.ndarray or None
         Reason of every row (``None`` where usable), or ``None`` when all are usable.
+    unseen : numpy.ndarray or None
+        Flag mask of every row's unseen category levels (one bit per categorical
+        input, see :class:`~custseg.scoring.contract.FlagCodes`), ``None`` when no
+        row has one.
+    levels : mapping of str to numpy.ndarray
+        Checked category values of every row, by categorical input (for reasons).
     """
 
     ok: np.ndarray
@@ -116,6 +148,8 @@ class PreparedRows:
     values: Mapping[str, np.ndarray]
     X: np.ndarray
     reasons: np.ndarray | None
+    unseen: np.ndarray | None = None
+    levels: Mapping[str, np.ndarray] | None = None
 
     @property
     def n_rejected(self) -> int:
@@ -169,6 +203,16 @@ class Scorer:
         self._names_arrow = string_array(model.segment_names())
         self.id_column: str | None = self.schema.id_column
         self.required: list[str] = list(self.plan.input_columns)
+        self.flag_codes = FlagCodes(self.plan.input_categorical)
+        self._percentiles, self._quantiles, self._thresholds = profile_arrays(
+            model.distance_profile
+        )
+        steps = {step.column: step for step in self.plan.categorical_steps}
+        self._levels = {
+            name: pd.Index(list(steps[name].levels), dtype=object)
+            for name in self.plan.input_categorical
+            if name in steps
+        }
         self._numeric_getter = (
             operator.itemgetter(*self.plan.input_numeric)
             if len(self.plan.input_numeric) >= 2 and not self.plan.input_categorical
@@ -246,10 +290,33 @@ class Scorer:
         ok = pd.isna(checked.reasons).to_numpy()
         values = {name: checked.frame[name].to_numpy(dtype=np.float64) for name in numeric}
         columns = values if bool(ok.all()) else {n: v[ok] for n, v in values.items()}
-        for name in self.plan.input_categorical:
-            columns[name] = checked.frame[name].to_numpy(dtype=object)[ok]
+        levels = {
+            name: checked.frame[name].to_numpy(dtype=object) for name in self.plan.input_categorical
+        }
+        for name, level in levels.items():
+            columns[name] = level[ok]
         ids = checked.frame.get(self.id_column) if self.id_column is not None else None
-        return self._prepare(ok, ids, values, columns, reasons)
+        prepared = self._prepare(ok, ids, values, columns, reasons)
+        unseen = self._unseen(levels)
+        if unseen is None:
+            return prepared
+        return PreparedRows(
+            prepared.ok, ids, values, prepared.X, prepared.reasons, unseen=unseen, levels=levels
+        )
+
+    def _unseen(self, levels: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """Flag mask of the category values the model does not encode (gaps are not)."""
+        mask = None
+        for i, (name, values) in enumerate(levels.items()):
+            known = self._levels.get(name)
+            if known is None:
+                continue
+            new = (known.get_indexer(pd.Index(values, dtype=object)) < 0) & pd.notna(values)
+            if new.any():
+                if mask is None:
+                    mask = np.zeros(len(values), dtype=np.int64)
+                mask[new] |= self.flag_codes.level_bit(i)
+        return mask
 
     def _prepare_floats(
         self,
@@ -323,33 +390,161 @@ class Scorer:
             X = X[finite]
         return PreparedRows(ok, ids, values, X, reasons)
 
-    def assign_prepared(self, prepared: PreparedRows) -> ScoredRows:
-        """Assign prepared rows to their segments."""
-        ok, reasons = prepared.ok, prepared.reasons
+    def assign_prepared(
+        self,
+        prepared: PreparedRows,
+        *,
+        reject: frozenset[str] = frozenset(),
+        seen: SeenIds | None = None,
+        count_duplicates: bool = False,
+        repeated: np.ndarray | None = None,
+    ) -> ScoredRows:
+        """Apply the scoring contract to prepared rows and assign the kept ones.
+
+        Parameters
+        ----------
+        prepared : PreparedRows
+            Rows from one of the ``prepare_*`` methods.
+        reject : frozenset of str, default empty
+            Codes of :data:`~custseg.scoring.contract.REJECTABLE` whose rows are
+            rejected instead of scored.
+        seen : SeenIds or None, default None
+            Identifiers of the earlier chunks of the same input (streams); ``None``
+            compares the rows of this chunk only.
+        count_duplicates : bool, default False
+            Count repeated identifiers in ``counts["duplicate_id"]`` even when they
+            are not rejected (a stream counts them on its own).
+        repeated : numpy.ndarray of bool or None, default None
+            The rows whose identifier is on an earlier row, when the caller knows them
+            (Spark ranks the rows of each identifier over the whole table).
+        """
+        ok, reasons, X = prepared.ok, prepared.reasons, prepared.X
+        counts: dict[str, int] = {}
+        problems: list[tuple[str, np.ndarray]] = []
+        if self.id_column is not None and self.require_id:
+            missing = missing_ids(prepared.ids)
+            counts[MISSING_ID] = int(missing.sum()) if missing is not None else 0
+            if missing is not None:
+                problems.append((MISSING_ID, missing))
+            if repeated is not None:
+                if missing is not None:
+                    repeated = repeated & ~missing
+                counts[DUPLICATE_ID] = int(repeated.sum())
+                if DUPLICATE_ID in reject and counts[DUPLICATE_ID]:
+                    problems.append((DUPLICATE_ID, repeated))
+            elif DUPLICATE_ID in reject or count_duplicates or seen is not None:
+                keys, absent = id_keys(prepared.ids)
+                present = ~absent
+                repeated = (
+                    seen.add(keys, present) if seen is not None else repeated_rows(keys, present)
+                )
+                counts[DUPLICATE_ID] = int(repeated.sum())
+                if DUPLICATE_ID in reject and counts[DUPLICATE_ID]:
+                    problems.append((DUPLICATE_ID, repeated))
+        unseen = prepared.unseen
+        counts[UNSEEN_LEVEL] = int(np.count_nonzero(unseen)) if unseen is not None else 0
+        if unseen is not None and UNSEEN_LEVEL in reject:
+            problems.append((UNSEEN_LEVEL, unseen != 0))
+        if problems:
+            ok, reasons, X = self._reject(prepared, problems)
         rejected = reasons[~ok] if reasons is not None else np.empty(0, dtype=object)
-        if prepared.X.shape[0] == 0:
+        if X.shape[0] == 0:
             none_i = np.empty(0, dtype=np.int64)
             none_f = np.empty(0, dtype=np.float64)
+            counts[OUT_OF_PROFILE] = 0
             return ScoredRows(
-                ok, prepared.ids, prepared.values, none_i, none_f, none_i, none_f, rejected
+                ok,
+                prepared.ids,
+                prepared.values,
+                none_i,
+                none_f,
+                none_i,
+                none_f,
+                rejected,
+                none_f,
+                none_i,
+                counts,
             )
         # The prepared rows are finite by construction (_prepare rejects the others):
         # the assignment need not scan them again.
-        result = assign_checked(prepared.X, self.centroids)
+        result = assign_checked(X, self.centroids)
+        labels = np.asarray(result.labels, dtype=np.int64)
+        distance = np.asarray(result.distance, dtype=np.float64)
+        percentile = distance_percentiles(distance, labels, self._percentiles, self._quantiles)
+        beyond = distance > self._thresholds[labels]
+        flags = np.where(beyond, BIT_OUT_OF_PROFILE, 0).astype(np.int64)
+        if unseen is not None:
+            flags |= unseen[ok]
+        counts[OUT_OF_PROFILE] = int(np.count_nonzero(beyond))
         return ScoredRows(
             ok=ok,
             ids=prepared.ids,
             values=prepared.values,
-            labels=np.asarray(result.labels, dtype=np.int64),
-            distance=np.asarray(result.distance, dtype=np.float64),
+            labels=labels,
+            distance=distance,
             runner_up=np.asarray(result.runner_up, dtype=np.int64),
             margin=np.asarray(result.margin, dtype=np.float64),
             reasons=rejected,
+            percentile=percentile,
+            flags=flags,
+            counts=counts,
         )
+
+    def _reject(
+        self, prepared: PreparedRows, problems: list[tuple[str, np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Reject the usable rows that break the contract; ``(ok, reasons, X)`` after it.
+
+        Rows already rejected keep their reason. Reasons start with their code.
+        """
+        ok = prepared.ok
+        bad = np.zeros(len(ok), dtype=bool)
+        for _, rows in problems:
+            bad |= rows
+        bad &= ok
+        if not bad.any():
+            return ok, prepared.reasons, prepared.X
+        reasons = (
+            np.full(len(ok), None, dtype=object)
+            if prepared.reasons is None
+            else prepared.reasons.copy()
+        )
+        words: dict[int, list[str]] = {}
+        for code, rows in problems:
+            for row in np.flatnonzero(rows & bad).tolist():
+                words.setdefault(row, []).append(self._reason(code, prepared, row))
+        for row, parts in words.items():
+            reasons[row] = "; ".join(parts)
+        X = prepared.X[~bad[ok]]
+        return ok & ~bad, reasons, X
+
+    def _reason(self, code: str, prepared: PreparedRows, row: int) -> str:
+        """The reason of one rejected row, starting with its code."""
+        if code == MISSING_ID:
+            return (
+                f"{MISSING_ID}: {self.id_column} is empty; give every row its identifier"
+                " so that its score can be joined back"
+            )
+        if code == DUPLICATE_ID:
+            value = _json_id(_row_value(prepared.ids, row))
+            return (
+                f"{DUPLICATE_ID}: {self.id_column} {str(value)[:40]!r} is on an earlier row"
+                " of this input"
+            )
+        assert prepared.unseen is not None and prepared.levels is not None
+        parts = []
+        for i, (name, values) in enumerate(prepared.levels.items()):
+            if prepared.unseen[row] & self.flag_codes.level_bit(i):
+                parts.append(
+                    f"{UNSEEN_LEVEL}: {name} {str(values[row])[:40]!r} was not seen in training"
+                )
+        return "; ".join(parts)
 
     # ------------------------------------------------------------------ records
 
-    def _score_plain_records(self, records: Sequence[Mapping[str, Any]]) -> ScoredRows | None:
+    def _score_plain_records(
+        self, records: Sequence[Mapping[str, Any]], ids: Any, reject: frozenset[str]
+    ) -> ScoredRows | None:
         """Score records whose inputs are all JSON numbers or nulls, without pandas.
 
         Such values need no coercion: the row check would turn them into the same
@@ -377,34 +572,54 @@ class Scorer:
         n = len(records)
         columns = {name: matrix[:, j] for j, name in enumerate(names)}
         return self.assign_prepared(
-            self._prepare(np.ones(n, dtype=bool), None, columns, columns, None)
+            self._prepare(np.ones(n, dtype=bool), ids, columns, columns, None),
+            reject=reject,
+            count_duplicates=True,
         )
 
     def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Score JSON-like records; one result per record, in order.
 
+        The results of :meth:`score_json` without its counts.
+        """
+        return self.score_json(records)[0]
+
+    def score_json(
+        self, records: Sequence[Mapping[str, Any]], *, reject: frozenset[str] = frozenset()
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """Score JSON-like records; one result per record, in order, and the counts.
+
         Each result has ``index`` (position in ``records``), ``id``, ``status``
         (``"scored"`` or ``"rejected"``), the score columns (``None`` when rejected)
-        and ``reason`` (``None`` when scored).
+        and ``reason`` (``None`` when scored). The counts are those of
+        :class:`~custseg.scoring.batch.ScoreSummary`: ``missing_id``, ``duplicate_id``,
+        ``unseen_level`` and ``out_of_profile``.
 
         Raises
         ------
         SchemaError
             If a record lacks a field the model needs.
         """
-        chunk = self._score_plain_records(records)
-        if chunk is None:
-            fields = ([self.id_column] if self.id_column is not None else []) + self.required
-            chunk = self.score_frame(pd.DataFrame.from_records(list(records), columns=fields))
         if self.id_column is not None:
             ids = [_json_id(record.get(self.id_column)) for record in records]
         else:
             ids = [None] * len(records)
+        chunk = self._score_plain_records(
+            records, ids if self.id_column is not None else None, reject
+        )
+        if chunk is None:
+            fields = ([self.id_column] if self.id_column is not None else []) + self.required
+            frame = pd.DataFrame.from_records(list(records), columns=fields)
+            chunk = self.assign_prepared(
+                self.prepare_frame(frame), reject=reject, count_duplicates=True
+            )
         labels = chunk.labels.tolist()
         names = self.names[chunk.labels].tolist()
         distance = chunk.distance.tolist()
         runner_up: list[Any] = chunk.runner_up.tolist()
         margin: list[Any] = chunk.margin.tolist()
+        percentile = chunk.percentile.tolist()
+        flags = self.flag_codes.texts(chunk.flags)
         if len(self.names) == 1:
             # One segment has no runner-up (-1) and an infinite margin: JSON says null.
             runner_up = margin = [None] * len(labels)
@@ -423,6 +638,8 @@ class Scorer:
                         "distance": distance[i_ok],
                         "runner_up_id": runner_up[i_ok],
                         "margin": margin[i_ok],
+                        PERCENTILE_COLUMN: percentile[i_ok],
+                        FLAGS_COLUMN: flags[i_ok],
                         "reason": None,
                     }
                 )
@@ -438,11 +655,13 @@ class Scorer:
                         "distance": None,
                         "runner_up_id": None,
                         "margin": None,
+                        PERCENTILE_COLUMN: None,
+                        FLAGS_COLUMN: None,
                         "reason": reasons[i_bad],
                     }
                 )
                 i_bad += 1
-        return out
+        return out, contract_counts(chunk.counts)
 
     # ------------------------------------------------------------------ outputs
 
@@ -477,6 +696,8 @@ class Scorer:
         scored["distance"] = chunk.distance
         scored["runner_up_id"] = chunk.runner_up
         scored["margin"] = chunk.margin
+        scored[PERCENTILE_COLUMN] = chunk.percentile
+        scored[FLAGS_COLUMN] = pd.array(self.flag_codes.texts(chunk.flags), dtype="str")
         return scored
 
     def scored_table(
@@ -516,6 +737,8 @@ class Scorer:
         columns["distance"] = from_numpy(chunk.distance)
         columns["runner_up_id"] = from_numpy(chunk.runner_up)
         columns["margin"] = from_numpy(chunk.margin)
+        columns[PERCENTILE_COLUMN] = from_numpy(chunk.percentile)
+        columns[FLAGS_COLUMN] = self.flag_codes.arrow(chunk.flags)
         return pa.table(columns)
 
     def rejects_frame(self, chunk: ScoredRows, *, first_row: int) -> pd.DataFrame:
@@ -564,6 +787,15 @@ def _rows(values: Any, mask: np.ndarray) -> Any:
     if isinstance(values, pd.Series):
         return values.iloc[np.flatnonzero(mask)].reset_index(drop=True)
     return np.asarray(values)[mask]
+
+
+def _row_value(values: Any, row: int) -> Any:
+    """One row of a Series, an Arrow column or a sequence, as a Python value."""
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        return values[row].as_py()
+    if hasattr(values, "iloc"):
+        return values.iloc[row]
+    return values[row]
 
 
 def _json_id(value: Any) -> Any:

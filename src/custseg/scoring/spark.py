@@ -6,7 +6,8 @@ is checked, prepared and assigned exactly as ``custseg score`` does locally, wit
 same rejection reasons. One pass writes both outputs as Parquet part files:
 
 * ``out/``: the identifier, ``segment_id``, ``segment_name``, ``distance``,
-  ``runner_up_id`` and ``margin`` of every scored row;
+  ``runner_up_id``, ``margin``, ``distance_percentile`` and ``flags`` of every scored
+  row;
 * ``rejects/`` (default ``<out>.rejects/`` beside it): the identifier and ``reason`` of
   every rejected row (an empty dataset when none is).
 
@@ -16,6 +17,13 @@ only when the job succeeded: a failure leaves earlier outputs untouched, and ``o
 ``rejects`` never mix two runs. The counts are read back from the written files, so
 ``scored + rejected`` is checked against the rows of the input. Executors need custseg
 installed; ``custseg export-sql --dialect spark`` is the pure Spark SQL alternative.
+
+The scoring contract holds as locally (:mod:`custseg.scoring.contract`), with the same
+codes and counts. Repeated identifiers span partitions, so Spark finds them: it counts
+the rows with an identifier against the distinct identifiers (one more job), and, when
+they are to be rejected, numbers the rows of each identifier in the order Spark reads
+the input (a window over the identifier: a shuffle) and rejects all but the first.
+The other counts are read back from the written outputs.
 """
 
 from __future__ import annotations
@@ -37,11 +45,22 @@ from .._utils.spark import spark_errors, spark_session
 from ..exceptions import ConfigError, ScoringError
 from ..model import SegmentationModel, model_to_json
 from .batch import ScoreSummary
+from .contract import (
+    DUPLICATE_ID,
+    FLAGS_COLUMN,
+    MISSING_ID,
+    OUT_OF_PROFILE,
+    PERCENTILE_COLUMN,
+    UNSEEN_LEVEL,
+    check_reject,
+    contract_counts,
+)
 from .scorer import REJECT_REASON_COLUMN, Scorer
 
 __all__ = ["SparkScoreSummary", "score_spark", "default_spark_rejects"]
 
 _STATUS = "cs_status"
+_RANK = "cs_rank"
 
 
 @dataclass(frozen=True)
@@ -94,6 +113,7 @@ def score_spark(
     *,
     rejects: str | os.PathLike[str] | None = None,
     master: str | None = None,
+    reject: Any = None,
 ) -> SparkScoreSummary:
     """Score a Spark table, a Parquet dataset or a Spark DataFrame into Parquet folders.
 
@@ -110,6 +130,9 @@ def score_spark(
     master : str or None, default None
         Spark master when no session is active (see
         :func:`custseg._utils.spark.spark_session`).
+    reject : collection of str or None, default None
+        Codes whose rows are rejected rather than scored (``"duplicate_id"``,
+        ``"unseen_level"``), as in :func:`custseg.scoring.batch.score_file`.
 
     Returns
     -------
@@ -126,6 +149,7 @@ def score_spark(
         If no row at all could be scored.
     """
     scorer = model if isinstance(model, Scorer) else Scorer(model)
+    codes = check_reject(reject)
     if scorer.id_column is None:
         raise ConfigError(
             "the model has no identifier column; Spark results are joined back on it: refit"
@@ -156,9 +180,24 @@ def score_spark(
     ddl = (
         f"`{id_name.replace('`', '``')}` {id_kind}, segment_id bigint, segment_name string,"
         f" distance double, runner_up_id bigint, margin double,"
+        f" {PERCENTILE_COLUMN} double, {FLAGS_COLUMN} string,"
         f" {REJECT_REASON_COLUMN} string, {_STATUS} string"
     )
     rejects_columns = [id_name, REJECT_REASON_COLUMN]
+    ranked = DUPLICATE_ID in codes
+
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    identifier = F.col(f"`{id_name.replace('`', '``')}`")
+    if ranked:
+        # The first row of each identifier in the order Spark reads the input is kept;
+        # rows without an identifier are rejected anyway (their rank is not used).
+        order = F.monotonically_increasing_id()
+        df = df.withColumn(
+            _RANK, F.row_number().over(Window.partitionBy(identifier).orderBy(order))
+        )
 
     def partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         from ..model import model_from_json
@@ -168,7 +207,8 @@ def score_spark(
             if not len(batch):
                 continue
             frame = batch.reset_index(drop=True)
-            chunk = part.assign_prepared(part.prepare_frame(frame))
+            repeated = frame[_RANK].to_numpy() > 1 if ranked else None
+            chunk = part.assign_prepared(part.prepare_frame(frame), reject=codes, repeated=repeated)
             ids = _ids(chunk.ids, id_kind)
             ok = chunk.ok
             n_ok = int(ok.sum())
@@ -180,6 +220,8 @@ def score_spark(
                     "distance": chunk.distance,
                     "runner_up_id": chunk.runner_up,
                     "margin": chunk.margin,
+                    PERCENTILE_COLUMN: chunk.percentile,
+                    FLAGS_COLUMN: part.flag_codes.texts(chunk.flags),
                     REJECT_REASON_COLUMN: [None] * n_ok,
                     _STATUS: ["scored"] * n_ok,
                 }
@@ -193,6 +235,8 @@ def score_spark(
                     "distance": np.full(n_bad, np.nan),
                     "runner_up_id": pd.Series([None] * n_bad, dtype=object),
                     "margin": np.full(n_bad, np.nan),
+                    PERCENTILE_COLUMN: np.full(n_bad, np.nan),
+                    FLAGS_COLUMN: [None] * n_bad,
                     REJECT_REASON_COLUMN: list(chunk.reasons),
                     _STATUS: ["rejected"] * n_bad,
                 }
@@ -200,13 +244,10 @@ def score_spark(
             out = pd.concat([scored, rejected], ignore_index=True) if n_bad else scored
             # pandas 3 infers Arrow-backed strings, which pyspark cannot hand to Arrow
             # batches: text columns go out as plain objects.
-            for name in (id_name, "segment_name", REJECT_REASON_COLUMN, _STATUS):
+            for name in (id_name, "segment_name", FLAGS_COLUMN, REJECT_REASON_COLUMN, _STATUS):
                 if id_kind == "string" or name != id_name:
                     out[name] = out[name].astype(object)
             yield out
-
-    from pyspark import StorageLevel
-    from pyspark.sql import functions as F
 
     # Scored once (cached), written twice: the scored rows and the rejects.
     result = df.mapInPandas(partition, ddl).persist(StorageLevel.MEMORY_AND_DISK)
@@ -224,8 +265,11 @@ def score_spark(
                 str(staging / "rejects")
             )
             reader = session.read
-            n_scored = reader.parquet(str(staging / "scored")).count()
-            n_rejected = reader.parquet(str(staging / "rejects")).count()
+            scored_back = reader.parquet(str(staging / "scored"))
+            rejects_back = reader.parquet(str(staging / "rejects"))
+            n_scored = scored_back.count()
+            n_rejected = rejects_back.count()
+            counts = _counts(df, identifier, scored_back, rejects_back, F)
         if n_scored == 0:
             example = reader.parquet(str(staging / "rejects")).first()
             reason = example[REJECT_REASON_COLUMN] if example is not None else "no row"
@@ -245,6 +289,33 @@ def score_spark(
         rejected=n_rejected,
         out=out_path,
         rejects=rejects_path,
+        counts=counts,
+    )
+
+
+def _counts(df: Any, identifier: Any, scored: Any, rejects: Any, F: Any) -> dict[str, int]:
+    """The contract's counts: repeats from the input, the others from the outputs."""
+    flags, reason = F.col(FLAGS_COLUMN), F.col(REJECT_REASON_COLUMN)
+    present = identifier.isNotNull() & (F.length(identifier.cast("string")) > 0)
+    ids = df.where(present).agg(
+        F.count(F.lit(1)).alias("n"), F.countDistinct(identifier).alias("d")
+    )
+    row = ids.first()
+    out = scored.agg(
+        F.sum(F.when(flags.contains(OUT_OF_PROFILE), 1).otherwise(0)).alias("profile"),
+        F.sum(F.when(flags.contains(UNSEEN_LEVEL + ":"), 1).otherwise(0)).alias("unseen"),
+    ).first()
+    bad = rejects.agg(
+        F.sum(F.when(reason.startswith(MISSING_ID + ":"), 1).otherwise(0)).alias("missing"),
+        F.sum(F.when(reason.contains(UNSEEN_LEVEL + ":"), 1).otherwise(0)).alias("unseen"),
+    ).first()
+    return contract_counts(
+        {
+            MISSING_ID: bad["missing"] or 0,
+            DUPLICATE_ID: (row["n"] - row["d"]) if row is not None else 0,
+            UNSEEN_LEVEL: (out["unseen"] or 0) + (bad["unseen"] or 0),
+            OUT_OF_PROFILE: out["profile"] or 0,
+        }
     )
 
 

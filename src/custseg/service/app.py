@@ -201,7 +201,7 @@ def create_app(
         records = parse_records(
             body, required=required, id_column=id_column, max_records=limits.max_records
         )
-        results = scorer.score_records(records)
+        results, counts = scorer.score_json(records)
         n_scored = sum(result["status"] == "scored" for result in results)
         head = json.dumps(
             {
@@ -209,6 +209,7 @@ def create_app(
                 "n_records": len(results),
                 "n_scored": n_scored,
                 "n_rejected": len(results) - n_scored,
+                "counts": counts,
             },
             separators=(",", ":"),
         )

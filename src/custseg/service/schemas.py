@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 __all__ = [
     "Health",
     "ScoredRecord",
+    "ScoreCounts",
     "ScoreResponse",
     "SegmentInfo",
     "ModelInfo",
@@ -51,10 +52,30 @@ class ScoredRecord(BaseModel):
     margin: float | None = Field(
         description="Distance to the runner-up minus distance to the assigned centroid (>= 0)."
     )
-    reason: str | None = Field(
-        description="Why the record could not be scored (e.g. a value that is not a number);"
-        " null when scored."
+    distance_percentile: float | None = Field(
+        description="Percentile (0-100) of the distance among the training customers of the"
+        " segment: 50 is a typical member, 100 as far as the farthest or beyond."
     )
+    flags: str | None = Field(
+        description="Codes joined by ';': out_of_profile (beyond the model's outlier"
+        " threshold, the 99.5th percentile by default), unseen_level:<column> (a category"
+        " level the model was not trained on); null when none."
+    )
+    reason: str | None = Field(
+        description="Why the record could not be scored, starting with a code when the"
+        " scoring contract rejects it (missing_id: ...); null when scored."
+    )
+
+
+class ScoreCounts(BaseModel):
+    """The scoring contract's counts, the same as ``custseg score --json`` reports."""
+
+    missing_id: int = Field(description="Records rejected because their identifier is empty.")
+    duplicate_id: int = Field(
+        description="Records whose identifier is on an earlier record of the request."
+    )
+    unseen_level: int = Field(description="Records with a category level not seen in training.")
+    out_of_profile: int = Field(description="Scored records beyond the outlier threshold.")
 
 
 class ScoreResponse(BaseModel):
@@ -64,6 +85,7 @@ class ScoreResponse(BaseModel):
     n_records: int
     n_scored: int
     n_rejected: int
+    counts: ScoreCounts
     results: list[ScoredRecord]
 
 
