@@ -204,7 +204,7 @@ def test_an_extracted_csv_snapshot_has_no_formula(run_cli, tmp_path):
     assert rows[0] == ["id", "'-amount", "plan"]
     assert rows[1] == ['\'=HYPERLINK("http://x","click")', "-2.5", "'@SUM(A1)"]
     assert rows[2] == ["C2", "3", "'-2+3"]  # a negative number stays a number
-    parquet = tmp_path / "snapshot.parquet"
+    parquet = tmp_path / "lossless.parquet"
     result = run_cli(
         [
             "extract",
@@ -240,3 +240,33 @@ def test_scored_and_rejects_csvs_have_no_formula(fitted, run_cli, tmp_path):
     assert "@cmd" in rejects.read_text(encoding="utf-8")
     assert _formula_cells(rejects) == []
     assert _formula_cells(scored) == []
+
+
+def test_the_drift_report_escapes_and_cleans_every_name(fitted, run_cli, tmp_path):
+    table = hostile_table(300, seed=2)
+    table[HOSTILE_COLUMNS[4]] += 10  # the bidi column drifts: it gets a figure
+    source = tmp_path / "later.csv"
+    table.to_csv(source, index=False)
+    page = tmp_path / "drift.html"
+    model = fitted["out"] / "model.json"
+    result = run_cli(["drift", "--model", model, "--input", source, "--report", page])
+    assert result.exit_code == 0, result.stderr
+    assert "Glyph" not in result.stderr
+    text = page.read_text(encoding="utf-8")
+    assert "<script" not in text.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert not BIDI & set(text)
+    assert "nameevil" in text
+
+
+def test_every_template_is_autoescaped_and_none_marks_text_safe():
+    from custseg.report._pages import environment
+
+    env = environment()
+    names = env.list_templates()
+    assert {"report.html", "drift.html", "_lineage.html"} <= set(names)
+    for name in names:
+        assert env.autoescape(name) is True, name
+        source = env.loader.get_source(env, name)[0]
+        for unsafe in ("|safe", "| safe", "autoescape false", "Markup"):
+            assert unsafe not in source, (name, unsafe)

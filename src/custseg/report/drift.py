@@ -16,6 +16,7 @@ from typing import Any
 from .._utils.io import write_text_atomic
 from .._version import __version__
 from ..exceptions import DataError
+from ._format import displayed
 from ._pages import data_uri, environment
 from .figures.drift import STATUS_COLORS, feature_drift_figure, segment_shares_figure
 
@@ -69,6 +70,9 @@ def render_drift_report(document: dict[str, Any]) -> RenderedDrift:
         If ``document`` is not a drift document.
     """
     _check(document)
+    # Feature and segment names come from the data: no bidi or control character may
+    # reorder what the page or a figure shows.
+    document = displayed(document)
     features = sorted(document["features"], key=lambda f: -float(f["psi"]))
     drifting = [f for f in features if f["status"] != "green"]
     figures = {f"feature_{i}": feature_drift_figure(f) for i, f in enumerate(drifting)}
