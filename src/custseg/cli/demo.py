@@ -35,34 +35,50 @@ def demo(
     ] = False,
 ) -> None:
     """Run custseg end to end on the bundled sample of 8,950 credit-card holders."""
+    from dataclasses import replace
+
+    from .._utils.io import atomic_folder, check_folder_kind, read_folder_run, write_run_marker
     from ..config import FitConfig
     from ..pipeline import fit_to_folder
-    from ..sources import describe_source, extract, save_snapshot
+    from ..sources import describe_source, extract, manifest_path, save_snapshot
     from .fit import fit_summary, print_fit_summary
 
-    snapshot = out / "customers.csv"
-    with rich_progress() as progress:
-        result = extract(DEMO_QUERY, progress=progress, notify=info)
-        manifest = save_snapshot(
-            result.frame,
-            snapshot,
-            query=result.query,
-            warehouse=result.warehouse,
-            source_kind=result.source_kind,
-            progress=progress,
+    # A demo folder is a fit folder with the snapshot it was fitted on: written whole,
+    # it replaces an earlier demo or fit and refuses another command's folder at once.
+    check_folder_kind(out, "fit")
+    with atomic_folder(out, "fit") as staging:
+        snapshot = staging / "customers.csv"
+        with rich_progress() as progress:
+            result = extract(DEMO_QUERY, progress=progress, notify=info)
+            manifest = save_snapshot(
+                result.frame,
+                snapshot,
+                query=result.query,
+                warehouse=result.warehouse,
+                source_kind=result.source_kind,
+                progress=progress,
+            )
+        info(
+            f"Extracted {count(manifest['rows'], 'customer')} from {result.warehouse}"
+            f" into {out / snapshot.name}"
         )
-    info(f"Extracted {count(manifest['rows'], 'customer')} from {result.warehouse} into {snapshot}")
-    # The model is trained on the snapshot, which records the query in its manifest.
-    training = {**describe_source(input=snapshot), "query": DEMO_QUERY}
-    with rich_progress() as progress:
-        output = fit_to_folder(
-            result.frame,
-            out,
-            config=FitConfig(random_state=seed),
-            training=training,
-            report=not no_report,
-            progress=progress,
-        )
+        # The model is trained on the snapshot, which records the query in its manifest.
+        training = {**describe_source(input=snapshot), "query": DEMO_QUERY}
+        training["source"] = str(out / snapshot.name)  # where it will be, not the staging
+        with rich_progress() as progress:
+            output = fit_to_folder(
+                result.frame,
+                staging,
+                config=FitConfig(random_state=seed),
+                training=training,
+                report=not no_report,
+                progress=progress,
+            )
+        fitted = read_folder_run(staging)
+        names = [*(fitted.files if fitted is not None else output.files)]
+        names += [snapshot.name, manifest_path(snapshot).name]
+        write_run_marker(staging, "fit", names, command="demo")
+    output = replace(output, files={name: out / name for name in output.files})
     summary = fit_summary(output)
     if json_output:
         print_json(summary)

@@ -40,6 +40,10 @@ def export_sql_command(
     from ..scoring.sqlexport import export_sql
 
     check_distinct_paths({"the model (--model)": model, "out (--out)": out})
+    if out is not None:
+        from ._outputs import check_output_file
+
+        check_output_file("--out", out)
 
     query = export_sql(load_model(model), dialect=dialect, table=table)
     if out is None:

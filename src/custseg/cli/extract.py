@@ -64,6 +64,9 @@ def extract_command(
         )
     if out.is_dir():
         raise SourceError(f"--out {str(out)!r} is a folder; give a file name such as {out}/c.csv")
+    from ._outputs import check_snapshot_target
+
+    check_snapshot_target(out)  # before the query: its manifest must not orphan another file
     query = read_sql_argument(sql)
     limit = parse_byte_size(max_bytes_billed)
     with rich_progress() as progress:

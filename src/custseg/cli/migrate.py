@@ -43,6 +43,8 @@ def migrate(
     ),
 ) -> None:
     """Match two scored files on the customer id and count the moves between segments."""
+    from .._utils.io import atomic_folder, check_folder_kind, check_not_run_output, write_run_marker
+    from ..exceptions import ConfigError
     from ..report.migration import MIGRATION_FILES, write_migration
     from ..scoring.migration import compare_scored_files
     from ._outputs import check_outputs
@@ -50,9 +52,20 @@ def migrate(
     check_outputs(
         [(f"--out {out / name}", out / name) for name in MIGRATION_FILES],
         [("--old", old), ("--new", new)],
+        check_runs=False,  # the folder as a whole is checked below
     )
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder such as migration/")
+    # The folder is written whole: an earlier migration there is replaced, another
+    # command's folder (a fit folder) is refused before the files are read.
+    check_not_run_output(out)
+    hint = str(out / "migration")
+    check_folder_kind(out, "migration", hint=hint)
     migration = compare_scored_files(old, new, id_column=id_column)
-    written = write_migration(migration, out)
+    with atomic_folder(out, "migration", hint=hint) as staging:
+        staged = write_migration(migration, staging)
+        write_run_marker(staging, "migration", list(staged))
+    written = {name: out / name for name in staged}
     summary = migration.summary
     if as_json:
         print_json(migration.to_dict())

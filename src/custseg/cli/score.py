@@ -111,6 +111,17 @@ def score(
             "rejects (--rejects)": rejects if rejects is not None else default_rejects_path(out),
         }
     )
+    from ._outputs import check_output_file, check_spark_output_folder
+
+    # Neither output may be another run's file (a fit folder's, a snapshot, a manifest).
+    spark = engine != "local" or spark_master is not None
+    if spark:
+        for option, path in (("--out", out), ("--rejects", rejects)):
+            if path is not None:
+                check_spark_output_folder(option, path)
+    else:
+        check_output_file("--out", out)
+        check_output_file("--rejects", rejects or default_rejects_path(out))
     scorer = Scorer(load_model(model))
     check_data_options(
         input=input,
@@ -147,6 +158,10 @@ def score(
             reject=codes,
             progress=progress,
         )
+    if rejects is not None:
+        from ._outputs import remove_stale_rejects
+
+        remove_stale_rejects(out, rejects, default_rejects_path(out))
     info(summary.line())
     if as_json:
         print_json(summary.to_dict())
