@@ -267,6 +267,15 @@ def test_arrow_slices_chunks_and_batches():
     assert out.to_pydict() == {"a": ["'=b"], "n": [-1]}
 
 
+def test_arrow_empty_cells_are_never_prefixed():
+    # An empty cell shares its offset with the next cell's first byte.
+    out = neutralise_formulas_arrow(pa.table({"a": ["", "=x", "", None, "-"]}))
+    assert out["a"].to_pylist() == ["", "'=x", "", None, "'-"]
+    # Only empty cells after text that ends with a formula byte: nothing to change.
+    table = pa.table({"a": ["x=", "", ""]})
+    assert neutralise_formulas_arrow(table) is table
+
+
 def test_arrow_tables_without_formulas_come_back_unchanged():
     table = pa.table({"id": ["C1", "C2"], "x": [-1.0, -2.0], "empty": pa.array(["", None])})
     assert neutralise_formulas_arrow(table) is table

@@ -520,13 +520,15 @@ def _prefixed_strings(array: Any, pa: Any) -> Any:
         return None  # only empty strings (or nulls)
     data = np.frombuffer(data_buffer, dtype=np.uint8)
     starts = offsets[:-1]
-    non_empty = offsets[1:] > starts
-    # One gather of the first byte of each non-empty cell and one table lookup: a
-    # 5M-row column of identifiers costs milliseconds. A multi-byte UTF-8 character
-    # never starts with an ASCII byte, so testing the byte tests the character.
-    first = np.zeros(n, dtype=np.uint8)
-    first[non_empty] = data[starts[non_empty]]
-    hits = _formula_bytes()[first]
+    # Two gathers: the first byte of each cell, then its entry in a 256-entry table.
+    # A 5M-row column of identifiers costs milliseconds and no copy of the text. A
+    # multi-byte UTF-8 character never starts with an ASCII byte, so testing the byte
+    # tests the character. An empty cell reads its neighbour's first byte (or, at the
+    # end, the last byte): such false hits are removed below, when there is any hit.
+    hits = np.take(_formula_bytes(), np.take(data, starts, mode="clip"))
+    if not hits.any():
+        return None
+    hits &= offsets[1:] > starts
     valid = None
     if array.null_count:
         valid = np.unpackbits(
