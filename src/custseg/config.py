@@ -28,7 +28,11 @@ from typing import Any, Literal
 from ._utils.text import plain
 from .exceptions import ConfigError
 
-__all__ = ["FitConfig", "PrepConfig", "load_config", "parse_k_range"]
+__all__ = ["DEFAULT_MAX_COLUMNS", "FitConfig", "PrepConfig", "load_config", "parse_k_range"]
+
+DEFAULT_MAX_COLUMNS = 5_000
+"""Widest table read by default (``max_columns``, ``--max-columns``): a file or query
+with more columns is refused from its header, before its rows are read."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,9 @@ class FitConfig:
         Path of a playbook TOML file, or the key of a shipped playbook
         (``"credit_card"``, ``"retail"``, ``"neutral"``); ``None`` chooses the shipped
         playbook that fits the table's columns (:func:`custseg.explain.choose_playbook`).
+    max_columns : int, default=5000
+        Refuse a table with more columns than this (:data:`DEFAULT_MAX_COLUMNS`), from
+        the file's header or schema, before its rows are read (``--max-columns``).
     preparation : PrepConfig
         Preparation settings (imputation, skew, scaling, PCA, domain features).
     """
@@ -195,6 +202,7 @@ class FitConfig:
     features: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
     playbook: str | None = None
+    max_columns: int = DEFAULT_MAX_COLUMNS
     preparation: PrepConfig = field(default_factory=PrepConfig)
 
     def __post_init__(self) -> None:
@@ -212,7 +220,13 @@ class FitConfig:
                     " None to choose it from k_range"
                 )
             object.__setattr__(self, "k", int(self.k))
-        for name in ("n_init", "n_resamples", "selection_sample", "silhouette_max_exact"):
+        for name in (
+            "n_init",
+            "n_resamples",
+            "selection_sample",
+            "silhouette_max_exact",
+            "max_columns",
+        ):
             value = getattr(self, name)
             if not _is_integer(value) or value < 1:
                 raise ConfigError(f"{name}={plain(value)!r} should be a positive integer")

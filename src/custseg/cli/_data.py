@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..config import DEFAULT_MAX_COLUMNS
 from ..exceptions import ConfigError, SourceError
 from ._common import info, rich_progress
 
@@ -39,7 +40,9 @@ __all__ = [
     "WarehouseOption",
     "CredentialsOption",
     "MaxBytesBilledOption",
+    "MaxColumnsOption",
     "SQL_HELP",
+    "column_limit",
     "WAREHOUSE_HELP",
     "read_sql_argument",
     "parse_byte_size",
@@ -87,6 +90,16 @@ MaxBytesBilledOption = Annotated[
     ),
 ]
 
+MaxColumnsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-columns",
+        help=f"Refuse a table with more columns than this (default {DEFAULT_MAX_COLUMNS}),"
+        " from the file's header or schema before its rows are read.",
+        show_default=False,
+    ),
+]
+
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmgtp]i?b|b|bytes)?\s*", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "bytes": 1}
 for _exponent, _letter in enumerate("kmgtp", start=1):
@@ -108,6 +121,11 @@ def parse_byte_size(text: str | None) -> int | None:
     if size < 1:
         raise ConfigError(f"--max-bytes-billed={text!r} should be at least 1 byte")
     return size
+
+
+def column_limit(max_columns: int | None) -> int:
+    """The column limit of ``--max-columns``: its value, or the default when not given."""
+    return DEFAULT_MAX_COLUMNS if max_columns is None else max_columns
 
 
 def read_sql_argument(value: str) -> str:
@@ -135,6 +153,7 @@ def load_input(
     credentials: Path | None = None,
     max_bytes_billed: str | int | None = None,
     progress: Progress | None = None,
+    max_columns: int | None = None,
 ) -> pd.DataFrame:
     """Read the customer table from ``--input`` or ``--sql`` (with warehouse options).
 
@@ -145,6 +164,8 @@ def load_input(
     progress : Progress, optional
         The command's progress display, when it already shows one; otherwise this
         function shows its own while the data loads.
+    max_columns : int, optional
+        The value of ``--max-columns``; ``None``: the default limit.
 
     Returns
     -------
@@ -178,6 +199,7 @@ def load_input(
         "credentials": credentials,
         "max_bytes_billed": limit,
         "notify": info,
+        "max_columns": column_limit(max_columns),
     }
     if progress is not None:
         return load_data(progress=progress, **options)

@@ -13,6 +13,7 @@ from ._data import (
     CredentialsOption,
     InputOption,
     MaxBytesBilledOption,
+    MaxColumnsOption,
     SqlOption,
     WarehouseOption,
     load_input,
@@ -48,6 +49,7 @@ def drift(
     warehouse: WarehouseOption = None,
     credentials: CredentialsOption = None,
     max_bytes_billed: MaxBytesBilledOption = None,
+    max_columns: MaxColumnsOption = None,
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write the drift document here (.json), atomically."
     ),
@@ -98,6 +100,7 @@ def drift(
             credentials=credentials,
             max_bytes_billed=max_bytes_billed,
             progress=progress,
+            max_columns=max_columns,
         )
         with progress.stage("Comparing with the training population", total=None):
             document = check_drift(scorer, frame, amber=psi_amber, red=psi_red)

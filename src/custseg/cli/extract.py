@@ -15,7 +15,9 @@ from ._data import (
     SQL_HELP,
     CredentialsOption,
     MaxBytesBilledOption,
+    MaxColumnsOption,
     WarehouseOption,
+    column_limit,
     parse_byte_size,
     read_sql_argument,
 )
@@ -49,6 +51,7 @@ def extract_command(
     warehouse: WarehouseOption = None,
     credentials: CredentialsOption = None,
     max_bytes_billed: MaxBytesBilledOption = None,
+    max_columns: MaxColumnsOption = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")
     ] = False,
@@ -77,6 +80,7 @@ def extract_command(
             max_bytes_billed=limit,
             progress=progress,
             notify=info,
+            max_columns=column_limit(max_columns),
         )
         manifest = save_snapshot(
             result.frame,

@@ -13,6 +13,7 @@ from ._data import (
     CredentialsOption,
     InputOption,
     MaxBytesBilledOption,
+    MaxColumnsOption,
     SqlOption,
     WarehouseOption,
     load_input,
@@ -159,6 +160,7 @@ def fit_command(
     warehouse: WarehouseOption = None,
     credentials: CredentialsOption = None,
     max_bytes_billed: MaxBytesBilledOption = None,
+    max_columns: MaxColumnsOption = None,
     k: Annotated[
         int | None, typer.Option("--k", help="Number of segments (default: recommended).")
     ] = None,
@@ -276,6 +278,7 @@ def fit_command(
         # --pca 5 asks for five components, --pca 0.9 for 90% of the variance.
         pca=int(pca) if pca is not None and float(pca).is_integer() and pca >= 1 else pca,
         domain_features=False if no_domain_features else None,
+        max_columns=max_columns,
     )
     if config.k == 1:
         # One segment is the whole table: nothing to name, compare or act on.
@@ -308,6 +311,7 @@ def fit_command(
             warehouse=warehouse,
             credentials=credentials,
             max_bytes_billed=max_bytes_billed,
+            max_columns=config.max_columns,
         )
         # The model records the query itself, also when --sql @query.sql named a file.
         query = read_sql_argument(sql) if sql is not None else None

@@ -13,8 +13,10 @@ from ._data import (
     CredentialsOption,
     InputOption,
     MaxBytesBilledOption,
+    MaxColumnsOption,
     SqlOption,
     WarehouseOption,
+    column_limit,
     load_input,
 )
 
@@ -57,6 +59,7 @@ def score(
     warehouse: WarehouseOption = None,
     credentials: CredentialsOption = None,
     max_bytes_billed: MaxBytesBilledOption = None,
+    max_columns: MaxColumnsOption = None,
     rejects: Path | None = typer.Option(
         None,
         "--rejects",
@@ -147,6 +150,7 @@ def score(
                 credentials=credentials,
                 max_bytes_billed=max_bytes_billed,
                 progress=progress,
+                max_columns=max_columns,
             )
         summary = score_file(
             scorer,
@@ -157,6 +161,7 @@ def score(
             keep_columns=keep_columns,
             reject=codes,
             progress=progress,
+            max_columns=column_limit(max_columns),
         )
     if rejects is not None:
         from ._outputs import remove_stale_rejects

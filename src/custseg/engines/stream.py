@@ -55,8 +55,8 @@ FIT_SAMPLE = 100_000
 _FIX = "clean or filter them in the file, or leave the column out (exclude)"
 
 
-def _chunks(source: str | os.PathLike[str], rows: int) -> Iterator[pd.DataFrame]:
-    yield from iter_table(source, chunk_size=rows)
+def _chunks(source: str | os.PathLike[str], rows: int, max_columns: int) -> Iterator[pd.DataFrame]:
+    yield from iter_table(source, chunk_size=rows, max_columns=max_columns)
 
 
 def _checked(frame: pd.DataFrame, schema: TableSchema) -> RowCheck:
@@ -100,7 +100,8 @@ def fit_stream(
     playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
     seed = cfg.random_state
     rng = generator(seed)
-    n_rows = table_row_count(source)
+    # The header is checked against the column limit before the rows are counted.
+    n_rows = table_row_count(source, max_columns=cfg.max_columns)
     if n_rows < 2:
         raise DataError(f"{os.fspath(source)!r} has {n_rows} data rows; at least 2 are needed")
     size = min(n_rows, sample_rows)
@@ -112,7 +113,7 @@ def fit_stream(
     warnings: list[dict[str, Any]] = []
     n_columns = 0
     with progress.stage("Reading statistics (pass 1 of 3)", total=n_rows) as stage:
-        for frame in _chunks(source, chunk_rows):
+        for frame in _chunks(source, chunk_rows, cfg.max_columns):
             if schema is None:
                 n_columns = frame.shape[1]
                 schema = infer_schema(
@@ -155,13 +156,13 @@ def fit_stream(
     centroids = fitted.centroids
     sums = SegmentAccumulator(centroids)
     with progress.stage("Assigning every row (pass 2 of 3)", total=n_rows) as stage:
-        for frame in _chunks(source, chunk_rows):
+        for frame in _chunks(source, chunk_rows, cfg.max_columns):
             X = _prepared(plan, _checked(frame, schema))
             assignment = assign_checked(X, centroids)
             sums.add(X, assignment.labels, assignment.distance)
             stage.advance(len(frame))
     with progress.stage("Evaluating on every row (pass 3 of 3)", total=n_rows) as stage:
-        for frame in _chunks(source, chunk_rows):
+        for frame in _chunks(source, chunk_rows, cfg.max_columns):
             X = _prepared(plan, _checked(frame, schema))
             sums.add_spread(X, assign_checked(X, centroids).labels)
             stage.advance(len(frame))

@@ -36,6 +36,7 @@ from .._utils.numeric import single_threaded_blas
 from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.stages import ahead, behind
 from .._utils.text import count
+from ..config import DEFAULT_MAX_COLUMNS
 from ..exceptions import ConfigError, DataError, ScoringError
 from ..model import SegmentationModel
 from ..prepare.rows import unusable_rows_message
@@ -242,6 +243,7 @@ def score_file(
     keep_columns: bool = False,
     reject: Collection[str] | None = None,
     progress: Progress = NO_PROGRESS,
+    max_columns: int | None = DEFAULT_MAX_COLUMNS,
 ) -> ScoreSummary:
     """Score a file or a query result chunk by chunk into a CSV or Parquet file.
 
@@ -268,6 +270,9 @@ def score_file(
         (see :func:`score_customers`).
     progress : Progress, default=NO_PROGRESS
         Receives the number of rows done.
+    max_columns : int or None, default=5000
+        Refuse an input file with more columns than this, from its header or schema
+        (see :func:`custseg.sources.read_table`); ``None``: no limit.
 
     Returns
     -------
@@ -308,9 +313,10 @@ def score_file(
     if path is not None and not keep_columns:
         from ..sources.files import iter_arrow
 
-        chunks, prepare = iter_arrow(path, chunk_size=chunk_size), scorer.prepare_table
+        chunks = iter_arrow(path, chunk_size=chunk_size, max_columns=max_columns)
+        prepare = scorer.prepare_table
     else:
-        chunks, prepare = _chunks(input, chunk_size), scorer.prepare_frame
+        chunks, prepare = _chunks(input, chunk_size, max_columns), scorer.prepare_frame
     # The reader starts at once: the first chunk is checked while it reads the next.
     with closing(ahead(chunks, name="custseg-read")) as read:
         first = next(read, None)
@@ -429,7 +435,7 @@ def _score_stream(
     )
 
 
-def _chunks(input: Any, chunk_size: int) -> Iterator[pd.DataFrame]:
+def _chunks(input: Any, chunk_size: int, max_columns: int | None) -> Iterator[pd.DataFrame]:
     """The input as frames of at most ``chunk_size`` rows, each indexed from 0."""
     if isinstance(input, pd.DataFrame):
         if len(input) == 0:
@@ -439,5 +445,5 @@ def _chunks(input: Any, chunk_size: int) -> Iterator[pd.DataFrame]:
         return
     from ..sources import iter_table
 
-    for frame in iter_table(input, chunk_size=chunk_size):
+    for frame in iter_table(input, chunk_size=chunk_size, max_columns=max_columns):
         yield frame.reset_index(drop=True)

@@ -25,6 +25,7 @@ import pyarrow.csv as pcsv
 from .._utils.lazy import lazy_module
 from ..exceptions import SourceError
 from ._frames import check_unique_names, is_id_like
+from .options import check_width
 
 # pyarrow.compute builds its docstrings on import (40 ms): loaded when first used.
 if TYPE_CHECKING:
@@ -32,7 +33,15 @@ if TYPE_CHECKING:
 else:
     pc = lazy_module("pyarrow.compute")
 
-__all__ = ["CsvLayout", "sniff_csv", "stream_csv", "read_csv", "count_csv_rows", "NULL_VALUES"]
+__all__ = [
+    "CsvLayout",
+    "sniff_csv",
+    "sniff_names",
+    "stream_csv",
+    "read_csv",
+    "count_csv_rows",
+    "NULL_VALUES",
+]
 
 NULL_VALUES = ["", "NA", "N/A", "#N/A", "NaN", "nan", "NULL", "null", "None"]
 _DELIMITERS = (",", ";", "\t", "|")
@@ -61,15 +70,29 @@ class CsvLayout:
     min_block: int = 0
 
 
-def sniff_csv(path: Path, text_columns: Collection[str] = ()) -> CsvLayout:
-    """Decide the delimiter, decimal mark, column names and column types of ``path``."""
+def sniff_names(path: Path, max_columns: int | None = None) -> CsvLayout:
+    """The delimiter and column names of ``path``, without column types (read from its head).
+
+    ``max_columns`` is checked on the header, before any row is parsed.
+    """
     head = _head_text(path)
     # Python's csv module refuses fields over 128 KiB by default: the head is the limit.
     csv.field_size_limit(max(csv.field_size_limit(), len(head) + 1))
     delimiter = _sniff_delimiter(head)
-    names = _header(head, delimiter, path)
+    names = _header(head, delimiter, path, max_columns)
     longest = max((len(line) for line in head.splitlines()), default=0)
-    min_block = 4 * (longest + 1)
+    return CsvLayout(path, delimiter, ".", names, {}, 4 * (longest + 1))
+
+
+def sniff_csv(
+    path: Path, text_columns: Collection[str] = (), max_columns: int | None = None
+) -> CsvLayout:
+    """Decide the delimiter, decimal mark, column names and column types of ``path``.
+
+    A header wider than ``max_columns`` is refused before any row is parsed.
+    """
+    named = sniff_names(path, max_columns)
+    delimiter, names, min_block = named.delimiter, named.names, named.min_block
     decimal_point, inferred = _infer(path, delimiter, names, min_block)
     as_text = _read_block(
         path, delimiter, names, decimal_point, dict.fromkeys(names, pa.string()), min_block
@@ -273,8 +296,11 @@ def _sniff_delimiter(head: str) -> str:
     return best
 
 
-def _header(head: str, delimiter: str, path: Path) -> tuple[str, ...]:
+def _header(
+    head: str, delimiter: str, path: Path, max_columns: int | None = None
+) -> tuple[str, ...]:
     first = next(csv.reader(_lines(head), delimiter=delimiter))
+    check_width(len(first), max_columns, str(path))
     names = tuple(name.strip() or f"column_{i + 1}" for i, name in enumerate(first))
     check_unique_names(names, str(path))
     return names

@@ -13,7 +13,7 @@ from .._utils.io import sha256_bytes, sha256_file
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import SourceError
 from .files import read_table
-from .options import check_data_options
+from .options import DEFAULT_MAX_COLUMNS, check_data_options, check_max_columns
 from .query import describe_warehouse, extract
 from .snapshot import manifest_path
 
@@ -29,6 +29,7 @@ def load_data(
     max_bytes_billed: int | None = None,
     progress: Progress = NO_PROGRESS,
     notify: Callable[[str], None] | None = None,
+    max_columns: int | None = DEFAULT_MAX_COLUMNS,
 ) -> pd.DataFrame:
     """The customer table for a task, from a file or from a query.
 
@@ -44,6 +45,9 @@ def load_data(
         Query to run on ``warehouse``.
     warehouse, credentials, max_bytes_billed, progress, notify
         As :func:`~custseg.sources.extract`; only with ``sql``.
+    max_columns : int or None, default 5000
+        Refuse a wider table, from the file's header or schema before its rows are
+        read (:func:`~custseg.sources.read_table`); ``None``: no limit.
 
     Returns
     -------
@@ -53,7 +57,8 @@ def load_data(
     Raises
     ------
     ConfigError
-        Both or neither of ``input`` and ``sql``, or warehouse options with ``input``.
+        Both or neither of ``input`` and ``sql``, warehouse options with ``input``, or
+        a ``max_columns`` that is not a positive integer.
     SourceError
         As :func:`~custseg.sources.read_table` and :func:`~custseg.sources.extract`;
         also a file without data rows.
@@ -65,9 +70,10 @@ def load_data(
         credentials=credentials,
         max_bytes_billed=max_bytes_billed,
     )
+    limit = check_max_columns(max_columns)
     if input is not None:
         with progress.stage(f"Reading {Path(input).name}"):
-            frame = read_table(input)
+            frame = read_table(input, max_columns=limit)
         if frame.empty:
             raise SourceError(f"{str(input)!r} has no data rows; give a file with customers")
         return frame
@@ -79,6 +85,7 @@ def load_data(
         max_bytes_billed=max_bytes_billed,
         progress=progress,
         notify=notify,
+        max_columns=limit,
     ).frame
 
 

@@ -1,7 +1,9 @@
-"""Which data options go together: exactly one source, warehouse options only with a query.
+"""Which data options go together, and how wide a table may be.
 
-Kept apart from :mod:`custseg.sources.loading` so that a command can check its options
-before it imports pandas or a warehouse driver.
+Exactly one source, warehouse options only with a query (:func:`check_data_options`);
+at most ``max_columns`` columns (:func:`check_width`). Kept apart from
+:mod:`custseg.sources.loading` so that a command can check its options before it
+imports pandas or a warehouse driver.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import os
 
 from .._utils.masking import mask_url
-from ..exceptions import ConfigError
+from .._utils.text import plain
+from ..config import DEFAULT_MAX_COLUMNS
+from ..exceptions import ConfigError, SourceError
 
-__all__ = ["check_data_options"]
+__all__ = ["DEFAULT_MAX_COLUMNS", "check_data_options", "check_max_columns", "check_width"]
 
 _CHOICES = "input='customers.csv' (--input) or sql='SELECT ...' (--sql)"
 
@@ -70,3 +74,51 @@ def check_data_options(
                 f"{name}={shown!r} ({flag}) applies to sql queries (--sql) only, not to "
                 f"input={str(input)!r} (--input); leave it out"
             )
+
+
+def check_max_columns(max_columns: int | None) -> int | None:
+    """Check a column limit: a positive integer, or ``None`` for no limit.
+
+    Raises
+    ------
+    ConfigError
+        Anything else; the message names the option.
+    """
+    if max_columns is None:
+        return None
+    if isinstance(max_columns, bool) or not isinstance(max_columns, int) or max_columns < 1:
+        raise ConfigError(
+            f"max_columns={plain(max_columns)!r} should be a positive integer (--max-columns),"
+            f" e.g. {DEFAULT_MAX_COLUMNS}, or None for no limit"
+        )
+    return max_columns
+
+
+def check_width(n_columns: int, max_columns: int | None, where: str) -> None:
+    """Refuse a table of ``n_columns`` columns when it exceeds ``max_columns``.
+
+    Called on a file's header or schema, before its rows are read: a table of 100,000
+    columns would otherwise cost gigabytes in per-column work however few rows it has.
+
+    Parameters
+    ----------
+    n_columns : int
+        Columns of the table.
+    max_columns : int or None
+        The limit (already checked with :func:`check_max_columns`); ``None``: no limit.
+    where : str
+        The table, as the message names it (a path, "the query result").
+
+    Raises
+    ------
+    SourceError
+        One line: the width, the limit and how to raise it.
+    """
+    if max_columns is None or n_columns <= max_columns:
+        return
+    raise SourceError(
+        f"{where} has {n_columns:,} columns, more than the limit of {max_columns:,}; keep fewer"
+        f" columns (select them in the query or save a narrower file) or raise the limit:"
+        f" --max-columns {n_columns} (max_columns={n_columns} in Python or in the [fit]"
+        " section of a configuration file)"
+    )

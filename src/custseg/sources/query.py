@@ -17,6 +17,7 @@ from . import bigquery as _bigquery
 from ._frames import arrow_to_frame, check_unique_names
 from ._urls import mask_url
 from .duckdb import SAMPLE_TABLE
+from .options import DEFAULT_MAX_COLUMNS, check_max_columns, check_width
 from .registry import claiming_warehouse, find_warehouse, warehouse_options
 
 __all__ = ["Extract", "SourceKind", "describe_warehouse", "extract"]
@@ -80,6 +81,7 @@ def extract(
     progress: Progress = NO_PROGRESS,
     notify: Callable[[str], None] | None = None,
     client_factory: _bigquery.ClientFactory | None = None,
+    max_columns: int | None = DEFAULT_MAX_COLUMNS,
 ) -> Extract:
     """Run a query on a warehouse and return its rows as a DataFrame.
 
@@ -106,6 +108,9 @@ def extract(
         BigQuery dry-run estimate).
     client_factory : callable, optional
         BigQuery only: ``(project, credentials) -> client``, to supply a client.
+    max_columns : int or None, default 5000
+        Refuse a result with more columns than this before it becomes a DataFrame;
+        ``None``: no limit.
 
     Returns
     -------
@@ -114,11 +119,12 @@ def extract(
     Raises
     ------
     ConfigError
-        Empty query, unknown warehouse scheme, or a warehouse-only option given for
-        another warehouse (``credentials`` for a SQLite URL...).
+        Empty query, unknown warehouse scheme, a warehouse-only option given for
+        another warehouse (``credentials`` for a SQLite URL...), or a ``max_columns``
+        that is not a positive integer.
     SourceError
         The warehouse cannot be reached or rejects the query, or the query returns
-        no rows or no columns, or two columns with one name.
+        no rows or no columns, two columns with one name, or more than ``max_columns``.
     """
     if not isinstance(sql, str) or not sql.strip():
         raise ConfigError(
@@ -126,6 +132,7 @@ def extract(
         )
     if warehouse is not None and not isinstance(warehouse, str):
         raise ConfigError(f"warehouse={warehouse!r} should be a URL string or None")
+    limit = check_max_columns(max_columns)
     entry = find_warehouse(warehouse)
     given = {
         name: value
@@ -146,7 +153,7 @@ def extract(
             )
     result = entry.run(sql, warehouse, progress=progress, notify=notify, **given)
     return Extract(
-        frame=_result_frame(result.table),
+        frame=_result_frame(result.table, limit),
         query=sql,
         warehouse=entry.describe(warehouse),
         source_kind=entry.kind,
@@ -154,11 +161,12 @@ def extract(
     )
 
 
-def _result_frame(table: pa.Table) -> pd.DataFrame:
+def _result_frame(table: pa.Table, max_columns: int | None) -> pd.DataFrame:
     if table.num_columns == 0:
         raise SourceError(
             "the query returned no result set; give a query that returns rows (SELECT ...)"
         )
+    check_width(table.num_columns, max_columns, "the query result")
     check_unique_names(table.column_names, "the query result")
     if table.num_rows == 0:
         raise SourceError(
