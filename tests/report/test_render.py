@@ -293,3 +293,47 @@ def test_counts_shares_and_lifts_are_formatted() -> None:
     assert fmt_share(None) == "–"
     assert fmt_timestamp("2024-05-01T12:00:00+02:00") == "2024-05-01 10:00 UTC"
     assert fmt_timestamp("yesterday") == "yesterday"
+
+
+HOSTILE_NAMES = {
+    "BALANCE": '=HYPERLINK("http://x","click")\u202e',
+    "PURCHASES": "<script>alert(1)</script>",
+    "CASH_ADVANCE": "a|b\tc",
+    "TENURE": "**bold** [x](http://y)",
+    "Transactors": "<img src=x onerror=alert(1)>\u2066",
+}
+
+
+def _hostile_report_data() -> dict[str, Any]:
+    text = json.dumps(hand_made_report_data())
+    for plain, hostile in HOSTILE_NAMES.items():
+        text = text.replace(plain, json.dumps(hostile)[1:-1])
+    return json.loads(text)
+
+
+def test_hostile_names_render_as_text_everywhere() -> None:
+    from markdown_it import MarkdownIt
+
+    # Warnings are errors here: a tab once made matplotlib warn of a missing glyph.
+    rendered = render_report(_hostile_report_data())
+    bidi = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+    for text in (rendered.html, rendered.summary_markdown):
+        assert not bidi & set(text)
+        assert "\t" not in text
+    page = _parse(rendered.html)
+    assert not [u for u in page.urls if not u.startswith(("data:image/png;base64,", "#"))]
+    assert "<script" not in rendered.html and "<img src=x" not in rendered.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
+    parser = MarkdownIt("commonmark").enable("table")
+    tokens = parser.parse(rendered.summary_markdown)
+    kinds = {t.type for t in tokens} | {c.type for t in tokens for c in t.children or []}
+    assert not kinds & {"html_inline", "html_block", "link_open", "image"}
+    assert "<strong>bold</strong>" not in parser.render(rendered.summary_markdown)
+    cells: list[int] = []
+    for token in tokens:
+        if token.type == "tr_open":
+            cells.append(0)
+        elif token.type in ("th_open", "td_open"):
+            cells[-1] += 1
+    assert cells and set(cells) == {5}
+    assert not rendered.profiles["feature"].str.contains("\u202e").any()
