@@ -188,3 +188,14 @@ def test_every_reading_command_takes_max_columns(
     # The option raises the limit as well as lowering it.
     ok = run_cli(["drift", "--model", model_file, "--input", sample_csv, "--max-columns", "18"])
     assert ok.exit_code in (0, 3), ok.stderr
+
+
+def test_the_engine_choice_checks_the_width_before_counting_rows(tmp_path: Path) -> None:
+    from custseg.engines import auto_engine
+
+    # Counting these rows would fail (they do not match the header): the width decides first.
+    path = _wide_csv(tmp_path / "wide.csv", 101, rows=["1,2", "x"])
+    with pytest.raises(SourceError, match=_refusal(101, 100)):
+        auto_engine("auto", path, max_columns=100)
+    with pytest.raises(SourceError, match=_refusal(101, 100)):
+        table_row_count(_wide_parquet(tmp_path / "wide.parquet", 101), max_columns=100)

@@ -286,7 +286,7 @@ def fit_command(
             "--k 1 asks for one segment, the whole table; give --k 2 or more, or leave --k"
             " out to choose k from --k-range"
         )
-    chosen = _engine(engine, spark_master, input, sql)
+    chosen = _engine(engine, spark_master, input, sql, config.max_columns)
     data: Any
     if chosen != "memory":
         check_data_options(
@@ -341,8 +341,13 @@ def fit_command(
     print_lineage(output.model)
 
 
-def _engine(engine: str, spark_master: str | None, input: Path | None, sql: str | None) -> str:
-    """The engine of this fit; large-table engines read --input, not --sql."""
+def _engine(
+    engine: str, spark_master: str | None, input: Path | None, sql: str | None, max_columns: int
+) -> str:
+    """The engine of this fit; large-table engines read --input, not --sql.
+
+    A file wider than ``max_columns`` is refused here, before ``auto`` counts its rows.
+    """
     from ..engines import auto_engine
     from ..exceptions import ConfigError
 
@@ -358,4 +363,4 @@ def _engine(engine: str, spark_master: str | None, input: Path | None, sql: str 
         )
     if engine == "spark":
         return "spark"
-    return auto_engine(engine, input if sql is None else None)
+    return auto_engine(engine, input if sql is None else None, max_columns=max_columns)

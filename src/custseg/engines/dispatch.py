@@ -23,8 +23,14 @@ Spark DataFrame; ``auto``: ``stream`` for files above :data:`STREAM_ROWS` rows, 
 STREAM_ROWS = 1_000_000
 
 
-def auto_engine(engine: str, input: str | os.PathLike[str] | None) -> str:
-    """The engine ``auto`` stands for with this input (other engines are returned as is)."""
+def auto_engine(
+    engine: str, input: str | os.PathLike[str] | None, *, max_columns: int | None = None
+) -> str:
+    """The engine ``auto`` stands for with this input (other engines are returned as is).
+
+    With ``max_columns``, a wider input file is refused from its header or footer
+    before its rows are counted (see :func:`custseg.sources.read_table`).
+    """
     if engine not in ENGINES:
         raise ConfigError(f"engine={engine!r} (--engine) should be one of {', '.join(ENGINES)}")
     if engine != "auto":
@@ -33,7 +39,8 @@ def auto_engine(engine: str, input: str | os.PathLike[str] | None) -> str:
         return "memory"
     from ..sources import table_row_count
 
-    return "stream" if table_row_count(input) > STREAM_ROWS else "memory"
+    rows = table_row_count(input, max_columns=max_columns)
+    return "stream" if rows > STREAM_ROWS else "memory"
 
 
 def fit_large(
