@@ -122,6 +122,14 @@ def test_the_exported_query_runs_on_postgres_like_python(pg, model, sample):
     np.testing.assert_allclose(
         got["distance"].to_numpy(dtype=float), expected["distance"], rtol=1e-9, atol=1e-9
     )
+    np.testing.assert_allclose(
+        got["distance_percentile"].to_numpy(dtype=float),
+        expected["distance_percentile"],
+        rtol=1e-9,
+        atol=1e-6,
+    )
+    assert got["flags"].fillna("").tolist() == expected["flags"].fillna("").tolist()
+    assert (got["flags"] == "out_of_profile").sum() > 0
     # The plan reads each step once: the CTEs are materialised, not inlined per reference.
     plan = "\n".join(row[0] for row in _scores(pg, "EXPLAIN " + sql).itertuples(index=False))
     assert "CTE cs_input" in plan and "CTE Scan on cs_assigned" in plan
@@ -141,12 +149,15 @@ def test_every_kind_of_step_agrees_on_postgres(pg, sample):
     model = fit_segments(
         frame, k=4, k_range=(4, 4), random_state=0, config=FitConfig(preparation=prep)
     )
+    frame.loc[2999, "CARD"] = "platinum"  # a level the model never saw
     load_frame(pg, frame, "rich_customers")
     got = _scores(pg, export_sql(model, dialect="postgres", table="rich_customers"))
     got = got.set_index("CUST_ID").loc[frame["CUST_ID"]]
     expected = score_customers(model, frame).scored.set_index("CUST_ID")
     same = got["segment_id"].to_numpy() == expected["segment_id"].to_numpy()
     assert (expected["margin"].to_numpy()[~same] < 1e-9).all()
+    assert got["flags"].fillna("").tolist() == expected["flags"].fillna("").tolist()
+    assert "unseen_level:CARD" in str(expected["flags"].iloc[-1])
 
 
 @pytest.mark.parametrize("conforming", ["on", "off"])

@@ -78,6 +78,16 @@ def _agreement(model, frame, id_column, dialect="duckdb"):
     )
     names = model.segment_names()
     assert got_scored["segment_name"].tolist() == [names[i] for i in got_scored["segment_id"]]
+    # Typicality: the same interpolation, on distances equal to the last bits.
+    np.testing.assert_allclose(
+        got_scored["distance_percentile"].to_numpy(dtype=float),
+        expected["distance_percentile"],
+        rtol=1e-9,
+        atol=1e-6,
+    )
+    got_flags = got_scored["flags"].astype(object).where(got_scored["flags"].notna(), "")
+    want_flags = expected["flags"].astype(object).where(expected["flags"].notna(), "")
+    assert (got_flags.to_numpy() == want_flags.to_numpy()).all()
     return same.mean(), got, expected
 
 
@@ -89,7 +99,10 @@ def test_duckdb_query_assigns_every_sample_customer_like_python(model, sample):
         "segment_id",
         "segment_name",
         "distance",
+        "distance_percentile",
+        "flags",
     ]
+    assert (got["flags"] == "out_of_profile").sum() > 0
 
 
 def test_every_preparation_step_and_odd_names_agree(rich_model, odd_frame):
@@ -100,6 +113,13 @@ def test_every_preparation_step_and_odd_names_agree(rich_model, odd_frame):
     assert any(step["indicator"] for step in plan["numeric"])
     agreement, _, _ = _agreement(rich_model, odd_frame, "cust id")
     assert agreement == 1.0
+    # A card level the model never saw is flagged alike by SQL and Python.
+    frame = odd_frame.head(40).copy()
+    frame.loc[[3, 17], "CARD"] = "platinum"
+    agreement, got, expected = _agreement(rich_model, frame, "cust id")
+    assert agreement == 1.0
+    assert expected["flags"].fillna("").str.contains("unseen_level:CARD").sum() == 2
+    assert got["flags"].fillna("").str.contains("unseen_level:CARD").sum() == 2
 
 
 def _synthesise(sample: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
@@ -130,11 +150,21 @@ def test_rows_python_rejects_keep_their_id_with_null_segments(model, sample):
     frame.loc[5, "PAYMENTS"] = -1e16
     frame.loc[7, "MINIMUM_PAYMENTS"] = np.nan
     frame.loc[8, ["BALANCE", "PURCHASES", "TENURE"]] = np.nan
+    frame.loc[11, "CUST_ID"] = ""  # no identifier: rejected by Python, NULL segment in SQL
+    sql = export_sql(model, dialect="duckdb", table=TABLE)
+    with duckdb.connect() as con:
+        con.register("frame", frame)
+        con.execute('CREATE SCHEMA "my shop"')
+        con.execute('CREATE TABLE "my shop"."cards ""v2""" AS SELECT * FROM frame')
+        no_id = con.execute(f"SELECT * FROM ({sql}) WHERE \"CUST_ID\" = ''").df()
+    assert len(no_id) == 1 and no_id["segment_id"].isna().all() and no_id["flags"].isna().all()
+    frame = frame.drop(index=11)
     got = _run(frame, export_sql(model, dialect="duckdb", table=TABLE), "CUST_ID")
     result = score_customers(model, frame)
     assert set(result.rejects["CUST_ID"]) == {frame["CUST_ID"][2], frame["CUST_ID"][5]}
     rejected = got.loc[result.rejects["CUST_ID"]]
     assert rejected["segment_id"].isna().all() and rejected["segment_name"].isna().all()
+    assert rejected["distance_percentile"].isna().all()
     scored = got.loc[result.scored["CUST_ID"]]
     assert scored["segment_id"].astype(int).tolist() == result.scored["segment_id"].tolist()
 

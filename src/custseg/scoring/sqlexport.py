@@ -5,22 +5,30 @@ into a single ``SELECT`` built from common table expressions, one per step::
 
     cs_input     raw columns read once: numbers cast to double, text trimmed, gap words
                  to NULL; a row flag is false when a number is infinite or beyond
-                 +-1e15 (the rows Python scoring rejects), such values become NULL
+                 +-1e15 or the identifier is empty (the rows Python scoring rejects),
+                 such values become NULL
     cs_derived   credit-card features (guarded ratios, purchase type) that cluster,
                  when the model uses any
-    cs_clean     gaps imputed and missing indicators, clipping, category levels
+    cs_clean     gaps imputed and missing indicators, clipping, category levels (and
+                 the row's unseen_level codes)
     cs_features  skew transforms (log1p, Yeo-Johnson), scaling, bounds, one-hot columns
     cs_pca       principal components (only when the model uses PCA)
     cs_distance  squared euclidean distance to every centroid
     cs_nearest   the smallest of them
     cs_assigned  the first centroid at that distance (ties go to the lowest id, like
                  numpy's argmin), and its distance
+    cs_profile   ``distance_percentile``: a CASE over the segment's quantile table, the
+                 interpolation of :mod:`custseg.cluster.typicality` written out; and
+                 ``flags`` (``out_of_profile`` beyond the outlier threshold, then the
+                 ``unseen_level:<column>`` codes)
 
-and the final ``SELECT`` returns the identifier, ``segment_id``, ``segment_name`` and
-``distance``. Rows that Python scoring would reject get NULL segment columns instead
-of disappearing. Every step reproduces :meth:`custseg.prepare.plan.PreparationPlan.transform`
-operation by operation, so the assignments match Python scoring except where two
-centroids are equally near to within rounding. Floats are written with ``repr`` (the
+and the final ``SELECT`` returns the identifier, ``segment_id``, ``segment_name``,
+``distance``, ``distance_percentile`` and ``flags``. Repeated identifiers are not
+looked for (``GROUP BY`` the identifier to find them). Rows that Python scoring would
+reject get NULL segment columns instead of disappearing. Every step reproduces
+:meth:`custseg.prepare.plan.PreparationPlan.transform` operation by operation, so the
+assignments match Python scoring except where two centroids are equally near to within
+rounding. Floats are written with ``repr`` (the
 shortest text that reads back as the same double) and an exponent, so that every
 dialect reads them as doubles.
 """
@@ -30,11 +38,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from ..cluster.typicality import profile_arrays
 from ..exceptions import ConfigError, ModelError
 from ..model import SegmentationModel
 from ..prepare import MAX_ABS_VALUE, MISSING_TOKENS, TableSchema
 from ..prepare.plan import OUTPUT_BOUND, CategoricalStep, NumericStep, PreparationPlan
 from ..prepare.recipes import DomainFeature
+from .contract import FLAGS_COLUMN, OUT_OF_PROFILE, PERCENTILE_COLUMN, UNSEEN_LEVEL
 from .dialects import DIALECTS, Dialect
 from .dialects import dialect as get_dialect
 
@@ -89,10 +99,10 @@ def export_sql(model: SegmentationModel, *, dialect: str, table: str) -> str:
     -------
     str
         A ``WITH ... SELECT`` query returning the identifier (under its own name),
-        ``segment_id``, ``segment_name`` and ``distance`` (euclidean, prepared space)
-        for every row of ``table``. Rows that Python scoring would reject (an
-        infinite number or one beyond +-1e15) keep their identifier with NULL
-        segment columns.
+        ``segment_id``, ``segment_name``, ``distance`` (euclidean, prepared space),
+        ``distance_percentile`` and ``flags`` for every row of ``table``. Rows that
+        Python scoring would reject (an infinite number or one beyond +-1e15, an
+        empty identifier) keep their identifier with NULL segment columns.
 
     Raises
     ------
@@ -150,6 +160,8 @@ class _Query:
         self.id_column = id_column
         self.source = source
         self.alias: dict[str, str] = {}  # column name (raw or derived) -> alias
+        # The unseen-level codes ride along from cs_clean to cs_profile.
+        self.carried = ["cs_id", "cs_ok"] + (["cs_unseen"] if plan.input_categorical else [])
 
     def build(self) -> str:
         ctes = [("cs_input", self._input())]
@@ -167,6 +179,7 @@ class _Query:
             ("cs_distance", self._distance(coordinates, ctes[-1][0])),
             ("cs_nearest", self._nearest()),
             ("cs_assigned", self._assigned()),
+            ("cs_profile", self._profile()),
         ]
         body = ",\n".join(self.d.cte(name, sql) for name, sql in ctes)
         # The header is the one place outside literals where model text appears: only
@@ -203,7 +216,10 @@ class _Query:
                 f"CASE WHEN LOWER({text}) IN ({gaps}) THEN NULL ELSE {text} END AS cs_c{i}"
             )
             self.alias[name] = f"cs_c{i}"
-        items.append(("(" + " AND ".join(checks) + ")" if checks else "TRUE") + " AS cs_ok")
+        # An empty identifier is rejected by Python scoring: the same rows here.
+        ident = d.ident(self.id_column)
+        checks.append(f"{ident} IS NOT NULL AND CAST({ident} AS {d.text}) <> ''")
+        items.append("(" + " AND ".join(checks) + ") AS cs_ok")
         return self._select(items, self.source)
 
     def _derived(self) -> str:
@@ -226,10 +242,25 @@ class _Query:
                 items.append(f"CASE WHEN {x} IS NULL THEN 1e0 ELSE 0e0 END AS cs_m{i}")
         for i, cat in enumerate(self.plan.categorical_steps):
             items.append(f"{_level_sql(cat, self.alias[cat.column], self.d)} AS cs_l{i}")
+        if self.plan.input_categorical:
+            items.append(f"{self._unseen_sql()} AS cs_unseen")
         return self._select(items, source)
 
+    def _unseen_sql(self) -> str:
+        """``;unseen_level:<column>`` for each raw category value the model does not encode."""
+        steps = {cat.column: cat for cat in self.plan.categorical_steps}
+        parts = []
+        for name in self.plan.input_categorical:
+            x = self.alias[name]
+            levels = ", ".join(self.d.string(level) for level in steps[name].levels)
+            code = self.d.string(f";{UNSEEN_LEVEL}:{name}")
+            parts.append(
+                f"CASE WHEN {x} IS NOT NULL AND {x} NOT IN ({levels}) THEN {code} ELSE '' END"
+            )
+        return " || ".join(parts)
+
     def _features(self) -> str:
-        items = ["cs_id", "cs_ok"]
+        items = list(self.carried)
         j = 0
         for i, step in enumerate(self.plan.numeric_steps):
             items.append(f"{_numeric_sql(step, f'cs_v{i}')} AS cs_f{j}")
@@ -249,7 +280,7 @@ class _Query:
     def _pca(self, coordinates: list[str]) -> str:
         assert self.plan.pca is not None
         mean = self.plan.pca["mean"]
-        items = ["cs_id", "cs_ok"]
+        items = list(self.carried)
         for k, row in enumerate(self.plan.pca["components"]):
             terms = [
                 f"({_minus(c, m)}) * {_num(w)}"
@@ -259,7 +290,7 @@ class _Query:
         return self._select(items, "cs_features")
 
     def _distance(self, coordinates: list[str], source: str) -> str:
-        items = ["cs_id", "cs_ok"]
+        items = list(self.carried)
         for c, centroid in enumerate(self.model.centroids):
             terms = [
                 f"({_minus(x, float(v))}) * ({_minus(x, float(v))})"
@@ -276,11 +307,35 @@ class _Query:
     def _assigned(self) -> str:
         whens = " ".join(f"WHEN cs_d{c} = cs_dmin THEN {c}" for c in range(self.model.k))
         items = [
-            "cs_id",
+            *(c for c in self.carried if c != "cs_ok"),
             f"CASE WHEN NOT cs_ok THEN NULL {whens} END AS cs_segment",
             "CASE WHEN cs_ok THEN SQRT(cs_dmin) END AS cs_distance",
         ]
         return self._select(items, "cs_nearest")
+
+    def _profile(self) -> str:
+        """Percentile and flags of each assigned row (NULL for rows Python rejects)."""
+        percentiles, quantiles, thresholds = profile_arrays(self.model.distance_profile)
+        by_segment = " ".join(
+            f"WHEN {s} THEN {_percentile_sql('cs_distance', percentiles, quantiles[s])}"
+            for s in range(self.model.k)
+        )
+        beyond = " ".join(
+            f"WHEN {s} THEN CASE WHEN cs_distance > {_num(t)} THEN"
+            f" {self.d.string(';' + OUT_OF_PROFILE)} ELSE '' END"
+            for s, t in enumerate(thresholds.tolist())
+        )
+        codes = f"(CASE cs_segment {beyond} END)"
+        if self.plan.input_categorical:
+            codes += " || cs_unseen"
+        items = [
+            "cs_id",
+            "cs_segment",
+            "cs_distance",
+            f"CASE cs_segment {by_segment} END AS cs_percentile",
+            f"NULLIF(SUBSTR({codes}, 2), '') AS cs_flags",
+        ]
+        return self._select(items, "cs_assigned")
 
     def _final(self) -> str:
         names = " ".join(f"WHEN {s.id} THEN {self.d.string(s.name)}" for s in self.model.segments)
@@ -289,8 +344,30 @@ class _Query:
             "cs_segment AS segment_id",
             f"CASE cs_segment {names} END AS segment_name",
             "cs_distance AS distance",
+            f"cs_percentile AS {PERCENTILE_COLUMN}",
+            f"cs_flags AS {FLAGS_COLUMN}",
         ]
-        return "SELECT\n  " + ",\n  ".join(items) + "\nFROM cs_assigned"
+        return "SELECT\n  " + ",\n  ".join(items) + "\nFROM cs_profile"
+
+
+def _percentile_sql(d: str, percentiles: Sequence[float], q: Sequence[float]) -> str:
+    """The interpolation of :func:`custseg.cluster.typicality.distance_percentiles` as a CASE.
+
+    The first ``WHEN d < q[j]`` that holds picks the interval ``q[j-1] <= d < q[j]``;
+    intervals of zero width can never be picked and are left out. Widths are computed
+    here, in Python, as scoring computes them: the same doubles in both.
+    """
+    q = [float(v) for v in q]
+    p = [float(v) for v in percentiles]
+    whens = [f"WHEN {d} < {_num(q[0])} THEN 0e0"]
+    for j in range(1, len(q)):
+        if q[j] <= q[j - 1]:
+            continue
+        whens.append(
+            f"WHEN {d} < {_num(q[j])} THEN {_num(p[j - 1])} +"
+            f" ({_minus(d, q[j - 1])}) / {_num(q[j] - q[j - 1])} * {_num(p[j] - p[j - 1])}"
+        )
+    return "CASE " + " ".join(whens) + " ELSE 1e2 END"
 
 
 def _derived_sql(spec: DomainFeature, alias: dict[str, str], d: Dialect) -> str:
