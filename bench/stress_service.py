@@ -12,10 +12,18 @@ C. Eight clients at once post 16 MiB bodies of ``[{},{},...]`` (5,592,405 empty
    records each, far over the record limit) while normal 100-record requests are sent
    one after another. Prints the server's peak RSS, the answers to the hostile bodies
    and the median and slowest normal request (``--rounds`` rounds, medians).
+   ``--body keys`` sends instead the costliest body to decode that the counts let
+   through (one record of 1.4 million distinct short field names, 16 MiB), ``--body
+   records`` eight valid 10,000-record requests.
+P. In-process, no server: the memory that parsing a body takes on top of the body
+   (``tracemalloc`` peak over body size) for valid and hostile bodies: the constant
+   of "memory per request = body x constant" in docs/inference.md.
 
     .venv/bin/python bench/stress_service.py                 # fits a k=8 model first
     .venv/bin/python bench/stress_service.py --workers 2 --model out/model.json
     .venv/bin/python bench/stress_service.py --phase C --threads 8 --rounds 3
+    .venv/bin/python bench/stress_service.py --phase C --threads 8 --body keys
+    .venv/bin/python bench/stress_service.py --phase P
 """
 
 from __future__ import annotations
@@ -197,8 +205,23 @@ def hostile_body(limit: int = 16 * MiB) -> bytes:
     return b"[" + b"{}," * (n - 1) + b"{}]"
 
 
-def phase_c(port: int, server_pid: int, normal: bytes, clients: int = 8) -> dict[str, float]:
-    hostile = hostile_body()
+def distinct_keys_body(limit: int = 16 * MiB) -> bytes:
+    """One record of as many distinct short field names as ``limit`` bytes hold."""
+    parts = []
+    size = 4
+    n = 0
+    while True:
+        part = f'"k{n:x}":0'
+        if size + len(part) + 1 > limit:
+            break
+        parts.append(part)
+        size += len(part) + 1
+        n += 1
+    return ("[{" + ",".join(parts) + "}]").encode()
+
+
+def phase_c(port: int, server_pid: int, normal: bytes, hostile: bytes) -> dict[str, float]:
+    clients = 8
     peak = rss_mb(server_pid)
     stop = threading.Event()
 
@@ -243,16 +266,64 @@ def phase_c(port: int, server_pid: int, normal: bytes, clients: int = 8) -> dict
     }
 
 
+def phase_p(model: Path) -> dict[str, float]:
+    import gc
+    import tracemalloc
+
+    from custseg import load_model
+    from custseg.scoring.batch import Scorer
+    from custseg.service._requests import ApiError, parse_records
+
+    scorer = Scorer(load_model(model))
+    required = [scorer.id_column or "CUST_ID", *scorer.required]
+    records = bodies(1, 10_000, seed=4)[0]
+    cases = {
+        "10,000 sample records": records,
+        "the same, one emoji in an id": records.replace(b'"C1', '"\U0001f600'.encode(), 1),
+        "one record of distinct field names": distinct_keys_body(),
+        "[{},{},...]": hostile_body(),
+        "[1.5,1.5,...]": b"[" + b"1.5," * (4 * MiB - 1) + b"1.5]",
+        "one record, 16 MiB of [[],[],...]": b'[{"CUST_ID": "a", "BALANCE": ['
+        + b"[]," * ((16 * MiB - 40) // 3)
+        + b"[]]}]",
+    }
+    ratios = {}
+    for name, body in cases.items():
+        gc.collect()
+        tracemalloc.start()
+        start = time.perf_counter()
+        try:
+            parsed = parse_records(
+                body, required=required, id_column=required[0], max_records=10_000
+            )
+            outcome = f"{len(parsed):,} records"
+            del parsed
+        except ApiError as exc:
+            outcome = f"refused {exc.status}"
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        ratios[name] = peak / len(body)
+        print(
+            f"P. {name}: {len(body) / MiB:.1f} MiB, {outcome} in {seconds:.2f} s, parsing"
+            f" takes {peak / MiB:.1f} MiB more = {peak / len(body):.2f} x the body"
+        )
+    return ratios
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="custseg serve --threads")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of phase B")
-    parser.add_argument("--phase", choices=["A", "B", "C"], action="append", help="default: all")
+    parser.add_argument(
+        "--phase", choices=["A", "B", "C", "P"], action="append", help="default: all"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of phase C (medians)")
+    parser.add_argument("--body", choices=["empty", "keys", "records"], default="empty")
     args = parser.parse_args()
-    phases = args.phase or ["A", "B", "C"]
+    phases = args.phase or ["A", "B", "C", "P"]
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -292,6 +363,11 @@ def main() -> None:
                 server.terminate()
                 server.wait(timeout=30)
         if "C" in phases:
+            hostile = {
+                "empty": hostile_body,
+                "keys": distinct_keys_body,
+                "records": lambda: big,
+            }[args.body]()
             rounds = []
             for _ in range(args.rounds):  # a fresh server each round: peaks are independent
                 port = free_port()
@@ -299,11 +375,11 @@ def main() -> None:
                 try:
                     time.sleep(1.0)
                     rest = rss_mb(server.pid)
-                    c = phase_c(port, server.pid, normal)
+                    c = phase_c(port, server.pid, normal, hostile)
                     c["rss_at_rest_mb"] = rest
                     rounds.append(c)
                     print(
-                        f"C. 8 x 16 MiB [{{}},{{}},...] at once: answered"
+                        f"C. 8 x {len(hostile) / MiB:.1f} MiB {args.body} bodies at once: answered"
                         f" {c['hostile_statuses']} (slowest {c['hostile_max_s']:.2f} s); RSS"
                         f" at rest {rest:.0f} MB, peak {c['peak_rss_mb']:.0f} MB; normal"
                         f" 100-record requests meanwhile {c['normal_ok']:.0f}/"
@@ -324,6 +400,8 @@ def main() -> None:
                 f" {medians['normal_max_s']:.3f} s)"
             )
             figures["c"] = medians
+        if "P" in phases:
+            figures["p"] = phase_p(model)
     print(f"load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(json.dumps(figures))
 

@@ -355,33 +355,34 @@ def _explain(data: bytes | bytearray, start: int, index: int | None) -> ApiError
     )
 
 
-def _scan_list(
-    data: bytes | bytearray, start: int, max_records: int
-) -> tuple[list[tuple[int, int, bool]], int]:
-    """Spans ``(start, end, flat)`` of the records of the array at ``data[start] == "["``,
-    found without decoding them; refused at record ``max_records + 1``."""
-    spans: list[tuple[int, int, bool]] = []
+def _scan_list(data: bytes | bytearray, start: int, max_records: int) -> tuple[list[Any], int]:
+    """The records of the array at ``data[start] == "["``, counted before any is decoded.
+
+    A flat record is answered as the ``slice`` of its bytes (decoded once the count is
+    known to be within ``max_records``); a record holding nested values is answered
+    hollowed (see :func:`_hollow`). Refused at record ``max_records + 1``.
+    """
+    items: list[Any] = []
     flat_record = _FLAT_RECORD.match
-    any_value = _ANY_VALUE.match
     i = _bskip(data, start + 1)
     if data.startswith(b"]", i):
-        return spans, i + 1
+        return items, i + 1
     while True:
-        if len(spans) == max_records:
+        if len(items) == max_records:
             raise _too_many(max_records, i)
         found = flat_record(data, i)
-        flat = found is not None
-        if found is None:
-            found = any_value(data, i)
-            if found is None:
-                raise _explain(data, i, len(spans))
-        spans.append((i, found.end(), flat))
-        i = _bskip(data, found.end())
+        if found is not None:
+            items.append(slice(i, found.end()))
+            end = found.end()
+        else:
+            record, end = _hollow(data, i, len(items))
+            items.append(record)
+        i = _bskip(data, end)
         if data.startswith(b",", i):
             i = _bskip(data, i + 1)
             continue
         if data.startswith(b"]", i):
-            return spans, i + 1
+            return items, i + 1
         if i >= len(data):
             raise _not_json("the body ends inside the list of records")
         raise _not_json(f"expecting ',' or ']' at byte {i:,}")
@@ -391,14 +392,25 @@ def _json_value(data: bytes | bytearray) -> Any:
     return _DECODER.decode(data.decode("utf-8"))
 
 
-def _hollow(data: bytes | bytearray, start: int, end: int, index: int) -> Any:
-    """A record holding nested values, with an empty container in place of each
-    (a record that is not an object: an empty container or its scalar value)."""
-    first = data[start : start + 1]
-    if first == b"[":
-        return []
-    if first != b"{":
-        return _json_value(data[start:end])
+def _skip_nested(data: bytes | bytearray, start: int, index: int) -> int:
+    """The end of the nested value at ``data[start]``, found without decoding it."""
+    nested = _ANY_VALUE.match(data, start)
+    if nested is None:
+        raise _explain(data, start, index)
+    return nested.end()
+
+
+def _hollow(data: bytes | bytearray, start: int, index: int) -> tuple[Any, int]:
+    """The record at ``data[start]`` (not a flat object) and its end, with an empty
+    container in place of each nested value: the checks report a required field
+    holding one as they would the real value, and extra fields are ignored anyway."""
+    if data.startswith(b"[", start):
+        return [], _skip_nested(data, start, index)
+    if not data.startswith(b"{", start):
+        scalar = _B_SCALAR_RE.match(data, start)
+        if scalar is None:
+            raise _explain(data, start, index)
+        return _json_value(scalar.group()), scalar.end()
     record: dict[str, Any] = {}
     i = _bskip(data, start + 1)
     while not data.startswith(b"}", i):
@@ -412,17 +424,14 @@ def _hollow(data: bytes | bytearray, start: int, end: int, index: int) -> Any:
             record[key] = _json_value(scalar.group())
             i = scalar.end()
         else:
-            nested = _ANY_VALUE.match(data, i)
-            if nested is None:
-                raise _explain(data, start, index)
             record[key] = [] if data.startswith(b"[", i) else {}
-            i = nested.end()
+            i = _skip_nested(data, i, index)
         i = _bskip(data, i)
         if data.startswith(b",", i):
             i = _bskip(data, i + 1)
         elif not data.startswith(b"}", i):
             raise _explain(data, start, index)
-    return record
+    return record, i + 1
 
 
 def _scan(data: bytes | bytearray, start: int, max_records: int) -> Any:
@@ -431,7 +440,7 @@ def _scan(data: bytes | bytearray, start: int, max_records: int) -> Any:
     wrapped = _B_RECORDS_OBJECT.match(data, i)
     if not data.startswith(b"[", i) and wrapped is None:
         return _not_a_list(data, i)
-    spans, end = _scan_list(data, i if wrapped is None else wrapped.end() - 1, max_records)
+    items, end = _scan_list(data, i if wrapped is None else wrapped.end() - 1, max_records)
     end = _bskip(data, end)
     if wrapped is not None:
         if not data.startswith(b"}", end):
@@ -439,10 +448,7 @@ def _scan(data: bytes | bytearray, start: int, max_records: int) -> Any:
         end = _bskip(data, end + 1)
     if end != len(data):
         raise _not_json(f"extra data at byte {end:,}")
-    return [
-        _json_value(data[s:e]) if flat else _hollow(data, s, e, index)
-        for index, (s, e, flat) in enumerate(spans)
-    ]
+    return [_json_value(data[item]) if type(item) is slice else item for item in items]
 
 
 def _not_a_list(data: bytes | bytearray, start: int) -> Any:
