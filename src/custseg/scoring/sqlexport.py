@@ -316,9 +316,10 @@ class _Query:
     def _profile(self) -> str:
         """Percentile and flags of each assigned row (NULL for rows Python rejects)."""
         percentiles, quantiles, thresholds = profile_arrays(self.model.distance_profile)
+        levels = percentiles.tolist()
         by_segment = " ".join(
-            f"WHEN {s} THEN {_percentile_sql('cs_distance', percentiles, quantiles[s])}"
-            for s in range(self.model.k)
+            f"WHEN {s} THEN {_percentile_sql('cs_distance', levels, row)}"
+            for s, row in enumerate(quantiles.tolist())
         )
         beyond = " ".join(
             f"WHEN {s} THEN CASE WHEN cs_distance > {_num(t)} THEN"
