@@ -277,3 +277,22 @@ def test_identifier_keys_tell_texts_and_numbers_apart():
         True,
         True,
     ]
+
+
+def test_the_stream_engine_measures_its_uniform_sample(sample, tmp_path):
+    from custseg._utils.progress import NO_PROGRESS
+    from custseg.config import FitConfig
+    from custseg.engines.stream import fit_stream
+
+    path = tmp_path / "customers.parquet"
+    sample.to_parquet(path, index=False)
+    cfg = FitConfig(k=4, k_range=(4, 4), n_resamples=2)
+    model, kept = fit_stream(path, cfg, {}, NO_PROGRESS, chunk_rows=2000, sample_rows=3000)
+    profile = model.distance_profile
+    assert (profile["basis"], profile["rows"]) == ("uniform sample", 3000)
+    # Scored, every customer of the file lands about evenly over the percentiles.
+    scored = score_customers(model, sample).scored
+    deciles = np.histogram(scored["distance_percentile"], bins=10, range=(0, 100))[0]
+    assert np.allclose(deciles / len(scored), 0.1, atol=0.03)
+    share = scored["flags"].fillna("").str.contains("out_of_profile").mean()
+    assert 0.001 < share < 0.015
