@@ -1,5 +1,7 @@
 """``custseg fit`` says what the reader should know: a missing identifier at once, a
-column that alone reproduces a segment after the fit; glob patterns in the options."""
+column that alone reproduces a segment after the fit; glob patterns in the options.
+No library warning reaches stderr on hostile-but-valid tables, and ``--quiet`` silences
+every warning line (custseg's own too)."""
 
 from __future__ import annotations
 
@@ -24,11 +26,13 @@ def test_a_missing_identifier_is_said_before_the_fit(run_cli, tmp_path: Path) ->
     assert warning < next(i for i, line in enumerate(lines) if line.startswith("Columns"))
     model = json.loads((tmp_path / "out" / "model.json").read_text())
     assert [w["kind"] for w in model["warnings"]] == ["no_identifier"]
-    # --quiet keeps the warning: it is not progress chatter.
+    # --quiet silences every warning line; the model still records the warning.
     quiet = run_cli(
         ["--quiet", "fit", "--input", data, "--out", tmp_path / "q", "--no-report", "--k", "3"]
     )
-    assert quiet.exit_code == 0 and quiet.stderr.startswith("warning: no identifier")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    model = json.loads((tmp_path / "q" / "model.json").read_text())
+    assert [w["kind"] for w in model["warnings"]] == ["no_identifier"]
 
 
 def test_a_reproducing_column_is_named_with_its_fix(run_cli, tmp_path: Path) -> None:
@@ -83,3 +87,74 @@ def test_glob_patterns_in_exclude_and_their_errors(run_cli, tmp_path: Path) -> N
     assert "pattern 'total_*' matches no column; patterns are case-sensitive" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def _hostile_tables(n: int = 200) -> dict[str, pd.DataFrame]:
+    """Valid tables that push numpy, pandas and scikit-learn to their edge cases."""
+    rng = np.random.default_rng(0)
+    ids = [f"C{i}" for i in range(n)]
+    base = pd.DataFrame(
+        {"cust_id": ids, "spend": rng.gamma(2, 50, n), "visits": rng.poisson(4, n) * 1.0}
+    )
+    lonely = np.full(n, np.nan)
+    lonely[3] = 5.0
+    return {
+        "constant": base.assign(flat=7.0),
+        "one_value": base.assign(lonely=lonely),
+        "two_distinct": pd.DataFrame(
+            {"cust_id": ids, "a": np.tile([1.0, 2.0], n // 2), "b": np.tile([5.0, 9.0], n // 2)}
+        ),
+        "near_limit": base.assign(big=np.where(np.arange(n) % 2, 1e15, -1e15)),
+        "one_huge": base.assign(sk=np.where(np.arange(n) == 0, 1e15, 0.0)),
+        "subnormal": base.assign(dust=rng.uniform(0, 1e-300, n)),
+        "three_rows": base.head(3),
+    }
+
+
+def test_hostile_tables_print_no_library_warning(run_cli, tmp_path: Path) -> None:
+    # Drift and the report on the tables whose edge cases reach their arithmetic.
+    full = {"constant", "one_value", "one_huge"}
+    for name, frame in _hostile_tables().items():
+        data = tmp_path / f"{name}.csv"
+        frame.to_csv(data, index=False)
+        out = tmp_path / name
+        runs = [
+            ["fit", "--input", data, "--out", out, "--no-report"],
+            ["score", "--model", out, "--input", data, "--out", tmp_path / f"{name}.scored.csv"],
+        ]
+        if name in full:
+            runs += [
+                ["drift", "--model", out, "--input", data, "--out", tmp_path / f"{name}.json"],
+                ["report", out, "--input", data, "--out", tmp_path / f"{name}.report"],
+            ]
+        for args in runs:
+            result = run_cli(args)
+            assert result.exit_code == 0, (name, args[0], result.stderr)
+            assert "Warning" not in result.stderr and ".py:" not in result.stderr, (
+                name,
+                args[0],
+                result.stderr,
+            )
+            assert all(
+                line.startswith("warning: column ")
+                for line in result.stderr.splitlines()
+                if line.startswith("warning")
+            ), result.stderr
+
+
+def test_more_segments_than_distinct_customers(run_cli, tmp_path: Path) -> None:
+    data = tmp_path / "two.csv"
+    _hostile_tables()["two_distinct"].to_csv(data, index=False)
+    chosen = run_cli(["--quiet", "fit", "--input", data, "--out", tmp_path / "a", "--json"])
+    # The sweep measures k = 2..10 on 2 distinct customers without a word from
+    # scikit-learn, and recommends the only k whose segments all hold customers.
+    assert chosen.exit_code == 0 and chosen.stderr == "", chosen.stderr
+    assert json.loads(chosen.stdout)["k"] == 2
+    forced = run_cli(["fit", "--input", data, "--out", tmp_path / "b", "--k", "3"])
+    assert forced.exit_code == 2
+    assert forced.stderr.splitlines()[-1] == (
+        "error: only 2 of the k=3 segments hold customers: the table has fewer distinct"
+        " customers than k after preparation; ask for at most 2 segments (--k 2) or add"
+        " columns that tell the customers apart"
+    )
+    assert "Warning" not in forced.stderr and not (tmp_path / "b" / "model.json").exists()

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from _tables import retail_table
 from custseg.cli import _hoist_global_flags, app
@@ -244,3 +245,33 @@ def test_a_terminal_sees_a_progress_bar_and_quiet_hides_it(run_cli, model_file, 
     piped = run_cli(args)
     assert "Scoring customers" not in piped.stderr
     assert "500 rows: 500 scored, 0 rejected" in piped.stderr
+
+
+def test_library_warnings_become_one_line_each_and_quiet_silences_them(capsys, monkeypatch):
+    import warnings
+
+    from custseg.cli._common import STATE, warn, warnings_as_lines
+
+    numpy_file = "/env/lib/python3.11/site-packages/numpy/core/_methods.py"
+    sklearn_file = "/env/lib/python3.11/site-packages/sklearn/base.py"
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # pytest turns warnings into errors
+        monkeypatch.setattr(STATE, "quiet", False)
+        with warnings_as_lines():
+            for _ in range(3):  # the same warning, raised again and again: one line
+                warnings.warn_explicit("invalid value\n  x = a / b", RuntimeWarning, numpy_file, 9)
+            warnings.warn_explicit("Number of distinct clusters", UserWarning, sklearn_file, 1)
+            warn("column 'a' alone reproduces segment 0")
+        assert capsys.readouterr().err.splitlines() == [
+            "warning: numpy: invalid value",
+            "warning: scikit-learn: Number of distinct clusters",
+            "warning: column 'a' alone reproduces segment 0",
+        ]
+        monkeypatch.setattr(STATE, "quiet", True)
+        with warnings_as_lines():
+            warnings.warn_explicit("invalid value", RuntimeWarning, numpy_file, 9)
+            warn("column 'a' alone reproduces segment 0")
+        assert capsys.readouterr().err == ""
+    # Outside a command, warnings are shown (or raised) as configured again.
+    with pytest.raises(RuntimeWarning):
+        warnings.warn("after the command", RuntimeWarning, stacklevel=1)

@@ -2,6 +2,8 @@
 
 Domain errors (:class:`custseg.exceptions.CustsegError`) become one line on stderr
 and exit code 2; anything unexpected is exit code 1. ``--verbose`` shows tracebacks.
+Warnings, custseg's and those of libraries, are one ``warning:`` line each, and
+``--quiet`` silences them all.
 Exit codes: 0 success, 1 internal error, 2 user error, 3 drift threshold reached
 (``custseg drift --fail-on``, raised as ``typer.Exit(3)`` after its files are written).
 Each command lives in its own module and imports heavy libraries only when it runs,
@@ -20,7 +22,7 @@ import typer
 
 from .._version import __version__
 from ..exceptions import CustsegError
-from ._common import STATE, err_console
+from ._common import STATE, err_console, warnings_as_lines
 
 __all__ = ["app", "main", "run"]
 
@@ -55,7 +57,9 @@ def _root(
         help="Show the version and exit.",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks of errors."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and results."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print only errors and results (no progress, no warnings)."
+    ),
 ) -> None:
     """Global options."""
     STATE.verbose = verbose
@@ -144,7 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = typer.main.get_command(app)
     args = _hoist_global_flags(command, args)
     try:
-        result = command.main(args=args, prog_name="custseg", standalone_mode=False)
+        # Library warnings become one `warning:` line each (none with --quiet).
+        with warnings_as_lines():
+            result = command.main(args=args, prog_name="custseg", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.Abort:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import PurePath
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 
@@ -19,7 +23,16 @@ from .._utils.progress import NO_PROGRESS, Stage
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-__all__ = ["STATE", "console", "err_console", "rich_progress", "print_json", "info"]
+__all__ = [
+    "STATE",
+    "console",
+    "err_console",
+    "rich_progress",
+    "print_json",
+    "info",
+    "warn",
+    "warnings_as_lines",
+]
 
 
 @dataclass
@@ -37,6 +50,72 @@ def info(message: str) -> None:
     """Print a human-readable line on stderr unless ``--quiet`` was given."""
     if not STATE.quiet:
         err_console.print(message, highlight=False)
+
+
+def warn(message: str) -> None:
+    """``warning: <message>`` on stderr, one line, unless ``--quiet`` was given.
+
+    The one way the command line warns: custseg's own warnings (a missing identifier,
+    a column reproducing a segment) and those of libraries (see
+    :func:`warnings_as_lines`). ``--quiet`` keeps errors and results only; the warnings
+    of a fit stay in its model.json and metrics.json.
+    """
+    if not STATE.quiet:
+        err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+# Where a library's warning comes from, for the line that replaces it: the folder under
+# site-packages (or the standard library module) that raised it.
+_LIBRARY_NAMES = {"sklearn": "scikit-learn", "kneed": "kneed"}
+
+
+def _library(filename: str) -> str:
+    parts = PurePath(filename).parts
+    if "site-packages" in parts:
+        index = parts.index("site-packages") + 1
+        if index < len(parts):
+            name = parts[index].removesuffix(".py")
+            return _LIBRARY_NAMES.get(name, name)
+    # An editable install (src/custseg/...) or the standard library (warnings.py).
+    return "custseg" if "custseg" in parts[:-1] else PurePath(filename).stem
+
+
+@contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Show the Python warnings raised while a command runs as one ``warning:`` line each.
+
+    A library's warning (numpy's ``RuntimeWarning``, scikit-learn's
+    ``ConvergenceWarning``, pandas...) would print its file, line and source code; here
+    it becomes ``warning: <library>: <first line of its message>``, printed once per
+    command whatever the number of times it was raised, and silenced by ``--quiet``.
+    ``--verbose`` adds its category and location. The filters are not changed: which
+    warnings are shown or turned into errors (pytest) stays as configured.
+    """
+    seen: set[str] = set()
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        text = (str(message).strip().splitlines() or [category.__name__])[0].strip()
+        source = _library(filename)
+        if source != "custseg":
+            text = f"{source}: {text}"
+        if text in seen:
+            return
+        seen.add(text)
+        if STATE.verbose:
+            text += f" ({category.__name__} at {filename}:{lineno})"
+        warn(text)
+
+    with warnings.catch_warnings():
+        # catch_warnings restores the previous function (and the filters) on exit.
+        warnings.showwarning = show
+        yield
 
 
 def print_json(payload: Any) -> None:

@@ -122,11 +122,11 @@ def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None
 
 
 def print_warning(warning: dict[str, Any]) -> None:
-    """``warning: <message>`` on stderr, one line, as soon as known (also with --quiet)."""
-    from ._common import err_console
+    """``warning: <message>`` on stderr, one line, as soon as known (none with --quiet:
+    the warning stays in model.json and metrics.json)."""
+    from ._common import warn
 
-    text = warning.get("cli_message") or warning["message"]
-    err_console.print(f"warning: {text}", markup=False, highlight=False, soft_wrap=True)
+    warn(warning.get("cli_message") or warning["message"])
 
 
 def _roles_line(schema: dict[str, Any]) -> str:

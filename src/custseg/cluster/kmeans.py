@@ -440,6 +440,9 @@ def lloyd(
     """
     from sklearn.cluster import KMeans
 
+    few = _distinct_rows_if_fewer(X, k)
+    if few is not None:
+        return _distinct_centroids(few, k), 0
     model = KMeans(
         n_clusters=k,
         init="k-means++" if init is None else init,
@@ -459,6 +462,9 @@ def _minibatch(
 ) -> tuple[np.ndarray, int]:
     from sklearn.cluster import MiniBatchKMeans
 
+    few = _distinct_rows_if_fewer(X, k)
+    if few is not None:
+        return _distinct_centroids(few, k), 0
     model = MiniBatchKMeans(
         n_clusters=k,
         n_init=n_init,
@@ -470,6 +476,29 @@ def _minibatch(
     with library_threads(1):
         model.fit(X)
     return np.asarray(model.cluster_centers_, dtype=np.float64), int(model.n_iter_)
+
+
+def _distinct_rows_if_fewer(X: np.ndarray, k: int) -> np.ndarray | None:
+    """The distinct rows of ``X`` when there are fewer than ``k``, else ``None``.
+
+    Cheap in the usual case: the first rows already hold ``k`` distinct ones.
+    """
+    if len(np.unique(X[: 64 * k], axis=0)) >= k:
+        return None
+    distinct = np.unique(X, axis=0)
+    return distinct if len(distinct) < k else None
+
+
+def _distinct_centroids(distinct: np.ndarray, k: int) -> np.ndarray:
+    """The K-means optimum when the rows have fewer than ``k`` distinct values.
+
+    Each distinct row is a centroid (inertia 0) and the remaining centroids repeat the
+    first, so their segments stay empty: the sweep does not recommend such a k and a
+    model of it is refused in one line (``engines.assemble``). scikit-learn would reach
+    the same centroids after a ``ConvergenceWarning`` printed for every k of the sweep.
+    """
+    filler = np.repeat(distinct[:1], k - len(distinct), axis=0)
+    return np.ascontiguousarray(np.vstack([distinct, filler]), dtype=np.float64)
 
 
 def _inertia_gap(

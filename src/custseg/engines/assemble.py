@@ -255,6 +255,15 @@ def assemble_model(
     seed = cfg.random_state
     k = int(centroids.shape[0])
     n_rows = int(np.sum(sizes))
+    held = int(np.count_nonzero(sizes))
+    if held < k:
+        # K-means gives duplicate centroids when the table has fewer distinct rows than
+        # k: a segment without a customer has no profile, name or rule.
+        raise DataError(
+            f"only {held} of the k={k} segments hold customers: the table has fewer"
+            f" distinct customers than k after preparation; ask for at most {held}"
+            f" segments (--k {held}) or add columns that tell the customers apart"
+        )
     derived = plan.derive(checked)
     explained = [*plan.input_numeric, *[f.name for f in plan.domain_features if f.kind == "ratio"]]
     clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
