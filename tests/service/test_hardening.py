@@ -515,6 +515,24 @@ def test_the_scan_follows_nesting_32_levels_deep():
     )
 
 
+def test_a_record_of_megabytes_is_decoded_in_pieces_like_json_decodes_it():
+    # One record of 150,000 fields (2 MiB): decoded 1,000 fields at a time, so that
+    # other requests get the interpreter in between; the answer is json's.
+    from custseg.service._requests import ApiError, parse_records
+
+    values = ["1.5", '"t{x}"', "true", "null", "-2e3", '"\\u00e9"']
+    fields = [f'"k{i}": {values[i % 6]}' for i in range(150_000)]
+    fields.append('"k7": "last wins"')  # a duplicate key, as json keeps the last
+    body = ("[{" + ", ".join(fields) + "}]").encode()
+    assert len(body) > 2 * MiB
+    with pytest.raises(ApiError) as caught:  # the required fields are missing
+        parse_records(body, required=["CUST_ID"], id_column="CUST_ID", max_records=10)
+    assert caught.value.detail[0]["loc"] == ["body", 0, "CUST_ID"]
+    with_id = body.replace(b'[{"k0"', b'[{"CUST_ID": "a", "k0"', 1)
+    parsed = parse_records(with_id, required=["CUST_ID"], id_column="CUST_ID", max_records=10)
+    assert parsed == json.loads(with_id)
+
+
 def test_large_bodies_are_decoded_one_body_limit_at_a_time():
     import asyncio
 

@@ -236,6 +236,8 @@ _B_PAIR = _B_STRING + _B_SPACE + rb":" + _B_SPACE + _B_SCALAR + _B_SPACE
 _FLAT_RECORD = re.compile(
     rb"\{" + _B_SPACE + rb"(?:" + _B_PAIR + rb"(?:," + _B_SPACE + _B_PAIR + rb")*+)?+\}"
 )
+#: Up to 1,000 fields of a flat record.
+_FIELDS = re.compile(_B_PAIR + rb"(?:," + _B_SPACE + _B_PAIR + rb"){0,999}+")
 #: Nested values are skipped down to this depth (deeper: "nested too deeply").
 _SKIP_DEPTH = 32
 
@@ -323,6 +325,26 @@ def _decode(text: str, max_records: int) -> tuple[Any, int]:
                 return {"records": records}, _skip(text, close + 1)
         payload, end = _DECODER.raw_decode(text, i)
     return payload, _skip(text, end)
+
+
+def _objects_are_small(body: bytes | bytearray, n_objects: int) -> bool:
+    """Whether no stretch of a large body between two ``}`` exceeds 1 MiB.
+
+    json decodes one record in one C call that holds the interpreter: a record of
+    megabytes (a million distinct field names) would stall every other request for
+    seconds. Such a body goes to the scan, which decodes a large record in pieces.
+    """
+    if len(body) <= _WHOLE_PARSE_CHARS:
+        return True
+    previous = 0
+    for _ in range(n_objects + 2):
+        close = body.find(b"}", previous + 1)
+        if close < 0:
+            return len(body) - previous <= _WHOLE_PARSE_CHARS
+        if close - previous > _WHOLE_PARSE_CHARS:
+            return False
+        previous = close
+    return False  # more "}" than "{": malformed, the scan says where
 
 
 def _not_json(detail: str) -> ApiError:
@@ -448,7 +470,27 @@ def _scan(data: bytes | bytearray, start: int, max_records: int) -> Any:
         end = _bskip(data, end + 1)
     if end != len(data):
         raise _not_json(f"extra data at byte {end:,}")
-    return [_json_value(data[item]) if type(item) is slice else item for item in items]
+    return [_decode_flat(data, item, index) for index, item in enumerate(items)]
+
+
+def _decode_flat(data: bytes | bytearray, item: Any, index: int) -> Any:
+    """A record of :func:`_scan_list`: a flat one is decoded, a large one 1,000 fields
+    at a time (so that the interpreter goes to other threads in between)."""
+    if type(item) is not slice:
+        return item
+    if item.stop - item.start <= _WHOLE_PARSE_CHARS:
+        return _json_value(data[item])
+    record: dict[str, Any] = {}
+    i = _bskip(data, item.start + 1)
+    while not data.startswith(b"}", i):
+        # The record matched _FLAT_RECORD: every stretch of fields matches here too.
+        fields = _FIELDS.match(data, i)
+        assert fields is not None
+        record.update(_json_value(b"{" + data[i : fields.end()] + b"}"))
+        i = _bskip(data, fields.end())
+        if data.startswith(b",", i):
+            i = _bskip(data, i + 1)
+    return record
 
 
 def _not_a_list(data: bytes | bytearray, start: int) -> Any:
@@ -487,8 +529,13 @@ def parse_records(
     if not body or body.isspace():
         raise ApiError(400, "the request body is empty; send a JSON list of records")
     try:
-        # Two counts at memchr speed: no nested array, few enough objects.
-        if body.count(b"[") <= 1 and body.count(b"{") <= max_records + 1:
+        # Counts at memchr speed: no nested array, few enough and small enough objects.
+        n_objects = body.count(b"{")
+        if (
+            body.count(b"[") <= 1
+            and n_objects <= max_records + 1
+            and _objects_are_small(body, n_objects)
+        ):
             text = body.decode("utf-8-sig")
             payload, end = _decode(text, max_records)
             if end != len(text):
