@@ -337,3 +337,14 @@ def test_hostile_names_render_as_text_everywhere() -> None:
             cells[-1] += 1
     assert cells and set(cells) == {5}
     assert not rendered.profiles["feature"].str.contains("\u202e").any()
+
+
+def test_dollar_signs_in_names_are_drawn_as_text_not_as_mathtext() -> None:
+    # Matplotlib reads "$...$" as TeX: an unknown macro raised ValueError mid-report.
+    data = json.loads(
+        json.dumps(hand_made_report_data())
+        .replace("BALANCE", "spend $\\\\undefinedmacro{x}$ usd")
+        .replace("Transactors", "$_$ buyers $x^2$")
+    )
+    rendered = render_report(data)
+    assert set(rendered.figures) == set(FIGURE_NAMES)

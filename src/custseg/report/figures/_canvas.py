@@ -57,6 +57,9 @@ _STYLE: dict[Any, Any] = {
     "ytick.labelsize": 8,
     "legend.fontsize": 8,
     "legend.frameon": False,
+    # Labels are column and segment names from the data: "$...$" is text, not TeX
+    # (an unknown macro in a column name would stop the report with a ValueError).
+    "text.parse_math": False,
 }
 
 
