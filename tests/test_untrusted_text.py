@@ -48,6 +48,7 @@ def hostile_table(n: int = 600, seed: int = 0) -> pd.DataFrame:
             bold: rng.uniform(0, 1, n),
             bidi: rng.poisson(3, n) + 4 * (group == 0),
             tab: rng.normal(0, 1, n) - 2 * (group == 1),
+            "cost $\\undefinedmacro{x}$": rng.normal(0, 1, n),  # not TeX in a figure
             "plan": np.array(LEVELS)[group],
         }
     )
