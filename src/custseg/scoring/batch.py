@@ -54,6 +54,7 @@ from .scorer import (
     REJECT_ROW_COLUMN,
     SCORE_COLUMNS,
     PreparedRows,
+    ScoredRows,
     Scorer,
 )
 from .writer import ChunkWriter, OutputFormat, output_format
@@ -358,6 +359,15 @@ def _score_stream(
     seen = SeenIds() if DUPLICATE_ID in reject and scorer.id_column is not None else None
     tally = DuplicateCount() if seen is None and scorer.id_column is not None else None
 
+    def write_chunk(item: tuple[Any, ScoredRows, int]) -> None:
+        # In the writing thread: the percentiles and the Arrow table of a chunk are
+        # built there, beside the next chunk's preparation (numpy and Arrow release
+        # the interpreter for most of it).
+        frame, chunk, first_row = item
+        writer.write(
+            scorer.scored_table(frame, chunk, first_row=first_row, keep_columns=keep_columns)
+        )
+
     def keep_keys(ids: Any) -> None:
         assert tally is not None
         keys, absent = id_keys(ids)
@@ -383,28 +393,27 @@ def _score_stream(
             # the parallelism: BLAS threads would only spin between small products.
             with (
                 single_threaded_blas(),
-                behind(writer.write, name="custseg-write") as write,
+                behind(write_chunk, name="custseg-write") as write,
                 behind(keep_keys, depth=2, name="custseg-ids") as count_ids,
             ):
                 for frame in chunks:
                     if not len(frame):
                         continue
-                    chunk = scorer.assign_prepared(prepare(frame), reject=reject, seen=seen)
+                    chunk = scorer.assign_prepared(
+                        prepare(frame), reject=reject, seen=seen, percentiles=False
+                    )
                     for name, value in chunk.counts.items():
                         counts[name] += value
                     if tally is not None and chunk.ids is not None:
                         count_ids(chunk.ids)
-                    table = scorer.scored_table(
-                        frame, chunk, first_row=rows_in + 1, keep_columns=keep_columns
-                    )
                     rejected = scorer.rejects_table(chunk, first_row=rows_in + 1)
-                    write(table)
+                    write((frame, chunk, rows_in + 1))
                     if rejected.num_rows or not rejects_started:
                         # Empty rejects are skipped, except the first (it sets the header).
                         rejects_writer.write(rejected)
                         rejects_started = True
                     rows_in += len(frame)
-                    n_scored += table.num_rows
+                    n_scored += len(chunk.labels)
                     if first_reject is None and rejected.num_rows:
                         first_reject = (
                             rejected.column(REJECT_ROW_COLUMN)[0].as_py(),

@@ -110,7 +110,7 @@ class ScoredRows:
     runner_up: np.ndarray  # int64 (n_ok,)
     margin: np.ndarray  # float64 (n_ok,)
     reasons: np.ndarray  # object (n - n_ok,): reason of each rejected row
-    percentile: np.ndarray  # float64 (n_ok,): distance_percentile
+    percentile: np.ndarray | None  # float64 (n_ok,): distance_percentile (None: not yet)
     flags: np.ndarray  # int64 (n_ok,): flag mask (contract.FlagCodes)
     counts: Mapping[str, int]  # missing_id, unseen_level, out_of_profile (+ duplicate_id)
 
@@ -398,6 +398,7 @@ class Scorer:
         seen: SeenIds | None = None,
         count_duplicates: bool = False,
         repeated: np.ndarray | None = None,
+        percentiles: bool = True,
     ) -> ScoredRows:
         """Apply the scoring contract to prepared rows and assign the kept ones.
 
@@ -417,6 +418,9 @@ class Scorer:
         repeated : numpy.ndarray of bool or None, default None
             The rows whose identifier is on an earlier row, when the caller knows them
             (Spark ranks the rows of each identifier over the whole table).
+        percentiles : bool, default True
+            Compute ``distance_percentile`` now; ``False`` leaves it to
+            :meth:`percentiles` (files compute it in the thread that writes).
         """
         ok, reasons, X = prepared.ok, prepared.reasons, prepared.X
         counts: dict[str, int] = {}
@@ -470,7 +474,11 @@ class Scorer:
         result = assign_checked(X, self.centroids)
         labels = np.asarray(result.labels, dtype=np.int64)
         distance = np.asarray(result.distance, dtype=np.float64)
-        percentile = distance_percentiles(distance, labels, self._percentiles, self._quantiles)
+        percentile = (
+            distance_percentiles(distance, labels, self._percentiles, self._quantiles)
+            if percentiles
+            else None
+        )
         beyond = distance > self._thresholds[labels]
         flags = np.where(beyond, BIT_OUT_OF_PROFILE, 0).astype(np.int64)
         if unseen is not None:
@@ -488,6 +496,14 @@ class Scorer:
             percentile=percentile,
             flags=flags,
             counts=counts,
+        )
+
+    def percentiles(self, chunk: ScoredRows) -> np.ndarray:
+        """``distance_percentile`` of the scored rows of a chunk (computed if not yet)."""
+        if chunk.percentile is not None:
+            return chunk.percentile
+        return distance_percentiles(
+            chunk.distance, chunk.labels, self._percentiles, self._quantiles
         )
 
     def _reject(
@@ -618,7 +634,7 @@ class Scorer:
         distance = chunk.distance.tolist()
         runner_up: list[Any] = chunk.runner_up.tolist()
         margin: list[Any] = chunk.margin.tolist()
-        percentile = chunk.percentile.tolist()
+        percentile = self.percentiles(chunk).tolist()
         flags = self.flag_codes.texts(chunk.flags)
         if len(self.names) == 1:
             # One segment has no runner-up (-1) and an infinite margin: JSON says null.
@@ -696,7 +712,7 @@ class Scorer:
         scored["distance"] = chunk.distance
         scored["runner_up_id"] = chunk.runner_up
         scored["margin"] = chunk.margin
-        scored[PERCENTILE_COLUMN] = chunk.percentile
+        scored[PERCENTILE_COLUMN] = self.percentiles(chunk)
         scored[FLAGS_COLUMN] = pd.array(self.flag_codes.texts(chunk.flags), dtype="str")
         return scored
 
@@ -737,7 +753,7 @@ class Scorer:
         columns["distance"] = from_numpy(chunk.distance)
         columns["runner_up_id"] = from_numpy(chunk.runner_up)
         columns["margin"] = from_numpy(chunk.margin)
-        columns[PERCENTILE_COLUMN] = from_numpy(chunk.percentile)
+        columns[PERCENTILE_COLUMN] = from_numpy(self.percentiles(chunk))
         columns[FLAGS_COLUMN] = self.flag_codes.arrow(chunk.flags)
         return pa.table(columns)
 

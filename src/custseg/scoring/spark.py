@@ -220,7 +220,7 @@ def score_spark(
                     "distance": chunk.distance,
                     "runner_up_id": chunk.runner_up,
                     "margin": chunk.margin,
-                    PERCENTILE_COLUMN: chunk.percentile,
+                    PERCENTILE_COLUMN: part.percentiles(chunk),
                     FLAGS_COLUMN: part.flag_codes.texts(chunk.flags),
                     REJECT_REASON_COLUMN: [None] * n_ok,
                     _STATUS: ["scored"] * n_ok,

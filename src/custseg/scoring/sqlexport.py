@@ -355,8 +355,8 @@ def _percentile_sql(d: str, percentiles: Sequence[float], q: Sequence[float]) ->
     """The interpolation of :func:`custseg.cluster.typicality.distance_percentiles` as a CASE.
 
     The first ``WHEN d < q[j]`` that holds picks the interval ``q[j-1] <= d < q[j]``;
-    intervals of zero width can never be picked and are left out. Widths are computed
-    here, in Python, as scoring computes them: the same doubles in both.
+    intervals of zero width can never be picked and are left out. Slopes are computed
+    here, in Python, as :func:`numpy.interp` computes them: the same doubles in both.
     """
     q = [float(v) for v in q]
     p = [float(v) for v in percentiles]
@@ -364,9 +364,10 @@ def _percentile_sql(d: str, percentiles: Sequence[float], q: Sequence[float]) ->
     for j in range(1, len(q)):
         if q[j] <= q[j - 1]:
             continue
+        slope = (p[j] - p[j - 1]) / (q[j] - q[j - 1])
         whens.append(
-            f"WHEN {d} < {_num(q[j])} THEN {_num(p[j - 1])} +"
-            f" ({_minus(d, q[j - 1])}) / {_num(q[j] - q[j - 1])} * {_num(p[j] - p[j - 1])}"
+            f"WHEN {d} < {_num(q[j])} THEN {_num(slope)} * ({_minus(d, q[j - 1])})"
+            f" + {_num(p[j - 1])}"
         )
     return "CASE " + " ".join(whens) + " ELSE 1e2 END"
 
