@@ -177,7 +177,8 @@ class DecodeGate:
     ``--threads 8`` eight large bodies could be decoded together. A body larger than
     :data:`FREE_BODY_BYTES` waits (on the event loop, holding no thread) until the
     bodies in work plus itself fit in ``limit`` (the body size limit: one largest body
-    at a time, or several smaller ones); smaller bodies never wait.
+    at a time, or several smaller ones); smaller bodies never wait, and run in threads
+    of their own (see ``create_app``).
     """
 
     def __init__(self, limit: int) -> None:

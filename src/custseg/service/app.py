@@ -124,11 +124,15 @@ def create_app(
     budget = BodyBudget(limits.max_buffered_bytes)
     gate = DecodeGate(limits.max_body_bytes)
     pool = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="custseg-score")
+    # Bodies over FREE_BODY_BYTES get their own threads, so that a small request never
+    # queues behind the decoding of large ones (which the gate bounds in memory).
+    large_pool = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="custseg-large")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         pool.shutdown(wait=False, cancel_futures=True)
+        large_pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="custseg scoring service",
@@ -230,7 +234,7 @@ def create_app(
             held = await gate.enter(len(body))
             try:
                 loop = asyncio.get_running_loop()
-                content = await loop.run_in_executor(pool, work, body)
+                content = await loop.run_in_executor(large_pool if held else pool, work, body)
             finally:
                 gate.leave(held)
         finally:

@@ -22,9 +22,13 @@ class ServiceLimits:
     Attributes
     ----------
     max_records : int, default=10000
-        Records per ``POST /v1/score`` request (413 beyond).
+        Records per ``POST /v1/score`` or ``/v1/drift`` request (413 beyond), counted
+        before any record is decoded.
     max_body_bytes : int, default=16 MiB
-        Largest request body (413 beyond), on ``Content-Length`` and on bytes received.
+        Largest request body (413 beyond), on ``Content-Length`` and on bytes received;
+        also the bytes of large bodies (over 256 KiB) decoded and scored at once.
+        Decoding takes up to about 15 times the body, so a worker holds at most its
+        memory at rest + ``max_buffered_bytes`` + 15 x ``max_body_bytes``.
     max_buffered_bytes : int, default=256 MiB
         Request bodies held in memory at once, all requests together; a request that
         would go beyond gets 503 with ``Retry-After`` (the first 256 KiB of every
@@ -42,6 +46,8 @@ class ServiceLimits:
         Connections without a request in progress; beyond, the oldest are closed.
     threads : int, default=1
         Requests parsed and scored at once (off the event loop); others wait their turn.
+        Bodies over 256 KiB have as many threads of their own, so that small requests
+        never queue behind them.
         Python runs one thread at a time, so more threads add overlap, not speed, and
         delay the event loop (/healthz); use more worker processes for more cores.
     """
