@@ -189,7 +189,12 @@ def correlation(rows: pd.DataFrame, numeric: list[str], rng: np.random.Generator
     # Spearman = Pearson on ranks; gaps are filled with the column's mean rank so
     # that they add no correlation.
     ranks = table.rank().to_numpy(dtype=np.float64, na_value=np.nan)
-    ranks = np.where(np.isnan(ranks), np.nanmean(ranks, axis=0, keepdims=True), ranks)
+    gaps = np.isnan(ranks)
+    # The mean rank as nanmean computes it, and 0 for a column without a value (no
+    # correlation: NaN below), where nanmean would warn "Mean of empty slice".
+    present = (~gaps).sum(axis=0)
+    mean_rank = np.where(present > 0, np.nansum(ranks, axis=0) / np.maximum(present, 1), 0.0)
+    ranks = np.where(gaps, mean_rank, ranks)
     centred = ranks - ranks.mean(axis=0)
     norms = np.sqrt((centred**2).sum(axis=0))
     defined = norms > 0
