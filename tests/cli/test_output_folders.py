@@ -214,6 +214,16 @@ def test_the_spark_engine_refuses_a_folder_it_would_wipe(
     )
     line = _one_error_line(result)
     assert "segments/" in line and "not Spark part files" in line
+    # Nor the default rejects folder beside --out, <out>.rejects.
+    (work / "lake.rejects").mkdir(exist_ok=True)
+    (work / "lake.rejects" / "notes.txt").write_text("mine", encoding="utf-8")
+    result = run_cli(
+        ["score", "--engine", "spark", *MODEL, "--input", "customers.csv", "--out", "lake"],
+        cwd=work,
+    )
+    line = _one_error_line(result)
+    assert "--rejects lake.rejects/" in line and "notes.txt" in line
+    assert (work / "lake.rejects" / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 # ------------------------------------------------------------------ snapshots

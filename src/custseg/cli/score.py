@@ -119,9 +119,10 @@ def score(
     # Neither output may be another run's file (a fit folder's, a snapshot, a manifest).
     spark = engine != "local" or spark_master is not None
     if spark:
-        for option, path in (("--out", out), ("--rejects", rejects)):
-            if path is not None:
-                check_spark_output_folder(option, path)
+        from ..scoring.spark import default_spark_rejects
+
+        check_spark_output_folder("--out", out)
+        check_spark_output_folder("--rejects", rejects or default_spark_rejects(out))
     else:
         check_output_file("--out", out)
         check_output_file("--rejects", rejects or default_rejects_path(out))
