@@ -273,10 +273,6 @@ def test_every_template_is_autoescaped_and_none_marks_text_safe():
             assert unsafe not in source, (name, unsafe)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/_common.py warn() and info() do not pass messages through display_name yet",
-)
 def test_warning_lines_show_names_without_bidi_characters(run_cli, tmp_path):
     # The level column reproduces the segments: the fit warns, naming the column.
     table = hostile_table().rename(columns={"plan": "pl\u202ean"})

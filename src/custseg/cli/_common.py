@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from rich.console import Console
 
 from .._utils.progress import NO_PROGRESS, Stage
+from .._utils.text import display_name
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -49,7 +50,10 @@ err_console = Console(stderr=True)
 def info(message: str) -> None:
     """Print a human-readable line on stderr unless ``--quiet`` was given."""
     if not STATE.quiet:
-        err_console.print(message, highlight=False)
+        # Names from the data lose bidi and control characters; line breaks are the
+        # message's own.
+        lines = (display_name(line) for line in message.split("\n"))
+        err_console.print("\n".join(lines), highlight=False)
 
 
 def warn(message: str) -> None:
@@ -61,7 +65,10 @@ def warn(message: str) -> None:
     of a fit stay in its model.json and metrics.json.
     """
     if not STATE.quiet:
-        err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+        # Column names in a warning come from the data: no bidi override reorders the line.
+        err_console.print(
+            f"warning: {display_name(message)}", markup=False, highlight=False, soft_wrap=True
+        )
 
 
 # Where a library's warning comes from, for the line that replaces it: the folder under
