@@ -13,7 +13,6 @@ import json
 import math
 import os
 import re
-import sys
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ._utils.io import sha256_bytes, write_text_atomic
+from ._utils.plain_json import unsafe_value
 from ._utils.signing import KEY_VARIABLE, sign, signing_key, verify
 from ._version import __version__
 from .exceptions import ConfigError, ModelError
@@ -200,10 +200,10 @@ class SegmentationModel:
                 )
             for j, v in enumerate(row):
                 if not _is_coordinate(v):
+                    feature = str(self.feature_names[j])[:60]
                     raise ModelError(
-                        f"centroids[{i}][{j}] (segment {i}, feature"
-                        f" {str(self.feature_names[j])[:60]!r}) is {str(v)[:30]}, not a finite"
-                        f" number within +-{_MAX_COORDINATE:g}; refit the model"
+                        f"centroids[{i}][{j}] (segment {i}, feature {feature!r}) is {str(v)[:30]},"
+                        f" not a finite number within +-{_MAX_COORDINATE:g}; refit the model"
                     )
         _check_time(self.created_at)
         if not isinstance(self.custseg_version, str) or not _VERSION_TEXT.fullmatch(
@@ -245,8 +245,10 @@ def _check_distance_profile(profile: Any, k: int) -> None:
         or not all(_is_number(p) and math.isfinite(p) for p in percentiles)
     ):
         raise fail("has no list of percentiles")
-    if percentiles[0] != 0 or percentiles[-1] != 100 or any(
-        b <= a for a, b in zip(percentiles, percentiles[1:], strict=False)
+    if (
+        percentiles[0] != 0
+        or percentiles[-1] != 100
+        or any(b <= a for a, b in zip(percentiles, percentiles[1:], strict=False))
     ):
         raise fail("percentiles should rise strictly from 0 to 100")
     outlier = profile.get("outlier_percentile")
@@ -273,12 +275,9 @@ def _check_distance_profile(profile: Any, k: int) -> None:
 
 
 def _is_coordinate(value: Any) -> bool:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        return False
-    # float() of an integer beyond float range raises OverflowError: compare it exactly.
-    if isinstance(value, int):
-        return abs(value) <= _MAX_COORDINATE
-    return abs(float(value)) <= _MAX_COORDINATE  # NaN fails the comparison too
+    # Integers compare exactly (float() of one beyond float range raises); NaN fails.
+    number = isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+    return number and abs(value if isinstance(value, int) else float(value)) <= _MAX_COORDINATE
 
 
 def _check_time(value: Any) -> None:
@@ -344,52 +343,6 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _check_plain_values(document: Any, source: str) -> None:
-    """Every number of a parsed document fits a float64 and no text holds a NUL.
-
-    JSON puts no limit on numbers: ``1e309`` parses as infinity and a 400-digit integer
-    as an int that no float holds; either would overflow scoring's arithmetic (the
-    checksum of an infinity cannot even be computed). A NUL ends a string in the C
-    libraries, SQL drivers and file formats that names and levels are handed to.
-    Containers are walked with an explicit stack (no recursion limit) and a path is
-    built only for the message.
-    """
-    stack: list[tuple[Any, str]] = [(document, "")]
-    while stack:
-        container, where = stack.pop()
-        items = container.items() if isinstance(container, dict) else enumerate(container)
-        for key, value in items:
-            path = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
-            if isinstance(key, str) and "\x00" in key:
-                raise _nul_error(source, "a key of " + (where.lstrip(".") or "the document"), key)
-            if isinstance(value, (dict, list)):
-                stack.append((value, path))
-            elif isinstance(value, float):
-                if not math.isfinite(value):
-                    raise ModelError(
-                        f"{source} holds a number beyond float range in {path.lstrip('.')}"
-                        " (JSON reads numbers above 1.8e308 as infinity); refit the model or"
-                        " restore the original file"
-                    )
-            elif type(value) is int:
-                if abs(value) > sys.float_info.max:
-                    raise ModelError(
-                        f"{source} holds an integer of {len(str(abs(value)))} digits in"
-                        f" {path.lstrip('.')}, beyond float range; refit the model or restore"
-                        " the original file"
-                    )
-            elif isinstance(value, str) and "\x00" in value:
-                raise _nul_error(source, path.lstrip("."), value)
-
-
-def _nul_error(source: str, where: str, text: str) -> ModelError:
-    shown = text if len(text) <= 60 else text[:57] + "..."
-    return ModelError(
-        f"{source} holds a NUL character (\\x00) in {where}: {shown!r}; refit the model on"
-        " data without NUL characters or restore the original file"
-    )
-
-
 def model_from_json(
     text: str | bytes,
     *,
@@ -449,8 +402,10 @@ def model_from_json(
             f"{source} has model format version {version!r} but this custseg {__version__}"
             f" reads version {FORMAT_VERSION}; upgrade custseg or refit the model"
         )
-    # Before the checksum: an infinity has no canonical JSON to hash.
-    _check_plain_values(document, source)
+    problem = unsafe_value(document)  # before the checksum: an infinity has no canonical JSON
+    if problem is not None:
+        fix = " on data without NUL characters" if "NUL" in problem else " the model"
+        raise ModelError(f"{source} holds {problem}; refit{fix} or restore the original file")
     checksum = document.pop("checksum", None)
     signature = document.pop("signature", None)
     canonical = _canonical(document)

@@ -270,9 +270,8 @@ def load_playbook(path: str | os.PathLike[str] | None = None) -> Playbook:
     """
     if path is None:
         return _shipped("credit_card")
-    # A shipped key wins over a file or folder of the same name in the working folder
-    # (a folder named `retail` made every fit fail); a key has no separator and no
-    # .toml suffix, so `./retail` or `retail.toml` still reach a local file.
+    # A shipped key wins over a file or folder of that name in the working folder (a folder
+    # `retail` made every fit fail); `./retail` or `retail.toml` still reach a local file.
     if os.fspath(path) in SHIPPED_PLAYBOOKS:
         return _shipped(os.fspath(path))
     p = Path(path)
