@@ -326,12 +326,7 @@ def test_demo_writes_a_fresh_folder_and_refuses_another_commands(
     out = tmp_path / "demo"
     marker = json.loads((out / ".custseg-fit.json").read_text(encoding="utf-8"))
     assert marker["command"] == "demo"
-    assert set(marker["files"]) == {
-        "customers.csv",
-        "customers.manifest.json",
-        "model.json",
-        "metrics.json",
-    }
+    assert set(marker["files"]) == {"model.json", "metrics.json"}
     verify_snapshot(out / "customers.csv")
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     (out / "customers.csv").write_text("edited by hand\n", encoding="utf-8")
@@ -343,6 +338,12 @@ def test_demo_writes_a_fresh_folder_and_refuses_another_commands(
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
     verify_snapshot(out / "customers.csv")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    # A fit of the demo's snapshot into the demo folder replaces the model, not its input.
+    refit = ["fit", "--input", "demo/customers.csv", "--out", "demo", "--k", "3", "--no-report"]
+    done = run_cli([*refit, "--k-range", "3-3"], cwd=tmp_path)
+    assert done.exit_code == 0, done.stderr
+    verify_snapshot(out / "customers.csv")
+    assert json.loads((out / ".custseg-fit.json").read_text(encoding="utf-8"))["command"] == "fit"
     # Into a migration folder: refused before anything is extracted.
     moves = ["migrate", "--old", work / "q1.csv", "--new", work / "q2.csv", "--out", "moves"]
     assert run_cli(moves, cwd=tmp_path).exit_code == 0

@@ -40,7 +40,7 @@ def demo(
     from .._utils.io import atomic_folder, check_folder_kind, read_folder_run, write_run_marker
     from ..config import FitConfig
     from ..pipeline import fit_to_folder
-    from ..sources import describe_source, extract, manifest_path, save_snapshot
+    from ..sources import describe_source, extract, save_snapshot
     from .fit import fit_summary, print_fit_summary
 
     # A demo folder is a fit folder with the snapshot it was fitted on: written whole,
@@ -74,9 +74,11 @@ def demo(
                 report=not no_report,
                 progress=progress,
             )
+        # The snapshot is not listed among the run's outputs: it describes itself (its
+        # manifest), and a later `custseg fit --input demo-output/customers.csv --out
+        # demo-output` must carry its own input over rather than drop it.
         fitted = read_folder_run(staging)
         names = [*(fitted.files if fitted is not None else output.files)]
-        names += [snapshot.name, manifest_path(snapshot).name]
         write_run_marker(staging, "fit", names, command="demo")
     output = replace(output, files={name: out / name for name in output.files})
     summary = fit_summary(output)
