@@ -151,3 +151,30 @@ def test_nested_query_columns_are_a_user_error_in_every_command(
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
     if result.exit_code == 2:
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_nested_input_columns_kept_in_a_scored_csv_are_one_clear_error(
+    tmp_path: Path, sample: pd.DataFrame, model_file: Path, run_cli
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = sample.head(300)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.append_column("visits", pa.array([[1, 2]] * len(frame)))
+    path = tmp_path / "nested.parquet"
+    pq.write_table(table, path)
+    out = tmp_path / "scored.csv"
+    args = ["score", "--model", model_file, "--input", path, "--keep-columns"]
+    refused = run_cli([*args, "--out", out])
+    assert refused.exit_code == 2, refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "column 'visits' holds nested values" in lines[0]
+    assert not out.exists()
+    # Without the kept columns, or into Parquet, the same input scores.
+    assert run_cli([*args[:-1], "--out", out]).exit_code == 0
+    assert run_cli([*args, "--out", tmp_path / "scored.parquet"]).exit_code == 0
+    fit = ["fit", "--input", path, "--out", tmp_path / "seg", "--k", "3", "--no-report"]
+    for command in (fit, ["drift", "--model", model_file, "--input", path]):
+        result = run_cli(command)
+        assert result.exit_code == 0, result.stderr

@@ -58,6 +58,17 @@ def _plain_columns(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
+def _check_flat(schema: pa.Schema) -> None:
+    """Refuse list, struct and map columns (kept input columns) before a CSV file starts."""
+    for field in schema:
+        if pa.types.is_nested(field.type):
+            raise ConfigError(
+                f"column {field.name!r} holds nested values ({field.type}), which a CSV file"
+                " cannot hold; write a .parquet file (--out scored.parquet) or leave"
+                " --keep-columns out"
+            )
+
+
 class ChunkWriter:
     """Write frames of identical columns to ``path``, one after another.
 
@@ -97,6 +108,8 @@ class ChunkWriter:
         self._writer.write_table(table)
 
     def _open(self, table: pa.Table) -> None:
+        if self.fmt == "csv":
+            _check_flat(table.schema)
         self._schema = _settle(table.schema)
         self._columns = list(table.column_names)
         # Opened for appending, not truncated: on ext4, closing a file that was opened
