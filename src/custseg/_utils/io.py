@@ -482,11 +482,11 @@ def check_folder_kind(
         return
     shown = ", ".join(sorted(name for name in run.outputs if not name.startswith(".")))
     other = _COMMANDS.get(run.command, f"custseg {run.command}")
-    where = f"{os.fspath(folder)}/"
-    suggestion = f"e.g. {option} {hint}" if hint else f"e.g. a new folder beside {where}"
+    where = f"{Path(folder)}/"  # "segments/", whether given with "/" or not
+    suggestion = f" (e.g. {option} {hint})" if hint else f" for {option}"
     raise ConfigError(
         f"{option} {where} holds the outputs of `{other}` ({shown}); writing the {_NOUNS[kind]}"
-        f" there would mix two runs: choose a new folder ({suggestion})"
+        f" there would mix two runs: choose a new folder{suggestion}"
     )
 
 
