@@ -219,3 +219,20 @@ def test_wide_rows_are_read_in_blocks_of_hundreds_of_rows(tmp_path: Path) -> Non
     chunks = list(stream_csv(layout, None, chunk_size=1000))
     assert [len(chunk) for chunk in chunks] == [1000, 1000]
     assert max(chunk.column(0).num_chunks for chunk in chunks) <= 20  # was 56
+
+
+def test_a_file_of_a_million_columns_is_refused_from_a_bounded_head(tmp_path: Path) -> None:
+    # 60 rows of 1,000,001 columns (128 MB): the head stops after the header and a row,
+    # and the delimiter is sniffed from two rows, not fifty.
+    from custseg.sources._csv import _head_text
+
+    path = tmp_path / "wider.csv"
+    row = ",".join(["1"] * 1_000_001)
+    with path.open("w") as handle:
+        handle.write(",".join(f"c{i}" for i in range(1_000_001)) + "\n")
+        for _ in range(60):
+            handle.write(row + "\n")
+    head = _head_text(path)
+    assert len(head) < 0.2 * path.stat().st_size and head.count("\n") >= 2
+    with pytest.raises(SourceError, match=_refusal(1_000_001, DEFAULT_MAX_COLUMNS)):
+        read_table(path)

@@ -47,6 +47,11 @@ NULL_VALUES = ["", "NA", "N/A", "#N/A", "NaN", "nan", "NULL", "null", "None"]
 _DELIMITERS = (",", ";", "\t", "|")
 _HEAD_BYTES = 1 << 16
 _SNIFF_LINES = 50
+# A head this long stops at two lines (the header and a row): the lines of a file of a
+# million columns are megabytes each, and the column limit is checked on the header.
+_WIDE_HEAD_BYTES = 1 << 23
+# The delimiter is sniffed from about this much text, at least two rows.
+_SNIFF_BYTES = 1 << 20
 _BLOCK_SIZE = 1 << 20
 # Arrow's streaming reader parses about 32 blocks ahead of the consumer: small blocks
 # keep that window near 10 MB, whatever the size of the file.
@@ -267,6 +272,8 @@ def _head_text(path: Path) -> str:
                 raw += part
                 if not part or (len(raw) > _HEAD_BYTES and _n_lines(raw) > _SNIFF_LINES):
                     break
+                if len(raw) > _WIDE_HEAD_BYTES and _n_lines(raw) >= 2:
+                    break
     except (OSError, pa.ArrowException) as exc:
         raise SourceError(
             f"cannot read {path}: {str(exc).splitlines()[0]}; check that it is a readable CSV file"
@@ -310,8 +317,12 @@ def _not_utf8(path: Path, byte: int | None = None) -> SourceError:
 def _sniff_delimiter(head: str) -> str:
     """The candidate that splits the first lines into the most, equally wide, fields."""
     best, best_score = ",", (False, 1)
+    # Fewer rows when they are long: parsing 50 rows of a million fields four times over
+    # took seconds before the header's width could be checked.
+    mean = len(head) // max(head.count("\n") or head.count("\r"), 1)
+    n_rows = max(2, min(_SNIFF_LINES, _SNIFF_BYTES // max(mean, 1)))
     for delimiter in _DELIMITERS:
-        rows = itertools.islice(csv.reader(_lines(head), delimiter=delimiter), _SNIFF_LINES)
+        rows = itertools.islice(csv.reader(_lines(head), delimiter=delimiter), n_rows)
         widths = [len(row) for row in rows if row]
         if not widths:
             continue
