@@ -378,14 +378,16 @@ def repeated_rows(keys: np.ndarray, present: np.ndarray | None = None) -> np.nda
 class SeenIds:
     """The identifiers of one input seen so far, to find repeats chunk after chunk.
 
-    The keys are kept as one sorted array (8 bytes per distinct identifier) merged with
-    each chunk's: the work per chunk grows with the keys kept (about 0.1 s per chunk at
-    5 million), which is the price of rejecting repeats while streaming. Counting them
-    only (:class:`DuplicateCount`) sorts once at the end.
+    The distinct keys (8 bytes each) are kept as a few sorted runs whose sizes at least
+    double from the newest to the oldest (a log-structured merge): each chunk is looked
+    up in every run with a binary search and becomes a new run, and a run is merged
+    into the one before it once it is as large. A key is thus copied about log2(chunks)
+    times in all, instead of once per chunk when one sorted array takes every chunk in
+    (that took 148 s for 5 million rows, against 9 s without rejecting repeats).
     """
 
     def __init__(self) -> None:
-        self._sorted = np.empty(0, dtype=np.uint64)
+        self._runs: list[np.ndarray] = []
 
     def add(self, keys: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
         """Record ``keys`` in order; ``True`` where a key was seen on an earlier row.
@@ -393,16 +395,23 @@ class SeenIds:
         ``present`` (default all) masks the rows whose keys count (missing identifiers
         are never repeats).
         """
-        repeated = repeated_rows(keys, present)
+        repeated = np.zeros(len(keys), dtype=bool)
         rows = np.arange(len(keys)) if present is None else np.flatnonzero(present)
         if not rows.size:
             return repeated
-        mine = keys[rows]
-        if self._sorted.size:
-            at = np.searchsorted(self._sorted, mine)
-            np.minimum(at, self._sorted.size - 1, out=at)
-            repeated[rows[self._sorted[at] == mine]] = True
-        self._sorted = np.union1d(self._sorted, mine)
+        distinct, first, inverse = np.unique(keys[rows], return_index=True, return_inverse=True)
+        later = np.ones(rows.size, dtype=bool)
+        later[first] = False
+        known = np.zeros(distinct.size, dtype=bool)
+        for run in self._runs:
+            at = np.searchsorted(run, distinct)
+            np.minimum(at, run.size - 1, out=at)
+            known |= run[at] == distinct
+        repeated[rows] = later | known[inverse.reshape(-1)]
+        self._runs.append(distinct[~known])
+        while len(self._runs) > 1 and self._runs[-2].size <= self._runs[-1].size:
+            newest = self._runs.pop()
+            self._runs[-1] = np.sort(np.concatenate([self._runs[-1], newest]))
         return repeated
 
 
