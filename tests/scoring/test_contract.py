@@ -296,3 +296,24 @@ def test_the_stream_engine_measures_its_uniform_sample(sample, tmp_path):
     assert np.allclose(deciles / len(scored), 0.1, atol=0.03)
     share = scored["flags"].fillna("").str.contains("out_of_profile").mean()
     assert 0.001 < share < 0.015
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: pa.array([f"S{x:09d}" for x in v], pa.large_string()),  # one length
+        lambda v: pa.array([f"customer-{x:012d}" for x in v]),  # 21 bytes: no shortcut
+        lambda v: pa.array(v, pa.int64()),
+        lambda v: pa.array([f"K{x}" for x in v]),  # lengths differ
+    ],
+)
+def test_repeats_are_counted_in_ordered_and_shuffled_inputs(make):
+    rng = np.random.default_rng(2)
+    ordered = np.arange(0, 40_000, 2)
+    late_repeat = np.concatenate([ordered, [ordered[10]]])  # in order until the last row
+    shuffled = rng.permutation(np.concatenate([ordered, ordered[:37]]))
+    for values, expected in ((ordered, 0), (late_repeat, 1), (shuffled, 37)):
+        tally = DuplicateCount()
+        for start in range(0, len(values), 3000):
+            tally.add_ids(make(values[start : start + 3000]))
+        assert tally.total() == expected
