@@ -6,9 +6,13 @@
   every request are free, so small requests are never refused for big ones.
 - :func:`read_body` also stops a body that does not arrive within the body timeout
   (408) and one over the size limit (413).
-- :func:`parse_records` parses the JSON one record at a time, so a parsing thread
-  hands the interpreter back to the event loop every few milliseconds (``/healthz``
-  stays fast while 10,000-record requests are parsed), and checks every record.
+- :func:`parse_records` counts the records before decoding them (413 past the
+  limit, without building them), skips nested values instead of decoding them, and
+  decodes large bodies one record (a huge record 1,000 fields) at a time, so a
+  parsing thread hands the interpreter back every few milliseconds (``/healthz``
+  stays fast while 10,000-record requests are parsed); then it checks every record.
+- :class:`DecodeGate` lets large bodies be decoded and scored only a body limit's
+  worth at a time: memory per request is the body plus at most ~15 times the body.
 
 Every failure is an :class:`ApiError` with a 4xx (or 503) status and a message.
 """
