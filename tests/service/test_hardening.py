@@ -465,7 +465,7 @@ def _hollowed(value: object, depth: int = 0) -> object:
 def test_the_counting_scan_reads_what_json_reads(body):
     # Brackets in strings send a body to the scan (the counts cannot rule nesting out);
     # it must find what the json module finds, or refuse what json refuses.
-    from custseg.service._requests import ApiError, _scan
+    from custseg.service._json_body import ApiError, _scan
 
     def refuse(name: str) -> None:
         raise ValueError(name)
