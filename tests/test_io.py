@@ -41,7 +41,7 @@ def test_written_files_follow_the_umask_not_mkstemp_privacy(tmp_path):
 
 
 def _fit_folder(folder, files=("model.json", "metrics.json")):
-    from custseg._utils.io import atomic_folder, write_fit_marker
+    from custseg._utils.folders import atomic_folder, write_fit_marker
 
     with atomic_folder(folder) as staging:
         for name in files:
@@ -52,7 +52,7 @@ def _fit_folder(folder, files=("model.json", "metrics.json")):
 
 
 def test_a_marker_names_the_run_and_its_files(tmp_path):
-    from custseg._utils.io import read_folder_run
+    from custseg._utils.folders import read_folder_run
 
     run = read_folder_run(_fit_folder(tmp_path / "segments"))
     assert run is not None and (run.kind, run.command) == ("fit", "fit")
@@ -73,7 +73,7 @@ def test_a_marker_names_the_run_and_its_files(tmp_path):
     ],
 )
 def test_folders_written_before_markers_are_recognised_by_their_files(tmp_path, names, kind):
-    from custseg._utils.io import read_folder_run
+    from custseg._utils.folders import read_folder_run
 
     for name in names:
         (tmp_path / name).write_text("x", encoding="utf-8")
@@ -82,7 +82,7 @@ def test_folders_written_before_markers_are_recognised_by_their_files(tmp_path, 
 
 
 def test_an_unreadable_marker_still_says_which_kind_of_run_wrote_the_folder(tmp_path):
-    from custseg._utils.io import check_folder_kind, read_folder_run
+    from custseg._utils.folders import check_folder_kind, read_folder_run
     from custseg.exceptions import ConfigError
 
     (tmp_path / ".custseg-report.json").write_text("{not json", encoding="utf-8")
@@ -93,7 +93,7 @@ def test_an_unreadable_marker_still_says_which_kind_of_run_wrote_the_folder(tmp_
 
 
 def test_a_folder_of_another_kind_is_refused_before_anything_is_written(tmp_path):
-    from custseg._utils.io import atomic_folder
+    from custseg._utils.folders import atomic_folder
     from custseg.exceptions import ConfigError
 
     folder = _fit_folder(tmp_path / "segments")
@@ -111,7 +111,7 @@ def test_a_folder_of_another_kind_is_refused_before_anything_is_written(tmp_path
 
 
 def test_a_file_of_a_run_folder_is_refused_wherever_it_lies_in_it(tmp_path):
-    from custseg._utils.io import check_not_run_output
+    from custseg._utils.folders import check_not_run_output
     from custseg.exceptions import ConfigError
 
     folder = _fit_folder(tmp_path / "segments", ("model.json", "metrics.json", "figures/a.png"))
@@ -126,7 +126,7 @@ def test_a_file_of_a_run_folder_is_refused_wherever_it_lies_in_it(tmp_path):
 
 
 def test_a_refit_drops_a_subfolder_describing_the_replaced_model_only(tmp_path):
-    from custseg._utils.io import atomic_folder, write_run_marker
+    from custseg._utils.folders import atomic_folder, write_run_marker
 
     folder = _fit_folder(tmp_path / "segments")
     old_model = hashlib.sha256(b"model.json of this run").hexdigest()

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from custseg._utils.io import atomic_folder, atomic_path, remove_stale_temporaries
+from custseg._utils.folders import atomic_folder
+from custseg._utils.io import atomic_path, remove_stale_temporaries
 from custseg.cli._errors import user_os_error
 from custseg.exceptions import ConfigError
 from custseg.model import load_model

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._utils.io import atomic_folder, write_fit_marker, write_text_atomic
+from ._utils.folders import atomic_folder, write_fit_marker
+from ._utils.io import write_text_atomic
 from ._utils.progress import NO_PROGRESS, Progress
 from .cluster import evaluate_segmentation, fit_kmeans
 from .cluster.indices import INDICES

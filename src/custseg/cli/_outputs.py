@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .._utils.io import check_not_run_output
+from .._utils.folders import check_not_run_output
 from ..exceptions import ConfigError
 
 __all__ = [

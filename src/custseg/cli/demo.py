@@ -37,7 +37,7 @@ def demo(
     """Run custseg end to end on the bundled sample of 8,950 credit-card holders."""
     from dataclasses import replace
 
-    from .._utils.io import atomic_folder, check_folder_kind, read_folder_run, write_run_marker
+    from .._utils.folders import atomic_folder, check_folder_kind, read_folder_run, write_run_marker
     from ..config import FitConfig
     from ..pipeline import fit_to_folder
     from ..sources import describe_source, extract, save_snapshot

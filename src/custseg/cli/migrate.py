@@ -43,7 +43,12 @@ def migrate(
     ),
 ) -> None:
     """Match two scored files on the customer id and count the moves between segments."""
-    from .._utils.io import atomic_folder, check_folder_kind, check_not_run_output, write_run_marker
+    from .._utils.folders import (
+        atomic_folder,
+        check_folder_kind,
+        check_not_run_output,
+        write_run_marker,
+    )
     from ..exceptions import ConfigError
     from ..report.migration import MIGRATION_FILES, write_migration
     from ..scoring.migration import compare_scored_files

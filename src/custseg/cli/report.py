@@ -56,7 +56,8 @@ def report(
 
     if seed < 0:
         raise ConfigError(f"--seed {seed} should be an integer >= 0, e.g. --seed 0")
-    from .._utils.io import check_distinct_paths, check_folder_kind, sha256_file
+    from .._utils.folders import check_folder_kind
+    from .._utils.io import check_distinct_paths, sha256_file
 
     folder = out if out is not None else _default_folder(model)
     for name in ("report.html", "summary.md", "profiles.csv"):

@@ -13,14 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._utils.io import (
-    atomic_folder,
-    atomic_path,
-    check_folder_kind,
-    write_bytes_atomic,
-    write_run_marker,
-    write_text_atomic,
-)
+from .._utils.folders import atomic_folder, check_folder_kind, write_run_marker
+from .._utils.io import atomic_path, write_bytes_atomic, write_text_atomic
 from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.text import neutralise_formulas
 from ..exceptions import SourceError
