@@ -15,7 +15,9 @@ and peak resident memory (``ru_maxrss`` of the child) are measured:
 4. ``custseg score`` Parquet -> Parquet: peak memory at the largest size, and at
    ``--score-rows`` (5,000,000) rows, alternating, ``--runs`` times: custseg, DuckDB
    running custseg's exported query (``COPY ... TO`` Parquet) and the pyarrow I/O floor
-   (read the input, write six columns of the same types, no computation); then
+   (read the input, write six columns of the same types, no computation: custseg writes
+   eight, with ``distance_percentile`` and ``flags``, and counts repeated identifiers);
+   then one run with ``--reject duplicate_id`` (repeats looked up while streaming), and
    ``score_file`` in the benchmark's own process after a warm-up call, as DuckDB runs;
 5. with ``--parts stages``: where scoring's CPU goes, stage by stage (read, check and
    prepare, assign, write) run one after the other over the ``--score-rows`` file, CPU
@@ -190,6 +192,32 @@ def _score_rates(folder: Path, data: Path, rows: int, runs: int) -> None:
     print(
         f"    custseg / DuckDB speed {med['duckdb'] / med['custseg']:.2f}x;"
         f" custseg takes {med['custseg'] / med['floor']:.2f}x the I/O floor's time ({_load()})"
+    )
+    written = pq.read_schema(out)
+    assert written.names[-2:] == ["distance_percentile", "flags"], written.names
+    flags = pq.read_table(out, columns=["flags"]).column(0)
+    print(
+        f"    the scored file: {len(written.names)} columns, {flags.length() - flags.null_count:,}"
+        f" rows flagged out_of_profile ({1 - flags.null_count / flags.length():.2%})"
+    )
+    seconds, _ = measured(
+        [
+            script,
+            "--quiet",
+            "score",
+            "--model",
+            str(model_path),
+            "--input",
+            str(data),
+            "--out",
+            str(out),
+            "--reject",
+            "duplicate_id",
+        ]
+    )
+    print(
+        f"    custseg score --reject duplicate_id: {seconds:.2f} s, {seconds / med['custseg']:.2f}x"
+        f" the median custseg run ({_load()})"
     )
     # The same scoring in this process after imports and one warm-up call, as DuckDB and
     # the floor run above: what a fresh `custseg score` process adds is its start.
