@@ -14,6 +14,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from .._utils.lazy import lazy_module
+from .._utils.text import neutralise_formulas_arrow
 from ..exceptions import ConfigError, ScoringError
 
 if TYPE_CHECKING:
@@ -99,7 +100,10 @@ class ChunkWriter:
             table = pa.Table.from_pandas(data, preserve_index=False)
         table = table.replace_schema_metadata(None)
         if self.fmt == "csv":
-            table = _plain_columns(table)
+            # A spreadsheet runs a text cell starting with "=", "+", "-" or "@": such cells
+            # get a leading quote (docs/inference.md); Parquet keeps values exactly.
+            # Neutralised before decoding, a dictionary column is checked on its levels.
+            table = _plain_columns(neutralise_formulas_arrow(table))
         if self._schema is None:
             self._open(table)
         assert self._schema is not None and self._writer is not None
