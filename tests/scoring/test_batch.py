@@ -13,7 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from custseg.config import FitConfig
-from custseg.exceptions import ConfigError, DataError, SchemaError, ScoringError, SourceError
+from custseg.exceptions import (
+    ConfigError,
+    DataError,
+    ModelError,
+    SchemaError,
+    ScoringError,
+    SourceError,
+)
 from custseg.model import SegmentationModel
 from custseg.pipeline import fit_segments
 from custseg.prepare import check_rows, infer_schema
@@ -370,10 +377,10 @@ def test_scoring_a_parquet_file_does_not_import_pandas(model_file, sample, tmp_p
     assert pq.read_metadata(out).num_rows == 500
 
 
-def test_rows_the_plan_cannot_prepare_are_rejected_not_given_a_segment(model, sample, tmp_path):
-    # A Yeo-Johnson step with an infinite lambda (no fit gives one) makes every positive
-    # ONEOFF_PURCHASES NaN: those rows must land in the rejects file, the others be
-    # scored; the cheap whole-chunk test must not let them through.
+def test_a_plan_that_would_leave_rows_unprepared_is_refused_before_any_row(model, sample, tmp_path):
+    # A Yeo-Johnson step with an infinite lambda (no fit gives one) would make every
+    # positive ONEOFF_PURCHASES NaN: the scorer refuses the plan itself, naming the
+    # column, before a row is read or an output file started.
     preparation = copy.deepcopy(model.preparation)
     step = next(s for s in preparation["numeric"] if s["column"] == "ONEOFF_PURCHASES")
     step.update(transform="yeo-johnson", clip=None, center=0.0, scale=1.0)
@@ -381,13 +388,9 @@ def test_rows_the_plan_cannot_prepare_are_rejected_not_given_a_segment(model, sa
     broken = dataclasses.replace(model, preparation=preparation)
     source = tmp_path / "new.parquet"
     sample.to_parquet(source, index=False)
-    summary = score_file(Scorer(broken), source, tmp_path / "s.parquet", chunk_size=2000)
-    positive = sample["ONEOFF_PURCHASES"] > 0
-    assert 0 < positive.sum() < len(sample)
-    assert (summary.rejected, summary.scored) == (positive.sum(), (~positive).sum())
-    rejects = pd.read_csv(summary.rejects)
-    assert (rejects["reason"] == "a value could not be prepared (not finite); check the row").all()
-    assert rejects["row"].tolist() == [i + 1 for i in np.flatnonzero(positive)]
+    with pytest.raises(ModelError, match="lambda of numeric column 'ONEOFF_PURCHASES' is inf"):
+        score_file(broken, source, tmp_path / "s.parquet", chunk_size=2000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.parquet"]
 
 
 def test_a_csv_and_its_parquet_copy_give_the_same_scored_file(model, sample, tmp_path):
