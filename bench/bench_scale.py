@@ -241,6 +241,7 @@ def _score_rates(folder: Path, data: Path, rows: int, runs: int) -> None:
 def _score_stages(folder: Path, data: Path, rows: int, runs: int) -> None:
     from custseg import fit_segments, load_model, read_table, save_model
     from custseg._utils.numeric import single_threaded_blas
+    from custseg.scoring.outputs import scored_table
     from custseg.scoring.scorer import Scorer
     from custseg.scoring.writer import ChunkWriter
     from custseg.sources import sample_path
@@ -275,7 +276,7 @@ def _score_stages(folder: Path, data: Path, rows: int, runs: int) -> None:
                 cpu["assign"] += time.process_time() - started
                 started = time.process_time()
                 writer.write(
-                    scorer.scored_table(table, chunk, first_row=first_row, keep_columns=False)
+                    scored_table(scorer, table, chunk, first_row=first_row, keep_columns=False)
                 )
                 cpu["build and write"] += time.process_time() - started
                 first_row += table.num_rows

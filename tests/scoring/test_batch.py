@@ -26,6 +26,7 @@ from custseg.pipeline import fit_segments
 from custseg.prepare import check_rows, infer_schema
 from custseg.prepare.plan import PreparationPlan, PrepConfig
 from custseg.scoring.batch import SCORE_COLUMNS, Scorer, score_customers, score_file
+from custseg.scoring.records import score_records
 from custseg.sources import sample_path
 
 K = 4
@@ -147,14 +148,14 @@ def test_records_give_the_same_answers_as_frames(model, sample):
     scorer = Scorer(model)
     frame = sample.iloc[1000:1300]
     records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    plain = scorer.score_records(records)
+    plain = score_records(scorer, records)
     expected = score_customers(scorer, frame).scored
     assert [r["segment_id"] for r in plain] == expected["segment_id"].tolist()
     assert [r["distance"] for r in plain] == pytest.approx(expected["distance"].tolist(), 1e-12)
     assert [r["index"] for r in plain] == list(range(300))
     # Text values take the general path and a bad one is rejected in its place.
     records[5] = {**records[5], "PURCHASES": "abc", "BALANCE": "12.5"}
-    mixed = scorer.score_records(records)
+    mixed = score_records(scorer, records)
     assert mixed[5]["status"] == "rejected" and "PURCHASES" in mixed[5]["reason"]
     assert mixed[5]["segment_id"] is None and mixed[5]["id"] == records[5]["CUST_ID"]
     assert [r["segment_id"] for i, r in enumerate(mixed) if i != 5] == [

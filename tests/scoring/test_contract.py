@@ -24,6 +24,7 @@ from custseg.pipeline import fit_segments
 from custseg.prepare.plan import PreparationPlan
 from custseg.scoring.batch import score_customers, score_file
 from custseg.scoring.contract import DuplicateCount, SeenIds, id_keys, repeated_rows
+from custseg.scoring.records import score_json
 from custseg.scoring.scorer import Scorer
 
 
@@ -234,7 +235,7 @@ def test_records_carry_the_same_columns_and_counts(shops_model):
     records[1]["channel"] = "kiosk"
     records[2]["customer_id"] = None
     records[4]["customer_id"] = records[0]["customer_id"]
-    results, counts = Scorer(shops_model).score_json(records)
+    results, counts = score_json(Scorer(shops_model), records)
     assert list(counts) == ["missing_id", "duplicate_id", "unseen_level", "out_of_profile"]
     assert (counts["missing_id"], counts["duplicate_id"], counts["unseen_level"]) == (1, 1, 1)
     assert counts["out_of_profile"] == sum("out_of_profile" in (r["flags"] or "") for r in results)
@@ -317,3 +318,11 @@ def test_repeats_are_counted_in_ordered_and_shuffled_inputs(make):
         for start in range(0, len(values), 3000):
             tally.add_ids(make(values[start : start + 3000]))
         assert tally.total() == expected
+
+
+def test_identifiers_with_lone_surrogates_get_keys_equal_only_for_equal_ids():
+    # Valid in JSON, not in UTF-8: the service must still count repeats among them.
+    keys, missing = id_keys(["a\udc80", "a\udc81", "a\udc80", "b"])
+    assert not missing.any()
+    assert keys[0] == keys[2]
+    assert len({int(k) for k in keys}) == 3

@@ -48,6 +48,7 @@ from .contract import (
     check_reject,
     contract_counts,
 )
+from .outputs import rejects_frame, rejects_table, scored_frame, scored_table
 from .scorer import (
     REJECT_REASON_COLUMN,
     REJECT_ROW_COLUMN,
@@ -221,8 +222,8 @@ def score_customers(
     frame = frame.reset_index(drop=True)
     chunk = scorer.assign_prepared(scorer.prepare_frame(frame), reject=codes, count_duplicates=True)
     return ScoreResult(
-        scored=scorer.scored_frame(frame, chunk, first_row=1, keep_columns=keep_columns),
-        rejects=scorer.rejects_frame(chunk, first_row=1),
+        scored=scored_frame(scorer, frame, chunk, first_row=1, keep_columns=keep_columns),
+        rejects=rejects_frame(scorer, chunk, first_row=1),
         counts=contract_counts(chunk.counts),
     )
 
@@ -366,7 +367,7 @@ def _score_stream(
         frame, chunk, first_row = item
         if tally is not None and chunk.ids is not None:
             tally.add_ids(chunk.ids)
-        write(scorer.scored_table(frame, chunk, first_row=first_row, keep_columns=keep_columns))
+        write(scored_table(scorer, frame, chunk, first_row=first_row, keep_columns=keep_columns))
 
     first_reject: tuple[int, str] | None = None
     rejects_started = False
@@ -399,7 +400,7 @@ def _score_stream(
                     )
                     for name, value in chunk.counts.items():
                         counts[name] += value
-                    rejected = scorer.rejects_table(chunk, first_row=rows_in + 1)
+                    rejected = rejects_table(scorer, chunk, first_row=rows_in + 1)
                     finish_chunk((frame, chunk, rows_in + 1))
                     if rejected.num_rows or not rejects_started:
                         # Empty rejects are skipped, except the first (it sets the header).

@@ -54,6 +54,8 @@ __all__ = [
     "SeenIds",
     "check_reject",
     "id_keys",
+    "json_id",
+    "row_value",
 ]
 
 #: Column of each scored row's percentile (0-100) among its segment's training customers.
@@ -272,8 +274,10 @@ def id_keys(ids: Any) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(ids, pa.Array | pa.ChunkedArray):
         try:
             ids = pa.array(ids, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            ids = pa.array([None if v is None or v != v else str(v) for v in ids], pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+            # Mixed types compare as text; a lone surrogate (valid in JSON, not in UTF-8)
+            # is kept distinct as its escape rather than refusing the request.
+            ids = pa.array([None if v is None or v != v else _text(v) for v in ids], pa.string())
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
     keys: list[np.ndarray] = []
     missing: list[np.ndarray] = []
@@ -533,3 +537,28 @@ class DuplicateCount:
             keys = np.sort(np.concatenate(pieces)) if len(pieces) > 1 else pieces[0]
             repeats += int(np.count_nonzero(keys[1:] == keys[:-1]))
         return repeats
+
+
+def row_value(values: Any, row: int) -> Any:
+    """One row of a Series, an Arrow column or a sequence, as a Python value."""
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        return values[row].as_py()
+    if hasattr(values, "iloc"):
+        return values.iloc[row]
+    return values[row]
+
+
+def json_id(value: Any) -> Any:
+    """An identifier as a JSON value (numpy scalars and NaN become Python values)."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _text(value: Any) -> str:
+    """``str(value)`` as UTF-8-safe text: lone surrogates become their backslash escape."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -19,8 +19,9 @@ Files are scored from Arrow tables (:meth:`Scorer.prepare_table`): float64 input
 numpy through their buffers, so scoring a file imports no pandas unless a row needs its
 reason worded or an input is not a number column.
 
-The result is a :class:`ScoredRows` of arrays, turned into a pandas frame for the Python API,
-an Arrow table for files, or dictionaries for JSON.
+The result is a :class:`ScoredRows` of arrays, turned into a pandas frame for the Python API
+or an Arrow table for files by :mod:`custseg.scoring.outputs`, and into dictionaries for
+JSON by :mod:`custseg.scoring.records`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from .._utils.arrow import float64_values, from_numpy, mask_array, string_array
+from .._utils.arrow import float64_values, string_array
 from .._utils.lazy import lazy_module
 from ..cluster.kmeans import assign_checked
 from ..cluster.typicality import distance_percentiles, profile_arrays
@@ -54,10 +55,11 @@ from .contract import (
     UNSEEN_LEVEL,
     FlagCodes,
     SeenIds,
-    contract_counts,
     id_keys,
+    json_id,
     missing_ids,
     repeated_rows,
+    row_value,
 )
 
 if TYPE_CHECKING:
@@ -200,7 +202,7 @@ class Scorer:
         self.plan = PreparationPlan.from_dict(model.preparation)
         self.centroids = model.centroid_array
         self.names = np.asarray(model.segment_names(), dtype=object)
-        self._names_arrow = string_array(model.segment_names())
+        self.names_arrow = string_array(model.segment_names())
         self.id_column: str | None = self.schema.id_column
         self.required: list[str] = list(self.plan.input_columns)
         self.flag_codes = FlagCodes(self.plan.input_categorical)
@@ -542,7 +544,7 @@ class Scorer:
                 " so that its score can be joined back"
             )
         if code == DUPLICATE_ID:
-            value = _json_id(_row_value(prepared.ids, row))
+            value = json_id(row_value(prepared.ids, row))
             return (
                 f"{DUPLICATE_ID}: {self.id_column} {str(value)[:40]!r} is on an earlier row"
                 " of this input"
@@ -558,10 +560,10 @@ class Scorer:
 
     # ------------------------------------------------------------------ records
 
-    def _score_plain_records(
+    def score_plain_records(
         self, records: Sequence[Mapping[str, Any]], ids: Any, reject: frozenset[str]
     ) -> ScoredRows | None:
-        """Score records whose inputs are all JSON numbers or nulls, without pandas.
+        """Score JSON records whose inputs are all numbers or nulls, without pandas.
 
         Such values need no coercion: the row check would turn them into the same
         float64 numbers and find nothing wrong when all are within +-1e15. Anything
@@ -592,234 +594,3 @@ class Scorer:
             reject=reject,
             count_duplicates=True,
         )
-
-    def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Score JSON-like records; one result per record, in order.
-
-        The results of :meth:`score_json` without its counts.
-        """
-        return self.score_json(records)[0]
-
-    def score_json(
-        self, records: Sequence[Mapping[str, Any]], *, reject: frozenset[str] = frozenset()
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        """Score JSON-like records; one result per record, in order, and the counts.
-
-        Each result has ``index`` (position in ``records``), ``id``, ``status``
-        (``"scored"`` or ``"rejected"``), the score columns (``None`` when rejected)
-        and ``reason`` (``None`` when scored). The counts are those of
-        :class:`~custseg.scoring.batch.ScoreSummary`: ``missing_id``, ``duplicate_id``,
-        ``unseen_level`` and ``out_of_profile``.
-
-        Raises
-        ------
-        SchemaError
-            If a record lacks a field the model needs.
-        """
-        if self.id_column is not None:
-            ids = [_json_id(record.get(self.id_column)) for record in records]
-        else:
-            ids = [None] * len(records)
-        chunk = self._score_plain_records(
-            records, ids if self.id_column is not None else None, reject
-        )
-        if chunk is None:
-            fields = ([self.id_column] if self.id_column is not None else []) + self.required
-            frame = pd.DataFrame.from_records(list(records), columns=fields)
-            chunk = self.assign_prepared(
-                self.prepare_frame(frame), reject=reject, count_duplicates=True
-            )
-        labels = chunk.labels.tolist()
-        names = self.names[chunk.labels].tolist()
-        distance = chunk.distance.tolist()
-        runner_up: list[Any] = chunk.runner_up.tolist()
-        margin: list[Any] = chunk.margin.tolist()
-        percentile = self.percentiles(chunk).tolist()
-        flags = self.flag_codes.texts(chunk.flags)
-        if len(self.names) == 1:
-            # One segment has no runner-up (-1) and an infinite margin: JSON says null.
-            runner_up = margin = [None] * len(labels)
-        reasons = chunk.reasons.tolist()
-        out: list[dict[str, Any]] = []
-        i_ok = i_bad = 0
-        for index, (identifier, usable) in enumerate(zip(ids, chunk.ok.tolist(), strict=True)):
-            if usable:
-                out.append(
-                    {
-                        "index": index,
-                        "id": identifier,
-                        "status": "scored",
-                        "segment_id": labels[i_ok],
-                        "segment_name": names[i_ok],
-                        "distance": distance[i_ok],
-                        "runner_up_id": runner_up[i_ok],
-                        "margin": margin[i_ok],
-                        PERCENTILE_COLUMN: percentile[i_ok],
-                        FLAGS_COLUMN: flags[i_ok],
-                        "reason": None,
-                    }
-                )
-                i_ok += 1
-            else:
-                out.append(
-                    {
-                        "index": index,
-                        "id": identifier,
-                        "status": "rejected",
-                        "segment_id": None,
-                        "segment_name": None,
-                        "distance": None,
-                        "runner_up_id": None,
-                        "margin": None,
-                        PERCENTILE_COLUMN: None,
-                        FLAGS_COLUMN: None,
-                        "reason": reasons[i_bad],
-                    }
-                )
-                i_bad += 1
-        return out, contract_counts(chunk.counts)
-
-    # ------------------------------------------------------------------ outputs
-
-    def _kept(self, frame: pd.DataFrame, chunk: ScoredRows) -> list[tuple[Any, Any]]:
-        """Input columns to copy into the output: (label, values of every row)."""
-        out = []
-        for label in frame.columns:
-            name = clean_column_name(label)
-            if name == self.id_column or name in SCORE_COLUMNS:
-                continue
-            # Numeric inputs are copied as the checked float64 values (the same numbers,
-            # gaps as NaN) so that every chunk has the same column types.
-            values = chunk.values[name] if name in chunk.values else frame[label]
-            out.append((label, values))
-        return out
-
-    def scored_frame(
-        self, frame: pd.DataFrame, chunk: ScoredRows, *, first_row: int, keep_columns: bool
-    ) -> pd.DataFrame:
-        """The scored rows of a chunk as a pandas frame."""
-        ok = chunk.ok
-        if self.id_column is not None:
-            ids = chunk.ids
-        else:
-            ids = np.arange(first_row, first_row + len(ok), dtype=np.int64)
-        scored = pd.DataFrame({self.id_header: _rows(ids, ok)})
-        if keep_columns:
-            for label, values in self._kept(frame, chunk):
-                scored[label] = _rows(values, ok)
-        scored["segment_id"] = chunk.labels
-        scored["segment_name"] = pd.array(self.names[chunk.labels].tolist(), dtype="str")
-        scored["distance"] = chunk.distance
-        scored["runner_up_id"] = chunk.runner_up
-        scored["margin"] = chunk.margin
-        scored[PERCENTILE_COLUMN] = self.percentiles(chunk)
-        scored[FLAGS_COLUMN] = pd.array(self.flag_codes.texts(chunk.flags), dtype="str")
-        return scored
-
-    def scored_table(
-        self,
-        frame: pd.DataFrame | pa.Table | None,
-        chunk: ScoredRows,
-        *,
-        first_row: int,
-        keep_columns: bool,
-    ) -> pa.Table:
-        """The scored rows of a chunk as an Arrow table (no per-row Python objects).
-
-        ``frame`` is only read for ``keep_columns`` (``None`` is fine without it).
-        """
-        mask = None if chunk.all_ok else mask_array(chunk.ok)
-
-        def take(values: Any) -> pa.Array | pa.ChunkedArray:
-            array = _to_arrow(values)
-            return array if mask is None else array.filter(mask)
-
-        columns: dict[str, Any] = {}
-        if self.id_column is not None:
-            columns[self.id_header] = take(chunk.ids)
-        else:
-            columns[self.id_header] = take(
-                np.arange(first_row, first_row + len(chunk.ok), dtype=np.int64)
-            )
-        if keep_columns:
-            # Kept columns follow pandas' conversion: callers pass the chunk as a frame.
-            assert isinstance(frame, pd.DataFrame), "keep_columns needs the chunk as a frame"
-            for label, values in self._kept(frame, chunk):
-                columns[str(label)] = take(values)
-        columns["segment_id"] = from_numpy(chunk.labels)
-        columns["segment_name"] = pa.DictionaryArray.from_arrays(
-            from_numpy(chunk.labels.astype(np.int32)), self._names_arrow
-        )
-        columns["distance"] = from_numpy(chunk.distance)
-        columns["runner_up_id"] = from_numpy(chunk.runner_up)
-        columns["margin"] = from_numpy(chunk.margin)
-        columns[PERCENTILE_COLUMN] = from_numpy(self.percentiles(chunk))
-        columns[FLAGS_COLUMN] = self.flag_codes.arrow(chunk.flags)
-        return pa.table(columns)
-
-    def rejects_frame(self, chunk: ScoredRows, *, first_row: int) -> pd.DataFrame:
-        """The rejected rows of a chunk: row number (from 1), identifier, reason."""
-        bad = ~chunk.ok
-        rows = np.arange(first_row, first_row + len(bad), dtype=np.int64)
-        rejects = pd.DataFrame({REJECT_ROW_COLUMN: rows[bad]})
-        if self.id_column is not None:
-            rejects[self.id_column] = _rows(chunk.ids, bad)
-        rejects[REJECT_REASON_COLUMN] = pd.array(list(chunk.reasons), dtype="str")
-        return rejects
-
-    def rejects_table(self, chunk: ScoredRows, *, first_row: int) -> pa.Table:
-        """:meth:`rejects_frame` as an Arrow table (for files; no pandas)."""
-        bad = ~chunk.ok
-        rows = (np.flatnonzero(bad) + first_row).astype(np.int64, copy=False)
-        columns: dict[str, Any] = {REJECT_ROW_COLUMN: from_numpy(rows)}
-        if self.id_column is not None:
-            # Most chunks have no reject: convert no identifier then (and no filter, which
-            # would load pyarrow.compute).
-            columns[self.id_column] = (
-                _to_arrow(chunk.ids).filter(mask_array(bad))
-                if len(rows)
-                else _to_arrow(chunk.ids[:0])
-            )
-        columns[REJECT_REASON_COLUMN] = string_array([str(r) for r in chunk.reasons])
-        return pa.table(columns)
-
-
-def _to_arrow(values: Any) -> pa.Array | pa.ChunkedArray:
-    """A column as Arrow; a column of mixed Python types (e.g. 1 and "a") as text."""
-    if isinstance(values, pa.Array | pa.ChunkedArray):
-        # Text as pandas hands it over (large_string), so that the scored file has the
-        # same schema whichever way it was read.
-        return values.cast(pa.large_string()) if pa.types.is_string(values.type) else values
-    if isinstance(values, np.ndarray) and values.dtype == np.int64:
-        return from_numpy(values)
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([None if v is None or v != v else str(v) for v in values], pa.string())
-
-
-def _rows(values: Any, mask: np.ndarray) -> Any:
-    """The masked rows of a Series (its dtype kept, index reset) or of an array."""
-    if isinstance(values, pd.Series):
-        return values.iloc[np.flatnonzero(mask)].reset_index(drop=True)
-    return np.asarray(values)[mask]
-
-
-def _row_value(values: Any, row: int) -> Any:
-    """One row of a Series, an Arrow column or a sequence, as a Python value."""
-    if isinstance(values, pa.ChunkedArray | pa.Array):
-        return values[row].as_py()
-    if hasattr(values, "iloc"):
-        return values.iloc[row]
-    return values[row]
-
-
-def _json_id(value: Any) -> Any:
-    """An identifier as a JSON value (numpy scalars and NaN become Python values)."""
-    if value is None:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value

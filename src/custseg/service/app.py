@@ -30,6 +30,7 @@ from ..exceptions import ConfigError, CustsegError
 from ..model import SegmentationModel, model_to_json
 from ..scoring.batch import Scorer
 from ..scoring.drift import check_drift_records
+from ..scoring.records import score_json
 from ._docs import docs_html
 from ._requests import ApiError, BodyBudget, DecodeGate, parse_records, read_body
 from .limits import ServiceLimits
@@ -205,7 +206,7 @@ def create_app(
         records = parse_records(
             body, required=required, id_column=id_column, max_records=limits.max_records
         )
-        results, counts = scorer.score_json(records)
+        results, counts = score_json(scorer, records)
         n_scored = sum(result["status"] == "scored" for result in results)
         head = json.dumps(
             {
