@@ -142,3 +142,20 @@ def test_a_refit_drops_a_subfolder_describing_the_replaced_model_only(tmp_path):
         "model.json",
         "other-report",
     ]
+
+
+def test_a_report_written_into_a_folder_of_the_users_files_keeps_them(tmp_path):
+    # A notebook saves its snapshot and model.json into a folder, then writes the report
+    # there: no custseg run owns those files, so the report must not drop them.
+    from custseg._utils.folders import atomic_folder, write_run_marker
+
+    folder = tmp_path / "segmentation-output"
+    folder.mkdir()
+    (folder / "model.json").write_text("{}", encoding="utf-8")
+    (folder / "customers.csv").write_text("id\n1\n", encoding="utf-8")
+    with atomic_folder(folder, "report") as staging:
+        (staging / "report.html").write_text("page", encoding="utf-8")
+        write_run_marker(staging, "report", ["report.html"])
+    assert (folder / "model.json").read_text(encoding="utf-8") == "{}"
+    assert (folder / "customers.csv").read_text(encoding="utf-8") == "id\n1\n"
+    assert (folder / "report.html").read_text(encoding="utf-8") == "page"

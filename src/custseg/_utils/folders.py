@@ -288,9 +288,9 @@ def check_not_run_output(path: str | os.PathLike[str], *, option: str = "--out")
 def _previous_outputs(folder: Path) -> set[str]:
     """Top-level names an earlier run wrote into ``folder``."""
     run = read_folder_run(folder)
-    if run is None:
-        return set(_LEGACY_OUTPUTS)
-    return set(run.outputs)
+    # A folder no custseg run owns holds only the user's files (a notebook's model.json
+    # and snapshot): every one is carried over, and this run's own names win.
+    return set() if run is None else set(run.outputs)
 
 
 def _carry_over(old: Path, staging: Path) -> None:
