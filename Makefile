@@ -48,14 +48,18 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# Two workers (the CI machine's cores); a test file stays on one worker, so its module
+# fixtures (a PostgreSQL server, a Spark cluster) start once.
+PYTEST_WORKERS ?= 2
+
 unit: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck browser java postgresql unit
 
 # The quick tier for a developer's loop: the tests marked heavy (tests/conftest.py) are left out.
 quick: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -m "not heavy"
+	$(BIN)/python -m pytest -q -m "not heavy" -n $(PYTEST_WORKERS) --dist loadfile
 
 check: lint typecheck quick
 
