@@ -183,14 +183,8 @@ def _text_keys(array: pa.Array) -> np.ndarray:
     n = len(array)
     if not n:
         return np.empty(0, dtype=np.uint64)
-    width = 8 if pa.types.is_large_string(array.type) else 4
     buffers = array.buffers()
-    offsets = np.frombuffer(
-        buffers[1],
-        dtype=np.int64 if width == 8 else np.int32,
-        count=n + 1,
-        offset=array.offset * width,
-    ).astype(np.int64)
+    offsets = _offsets(array).astype(np.int64)
     start = int(offsets[0])
     data = (
         np.frombuffer(buffers[2], dtype=np.uint8, count=int(offsets[-1]) - start, offset=start)
@@ -354,14 +348,8 @@ def _rising(ids: Any, last: tuple[int, ...] | None) -> tuple[int, ...] | None:
 def _text_words(array: pa.Array) -> list[np.ndarray] | None:
     """Texts of one length up to 16 bytes as big-endian words (their byte order), or None."""
     n = len(array)
-    width = 8 if pa.types.is_large_string(array.type) else 4
     buffers = array.buffers()
-    offsets = np.frombuffer(
-        buffers[1],
-        dtype=np.int64 if width == 8 else np.int32,
-        count=n + 1,
-        offset=array.offset * width,
-    )
+    offsets = _offsets(array)
     start, stop = int(offsets[0]), int(offsets[-1])
     length = (stop - start) // n
     if not 0 < length <= 16 or stop - start != n * length or buffers[2] is None:
@@ -416,14 +404,18 @@ def missing_ids(ids: Any) -> np.ndarray | None:
 
 def _empty_texts(array: pa.Array) -> np.ndarray:
     """Texts of length 0 (a blank identifier is a missing one)."""
+    return np.diff(_offsets(array)) == 0
+
+
+def _offsets(array: pa.Array) -> np.ndarray:
+    """The offsets buffer of a (large_)string array, read in place (n + 1 values)."""
     width = 8 if pa.types.is_large_string(array.type) else 4
-    offsets = np.frombuffer(
+    return np.frombuffer(
         array.buffers()[1],
         dtype=np.int64 if width == 8 else np.int32,
         count=len(array) + 1,
         offset=array.offset * width,
     )
-    return np.diff(offsets) == 0
 
 
 def repeated_rows(keys: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
