@@ -191,3 +191,20 @@ def test_an_sql_file_records_its_name_and_hash_in_the_manifest(run_cli, tmp_path
     manifest = json.loads(result.stdout)
     assert manifest["query"] == query and manifest["query_file"] == "q.sql"
     assert manifest["query_sha256"] == hashlib.sha256(query.encode()).hexdigest()
+
+
+def test_warning_and_information_lines_lose_the_secrets_of_the_command_line(capsys):
+    # A library or driver warning may repeat the password of --warehouse: the command
+    # line masks every line it prints with the secrets of its own arguments.
+    from custseg.cli._common import STATE, info, use_secrets_of, warn
+
+    try:
+        use_secrets_of(["fit", "--warehouse=postgresql://ana@corp.com:se;cr3t@127.0.0.1/db"])
+        warn("psycopg: connection to 127.0.0.1 failed for password se;cr3t")
+        info("retrying with se;cr3t")
+    finally:
+        use_secrets_of([])
+    err = capsys.readouterr().err
+    assert "se;cr3t" not in err
+    assert "warning: psycopg: connection to 127.0.0.1 failed for password ***" in err
+    assert STATE.secrets == ()

@@ -22,7 +22,7 @@ import typer
 
 from .._version import __version__
 from ..exceptions import CustsegError
-from ._common import STATE, err_console, warnings_as_lines
+from ._common import STATE, err_console, masked, use_secrets_of, warnings_as_lines
 
 __all__ = ["app", "main", "run"]
 
@@ -147,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         STATE.verbose = True
     command = typer.main.get_command(app)
     args = _hoist_global_flags(command, args)
+    use_secrets_of(args)
     try:
         # Library warnings become one `warning:` line each (none with --quiet).
         with warnings_as_lines():
@@ -166,9 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(getattr(exc, "exit_code", 2) or 2)
     except CustsegError as exc:
         if STATE.verbose:
-            err_console.print(_masked(traceback.format_exc(), args), highlight=False, markup=False)
+            err_console.print(masked(traceback.format_exc()), highlight=False, markup=False)
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        message = _masked(message, args)
+        message = masked(message)
         err_console.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
@@ -179,14 +180,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         fixable = user_os_error(exc)
         if fixable is None:
-            return _internal_error(exc, args)
+            return _internal_error(exc)
         if STATE.verbose:
-            err_console.print(_masked(traceback.format_exc(), args), highlight=False, markup=False)
-        fixable = _masked(fixable, args)
+            err_console.print(masked(traceback.format_exc()), highlight=False, markup=False)
+        fixable = masked(fixable)
         err_console.print(f"error: {fixable}", highlight=False, markup=False, soft_wrap=True)
         return 2
     except Exception as exc:  # noqa: BLE001 - the last line of defence of the CLI
-        return _internal_error(exc, args)
+        return _internal_error(exc)
     return result if isinstance(result, int) else 0
 
 
@@ -200,25 +201,11 @@ def run() -> NoReturn:
     sys.exit(code)
 
 
-def _masked(text: str, args: Sequence[str]) -> str:
-    """``text`` without the secrets of the URLs among ``args`` (``--warehouse``'s password).
-
-    The last guard of error output: a traceback or an unexpected error may quote a URL
-    or a driver's message that repeats a password.
-    """
-    from .._utils.masking import mask_text, url_secrets
-
-    urls = [arg.partition("=")[2] if arg.startswith("--") else arg for arg in args]
-    secrets = [s for url in urls if "://" in url for s in url_secrets(url)]
-    # Messages show URLs masked already: only the secrets themselves are replaced.
-    return mask_text(text, secrets, urls=False)
-
-
-def _internal_error(exc: BaseException, args: Sequence[str] = ()) -> int:
+def _internal_error(exc: BaseException) -> int:
     if STATE.verbose:
-        err_console.print(_masked(traceback.format_exc(), args), highlight=False, markup=False)
+        err_console.print(masked(traceback.format_exc()), highlight=False, markup=False)
     err_console.print(
-        _masked(f"internal error: {type(exc).__name__}: {exc}", args)
+        masked(f"internal error: {type(exc).__name__}: {exc}")
         + " (run with --verbose for details and report it)",
         highlight=False,
         markup=False,

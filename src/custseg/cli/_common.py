@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -33,6 +33,8 @@ __all__ = [
     "info",
     "warn",
     "warnings_as_lines",
+    "masked",
+    "use_secrets_of",
 ]
 
 
@@ -40,6 +42,8 @@ __all__ = [
 class _State:
     verbose: bool = False
     quiet: bool = False
+    #: Secrets of the URLs among the command's arguments, masked in every line printed.
+    secrets: tuple[str, ...] = ()
 
 
 STATE = _State()
@@ -47,12 +51,34 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def use_secrets_of(args: Sequence[str]) -> None:
+    """Mask the secrets of the URLs among ``args`` (``--warehouse``'s password) from now on."""
+    from .._utils.masking import url_secrets
+
+    urls = [arg.partition("=")[2] if arg.startswith("--") else arg for arg in args]
+    STATE.secrets = tuple(s for url in urls if "://" in url for s in url_secrets(url))
+
+
+def masked(text: str) -> str:
+    """``text`` without the secrets of the command line (see :func:`use_secrets_of`).
+
+    The last guard of everything the command prints: a warning, a traceback or an
+    unexpected error may quote a driver's message that repeats a password. Messages
+    show URLs masked already, so only the secrets themselves are replaced.
+    """
+    if not STATE.secrets:
+        return text
+    from .._utils.masking import mask_text
+
+    return mask_text(text, STATE.secrets, urls=False)
+
+
 def info(message: str) -> None:
     """Print a human-readable line on stderr unless ``--quiet`` was given."""
     if not STATE.quiet:
         # Names from the data lose bidi and control characters; line breaks are the
         # message's own.
-        lines = (display_name(line) for line in message.split("\n"))
+        lines = (display_name(line) for line in masked(message).split("\n"))
         err_console.print("\n".join(lines), highlight=False)
 
 
@@ -67,7 +93,10 @@ def warn(message: str) -> None:
     if not STATE.quiet:
         # Column names in a warning come from the data: no bidi override reorders the line.
         err_console.print(
-            f"warning: {display_name(message)}", markup=False, highlight=False, soft_wrap=True
+            f"warning: {display_name(masked(message))}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
 
 
