@@ -62,7 +62,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from custseg import fit_segments
-    from custseg.scoring import align_segments, check_drift, compare_scored, score_customers
+    from custseg.engines.lineage import align_segments
+    from custseg.scoring import check_drift, compare_scored, score_customers
     from custseg.sources import read_table, sample_path
 
     print(f"load average before: {os.getloadavg()[0]:.2f}; rows {args.rows:,}; runs {args.runs}")

@@ -128,7 +128,7 @@ class SegmentationModel:
         The settings of the fit (k range, seed, engine, preparation options).
     lineage : dict
         Empty, or how the segments continue those of a previous model
-        (``custseg fit --previous``; see ``custseg.scoring.lineage``): its checksum,
+        (``custseg fit --previous``; see ``custseg.engines.lineage``): its checksum,
         ``matched`` (new id -> old id), ``new``, ``retired`` and ``shift``.
     warnings : list of dict
         What the reader of the model should know before trusting it, one dictionary

@@ -50,7 +50,7 @@ from .prepare import (
     check_rows,
     infer_schema,
 )
-from .scoring.lineage import align_segments
+from .engines.lineage import align_segments
 
 __all__ = ["FitOutput", "fit_segments", "fit_to_folder", "metrics_document"]
 
@@ -93,7 +93,7 @@ def fit_segments(
     previous : SegmentationModel, path or None, default=None
         The model this one replaces: segments that continue previous ones keep their
         ids and names, and the model's ``lineage`` records the matched, new and retired
-        segments (see :func:`custseg.scoring.lineage.align_segments`).
+        segments (see :func:`custseg.engines.lineage.align_segments`).
     on_warning : callable or None, default=None
         Called with each warning (``{"kind": ..., "message": ...}``) as soon as it is
         known: the missing identifier right after the columns are read, before any

@@ -31,7 +31,7 @@ from ..model import Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
 from ..prepare.outcomes import encode_outcome
 from ..prepare.schema import column_lookup
-from ..scoring.lineage import Lineage, align_segments
+from .lineage import Lineage, align_segments
 
 __all__ = [
     "EXPLAIN_SAMPLE",

@@ -7,7 +7,6 @@
     score_file(model, input, out)             streamed; every row scored or rejected
     export_sql(model, dialect=..., table=...) one query that scores inside the warehouse
     check_drift(model, frame) -> dict         PSI per feature and over the segment shares
-    align_segments(previous, frame, labels)   stable ids and names on retrain (lineage)
     compare_scored(old, new) -> Migration     customers moving between segments
 
 The package imports its modules on first use, so that the command line can read the
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     )
     from .dialects import DIALECTS
     from .drift import check_drift
-    from .lineage import align_segments
     from .migration import Migration, compare_scored, compare_scored_files
     from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
     from .sqlexport import export_sql
@@ -50,7 +48,6 @@ _EXPORTS = {
     "DIALECTS": "dialects",
     "export_sql": "sqlexport",
     "check_drift": "drift",
-    "align_segments": "lineage",
     "Migration": "migration",
     "compare_scored": "migration",
     "compare_scored_files": "migration",
@@ -65,7 +62,6 @@ __all__ = [
     "ScoreResult",
     "ScoreSummary",
     "Scorer",
-    "align_segments",
     "check_drift",
     "compare_scored",
     "compare_scored_files",

@@ -12,7 +12,8 @@ import pytest
 from _over_time import STABLE_K, bootstrap, sample, stable_model
 from custseg import FitConfig, fit_segments, load_model, save_model
 from custseg.exceptions import ConfigError, DataError, SchemaError
-from custseg.scoring import align_segments, score_customers
+from custseg.engines.lineage import align_segments
+from custseg.scoring import score_customers
 
 
 def _labels(model, frame: pd.DataFrame) -> np.ndarray:
@@ -190,7 +191,7 @@ def test_a_previous_model_on_other_columns_is_a_clear_error():
 
 
 def test_a_model_aligned_with_itself_is_unchanged_also_from_a_sample(monkeypatch):
-    from custseg.scoring import lineage as module
+    from custseg.engines import lineage as module
 
     previous = stable_model()
     labels = _labels(previous, sample())

@@ -45,7 +45,7 @@ from scipy.spatial.distance import cdist
 from .._utils.sampling import stratified_sample
 from ..exceptions import ConfigError, DataError, SchemaError
 from ..model import Segment, SegmentationModel, model_to_json
-from .scorer import Scorer
+from ..scoring.scorer import Scorer
 
 __all__ = ["DEFAULT_MAX_SHIFT", "Lineage", "align_segments"]
 
