@@ -3,7 +3,11 @@
 No business logic lives here: requests are authenticated, size-limited, parsed and
 checked for shape, then handed to the same scorer that batch scoring uses. Every error
 reaches the client as ``{"detail": ...}`` with a 4xx status; an unexpected failure is a
-500 with a fixed message, its traceback only in the server log.
+500 with a fixed message, its traceback only in the server log (see ``_handlers``).
+
+:func:`create_app` builds the app by job: the shared state of the routes
+(:class:`_Service`), the error handlers, then the routes per concern (health and model,
+scoring and drift, the OpenAPI document and the ``/docs`` page).
 """
 
 from __future__ import annotations
@@ -12,26 +16,25 @@ import asyncio
 import contextlib
 import hmac
 import json
-import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._utils.io import sha256_bytes
 from .._utils.masking import mask_url
 from .._version import __version__
-from ..exceptions import ConfigError, CustsegError
+from ..exceptions import ConfigError
 from ..model import SegmentationModel, model_to_json
 from ..scoring.batch import Scorer
 from ..scoring.drift import check_drift_records
 from ..scoring.records import score_json
 from ._docs import docs_html
+from ._handlers import add_error_handlers, json_response
 from ._requests import ApiError, BodyBudget, DecodeGate, parse_records, read_body
 from .limits import ServiceLimits
 from .schemas import (
@@ -51,16 +54,10 @@ DEFAULT_MAX_RECORDS = 10_000
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 # Results serialised per slice, so that a scoring thread releases the interpreter often.
 _SLICE = 500
-
-_log = logging.getLogger("custseg.service")
-
-
-def _json_response(
-    payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
-    # Serialise directly: the payload is already plain JSON data of the documented shape.
-    body = json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+# The error answers every /v1 route documents.
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 408, 413, 422, 503)
+}
 
 
 def create_app(
@@ -113,104 +110,103 @@ def create_app(
         )
     if api_key is not None and not api_key.strip():
         raise ConfigError("the API key is empty; set CUSTSEG_API_KEY to a secret or unset it")
-    scorer = Scorer(model)
+    service = _Service.start(model, limits, api_key)
+    model_info = _model_info(
+        model, service.scorer, service.checksum, limits.max_records, expose_training
+    )
+    app = _application(service)
+    add_error_handlers(app)
+    _add_model_routes(app, service, model_info)
+    _add_scoring_routes(app, service)
+    _add_docs_routes(app, service)
+    return app
+
+
+@dataclass(frozen=True)
+class _Service:
+    """What the routes share: the scorers, the limits, the key and the request gates."""
+
+    scorer: Scorer
     # Drift compares feature values only: its records need no identifier.
-    drift_scorer = Scorer(model, require_id=False)
-    checksum = sha256_bytes(model_to_json(model).encode())[:12]
-    id_column = scorer.id_column
-    required = ([id_column] if id_column else []) + scorer.required
-    expected_auth = f"Bearer {api_key}".encode() if api_key is not None else None
-    model_info = _model_info(model, scorer, checksum, limits.max_records, expose_training)
-    example = {c: None for c in required}
-    budget = BodyBudget(limits.max_buffered_bytes)
-    gate = DecodeGate(limits.max_body_bytes)
-    pool = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="custseg-score")
+    drift_scorer: Scorer
+    checksum: str
+    limits: ServiceLimits
+    expected_auth: bytes | None
+    budget: BodyBudget
+    gate: DecodeGate
+    pool: ThreadPoolExecutor
     # Bodies over FREE_BODY_BYTES get their own threads, so that a small request never
     # queues behind the decoding of large ones (which the gate bounds in memory).
-    large_pool = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="custseg-large")
+    large_pool: ThreadPoolExecutor
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        pool.shutdown(wait=False, cancel_futures=True)
-        large_pool.shutdown(wait=False, cancel_futures=True)
+    @classmethod
+    def start(
+        cls, model: SegmentationModel, limits: ServiceLimits, api_key: str | None
+    ) -> _Service:
+        threads = limits.threads
+        return cls(
+            scorer=Scorer(model),
+            drift_scorer=Scorer(model, require_id=False),
+            checksum=sha256_bytes(model_to_json(model).encode())[:12],
+            limits=limits,
+            expected_auth=f"Bearer {api_key}".encode() if api_key is not None else None,
+            budget=BodyBudget(limits.max_buffered_bytes),
+            gate=DecodeGate(limits.max_body_bytes),
+            pool=ThreadPoolExecutor(max_workers=threads, thread_name_prefix="custseg-score"),
+            large_pool=ThreadPoolExecutor(max_workers=threads, thread_name_prefix="custseg-large"),
+        )
 
-    app = FastAPI(
-        title="custseg scoring service",
-        version=__version__,
-        description=(
-            "Assigns customers to the segments of one custseg model. Send a JSON list of"
-            " records; each answer item is scored or rejected with its reason."
-        ),
-        debug=False,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-        lifespan=lifespan,
-    )
-    app.state.limits = limits
-    app.state.budget = budget
+    @property
+    def required(self) -> list[str]:
+        """The fields of a scoring record: the identifier (if any), then the inputs."""
+        id_column = self.scorer.id_column
+        return ([id_column] if id_column else []) + self.scorer.required
 
-    def authorise(request: Request) -> None:
-        if expected_auth is None:
+    def stop(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.large_pool.shutdown(wait=False, cancel_futures=True)
+
+    def authorise(self, request: Request) -> None:
+        if self.expected_auth is None:
             return
         given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, expected_auth):
+        if not hmac.compare_digest(given, self.expected_auth):
             raise ApiError(401, "missing or wrong API key; send Authorization: Bearer <key>")
 
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> Response:
-        headers = dict(exc.headers or {})
-        if exc.status == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        return _json_response({"detail": exc.detail}, exc.status, headers)
+    async def answered(
+        self, request: Request, work: Callable[[bytes | bytearray], bytes]
+    ) -> Response:
+        """The body read within the limits, then ``work`` on it off the event loop."""
+        self.authorise(request)
+        limits = self.limits
+        reader = read_body(self.budget, limits.max_body_bytes, limits.body_timeout)
+        try:
+            body = await reader.read(request)
+            # Large bodies are decoded a body-size limit's worth at a time (see DecodeGate).
+            held = await self.gate.enter(len(body))
+            try:
+                loop = asyncio.get_running_loop()
+                pool = self.large_pool if held else self.pool
+                content = await loop.run_in_executor(pool, work, body)
+            finally:
+                self.gate.leave(held)
+        finally:
+            reader.release()
+        return Response(content, media_type="application/json")
 
-    @app.exception_handler(CustsegError)
-    async def _custseg_error(request: Request, exc: CustsegError) -> Response:
-        return _json_response({"detail": str(exc).splitlines()[0]}, 422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return _json_response({"detail": str(exc.detail)}, exc.status_code, exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = [
-            {"loc": list(e.get("loc", [])), "msg": str(e.get("msg")), "type": str(e.get("type"))}
-            for e in exc.errors()
-        ]
-        return _json_response({"detail": problems}, 422)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        _log.exception("unexpected error while answering %s %s", request.method, request.url.path)
-        return _json_response({"detail": "internal error; the server log has the details"}, 500)
-
-    errors: dict[int | str, dict[str, Any]] = {
-        code: {"model": ErrorResponse} for code in (400, 401, 408, 413, 422, 503)
-    }
-
-    @app.get("/healthz", response_model=Health, tags=["service"])
-    async def healthz() -> Response:
-        """Liveness: the model is loaded and the service answers."""
-        return _json_response({"status": "ok", "model": checksum, "k": scorer.centroids.shape[0]})
-
-    @app.get("/v1/model", response_model=ModelInfo, responses=errors, tags=["model"])
-    async def model_metadata(request: Request) -> Response:
-        """Model metadata and the segment catalogue (names, descriptions, strategies, sizes)."""
-        authorise(request)
-        return _json_response(model_info)
-
-    def answer(body: bytes | bytearray) -> bytes:
+    def score_answer(self, body: bytes | bytearray) -> bytes:
         # Runs in a scoring thread: parsing, scoring and serialising never block the loop.
         records = parse_records(
-            body, required=required, id_column=id_column, max_records=limits.max_records
+            body,
+            required=self.required,
+            id_column=self.scorer.id_column,
+            max_records=self.limits.max_records,
         )
-        results, counts = score_json(scorer, records)
+        results, counts = score_json(self.scorer, records)
         n_scored = sum(result["status"] == "scored" for result in results)
         head = json.dumps(
             {
-                "model": checksum,
+                "model": self.checksum,
                 "n_records": len(results),
                 "n_scored": n_scored,
                 "n_rejected": len(results) - n_scored,
@@ -225,62 +221,100 @@ def create_app(
         ]
         return (head[:-1] + ',"results":[' + ",".join(parts) + "]}").encode()
 
-    async def answered(request: Request, work: Callable[[bytes | bytearray], bytes]) -> Response:
-        """The body read within the limits, then ``work`` on it off the event loop."""
-        authorise(request)
-        reader = read_body(budget, limits.max_body_bytes, limits.body_timeout)
-        try:
-            body = await reader.read(request)
-            # Large bodies are decoded a body-size limit's worth at a time (see DecodeGate).
-            held = await gate.enter(len(body))
-            try:
-                loop = asyncio.get_running_loop()
-                content = await loop.run_in_executor(large_pool if held else pool, work, body)
-            finally:
-                gate.leave(held)
-        finally:
-            reader.release()
-        return Response(content, media_type="application/json")
+    def drift_answer(self, body: bytes | bytearray) -> bytes:
+        records = parse_records(
+            body,
+            required=self.scorer.required,
+            id_column=None,
+            max_records=self.limits.max_records,
+        )
+        document = check_drift_records(self.drift_scorer, records)
+        return json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _application(service: _Service) -> FastAPI:
+    """The bare app: its OpenAPI metadata and a lifespan that stops the scoring threads."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.stop()
+
+    app = FastAPI(
+        title="custseg scoring service",
+        version=__version__,
+        description=(
+            "Assigns customers to the segments of one custseg model. Send a JSON list of"
+            " records; each answer item is scored or rejected with its reason."
+        ),
+        debug=False,
+        # The OpenAPI document and /docs are routes of their own (see _add_docs_routes).
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.limits = service.limits
+    app.state.budget = service.budget
+    return app
+
+
+def _add_model_routes(app: FastAPI, service: _Service, model_info: dict[str, Any]) -> None:
+    """``GET /healthz`` (open to load balancers) and ``GET /v1/model``."""
+    scorer = service.scorer
+
+    @app.get("/healthz", response_model=Health, tags=["service"])
+    async def healthz() -> Response:
+        """Liveness: the model is loaded and the service answers."""
+        k = scorer.centroids.shape[0]
+        return json_response({"status": "ok", "model": service.checksum, "k": k})
+
+    @app.get("/v1/model", response_model=ModelInfo, responses=_ERRORS, tags=["model"])
+    async def model_metadata(request: Request) -> Response:
+        """Model metadata and the segment catalogue (names, descriptions, strategies, sizes)."""
+        service.authorise(request)
+        return json_response(model_info)
+
+
+def _add_scoring_routes(app: FastAPI, service: _Service) -> None:
+    """``POST /v1/score`` and ``POST /v1/drift``: bodies read, parsed and answered."""
+    required = service.required
+    example = {c: None for c in required}
 
     @app.post(
         "/v1/score",
         response_model=ScoreResponse,
-        responses=errors,
+        responses=_ERRORS,
         tags=["scoring"],
         openapi_extra={"requestBody": score_request_schema(required, example)},
     )
     async def score(request: Request) -> Response:
         """Score a JSON list of records (or ``{"records": [...]}``), answering in order."""
-        return await answered(request, answer)
-
-    def drift_answer(body: bytes | bytearray) -> bytes:
-        records = parse_records(
-            body, required=scorer.required, id_column=None, max_records=limits.max_records
-        )
-        document = check_drift_records(drift_scorer, records)
-        return json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
+        return await service.answered(request, service.score_answer)
 
     @app.post(
         "/v1/drift",
         response_model=DriftResponse,
-        responses=errors,
+        responses=_ERRORS,
         tags=["monitoring"],
-        openapi_extra={"requestBody": score_request_schema(scorer.required, example)},
+        openapi_extra={"requestBody": score_request_schema(service.scorer.required, example)},
     )
     async def drift(request: Request) -> Response:
         """Compare a batch of records with the training population: the drift.json document."""
-        return await answered(request, drift_answer)
+        return await service.answered(request, service.drift_answer)
+
+
+def _add_docs_routes(app: FastAPI, service: _Service) -> None:
+    """``GET /openapi.json`` (behind the key) and the offline ``GET /docs`` page."""
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_document(request: Request) -> Response:
-        authorise(request)
-        return _json_response(app.openapi())
+        service.authorise(request)
+        return json_response(app.openapi())
 
     @app.get("/docs", include_in_schema=False)
     async def docs_page() -> Response:
         return Response(docs_html(), media_type="text/html; charset=utf-8")
-
-    return app
 
 
 def _training(training: dict[str, Any], expose: bool) -> dict[str, Any]:
