@@ -186,27 +186,64 @@ def apply_rule(
     by_k = {c.k: c for c in candidates}
     reasons: dict[int, str] = {}
     notes: list[str] = []
+    stable = _stable(candidates, by_k, min_stability, stability_measured, reasons, notes)
+    eligible = _eligible(by_k, stable, min_share, two_as_last_resort, reasons, notes)
+    votes = _votes(by_k, eligible, knee, vote_margin, notes)
+    recommended, tie_note = _recommend(by_k, eligible, votes, knee)
+    decided = [
+        replace(
+            c,
+            eligible=c.k in eligible,
+            excluded_because=reasons.get(c.k),
+            votes=votes.get(c.k, []),
+        )
+        for c in candidates
+    ]
+    explanation = _explain(
+        by_k, recommended, eligible, reasons, votes, knee, tie_note, notes, min_share, min_stability
+    )
+    return decided, recommended, explanation
 
-    # 1. stability
-    if not stability_measured:
-        stable = list(by_k)
+
+# The steps of the rule write why a k is set aside into ``reasons`` and what the reader
+# should know into ``notes``: both end in the explanation.
+
+
+def _stable(
+    candidates: list[KCandidate],
+    by_k: dict[int, KCandidate],
+    min_stability: float,
+    measured: bool,
+    reasons: dict[int, str],
+    notes: list[str],
+) -> list[int]:
+    """Step 1: the stable k (the most stable ones when none reaches the threshold)."""
+    if not measured:
         notes.append("Stability was not measured (n_resamples=0), so every k counts as stable.")
-    else:
-        stable = [k for k, c in by_k.items() if c.stability_ari >= min_stability]
-        if not stable:
-            best = max(c.stability_ari for c in candidates)
-            stable = [
-                k for k, c in by_k.items() if c.stability_ari >= best - BEST_AVAILABLE_TOLERANCE
-            ]
-            notes.append(
-                f"No k reached the stability threshold {min_stability:.2f}; the most stable "
-                f"(ARI {best:.2f}) were kept."
-            )
-        for k, c in by_k.items():
-            if k not in stable:
-                reasons[k] = f"stability {c.stability_ari:.2f} < {min_stability:.2f}"
+        return list(by_k)
+    stable = [k for k, c in by_k.items() if c.stability_ari >= min_stability]
+    if not stable:
+        best = max(c.stability_ari for c in candidates)
+        stable = [k for k, c in by_k.items() if c.stability_ari >= best - BEST_AVAILABLE_TOLERANCE]
+        notes.append(
+            f"No k reached the stability threshold {min_stability:.2f}; the most stable "
+            f"(ARI {best:.2f}) were kept."
+        )
+    for k, c in by_k.items():
+        if k not in stable:
+            reasons[k] = f"stability {c.stability_ari:.2f} < {min_stability:.2f}"
+    return stable
 
-    # 2. smallest segment share
+
+def _eligible(
+    by_k: dict[int, KCandidate],
+    stable: list[int],
+    min_share: float,
+    two_as_last_resort: bool,
+    reasons: dict[int, str],
+    notes: list[str],
+) -> list[int]:
+    """Steps 2 and 3: the stable k whose smallest segment is large enough, k = 2 last."""
     eligible = [k for k in stable if by_k[k].min_share >= min_share]
     for k in stable:
         if k not in eligible:
@@ -220,14 +257,25 @@ def apply_rule(
             f"No stable k had every segment >= {min_share:.1%}; the stable k with the "
             f"largest smallest segment ({largest:.1%}) were kept."
         )
-
     # 3. two segments only when nothing larger is eligible
     if two_as_last_resort and 2 in eligible and any(k >= 3 for k in eligible):
         eligible.remove(2)
         reasons[2] = "two segments are rarely actionable and k >= 3 is eligible"
+    return eligible
 
-    # 4. votes among the eligible; an index that barely separates its best k from the
-    #    runner-up abstains instead of voting on a difference within its noise
+
+def _votes(
+    by_k: dict[int, KCandidate],
+    eligible: list[int],
+    knee: int | None,
+    vote_margin: float,
+    notes: list[str],
+) -> dict[int, list[str]]:
+    """Step 4's votes: each voting index, then the knee, for its best eligible k.
+
+    An index that barely separates its best k from the runner-up abstains instead of
+    voting on a difference within its noise.
+    """
     votes: dict[int, list[str]] = {k: [] for k in eligible}
     for entry in voting_indices():
         values = {k: by_k[k].value(entry.name) for k in eligible}
@@ -245,28 +293,22 @@ def apply_rule(
         votes[winner].append(entry.name)
     if knee is not None and knee in votes:
         votes[knee].append("knee")
+    return votes
+
+
+def _recommend(
+    by_k: dict[int, KCandidate],
+    eligible: list[int],
+    votes: dict[int, list[str]],
+    knee: int | None,
+) -> tuple[int, str]:
+    """Step 4's choice: most votes; a tie to the knee, else to the best silhouette."""
     most = max(len(v) for v in votes.values())
     tied = [k for k in eligible if len(votes[k]) == most]
     if knee in tied:
-        recommended = int(knee)
-        tie_note = "the tie goes to the knee" if len(tied) > 1 else ""
-    else:
-        recommended = max(tied, key=lambda k: _or_low(by_k[k].value("silhouette")))
-        tie_note = "the tie goes to the best silhouette" if len(tied) > 1 else ""
-
-    decided = [
-        replace(
-            c,
-            eligible=c.k in eligible,
-            excluded_because=reasons.get(c.k),
-            votes=votes.get(c.k, []),
-        )
-        for c in candidates
-    ]
-    explanation = _explain(
-        by_k, recommended, eligible, reasons, votes, knee, tie_note, notes, min_share, min_stability
-    )
-    return decided, recommended, explanation
+        return int(knee), "the tie goes to the knee" if len(tied) > 1 else ""
+    recommended = max(tied, key=lambda k: _or_low(by_k[k].value("silhouette")))
+    return recommended, "the tie goes to the best silhouette" if len(tied) > 1 else ""
 
 
 _KNEE_WORDS = "the knee of the inertia curve"
