@@ -358,6 +358,63 @@ def _profile(
     ids, inverse = np.unique(codes, return_inverse=True)
     k = len(ids)
     data = pd.DataFrame(values, columns=pd.RangeIndex(n_features), copy=False)
+    moments = _moments(data, values, inverse, k)
+    medians, pop_median, median_sample = _medians(data, inverse, k)
+    missing = 1.0 - moments.counts / moments.sizes[:, None]
+    pop_missing = 1.0 - moments.total / n_rows
+    ranks = _ranks(moments.effect, codes)
+    used = set(clustering_features) if clustering_features is not None else set()
+    table = pd.DataFrame(
+        {
+            "segment_id": np.repeat(ids, n_features),
+            "feature": np.tile(np.asarray(features, dtype=object), k),
+            "mean": moments.means.ravel(),
+            "median": medians.ravel(),
+            "population_mean": np.tile(moments.pop_mean, k),
+            "lift": moments.lift.ravel(),
+            "effect_size": moments.effect.ravel(),
+            "used_for_clustering": np.tile([f in used for f in features], k),
+            "population_median": np.tile(pop_median, k),
+            "missing_share": missing.ravel(),
+            "rank": ranks.ravel(),
+        }
+    )
+    population = pd.DataFrame(
+        {
+            "mean": moments.pop_mean,
+            "median": pop_median,
+            "std": moments.pop_std,
+            "missing_share": pop_missing,
+        },
+        index=pd.Index(features, name="feature"),
+    )
+    sizes = moments.sizes
+    size_table = pd.DataFrame({"segment_id": ids, "size": sizes, "share": sizes / n_rows})
+    return SegmentProfiles(
+        table=_typed_table(table),
+        sizes=size_table,
+        population=population,
+        n_rows=n_rows,
+        clustering_features=None if clustering_features is None else list(clustering_features),
+        median_sample_size=median_sample,
+    )
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """Per-segment (k, d) and population (d,) statistics of the profiled features."""
+
+    counts: np.ndarray  # non-missing values per segment and feature
+    sizes: np.ndarray  # rows per segment (k,)
+    total: np.ndarray  # non-missing values per feature
+    means: np.ndarray  # NaN where a segment has no value
+    pop_mean: np.ndarray
+    pop_std: np.ndarray
+    effect: np.ndarray
+    lift: np.ndarray
+
+
+def _moments(data: pd.DataFrame, values: np.ndarray, inverse: np.ndarray, k: int) -> _Moments:
     grouped = data.groupby(inverse, sort=True)
 
     # 1. Per-segment counts of non-missing values, means and variances (ddof=1).
@@ -365,7 +422,6 @@ def _profile(
     means = grouped.mean().to_numpy(dtype=np.float64)
     variances = grouped.var(ddof=1).to_numpy(dtype=np.float64)
     variances = np.where(counts > 1, variances, 0.0)
-    sizes = np.bincount(inverse, minlength=k)
 
     # 2. Population statistics from the segment ones (no second pass over the data).
     total = counts.sum(axis=0)
@@ -376,72 +432,64 @@ def _profile(
         between = counts * dev**2
         pop_ss = within.sum(axis=0) + between.sum(axis=0)
         pop_std = np.sqrt(pop_ss / (total - 1))
-
-        # 3. Rest of the population for each segment, by the parallel-axis theorem:
-        #    SS_rest = SS_total - within_g - n_g*dev_g^2 - n_rest*dev_rest^2.
-        n_rest = total - counts
-        rest_mean_dev = -(counts * dev) / n_rest  # rest mean minus population mean
-        ss_rest = pop_ss - within - between - n_rest * rest_mean_dev**2
-        ss_rest = np.clip(ss_rest, 0.0, None)
-        pooled_var = (within + ss_rest) / (total - 2)
-        pooled_sd = np.sqrt(pooled_var)
-        diff = dev - rest_mean_dev  # segment mean minus rest mean
-        tiny = _tiny(pop_mean, pop_std)
-        sides = (counts >= 2) & (n_rest >= 2)
-        # The rest's sum of squares comes from a subtraction: below a millionth of the
-        # population sd, the pooled sd is rounding residue of a zero.
-        defined = sides & (pooled_sd > np.maximum(tiny, 1e-6 * np.nan_to_num(pop_std)))
-        # Both sides constant but different: the population sd keeps the effect finite.
-        pure = sides & ~defined & (np.abs(diff) > tiny) & (pop_std > tiny)
-        scale = np.where(defined, pooled_sd, np.where(pure, pop_std, 1.0))
-        effect = np.where(defined | pure, diff / scale, np.nan)
+        effect = _effect_sizes(counts, dev, within, between, pop_ss, pop_mean, pop_std)
 
         # 4. Lift, only for one-signed columns with a (numerically) non-zero mean.
         mixed_signs = (values < 0).any(axis=0) & (values > 0).any(axis=0)
         no_lift = (np.abs(pop_mean) <= _tiny(pop_mean, pop_std)) | mixed_signs
         lift = np.where(no_lift | (counts == 0), np.nan, means / np.where(no_lift, 1, pop_mean))
-    means = np.where(counts > 0, means, np.nan)
+    return _Moments(
+        counts=counts,
+        sizes=np.bincount(inverse, minlength=k),
+        total=total,
+        means=np.where(counts > 0, means, np.nan),
+        pop_mean=pop_mean,
+        pop_std=pop_std,
+        effect=effect,
+        lift=lift,
+    )
 
-    medians, pop_median, median_sample = _medians(data, inverse, k)
-    missing = 1.0 - counts / sizes[:, None]
-    pop_missing = 1.0 - total / n_rows
 
-    # 5. Ranks within segment by |effect size|, undefined effects last.
+def _effect_sizes(
+    counts: np.ndarray,
+    dev: np.ndarray,
+    within: np.ndarray,
+    between: np.ndarray,
+    pop_ss: np.ndarray,
+    pop_mean: np.ndarray,
+    pop_std: np.ndarray,
+) -> np.ndarray:
+    """3. Cohen's d of each segment against the rest of the population (NaN: undefined)."""
+    # The rest of the population for each segment, by the parallel-axis theorem:
+    # SS_rest = SS_total - within_g - n_g*dev_g^2 - n_rest*dev_rest^2.
+    total = counts.sum(axis=0)
+    n_rest = total - counts
+    rest_mean_dev = -(counts * dev) / n_rest  # rest mean minus population mean
+    ss_rest = pop_ss - within - between - n_rest * rest_mean_dev**2
+    ss_rest = np.clip(ss_rest, 0.0, None)
+    pooled_var = (within + ss_rest) / (total - 2)
+    pooled_sd = np.sqrt(pooled_var)
+    diff = dev - rest_mean_dev  # segment mean minus rest mean
+    tiny = _tiny(pop_mean, pop_std)
+    sides = (counts >= 2) & (n_rest >= 2)
+    # The rest's sum of squares comes from a subtraction: below a millionth of the
+    # population sd, the pooled sd is rounding residue of a zero.
+    defined = sides & (pooled_sd > np.maximum(tiny, 1e-6 * np.nan_to_num(pop_std)))
+    # Both sides constant but different: the population sd keeps the effect finite.
+    pure = sides & ~defined & (np.abs(diff) > tiny) & (pop_std > tiny)
+    scale = np.where(defined, pooled_sd, np.where(pure, pop_std, 1.0))
+    return np.where(defined | pure, diff / scale, np.nan)
+
+
+def _ranks(effect: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """5. Ranks within segment by |effect size|, undefined effects last."""
+    k, n_features = effect.shape
     order_key = np.where(np.isnan(effect), -1.0, np.abs(effect))
     ranks = np.empty_like(codes, shape=(k, n_features))
     for g in range(k):
         order = np.argsort(-order_key[g], kind="stable")
         ranks[g, order] = np.arange(1, n_features + 1)
-
-    used = set(clustering_features) if clustering_features is not None else set()
-    table = pd.DataFrame(
-        {
-            "segment_id": np.repeat(ids, n_features),
-            "feature": np.tile(np.asarray(features, dtype=object), k),
-            "mean": means.ravel(),
-            "median": medians.ravel(),
-            "population_mean": np.tile(pop_mean, k),
-            "lift": lift.ravel(),
-            "effect_size": effect.ravel(),
-            "used_for_clustering": np.tile([f in used for f in features], k),
-            "population_median": np.tile(pop_median, k),
-            "missing_share": missing.ravel(),
-            "rank": ranks.ravel(),
-        }
-    )
-    population = pd.DataFrame(
-        {"mean": pop_mean, "median": pop_median, "std": pop_std, "missing_share": pop_missing},
-        index=pd.Index(features, name="feature"),
-    )
-    size_table = pd.DataFrame({"segment_id": ids, "size": sizes, "share": sizes / n_rows})
-    return SegmentProfiles(
-        table=_typed_table(table),
-        sizes=size_table,
-        population=population,
-        n_rows=n_rows,
-        clustering_features=None if clustering_features is None else list(clustering_features),
-        median_sample_size=median_sample,
-    )
+    return ranks
 
 
 def _medians(
