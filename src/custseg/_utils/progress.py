@@ -8,9 +8,9 @@ Rich progress bar, the Python API defaults to :data:`NO_PROGRESS`.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
-__all__ = ["Progress", "Stage", "NO_PROGRESS"]
+__all__ = ["Progress", "Scoped", "Stage", "NO_PROGRESS"]
 
 
 class Stage(Protocol):
@@ -34,11 +34,21 @@ class Progress(Protocol):
     def stage(self, description: str, total: float | None = None) -> Stage: ...
 
 
-class _NullStage:
-    def advance(self, amount: float = 1) -> None:
+class Scoped:
+    """A context manager that is its own ``with`` value: :meth:`start` on entry,
+    :meth:`finish` on exit (``completed`` is ``False`` when an exception ends the block).
+
+    Stages and progress displays derive from it and override the hooks they need.
+    """
+
+    def start(self) -> None:
         return None
 
-    def __enter__(self) -> _NullStage:
+    def finish(self, completed: bool) -> None:
+        return None
+
+    def __enter__(self) -> Self:
+        self.start()
         return self
 
     def __exit__(
@@ -47,6 +57,11 @@ class _NullStage:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.finish(exc_type is None)
+
+
+class _NullStage(Scoped):
+    def advance(self, amount: float = 1) -> None:
         return None
 
 

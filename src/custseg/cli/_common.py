@@ -13,12 +13,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 
-from .._utils.progress import NO_PROGRESS, Stage
+from .._utils.progress import NO_PROGRESS, Scoped, Stage
 from .._utils.text import display_name
 
 if TYPE_CHECKING:
@@ -160,7 +159,7 @@ def print_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
-class _RichStage:
+class _RichStage(Scoped):
     def __init__(self, bar: Progress, description: str, total: float | None) -> None:
         self._bar = bar
         self._task = bar.add_task(description, total=total)
@@ -168,22 +167,14 @@ class _RichStage:
     def advance(self, amount: float = 1) -> None:
         self._bar.advance(self._task, amount)
 
-    def __enter__(self) -> _RichStage:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def finish(self, completed: bool) -> None:
         task = self._bar.tasks[self._task] if self._task < len(self._bar.tasks) else None
-        if exc_type is None and task is not None and task.total is not None:
+        if completed and task is not None and task.total is not None:
             self._bar.update(self._task, completed=task.total)
         self._bar.stop_task(self._task)
 
 
-class _RichProgress:
+class _RichProgress(Scoped):
     """Adapter from the core's progress seam to a Rich progress display on stderr."""
 
     def __init__(self) -> None:
@@ -214,17 +205,11 @@ class _RichProgress:
             return NO_PROGRESS.stage(description, total)
         return _RichStage(self._bar, description, total)
 
-    def __enter__(self) -> _RichProgress:
+    def start(self) -> None:
         if self._bar is not None:
             self._bar.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def finish(self, completed: bool) -> None:
         if self._bar is not None:
             self._bar.stop()
 
