@@ -21,8 +21,6 @@ smoothing would only move the knee. This module adds what a caller needs around 
 
 from __future__ import annotations
 
-import functools
-import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -142,26 +140,6 @@ def find_knee(
     return _kneedle(xs, ys, curve, direction, float(sensitivity))
 
 
-@functools.cache
-def _knee_locator() -> Any:
-    """``kneed.KneeLocator``, imported without ``matplotlib.pyplot``.
-
-    ``kneed`` imports pyplot at import time for its plotting helpers, which this module
-    never calls: that import costs about 0.35 s and 25 MB in every fit and picks a GUI
-    backend. A ``None`` entry in ``sys.modules`` makes that import fail, which ``kneed``
-    handles (its plots then say matplotlib is missing).
-    """
-    blocked = "matplotlib.pyplot" not in sys.modules
-    if blocked:
-        sys.modules["matplotlib.pyplot"] = None  # type: ignore[assignment]
-    try:
-        from kneed import KneeLocator
-    finally:
-        if blocked:
-            del sys.modules["matplotlib.pyplot"]
-    return KneeLocator
-
-
 def _kneedle(
     xs: np.ndarray, ys: np.ndarray, curve: str, direction: str, sensitivity: float
 ) -> KneeResult:
@@ -183,7 +161,10 @@ def _kneedle(
     if xs.size < 3 or np.ptp(xs) <= 0 or np.ptp(ys) <= 0:
         return result([], empty, empty)
 
-    KneeLocator = _knee_locator()
+    # Imported here, not at the top: kneed brings scipy.signal and matplotlib.pyplot
+    # (about 1 s on a cold interpreter), which `import custseg` and scoring never need.
+    from kneed import KneeLocator
+
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")  # kneed warns when it finds no knee: an answer here
         located = KneeLocator(xs, ys, S=sensitivity, curve=curve, direction=direction, online=True)
