@@ -274,24 +274,20 @@ def fit_steps_from_stats(
     return _Fitter(config, schema, n_rows, stats, level_counts, decisions).run(specs, {})
 
 
+@dataclass
 class _Fitter:
-    """One fit: learns the steps from the statistics of the training columns."""
+    """One fit: learns the steps from the statistics of the training columns.
 
-    def __init__(
-        self,
-        config: PrepConfig,
-        schema: TableSchema,
-        n: int,
-        stats: Callable[[str], ColumnStats],
-        level_counts: Callable[[str], pd.Series],
-        decisions: list[str],
-    ) -> None:
-        self.config = config
-        self.schema = schema
-        self.n = n
-        self.stats = stats
-        self.level_counts = level_counts
-        self.decisions = decisions
+    ``n`` is the number of training rows; ``decisions`` collects the fit's
+    explanations as it goes.
+    """
+
+    config: PrepConfig
+    schema: TableSchema
+    n: int
+    stats: Callable[[str], ColumnStats]
+    level_counts: Callable[[str], pd.Series]
+    decisions: list[str]
 
     def run(self, specs: list[DomainFeature], columns: dict[str, np.ndarray]) -> FittedSteps:
         numeric = list(self.schema.numeric)
