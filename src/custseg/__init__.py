@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._utils.aliases import install_aliases
 from ._utils.lazy import lazy_exports
 from ._version import __version__
 
@@ -83,22 +82,3 @@ __all__ = [
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
-
-# Module paths of the first release's flat layout, still importable (with a warning).
-_MOVED = {
-    "custseg.schema": "custseg.prepare",
-    "custseg.features": "custseg.prepare.plan",
-    "custseg.domain": "custseg.prepare.recipes",
-    "custseg.monitoring": "custseg.prepare.reference",
-    "custseg.segmenter": "custseg.cluster.kmeans",
-    "custseg.selection": "custseg.cluster.selection",
-    "custseg.silhouette": "custseg.cluster.silhouette",
-    "custseg.stability": "custseg.cluster.stability",
-    "custseg.knee": "custseg.cluster.knee",
-    "custseg.evaluation": "custseg.cluster.evaluation",
-    "custseg.profiling": "custseg.explain.profiles",
-    "custseg.rules": "custseg.explain.rules",
-    "custseg.naming": "custseg.explain",
-    "custseg.sqlexport": "custseg.scoring.sqlexport",
-}
-install_aliases(_MOVED)
