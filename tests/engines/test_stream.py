@@ -11,10 +11,10 @@ import pytest
 from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
 
 from conftest import RunCli
-from custseg._utils.progress import NO_PROGRESS
 from custseg.cluster.kmeans import assign
 from custseg.config import FitConfig
-from custseg.engines.stream import fit_stream
+from custseg.engines import run_fit
+from custseg.engines.stream import StreamEngine
 from custseg.exceptions import DataError
 from custseg.pipeline import fit_segments
 from custseg.prepare import PreparationPlan
@@ -30,8 +30,8 @@ def sample_file(_sample_frame_once: pd.DataFrame, tmp_path_factory: pytest.TempP
 
 def test_streamed_fit_matches_the_in_memory_fit(sample_file: Path, sample: pd.DataFrame) -> None:
     cfg = FitConfig(k=6, k_range=(6, 6), n_resamples=3)
-    model, kept = fit_stream(
-        sample_file, cfg, {"source": "x"}, NO_PROGRESS, chunk_rows=1000, sample_rows=5000
+    model, kept = run_fit(
+        StreamEngine(sample_file, chunk_rows=1000, sample_rows=5000), cfg, training={"source": "x"}
     )
     local = fit_segments(sample, config=cfg)
     assert len(kept) == 5000 and kept["CUST_ID"].is_unique
@@ -70,7 +70,7 @@ def test_a_bad_row_in_a_later_chunk_stops_the_fit_with_its_row(
     path = tmp_path / "bad.parquet"
     frame.to_parquet(path, index=False)
     with pytest.raises(DataError, match=r"row 7000: PAYMENTS: infinite value"):
-        fit_stream(path, FitConfig(k=3, k_range=(3, 3)), {}, NO_PROGRESS, chunk_rows=1000)
+        run_fit(StreamEngine(path, chunk_rows=1000), FitConfig(k=3, k_range=(3, 3)))
 
 
 def test_custseg_fit_engine_stream_writes_the_usual_folder(
@@ -144,8 +144,8 @@ def test_streamed_fit_profiles_outcomes_and_warns_as_the_in_memory_fit(
     frame.to_parquet(path, index=False)
     cfg = FitConfig(k=3, k_range=(3, 3), n_resamples=2)
     heard: list[dict] = []
-    model, _ = fit_stream(
-        path, cfg, {}, NO_PROGRESS, chunk_rows=700, sample_rows=3000, on_warning=heard.append
+    model, _ = run_fit(
+        StreamEngine(path, chunk_rows=700, sample_rows=3000), cfg, on_warning=heard.append
     )
     local = fit_segments(frame, config=cfg)
     # Outcome and model-output columns are left out of the clustering and profiled.
@@ -162,13 +162,9 @@ def test_a_streamed_refit_keeps_the_previous_segment_ids(
 ) -> None:
     cfg = FitConfig(k=5, k_range=(5, 5), n_resamples=2)
     previous = fit_segments(sample, config=cfg)
-    model, _ = fit_stream(
-        sample_file,
+    model, _ = run_fit(
+        StreamEngine(sample_file, chunk_rows=2000, sample_rows=8950),
         FitConfig(k=5, k_range=(5, 5), n_resamples=2, random_state=7),
-        {},
-        NO_PROGRESS,
-        chunk_rows=2000,
-        sample_rows=8950,
         previous=previous,
     )
     assert model.lineage["matched"] == {str(i): i for i in range(5)}

@@ -21,7 +21,6 @@ from custseg.cluster.typicality import (
 from custseg.exceptions import ConfigError, ModelError
 from custseg.model import model_from_json, model_to_json
 from custseg.pipeline import fit_segments
-from custseg.prepare.plan import PreparationPlan
 from custseg.scoring.batch import score_customers, score_file
 from custseg.scoring.contract import DuplicateCount, SeenIds, id_keys, repeated_rows
 from custseg.scoring.records import score_json
@@ -147,7 +146,7 @@ def test_a_far_row_is_out_of_profile_but_keeps_its_nearest_segment(model, sample
     row = result.scored.iloc[1]
     assert row["flags"] == "out_of_profile" and row["distance_percentile"] == 100.0
     assert result.counts["out_of_profile"] >= 1
-    X = PreparationPlan.from_dict(model.preparation).transform(frame)
+    X = model.preparation.transform(frame)
     assert row["segment_id"] == assign(X, model.centroid_array).labels[1]
 
 
@@ -192,7 +191,7 @@ def test_a_model_with_a_broken_profile_is_refused_on_load(model, change, message
     document.pop("checksum")
     change(document["distance_profile"])
     from custseg._utils.io import sha256_bytes
-    from custseg.model import _canonical
+    from custseg.model.document import _canonical
 
     text = json.dumps({**document, "checksum": "sha256:" + sha256_bytes(_canonical(document))})
     with pytest.raises(ModelError, match=message):
@@ -201,13 +200,13 @@ def test_a_model_with_a_broken_profile_is_refused_on_load(model, change, message
 
 def test_every_engine_stores_the_profile_of_its_rows(model, sample):
     profile = model.distance_profile
-    assert profile["basis"] == "all rows" and profile["rows"] == len(sample)
-    X = PreparationPlan.from_dict(model.preparation).transform(sample)
+    assert profile.basis == "all rows" and profile.rows == len(sample)
+    X = model.preparation.transform(sample)
     nearest = assign(X, model.centroid_array)
     for s in range(model.k):
         mine = nearest.distance[nearest.labels == s]
-        assert profile["quantiles"][s][-1] == pytest.approx(mine.max())
-        assert profile["quantiles"][s][50] == pytest.approx(np.median(mine))
+        assert profile.quantiles[s][-1] == pytest.approx(mine.max())
+        assert profile.quantiles[s][50] == pytest.approx(np.median(mine))
 
 
 # ----------------------------------------------------------------- files and outputs
@@ -281,16 +280,16 @@ def test_identifier_keys_tell_texts_and_numbers_apart():
 
 
 def test_the_stream_engine_measures_its_uniform_sample(sample, tmp_path):
-    from custseg._utils.progress import NO_PROGRESS
     from custseg.config import FitConfig
-    from custseg.engines.stream import fit_stream
+    from custseg.engines import run_fit
+    from custseg.engines.stream import StreamEngine
 
     path = tmp_path / "customers.parquet"
     sample.to_parquet(path, index=False)
     cfg = FitConfig(k=4, k_range=(4, 4), n_resamples=2)
-    model, kept = fit_stream(path, cfg, {}, NO_PROGRESS, chunk_rows=2000, sample_rows=3000)
+    model, kept = run_fit(StreamEngine(path, chunk_rows=2000, sample_rows=3000), cfg)
     profile = model.distance_profile
-    assert (profile["basis"], profile["rows"]) == ("uniform sample", 3000)
+    assert (profile.basis, profile.rows) == ("uniform sample", 3000)
     # Scored, every customer of the file lands about evenly over the percentiles.
     scored = score_customers(model, sample).scored
     deciles = np.histogram(scored["distance_percentile"], bins=10, range=(0, 100))[0]

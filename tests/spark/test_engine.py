@@ -1,4 +1,4 @@
-"""The Spark engine on CC_GENERAL: statistics, features, the k sweep and agreement."""
+"""The Spark engine on CC_GENERAL: statistics, features, the final fit and agreement."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies
 from custseg import load_model
 from custseg._utils.spark import spark_session
 from custseg.cluster.kmeans import assign
-from custseg.cluster.spark import choose_n_clusters_spark, fit_kmeans_spark
+from custseg.cluster.spark import fit_kmeans_spark
+from custseg.cluster.indices import index
 from custseg.config import FitConfig, PrepConfig
 from custseg.exceptions import ConfigError, DataError
 from custseg.model import SegmentationModel
@@ -72,39 +73,46 @@ def _blobs(n: int = 3000, seed: int = 0) -> np.ndarray:
     return centres[rng.integers(0, 3, size=n)] + rng.normal(size=(n, 3))
 
 
-def test_sweep_recommends_the_true_k_with_the_local_index_definitions(spark: Any) -> None:
+def test_an_mllib_fit_sums_every_row_with_the_local_index_definitions(spark: Any) -> None:
     X = _blobs()
     df = spark.createDataFrame(pa.table({f"cs_f{j}": X[:, j] for j in range(3)})).cache()
-    selection, fits = choose_n_clusters_spark(
-        df, [2, 3, 4], X[:1000], n_init=1, n_resamples=3, random_state=0
-    )
-    assert selection.recommended_k == 3
-    assert [c.k for c in selection.candidates] == [2, 3, 4]
-    for candidate in selection.candidates:
-        labels = assign(X, fits[candidate.k].centroids).labels
-        assert candidate.sizes == np.bincount(labels, minlength=candidate.k).tolist()
-        # Calinski-Harabasz and Davies-Bouldin of all rows, as scikit-learn defines them
-        # (not Spark's ClusteringEvaluator).
-        assert candidate.value("calinski_harabasz") == pytest.approx(
-            calinski_harabasz_score(X, labels), rel=1e-9
-        )
-        assert candidate.value("davies_bouldin") == pytest.approx(
-            davies_bouldin_score(X, labels), rel=1e-9
-        )
-        assert candidate.inertia == pytest.approx(
-            assign(X, fits[candidate.k].centroids).distance
-            @ assign(X, fits[candidate.k].centroids).distance,
-            rel=1e-9,
-        )
-    assert selection.candidate(3).stability_ari > 0.95
-    fit = fits[3]
+    fit = fit_kmeans_spark(df, 3, n_init=2, random_state=0)
+    labels = assign(X, fit.centroids).labels
+    assert fit.sizes == np.bincount(labels, minlength=3).tolist()
     assert fit.sizes == sorted(fit.sizes, reverse=True)
-    again = fit_kmeans_spark(df, 3, n_init=1, random_state=1)
-    assert (
-        adjusted_rand_score(assign(X, again.centroids).labels, assign(X, fit.centroids).labels)
-        > 0.99
+    # Calinski-Harabasz and Davies-Bouldin of all rows from the per-segment sums, as
+    # scikit-learn defines them (not Spark's ClusteringEvaluator).
+    assert index("calinski_harabasz").from_summary(fit.summary) == pytest.approx(
+        calinski_harabasz_score(X, labels), rel=1e-9
     )
+    assert index("davies_bouldin").from_summary(fit.summary) == pytest.approx(
+        davies_bouldin_score(X, labels), rel=1e-9
+    )
+    distance = assign(X, fit.centroids).distance
+    assert fit.inertia == pytest.approx(distance @ distance, rel=1e-9)
+    again = fit_kmeans_spark(df, 3, n_init=1, random_state=1)
+    assert adjusted_rand_score(assign(X, again.centroids).labels, labels) > 0.99
     df.unpersist()
+
+
+def test_the_spark_engine_chooses_k_on_its_sample_with_the_shared_sweep(
+    spark: Any, tmp_path: Path
+) -> None:
+    X = _blobs(6000, seed=3)
+    frame = pd.DataFrame(X, columns=["spend", "visits", "returns"])
+    frame.insert(0, "customer_id", [f"C{i:05d}" for i in range(len(frame))])
+    path = tmp_path / "blobs.parquet"
+    frame.to_parquet(path, index=False)
+    cfg = FitConfig(k_range=(2, 5), n_resamples=3, selection_sample=2000)
+    model = fit_to_folder(path, tmp_path / "out", engine="spark", config=cfg, report=False).model
+    local = fit_segments(frame, config=cfg)
+    assert model.k == local.k == 3
+    selection = model.k_selection
+    # One MLlib fit on every row; the sweep's figures are those of the sample.
+    assert [c["k"] for c in selection["candidates"]] == [2, 3, 4, 5]
+    assert selection["rows_used"] == 2000 and selection["n_rows"] == 6000
+    assert "k was chosen on a uniform sample" in selection["explanation"]
+    assert model.metrics["engine"] == "spark" and model.metrics["n_rows"] == 6000
 
 
 @pytest.fixture(scope="module")

@@ -1,26 +1,22 @@
-"""The Spark engine: Spark MLlib K-means (k-means||) on a Spark DataFrame, and its k sweep.
+"""Spark MLlib K-means (k-means||) on a Spark DataFrame, with per-segment sums of all rows.
 
 The prepared features are columns of a Spark DataFrame (``cs_f0``, ``cs_f1``...); they
-never leave the cluster. For every k:
+never leave the cluster.
 
 1. **fit**: :class:`pyspark.ml.clustering.KMeans` with k-means|| seeding (two init
    steps) and up to ``max_iter`` Lloyd iterations, on all rows; ``n_init`` starts with
    different seeds, the one of lowest cost kept;
-2. **all-row indices**: one aggregation gives each segment's size, mean and within sum
-   of squares (:class:`pyspark.ml.stat.Summarizer`), a second the mean distance of
-   the rows to their segment's mean; inertia, Calinski-Harabasz and Davies-Bouldin
-   follow with the local engine's definitions (:mod:`custseg.cluster.summaries`),
-   never Spark's ``ClusteringEvaluator`` (whose silhouette uses squared euclidean
-   distances by default);
-3. **sample indices**: the silhouette (the local engine's, euclidean) and the bootstrap
-   stability are measured on a uniform sample of prepared rows brought to the driver
-   (the caller's, at most 20,000 rows by default), labelled by the nearest Spark
-   centroid: stability refits the sample's bootstrap resamples with the local Lloyd
-   K-means, as the local sweep does.
+2. **per-segment sums**: one aggregation gives each segment's size, mean and within sum
+   of squares, a second the mean distance of the rows to their segment's mean: the
+   :class:`~custseg.cluster.summaries.SegmentSummary` from which inertia and the
+   indices that compute themselves from sums (Calinski-Harabasz, Davies-Bouldin) are
+   those of every row, with the local engine's definitions — never Spark's
+   ``ClusteringEvaluator`` (whose silhouette uses squared euclidean distances by
+   default).
 
-The recommendation is the one decision of :func:`custseg.cluster.selection.decide_k` (the
-rule and the knee of the local sweep). Segments are numbered as
-by the local engine: largest first, ties by coordinates.
+k is chosen before, on the driver's sample, by the sweep every engine shares
+(:func:`custseg.engines.fit.select_k`). Segments are numbered as by the local engine:
+largest first, ties by coordinates.
 
 pyspark is imported inside the functions: the module loads without it.
 """
@@ -28,7 +24,6 @@ pyspark is imported inside the functions: the module loads without it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -39,26 +34,17 @@ from .._utils.numeric import (
     check_positive_int,
     generator,
     seed_from,
-    single_threaded_blas,
 )
-from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError
-from .indices import INDICES, Measured
-from .kmeans import assign_checked
-from .selection import RULE, KSelection, decide_k
-from .stability import StabilityResult, evaluation_rows, resample_stability
 from .summaries import (
     SegmentSummary,
-    calinski_harabasz_from,
     canonical_permutation,
-    davies_bouldin_from,
 )
 
 __all__ = [
     "SparkKMeansFit",
     "fit_kmeans_spark",
     "with_vector",
-    "choose_n_clusters_spark",
     "FEATURE_PREFIX",
     "MAX_ITER",
 ]
@@ -247,131 +233,3 @@ def _summarise(predicted: Any, centroids: np.ndarray, names: list[str]) -> Segme
     for row in predicted.groupBy(_LABEL).agg(F.avg(distance).alias("s")).collect():
         spread[int(row[_LABEL])] = float(row["s"])
     return SegmentSummary(sizes, means, within, spread, inertia)
-
-
-def choose_n_clusters_spark(
-    df: Any,
-    k_range: Sequence[int],
-    sample_X: np.ndarray,
-    *,
-    n_init: int = 4,
-    n_resamples: int = 5,
-    random_state: RandomState = None,
-    min_share: float = 0.03,
-    min_stability: float = 0.9,
-    silhouette_max_exact: int = 50_000,
-    max_iter: int = MAX_ITER,
-    max_resamples: int | None = None,
-    progress: Progress = NO_PROGRESS,
-) -> tuple[KSelection, dict[int, SparkKMeansFit]]:
-    """Sweep k with Spark MLlib K-means and recommend with the local engine's rule.
-
-    Parameters
-    ----------
-    df : pyspark.sql.DataFrame
-        Prepared rows (``cs_f*`` columns), best with the vector column of
-        :func:`with_vector` and cached: MLlib then iterates over the cache instead of
-        persisting a copy of its own for every start.
-    k_range : sequence of int
-        Values of k, each ``>= 2``.
-    sample_X : numpy.ndarray
-        A uniform sample of the prepared rows on the driver (silhouette, stability).
-    n_init, n_resamples, random_state, min_share, min_stability, silhouette_max_exact
-        As :func:`custseg.cluster.selection.choose_n_clusters`.
-    max_iter : int, default 100
-        MLlib's Lloyd iterations per fit.
-    max_resamples : int or None, default=None
-        As :func:`custseg.cluster.selection.choose_n_clusters`: more refits while a k's
-        stability is undecided.
-    progress : Progress, default NO_PROGRESS
-        Advances one step per k.
-
-    Returns
-    -------
-    (KSelection, dict of int to SparkKMeansFit)
-        The selection (``rows_used`` is the sample's size for the sampled indices,
-        ``n_rows`` all rows) and the fit of every k.
-    """
-    ks = sorted({int(k) for k in k_range})
-    if not ks or ks[0] < 2:
-        raise ConfigError(f"k_range={list(k_range)!r} should hold integers >= 2")
-    rng = generator(random_state)
-    rows = df if _VECTOR in df.columns else with_vector(df)
-    sample = np.ascontiguousarray(sample_X, dtype=np.float64)
-    # As in the local sweep, each k has its own random stream: a k's stability does not
-    # depend on which other k are tried.
-    base_seed = seed_from(rng)
-    evaluation = evaluation_rows(sample.shape[0], rng)
-    timings = {"fit": 0.0, "stability": 0.0, **{entry.name: 0.0 for entry in INDICES}}
-    stability: dict[int, StabilityResult] = {}
-    labelings: list[np.ndarray] = []
-    seeds = {k: [seed_from(rng) for _ in range(n_init)] for k in ks}
-    with progress.stage("Choosing the number of segments (Spark)", total=len(ks) + 1) as stage:
-        fits = _fit_many(rows, [(k, seeds[k]) for k in ks], max_iter, 1e-4)
-        timings["fit"] = fits[ks[0]].seconds
-        stage.advance(1)
-        for k in ks:
-            labels = assign_checked(sample, fits[k].centroids).labels
-            labelings.append(labels)
-            started = time.perf_counter()
-            stability[k] = resample_stability(
-                sample,
-                labels,
-                None,
-                k,
-                np.random.default_rng([base_seed, k]),
-                n_resamples=n_resamples,
-                max_resamples=max_resamples,
-                threshold=min_stability,
-                evaluation=evaluation,
-                starts=n_init,
-            )
-            timings["stability"] += time.perf_counter() - started
-            stage.advance(1)
-    measured: dict[str, list[Measured]] = {}
-    for entry in INDICES:
-        started = time.perf_counter()
-        if entry.name == "calinski_harabasz":
-            values = [calinski_harabasz_from(fits[k].summary) for k in ks]
-            measured[entry.name] = [Measured(float("nan") if v is None else v) for v in values]
-        elif entry.name == "davies_bouldin":
-            values = [davies_bouldin_from(fits[k].summary) for k in ks]
-            measured[entry.name] = [Measured(float("nan") if v is None else v) for v in values]
-        else:
-            with single_threaded_blas():
-                measured[entry.name] = entry.compute(sample, labelings, rng, silhouette_max_exact)
-        timings[entry.name] = time.perf_counter() - started
-    n_rows = int(fits[ks[0]].summary.n_rows)
-    decision = decide_k(
-        ks,
-        [fits[k].inertia for k in ks],
-        [fits[k].sizes for k in ks],
-        n_rows,
-        measured,
-        [stability[k] for k in ks],
-        min_share=min_share,
-        min_stability=min_stability,
-        stability_measured=n_resamples > 0,
-    )
-    explanation = decision.explanation + (
-        f" K-means ran in Spark (MLlib, k-means||) on all {n_rows:,} rows; inertia,"
-        " Calinski-Harabasz, Davies-Bouldin and sizes are of all rows, the silhouette and"
-        f" the stability of a uniform sample of {sample.shape[0]:,} rows."
-    )
-    selection = KSelection(
-        candidates=decision.candidates,
-        knee=decision.knee,
-        recommended_k=decision.recommended_k,
-        explanation=explanation,
-        rule=RULE,
-        n_rows=n_rows,
-        rows_used=int(sample.shape[0]),
-        sampled=sample.shape[0] < n_rows,
-        n_init=n_init,
-        n_resamples=n_resamples,
-        min_share=float(min_share),
-        min_stability=float(min_stability),
-        knee_result=decision.knee_result,
-        timings={name: round(seconds, 4) for name, seconds in timings.items()},
-    )
-    return selection, fits

@@ -1,16 +1,18 @@
-"""Fits of tables that do not fit in memory: streamed from a file, or in Spark.
+"""Engines: one protocol for every way of fitting a table (:mod:`.protocol`).
 
 ::
 
-    fit_large(source, engine="stream")   a CSV/Parquet file read in chunks, bounded memory
-    fit_large(source, engine="spark")    a Parquet dataset or table, Spark MLlib K-means
+    run_fit(MemoryEngine(frame), cfg)         the whole table in memory
+    run_fit(StreamEngine("big.parquet"), cfg) a CSV/Parquet file read in chunks, bounded memory
+    run_fit(SparkEngine("table"), cfg)        a Parquet dataset or table, Spark MLlib K-means
 
-Both write the same model as :func:`custseg.pipeline.fit_segments`; what is computed on
-all rows and what on a uniform sample is documented in ``docs/scaling.md``.
+Every engine writes the same model; what is computed on all rows and what on a uniform
+sample is documented in ``docs/scaling.md``.
 """
 
 from __future__ import annotations
 
-from .dispatch import ENGINES, auto_engine, fit_large
+from .dispatch import ENGINES, auto_engine, open_engine
+from .fit import FitResult, run_fit
 
-__all__ = ["ENGINES", "auto_engine", "fit_large"]
+__all__ = ["ENGINES", "FitResult", "auto_engine", "open_engine", "run_fit"]

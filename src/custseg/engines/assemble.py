@@ -16,32 +16,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._utils.numeric import RandomState
-from .._utils.progress import Progress
 from ..cluster.kmeans import assign_checked
-from ..cluster.selection import KSelection, choose_n_clusters
-from ..cluster.summaries import SegmentSummary, evaluation_from_summary
+from ..cluster.selection import KSelection
 from ..cluster.typicality import distance_profile
 from ..config import FitConfig
 from ..exceptions import DataError
 from ..explain import choose_playbook, name_segments, profile_segments, segment_rules
 from ..explain.leakage import OneColumnRule, single_column_rules
 from ..explain.outcomes import profile_outcomes
-from ..model import Segment, SegmentationModel
+from ..model import DistanceProfile, LineageRecord, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
 from ..prepare.outcomes import encode_outcome
 from ..prepare.schema import column_lookup
-from .lineage import Lineage, align_segments
+from .lineage import Lineage
 
 __all__ = [
     "EXPLAIN_SAMPLE",
     "RULE_SAMPLE",
     "OnWarning",
     "assemble_model",
-    "continue_previous",
-    "evaluate_large",
-    "k_values",
-    "select_k",
     "no_identifier_warning",
 ]
 
@@ -58,60 +51,6 @@ precision and coverage are then measured on every explained row): depth-3 trees 
 no more to find their splits."""
 
 
-def k_values(cfg: FitConfig, n_rows: int) -> list[int]:
-    """The k swept by every engine: the configured range (and ``cfg.k``) that ``n_rows`` allow.
-
-    Raises
-    ------
-    DataError
-        If there are fewer rows than ``cfg.k`` or too few to try the smallest k.
-    """
-    lo, hi = cfg.k_range
-    if cfg.k is not None and cfg.k > n_rows:
-        raise DataError(
-            f"n_rows={n_rows} should be >= k={cfg.k}; ask for fewer segments or more customers"
-        )
-    if lo > n_rows - 1:
-        raise DataError(
-            f"n_rows={n_rows} is too few to try k from {lo}; at least {lo + 1} customers are needed"
-        )
-    values = list(range(lo, min(hi, n_rows - 1) + 1))
-    if cfg.k is not None and cfg.k not in values and cfg.k >= 2:
-        values = sorted({*values, cfg.k})
-    return values
-
-
-def select_k(
-    rows: np.ndarray,
-    cfg: FitConfig,
-    n_rows: int,
-    random_state: RandomState,
-    progress: Progress,
-) -> tuple[KSelection | None, int]:
-    """The k sweep of the configured range on prepared ``rows``, and the k to fit.
-
-    ``n_rows`` counts the rows of the whole table (``rows`` may be a sample of it). The
-    k to fit is ``cfg.k`` when set, else the recommended one; no sweep runs when the
-    table allows no k (one segment).
-    """
-    ks = k_values(cfg, n_rows)
-    selection = None
-    if ks:
-        selection = choose_n_clusters(
-            rows,
-            k_range=ks,
-            n_init=cfg.n_init,
-            n_resamples=cfg.n_resamples,
-            max_resamples=cfg.max_resamples,
-            sample_size=cfg.selection_sample if rows.shape[0] > cfg.selection_sample else None,
-            silhouette_max_exact=cfg.silhouette_max_exact,
-            random_state=random_state,
-            progress=progress,
-        )
-    k = cfg.k if cfg.k is not None else (selection.recommended_k if selection else 1)
-    return selection, k
-
-
 def no_identifier_warning() -> dict[str, Any]:
     """The warning of a table without an identifier column (scores cannot be joined back)."""
     what = (
@@ -124,73 +63,6 @@ def no_identifier_warning() -> dict[str, Any]:
         "message": f"{what} name the customer key with id_column='...'",
         "cli_message": f"{what} name the customer key with --id-column COLUMN",
     }
-
-
-def continue_previous(
-    previous: SegmentationModel,
-    data: pd.DataFrame,
-    labels: np.ndarray,
-    centroids: np.ndarray,
-    summary: SegmentSummary,
-) -> tuple[Lineage, np.ndarray, np.ndarray, SegmentSummary]:
-    """Renumber a large fit's segments after those of ``previous`` they continue.
-
-    ``data`` and ``labels`` are the explained sample and its segments; the centroids and
-    the all-row summary are put in the same final numbering.
-    """
-    lineage = align_segments(previous, data, labels)
-    # lineage.order[j] is the final id of fitted segment j: final i comes from argsort.
-    inverse = np.argsort(lineage.order)
-    return (
-        lineage,
-        lineage.relabel(labels),
-        lineage.reorder(centroids),
-        summary.permuted(inverse),
-    )
-
-
-def evaluate_large(
-    *,
-    centroids: np.ndarray,
-    summary: SegmentSummary,
-    sample: pd.DataFrame,
-    sample_X: np.ndarray,
-    selection: KSelection | None,
-    previous: SegmentationModel | None,
-    cfg: FitConfig,
-    rng: np.random.Generator,
-    progress: Progress,
-) -> tuple[dict[str, Any], np.ndarray, np.ndarray, SegmentSummary, Lineage | None]:
-    """The metrics of a large fit, after its segments continue ``previous`` ones.
-
-    ``summary`` holds the all-row sums of the fitted segments; ``sample`` and
-    ``sample_X`` are the uniform sample (raw and prepared) the segments are explained
-    on. Returns the metrics, the sample's labels, the centroids, the summary (all three
-    in the final numbering) and the lineage (``None`` without ``previous``).
-    """
-    labels = assign_checked(sample_X, centroids).labels
-    lineage = None
-    if previous is not None:
-        with progress.stage("Aligning the segments with the previous model", total=None):
-            lineage, labels, centroids, summary = continue_previous(
-                previous, sample, labels, centroids, summary
-            )
-    k = int(centroids.shape[0])
-    stability = None
-    if selection is not None and any(c.k == k for c in selection.candidates):
-        candidate = selection.candidate(k)
-        stability = (candidate.stability_ari, candidate.stability_min)
-    with progress.stage("Evaluating the segments", total=None):
-        metrics = evaluation_from_summary(
-            summary,
-            centroids,
-            sample_X,
-            labels,
-            random_state=rng,
-            max_exact=cfg.silhouette_max_exact,
-            stability=stability,
-        )
-    return metrics, labels, centroids, summary, lineage
 
 
 def assemble_model(
@@ -310,20 +182,20 @@ def assemble_model(
     if len(checked.frame) < n_rows:
         reference["rows"] = n_rows
     return SegmentationModel(
-        schema=schema.to_dict(),
-        preparation=plan.to_dict(),
+        schema=schema,
+        preparation=plan,
         feature_names=list(plan.feature_names),
         centroids=np.asarray(centroids, dtype=np.float64).tolist(),
         segments=segments,
-        distance_profile=profile,
-        playbook=choice.to_dict(),
+        distance_profile=DistanceProfile(**profile),
+        playbook=PlaybookRecord(**choice.to_dict()),
         metrics=metrics,
-        k_selection=selection,
+        k_selection=KSelection.from_dict(selection) if selection else None,
         profiles={**profiles.to_dict(), "rules": rules.to_dict(), "outcomes": outcomes},
         drift_reference=reference,
         training=training,
         settings={**cfg.to_dict(), "k": k},
-        lineage=record,
+        lineage=LineageRecord.from_dict(record) if record else None,
         warnings=warnings,
     )
 

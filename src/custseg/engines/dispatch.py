@@ -1,26 +1,69 @@
-"""Which engine fits a table, and the one entry point of the large-table engines."""
+"""Which engine fits a table: the registry of engines and the choice of ``auto``."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
-from .._utils.progress import NO_PROGRESS, Progress
-from ..config import FitConfig
 from ..exceptions import ConfigError
-from ..model import SegmentationModel
-from .assemble import OnWarning
+from .protocol import Engine
 
-__all__ = ["ENGINES", "STREAM_ROWS", "auto_engine", "fit_large"]
+__all__ = ["ENGINES", "STREAM_ROWS", "auto_engine", "open_engine"]
 
-ENGINES = ("auto", "memory", "stream", "spark")
+STREAM_ROWS = 1_000_000
+
+
+def _memory(data: pd.DataFrame | str | os.PathLike[str], master: str | None) -> Engine:
+    from .memory import MemoryEngine
+
+    if not isinstance(data, pd.DataFrame):
+        raise ConfigError("engine='memory' fits a DataFrame; read the file first or use 'stream'")
+    return MemoryEngine(data)
+
+
+def _stream(data: pd.DataFrame | str | os.PathLike[str], master: str | None) -> Engine:
+    from .stream import StreamEngine
+
+    if isinstance(data, pd.DataFrame):
+        raise ConfigError("engine='stream' reads a file, not a DataFrame")
+    return StreamEngine(data)
+
+
+def _spark(data: pd.DataFrame | str | os.PathLike[str], master: str | None) -> Engine:
+    from .spark import SparkEngine
+
+    if isinstance(data, pd.DataFrame):
+        raise ConfigError("engine='spark' reads a Parquet dataset or a table, not a DataFrame")
+    return SparkEngine(data, master=master)
+
+
+@dataclass(frozen=True)
+class EngineEntry:
+    """One registered engine: its name, what it is for, and how to open it on data."""
+
+    name: str
+    summary: str
+    open: Callable[[pd.DataFrame | str | os.PathLike[str], str | None], Engine]
+    uses_master: bool = False
+
+
+_REGISTRY: dict[str, EngineEntry] = {
+    entry.name: entry
+    for entry in (
+        EngineEntry("memory", "the whole table in memory (fit_segments)", _memory),
+        EngineEntry("stream", "a file read in chunks, memory bounded whatever its size", _stream),
+        EngineEntry("spark", "Spark MLlib on a Parquet dataset or a table", _spark, True),
+    )
+}
+
+ENGINES = ("auto", *_REGISTRY)
 """``memory``: the whole table in memory (:func:`custseg.fit_segments`); ``stream``: a
 file read in chunks, memory bounded whatever its size; ``spark``: Spark MLlib on a
 Spark DataFrame; ``auto``: ``stream`` for files above :data:`STREAM_ROWS` rows, else
 ``memory``."""
-STREAM_ROWS = 1_000_000
 
 
 def auto_engine(
@@ -43,54 +86,24 @@ def auto_engine(
     return "stream" if rows > STREAM_ROWS else "memory"
 
 
-def fit_large(
-    source: str | os.PathLike[str],
+def open_engine(
+    name: str,
+    data: pd.DataFrame | str | os.PathLike[str],
     *,
-    engine: str,
-    config: FitConfig | None = None,
-    training: dict[str, Any] | None = None,
     spark_master: str | None = None,
-    progress: Progress = NO_PROGRESS,
-    previous: SegmentationModel | None = None,
-    on_warning: OnWarning | None = None,
-) -> tuple[SegmentationModel, pd.DataFrame]:
-    """Fit with the ``stream`` or ``spark`` engine.
+) -> Engine:
+    """The engine ``name`` on ``data`` (a DataFrame, a file or a table).
 
-    ``previous`` (segment ids and names carried over) and ``on_warning`` (each warning
-    as soon as it is known) are those of :func:`custseg.pipeline.fit_segments`.
-
-    Returns
-    -------
-    (SegmentationModel, pandas.DataFrame)
-        The model, and the uniform sample of raw rows it was explained on (for the
-        report).
+    Raises
+    ------
+    ConfigError
+        If the engine is unknown, does not read this kind of data, or is given a Spark
+        master it does not use.
     """
-    cfg = config or FitConfig()
-    if engine == "stream":
-        if spark_master is not None:
-            raise ConfigError("--spark-master applies to --engine spark only; leave it out")
-        from .stream import fit_stream
-
-        return fit_stream(
-            source,
-            cfg,
-            dict(training or {}),
-            progress,
-            previous=previous,
-            on_warning=on_warning,
-        )
-    if engine == "spark":
-        from .._utils.spark import spark_errors
-        from .spark import fit_spark
-
-        with spark_errors("fitting"):
-            return fit_spark(
-                source,
-                cfg,
-                dict(training or {}),
-                progress,
-                master=spark_master,
-                previous=previous,
-                on_warning=on_warning,
-            )
-    raise ConfigError(f"engine={engine!r} is not a large-table engine; use 'stream' or 'spark'")
+    entry = _REGISTRY.get(name)
+    if entry is None:
+        known = ", ".join(_REGISTRY)
+        raise ConfigError(f"engine={name!r} (--engine) should be one of {known}")
+    if spark_master is not None and not entry.uses_master:
+        raise ConfigError("--spark-master applies to --engine spark only; leave it out")
+    return entry.open(data, spark_master)

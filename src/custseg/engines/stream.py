@@ -21,42 +21,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._utils.numeric import generator
 from .._utils.progress import Progress
 from ..cluster import fit_kmeans
 from ..cluster.kmeans import assign_checked
-from ..cluster.summaries import SegmentAccumulator, canonical_permutation
+from ..cluster.selection import KSelection
+from ..cluster.summaries import SegmentAccumulator, SegmentSummary, canonical_permutation
 from ..config import FitConfig
 from ..exceptions import DataError
-from ..explain import load_playbook
-from ..model import SegmentationModel
-from ..prepare import RowCheck, TableSchema, check_rows, infer_schema
+from ..prepare import RowCheck, TableSchema, check_rows
 from ..prepare.moments import StatisticsAccumulator
 from ..prepare.plan import PreparationPlan
 from ..sources import iter_table, table_row_count
-from .assemble import (
-    EXPLAIN_SAMPLE,
-    OnWarning,
-    assemble_model,
-    evaluate_large,
-    no_identifier_warning,
-    select_k,
-)
+from .assemble import EXPLAIN_SAMPLE
+from .protocol import Partition, Scan, SchemaSeen, evaluate_from_summary, infer_fit_schema
 
-__all__ = ["CHUNK_ROWS", "FIT_SAMPLE", "fit_stream"]
+__all__ = ["CHUNK_ROWS", "FIT_SAMPLE", "StreamEngine"]
 
 CHUNK_ROWS = 200_000
 FIT_SAMPLE = 100_000
 _FIX = "clean or filter them in the file, or leave the column out (exclude)"
-
-
-def _chunks(source: str | os.PathLike[str], rows: int, max_columns: int) -> Iterator[pd.DataFrame]:
-    yield from iter_table(source, chunk_size=rows, max_columns=max_columns)
 
 
 def _checked(frame: pd.DataFrame, schema: TableSchema) -> RowCheck:
@@ -75,146 +62,136 @@ def _prepared(plan: PreparationPlan, checked: RowCheck) -> np.ndarray:
     return np.ascontiguousarray(plan.transform_checked(columns, len(frame)))
 
 
-def fit_stream(
-    source: str | os.PathLike[str],
-    cfg: FitConfig,
-    training: dict[str, Any],
-    progress: Progress,
-    *,
-    chunk_rows: int = CHUNK_ROWS,
-    sample_rows: int = EXPLAIN_SAMPLE,
-    previous: SegmentationModel | None = None,
-    on_warning: OnWarning | None = None,
-) -> tuple[SegmentationModel, pd.DataFrame]:
-    """Fit a segmentation of a CSV or Parquet file in bounded memory (module docstring).
+class StreamEngine:
+    """Fits a CSV or Parquet file in bounded memory (see the module docstring).
 
-    ``chunk_rows`` rows are read at a time; ``sample_rows`` is the size of the uniform
-    sample kept in memory. ``previous`` and ``on_warning`` are those of
-    :func:`custseg.pipeline.fit_segments`.
-
-    Returns
-    -------
-    (SegmentationModel, pandas.DataFrame)
-        The model and the uniform sample of raw rows (for the report).
+    Parameters
+    ----------
+    source : str or path-like
+        The file.
+    chunk_rows : int, default=CHUNK_ROWS
+        Rows read at a time.
+    sample_rows : int, default=EXPLAIN_SAMPLE
+        Size of the uniform sample kept in memory.
     """
-    playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
-    seed = cfg.random_state
-    rng = generator(seed)
-    # The header is checked against the column limit before the rows are counted.
-    n_rows = table_row_count(source, max_columns=cfg.max_columns)
-    if n_rows < 2:
-        raise DataError(f"{os.fspath(source)!r} has {n_rows} data rows; at least 2 are needed")
-    size = min(n_rows, sample_rows)
-    picked = np.sort(rng.choice(n_rows, size=size, replace=False))
 
-    schema: TableSchema | None = None
-    accumulator: StatisticsAccumulator | None = None
-    kept: list[pd.DataFrame] = []
-    warnings: list[dict[str, Any]] = []
-    n_columns = 0
-    with progress.stage("Reading statistics (pass 1 of 3)", total=n_rows) as stage:
-        for frame in _chunks(source, chunk_rows, cfg.max_columns):
-            if schema is None:
-                n_columns = frame.shape[1]
-                schema = infer_schema(
-                    frame,
-                    id_column=cfg.id_column,
-                    features=list(cfg.features) if cfg.features is not None else None,
-                    exclude=list(cfg.exclude),
-                )
-                accumulator = StatisticsAccumulator(schema, cfg.preparation)
-                if schema.id_column is None:
-                    warnings.append(no_identifier_warning())
-                    if on_warning is not None:
-                        on_warning(warnings[-1])
-            assert accumulator is not None
-            checked = _checked(frame, schema)
-            accumulator.update(checked.frame)
-            start = int(frame.index[0]) if len(frame) else 0
-            lo, hi = np.searchsorted(picked, [start, start + len(frame)])
-            if hi > lo:
-                kept.append(frame.iloc[picked[lo:hi] - start])
-            stage.advance(len(frame))
-    assert schema is not None and accumulator is not None
-    if not schema.features:
-        raise DataError("the table has no usable feature column; pass --features or --exclude")
-    raw_sample = pd.concat(kept) if kept else pd.DataFrame()
-    sample = check_rows(raw_sample, schema)
-    plan = accumulator.plan(sample.frame)
-    sample_X = _prepared(plan, sample)
+    name = "stream"
 
-    selection, k = select_k(sample_X, cfg, n_rows, rng, progress)
-    fit_rows = cfg.fit_sample or FIT_SAMPLE
-    with progress.stage(f"Fitting K-means with k={k} on the sample", total=None):
-        fitted = fit_kmeans(
-            sample_X,
-            k,
-            n_init=cfg.n_init,
-            random_state=rng,
-            sample_size=fit_rows if fit_rows < size else None,
-        )
-    centroids = fitted.centroids
-    sums = SegmentAccumulator(centroids)
-    with progress.stage("Assigning every row (pass 2 of 3)", total=n_rows) as stage:
-        for frame in _chunks(source, chunk_rows, cfg.max_columns):
-            X = _prepared(plan, _checked(frame, schema))
-            assignment = assign_checked(X, centroids)
-            sums.add(X, assignment.labels, assignment.distance)
-            stage.advance(len(frame))
-    with progress.stage("Evaluating on every row (pass 3 of 3)", total=n_rows) as stage:
-        for frame in _chunks(source, chunk_rows, cfg.max_columns):
-            X = _prepared(plan, _checked(frame, schema))
-            sums.add_spread(X, assign_checked(X, centroids).labels)
-            stage.advance(len(frame))
-    summary = sums.summary()
-    # Number the segments by their size among all rows (the sample's order may differ).
-    order = canonical_permutation(centroids, summary.sizes)
-    centroids = np.ascontiguousarray(centroids[order])
-    summary = summary.permuted(order)
-    metrics, sample_labels, centroids, summary, lineage = evaluate_large(
-        centroids=centroids,
-        summary=summary,
-        sample=raw_sample,
-        sample_X=sample_X,
-        selection=selection,
-        previous=previous,
-        cfg=cfg,
-        rng=rng,
-        progress=progress,
-    )
-    with progress.stage("Explaining the segments", total=None):
-        metrics["engine"] = "stream"
-        metrics["inertia_gap"] = fitted.inertia_gap
-        metrics["fit_rows"] = fitted.fit_rows
-        selection_dict = selection.to_dict() if selection is not None else {}
-        if selection_dict:
-            selection_dict["explanation"] += (
-                f" The table was read in chunks of {chunk_rows:,} rows (bounded memory); k"
-                f" was chosen and K-means fitted on a uniform sample of {size:,} rows, then"
-                f" all {n_rows:,} rows were assigned and evaluated."
+    def __init__(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        chunk_rows: int = CHUNK_ROWS,
+        sample_rows: int = EXPLAIN_SAMPLE,
+    ) -> None:
+        self.source = source
+        self.chunk_rows = chunk_rows
+        self.sample_rows = sample_rows
+
+    def _frames(self, cfg: FitConfig) -> Iterator[pd.DataFrame]:
+        yield from iter_table(self.source, chunk_size=self.chunk_rows, max_columns=cfg.max_columns)
+
+    def scan(
+        self, cfg: FitConfig, rng: np.random.Generator, progress: Progress, seen: SchemaSeen
+    ) -> Scan:
+        # The header is checked against the column limit before the rows are counted.
+        n_rows = table_row_count(self.source, max_columns=cfg.max_columns)
+        if n_rows < 2:
+            raise DataError(
+                f"{os.fspath(self.source)!r} has {n_rows} data rows; at least 2 are needed"
             )
-        model = assemble_model(
-            data=raw_sample.reset_index(drop=True),
-            checked=sample,
+        size = min(n_rows, self.sample_rows)
+        picked = np.sort(rng.choice(n_rows, size=size, replace=False))
+        schema: TableSchema | None = None
+        accumulator: StatisticsAccumulator | None = None
+        kept: list[pd.DataFrame] = []
+        n_columns = 0
+        with progress.stage("Reading statistics (pass 1 of 3)", total=n_rows) as stage:
+            for frame in self._frames(cfg):
+                if schema is None:
+                    n_columns = frame.shape[1]
+                    schema = infer_fit_schema(frame, cfg)
+                    seen(schema)
+                    accumulator = StatisticsAccumulator(schema, cfg.preparation)
+                assert accumulator is not None
+                accumulator.update(_checked(frame, schema).frame)
+                start = int(frame.index[0]) if len(frame) else 0
+                lo, hi = np.searchsorted(picked, [start, start + len(frame)])
+                if hi > lo:
+                    kept.append(frame.iloc[picked[lo:hi] - start])
+                stage.advance(len(frame))
+        assert schema is not None and accumulator is not None
+        rows = (pd.concat(kept) if kept else pd.DataFrame()).reset_index(drop=True)
+        checked = check_rows(rows, schema)
+        plan = accumulator.plan(checked.frame)
+        return Scan(
             schema=schema,
             plan=plan,
-            labels=sample_labels,
-            centroids=centroids,
-            sizes=summary.sizes,
-            prepared=sample_X,
-            metrics=metrics,
-            selection=selection_dict,
-            cfg=cfg,
-            playbook=playbook,
-            training={
-                "rows": int(n_rows),
-                "columns": int(n_columns),
-                "explained_on": {"rows": int(len(sample.frame)), "sample": "uniform"},
-                **training,
-                "engine": "stream",
-            },
-            lineage=lineage,
-            warnings=warnings,
-            warn=on_warning,
+            n_rows=n_rows,
+            n_columns=n_columns,
+            rows=rows,
+            checked=checked,
+            X=_prepared(plan, checked),
+            training={"engine": "stream"},
+            note=(
+                f"The table was read in chunks of {self.chunk_rows:,} rows (bounded memory);"
+                f" k was chosen and K-means fitted on a uniform sample of {size:,} rows, then"
+                f" all {n_rows:,} rows were assigned and evaluated."
+            ),
         )
-    return model, raw_sample.reset_index(drop=True)
+
+    def fit(
+        self,
+        k: int,
+        scan: Scan,
+        selection: KSelection | None,
+        cfg: FitConfig,
+        rng: np.random.Generator,
+        progress: Progress,
+    ) -> Partition:
+        fit_rows = cfg.fit_sample or FIT_SAMPLE
+        with progress.stage(f"Fitting K-means with k={k} on the sample", total=None):
+            fitted = fit_kmeans(
+                scan.X,
+                k,
+                n_init=cfg.n_init,
+                random_state=rng,
+                sample_size=fit_rows if fit_rows < len(scan.X) else None,
+            )
+        summary = self._summarise(fitted.centroids, scan, cfg, progress)
+        # Number the segments by their size among all rows (the sample's order may differ).
+        order = canonical_permutation(fitted.centroids, summary.sizes)
+        centroids = np.ascontiguousarray(fitted.centroids[order])
+        return Partition(
+            centroids=centroids,
+            labels=assign_checked(scan.X, centroids).labels,
+            summary=summary.permuted(order),
+            details={
+                "engine": "stream",
+                "inertia_gap": fitted.inertia_gap,
+                "fit_rows": fitted.fit_rows,
+            },
+        )
+
+    def _summarise(
+        self, centroids: np.ndarray, scan: Scan, cfg: FitConfig, progress: Progress
+    ) -> SegmentSummary:
+        """Passes 2 and 3: every row assigned, then its distance to its segment's mean."""
+        sums = SegmentAccumulator(centroids)
+        with progress.stage("Assigning every row (pass 2 of 3)", total=scan.n_rows) as stage:
+            for frame in self._frames(cfg):
+                X = _prepared(scan.plan, _checked(frame, scan.schema))
+                assignment = assign_checked(X, centroids)
+                sums.add(X, assignment.labels, assignment.distance)
+                stage.advance(len(frame))
+        with progress.stage("Evaluating on every row (pass 3 of 3)", total=scan.n_rows) as stage:
+            for frame in self._frames(cfg):
+                X = _prepared(scan.plan, _checked(frame, scan.schema))
+                sums.add_spread(X, assign_checked(X, centroids).labels)
+                stage.advance(len(frame))
+        return sums.summary()
+
+    evaluate = staticmethod(evaluate_from_summary)
+
+    def close(self) -> None:
+        """Nothing to release: every pass closes its reader."""
