@@ -14,9 +14,9 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies
 
 from custseg import load_model
 from custseg._utils.spark import spark_session
+from custseg.cluster.indices import index
 from custseg.cluster.kmeans import assign
 from custseg.cluster.spark import fit_kmeans_spark
-from custseg.cluster.indices import index
 from custseg.config import FitConfig, PrepConfig
 from custseg.exceptions import ConfigError, DataError
 from custseg.model import SegmentationModel
