@@ -196,11 +196,7 @@ class SegmentProfiles:
             rows = self.segment(int(sid))
             features = {
                 str(f): {
-                    "mean": _num(r["mean"]),
-                    "median": _num(r["median"]),
-                    "lift": _num(r["lift"]),
-                    "effect_size": _num(r["effect_size"]),
-                    "missing_share": _num(r["missing_share"]),
+                    **_numbers(r, "mean", "median", "lift", "effect_size", "missing_share"),
                     "rank": int(r["rank"]),
                     "used_for_clustering": bool(r["used_for_clustering"]),
                 }
@@ -209,8 +205,7 @@ class SegmentProfiles:
             top = [
                 {
                     "feature": str(f),
-                    "effect_size": _num(r["effect_size"]),
-                    "lift": _num(r["lift"]),
+                    **_numbers(r, "effect_size", "lift"),
                     "used_for_clustering": bool(r["used_for_clustering"]),
                 }
                 for f, r in rows.head(top_n).iterrows()
@@ -540,6 +535,11 @@ def _typed_table(table: pd.DataFrame) -> pd.DataFrame:
 def _num(value: Any) -> float | None:
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def _numbers(row: pd.Series, *stats: str) -> dict[str, float | None]:
+    """``stats`` of a table row as JSON numbers (``None`` where undefined), in order."""
+    return {stat: _num(row[stat]) for stat in stats}
 
 
 def _nan(value: Any) -> float:
