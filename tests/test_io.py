@@ -63,22 +63,27 @@ def test_a_marker_names_the_run_and_its_files(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("names", "kind"),
+    "names",
     [
-        (["model.json", "metrics.json", "report.html"], "fit"),
-        (["report.html", "summary.md", "profiles.csv"], "report"),
-        (["transitions.csv", "migration.json"], "migration"),
-        (["model.json"], None),  # a model saved alone (save_model) is not a fit folder
-        (["report.html", "notes.txt"], None),
+        ["model.json", "metrics.json", "report.html"],
+        ["report.html", "summary.md", "profiles.csv"],
+        ["transitions.csv", "migration.json"],
     ],
 )
-def test_folders_written_before_markers_are_recognised_by_their_files(tmp_path, names, kind):
-    from custseg._utils.folders import read_folder_run
+def test_a_folder_without_a_marker_is_nobodys_whatever_its_files(tmp_path, names):
+    # Outputs' names say nothing about who wrote them (a notebook saves model.json too):
+    # only a run marker makes a folder a run's, so these files are carried over.
+    from custseg._utils.folders import atomic_folder, read_folder_run, write_run_marker
 
     for name in names:
-        (tmp_path / name).write_text("x", encoding="utf-8")
-    run = read_folder_run(tmp_path)
-    assert (run.kind if run is not None else None) == kind
+        (tmp_path / name).write_text("the user's", encoding="utf-8")
+    assert read_folder_run(tmp_path) is None
+    with atomic_folder(tmp_path, "fit") as staging:
+        (staging / "model.json").write_text("this run's", encoding="utf-8")
+        write_run_marker(staging, "fit", ["model.json"])
+    assert (tmp_path / "model.json").read_text(encoding="utf-8") == "this run's"
+    for name in set(names) - {"model.json"}:
+        assert (tmp_path / name).read_text(encoding="utf-8") == "the user's"
 
 
 def test_an_unreadable_marker_still_says_which_kind_of_run_wrote_the_folder(tmp_path):
@@ -87,8 +92,9 @@ def test_an_unreadable_marker_still_says_which_kind_of_run_wrote_the_folder(tmp_
 
     (tmp_path / ".custseg-report.json").write_text("{not json", encoding="utf-8")
     run = read_folder_run(tmp_path)
-    assert run is not None and run.kind == "report" and "report.html" in run.outputs
-    with pytest.raises(ConfigError, match="custseg report"):
+    assert run is not None and run.kind == "report"
+    assert run.outputs == {".custseg-report.json"} and run.files == {}
+    with pytest.raises(ConfigError, match=r"custseg report` \(\.custseg-report\.json\)"):
         check_folder_kind(tmp_path, "fit")
 
 

@@ -58,24 +58,6 @@ RUN_MARKERS = {
     "report": ".custseg-report.json",
     "migration": ".custseg-migration.json",
 }
-# Outputs of a fit written before folders carried FIT_MARKER.
-_LEGACY_OUTPUTS = frozenset(
-    {"model.json", "metrics.json", "report.html", "summary.md", "profiles.csv", "figures"}
-)
-# Folders written before run markers, recognised by files only that kind writes (all
-# of them must be there): checked in this order, a fit folder also holds a report.
-_LEGACY_KINDS = (
-    ("fit", frozenset({"model.json", "metrics.json"})),
-    ("report", frozenset({"report.html", "summary.md", "profiles.csv"})),
-    ("migration", frozenset({"transitions.csv", "migration.json"})),
-)
-_LEGACY_FILES = {
-    "fit": _LEGACY_OUTPUTS,
-    "report": frozenset({"report.html", "summary.md", "profiles.csv", "figures"}),
-    "migration": frozenset(
-        {"transitions.csv", "only_old.csv", "only_new.csv", "migration.png", "migration.json"}
-    ),
-}
 # What a user calls each kind of run in a message.
 _COMMANDS = {"fit": "custseg fit", "report": "custseg report", "migration": "custseg migrate"}
 _NOUNS = {"fit": "model", "report": "report", "migration": "migration"}
@@ -90,8 +72,8 @@ def atomic_folder(
     While the block runs, a lock beside the folder makes a second writer of the same
     folder fail at once. A folder holding the outputs of a run of another kind (see
     :func:`check_folder_kind`) is refused before anything is written. Files in an
-    existing ``path`` that the earlier run did not write (per its run marker, or the
-    outputs' names for older folders) are carried over by hard links; outputs of the
+    existing ``path`` that the earlier run did not write (per its run marker; a folder
+    without one holds only the user's files) are carried over by hard links; outputs of the
     earlier run are not, so the folder never mixes two runs. Neither are subfolders
     written by a run from a model that this run replaced (a ``report/`` of the
     previous ``model.json``). The swap is one atomic ``renameat2(RENAME_EXCHANGE)`` on
@@ -190,7 +172,7 @@ class FolderRun:
     command: str
     #: Top-level names the run wrote, its marker included.
     outputs: frozenset[str]
-    #: sha256 of each file the run wrote, by relative path (empty for older folders).
+    #: sha256 of each file the run wrote, by relative path (empty if the marker is unreadable).
     files: Mapping[str, str]
     model_sha256: str | None = None
 
@@ -198,9 +180,9 @@ class FolderRun:
 def read_folder_run(folder: str | os.PathLike[str]) -> FolderRun | None:
     """The run whose outputs ``folder`` holds, or ``None`` (no folder, or no custseg run).
 
-    A run marker decides; folders written before markers are recognised by the names
-    only that kind of run writes (``model.json`` and ``metrics.json`` for a fit). An
-    unreadable marker still says which kind of run wrote the folder.
+    A run marker decides: a folder without one holds no custseg run, whatever its files
+    are called (a notebook's ``model.json``). An unreadable marker still says which kind
+    of run wrote the folder (the kind is in the marker's name), but not its files.
     """
     where = Path(folder)
     for kind, marker in RUN_MARKERS.items():
@@ -213,16 +195,9 @@ def read_folder_run(folder: str | os.PathLike[str]) -> FolderRun | None:
             command = str(document.get("command") or kind)
             model = document.get("model_sha256")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return FolderRun(kind, kind, _LEGACY_FILES[kind] | {marker}, {})
+            return FolderRun(kind, kind, frozenset({marker}), {})
         outputs = frozenset({name.split("/", 1)[0] for name in files} | {marker})
         return FolderRun(kind, command, outputs, files, str(model) if model else None)
-    try:
-        names = {entry.name for entry in os.scandir(where)}
-    except OSError:
-        return None
-    for kind, needed in _LEGACY_KINDS:
-        if needed <= names:
-            return FolderRun(kind, kind, _LEGACY_FILES[kind], {})
     return None
 
 
@@ -247,7 +222,9 @@ def check_folder_kind(
     run = read_folder_run(folder)
     if run is None or run.kind == kind:
         return
+    # An unreadable marker names no file: the marker itself is then what shows the run.
     shown = ", ".join(sorted(name for name in run.outputs if not name.startswith(".")))
+    shown = shown or RUN_MARKERS[run.kind]
     other = _COMMANDS.get(run.command, f"custseg {run.command}")
     where = f"{Path(folder)}/"  # "segments/", whether given with "/" or not
     suggestion = f" (e.g. {option} {hint})" if hint else f" for {option}"
@@ -262,8 +239,8 @@ def check_not_run_output(path: str | os.PathLike[str], *, option: str = "--out")
 
     ``segments/profiles.csv`` belongs to the fit that wrote ``segments/``: another
     command replacing it would leave the folder describing two runs. The folder of
-    ``path`` is checked (its marker, or the names of older folders), then up to three
-    folders above it (their markers only).
+    ``path`` is checked, then up to three folders above it (those only when their
+    marker lists the files).
 
     Raises
     ------
