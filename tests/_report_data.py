@@ -7,30 +7,10 @@ from typing import Any
 
 import numpy as np
 
-# The registry's three indices as KIndex.describe() gives them.
-INDICES = [
-    {
-        "name": "silhouette",
-        "label": "Silhouette",
-        "direction": "higher",
-        "title": "Silhouette (higher is better)",
-        "votes": True,
-    },
-    {
-        "name": "calinski_harabasz",
-        "label": "Calinski–Harabasz",
-        "direction": "higher",
-        "title": "Calinski–Harabasz (higher is better)",
-        "votes": True,
-    },
-    {
-        "name": "davies_bouldin",
-        "label": "Davies–Bouldin",
-        "direction": "lower",
-        "title": "Davies–Bouldin (lower is better)",
-        "votes": True,
-    },
-]
+from custseg.cluster.indices import registered_indices
+
+# The registry's three built-in indices as KIndex.describe() gives them.
+INDICES = [entry.describe() for entry in registered_indices()[:3]]
 
 
 def hand_made_report_data(k: int = 3, seed: int = 7) -> dict[str, Any]:

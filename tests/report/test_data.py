@@ -14,8 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import custseg.cluster.indices
-from custseg.cluster.indices import INDICES, KIndex, Measured
+from custseg.cluster.indices import (
+    KIndex,
+    Measured,
+    register_index,
+    registered_indices,
+    unregister_index,
+)
 from custseg.config import FitConfig
 from custseg.exceptions import ConfigError, CustsegError, DataError, ModelError, SchemaError
 from custseg.model import SegmentationModel
@@ -102,12 +107,12 @@ def test_k_selection_carries_the_index_registry(
     model: SegmentationModel, data: dict[str, Any]
 ) -> None:
     selection = data["k_selection"]
-    assert selection["indices"] == [entry.describe() for entry in INDICES]
+    assert selection["indices"] == [entry.describe() for entry in registered_indices()]
     recorded = {c["k"]: c for c in model.k_selection["candidates"]}
     for candidate in selection["candidates"]:
-        for entry in INDICES:
+        for entry in registered_indices():
             assert candidate[entry.name] == recorded[candidate["k"]][entry.name]
-    words = {f"best {entry.label}" for entry in INDICES} | {"knee"}
+    words = {f"best {entry.label}" for entry in registered_indices()} | {"knee"}
     votes = [v for c in selection["candidates"] for v in c["votes"]]
     assert votes and set(votes) <= words
 
@@ -128,8 +133,23 @@ def test_an_index_added_to_the_registry_reaches_data_figure_and_table(
     data: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    built_in = registered_indices()
     extra = KIndex("dispersion", "Dispersion", "lower", "the lowest dispersion", _no_value)
-    monkeypatch.setattr(custseg.cluster.indices, "INDICES", (*INDICES, extra))
+    register_index(extra)
+    try:
+        _check_extra_index(model, frame, data, monkeypatch, built_in, extra)
+    finally:
+        unregister_index("dispersion")
+
+
+def _check_extra_index(
+    model: SegmentationModel,
+    frame: pd.DataFrame,
+    data: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    built_in: tuple[KIndex, ...],
+    extra: KIndex,
+) -> None:
     recorded = model.k_selection
     candidates = [
         {
@@ -151,7 +171,7 @@ def test_an_index_added_to_the_registry_reaches_data_figure_and_table(
 
     # The figure: one panel per index, then stability; five panels take a 3 × 2 grid.
     panels = k_index_panels(selection)
-    assert panels == [(i.name, i.title) for i in (*INDICES, extra)] + [STABILITY_PANEL]
+    assert panels == [(i.name, i.title) for i in (*built_in, extra)] + [STABILITY_PANEL]
     drawn: list[int] = []
     real_png = choice_of_k.png
 
@@ -163,7 +183,7 @@ def test_an_index_added_to_the_registry_reaches_data_figure_and_table(
     with_extra = render_report({**data, "k_selection": selection})
     without = render_report(data)
     # drawn: elbow and k indices with the extra index, then the same without it.
-    assert drawn == [1, len(INDICES) + 2, 1, len(INDICES) + 1]
+    assert drawn == [1, len(built_in) + 2, 1, len(built_in) + 1]
     assert _png_width(with_extra.figures["k_indices"]) > _png_width(without.figures["k_indices"])
 
     # The table: one column per index, in registry order, and the caption names it.
@@ -173,7 +193,7 @@ def test_an_index_added_to_the_registry_reaches_data_figure_and_table(
     headers = re.findall(r"<th[^>]*>(.*?)</th>", head.group(1))
     assert headers == [
         "inertia",
-        *(i.label for i in (*INDICES, extra)),
+        *(i.label for i in (*built_in, extra)),
         "stability",
         "smallest segment",
         "note",

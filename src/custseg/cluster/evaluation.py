@@ -11,9 +11,9 @@ the report and ``metrics.json``:
 ``silhouette_sample_size``, ``silhouette_ci``, ``silhouette_confidence``
     Mean silhouette (exact up to ``max_exact`` rows, else estimated on a sample
     stratified by segment, with its size and bootstrap interval), and per segment.
-``calinski_harabasz``, ``davies_bouldin`` (and any other registered index)
-    The indices of :data:`custseg.cluster.indices.INDICES`; ``None`` with fewer than
-    two occupied segments.
+``calinski_harabasz``, ``davies_bouldin`` and every other registered index
+    One key per index of :func:`custseg.cluster.indices.registered_indices`, read when
+    the evaluation runs; ``None`` with fewer than two occupied segments.
 ``sizes``, ``shares``
     Rows and share of rows per segment (``k`` entries, empty segments included).
 ``segments``
@@ -33,7 +33,7 @@ import numpy as np
 
 from .._utils.numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
 from ..exceptions import ConfigError, DataError
-from .indices import INDICES, Measured
+from .indices import Measured, registered_indices
 from .silhouette import (
     DEFAULT_MAX_EXACT,
     DEFAULT_N_BOOTSTRAP,
@@ -138,14 +138,15 @@ def evaluate_segmentation(
         result.update(
             _silhouette_fields(matrix, ids, k, separable, max_exact, sample_size, n_bootstrap, rng)
         )
-    for entry in INDICES:
+    for entry in registered_indices():
         if entry.name not in result:
             if not separable:
                 result[entry.name] = None
             elif entry.name in known:
-                result[entry.name] = known[entry.name].value
+                result[entry.name] = _finite_or_none(known[entry.name].value)
             else:
-                result[entry.name] = entry.compute(matrix, [ids], rng, max_exact)[0].value
+                measured_here = entry.measure(matrix, [ids], rng, max_exact)[0].value
+                result[entry.name] = _finite_or_none(measured_here)
     result["sizes"] = [int(s) for s in sizes]
     result["shares"] = [float(s / n_rows) for s in sizes]
     per_segment_sil = result["silhouette_per_segment"]
@@ -162,6 +163,11 @@ def evaluate_segmentation(
     ]
     result.update(_stability_fields(matrix, ids, stability, n_resamples, separable, rng))
     return result
+
+
+def _finite_or_none(value: float) -> float | None:
+    # An index that is not defined on a labeling measures NaN; the JSON document says null.
+    return float(value) if np.isfinite(value) else None
 
 
 def _segment_inertia(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .indices import INDICES, Measured, index, voting_indices
+from .indices import Measured, index, registered_indices, voting_indices
 
 if TYPE_CHECKING:
     from .stability import StabilityResult
@@ -49,7 +49,7 @@ class KCandidate:
     inertia : float
         Within-segment sum of squared distances.
     indices : dict of str to float
-        Value of every registered index (:data:`custseg.cluster.indices.INDICES`):
+        Value of every registered index (:func:`custseg.cluster.indices.registered_indices`):
         silhouette, Calinski-Harabasz, Davies-Bouldin; NaN when not measurable.
     stability_ari : float
         Median adjusted Rand index to the bootstrap refits (1 = perfectly stable).
@@ -95,7 +95,7 @@ class KCandidate:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data: one key per registered index, then its details."""
         out: dict[str, Any] = {"k": self.k, "inertia": self.inertia}
-        for entry in INDICES:
+        for entry in registered_indices():
             out[entry.name] = _finite_or_none(self.value(entry.name))
         out.update(self.details)
         out.update(
@@ -351,7 +351,7 @@ def _explain(
         else "stability not measured"
     )
     figures = ", ".join(
-        f"{entry.label} {_fmt_index(chosen.value(entry.name))}" for entry in INDICES
+        f"{entry.label} {_fmt_index(chosen.value(entry.name))}" for entry in registered_indices()
     )
     parts = [
         f"Recommended k = {recommended}: {figures}, {stability}, smallest "

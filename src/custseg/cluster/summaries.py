@@ -1,22 +1,18 @@
-"""Indices of a segmentation from per-segment sums, for tables that are never in memory.
+"""Per-segment sums of all rows, for tables that are never in memory.
 
 The bounded-memory fit streams its rows and the Spark engine aggregates them where they
 live; both hand over one :class:`SegmentSummary`: per segment its size, the mean of its
 rows, the sum of squared distances to that mean, the mean euclidean distance to it and
-the sum of squared distances to the segment's centroid. From these:
+the sum of squared distances to the segment's centroid.
 
-* **inertia** is the sum over segments of the squared distances to the centroids;
-* **Calinski-Harabasz** is ``[sum_c n_c |m_c - m|^2 / (k - 1)] / [sum_c W_c / (n - k)]``
-  with ``m_c`` the segment means, ``m`` the overall mean and ``W_c`` the within sums,
-  the definition of :func:`sklearn.metrics.calinski_harabasz_score`;
-* **Davies-Bouldin** is the mean over segments of ``max_{c' != c} (s_c + s_c') /
-  |m_c - m_c'|`` with ``s_c`` the mean distance of a segment's rows to its mean, the
-  definition of :func:`sklearn.metrics.davies_bouldin_score`.
-
-These are the local engine's indices computed over all rows, not approximations. The
-silhouette (and any other registered index) is computed on a uniform sample of rows
-brought to memory, estimated above ``max_exact`` rows on a sample stratified by segment
-exactly as :func:`~custseg.cluster.evaluation.evaluate_segmentation` does.
+:func:`evaluation_from_summary` turns it into the evaluation of the fit: sizes, shares
+and inertia come from the sums, and so does every registered index that can compute
+itself from them (``KIndex.from_summary``: Calinski–Harabasz and Davies–Bouldin, the
+definitions of scikit-learn's, of all rows, not approximations). The other indices (the
+silhouette, an added index without ``from_summary``) are measured on a uniform sample
+of rows brought to memory, the silhouette estimated above ``max_exact`` rows on a sample
+stratified by segment exactly as :func:`~custseg.cluster.evaluation.evaluate_segmentation`
+does.
 """
 
 from __future__ import annotations
@@ -28,13 +24,11 @@ import numpy as np
 
 from .._utils.numeric import RandomState, generator
 from .evaluation import evaluate_segmentation
-from .indices import INDICES
+from .indices import Measured, registered_indices
 
 __all__ = [
     "SegmentSummary",
     "SegmentAccumulator",
-    "calinski_harabasz_from",
-    "davies_bouldin_from",
     "evaluation_from_summary",
     "canonical_permutation",
 ]
@@ -139,41 +133,6 @@ class SegmentAccumulator:
         )
 
 
-def calinski_harabasz_from(summary: SegmentSummary) -> float | None:
-    """Calinski-Harabasz index of all rows (``None`` with fewer than two segments)."""
-    occupied = summary.sizes > 0
-    k = int(occupied.sum())
-    n = summary.n_rows
-    if k < 2 or n <= k:
-        return None
-    sizes = summary.sizes[occupied].astype(np.float64)
-    means = summary.means[occupied]
-    overall = (sizes[:, None] * means).sum(axis=0) / n
-    between = float((sizes * ((means - overall) ** 2).sum(axis=1)).sum())
-    within = float(summary.within[occupied].sum())
-    return 1.0 if within == 0.0 else between * (n - k) / (within * (k - 1.0))
-
-
-def davies_bouldin_from(summary: SegmentSummary) -> float | None:
-    """Davies-Bouldin index of all rows (``None`` with fewer than two segments)."""
-    occupied = summary.sizes > 0
-    if int(occupied.sum()) < 2:
-        return None
-    means = summary.means[occupied]
-    spread = summary.spread[occupied]
-    gaps = np.sqrt(((means[:, None, :] - means[None, :, :]) ** 2).sum(axis=2))
-    if np.allclose(spread, 0) or np.allclose(gaps, 0):
-        return 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (spread[:, None] + spread[None, :]) / gaps
-    ratio[np.isinf(ratio)] = np.nan
-    np.fill_diagonal(ratio, np.nan)
-    return float(np.nanmean(np.nanmax(ratio, axis=1)))
-
-
-_ALL_ROWS = {"calinski_harabasz": calinski_harabasz_from, "davies_bouldin": davies_bouldin_from}
-
-
 def evaluation_from_summary(
     summary: SegmentSummary,
     centroids: np.ndarray,
@@ -186,12 +145,19 @@ def evaluation_from_summary(
 ) -> dict[str, Any]:
     """The dictionary of :func:`evaluate_segmentation` for a table summarised by segment.
 
-    Sizes, shares, inertia, Calinski-Harabasz and Davies-Bouldin are those of all rows
-    (``summary``); the silhouette and any other registered index are measured on the
-    uniform sample ``sample_X`` (labels ``sample_labels``), as the local evaluation does
-    on the rows it is given. ``evaluated_on`` says which figure comes from where.
+    Sizes, shares, inertia and every registered index with ``from_summary``
+    (Calinski–Harabasz, Davies–Bouldin) are those of all rows (``summary``); the
+    silhouette and every other registered index are measured on the uniform sample
+    ``sample_X`` (labels ``sample_labels``), as the local evaluation does on the rows it
+    is given. ``evaluated_on`` says which figure comes from where.
     """
     rng = generator(random_state)
+    indices = registered_indices()
+    of_all_rows = {
+        entry.name: entry.from_summary(summary)
+        for entry in indices
+        if entry.from_summary is not None
+    }
     result = evaluate_segmentation(
         sample_X,
         sample_labels,
@@ -199,15 +165,18 @@ def evaluation_from_summary(
         random_state=rng,
         max_exact=max_exact,
         stability=stability,
+        # Known already: not measured again on the sample.
+        measured={
+            name: Measured(float("nan") if value is None else float(value))
+            for name, value in of_all_rows.items()
+        },
     )
     n = summary.n_rows
     k = centroids.shape[0]
     sizes = summary.sizes
     result["n_rows"] = n
     result["inertia"] = float(summary.inertia.sum())
-    for entry in INDICES:
-        if entry.name in _ALL_ROWS:
-            result[entry.name] = _ALL_ROWS[entry.name](summary)
+    result.update(of_all_rows)
     result["sizes"] = [int(s) for s in sizes]
     result["shares"] = [float(s / n) for s in sizes]
     for c, segment in enumerate(result["segments"]):
@@ -218,9 +187,9 @@ def evaluation_from_summary(
             float(np.sqrt(summary.inertia[c] / sizes[c])) if sizes[c] else None
         )
     result["evaluated_on"] = {
-        "all_rows": ["sizes", "shares", "inertia", *[n for n in _ALL_ROWS]],
+        "all_rows": ["sizes", "shares", "inertia", *of_all_rows],
         "sample_rows": int(sample_X.shape[0]),
-        "sample": [e.name for e in INDICES if e.name not in _ALL_ROWS],
+        "sample": [entry.name for entry in indices if entry.name not in of_all_rows],
     }
     assert len(result["segments"]) == k
     return result

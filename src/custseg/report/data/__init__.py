@@ -8,7 +8,7 @@ through the scorer and asks one module per report section for its part:
 - :mod:`.overview`: data overview and exploration (rows, columns, gaps, distributions,
   correlations);
 - :mod:`.choice_of_k`: the choice of the number of segments, driven by the index
-  registry :data:`custseg.cluster.indices.INDICES`;
+  registry (:func:`custseg.cluster.indices.registered_indices`);
 - :mod:`.segments`: the segment cards of the executive summary;
 - :mod:`.outcomes`: outcome columns (churn, responses, scores) per segment;
 - :mod:`.projection`: the two-dimensional view;

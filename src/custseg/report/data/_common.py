@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_DRAWN_PER_SEGMENT", "finite_values", "use_log_scale"]
+__all__ = ["MIN_DRAWN_PER_SEGMENT", "SegmentedRows", "finite_values", "use_log_scale"]
 
 MIN_DRAWN_PER_SEGMENT = 50
 """Every segment keeps at least this many customers in the sampled figures, so it stays visible."""
+
+
+@dataclass(frozen=True)
+class SegmentedRows:
+    """The table as the model sees it: the prepared rows and the segment of each.
+
+    Attributes
+    ----------
+    X : numpy.ndarray of shape (n_rows, n_features)
+        The prepared rows.
+    labels : numpy.ndarray of int, shape (n_rows,)
+        Segment of each row, ``0..k-1``.
+    k : int
+        Segments of the model (some may be empty on this table).
+    """
+
+    X: np.ndarray
+    labels: np.ndarray
+    k: int
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Rows in each of the ``k`` segments."""
+        return np.bincount(self.labels, minlength=self.k)
 
 
 def finite_values(series: pd.Series) -> np.ndarray:

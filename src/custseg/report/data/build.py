@@ -25,6 +25,7 @@ from ..._version import __version__
 from ...exceptions import ConfigError, DataError, ModelError
 from ...model import SegmentationModel
 from .._shared import REPORT_DATA_VERSION
+from ._common import SegmentedRows
 from .choice_of_k import k_selection
 from .context import fit_warnings, playbook_context
 from .evaluation import quality_metrics, silhouette_data
@@ -114,8 +115,9 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
 
     # One generator, drawn from in this order, keeps the samples reproducible.
     rng = np.random.default_rng(seed)
-    sizes = np.bincount(labels, minlength=model.k)
-    silhouette = silhouette_data(X, labels, model.k, rng, seed)
+    segmented = SegmentedRows(X, labels, model.k)
+    sizes = segmented.sizes
+    silhouette = silhouette_data(segmented, rng, seed)
     profiles = segment_profiles(model, derived, labels, schema)
     return {
         "version": REPORT_DATA_VERSION,
@@ -139,12 +141,12 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         "k_selection": k_selection(model),
         "segments": segment_cards(model, sizes, profiles.top),
         "outcomes": outcomes_by_segment(model, frame.loc[rows.index], labels),
-        "projection": projection(X, labels, model.centroid_array, rng),
+        "projection": projection(segmented, model.centroid_array, rng),
         "profiles": profiles.rows,
         "lift": profiles.lift,
         "feature_boxes": profiles.boxes,
         "silhouette": silhouette,
-        "metrics": quality_metrics(model, X, labels, sizes, silhouette),
+        "metrics": quality_metrics(model, segmented, silhouette, seed),
         "lineage": lineage_section(model),
     }
 

@@ -1,17 +1,17 @@
 """Data for the "Choosing the number of segments" section, driven by the index registry.
 
-The indices come from :data:`custseg.cluster.indices.INDICES`, read when the report is
-built: the data lists every registered index (``indices``) and every candidate carries
-its value under each index name, so the figure panels and the table columns follow the
-registry. Adding a :class:`~custseg.cluster.indices.KIndex` there reaches the report
-without editing it.
+The indices come from :func:`custseg.cluster.indices.registered_indices`, read when the
+report is built: the data lists every registered index (``indices``) and every candidate
+carries its value under each index name, so the figure panels, the caption and the table
+columns follow the registry. An index added with
+:func:`~custseg.cluster.indices.register_index` reaches the report without editing it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...cluster import indices as registry
+from ...cluster.indices import index, registered_indices
 from ...model import SegmentationModel
 
 __all__ = ["KNEE_VOTE", "k_selection"]
@@ -35,15 +35,15 @@ def k_selection(model: SegmentationModel) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``indices`` (``KIndex.describe()`` of every registered index, in registry order),
+        ``indices`` (``KIndex.describe()`` of every registered index, in registry order:
+        ``name``, ``label``, ``direction``, ``title``, ``votes``, ``description``),
         ``candidates`` (sorted by k: ``k``, ``inertia``, one value per index name,
         ``stability_ari``, ``min_share``, ``excluded_because`` and ``votes`` in words),
         ``knee``, ``recommended_k``, ``chosen_k``, ``explanation``, ``rule``,
         ``rows_used`` and ``sampled``.
     """
-    # registry.INDICES, not an imported INDICES: the registry is read at call time, so
-    # an index added to it (or patched in by a test) shows up.
-    names = [entry.name for entry in registry.INDICES]
+    indices = registered_indices()
+    names = [entry.name for entry in indices]
     selection = model.k_selection or {}
     candidates = [
         {
@@ -58,7 +58,7 @@ def k_selection(model: SegmentationModel) -> dict[str, Any]:
         " no comparison of other values of k was recorded."
     )
     return {
-        "indices": [entry.describe() for entry in registry.INDICES],
+        "indices": [entry.describe() for entry in indices],
         "candidates": sorted(candidates, key=lambda c: int(c["k"])),
         "knee": selection.get("knee"),
         "recommended_k": selection.get("recommended_k"),
@@ -74,7 +74,7 @@ def _vote_words(name: str) -> str:
     if name == KNEE_VOTE:
         return KNEE_VOTE
     try:
-        return f"best {registry.index(name).label}"
+        return f"best {index(name).label}"
     except KeyError:
         # A model fitted when another index was registered: show its name as recorded.
         return name

@@ -1,4 +1,10 @@
-"""Data for the "Evaluation" section: the silhouette plot and the table of quality measures."""
+"""Data for the "Evaluation" section: the silhouette plot and the table of quality measures.
+
+The table has one row per registered index (:func:`custseg.cluster.indices.registered_indices`,
+read when the report is built: label, direction and description come from the entry),
+each measured on this table with the index's own computation and shown beside the value
+the model stored at training.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from ..._utils.sampling import stratified_sample
+from ...cluster.indices import KIndex, registered_indices
 from ...model import SegmentationModel
-from ._common import MIN_DRAWN_PER_SEGMENT
+from ._common import MIN_DRAWN_PER_SEGMENT, SegmentedRows
 
 __all__ = ["quality_metrics", "silhouette_data"]
 
@@ -17,19 +24,13 @@ _SILHOUETTE_MAX_EXACT = 20_000  # exact per-customer silhouette up to this many 
 _SILHOUETTE_SAMPLE = 10_000  # stratified sample beyond it
 
 
-def silhouette_data(
-    X: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator, seed: int
-) -> dict[str, Any]:
+def silhouette_data(rows: SegmentedRows, rng: np.random.Generator, seed: int) -> dict[str, Any]:
     """The silhouette of the segmentation of this table, overall, per segment and per customer.
 
     Parameters
     ----------
-    X : numpy.ndarray
-        The prepared rows.
-    labels : numpy.ndarray
-        Segment of each row.
-    k : int
-        Number of segments of the model (some may be empty on this table).
+    rows : SegmentedRows
+        The prepared rows of the table and their segments.
     rng : numpy.random.Generator
         Draws the customers plotted, stratified by segment.
     seed : int
@@ -43,6 +44,7 @@ def silhouette_data(
     """
     from ...cluster.silhouette import silhouette, silhouette_samples_exact
 
+    X, labels, k = rows.X, rows.labels, rows.k
     present = np.unique(labels)
     if present.size < 2:
         # One occupied segment: the silhouette is undefined (no "other" segment).
@@ -88,19 +90,8 @@ def silhouette_data(
     }
 
 
-def _training_metric(metrics: dict[str, Any], key: str) -> Any:
-    value = metrics.get(key)
-    if isinstance(value, dict):
-        value = value.get("value")
-    return value
-
-
 def quality_metrics(
-    model: SegmentationModel,
-    X: np.ndarray,
-    labels: np.ndarray,
-    sizes: np.ndarray,
-    silhouette: dict[str, Any],
+    model: SegmentationModel, rows: SegmentedRows, silhouette: dict[str, Any], seed: int
 ) -> list[dict[str, Any]]:
     """The rows of the evaluation table: each measure on this table and at training.
 
@@ -108,100 +99,120 @@ def quality_metrics(
     ----------
     model : SegmentationModel
         The fitted model (centroids, training metrics, training segment shares).
-    X : numpy.ndarray
-        The prepared rows.
-    labels : numpy.ndarray
-        Segment of each row.
-    sizes : numpy.ndarray
-        Customers of this table in each segment.
+    rows : SegmentedRows
+        The prepared rows of the table and their segments.
     silhouette : dict
-        As returned by :func:`silhouette_data`.
+        As returned by :func:`silhouette_data` (its value is not measured again).
+    seed : int
+        Seed of an added index that samples (the built-in others are exact).
 
     Returns
     -------
     list of dict
         ``name``, ``unit`` (``count``, ``number`` or ``share``), ``value``, ``training``,
-        ``detail`` and ``explanation``.
+        ``detail`` and ``explanation``: the customers segmented, one row per registered
+        index (its label, in registry order), inertia, stability and the smallest share.
     """
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
-
     trained = model.metrics or {}
-    occupied = int((sizes > 0).sum())
-    separable = 2 <= occupied < labels.size
-    ch = float(calinski_harabasz_score(X, labels)) if separable else None
-    db = float(davies_bouldin_score(X, labels)) if separable else None
-    centroids = model.centroid_array
-    inertia = float(((X - centroids[labels]) ** 2).sum())
-    detail = ""
-    if silhouette["value"] is not None and not silhouette["exact"]:
-        detail = (
-            f"estimated on {silhouette['sample_size']:,} customers, 95% interval "
-            f"{silhouette['ci_low']:.3f} to {silhouette['ci_high']:.3f}"
-            if silhouette["ci_low"] is not None and silhouette["ci_high"] is not None
-            else f"estimated on {silhouette['sample_size']:,} customers"
-        )
-    smallest = float(sizes.min() / sizes.sum())
+    sizes = rows.sizes
+    here = _indices_here(rows, {"silhouette": silhouette["value"]}, seed)
+    details = {"silhouette": _silhouette_detail(silhouette)}
+    residuals = rows.X - model.centroid_array[rows.labels]
     return [
-        {
-            "name": "Customers segmented",
-            "unit": "count",
-            "value": int(labels.size),
-            "training": model.training.get("rows"),
-            "detail": "",
-            "explanation": "rows of the table placed in a segment",
-        },
-        {
-            "name": "Silhouette",
-            "unit": "number",
-            "value": silhouette["value"],
-            "training": _training_metric(trained, "silhouette"),
-            "detail": detail,
-            "explanation": "−1 to 1: how much closer customers are to their own segment than"
-            " to the next one; above 0.25 segments are distinct, above 0.5 clearly apart",
-        },
-        {
-            "name": "Calinski–Harabasz",
-            "unit": "number",
-            "value": ch,
-            "training": _training_metric(trained, "calinski_harabasz"),
-            "detail": "",
-            "explanation": "spread between segments relative to spread within them; higher"
-            " is better, compare only for the same data",
-        },
-        {
-            "name": "Davies–Bouldin",
-            "unit": "number",
-            "value": db,
-            "training": _training_metric(trained, "davies_bouldin"),
-            "detail": "",
-            "explanation": "average overlap of each segment with its most similar one;"
-            " lower is better, 0 means no overlap",
-        },
-        {
-            "name": "Inertia",
-            "unit": "number",
-            "value": inertia,
-            "training": _training_metric(trained, "inertia"),
-            "detail": "",
-            "explanation": "total squared distance of customers to their segment's centre"
-            " in the prepared features; grows with the number of customers",
-        },
-        {
-            "name": "Stability (ARI)",
-            "unit": "number",
-            "value": None,
-            "training": _training_metric(trained, "stability_ari"),
-            "detail": "",
-            "explanation": "0 to 1: agreement of the segments refitted on resampled data"
-            " (measured at training)",
-        },
-        {
-            "name": "Smallest segment share",
-            "unit": "share",
-            "value": smallest,
-            "training": min((s.share for s in model.segments), default=None),
-            "detail": "",
-            "explanation": "share of customers in the smallest segment; tiny segments are"
-            " hard to act on",
-        },
+        _measure(
+            "Customers segmented",
+            int(rows.labels.size),
+            model.training.get("rows"),
+            "rows of the table placed in a segment",
+            unit="count",
+        ),
+        *(
+            _measure(
+                entry.label,
+                here[entry.name],
+                _training_metric(trained, entry.name),
+                _index_explanation(entry),
+                detail=details.get(entry.name, ""),
+            )
+            for entry in registered_indices()
+        ),
+        _measure(
+            "Inertia",
+            float(np.einsum("ij,ij->", residuals, residuals)),
+            _training_metric(trained, "inertia"),
+            "total squared distance of customers to their segment's centre in the prepared"
+            " features; grows with the number of customers",
+        ),
+        _measure(
+            "Stability (ARI)",
+            None,
+            _training_metric(trained, "stability_ari"),
+            "0 to 1: agreement of the segments refitted on resampled data (measured at training)",
+        ),
+        _measure(
+            "Smallest segment share",
+            float(sizes.min() / sizes.sum()),
+            min((s.share for s in model.segments), default=None),
+            "share of customers in the smallest segment; tiny segments are hard to act on",
+            unit="share",
+        ),
     ]
+
+
+def _measure(
+    name: str,
+    value: Any,
+    training: Any,
+    explanation: str,
+    *,
+    unit: str = "number",
+    detail: str = "",
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "unit": unit,
+        "value": value,
+        "training": training,
+        "detail": detail,
+        "explanation": explanation,
+    }
+
+
+def _training_metric(metrics: dict[str, Any], key: str) -> Any:
+    value = metrics.get(key)
+    if isinstance(value, dict):
+        value = value.get("value")
+    return value
+
+
+def _indices_here(
+    rows: SegmentedRows, known: dict[str, float | None], seed: int
+) -> dict[str, float | None]:
+    """Every registered index on this table; those in ``known`` are not measured again."""
+    occupied = int(np.count_nonzero(rows.sizes))
+    separable = 2 <= occupied < rows.labels.size
+    rng = np.random.default_rng(seed)
+    out: dict[str, float | None] = {}
+    for entry in registered_indices():
+        if entry.name in known:
+            out[entry.name] = known[entry.name]
+        elif not separable:
+            out[entry.name] = None
+        else:
+            value = entry.measure(rows.X, [rows.labels], rng, _SILHOUETTE_MAX_EXACT)[0].value
+            out[entry.name] = float(value) if np.isfinite(value) else None
+    return out
+
+
+def _index_explanation(entry: KIndex) -> str:
+    better = f"{entry.direction} is better"
+    return f"{entry.description}; {better}" if entry.description else better
+
+
+def _silhouette_detail(silhouette: dict[str, Any]) -> str:
+    if silhouette["value"] is None or silhouette["exact"]:
+        return ""
+    estimated = f"estimated on {silhouette['sample_size']:,} customers"
+    if silhouette["ci_low"] is None or silhouette["ci_high"] is None:
+        return estimated
+    return f"{estimated}, 95% interval {silhouette['ci_low']:.3f} to {silhouette['ci_high']:.3f}"

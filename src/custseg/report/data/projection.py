@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..._utils.sampling import stratified_sample
-from ._common import MIN_DRAWN_PER_SEGMENT
+from ._common import MIN_DRAWN_PER_SEGMENT, SegmentedRows
 
 __all__ = ["projection"]
 
@@ -15,16 +15,14 @@ _MAX_DRAWN_POINTS = 5_000  # more points only blur the picture
 
 
 def projection(
-    X: np.ndarray, labels: np.ndarray, centroids: np.ndarray, rng: np.random.Generator
+    rows: SegmentedRows, centroids: np.ndarray, rng: np.random.Generator
 ) -> dict[str, Any]:
     """A sample of customers and the segment centres on the first two principal components.
 
     Parameters
     ----------
-    X : numpy.ndarray
-        The prepared rows.
-    labels : numpy.ndarray
-        Segment of each row.
+    rows : SegmentedRows
+        The prepared rows of the table and their segments.
     centroids : numpy.ndarray
         The segment centres, in the prepared features.
     rng : numpy.random.Generator
@@ -36,6 +34,7 @@ def projection(
         ``x``, ``y`` and ``labels`` of the drawn sample, ``centroids`` (k × 2),
         ``explained_variance_ratio`` (2), ``n_drawn`` and ``n_total``.
     """
+    X, labels = rows.X, rows.labels
     mean = X.mean(axis=0)
     centred = X - mean
     if X.shape[1] < 2:

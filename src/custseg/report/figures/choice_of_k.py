@@ -1,7 +1,7 @@
 """Figures of the "Choosing the number of segments" section: the elbow and the index panels.
 
 The index panels follow the report data, not a list written here: one panel per index
-in ``k_selection["indices"]`` (the registry :data:`custseg.cluster.indices.INDICES` as
+in ``k_selection["indices"]`` (the registry, :func:`custseg.cluster.indices.registered_indices`, as
 the data step found it), then the stability panel.
 """
 
