@@ -91,7 +91,7 @@ from .._utils.numeric import (
 )
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, DataError
-from .indices import Measured, registered_indices
+from .indices import KIndex, Measured, registered_indices
 from .kmeans import KMeansFit, fit_kmeans
 from .knee import KneeResult, find_knee
 from .rule import (
@@ -200,6 +200,27 @@ class KSelection:
                 return float(value) if np.isfinite(value) else None
         return None
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KSelection:
+        """Rebuild a selection written by :meth:`to_dict` (a model's ``k_selection``)."""
+        return cls(
+            candidates=[KCandidate.from_dict(c) for c in data["candidates"]],
+            knee=data["knee"],
+            recommended_k=data["recommended_k"],
+            explanation=data["explanation"],
+            rule=data["rule"],
+            n_rows=data["n_rows"],
+            rows_used=data["rows_used"],
+            sampled=data["sampled"],
+            n_init=data["n_init"],
+            n_resamples=data["n_resamples"],
+            max_resamples=data["max_resamples"],
+            min_share=data["min_share"],
+            min_stability=data["min_stability"],
+            knee_result=KneeResult.from_dict(data["knee_result"]),
+            timings=dict(data["timings"]),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (without the fits)."""
         return {
@@ -299,68 +320,30 @@ def choose_n_clusters(
         else seed_from(rng)
     )
 
-    if sample_size == "auto":
-        sample_size = DEFAULT_SELECTION_SAMPLE if n_rows > DEFAULT_SELECTION_SAMPLE else None
-    elif sample_size is not None:
-        sample_size = check_positive_int(sample_size, "sample_size", 2)
-        if sample_size <= max(ks):
-            raise ConfigError(f"sample_size={sample_size} should be > the largest k={max(ks)}")
-    sampled = sample_size is not None and sample_size < n_rows
-    if sampled:
-        rows = matrix[np.sort(rng.choice(n_rows, size=sample_size, replace=False))]
-    else:
-        rows = matrix
-    rows = np.asarray(rows, dtype=np.float64)
-
+    rows, sampled = _sweep_rows(matrix, sample_size, ks, rng)
     indices = registered_indices()  # read now: an index registered since import counts
     timings = {"fit": 0.0, "stability": 0.0, **{entry.name: 0.0 for entry in indices}}
-    evaluation = evaluation_rows(rows.shape[0], rng)
-    fits: dict[int, KMeansFit] = {}
-    stability: dict[int, StabilityResult] = {}
-
-    def measure(k: int) -> tuple[int, KMeansFit, StabilityResult, dict[str, float]]:
-        spent = {"fit": 0.0, "stability": 0.0}
-        fit, result = _fit_and_measure(
-            rows,
-            k,
-            np.random.default_rng([base_seed, k]),
-            n_init=n_init,
-            n_resamples=n_resamples,
-            max_resamples=max_resamples,
-            min_stability=min_stability,
-            evaluation=evaluation,
-            timings=spent,
-        )
-        return k, fit, result, spent
-
-    # Every k draws from its own generator, so the k can be measured in any order and
-    # on two threads (scikit-learn's Lloyd releases the GIL) with the same results.
-    # Largest k first: the longest jobs start first.
-    workers = n_workers() if rows.shape[0] < _PARALLEL_ROWS else 1
-    order = sorted(ks, reverse=True)
-    with (
-        progress.stage("Choosing the number of segments", total=len(ks)) as stage,
-        library_threads(1 if workers > 1 else None),
-        ThreadPoolExecutor(max_workers=workers) as pool,
-    ):
-        for done in as_completed([pool.submit(measure, k) for k in order]):
-            k, fits[k], stability[k], spent = done.result()
-            for name, seconds in spent.items():
-                timings[name] += seconds
-            stage.advance(1)
-
+    fits, stability = _fit_every_k(
+        rows,
+        ks,
+        base_seed,
+        evaluation_rows(rows.shape[0], rng),
+        progress,
+        timings,
+        n_init=n_init,
+        n_resamples=n_resamples,
+        max_resamples=max_resamples,
+        min_stability=min_stability,
+    )
     labelings = [fits[k].labels for k in ks]
-    measured: dict[str, list[Measured]] = {}
-    for entry in indices:
-        started = time.perf_counter()
-        # The sweep's rows are few (<= 20,000 by default): one BLAS thread is faster
-        # than a busy-waiting pool on a shared machine.
-        with single_threaded_blas():
-            measured[entry.name] = entry.measure(
-                rows, labelings, np.random.default_rng([base_seed, 0]), silhouette_max_exact
-            )
-        timings[entry.name] = time.perf_counter() - started
-
+    measured = _measure_indices(
+        indices,
+        rows,
+        labelings,
+        np.random.default_rng([base_seed, 0]),
+        silhouette_max_exact,
+        timings,
+    )
     decision = decide_k(
         ks,
         [fits[k].inertia for k in ks],
@@ -398,6 +381,91 @@ def choose_n_clusters(
         },
         max_resamples=max_resamples if n_resamples else 0,
     )
+
+
+def _sweep_rows(
+    matrix: np.ndarray,
+    sample_size: int | Literal["auto"] | None,
+    ks: list[int],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, bool]:
+    """The rows the sweep runs on (a random sample of ``sample_size`` rows, or all)."""
+    n_rows = matrix.shape[0]
+    if sample_size == "auto":
+        sample_size = DEFAULT_SELECTION_SAMPLE if n_rows > DEFAULT_SELECTION_SAMPLE else None
+    elif sample_size is not None:
+        sample_size = check_positive_int(sample_size, "sample_size", 2)
+        if sample_size <= max(ks):
+            raise ConfigError(f"sample_size={sample_size} should be > the largest k={max(ks)}")
+    sampled = sample_size is not None and sample_size < n_rows
+    if sampled:
+        rows = matrix[np.sort(rng.choice(n_rows, size=sample_size, replace=False))]
+    else:
+        rows = matrix
+    return np.asarray(rows, dtype=np.float64), sampled
+
+
+def _fit_every_k(
+    rows: np.ndarray,
+    ks: list[int],
+    base_seed: int,
+    evaluation: np.ndarray | None,
+    progress: Progress,
+    timings: dict[str, float],
+    **settings: Any,
+) -> tuple[dict[int, KMeansFit], dict[int, StabilityResult]]:
+    """The fit and the stability of every k (``settings``: those of :func:`_fit_and_measure`)."""
+    fits: dict[int, KMeansFit] = {}
+    stability: dict[int, StabilityResult] = {}
+
+    def measure(k: int) -> tuple[int, KMeansFit, StabilityResult, dict[str, float]]:
+        spent = {"fit": 0.0, "stability": 0.0}
+        fit, result = _fit_and_measure(
+            rows,
+            k,
+            np.random.default_rng([base_seed, k]),
+            evaluation=evaluation,
+            timings=spent,
+            **settings,
+        )
+        return k, fit, result, spent
+
+    # Every k draws from its own generator, so the k can be measured in any order and
+    # on several threads (scikit-learn's Lloyd releases the GIL) with the same results.
+    # Largest k first: the longest jobs start first.
+    workers = min(n_workers(), len(ks)) if rows.shape[0] < _PARALLEL_ROWS else 1
+    order = sorted(ks, reverse=True)
+    with (
+        progress.stage("Choosing the number of segments", total=len(ks)) as stage,
+        library_threads(1 if workers > 1 else None),
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
+        for done in as_completed([pool.submit(measure, k) for k in order]):
+            k, fits[k], stability[k], spent = done.result()
+            for name, seconds in spent.items():
+                timings[name] += seconds
+            stage.advance(1)
+    return fits, stability
+
+
+def _measure_indices(
+    indices: Sequence[KIndex],
+    rows: np.ndarray,
+    labelings: list[np.ndarray],
+    rng: np.random.Generator,
+    max_exact: int,
+    timings: dict[str, float],
+) -> dict[str, list[Measured]]:
+    """Every index of every labeling of ``rows``, timed."""
+    measured: dict[str, list[Measured]] = {}
+    for entry in indices:
+        started = time.perf_counter()
+        # The sweep's rows are few (<= 20,000 by default): one BLAS thread is faster
+        # than a busy-waiting pool on a shared machine.
+        with single_threaded_blas():
+            measured[entry.name] = entry.measure(rows, labelings, rng, max_exact)
+        timings[entry.name] = time.perf_counter() - started
+    return measured
 
 
 def _fit_and_measure(
