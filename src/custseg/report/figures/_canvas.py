@@ -10,8 +10,9 @@ software/version metadata, so the same data gives the same bytes.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -20,15 +21,18 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, FuncFormatter
 
-from .._format import fmt_compact
+from .._format import fmt_compact, fmt_segment
+from .._shared import segment_colors
 
 __all__ = [
     "ACCENT",
     "LINE",
     "MUTED",
     "LinearTicks",
+    "SegmentLegend",
     "as_float",
     "compact_axis",
+    "empty_figure",
     "figure",
     "legend_columns",
     "log_axis",
@@ -89,6 +93,50 @@ def legend_columns(labels: Sequence[str], width: float, fontsize: float = 8.0) -
     # An average glyph of DejaVu Sans is about 0.6 em; the handle and the gaps add ~3 em.
     entry = (0.6 * longest + 3.0) * fontsize / 72.0
     return max(1, min(len(labels), int((width - 0.3) // entry)))
+
+
+@dataclass(frozen=True)
+class SegmentLegend:
+    """The legend of the segments below a figure: every segment listed, in its colour.
+
+    Build it with :meth:`for_segments` before the figure, to size the figure with
+    :attr:`height`; draw it with :meth:`draw`.
+    """
+
+    labels: list[str]
+    colors: list[str]
+    ids: list[int]
+    ncols: int
+
+    @classmethod
+    def for_segments(cls, segments: Sequence[dict[str, Any]], width: float) -> SegmentLegend:
+        """The legend of ``segments`` (``id`` and ``name``) across ``width`` inches."""
+        labels = [fmt_segment(s["id"], s["name"], width=48, lines=1) for s in segments]
+        ids = [int(s["id"]) for s in segments]
+        return cls(labels, segment_colors(len(segments)), ids, legend_columns(labels, width))
+
+    @property
+    def height(self) -> float:
+        """Inches the legend's rows add below the plot."""
+        return 0.2 * -(-len(self.labels) // self.ncols)
+
+    def color(self, segment_id: Any) -> str:
+        """The colour of segment ``segment_id``, the same in every figure."""
+        return self.colors[int(segment_id)]
+
+    def draw(self, fig: Figure, handle: Callable[[str, str], Any]) -> None:
+        """Below the plot, in as many columns as fit: ``handle(colour, label)`` each."""
+        handles = [
+            handle(self.color(i), label) for i, label in zip(self.ids, self.labels, strict=True)
+        ]
+        fig.legend(handles=handles, loc="outside lower center", ncols=self.ncols)
+
+
+def empty_figure(width: float, height: float, text: str) -> bytes:
+    """A figure holding only a centred note, for data with nothing to draw."""
+    with figure(width, height) as fig:
+        note(fig.add_subplot(), text)
+        return png(fig)
 
 
 def png(fig: Figure) -> bytes:

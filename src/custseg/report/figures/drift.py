@@ -12,7 +12,7 @@ import numpy as np
 
 from .._format import fmt_compact, fmt_share
 from .._shared import segment_colors
-from ._canvas import MUTED, figure, note, png
+from ._canvas import MUTED, empty_figure, figure, png
 
 __all__ = [
     "STATUS_COLORS",
@@ -75,11 +75,10 @@ def feature_drift_figure(feature: dict[str, Any]) -> bytes:
     # Bins empty on both sides (an open outer bin, no gaps) say nothing: leave them out.
     keep = (then > 0) | (now > 0)
     color = STATUS_COLORS.get(feature.get("status", ""), MUTED)
+    if not keep.any():
+        return empty_figure(7.5, 2.9, "No value to compare")
     with figure(7.5, 2.9) as fig:
         ax = fig.add_subplot()
-        if not keep.any():
-            note(ax, "No value to compare")
-            return png(fig)
         x = np.arange(int(keep.sum()))
         ax.bar(x - 0.2, then[keep], width=0.4, color=THEN_COLOR, label="at training")
         ax.bar(x + 0.2, now[keep], width=0.4, color=color, label="now")
@@ -112,11 +111,10 @@ def segment_shares_figure(segments: list[dict[str, Any]]) -> bytes:
     """
     colors = segment_colors(len(segments))
     height = max(2.2, 0.55 * len(segments) + 1.0)
+    if not segments:
+        return empty_figure(7.5, height, "No segment")
     with figure(7.5, height) as fig:
         ax = fig.add_subplot()
-        if not segments:
-            note(ax, "No segment")
-            return png(fig)
         # Segment 0 at the top, like a table.
         y = np.arange(len(segments))[::-1]
         then = np.array([float(s["share_then"]) for s in segments]) * 100

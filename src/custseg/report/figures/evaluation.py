@@ -8,7 +8,7 @@ import numpy as np
 
 from .._format import fmt_segment
 from .._shared import segment_colors
-from ._canvas import ACCENT, as_float, figure, note, png
+from ._canvas import ACCENT, as_float, empty_figure, figure, png
 
 __all__ = ["silhouette_figure"]
 
@@ -32,11 +32,10 @@ def silhouette_figure(silhouette: dict[str, Any], segments: list[dict[str, Any]]
     colors = segment_colors(len(segments))
     groups = [as_float(values) for values in silhouette["values_by_segment"]]
     total = sum(g.size for g in groups)
+    if total == 0:
+        return empty_figure(8.0, 5.2, "Silhouette values were not computed")
     with figure(8.0, 5.2) as fig:
         ax = fig.add_subplot()
-        if total == 0:
-            note(ax, "Silhouette values were not computed")
-            return png(fig)
         gap = max(10, total // 40)
         lower = 0
         centers = []

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._format import fmt_int
-from ._canvas import figure, note, png
+from ._canvas import empty_figure, figure, png
 
 __all__ = ["migration_figure"]
 
@@ -40,11 +40,11 @@ def migration_figure(
     """
     counts = np.asarray(matrix, dtype=np.int64)
     rows, cols = counts.shape
-    with figure(max(5.0, 1.1 * cols + 3.2), max(2.6, 0.55 * rows + 1.8)) as fig:
+    width, height = max(5.0, 1.1 * cols + 3.2), max(2.6, 0.55 * rows + 1.8)
+    if counts.sum() == 0:
+        return empty_figure(width, height, "No customer in both tables")
+    with figure(width, height) as fig:
         ax = fig.add_subplot()
-        if counts.sum() == 0:
-            note(ax, "No customer in both tables")
-            return png(fig)
         totals = counts.sum(axis=1, keepdims=True)
         shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
         image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._format import fmt_label, fmt_number
-from ._canvas import MUTED, as_float, compact_axis, figure, log_axis, note, png
+from ._canvas import MUTED, as_float, compact_axis, empty_figure, figure, log_axis, png
 
 __all__ = ["correlation_figure", "distributions_figure", "missing_values_figure"]
 
@@ -26,11 +26,10 @@ def missing_values_figure(missing: list[dict[str, Any]]) -> bytes:
         The PNG image.
     """
     height = max(2.0, 0.28 * len(missing) + 1.0)
+    if not missing:
+        return empty_figure(7.5, height, "No feature columns")
     with figure(7.5, height) as fig:
         ax = fig.add_subplot()
-        if not missing:
-            note(ax, "No feature columns")
-            return png(fig)
         names = [fmt_label(m["column"]) for m in missing][::-1]
         shares = np.array([float(m["share"]) for m in missing][::-1]) * 100
         counts = [int(m["n_missing"]) for m in missing][::-1]
@@ -72,10 +71,9 @@ def distributions_figure(distributions: list[dict[str, Any]]) -> bytes:
     n = len(distributions)
     cols = max(1, min(4, n))
     rows = max(1, -(-n // cols))
+    if n == 0:
+        return empty_figure(2.75 * cols + 0.2, 2.1 * rows + 0.4, "No numeric feature to show")
     with figure(2.75 * cols + 0.2, 2.1 * rows + 0.4) as fig:
-        if n == 0:
-            note(fig.add_subplot(), "No numeric feature to show")
-            return png(fig)
         axes = fig.subplots(rows, cols, squeeze=False)
         for ax, item in zip(axes.flat, distributions, strict=False):
             edges = as_float(item["edges"])
@@ -117,11 +115,10 @@ def correlation_figure(correlation: dict[str, Any]) -> bytes:
         len(columns), len(columns)
     )
     size = max(4.0, 0.42 * len(columns) + 2.5)
+    if not columns:
+        return empty_figure(size + 1.2, size, "Not enough numeric columns for correlations")
     with figure(size + 1.2, size) as fig:
         ax = fig.add_subplot()
-        if not columns:
-            note(ax, "Not enough numeric columns for correlations")
-            return png(fig)
         image = ax.imshow(np.ma.masked_invalid(matrix), cmap="RdBu_r", vmin=-1, vmax=1)
         labels = [fmt_label(c) for c in columns]
         ax.set_xticks(range(len(columns)), labels, rotation=60, ha="right", fontsize=7.5)

@@ -9,8 +9,15 @@ from matplotlib.colors import LogNorm
 from matplotlib.patches import Patch
 
 from .._format import fmt_label, fmt_lift, fmt_segment
-from .._shared import segment_colors
-from ._canvas import as_float, compact_axis, figure, legend_columns, log_axis, note, png
+from ._canvas import (
+    SegmentLegend,
+    as_float,
+    compact_axis,
+    empty_figure,
+    figure,
+    log_axis,
+    png,
+)
 
 __all__ = ["feature_boxes_figure", "lift_figure"]
 
@@ -37,11 +44,10 @@ def lift_figure(lift: dict[str, Any]) -> bytes:
     # (shortened) feature names.
     height = max(3.0, 0.3 * len(features) + 2.1)
     width = max(6.0, 1.05 * len(names) + 4.6)
+    if not features or not names:
+        return empty_figure(width, height, "No profile to show")
     with figure(width, height) as fig:
         ax = fig.add_subplot()
-        if not features or not names:
-            note(ax, "No profile to show")
-            return png(fig)
         usable = np.isfinite(matrix) & (matrix > 0)
         # The colour scale is symmetric in log space around 1, capped at 10×, so
         # "twice the average" and "half the average" get equally strong colours.
@@ -102,18 +108,15 @@ def feature_boxes_figure(
     bytes
         The PNG image.
     """
-    colors = segment_colors(len(segments))
     n = len(feature_boxes)
     cols = max(1, min(3, n))
     rows = max(1, -(-n // cols))
-    labels = [fmt_segment(s["id"], s["name"], width=48, lines=1) for s in segments]
     width = max(7.5, 3.65 * cols + 0.2)
-    ncols = legend_columns(labels, width)
-    legend_rows = -(-len(labels) // ncols)
-    with figure(width, 2.6 * rows + 0.5 + 0.2 * legend_rows) as fig:
-        if n == 0:
-            note(fig.add_subplot(), "No distinguishing feature to show")
-            return png(fig)
+    legend = SegmentLegend.for_segments(segments, width)
+    height = 2.6 * rows + 0.5 + legend.height
+    if n == 0:
+        return empty_figure(width, height, "No distinguishing feature to show")
+    with figure(width, height) as fig:
         axes = fig.subplots(rows, cols, squeeze=False)
         for ax, item in zip(axes.flat, feature_boxes, strict=False):
             stats = [
@@ -143,7 +146,7 @@ def feature_boxes_figure(
                 },
             )
             for box, b in zip(parts["boxes"], item["boxes"], strict=True):
-                box.set_facecolor(colors[int(b["segment_id"])])
+                box.set_facecolor(legend.color(b["segment_id"]))
                 box.set_alpha(0.85)
             if item.get("log_scale"):
                 log_axis(ax, "y")
@@ -153,9 +156,5 @@ def feature_boxes_figure(
             ax.set_xlabel("segment")
         for ax in list(axes.flat)[n:]:
             ax.set_axis_off()
-        handles = [
-            Patch(color=colors[int(s["id"])], label=label)
-            for s, label in zip(segments, labels, strict=True)
-        ]
-        fig.legend(handles=handles, loc="outside lower center", ncols=ncols)
+        legend.draw(fig, lambda color, label: Patch(color=color, label=label))
         return png(fig)

@@ -7,9 +7,7 @@ from typing import Any
 import numpy as np
 from matplotlib.lines import Line2D
 
-from .._format import fmt_segment
-from .._shared import segment_colors
-from ._canvas import as_float, figure, legend_columns, png
+from ._canvas import SegmentLegend, as_float, figure, png
 
 __all__ = ["projection_figure"]
 
@@ -30,14 +28,12 @@ def projection_figure(projection: dict[str, Any], segments: list[dict[str, Any]]
     bytes
         The PNG image.
     """
-    colors = segment_colors(len(segments))
     x = as_float(projection["x"])
     y = as_float(projection["y"])
     labels = np.asarray(projection["labels"], dtype=np.int64)
     ratio = list(projection.get("explained_variance_ratio") or [None, None])
-    legend = [fmt_segment(s["id"], s["name"], width=48, lines=1) for s in segments]
-    ncols = legend_columns(legend, 8.5)
-    with figure(8.5, 5.6 + 0.2 * -(-len(legend) // ncols)) as fig:
+    legend = SegmentLegend.for_segments(segments, 8.5)
+    with figure(8.5, 5.6 + legend.height) as fig:
         ax = fig.add_subplot()
         for seg in segments:
             mask = labels == int(seg["id"])
@@ -46,13 +42,13 @@ def projection_figure(projection: dict[str, Any], segments: list[dict[str, Any]]
                 y[mask],
                 s=6,
                 alpha=0.45,
-                color=colors[int(seg["id"])],
+                color=legend.color(seg["id"]),
                 linewidths=0,
                 rasterized=True,
             )
         for seg, (cx, cy) in zip(segments, projection["centroids"], strict=True):
             ax.scatter(
-                [cx], [cy], s=220, color=colors[int(seg["id"])], edgecolors="black", zorder=3
+                [cx], [cy], s=220, color=legend.color(seg["id"]), edgecolors="black", zorder=3
             )
             ax.text(
                 cx,
@@ -64,12 +60,9 @@ def projection_figure(projection: dict[str, Any], segments: list[dict[str, Any]]
                 weight="bold",
                 zorder=4,
             )
-        handles = [
-            Line2D([], [], marker="o", ls="", color=colors[int(seg["id"])], label=label)
-            for seg, label in zip(segments, legend, strict=True)
-        ]
-        # Below the plot, in as many columns as fit: every segment is listed.
-        fig.legend(handles=handles, loc="outside lower center", ncols=ncols)
+        legend.draw(
+            fig, lambda color, label: Line2D([], [], marker="o", ls="", color=color, label=label)
+        )
         ax.set_xlabel(f"first principal component ({_pct(ratio[0])} of the variance)")
         ax.set_ylabel(f"second principal component ({_pct(ratio[1])} of the variance)")
         ax.set_title(
