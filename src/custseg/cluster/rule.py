@@ -30,9 +30,10 @@ RULE = (
     "stable. 2. A stable k is eligible when its smallest segment holds >= min_share "
     "of the rows; if no stable k is, the stable k with the largest smallest segment "
     "are eligible. 3. k = 2 stays eligible only when no k >= 3 is: a two-way split is "
-    "rarely actionable. 4. Among the eligible k, four indices vote: best silhouette, "
-    "best Calinski-Harabasz, best (lowest) Davies-Bouldin and the knee of the inertia "
-    "curve (Kneedle on log inertia, when eligible); the k with most votes is "
+    "rarely actionable. 4. Among the eligible k, every registered index that votes "
+    "(by default the best silhouette, best Calinski-Harabasz and best (lowest) "
+    "Davies-Bouldin) and the knee of the inertia curve (Kneedle on log inertia, when "
+    "eligible) vote; the k with most votes is "
     "recommended, a tie going to the knee if it is tied, otherwise to the best "
     "silhouette."
 )
