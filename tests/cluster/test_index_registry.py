@@ -31,6 +31,8 @@ from custseg.cluster.indices import (
 from custseg.cluster.kmeans import assign, fit_kmeans
 from custseg.cluster.summaries import SegmentAccumulator, evaluation_from_summary
 from custseg.config import FitConfig
+from custseg.engines import run_fit
+from custseg.engines.stream import StreamEngine
 from custseg.exceptions import ConfigError
 from custseg.pipeline import fit_to_folder
 from custseg.report._format import fmt_number
@@ -179,6 +181,20 @@ def test_the_large_table_evaluation_measures_a_row_index_on_the_sample(
         "within_share",
     ]
     assert metrics["evaluated_on"]["sample"] == ["silhouette", "dunn"]
+
+
+def test_the_stream_engine_measures_each_added_index_where_it_can(
+    added: None, blobs: tuple[np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    path = tmp_path / "customers.parquet"
+    pd.DataFrame(blobs[0], columns=["recency", "frequency", "monetary"]).to_parquet(path)
+    engine = StreamEngine(path, chunk_rows=100, sample_rows=200)
+    model, _ = run_fit(engine, FitConfig(k_range=(2, 4), n_resamples=2))
+    assert model.metrics["engine"] == "stream" and model.metrics["n_rows"] == 500
+    where = model.metrics["evaluated_on"]
+    assert "within_share" in where["all_rows"] and where["sample_rows"] == 200
+    assert where["sample"] == ["silhouette", "dunn"]
+    assert model.metrics["dunn"] > 0 and 0 < model.metrics["within_share"] < 1
 
 
 def test_registering_checks_the_entry_and_unregistering_restores_the_registry() -> None:
