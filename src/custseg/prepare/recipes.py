@@ -11,17 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from .._utils.lazy import lazy_module
 from ..exceptions import ConfigError, ModelError
-
-if TYPE_CHECKING:
-    import pandas as pd
-else:
-    pd = lazy_module("pandas")
 
 __all__ = [
     "DomainFeature",
@@ -266,11 +260,3 @@ def compute_domain_feature(spec: DomainFeature, columns: Mapping[str, np.ndarray
         [labels["both"], labels["oneoff_only"], labels["installments_only"]],
         default=labels["none"],
     ).astype(object)
-
-
-def derived_frame(
-    specs: list[DomainFeature], columns: Mapping[str, np.ndarray], index: pd.Index
-) -> pd.DataFrame:
-    """All ``specs`` computed from ``columns``, as a frame on ``index``."""
-    data = {spec.name: compute_domain_feature(spec, columns) for spec in specs}
-    return pd.DataFrame(data, index=index)
