@@ -1,8 +1,8 @@
 """Private helpers shared by the numerical engine (silhouette, segmenter, selection,
 evaluation): input checks for matrices and labels, randomness, and thread control.
 
-Threads: the engine runs its numpy work in its own small pool of Python threads
-(numpy and BLAS release the GIL) with BLAS itself held to one thread, and runs
+Threads: the engine runs its numpy work in its own pool of Python threads, one per
+usable core (numpy and BLAS release the GIL), with BLAS itself held to one thread, and runs
 scikit-learn's K-means with one OpenMP thread on small data. Library thread pools
 busy-wait: when the machine's two cores are shared with other work they can be
 many times slower than one thread, whereas blocked Python threads cost nothing.
@@ -143,12 +143,20 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
 
 
 def n_workers() -> int:
-    """Threads the engine uses: the cores available to the process, at most 2."""
-    try:
+    """Threads the engine uses: one per core this process may run on.
+
+    The usable cores, not the machine's: a container or ``taskset`` may allow fewer.
+    ``os.process_cpu_count`` (Python 3.13) says so; before it, the affinity mask does
+    where the platform has one, and ``os.cpu_count`` elsewhere.
+    """
+    process_cpu_count = getattr(os, "process_cpu_count", None)
+    if process_cpu_count is not None:
+        cores = process_cpu_count()
+    elif hasattr(os, "sched_getaffinity"):
         cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - platforms without affinity
-        cores = os.cpu_count() or 1
-    return max(1, min(2, cores))
+    else:  # macOS and Windows before Python 3.13
+        cores = os.cpu_count()
+    return max(1, cores or 1)
 
 
 def parallel_map(function: Callable[[T], Any], items: Sequence[T], workers: int) -> list[Any]:
