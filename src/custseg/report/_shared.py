@@ -13,7 +13,7 @@ __all__ = ["PALETTE", "REPORT_DATA_VERSION", "segment_colors"]
 REPORT_DATA_VERSION = 1
 """Version of the report data layout; bumped when keys change meaning."""
 
-# Seaborn's "colorblind" palette, written out so that drawing does not import seaborn.
+# Seaborn's "colorblind" palette, written out: custseg does not depend on seaborn.
 PALETTE = (
     "#0173b2",
     "#de8f05",
