@@ -24,7 +24,7 @@ pyspark is imported inside the functions: the module loads without it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -139,63 +139,46 @@ def fit_kmeans_spark(
     -------
     SparkKMeansFit
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ConfigError(f"k={k!r} should be a positive integer")
+    k = check_positive_int(k, "k", 1)
     n_init = check_positive_int(n_init, "n_init", 1)
     rng = generator(random_state)
     rows = df if _VECTOR in df.columns else with_vector(df)
-    seeds = [seed_from(rng) for _ in range(n_init)]
-    return _fit_many(rows, [(k, seeds)], max_iter, tol)[k]
-
-
-def _fit_many(
-    rows: Any, plan: list[tuple[int, list[int]]], max_iter: int, tol: float
-) -> dict[int, SparkKMeansFit]:
-    """Fit every (k, seed) start; keep the best start per k."""
-    from pyspark.ml.clustering import KMeans
-
-    names = _feature_names(rows)
     started = time.perf_counter()
-
-    def one(task: tuple[int, int]) -> tuple[int, int, Any, float]:
-        k, seed = task
-        model = KMeans(
-            k=k,
-            featuresCol=_VECTOR,
-            predictionCol=_LABEL,
-            initMode="k-means||",
-            initSteps=2,
-            maxIter=max_iter,
-            tol=tol,
-            seed=seed,
-        ).fit(rows)
-        return k, seed, model, float(model.summary.trainingCost)
-
-    tasks = [(k, seed) for k, seeds in plan for seed in seeds]
     # One start after the other: concurrent MLlib fits were measured up to 13x slower
     # than sequential ones on two cores (four k-means|| seedings compete for the heap).
-    results = [one(task) for task in tasks]
-    best: dict[int, tuple[Any, float]] = {}
-    for k, _, model, cost in results:  # in task order: ties keep the first start
-        if k not in best or cost < best[k][1]:
-            best[k] = (model, cost)
+    best: tuple[Any, float] | None = None
+    for seed in [seed_from(rng) for _ in range(n_init)]:
+        model = _mllib_kmeans(k, seed, max_iter, tol).fit(rows)
+        cost = float(model.summary.trainingCost)
+        if best is None or cost < best[1]:  # ties keep the first start
+            best = (model, cost)
+    assert best is not None
+    model = best[0]
+    names = _feature_names(rows)
+    raw = np.asarray(model.clusterCenters(), dtype=np.float64).reshape(-1, len(names))
+    summary = _summarise(model.transform(rows), raw, names)
+    order = canonical_permutation(raw, summary.sizes)
+    return SparkKMeansFit(
+        centroids=np.ascontiguousarray(raw[order]),
+        summary=summary.permuted(order),
+        n_iter=int(model.summary.numIter) if model.hasSummary else 0,
+        seconds=time.perf_counter() - started,
+    )
 
-    def summarise(k: int) -> tuple[int, SparkKMeansFit]:
-        model = best[k][0]
-        raw = np.asarray(model.clusterCenters(), dtype=np.float64).reshape(-1, len(names))
-        summary = _summarise(model.transform(rows), raw, names)
-        order = canonical_permutation(raw, summary.sizes)
-        n_iter = int(model.summary.numIter) if model.hasSummary else 0
-        return k, SparkKMeansFit(
-            centroids=np.ascontiguousarray(raw[order]),
-            summary=summary.permuted(order),
-            n_iter=n_iter,
-            seconds=0.0,
-        )
 
-    fits = dict(summarise(k) for k in sorted(best))
-    seconds = time.perf_counter() - started
-    return {k: replace(fit, seconds=seconds) for k, fit in fits.items()}
+def _mllib_kmeans(k: int, seed: int, max_iter: int, tol: float) -> Any:
+    from pyspark.ml.clustering import KMeans
+
+    return KMeans(
+        k=k,
+        featuresCol=_VECTOR,
+        predictionCol=_LABEL,
+        initMode="k-means||",
+        initSteps=2,
+        maxIter=max_iter,
+        tol=tol,
+        seed=seed,
+    )
 
 
 def _summarise(predicted: Any, centroids: np.ndarray, names: list[str]) -> SegmentSummary:
