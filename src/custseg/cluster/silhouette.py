@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -56,6 +56,7 @@ __all__ = [
     "SilhouetteResult",
     "silhouette",
     "silhouette_many",
+    "SilhouetteOptions",
     "silhouette_samples_exact",
     "DEFAULT_MAX_EXACT",
     "DEFAULT_SAMPLE_SIZE",
@@ -166,18 +167,19 @@ def silhouette_samples_exact(X: Any, labels: Any, *, chunk_size: int | None = No
     return _exact_samples(matrix, [compact], block)[0]
 
 
-def silhouette(
-    X: Any,
-    labels: Any,
-    *,
-    max_exact: int = DEFAULT_MAX_EXACT,
-    sample_size: int = DEFAULT_SAMPLE_SIZE,
-    n_bootstrap: int = DEFAULT_N_BOOTSTRAP,
-    confidence: float = 0.95,
-    min_per_segment: int = DEFAULT_MIN_PER_SEGMENT,
-    random_state: RandomState = None,
-    chunk_size: int | None = None,
-) -> SilhouetteResult:
+class SilhouetteOptions(TypedDict, total=False):
+    """The options of :func:`silhouette` and :func:`silhouette_many` (see the former)."""
+
+    max_exact: int
+    sample_size: int
+    n_bootstrap: int
+    confidence: float
+    min_per_segment: int
+    random_state: RandomState
+    chunk_size: int | None
+
+
+def silhouette(X: Any, labels: Any, **options: Unpack[SilhouetteOptions]) -> SilhouetteResult:
     """Silhouette of a segmentation: exact up to ``max_exact`` rows, estimated above.
 
     Parameters
@@ -198,9 +200,9 @@ def silhouette(
     min_per_segment : int, default 100
         Rows every segment contributes to the sample (all of its rows if it has
         fewer), so small segments are represented.
-    random_state : int, numpy.random.Generator or None
+    random_state : int, numpy.random.Generator or None, default None
         Seed of the sample and of the bootstrap.
-    chunk_size : int, optional
+    chunk_size : int or None, default None
         Block side of the exact computation (see :func:`silhouette_samples_exact`).
 
     Returns
@@ -215,17 +217,7 @@ def silhouette(
     ConfigError
         If an option is out of range.
     """
-    return silhouette_many(
-        X,
-        [labels],
-        max_exact=max_exact,
-        sample_size=sample_size,
-        n_bootstrap=n_bootstrap,
-        confidence=confidence,
-        min_per_segment=min_per_segment,
-        random_state=random_state,
-        chunk_size=chunk_size,
-    )[0]
+    return silhouette_many(X, [labels], **options)[0]
 
 
 def silhouette_many(
