@@ -173,18 +173,9 @@ def shorten_words(text: str, limit: int) -> str:
     ``... indicator 004``): this keeps as many leading words as fit, an ellipsis and
     the last word, so that shortened labels stay apart.
 
-    Parameters
-    ----------
-    text : str
-        Words separated by spaces.
-    limit : int
-        Largest length of the result (at least 5).
-
-    Returns
-    -------
-    str
-        ``text`` unchanged when it fits; else ``"<first words>… <last word>"``, or
-        :func:`shorten` of it when its last word is too long to keep.
+    ``text`` and ``limit`` (at least 5 here) are those of :func:`shorten`. The result is
+    ``text`` unchanged when it fits; else ``"<first words>… <last word>"``, or
+    :func:`shorten` of it when its last word is too long to keep.
     """
     words = str(text).split()
     joined = " ".join(words)
