@@ -2,12 +2,14 @@
 
 :func:`~custseg.explain.profiles.profile_segments` and
 :func:`~custseg.explain.rules.segment_rules` take the same inputs (a table in original
-units and one segment label per row) and refuse them with the same messages.
+units and one segment label per row) and refuse them with the same messages; their
+``from_dict`` methods refuse malformed data with one message too (:func:`reading`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,22 @@ import pandas as pd
 from .._utils.text import count as plural
 from ..exceptions import DataError, SchemaError
 
-__all__ = ["numeric_feature_columns", "validate_labels", "numeric_matrix"]
+__all__ = ["numeric_feature_columns", "validate_labels", "numeric_matrix", "reading"]
+
+
+@contextmanager
+def reading(what: str, writer: str) -> Iterator[None]:
+    """Turn a missing or mistyped field met inside the block into one :class:`DataError`.
+
+    ``what`` names the data (``"rule"``), ``writer`` the method whose output it should
+    be (``"SegmentRule.to_dict()"``).
+    """
+    try:
+        yield
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(
+            f"the {what} data is incomplete or malformed ({exc!r}); pass the output of {writer}"
+        ) from exc
 
 
 def numeric_feature_columns(frame: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:

@@ -43,7 +43,7 @@ from .._utils.io import atomic_path
 from .._utils.sampling import stratified_sample
 from .._utils.text import neutralise_formulas
 from ..exceptions import DataError
-from ._inputs import numeric_feature_columns, numeric_matrix, validate_labels
+from ._inputs import numeric_feature_columns, numeric_matrix, reading, validate_labels
 
 __all__ = ["SegmentProfiles", "profile_segments", "PROFILE_COLUMNS"]
 
@@ -236,7 +236,7 @@ class SegmentProfiles:
         DataError
             If the dictionary does not have the fields written by :meth:`to_dict`.
         """
-        try:
+        with reading("profile", "SegmentProfiles.to_dict()"):
             population = pd.DataFrame.from_dict(
                 {f: {k: _nan(v) for k, v in s.items()} for f, s in data["population"].items()},
                 orient="index",
@@ -270,11 +270,6 @@ class SegmentProfiles:
             n_rows = int(data["n_rows"])
             clustering = data.get("clustering_features")
             median_sample = data.get("median_sample_size")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(
-                f"the profile data is incomplete or malformed ({exc!r});"
-                " pass the output of SegmentProfiles.to_dict()"
-            ) from exc
         table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
         # Same row order as profile_segments: by segment, then in feature order.
         position = {f: i for i, f in enumerate(population.index)}

@@ -33,11 +33,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._utils.checks import check_int
 from .._utils.numeric import n_workers, parallel_map
 from .._utils.sampling import stratified_sample
 from .._utils.text import plain
 from ..exceptions import ConfigError, DataError, SchemaError
-from ._inputs import numeric_feature_columns, numeric_matrix, validate_labels
+from ._inputs import numeric_feature_columns, numeric_matrix, reading, validate_labels
 from ._rule_search import ObservedValues, choose_clauses, tree_paths
 from .conditions import Condition, Operator, evaluate_clauses
 
@@ -131,7 +132,7 @@ class SegmentRule:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SegmentRule:
         """Rebuild a rule from :meth:`to_dict` output."""
-        try:
+        with reading("rule", "SegmentRule.to_dict()"):
             clauses = tuple(
                 tuple(
                     Condition(str(c["feature"]), _operator(c["op"]), float(c["value"]))
@@ -149,11 +150,6 @@ class SegmentRule:
                 n_matched=int(data["n_matched"]),
                 n_segment=int(data["n_segment"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(
-                f"the rule data is incomplete or malformed ({exc!r});"
-                " pass the output of SegmentRule.to_dict()"
-            ) from exc
 
 
 @dataclass(frozen=True)
@@ -210,15 +206,8 @@ class RuleSet:
     def assign(self, frame: pd.DataFrame) -> np.ndarray:
         """Segment of each row by the rules (first match in :attr:`precedence`), -1 if none.
 
-        Parameters
-        ----------
-        frame : pandas.DataFrame
-            Customers in original units, with every column the rules read.
-
-        Returns
-        -------
-        numpy.ndarray
-            int64 ``(len(frame),)`` of segment ids, -1 where no rule matches.
+        ``frame`` is read as by :meth:`SegmentRule.matches`; the answer is an int64
+        array of ``len(frame)`` segment ids, -1 where no rule matches.
 
         Raises
         ------
@@ -247,7 +236,7 @@ class RuleSet:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RuleSet:
         """Rebuild a rule set from :meth:`to_dict` output."""
-        try:
+        with reading("rule set", "RuleSet.to_dict()"):
             return cls(
                 rules=[SegmentRule.from_dict(r) for r in data["rules"]],
                 agreement=float(data["agreement"]),
@@ -257,11 +246,6 @@ class RuleSet:
                 fit_rows=int(data["fit_rows"]),
                 max_depth=int(data["max_depth"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(
-                f"the rule set data is incomplete or malformed ({exc!r});"
-                " pass the output of RuleSet.to_dict()"
-            ) from exc
 
 
 def segment_rules(
@@ -303,13 +287,14 @@ def segment_rules(
     DataError, SchemaError
         If the table or the labels cannot be used (see :func:`profile_segments`).
     """
-    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or not 1 <= max_depth <= 5:
-        raise ConfigError(
-            f"max_depth={plain(max_depth)!r} should be an integer from 1 to 5;"
-            " rules deeper than 5 conditions are not readable"
-        )
-    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 100:
-        raise ConfigError(f"sample_size={plain(sample_size)!r} should be an integer >= 100")
+    max_depth = check_int(
+        max_depth,
+        "max_depth",
+        minimum=1,
+        maximum=5,
+        hint="rules deeper than 5 conditions are not readable",
+    )
+    sample_size = check_int(sample_size, "sample_size", minimum=100)
     features = numeric_feature_columns(frame, columns)
     codes = validate_labels(labels, len(frame))
     values = numeric_matrix(frame, features)
