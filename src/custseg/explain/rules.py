@@ -37,7 +37,7 @@ from .._utils.checks import check_int
 from .._utils.numeric import n_workers, parallel_map
 from .._utils.sampling import stratified_sample
 from .._utils.text import plain
-from ..exceptions import ConfigError, DataError, SchemaError
+from ..exceptions import DataError, SchemaError
 from ._inputs import numeric_feature_columns, numeric_matrix, reading, validate_labels
 from ._rule_search import ObservedValues, choose_clauses, tree_paths
 from .conditions import Condition, Operator, evaluate_clauses
