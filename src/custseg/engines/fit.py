@@ -10,6 +10,7 @@ model is assembled (:func:`~custseg.engines.assemble.assemble_model`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -25,7 +26,7 @@ from ..model import SegmentationModel
 from ..prepare import TableSchema
 from .assemble import OnWarning, assemble_model, no_identifier_warning
 from .lineage import Lineage, align_segments
-from .protocol import Engine, Partition, Scan
+from .protocol import Engine, FitRun, Partition, Scan
 
 __all__ = ["FitResult", "k_values", "run_fit", "select_k"]
 
@@ -72,7 +73,6 @@ def run_fit(
     """
     # A playbook given by the user is read (and refused) before any work.
     playbook = load_playbook(cfg.playbook) if cfg.playbook is not None else None
-    rng = generator(cfg.random_state)
     warnings: list[dict[str, Any]] = []
 
     def seen(schema: TableSchema) -> None:
@@ -88,18 +88,20 @@ def run_fit(
             if on_warning is not None:
                 on_warning(warnings[-1])
 
+    run = FitRun(cfg, generator(cfg.random_state), progress, seen)
     try:
-        scan = engine.scan(cfg, rng, progress, seen)
+        scan = engine.scan(run)
         selection, k = select_k(scan.X, cfg, scan.n_rows, cfg.random_state, progress)
-        partition = engine.fit(k, scan, selection, cfg, rng, progress)
+        partition = engine.fit(k, scan, selection, run)
     finally:
         engine.close()
+    partition = replace(partition, stability=_stability(selection, k))
     lineage = None
     if previous is not None:
         with progress.stage("Aligning the segments with the previous model", total=None):
             lineage, partition = _continue(previous, scan, partition)
     with progress.stage("Evaluating and explaining the segments", total=None):
-        metrics = engine.evaluate(partition, scan, _stability(selection, k), cfg, rng)
+        metrics = engine.evaluate(partition, scan, run)
         metrics.update(partition.details)
         model = assemble_model(
             data=scan.rows,
@@ -213,11 +215,11 @@ def _continue(
     if summary is not None:
         # lineage.order[j] is the final id of fitted segment j: final i comes from argsort.
         summary = summary.permuted(np.argsort(lineage.order))
-    renumbered = Partition(
+    renumbered = replace(
+        partition,
         centroids=lineage.reorder(partition.centroids),
         labels=lineage.relabel(partition.labels),
         summary=summary,
-        details=partition.details,
         # Measured per segment in the fitted numbering: measured again in the new one.
         measured=None,
     )

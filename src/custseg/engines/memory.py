@@ -12,12 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._utils.progress import Progress
 from ..cluster import evaluate_segmentation, fit_kmeans
 from ..cluster.selection import KSelection
-from ..config import FitConfig
 from ..prepare import PreparationPlan, check_rows
-from .protocol import Partition, Scan, SchemaSeen, infer_fit_schema
+from .protocol import FitRun, Partition, Scan, infer_fit_schema
 
 __all__ = ["AUTO_FIT_SAMPLE_ROWS", "AUTO_FIT_SAMPLE_SIZE", "MemoryEngine"]
 
@@ -39,11 +37,10 @@ class MemoryEngine:
     def __init__(self, data: pd.DataFrame) -> None:
         self.data = data
 
-    def scan(
-        self, cfg: FitConfig, rng: np.random.Generator, progress: Progress, seen: SchemaSeen
-    ) -> Scan:
+    def scan(self, run: FitRun) -> Scan:
+        cfg, progress = run.cfg, run.progress
         schema = infer_fit_schema(self.data, cfg)
-        seen(schema)
+        run.seen(schema)
         checked = check_rows(self.data, schema)
         checked.raise_if_rejected(
             fix="clean or filter them in the query or the file, or leave the column out (exclude)"
@@ -60,15 +57,8 @@ class MemoryEngine:
             X=X,
         )
 
-    def fit(
-        self,
-        k: int,
-        scan: Scan,
-        selection: KSelection | None,
-        cfg: FitConfig,
-        rng: np.random.Generator,
-        progress: Progress,
-    ) -> Partition:
+    def fit(self, k: int, scan: Scan, selection: KSelection | None, run: FitRun) -> Partition:
+        cfg, progress = run.cfg, run.progress
         n_rows = scan.n_rows
         fit_sample = cfg.fit_sample
         if fit_sample is None and n_rows > AUTO_FIT_SAMPLE_ROWS:
@@ -102,21 +92,14 @@ class MemoryEngine:
             measured=measured,
         )
 
-    def evaluate(
-        self,
-        partition: Partition,
-        scan: Scan,
-        stability: tuple[float, float] | None,
-        cfg: FitConfig,
-        rng: np.random.Generator,
-    ) -> dict[str, Any]:
+    def evaluate(self, partition: Partition, scan: Scan, run: FitRun) -> dict[str, Any]:
         return evaluate_segmentation(
             scan.X,
             partition.labels,
             partition.centroids,
-            max_exact=cfg.silhouette_max_exact,
-            random_state=cfg.random_state,
-            stability=stability,
+            max_exact=run.cfg.silhouette_max_exact,
+            random_state=run.cfg.random_state,
+            stability=partition.stability,
             measured=partition.measured,
         )
 

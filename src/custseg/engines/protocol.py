@@ -39,6 +39,7 @@ from ..prepare import PreparationPlan, RowCheck, TableSchema, infer_schema
 
 __all__ = [
     "Engine",
+    "FitRun",
     "Partition",
     "Scan",
     "SchemaSeen",
@@ -48,6 +49,21 @@ __all__ = [
 
 SchemaSeen = Callable[[TableSchema], None]
 """Called by :meth:`Engine.scan` as soon as the column roles are known (before any fit)."""
+
+
+@dataclass(frozen=True)
+class FitRun:
+    """What every step of one fit reads: its settings, its random stream and its progress.
+
+    ``seen`` is called by :meth:`Engine.scan` with the column roles as soon as they are
+    known: the fit says a missing identifier, or stops on a table without features,
+    before any work on the rows.
+    """
+
+    cfg: FitConfig
+    rng: np.random.Generator
+    progress: Progress
+    seen: SchemaSeen
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,8 @@ class Partition:
         ``fit_rows``, ``spark_iterations``...).
     measured : mapping of str to Measured or None
         Indices the sweep already measured on exactly these rows and labels.
+    stability : (float, float) or None
+        The sweep's stability of this k (median and lowest ARI), when it was swept.
     """
 
     centroids: np.ndarray
@@ -114,6 +132,7 @@ class Partition:
     summary: SegmentSummary | None = None
     details: dict[str, Any] = field(default_factory=dict)
     measured: Mapping[str, Measured] | None = None
+    stability: tuple[float, float] | None = None
 
     @property
     def k(self) -> int:
@@ -132,32 +151,15 @@ class Engine(Protocol):
 
     name: str
 
-    def scan(
-        self, cfg: FitConfig, rng: np.random.Generator, progress: Progress, seen: SchemaSeen
-    ) -> Scan:
+    def scan(self, run: FitRun) -> Scan:
         """Statistics of every row → the plan; the rows held in memory, prepared."""
         ...
 
-    def fit(
-        self,
-        k: int,
-        scan: Scan,
-        selection: KSelection | None,
-        cfg: FitConfig,
-        rng: np.random.Generator,
-        progress: Progress,
-    ) -> Partition:
+    def fit(self, k: int, scan: Scan, selection: KSelection | None, run: FitRun) -> Partition:
         """K-means with ``k`` segments (``selection``: the sweep, whose fits may be reused)."""
         ...
 
-    def evaluate(
-        self,
-        partition: Partition,
-        scan: Scan,
-        stability: tuple[float, float] | None,
-        cfg: FitConfig,
-        rng: np.random.Generator,
-    ) -> dict[str, Any]:
+    def evaluate(self, partition: Partition, scan: Scan, run: FitRun) -> dict[str, Any]:
         """The evaluation document of the partition (every registered index)."""
         ...
 
@@ -166,13 +168,7 @@ class Engine(Protocol):
         ...
 
 
-def evaluate_from_summary(
-    partition: Partition,
-    scan: Scan,
-    stability: tuple[float, float] | None,
-    cfg: FitConfig,
-    rng: np.random.Generator,
-) -> dict[str, Any]:
+def evaluate_from_summary(partition: Partition, scan: Scan, run: FitRun) -> dict[str, Any]:
     """The evaluation of an engine that summarises every row by segment.
 
     Sizes, inertia and the indices that compute themselves from per-segment sums are of
@@ -184,9 +180,9 @@ def evaluate_from_summary(
         partition.centroids,
         scan.X,
         partition.labels,
-        random_state=rng,
-        max_exact=cfg.silhouette_max_exact,
-        stability=stability,
+        random_state=run.rng,
+        max_exact=run.cfg.silhouette_max_exact,
+        stability=partition.stability,
     )
 
 

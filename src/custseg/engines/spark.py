@@ -26,19 +26,17 @@ import numpy as np
 import pandas as pd
 
 from .._utils.numeric import seed_from
-from .._utils.progress import Progress
 from .._utils.spark import spark_errors, spark_session
 from ..cluster.kmeans import assign_checked
 from ..cluster.selection import KSelection
 from ..cluster.spark import fit_kmeans_spark, with_vector
-from ..config import FitConfig
 from ..exceptions import DataError
 from ..prepare import check_rows
 from ..prepare.rows import unusable_rows_message
 from ..prepare.spark import spark_features, spark_statistics
 from ..sources.spark import read_spark, spark_to_frame
 from .assemble import EXPLAIN_SAMPLE
-from .protocol import Partition, Scan, SchemaSeen, evaluate_from_summary, infer_fit_schema
+from .protocol import FitRun, Partition, Scan, evaluate_from_summary, infer_fit_schema
 
 __all__ = ["SparkEngine", "driver_sample"]
 
@@ -81,9 +79,8 @@ class SparkEngine:
         self.master = master
         self._prepared: Any = None
 
-    def scan(
-        self, cfg: FitConfig, rng: np.random.Generator, progress: Progress, seen: SchemaSeen
-    ) -> Scan:
+    def scan(self, run: FitRun) -> Scan:
+        cfg, rng, progress = run.cfg, run.rng, run.progress
         with spark_errors("fitting"):
             session = spark_session(self.master)
             with progress.stage("Reading the table in Spark", total=None):
@@ -95,7 +92,7 @@ class SparkEngine:
                     )
                 rows = driver_sample(df, n_rows, EXPLAIN_SAMPLE, seed_from(rng))
             schema = infer_fit_schema(rows, cfg)
-            seen(schema)
+            run.seen(schema)
             checked = check_rows(rows, schema)
             with progress.stage("Checking rows and gathering statistics in Spark", total=None):
                 stats = spark_statistics(df, schema, cfg.preparation)
@@ -124,15 +121,8 @@ class SparkEngine:
             ),
         )
 
-    def fit(
-        self,
-        k: int,
-        scan: Scan,
-        selection: KSelection | None,
-        cfg: FitConfig,
-        rng: np.random.Generator,
-        progress: Progress,
-    ) -> Partition:
+    def fit(self, k: int, scan: Scan, selection: KSelection | None, run: FitRun) -> Partition:
+        cfg, rng, progress = run.cfg, run.rng, run.progress
         with (
             spark_errors("fitting"),
             progress.stage(f"Fitting K-means with k={k} in Spark", total=None),

@@ -37,7 +37,7 @@ from ..prepare.moments import StatisticsAccumulator
 from ..prepare.plan import PreparationPlan
 from ..sources import iter_table, table_row_count
 from .assemble import EXPLAIN_SAMPLE
-from .protocol import Partition, Scan, SchemaSeen, evaluate_from_summary, infer_fit_schema
+from .protocol import FitRun, Partition, Scan, evaluate_from_summary, infer_fit_schema
 
 __all__ = ["CHUNK_ROWS", "FIT_SAMPLE", "StreamEngine"]
 
@@ -91,9 +91,8 @@ class StreamEngine:
     def _frames(self, cfg: FitConfig) -> Iterator[pd.DataFrame]:
         yield from iter_table(self.source, chunk_size=self.chunk_rows, max_columns=cfg.max_columns)
 
-    def scan(
-        self, cfg: FitConfig, rng: np.random.Generator, progress: Progress, seen: SchemaSeen
-    ) -> Scan:
+    def scan(self, run: FitRun) -> Scan:
+        cfg, rng, progress = run.cfg, run.rng, run.progress
         # The header is checked against the column limit before the rows are counted.
         n_rows = table_row_count(self.source, max_columns=cfg.max_columns)
         if n_rows < 2:
@@ -111,7 +110,7 @@ class StreamEngine:
                 if schema is None:
                     n_columns = frame.shape[1]
                     schema = infer_fit_schema(frame, cfg)
-                    seen(schema)
+                    run.seen(schema)
                     accumulator = StatisticsAccumulator(schema, cfg.preparation)
                 assert accumulator is not None
                 accumulator.update(_checked(frame, schema).frame)
@@ -140,15 +139,8 @@ class StreamEngine:
             ),
         )
 
-    def fit(
-        self,
-        k: int,
-        scan: Scan,
-        selection: KSelection | None,
-        cfg: FitConfig,
-        rng: np.random.Generator,
-        progress: Progress,
-    ) -> Partition:
+    def fit(self, k: int, scan: Scan, selection: KSelection | None, run: FitRun) -> Partition:
+        cfg, rng, progress = run.cfg, run.rng, run.progress
         fit_rows = cfg.fit_sample or FIT_SAMPLE
         with progress.stage(f"Fitting K-means with k={k} on the sample", total=None):
             fitted = fit_kmeans(
