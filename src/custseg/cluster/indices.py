@@ -288,13 +288,15 @@ _BUILT_IN: tuple[KIndex, ...] = (
     ),
 )
 
-# Keys that candidates, metrics and the report's tables already use beside the indices.
+# Keys that candidates, the model's metrics and metrics.json already use beside the
+# indices: an index of that name would overwrite them or be overwritten.
 _RESERVED = frozenset(
     {
         "k", "inertia", "knee", "votes", "eligible", "excluded_because", "min_share",
         "sizes", "shares", "segments", "n_rows", "indices", "engine", "evaluated_on",
         "stability_ari", "stability_min", "stability_mean", "stability_resamples",
-        "stability_source", "inertia_gap",
+        "stability_source", "inertia_gap", "k_selection", "recommended_k",
+        "recommendation", "columns", "preparation", "playbook",
     }
 )  # fmt: skip
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
