@@ -3,8 +3,9 @@
 One module per report section (:mod:`.overview`, :mod:`.choice_of_k`,
 :mod:`.projection`, :mod:`.profiles`, :mod:`.evaluation`), all drawing with the kit of
 :mod:`._canvas`: a private Agg canvas per figure, pyplot never imported, the style
-applied only while drawing, and PNG bytes that are the same for the same data.
-:func:`render_figures` draws them all in report order.
+applied only while drawing, and PNG bytes that are the same for the same data. Every
+figure function returns the bytes of one PNG image. :func:`render_figures` draws them
+all in report order.
 """
 
 from __future__ import annotations
@@ -54,16 +55,8 @@ FIGURE_NAMES = tuple(_BUILDERS)
 
 
 def render_figures(data: dict[str, Any]) -> dict[str, bytes]:
-    """Draw every figure of the report.
+    """Every figure of the report ``data`` (:func:`custseg.report.build_report_data`).
 
-    Parameters
-    ----------
-    data : dict
-        Report data as returned by :func:`custseg.report.build_report_data`.
-
-    Returns
-    -------
-    dict of str to bytes
-        ``{name: PNG bytes}`` in the order of :data:`FIGURE_NAMES`.
+    The answer is ``{name: PNG bytes}`` in the order of :data:`FIGURE_NAMES`.
     """
     return {name: _BUILDERS[name](data) for name in FIGURE_NAMES}

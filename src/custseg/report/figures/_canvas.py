@@ -37,6 +37,7 @@ __all__ = [
     "legend_columns",
     "log_axis",
     "note",
+    "panel_grid",
     "png",
 ]
 
@@ -130,6 +131,12 @@ class SegmentLegend:
             handle(self.color(i), label) for i, label in zip(self.ids, self.labels, strict=True)
         ]
         fig.legend(handles=handles, loc="outside lower center", ncols=self.ncols)
+
+
+def panel_grid(n_panels: int, most_cols: int) -> tuple[int, int]:
+    """Rows and columns of a grid of small multiples: up to ``most_cols`` a row, never 0."""
+    cols = max(1, min(most_cols, n_panels))
+    return max(1, -(-n_panels // cols)), cols
 
 
 def empty_figure(width: float, height: float, text: str) -> bytes:

@@ -62,11 +62,6 @@ def feature_drift_figure(feature: dict[str, Any]) -> bytes:
     feature : dict
         One entry of the drift document's ``features``: ``feature``, ``psi``,
         ``status`` and ``bins`` (``then``, ``now`` and ``edges`` or ``levels``).
-
-    Returns
-    -------
-    bytes
-        The PNG image.
     """
     bins = feature["bins"]
     labels = bin_labels(bins)
@@ -103,11 +98,6 @@ def segment_shares_figure(segments: list[dict[str, Any]]) -> bytes:
     segments : list of dict
         The drift document's ``segments``: ``segment_id``, ``name``, ``share_then``,
         ``share_now``.
-
-    Returns
-    -------
-    bytes
-        The PNG image.
     """
     colors = segment_colors(len(segments))
     height = max(2.2, 0.55 * len(segments) + 1.0)

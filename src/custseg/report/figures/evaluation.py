@@ -23,11 +23,6 @@ def silhouette_figure(silhouette: dict[str, Any], segments: list[dict[str, Any]]
         ``values_by_segment`` and ``n_plotted``.
     segments : list of dict
         ``segments`` of the report data (``id`` and ``name``), for colours and labels.
-
-    Returns
-    -------
-    bytes
-        The PNG image.
     """
     colors = segment_colors(len(segments))
     groups = [as_float(values) for values in silhouette["values_by_segment"]]

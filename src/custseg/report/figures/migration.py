@@ -32,11 +32,6 @@ def migration_figure(
         Customers per (old segment, new segment) (:attr:`Migration.matrix`).
     segments_old, segments_new : list of dict
         ``segment_id`` and ``name`` of the rows and of the columns.
-
-    Returns
-    -------
-    bytes
-        The PNG image.
     """
     counts = np.asarray(matrix, dtype=np.int64)
     rows, cols = counts.shape

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._format import fmt_label, fmt_number
-from ._canvas import MUTED, as_float, compact_axis, empty_figure, figure, log_axis, png
+from ._canvas import MUTED, as_float, compact_axis, empty_figure, figure, log_axis, panel_grid, png
 
 __all__ = ["correlation_figure", "distributions_figure", "missing_values_figure"]
 
@@ -19,11 +19,6 @@ def missing_values_figure(missing: list[dict[str, Any]]) -> bytes:
     ----------
     missing : list of dict
         ``missing`` of the report data: ``column``, ``n_missing`` and ``share``.
-
-    Returns
-    -------
-    bytes
-        The PNG image.
     """
     height = max(2.0, 0.28 * len(missing) + 1.0)
     if not missing:
@@ -62,15 +57,9 @@ def distributions_figure(distributions: list[dict[str, Any]]) -> bytes:
     distributions : list of dict
         ``distributions`` of the report data: ``column``, ``edges``, ``counts``,
         ``log_scale`` and ``median``.
-
-    Returns
-    -------
-    bytes
-        The PNG image.
     """
     n = len(distributions)
-    cols = max(1, min(4, n))
-    rows = max(1, -(-n // cols))
+    rows, cols = panel_grid(n, 4)
     if n == 0:
         return empty_figure(2.75 * cols + 0.2, 2.1 * rows + 0.4, "No numeric feature to show")
     with figure(2.75 * cols + 0.2, 2.1 * rows + 0.4) as fig:
@@ -104,11 +93,6 @@ def correlation_figure(correlation: dict[str, Any]) -> bytes:
     ----------
     correlation : dict
         ``correlation`` of the report data: ``method``, ``columns`` and ``matrix``.
-
-    Returns
-    -------
-    bytes
-        The PNG image.
     """
     columns = list(correlation["columns"])
     matrix = np.array([as_float(row) for row in correlation["matrix"]], dtype=np.float64).reshape(

@@ -16,6 +16,7 @@ from ._canvas import (
     empty_figure,
     figure,
     log_axis,
+    panel_grid,
     png,
 )
 
@@ -29,11 +30,6 @@ def lift_figure(lift: dict[str, Any]) -> bytes:
     ----------
     lift : dict
         ``lift`` of the report data: ``features``, ``segments`` (names) and ``matrix``.
-
-    Returns
-    -------
-    bytes
-        The PNG image.
     """
     features = list(lift["features"])
     names = list(lift["segments"])
@@ -102,15 +98,9 @@ def feature_boxes_figure(
         ``feature_boxes`` of the report data: ``feature``, ``log_scale`` and ``boxes``.
     segments : list of dict
         ``segments`` of the report data (``id`` and ``name``), for colours and legend.
-
-    Returns
-    -------
-    bytes
-        The PNG image.
     """
     n = len(feature_boxes)
-    cols = max(1, min(3, n))
-    rows = max(1, -(-n // cols))
+    rows, cols = panel_grid(n, 3)
     width = max(7.5, 3.65 * cols + 0.2)
     legend = SegmentLegend.for_segments(segments, width)
     height = 2.6 * rows + 0.5 + legend.height

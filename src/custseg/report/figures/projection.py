@@ -22,11 +22,6 @@ def projection_figure(projection: dict[str, Any], segments: list[dict[str, Any]]
         ``explained_variance_ratio``, ``n_drawn`` and ``n_total``.
     segments : list of dict
         ``segments`` of the report data (``id`` and ``name``), for colours and legend.
-
-    Returns
-    -------
-    bytes
-        The PNG image.
     """
     x = as_float(projection["x"])
     y = as_float(projection["y"])
