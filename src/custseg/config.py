@@ -17,14 +17,13 @@ Unknown sections or keys are errors (a typo must not silently fall back to a def
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from ._utils.checks import is_int, is_number
 from ._utils.text import plain
 from .exceptions import ConfigError
 
@@ -88,21 +87,21 @@ class PrepConfig:
             )
         _share("indicator_threshold", self.indicator_threshold, low=0.0, high=1.0)
         _share("rare_level_share", self.rare_level_share, low=0.0, high=0.5)
-        if not _is_number(self.skew_threshold) or self.skew_threshold < 0:
+        if not is_number(self.skew_threshold) or self.skew_threshold < 0:
             raise ConfigError(
                 f"skew_threshold={plain(self.skew_threshold)!r} should be a number >= 0"
             )
         if self.winsorize is not None and (
-            not _is_number(self.winsorize) or not 0 < self.winsorize < 0.5
+            not is_number(self.winsorize) or not 0 < self.winsorize < 0.5
         ):
             raise ConfigError(
                 f"winsorize={plain(self.winsorize)!r} should be None or a share in (0, 0.5),"
                 " e.g. 0.01"
             )
         if self.pca is not None:
-            bad_int = isinstance(self.pca, int) and not isinstance(self.pca, bool) and self.pca < 1
+            bad_int = is_int(self.pca) and self.pca < 1
             bad_float = isinstance(self.pca, float) and not 0 < self.pca <= 1
-            if not _is_number(self.pca) or bad_int or bad_float:
+            if not is_number(self.pca) or bad_int or bad_float:
                 raise ConfigError(
                     f"pca={plain(self.pca)!r} should be None, a number of components >= 1 or a"
                     " share of variance in (0, 1]"
@@ -207,14 +206,14 @@ class FitConfig:
 
     def __post_init__(self) -> None:
         lo, hi = self.k_range
-        if not (_is_integer(lo) and _is_integer(hi)) or lo < 2 or hi < lo:
+        if not (is_int(lo) and is_int(hi)) or lo < 2 or hi < lo:
             raise ConfigError(
                 f"k_range={plain(self.k_range)!r} is not valid; use two integers with"
                 " 2 <= min <= max, e.g. (2, 10) (--k-range 2-10)"
             )
         object.__setattr__(self, "k_range", (int(lo), int(hi)))
         if self.k is not None:
-            if not _is_integer(self.k) or self.k < 1:
+            if not is_int(self.k) or self.k < 1:
                 raise ConfigError(
                     f"k={plain(self.k)!r} should be a positive integer, e.g. k=5 (--k 5), or"
                     " None to choose it from k_range"
@@ -228,11 +227,11 @@ class FitConfig:
             "max_columns",
         ):
             value = getattr(self, name)
-            if not _is_integer(value) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ConfigError(f"{name}={plain(value)!r} should be a positive integer")
             object.__setattr__(self, name, int(value))
         if self.max_resamples is not None and (
-            not _is_integer(self.max_resamples) or self.max_resamples < self.n_resamples
+            not is_int(self.max_resamples) or self.max_resamples < self.n_resamples
         ):
             raise ConfigError(
                 f"max_resamples={plain(self.max_resamples)!r} should be an integer >="
@@ -380,19 +379,11 @@ def _setting(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _is_integer(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _choice(option: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"{option}={plain(value)!r} should be one of {', '.join(allowed)}")
 
 
 def _share(option: str, value: object, *, low: float, high: float) -> None:
-    if not _is_number(value) or not low <= float(value) <= high:  # type: ignore[arg-type]
+    if not is_number(value) or not low <= float(value) <= high:  # type: ignore[arg-type]
         raise ConfigError(f"{option}={plain(value)!r} should be a share between {low} and {high}")

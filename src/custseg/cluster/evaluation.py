@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from .._utils.numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
+from .._utils.checks import check_int
+from .._utils.numeric import RandomState, as_labels, as_matrix, generator
 from ..exceptions import ConfigError, DataError
 from .indices import Measured, registered_indices
 from .silhouette import (
@@ -114,7 +115,7 @@ def evaluate_segmentation(
             f"labels hold segment {int(ids.max())} but there are k={k} centroids; "
             "labels should be 0..k-1"
         )
-    n_resamples = check_positive_int(n_resamples, "n_resamples", 0)
+    n_resamples = check_int(n_resamples, "n_resamples", minimum=0)
     rng = generator(random_state)
 
     sizes = np.bincount(ids, minlength=k)

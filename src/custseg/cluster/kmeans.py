@@ -41,11 +41,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._utils.checks import check_int
 from .._utils.numeric import (
     RandomState,
     as_matrix,
     check_finite,
-    check_positive_int,
     generator,
     library_threads,
     n_workers,
@@ -250,12 +250,12 @@ def fit_kmeans(
     """
     matrix = as_matrix(X)
     n_rows = matrix.shape[0]
-    k = check_positive_int(k, "k", 1)
+    k = check_int(k, "k", minimum=1)
     if n_rows < k:
         raise DataError(f"n_rows={n_rows} should be >= k={k}; ask for fewer segments")
-    n_init = check_positive_int(n_init, "n_init", 1)
-    max_iter = check_positive_int(max_iter, "max_iter", 1)
-    minibatch_threshold = check_positive_int(minibatch_threshold, "minibatch_threshold", 1)
+    n_init = check_int(n_init, "n_init", minimum=1)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    minibatch_threshold = check_int(minibatch_threshold, "minibatch_threshold", minimum=1)
     if engine not in ("auto", "lloyd", "minibatch"):
         raise ConfigError(f"engine={engine!r} is not valid; use 'auto', 'lloyd' or 'minibatch'")
     if not tol >= 0:
@@ -263,7 +263,7 @@ def fit_kmeans(
     if sample_size == "auto":
         sample_size = auto_sample_size(n_rows, k)
     elif sample_size is not None:
-        sample_size = check_positive_int(sample_size, "sample_size", 1)
+        sample_size = check_int(sample_size, "sample_size", minimum=1)
         if sample_size < k:
             raise ConfigError(f"sample_size={sample_size} should be >= k={k}")
     rng = generator(random_state)

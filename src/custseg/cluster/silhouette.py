@@ -38,11 +38,11 @@ from typing import Any, TypedDict, Unpack
 
 import numpy as np
 
+from .._utils.checks import check_int
 from .._utils.numeric import (
     RandomState,
     as_labels,
     as_matrix,
-    check_positive_int,
     generator,
     n_workers,
     parallel_map,
@@ -244,10 +244,10 @@ def silhouette_many(
     """
     matrix = as_matrix(X)
     n_rows = matrix.shape[0]
-    max_exact = check_positive_int(max_exact, "max_exact", 2)
-    sample_size = check_positive_int(sample_size, "sample_size", 2)
-    n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap", 1)
-    min_per_segment = check_positive_int(min_per_segment, "min_per_segment", 1)
+    max_exact = check_int(max_exact, "max_exact", minimum=2)
+    sample_size = check_int(sample_size, "sample_size", minimum=2)
+    n_bootstrap = check_int(n_bootstrap, "n_bootstrap", minimum=1)
+    min_per_segment = check_int(min_per_segment, "min_per_segment", minimum=1)
     if not 0 < confidence < 1:
         raise ConfigError(f"confidence={confidence!r} should be between 0 and 1, e.g. 0.95")
     if isinstance(labelings, np.ndarray) and labelings.ndim == 1:
@@ -285,7 +285,7 @@ def _check_segment_count(n_segments: int, n_rows: int) -> None:
 def _block_size(chunk_size: int | None) -> int:
     if chunk_size is None:
         return int(math.isqrt(_BLOCK_BYTES // 8))
-    return check_positive_int(chunk_size, "chunk_size", 1)
+    return check_int(chunk_size, "chunk_size", minimum=1)
 
 
 def _compact(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

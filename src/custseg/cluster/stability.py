@@ -48,7 +48,8 @@ from typing import Any
 
 import numpy as np
 
-from .._utils.numeric import RandomState, as_labels, as_matrix, check_positive_int, generator
+from .._utils.checks import check_int
+from .._utils.numeric import RandomState, as_labels, as_matrix, generator
 from ..exceptions import DataError
 from .kmeans import assign_checked, lloyd
 
@@ -138,7 +139,7 @@ def bootstrap_stability(
     """
     matrix = np.asarray(as_matrix(X), dtype=np.float64)
     reference = as_labels(labels, matrix.shape[0])
-    n_resamples = check_positive_int(n_resamples, "n_resamples", 1)
+    n_resamples = check_int(n_resamples, "n_resamples", minimum=1)
     k = int(reference.max(initial=0)) + 1
     if matrix.shape[0] < k:
         raise DataError(f"n_rows={matrix.shape[0]} should be >= k={k}")

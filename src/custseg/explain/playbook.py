@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._utils.checks import is_int, is_number
 from .._utils.text import columns_matching, readable_name
 from ..exceptions import ConfigError
 
@@ -417,7 +418,7 @@ class _Validator:
     def match(self, body: dict[str, Any]) -> tuple[tuple[MatchSignal, ...], float]:
         self.known(body, "[match]", {"minimum", "signals"})
         minimum = body.get("minimum", 0.5)
-        if isinstance(minimum, bool) or not isinstance(minimum, (int, float)):
+        if not is_number(minimum, finite=False):
             raise self.fail("[match].minimum", f"is {minimum!r}", "use a share from 0 to 1")
         if not 0 < minimum <= 1:
             raise self.fail("[match].minimum", f"is {minimum!r}", "use a share from 0 to 1")
@@ -433,10 +434,10 @@ class _Validator:
                 if required not in item:
                     raise self.fail(where, f"has no `{required}`", f"add `{required} = ...`")
             least = item.get("min_columns", 1)
-            if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+            if not is_int(least) or least < 1:
                 raise self.fail(f"{where}.min_columns", f"is {least!r}", "use an integer >= 1")
             weight = item.get("weight", 1.0)
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+            if not is_number(weight, finite=False) or not weight > 0:
                 raise self.fail(f"{where}.weight", f"is {weight!r}", "use a positive number")
             signals.append(
                 MatchSignal(
@@ -472,7 +473,7 @@ class _Validator:
                 f"keep names to {MAX_NAME_LENGTH} characters at most",
             )
         priority = body.get("priority", 0)
-        if isinstance(priority, bool) or not isinstance(priority, (int, float)):
+        if not is_number(priority, finite=False):
             raise self.fail(f"{where}.priority", f"is {priority!r}", "use a number from 0 to 100")
         if not 0 <= priority <= 100:
             raise self.fail(f"{where}.priority", f"is {priority!r}", "use a number from 0 to 100")
@@ -509,12 +510,12 @@ class _Validator:
             raise self.fail(f"{where}.op", f"is {op!r}", f"use one of {', '.join(OPERATORS)}")
         self.group_reference(feature, str(stat), f"{where}.feature")
         number = body["value"]
-        if isinstance(number, bool) or not isinstance(number, (int, float)):
+        if not is_number(number, finite=False):
             raise self.fail(f"{where}.value", f"is {number!r}", "use a number")
         if not math.isfinite(number):
             raise self.fail(f"{where}.value", f"is {number!r}", "use a finite number")
         weight = body.get("weight", 1.0)
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+        if not is_number(weight, finite=False) or not weight > 0:
             raise self.fail(f"{where}.weight", f"is {weight!r}", "use a positive number")
         required = body.get("required", True)
         if not isinstance(required, bool):
