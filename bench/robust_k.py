@@ -51,7 +51,7 @@ def main() -> None:
             cpu.append(time.process_time() - used)
             ks.append(model.k)
             stabilities.append(model.metrics.get("stability_ari"))
-            refits.append(sum(c["stability_resamples"] for c in model.k_selection["candidates"]))
+            refits.append(sum(c.stability_resamples for c in model.k_selection.candidates))
         modal, agree = collections.Counter(ks).most_common(1)[0]
         rows.append((name, frame.shape, ks, modal, agree, statistics.median(times)))
         print(

@@ -79,7 +79,7 @@ def test_id_column_features_and_exclude_reach_the_schema():
     seg = CustomerSegmenter(n_clusters=3, id_column="ref", exclude=["score_*"], random_state=0).fit(
         frame
     )
-    roles = {c["name"]: c["role"] for c in seg.model_.schema["columns"]}
+    roles = {c.name: c.role for c in seg.model_.schema.columns}
     assert roles == {
         "spend_a": "numeric",
         "spend_b": "numeric",
@@ -90,8 +90,8 @@ def test_id_column_features_and_exclude_reach_the_schema():
     }
     assert list(seg.feature_names_in_) == list(frame.columns)
     only = CustomerSegmenter(n_clusters=3, features=["spend_*"]).fit(frame)
-    assert only.model_.schema["id_column"] is None
-    assert [c["name"] for c in only.model_.schema["columns"] if c["role"] == "numeric"] == [
+    assert only.model_.schema.id_column is None
+    assert only.model_.schema.numeric == [
         "spend_a",
         "spend_b",
     ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 
 import numpy as np
 import pytest
 
-from custseg.cluster.typicality import distance_profile
+from _tiny_model import tiny_model
 from custseg.exceptions import ModelError
 from custseg.model import (
     FORMAT_VERSION,
@@ -22,16 +23,7 @@ from custseg.model import (
 
 
 def _model(k: int = 3, d: int = 4) -> SegmentationModel:
-    rng = np.random.default_rng(0)
-    return SegmentationModel(
-        schema={"columns": []},
-        preparation={"version": 1},
-        feature_names=[f"f{i}" for i in range(d)],
-        centroids=rng.normal(size=(k, d)).tolist(),
-        segments=[Segment(id=i, size=10 * (k - i), share=0.1, name=f"S{i}") for i in range(k)],
-        distance_profile=distance_profile(np.ones(k), np.arange(k), k, rows_of_table=k),
-        metrics={"inertia": np.float64(1.5), "sizes": np.array([3, 2, 1])},
-    )
+    return tiny_model(k, d, metrics={"inertia": np.float64(1.5), "sizes": np.array([3, 2, 1])})
 
 
 def test_round_trip_preserves_every_float_exactly(tmp_path):
@@ -86,27 +78,25 @@ def test_missing_file_names_the_path(tmp_path):
     [([[1.0, 2.0], [3.0]], "coordinates"), ([[1.0, float("nan")]], "not a finite number")],
 )
 def test_inconsistent_content_is_refused(centroids, message):
+    model = tiny_model(1, 2)
     with pytest.raises(ModelError, match=message):
-        SegmentationModel(
-            schema={},
-            preparation={},
-            feature_names=["a", "b"],
-            centroids=centroids,
-            segments=[Segment(id=i, size=1, share=0.5) for i in range(len(centroids))],
-            distance_profile={},
-        )
+        dataclasses.replace(model, centroids=centroids, segments=_segments(len(centroids)))
 
 
 def test_segments_must_be_numbered_in_order():
+    model = tiny_model(2, 1)
     with pytest.raises(ModelError, match="segments 0..1"):
-        SegmentationModel(
-            schema={},
-            preparation={},
-            feature_names=["a"],
-            centroids=[[0.0], [1.0]],
-            segments=[Segment(id=1, size=1, share=0.5), Segment(id=0, size=1, share=0.5)],
-            distance_profile={},
-        )
+        dataclasses.replace(model, segments=_segments(2)[::-1])
+
+
+def test_feature_names_must_be_the_plans():
+    model = tiny_model(2, 2)
+    with pytest.raises(ModelError, match="feature_names differ from its preparation plan"):
+        dataclasses.replace(model, feature_names=["f1", "f0"])
+
+
+def _segments(k: int) -> list[Segment]:
+    return [Segment(id=i, size=1, share=1 / k) for i in range(k)]
 
 
 def test_save_is_atomic_when_serialisation_fails(tmp_path):

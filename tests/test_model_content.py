@@ -150,10 +150,9 @@ def _set(key: str, value: Any, transform: str | None = None):
 def test_plan_numbers_no_fit_writes_are_refused_before_scoring(model, change, message):
     document = _document(model)
     change(document)
-    loaded = model_from_json(_signed(document))  # the plan is read where it is used
     with pytest.raises(ModelError, match=message) as e:
-        Scorer(loaded)
-    assert str(e.value).startswith("the preparation plan's ")
+        model_from_json(_signed(document))  # the plan is read once, with the model
+    assert str(e.value).startswith("the model: the preparation plan's ")
     assert str(e.value).endswith("; refit the model or restore the original file")
 
 
@@ -185,7 +184,7 @@ def test_one_hot_and_pca_numbers_no_fit_writes_are_refused(sample):
         changed = json.loads(json.dumps(document))
         change(changed)
         with pytest.raises(ModelError, match=message):
-            Scorer(model_from_json(_signed(changed)))
+            model_from_json(_signed(changed))
 
 
 def test_the_fit_never_writes_a_subnormal_scale(tmp_path: Path):
@@ -201,8 +200,8 @@ def test_the_fit_never_writes_a_subnormal_scale(tmp_path: Path):
         }
     )
     fitted = fit_segments(frame, k=2, k_range=(2, 2), random_state=0)
-    dust = next(s for s in fitted.preparation["numeric"] if s["column"] == "dust")
-    assert dust["scale"] == 1.0 and dust["scale"] >= MIN_SCALE
+    dust = next(s for s in fitted.preparation.numeric_steps if s.column == "dust")
+    assert dust.scale == 1.0 and dust.scale >= MIN_SCALE
     prepared = Scorer(model_from_json(model_to_json(fitted))).plan.transform(frame)
     assert np.isfinite(prepared).all()
 

@@ -7,13 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from custseg.cluster.typicality import distance_profile
+from _tiny_model import tiny_model
 from custseg.exceptions import ConfigError, ModelError
 from custseg.model import (
-    Segment,
     SegmentationModel,
     load_model,
     model_from_json,
@@ -25,15 +23,7 @@ KEY = b"a-model-signing-key-of-some-length"
 
 
 def _model() -> SegmentationModel:
-    rng = np.random.default_rng(0)
-    return SegmentationModel(
-        schema={"columns": []},
-        preparation={"version": 1},
-        feature_names=["f0", "f1"],
-        centroids=rng.normal(size=(2, 2)).tolist(),
-        segments=[Segment(id=i, size=5, share=0.5, name=f"S{i}") for i in range(2)],
-        distance_profile=distance_profile(np.ones(2), np.arange(2), 2, rows_of_table=2),
-    )
+    return tiny_model(2, 2)
 
 
 def _document() -> dict[str, Any]:
@@ -154,7 +144,44 @@ def test_the_command_line_refuses_bad_models_with_exit_code_2(tmp_path: Path, ru
     assert "Traceback" not in result.stderr
 
 
-def test_fields_added_later_with_defaults_may_be_absent():
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.pop("drift_reference"), r"missing required fields \['drift_reference'\]"),
+        (lambda d: d.pop("lineage"), r"missing required fields \['lineage'\]"),
+        (lambda d: d["training"].pop("rows"), "'training.rows' .expected a count of rows"),
+        (lambda d: d["drift_reference"].pop("numeric"), "'drift_reference' .expected numeric"),
+        (lambda d: d["playbook"].pop("summary"), "playbook has no summary"),
+        (lambda d: d["playbook"].__setitem__("name", 3), "playbook has malformed"),
+        (lambda d: d.__setitem__("playbook", []), "'playbook' .expected an object"),
+        (lambda d: d["distance_profile"].pop("basis"), "distance_profile has no basis"),
+        (lambda d: d["distance_profile"]["quantiles"].pop(), "1 rows of quantiles for 2"),
+        (lambda d: d["schema"].pop("columns"), "table schema is malformed"),
+        (lambda d: d["preparation"].__setitem__("version", 0), "preparation plan has version 0"),
+        (lambda d: d.__setitem__("k_selection", {"knee": 3}), "malformed field 'k_selection'"),
+        (lambda d: d.__setitem__("lineage", {"new": []}), "lineage has no previous_checksum"),
+        (lambda d: d.__setitem__("warnings", [{"kind": "x"}]), "kind and a message"),
+    ],
+)
+def test_every_field_and_record_is_checked_when_read(change, message):
+    # Version 1 has no optional field: every model file carries each one, in its shape.
     document = _document()
-    document.pop("drift_reference")  # a field with a default: files written before it load
-    assert model_from_json(_with_checksum(document)).drift_reference == {}
+    change(document)
+    with pytest.raises(ModelError, match=message):
+        model_from_json(_with_checksum(document))
+
+
+def test_the_typed_records_are_built_once_and_saved_as_the_same_json():
+    from custseg.cluster.selection import KSelection
+    from custseg.model import LineageRecord, PlaybookRecord
+    from custseg.prepare import PreparationPlan, TableSchema
+
+    model = model_from_json(model_to_json(_model()))
+    assert isinstance(model.schema, TableSchema)
+    assert isinstance(model.preparation, PreparationPlan)
+    assert isinstance(model.playbook, PlaybookRecord)
+    assert model.k_selection is None and model.lineage is None
+    document = _document()
+    assert document["k_selection"] == {} and document["lineage"] == {}
+    assert json.loads(model_to_json(model)).keys() == {*document, "checksum"}
+    assert KSelection.from_dict and LineageRecord.from_dict  # the records of a full fit

@@ -149,7 +149,7 @@ def test_analysis_writes_snapshot_model_and_report(analysis: Run) -> None:
     model = load_model(out / "model.json")
     assert model.training["data_sha256"] == manifest["sha256"]
     # The recommended k is the fitted k, and none of its segments is too small to act on.
-    assert model.k_selection["recommended_k"] == model.k
+    assert model.k_selection is not None and model.k_selection.recommended_k == model.k
     assert min(s.share for s in model.segments) >= 0.03
     assert f"recommended: k = {model.k}" in analysis.stdout("k-figure")
     assert f"k = {model.k};" in analysis.stdout("model")

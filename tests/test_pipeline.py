@@ -76,7 +76,7 @@ def test_saved_model_reassigns_training_rows_to_the_same_segments(
     labels = _labels(loaded, _sample_frame_once)
     assert np.bincount(labels, minlength=loaded.k).tolist() == [s.size for s in loaded.segments]
     # The preparation decisions and the training histograms travel with the model.
-    assert any("log1p" in d for d in loaded.preparation["decisions"])
+    assert any("log1p" in d for d in loaded.preparation.decisions)
     assert "BALANCE" in loaded.drift_reference["numeric"]
 
 
@@ -97,7 +97,8 @@ def test_k_override_and_range(_sample_frame_once):
     subset = _sample_frame_once.head(2000)
     model = fit_segments(subset, k=7, k_range=(3, 5))
     assert model.k == 7
-    assert [c["k"] for c in model.k_selection["candidates"]] == [3, 4, 5, 7]
+    assert model.k_selection is not None
+    assert [c.k for c in model.k_selection.candidates] == [3, 4, 5, 7]
 
 
 def test_fewer_rows_than_k_is_a_clear_error(_sample_frame_once):
@@ -116,10 +117,10 @@ def test_all_missing_and_constant_columns_are_reported_exclusions(_sample_frame_
     frame["EMPTY"] = np.nan
     frame["CONSTANT"] = 1.0
     model = fit_segments(frame, k=3)
-    roles = {c["name"]: c for c in model.schema["columns"]}
-    assert roles["EMPTY"]["role"] == "ignored"
-    assert roles["CONSTANT"]["role"] == "ignored"
-    assert "EMPTY" not in model.preparation["feature_names"]
+    roles = {c.name: c.role for c in model.schema.columns}
+    assert roles["EMPTY"] == "ignored"
+    assert roles["CONSTANT"] == "ignored"
+    assert "EMPTY" not in model.preparation.feature_names
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def churners_model():
 
 def test_an_account_number_is_the_key_not_a_feature(churners_model) -> None:
     frame, model = churners_model
-    assert model.schema["id_column"] == "CLIENTNUM"
+    assert model.schema.id_column == "CLIENTNUM"
     assert "CLIENTNUM" not in model.feature_names
     assert not [w for w in model.warnings if w["kind"] == "no_identifier"]
     scored = score_customers(model, frame.head(20)).scored
@@ -174,8 +174,8 @@ def test_rare_flags_do_not_make_segments_of_their_own() -> None:
     features = [c for c in frame.columns if c not in ("ID", "Dt_Customer", "Response")]
     model = fit_segments(frame, config=FitConfig(features=tuple(features)), random_state=0)
     for name in flags:
-        step = next(s for s in model.preparation["numeric"] if s["column"] == name)
-        assert (step["transform"], step["center"], step["scale"]) == ("none", 0.0, 1.0)
+        step = next(s for s in model.preparation.numeric_steps if s.column == name)
+        assert (step.transform, step.center, step.scale) == ("none", 0.0, 1.0)
     labels = score_customers(model, frame).scored["segment_id"].to_numpy()
     assert _flag_segments(labels, frame, flags) == []
     assert not [w for w in model.warnings if w["kind"] == "leakage"]
@@ -187,11 +187,12 @@ def test_a_retail_table_gets_its_three_stable_segments_with_any_seed() -> None:
     for seed in (0, 1, 2):
         model = fit_segments(frame, random_state=seed)
         ks.append(model.k)
-        assert model.schema["id_column"] == "ID"
-        roles = {c["name"]: c["role"] for c in model.schema["columns"]}
+        assert model.schema.id_column == "ID"
+        roles = {c.name: c.role for c in model.schema.columns}
         assert roles["Dt_Customer"] == "datetime"
         assert roles["Response"] == roles["Complain"] == "outcome"
         assert roles["Z_CostContact"] == roles["Z_Revenue"] == "ignored"
     assert ks == [3, 3, 3]
-    explanation = model.k_selection["explanation"]
+    assert model.k_selection is not None
+    explanation = model.k_selection.explanation
     assert "k = 2 (two segments are rarely actionable and k >= 3 is eligible)" in explanation

@@ -78,8 +78,8 @@ def test_fit_from_sql_with_options(run_cli, tmp_path):
     assert [entry["k"] for entry in summary["k_selection"]] == [3, 4, 5]
     model = load_model(out / "model.json")
     assert model.settings["random_state"] == 7
-    assert model.preparation["config"]["skew"] == "yeo-johnson"
-    assert "TENURE" not in model.preparation["feature_names"]
+    assert model.preparation.config.skew == "yeo-johnson"
+    assert "TENURE" not in model.preparation.feature_names
     assert "SELECT" in model.training["query"]
 
 
@@ -211,7 +211,7 @@ def test_config_file(run_cli, sample_csv, tmp_path):
     assert result.exit_code == 0, result.stderr
     model = load_model(Path(tmp_path / "o" / "model.json"))
     assert model.k == 3
-    assert model.preparation["config"]["scaling"] == "robust"
+    assert model.preparation.config.scaling == "robust"
 
 
 @pytest.mark.parametrize(

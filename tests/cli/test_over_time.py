@@ -140,9 +140,10 @@ def test_fit_with_previous_keeps_ids_prints_the_mapping_and_refuses_to_replace_i
     )
     assert result.exit_code == 0, result.stderr
     model = load_model(out / "model.json")
-    assert model.lineage["matched"] == {str(i): i for i in range(6)}
-    assert model.lineage["new"] == model.lineage["retired"] == []
-    assert json.loads(result.stdout)["lineage"] == model.lineage
+    assert model.lineage is not None
+    assert model.lineage.matched == {i: i for i in range(6)}
+    assert model.lineage.new == model.lineage.retired == []
+    assert json.loads(result.stdout)["lineage"] == model.lineage.to_dict()
     assert model.segment_names() == stable_model().segment_names()
     assert "Segments against the previous model" in result.stderr
     assert "6 continued, 0 new, 0 retired" in result.stderr

@@ -11,8 +11,8 @@ import pytest
 
 from _over_time import STABLE_K, bootstrap, sample, stable_model
 from custseg import FitConfig, fit_segments, load_model, save_model
-from custseg.exceptions import ConfigError, DataError, SchemaError
 from custseg.engines.lineage import align_segments
+from custseg.exceptions import ConfigError, DataError, SchemaError
 from custseg.scoring import score_customers
 
 
@@ -34,10 +34,11 @@ def test_a_refit_on_a_bootstrap_resample_keeps_every_id_and_name(seed):
     previous = stable_model()
     model = _refit(bootstrap(seed), STABLE_K, previous, seed=seed + 1)
     lineage = model.lineage
-    assert lineage["matched"] == {str(i): i for i in range(STABLE_K)}
-    assert lineage["new"] == [] and lineage["retired"] == []
+    assert lineage is not None
+    assert lineage.matched == {i: i for i in range(STABLE_K)}
+    assert lineage.new == [] and lineage.retired == []
     assert model.segment_names() == previous.segment_names()
-    assert max(lineage["relative_shift"].values()) < 0.15
+    assert max(lineage.relative_shift.values()) < 0.15
     # The same customers land in the same segments under both models.
     agreement = (_labels(model, sample()) == _labels(previous, sample())).mean()
     assert agreement > 0.9
@@ -49,13 +50,14 @@ def test_removing_one_segments_customers_retires_exactly_that_segment(dropped, k
     rest = sample()[_labels(previous, sample()) != dropped].reset_index(drop=True)
     model = _refit(rest, k, previous)
     lineage = model.lineage
-    assert lineage["retired"] == [dropped]
-    assert lineage["new"] == []
-    assert sorted(lineage["matched"].values()) == [i for i in range(STABLE_K) if i != dropped]
-    for new_id, old_id in lineage["matched"].items():
-        assert model.segments[int(new_id)].name == previous.segments[old_id].name
+    assert lineage is not None
+    assert lineage.retired == [dropped]
+    assert lineage.new == []
+    assert sorted(lineage.matched.values()) == [i for i in range(STABLE_K) if i != dropped]
+    for new_id, old_id in lineage.matched.items():
+        assert model.segments[new_id].name == previous.segments[old_id].name
         # Ids are kept where they exist; the last previous id takes the freed one.
-        assert int(new_id) == (old_id if old_id < k else dropped)
+        assert new_id == (old_id if old_id < k else dropped)
 
 
 @pytest.mark.parametrize("dropped", [0, 3])
@@ -63,11 +65,12 @@ def test_removing_a_segment_and_keeping_k_gives_one_retired_and_one_new(dropped)
     previous = stable_model()
     rest = sample()[_labels(previous, sample()) != dropped].reset_index(drop=True)
     lineage = _refit(rest, STABLE_K, previous).lineage
-    assert lineage["retired"] == [dropped]
-    assert len(lineage["new"]) == 1 and len(lineage["matched"]) == STABLE_K - 1
+    assert lineage is not None
+    assert lineage.retired == [dropped]
+    assert len(lineage.new) == 1 and len(lineage.matched) == STABLE_K - 1
     # The new segment takes the only free id, and its nearest previous segment is known.
-    assert lineage["new"] == [dropped]
-    assert lineage["nearest"].keys() == {str(dropped)}
+    assert lineage.new == [dropped]
+    assert lineage.nearest.keys() == {dropped}
 
 
 def _blobs(sizes: dict[str, int], seed: int = 0) -> pd.DataFrame:
@@ -115,7 +118,7 @@ def test_segments_keep_their_ids_when_their_sizes_change_order():
     assert _group_of_segment(plain, after) != expected
     model = _refit(after.drop(columns="group"), 4, previous)
     assert _group_of_segment(model, after) == expected
-    assert model.lineage["matched"] == {str(i): i for i in range(4)}
+    assert model.lineage is not None and model.lineage.matched == {i: i for i in range(4)}
     assert model.segment_names() == previous.segment_names()
     # Sizes, shares and centroids follow the ids.
     sizes = np.bincount(_labels(model, after.drop(columns="group")), minlength=4)
@@ -130,16 +133,16 @@ def test_a_new_group_is_new_and_a_vanished_group_is_retired_whatever_k():
     grown = _blobs({"a": 800, "b": 700, "c": 300, "d": 150, "e": 500}, seed=2)
     model = _refit(grown.drop(columns="group"), 5, previous)
     new = {g: s for s, g in _group_of_segment(model, grown).items()}
-    assert model.lineage["new"] == [new["e"]] and model.lineage["retired"] == []
+    assert model.lineage is not None
+    assert model.lineage.new == [new["e"]] and model.lineage.retired == []
     assert all(new[g] == old[g] for g in "abcd")
 
     shrunk = _blobs({"a": 800, "c": 300, "d": 150}, seed=3)
     model = _refit(shrunk.drop(columns="group"), 3, previous)
-    assert model.lineage["retired"] == [old["b"]] and model.lineage["new"] == []
+    assert model.lineage is not None
+    assert model.lineage.retired == [old["b"]] and model.lineage.new == []
     kept = {g: s for s, g in _group_of_segment(model, shrunk).items()}
-    assert {g: model.lineage["matched"][str(s)] for g, s in kept.items()} == {
-        g: old[g] for g in "acd"
-    }
+    assert {g: model.lineage.matched[s] for g, s in kept.items()} == {g: old[g] for g in "acd"}
 
 
 def test_a_renamed_segment_keeps_its_name_and_the_lineage_is_saved(tmp_path):
@@ -155,14 +158,16 @@ def test_a_renamed_segment_keeps_its_name_and_the_lineage_is_saved(tmp_path):
     )
     assert model.segments[1].name == "Our everyday spenders"
     assert model.segments[1].description == "Named by the marketing team."
-    assert model.lineage["renamed"] == {"1": stable_model().segments[1].name}
+    assert model.lineage is not None
+    assert model.lineage.renamed == {1: stable_model().segments[1].name}
     assert len(set(model.segment_names())) == STABLE_K
-    assert model.lineage["previous_checksum"] == json.loads(path.read_text())["checksum"]
+    assert model.lineage.previous_checksum == json.loads(path.read_text())["checksum"]
 
     loaded = load_model(save_model(model, tmp_path / "model.json"))
     assert loaded.lineage == model.lineage
-    assert set(loaded.lineage) >= {"matched", "new", "retired", "shift", "previous_checksum"}
-    assert stable_model().lineage == {}
+    saved = json.loads((tmp_path / "model.json").read_text())["lineage"]
+    assert set(saved) >= {"matched", "new", "retired", "shift", "previous_checksum"}
+    assert stable_model().lineage is None
 
 
 # ------------------------------------------------------------------ validation

@@ -17,7 +17,6 @@ from custseg.engines import run_fit
 from custseg.engines.stream import StreamEngine
 from custseg.exceptions import DataError
 from custseg.pipeline import fit_segments
-from custseg.prepare import PreparationPlan
 from custseg.scoring import score_customers
 
 
@@ -37,18 +36,18 @@ def test_streamed_fit_matches_the_in_memory_fit(sample_file: Path, sample: pd.Da
     assert len(kept) == 5000 and kept["CUST_ID"].is_unique
     # Moments are exact over all rows; the medians come from the 5,000-row sample.
     for ours, theirs in zip(
-        model.preparation["numeric"], local.preparation["numeric"], strict=True
+        model.preparation.numeric_steps, local.preparation.numeric_steps, strict=True
     ):
-        assert ours["transform"] == theirs["transform"]
-        assert ours["center"] == pytest.approx(theirs["center"], rel=1e-3, abs=1e-3)
-        assert ours["scale"] == pytest.approx(theirs["scale"], rel=1e-2)
+        assert ours.transform == theirs.transform
+        assert ours.center == pytest.approx(theirs.center, rel=1e-3, abs=1e-3)
+        assert ours.scale == pytest.approx(theirs.scale, rel=1e-2)
     ours = score_customers(model, sample).scored["segment_id"].to_numpy()
     theirs = score_customers(local, sample).scored["segment_id"].to_numpy()
     assert adjusted_rand_score(ours, theirs) >= 0.9
     # Sizes, inertia and the all-row indices are those of every row, as defined locally.
     assert model.metrics["sizes"] == np.bincount(ours, minlength=6).tolist()
     assert [s.size for s in model.segments] == model.metrics["sizes"]
-    X = PreparationPlan.from_dict(model.preparation).transform(sample)
+    X = model.preparation.transform(sample)
     fitted = assign(X, model.centroid_array)
     assert model.metrics["inertia"] == pytest.approx(fitted.distance @ fitted.distance, rel=1e-9)
     assert model.metrics["calinski_harabasz"] == pytest.approx(
@@ -59,7 +58,8 @@ def test_streamed_fit_matches_the_in_memory_fit(sample_file: Path, sample: pd.Da
     )
     assert model.metrics["engine"] == "stream" and model.metrics["n_rows"] == 8950
     assert model.training["explained_on"]["rows"] == 5000
-    assert "read in chunks of 1,000 rows" in model.k_selection["explanation"]
+    assert model.k_selection is not None
+    assert "read in chunks of 1,000 rows" in model.k_selection.explanation
 
 
 def test_a_bad_row_in_a_later_chunk_stops_the_fit_with_its_row(
@@ -151,7 +151,7 @@ def test_streamed_fit_profiles_outcomes_and_warns_as_the_in_memory_fit(
     # Outcome and model-output columns are left out of the clustering and profiled.
     assert "Attrition_Flag" not in model.feature_names and NB_SCORE_1 not in model.feature_names
     assert model.profiles["outcomes"]["columns"] == local.profiles["outcomes"]["columns"]
-    assert model.playbook["name"] == local.playbook["name"]
+    assert model.playbook.name == local.playbook.name
     # The missing identifier is said as soon as the first chunk is read, and kept.
     assert heard and heard[0]["kind"] == "no_identifier"
     assert [w["kind"] for w in model.warnings][:1] == ["no_identifier"]
@@ -167,7 +167,7 @@ def test_a_streamed_refit_keeps_the_previous_segment_ids(
         FitConfig(k=5, k_range=(5, 5), n_resamples=2, random_state=7),
         previous=previous,
     )
-    assert model.lineage["matched"] == {str(i): i for i in range(5)}
+    assert model.lineage is not None and model.lineage.matched == {i: i for i in range(5)}
     assert [s.name for s in model.segments] == [s.name for s in previous.segments]
     # Sizes follow the renumbering: each segment keeps its customers.
     ours = score_customers(model, sample).scored["segment_id"].to_numpy()

@@ -171,6 +171,7 @@ def hard_visit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "columns": [long_outcome],
         "population": {long_outcome: 0.14},
         "segments": [{"id": i, "values": {long_outcome: 0.1}} for i in range(10)],
+        "details": {},
     }
     written = write_report(model, frame, tmp_path_factory.mktemp("hard") / "report")
     visit = _visit(written["report.html"])

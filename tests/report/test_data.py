@@ -97,8 +97,9 @@ def test_k_selection_comes_from_the_model(model: SegmentationModel, data: dict[s
     selection = data["k_selection"]
     assert [c["k"] for c in selection["candidates"]] == [2, 3, 4, 5, 6]
     assert selection["chosen_k"] == K
-    assert selection["recommended_k"] == model.k_selection["recommended_k"]
-    assert selection["explanation"] == model.k_selection["explanation"]
+    assert model.k_selection is not None
+    assert selection["recommended_k"] == model.k_selection.recommended_k
+    assert selection["explanation"] == model.k_selection.explanation
     inertia = [c["inertia"] for c in selection["candidates"]]
     assert inertia == sorted(inertia, reverse=True)
 
@@ -108,10 +109,11 @@ def test_k_selection_carries_the_index_registry(
 ) -> None:
     selection = data["k_selection"]
     assert selection["indices"] == [entry.describe() for entry in registered_indices()]
-    recorded = {c["k"]: c for c in model.k_selection["candidates"]}
+    assert model.k_selection is not None
+    recorded = {c.k: c for c in model.k_selection.candidates}
     for candidate in selection["candidates"]:
         for entry in registered_indices():
-            assert candidate[entry.name] == recorded[candidate["k"]][entry.name]
+            assert candidate[entry.name] == recorded[candidate["k"]].indices[entry.name]
     words = {f"best {entry.label}" for entry in registered_indices()} | {"knee"}
     votes = [v for c in selection["candidates"] for v in c["votes"]]
     assert votes and set(votes) <= words
@@ -151,15 +153,18 @@ def _check_extra_index(
     extra: KIndex,
 ) -> None:
     recorded = model.k_selection
+    assert recorded is not None
     candidates = [
-        {
-            **c,
-            "dispersion": 0.1 * c["k"],
-            "votes": [*c["votes"], "dispersion"] if c["k"] == 3 else c["votes"],
-        }
-        for c in recorded["candidates"]
+        dataclasses.replace(
+            c,
+            indices={**c.indices, "dispersion": 0.1 * c.k},
+            votes=[*c.votes, "dispersion"] if c.k == 3 else c.votes,
+        )
+        for c in recorded.candidates
     ]
-    patched = dataclasses.replace(model, k_selection={**recorded, "candidates": candidates})
+    patched = dataclasses.replace(
+        model, k_selection=dataclasses.replace(recorded, candidates=candidates)
+    )
 
     selection = build_report_data(patched, frame, random_state=0)["k_selection"]
     assert selection["indices"][-1] == extra.describe()

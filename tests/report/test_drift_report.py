@@ -116,12 +116,13 @@ def test_the_segmentation_report_shows_the_lineage(tmp_path):
     model = fit_segments(later, config=config, previous=previous)
     page = write_report(model, later, tmp_path)["report.html"].read_text(encoding="utf-8")
     assert "Compared with the previous model" in page
-    short = model.lineage["previous_checksum"].removeprefix("sha256:")[:12]
+    assert model.lineage is not None
+    short = model.lineage.previous_checksum.removeprefix("sha256:")[:12]
     assert short in page
-    for old in model.lineage["retired"]:
+    for old in model.lineage.retired:
         assert f"{old} · {previous.segments[old].name}" in page
     # A status may carry a note (the name the playbook would give the segment now).
     statuses = re.findall(r"<td>(kept|renumbered|new)(?:<br>|</td>)", page)
-    assert len(statuses) - statuses.count("new") == len(model.lineage["matched"])
-    assert statuses.count("new") == len(model.lineage["new"])
+    assert len(statuses) - statuses.count("new") == len(model.lineage.matched)
+    assert statuses.count("new") == len(model.lineage.new)
     assert build_report_data(previous, frame.head(200))["lineage"] is None

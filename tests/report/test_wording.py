@@ -25,6 +25,7 @@ from _tables import retail_table
 from custseg.config import FitConfig
 from custseg.model import SegmentationModel
 from custseg.pipeline import fit_segments
+from custseg.prepare.schema import ColumnInfo
 from custseg.report import build_report_data, render_report
 
 CARD_WORDS = re.compile(r"\b(card|cards|bank|banking|banker)\b", re.IGNORECASE)
@@ -59,24 +60,17 @@ def _with_outcomes(model: SegmentationModel) -> SegmentationModel:
             {"id": i, "values": {"Response": 0.2, "churn_score": 0.5, "complained": 0.01 * i}}
             for i in range(model.k)
         ],
+        "details": {},
     }
-    model.schema = copy.deepcopy(model.schema)
-    model.schema["columns"].append(
-        {
-            "name": "complained",
-            "role": "ignored",
-            "dtype": "int64",
-            "reason": "a flag",
-            "n_missing": 0,
-            "n_unique": 2,
-        }
-    )
+    complained = ColumnInfo("complained", "ignored", "int64", "a flag", n_missing=0, n_unique=2)
+    columns = (*model.schema.columns, complained)
+    model.schema = dataclasses.replace(model.schema, columns=columns)
     return model
 
 
 def test_a_retail_report_speaks_retail_and_never_of_cards(retail) -> None:
     model, frame = retail
-    assert model.playbook["key"] == "retail"
+    assert model.playbook.key == "retail"
     rendered = render_report(build_report_data(model, frame))
     for text in (_visible_text(rendered.html), rendered.summary_markdown):
         assert not CARD_WORDS.search(text), CARD_WORDS.search(text)
@@ -116,15 +110,6 @@ def test_report_data_without_a_playbook_uses_neutral_words() -> None:
     text = _visible_text(rendered.html) + rendered.summary_markdown
     assert not CARD_WORDS.search(text)
     assert "customers who behave alike in this table's columns" in text
-
-
-def test_an_old_model_named_by_the_card_playbook_keeps_card_words(retail) -> None:
-    model, frame = retail
-    old = copy.deepcopy(model)
-    old.playbook = {}
-    assert build_report_data(old, frame)["playbook"]["key"] == "credit_card"
-    old.segments = [dataclasses.replace(s, playbook_key=None) for s in old.segments]
-    assert build_report_data(old, frame)["playbook"]["key"] == "neutral"
 
 
 def test_warnings_lead_the_page_and_the_summary(retail) -> None:

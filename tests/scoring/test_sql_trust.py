@@ -62,7 +62,7 @@ def test_hostile_text_stays_inside_literals_in_every_dialect(hostile_model, dial
     statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     assert len(statements) == 1 and isinstance(statements[0], exp.Select)
     tree = statements[0]
-    levels = set(hostile_model.preparation["categorical"][0]["levels"])
+    levels = set(hostile_model.preparation.categorical_steps[0].levels)
     assert set(HOSTILE[:3]) <= levels
     assert set(HOSTILE[3:]) | set(HOSTILE[:3]) <= _strings(tree)
     assert HOSTILE_COLUMN in {column.name for column in tree.find_all(exp.Column)}

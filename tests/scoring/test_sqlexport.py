@@ -16,6 +16,7 @@ from custseg.exceptions import ConfigError
 from custseg.model import SegmentationModel, model_from_json, model_to_json
 from custseg.pipeline import fit_segments
 from custseg.prepare.plan import PrepConfig
+from custseg.prepare.schema import TableSchema
 from custseg.scoring.batch import score_customers
 from custseg.scoring.sqlexport import DIALECTS, export_sql
 
@@ -107,10 +108,10 @@ def test_duckdb_query_assigns_every_sample_customer_like_python(model, sample):
 
 def test_every_preparation_step_and_odd_names_agree(rich_model, odd_frame):
     plan = rich_model.preparation
-    assert plan["pca"] is not None and plan["categorical"]
-    assert any(step["transform"] == "yeo-johnson" for step in plan["numeric"])
-    assert all(step["clip"] is not None for step in plan["numeric"])
-    assert any(step["indicator"] for step in plan["numeric"])
+    assert plan.pca is not None and plan.categorical_steps
+    assert any(step.transform == "yeo-johnson" for step in plan.numeric_steps)
+    assert all(step.clip is not None for step in plan.numeric_steps)
+    assert any(step.indicator for step in plan.numeric_steps)
     agreement, _, _ = _agreement(rich_model, odd_frame, "cust id")
     assert agreement == 1.0
     # A card level the model never saw is flagged alike by SQL and Python.
@@ -201,8 +202,8 @@ def test_every_dialect_parses_and_quotes_names_and_strings(rich_model, dialect):
 
 def test_floats_are_written_with_full_precision(model):
     sql = export_sql(model, dialect="duckdb", table="t")
-    for step in model.preparation["numeric"]:
-        assert repr(float(step["center"])).lstrip("-") in sql
+    for step in model.preparation.numeric_steps:
+        assert repr(float(step.center)).lstrip("-") in sql
     for value in model.centroids[0]:
         assert repr(float(value)).lstrip("-") in sql
 
@@ -223,11 +224,10 @@ def test_bad_arguments_are_clear_errors(model):
         export_sql(model, dialect="duckdb", table="a..b")
     with pytest.raises(ConfigError, match="SegmentationModel"):
         export_sql({}, dialect="duckdb", table="t")  # type: ignore[arg-type]
-    schema = dict(model.schema)
-    schema["columns"] = [
-        {**c, "role": "ignored"} if c["role"] == "id" else c for c in schema["columns"]
+    columns = [
+        dataclasses.replace(c, role="ignored") if c.role == "id" else c
+        for c in model.schema.columns
     ]
-    schema["id_column"] = None
-    anonymous = dataclasses.replace(model, schema=schema)
+    anonymous = dataclasses.replace(model, schema=TableSchema(tuple(columns), model.schema.n_rows))
     with pytest.raises(ConfigError, match="identifier"):
         export_sql(anonymous, dialect="duckdb", table="t")

@@ -108,7 +108,7 @@ def test_a_bad_record_is_answered_in_place_with_its_reason(client, model, sample
 def test_model_metadata_and_catalogue(client, model):
     info = client.get("/v1/model").json()
     assert info["k"] == 4 and info["id_column"] == "CUST_ID"
-    assert info["input_columns"] == list(model.preparation["input_columns"]["numeric"])
+    assert info["input_columns"] == list(model.preparation.input_numeric)
     assert [s["name"] for s in info["segments"]] == model.segment_names()
     first = info["segments"][0]
     assert set(first) >= {"id", "name", "description", "strategies", "size", "share"}

@@ -70,7 +70,7 @@ def test_records_need_no_identifier_and_may_be_wrapped(client):
 
 def test_model_metadata_includes_the_lineage(client, model):
     info = client.get("/v1/model").json()
-    assert info["lineage"] == json.loads(json.dumps(model.lineage))
+    assert info["lineage"] == json.loads(json.dumps(model.lineage.to_dict()))
     assert info["lineage"]["matched"] == {str(i): i for i in range(STABLE_K)}
     spec = client.get("/openapi.json").json()
     assert "/v1/drift" in spec["paths"]

@@ -6,7 +6,7 @@ Cheap to import: Rich only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..exceptions import ConfigError
 from ._common import STATE, err_console, info
@@ -31,45 +31,37 @@ def print_lineage(model: SegmentationModel) -> None:
     """The mapping from the previous segments to the new ones, as a table on stderr."""
     from rich.table import Table
 
-    lineage: dict[str, Any] = model.lineage
-    if STATE.quiet or not lineage:
+    lineage = model.lineage
+    if STATE.quiet or lineage is None:
         return
-    previous: dict[str, str] = lineage.get("previous_names", {})
-    matched: dict[str, int] = lineage.get("matched", {})
-    shift: dict[str, float] = lineage.get("relative_shift", {})
-    nearest: dict[str, int] = lineage.get("nearest", {})
-    renamed: dict[str, str] = lineage.get("renamed", {})
+    previous = lineage.previous_names
     table = Table(title="Segments against the previous model", show_lines=False)
     for column in ("id", "name", "previous", "status", "shift"):
         table.add_column(column, justify="right" if column in ("id", "shift") else "left")
     for segment in model.segments:
         key = str(segment.id)
-        if key in matched:
-            old = matched[key]
+        if segment.id in lineage.matched:
+            old = lineage.matched[segment.id]
             status = "kept" if old == segment.id else f"was {old}"
-            if key in renamed:
-                status += f" (playbook now: {renamed[key]})"
+            if segment.id in lineage.renamed:
+                status += f" (playbook now: {lineage.renamed[segment.id]})"
             table.add_row(
                 key,
                 segment.name,
-                f"{old} {previous.get(str(old), '')}",
+                f"{old} {previous.get(old, '')}",
                 status,
-                f"{shift[key]:.2f}",
+                f"{lineage.relative_shift[segment.id]:.2f}",
             )
         else:
-            near = nearest.get(key)
-            hint = (
-                f"nearest previous: {near} {previous.get(str(near), '')}"
-                if near is not None
-                else ""
-            )
+            near = lineage.nearest.get(segment.id)
+            hint = f"nearest previous: {near} {previous.get(near, '')}" if near is not None else ""
             table.add_row(key, segment.name, "", "new", hint)
-    for old in lineage.get("retired", []):
-        table.add_row("", "", f"{old} {previous.get(str(old), '')}", "retired", "")
+    for old in lineage.retired:
+        table.add_row("", "", f"{old} {previous.get(old, '')}", "retired", "")
     err_console.print(table)
     info(
-        f"{len(matched)} continued, {len(lineage.get('new', []))} new,"
-        f" {len(lineage.get('retired', []))} retired (shift: distance moved, relative to the"
-        f" distance to the nearest other previous segment; above {lineage.get('max_shift')}"
+        f"{len(lineage.matched)} continued, {len(lineage.new)} new,"
+        f" {len(lineage.retired)} retired (shift: distance moved, relative to the"
+        f" distance to the nearest other previous segment; above {lineage.max_shift}"
         " a segment counts as new)"
     )

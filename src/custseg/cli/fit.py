@@ -23,6 +23,7 @@ from ._data import (
 if TYPE_CHECKING:
     from ..model import SegmentationModel
     from ..pipeline import FitOutput
+    from ..prepare.schema import ColumnInfo, TableSchema
 
 EPILOG = """\
 Examples:
@@ -61,8 +62,8 @@ def fit_summary(output: FitOutput) -> dict[str, Any]:
     if "report.html" in files:
         shown["report"] = files["report.html"]
     summary = {**output.metrics, "files": {label: str(path) for label, path in shown.items()}}
-    if output.model.lineage:
-        summary["lineage"] = output.model.lineage
+    if output.model.lineage is not None:
+        summary["lineage"] = output.model.lineage.to_dict()
     return summary
 
 
@@ -77,11 +78,9 @@ def print_fit_summary(model: SegmentationModel, summary: dict[str, Any]) -> None
         return
     # Column names are the user's: escape them so "[x]" is not read as Rich markup.
     info(f"[bold]Columns[/bold]: {escape(_roles_line(model.schema))}")
-    if model.playbook.get("summary"):
-        info(f"[bold]Playbook[/bold]: {escape(model.playbook['summary'])}")
-    explanation = model.k_selection.get("explanation")
-    if explanation:
-        info(f"[bold]Choosing k[/bold]: {explanation}")
+    info(f"[bold]Playbook[/bold]: {escape(model.playbook.summary)}")
+    if model.k_selection is not None:
+        info(f"[bold]Choosing k[/bold]: {model.k_selection.explanation}")
     table = Table(title=f"{model.k} segments", show_lines=False)
     for column in ("id", "name", "customers", "share", "silhouette"):
         table.add_column(column, justify="right" if column != "name" else "left")
@@ -129,26 +128,26 @@ def print_warning(warning: dict[str, Any]) -> None:
     warn(warning.get("cli_message") or warning["message"])
 
 
-def _roles_line(schema: dict[str, Any]) -> str:
+def _roles_line(schema: TableSchema) -> str:
     """``identifier CUST_ID · 17 numeric · outcome: churned · ignored: NOTE (free text)``.
 
     Features are counted by role; outcome, ignored and any other role are listed by
     name, as the reader needs to know which columns were left out of the clustering.
     """
-    by_role: dict[str, list[dict[str, Any]]] = {}
-    for column in schema.get("columns", []):
-        by_role.setdefault(str(column.get("role")), []).append(column)
+    by_role: dict[str, list[ColumnInfo]] = {}
+    for column in schema.columns:
+        by_role.setdefault(column.role, []).append(column)
     parts = []
     for column in by_role.pop("id", []):
-        parts.append(f"identifier {column['name']}")
+        parts.append(f"identifier {column.name}")
     for role in ("numeric", "categorical", "datetime"):
         if by_role.get(role):
             parts.append(f"{len(by_role.pop(role))} {role}")
     ignored = by_role.pop("ignored", [])
     for role, columns in by_role.items():
-        parts.append(f"{role}: " + ", ".join(str(c["name"]) for c in columns))
+        parts.append(f"{role}: " + ", ".join(c.name for c in columns))
     if ignored:
-        parts.append("ignored: " + ", ".join(f"{c['name']} ({c['reason']})" for c in ignored))
+        parts.append("ignored: " + ", ".join(f"{c.name} ({c.reason})" for c in ignored))
     return " · ".join(parts) + " (details: metrics.json 'columns')"
 
 

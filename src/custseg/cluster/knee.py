@@ -69,6 +69,11 @@ class KneeResult:
     x_normalized: list[float] = field(default_factory=list)
     difference: list[float] = field(default_factory=list)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> KneeResult:
+        """Rebuild a result written by :meth:`to_dict` (a model's ``k_selection``)."""
+        return cls(**data)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
         return {

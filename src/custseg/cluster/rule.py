@@ -9,7 +9,7 @@ is, are described in :mod:`custseg.cluster.selection` and ``docs/choosing_k.md``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -92,6 +92,31 @@ class KCandidate:
     def value(self, name: str) -> float:
         """The value of the registered index ``name`` (NaN when it was not measured)."""
         return float(self.indices.get(name, float("nan")))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KCandidate:
+        """Rebuild a candidate written by :meth:`to_dict` (``None`` back to NaN)."""
+        names = {entry.name for entry in registered_indices()}
+        own = {f.name for f in fields(cls)} - {"indices", "details"}
+
+        def number(value: Any) -> float:
+            return float("nan") if value is None else float(value)
+
+        return cls(
+            k=int(data["k"]),
+            inertia=data["inertia"],
+            indices={name: number(data[name]) for name in data if name in names},
+            details={key: v for key, v in data.items() if key not in own and key not in names},
+            stability_ari=number(data["stability_ari"]),
+            stability_min=number(data["stability_min"]),
+            stability_mean=number(data["stability_mean"]),
+            stability_resamples=data["stability_resamples"],
+            min_share=data["min_share"],
+            sizes=list(data["sizes"]),
+            eligible=data["eligible"],
+            excluded_because=data["excluded_because"],
+            votes=list(data["votes"]),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data: one key per registered index, then its details."""

@@ -63,7 +63,6 @@ STATUSES = ("green", "amber", "red")
 DRIFT_FORMAT = "custseg-drift"
 DRIFT_VERSION = 1
 
-MISSING_BIN = "missing"
 OTHER_LEVEL = "other"
 # Below this many compared rows PSI is noisy: an unchanged population with B bins shows
 # a PSI of about (B - 1) / n by chance alone, 0.09 with 10 bins and 100 rows.
@@ -224,13 +223,13 @@ def _drift(scorer: Scorer, frame: pd.DataFrame, amber: float, red: float) -> dic
                 "check that the table has the model's columns and types",
             )
         )
-    reference = model.drift_reference or {}
+    reference = model.drift_reference
     features: list[dict[str, Any]] = []
-    for name, ref in reference.get("numeric", {}).items():
+    for name, ref in reference["numeric"].items():
         if name in prepared.values:
             entry = _numeric_drift(name, ref, prepared.values[name][ok])
             features.append(_with_status(entry, amber, red))
-    for name, ref in reference.get("categorical", {}).items():
+    for name, ref in reference["categorical"].items():
         if name in levels:
             entry = _categorical_drift(name, ref, levels[name][ok])
             features.append(_with_status(entry, amber, red))
@@ -351,7 +350,7 @@ def _model_description(model: SegmentationModel) -> dict[str, Any]:
         "checksum": checksum,
         "created_at": model.created_at,
         "k": model.k,
-        "training_rows": model.training.get("rows"),
+        "training_rows": model.training["rows"],
     }
 
 

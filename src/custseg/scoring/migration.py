@@ -36,7 +36,6 @@ TRANSITION_COLUMNS = [
     "share_of_from",
 ]
 """Columns of ``transitions.csv``: one row per (segment then, segment now) pair with customers."""
-ONE_SIDE_COLUMNS = ["segment_id", "segment_name"]
 # Flows quoted in the explanation.
 _FLOWS_EXPLAINED = 3
 _FLOWS_LISTED = 10

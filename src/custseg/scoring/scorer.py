@@ -38,7 +38,7 @@ import pyarrow as pa
 from .._utils.arrow import float64_values, string_array
 from .._utils.lazy import lazy_module
 from ..cluster.kmeans import assign_checked
-from ..cluster.typicality import distance_percentiles, profile_arrays
+from ..cluster.typicality import distance_percentiles
 from ..exceptions import ConfigError, DataError
 from ..model import SegmentationModel
 from ..prepare.plan import PreparationPlan
@@ -169,10 +169,9 @@ class PreparedRows:
 
 
 class Scorer:
-    """A model made ready to score: plan rebuilt and centroids as an array, once.
+    """A model made ready to score: centroids and distance tables as arrays, once.
 
-    Build one per model and reuse it (the service builds one at start-up); building it
-    checks that the model's schema and preparation plan can be read.
+    Build one per model and reuse it (the service builds one at start-up).
 
     Parameters
     ----------
@@ -186,8 +185,6 @@ class Scorer:
     ------
     ConfigError
         If ``model`` is not a :class:`~custseg.model.SegmentationModel`.
-    ModelError
-        If the model's schema or preparation plan cannot be read.
     """
 
     def __init__(self, model: SegmentationModel, *, require_id: bool = True) -> None:
@@ -198,17 +195,15 @@ class Scorer:
             )
         self.model = model
         self.require_id = require_id
-        self.schema = TableSchema.from_dict(model.schema)
-        self.plan = PreparationPlan.from_dict(model.preparation)
+        self.schema: TableSchema = model.schema
+        self.plan: PreparationPlan = model.preparation
         self.centroids = model.centroid_array
         self.names = np.asarray(model.segment_names(), dtype=object)
         self.names_arrow = string_array(model.segment_names())
         self.id_column: str | None = self.schema.id_column
         self.required: list[str] = list(self.plan.input_columns)
         self.flag_codes = FlagCodes(self.plan.input_categorical)
-        self._percentiles, self._quantiles, self._thresholds = profile_arrays(
-            model.distance_profile
-        )
+        self._percentiles, self._quantiles, self._thresholds = model.distance_profile.arrays()
         steps = {step.column: step for step in self.plan.categorical_steps}
         self._levels = {
             name: pd.Index(list(steps[name].levels), dtype=object)

@@ -38,10 +38,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from ..cluster.typicality import profile_arrays
 from ..exceptions import ConfigError, ModelError
 from ..model import SegmentationModel
-from ..prepare import MAX_ABS_VALUE, MISSING_TOKENS, TableSchema
+from ..prepare import MAX_ABS_VALUE, MISSING_TOKENS
 from ..prepare.plan import OUTPUT_BOUND, CategoricalStep, NumericStep, PreparationPlan
 from ..prepare.recipes import DomainFeature
 from .contract import FLAGS_COLUMN, OUT_OF_PROFILE, PERCENTILE_COLUMN, UNSEEN_LEVEL
@@ -109,8 +108,6 @@ def export_sql(model: SegmentationModel, *, dialect: str, table: str) -> str:
     ConfigError
         If the dialect is unknown, the table name is empty, or the model has no
         identifier column.
-    ModelError
-        If the model's plan cannot be read or does not match its centroids.
     """
     if not isinstance(model, SegmentationModel):
         raise ConfigError(
@@ -124,17 +121,13 @@ def export_sql(model: SegmentationModel, *, dialect: str, table: str) -> str:
     if any(not p.strip() for p in parts):
         raise ConfigError(f"table={table!r} has an empty part between dots; write dataset.table")
     _check_text("table", table)
-    id_column = TableSchema.from_dict(model.schema).id_column
+    id_column = model.schema.id_column
     if id_column is None:
         raise ConfigError(
             "the model has no identifier column, so SQL results could not be joined back;"
             " refit it with an id column (id_column, --id-column)"
         )
-    plan = PreparationPlan.from_dict(model.preparation)
-    if list(model.feature_names) != plan.feature_names:
-        raise ModelError(
-            "the model's feature_names differ from its preparation plan's; refit the model"
-        )
+    plan = model.preparation
     for segment in model.segments:
         _check_text("segment name", segment.name)
     for column in [id_column, *plan.input_columns]:
@@ -315,7 +308,7 @@ class _Query:
 
     def _profile(self) -> str:
         """Percentile and flags of each assigned row (NULL for rows Python rejects)."""
-        percentiles, quantiles, thresholds = profile_arrays(self.model.distance_profile)
+        percentiles, quantiles, thresholds = self.model.distance_profile.arrays()
         levels = percentiles.tolist()
         by_segment = " ".join(
             f"WHEN {s} THEN {_percentile_sql('cs_distance', levels, row)}"

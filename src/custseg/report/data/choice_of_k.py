@@ -44,29 +44,36 @@ def k_selection(model: SegmentationModel) -> dict[str, Any]:
     """
     indices = registered_indices()
     names = [entry.name for entry in indices]
-    selection = model.k_selection or {}
-    candidates = [
-        {
-            **{key: candidate.get(key) for key in (*_LEADING_KEYS, *names, *_TRAILING_KEYS)},
-            "votes": [_vote_words(str(v)) for v in candidate.get("votes") or []],
+    selection = model.k_selection
+    if selection is None:
+        return {
+            "indices": [entry.describe() for entry in indices],
+            "candidates": [],
+            "knee": None,
+            "recommended_k": None,
+            "chosen_k": model.k,
+            "explanation": f"The model was fitted with k = {model.k} segments, chosen by the"
+            " analyst; no comparison of other values of k was recorded.",
+            "rule": None,
+            "rows_used": None,
+            "sampled": False,
         }
-        for candidate in selection.get("candidates", [])
-        if isinstance(candidate, dict) and candidate.get("k") is not None
-    ]
-    explanation = selection.get("explanation") or (
-        f"The model was fitted with k = {model.k} segments, chosen by the analyst;"
-        " no comparison of other values of k was recorded."
-    )
+    candidates = []
+    for candidate in sorted(selection.candidates, key=lambda c: c.k):
+        # to_dict() holds every registered index: None where this fit did not measure it.
+        values = candidate.to_dict()
+        row = {key: values[key] for key in (*_LEADING_KEYS, *names, *_TRAILING_KEYS)}
+        candidates.append({**row, "votes": [_vote_words(v) for v in candidate.votes]})
     return {
         "indices": [entry.describe() for entry in indices],
-        "candidates": sorted(candidates, key=lambda c: int(c["k"])),
-        "knee": selection.get("knee"),
-        "recommended_k": selection.get("recommended_k"),
+        "candidates": candidates,
+        "knee": selection.knee,
+        "recommended_k": selection.recommended_k,
         "chosen_k": model.k,
-        "explanation": str(explanation),
-        "rule": selection.get("rule"),
-        "rows_used": selection.get("rows_used"),
-        "sampled": bool(selection.get("sampled", False)),
+        "explanation": selection.explanation,
+        "rule": selection.rule,
+        "rows_used": selection.rows_used,
+        "sampled": selection.sampled,
     }
 
 

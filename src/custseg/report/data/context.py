@@ -23,7 +23,7 @@ NEUTRAL_CONTEXT: dict[str, Any] = {
     "summary": "",
     **DEFAULT_WORDING,
 }
-"""The playbook context of a model that records no playbook and that no playbook named."""
+"""The playbook context of a report drawn without a model (the figures' defaults)."""
 
 
 def playbook_context(model: SegmentationModel) -> dict[str, Any]:
@@ -32,43 +32,24 @@ def playbook_context(model: SegmentationModel) -> dict[str, Any]:
     Parameters
     ----------
     model : SegmentationModel
-        A fitted model; models written before playbooks were recorded name none.
+        A fitted model.
 
     Returns
     -------
     dict
-        ``name``, ``key``, ``domain``, ``chosen_by`` (``"columns"``, ``"user"`` or
-        ``None`` when not recorded), ``summary`` (one sentence, may be empty),
-        ``customers``, ``practice`` and ``review``.
+        ``name``, ``key``, ``domain``, ``chosen_by`` (``"columns"`` or ``"user"``),
+        ``summary`` (one sentence), ``customers``, ``practice`` and ``review``.
     """
-    record = model.playbook or {}
-    if record:
-        wording = dict(DEFAULT_WORDING)
-        wording.update({k: str(v) for k, v in (record.get("wording") or {}).items()})
-        return {
-            "name": str(record.get("name") or "custom"),
-            "key": str(record.get("key") or ""),
-            "domain": str(record.get("domain") or ""),
-            "chosen_by": record.get("chosen_by"),
-            "summary": str(record.get("summary") or ""),
-            **wording,
-        }
-    named = any(s.playbook_key for s in model.segments)
-    if named and not model.settings.get("playbook"):
-        # Before playbooks were chosen from the columns, the credit-card playbook was
-        # the only one shipped and the default.
-        from ...explain import load_playbook
-
-        card = load_playbook("credit_card")
-        return {
-            "name": card.name,
-            "key": card.key,
-            "domain": card.domain,
-            "chosen_by": None,
-            "summary": "",
-            **card.wording,
-        }
-    return dict(NEUTRAL_CONTEXT)
+    record = model.playbook
+    return {
+        "name": record.name,
+        "key": record.key,
+        "domain": record.domain,
+        "chosen_by": record.chosen_by,
+        "summary": record.summary,
+        **DEFAULT_WORDING,
+        **record.wording,
+    }
 
 
 def fit_warnings(model: SegmentationModel) -> list[dict[str, Any]]:
@@ -83,14 +64,6 @@ def fit_warnings(model: SegmentationModel) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        ``kind`` and ``message`` of each warning (a warning without a message shows
-        its kind), plus its other details as recorded.
+        ``kind`` and ``message`` of each warning, plus its other details as recorded.
     """
-    out = []
-    for warning in model.warnings or []:
-        if not isinstance(warning, dict):
-            continue
-        kind = str(warning.get("kind") or "warning")
-        message = str(warning.get("message") or kind.replace("_", " "))
-        out.append({**warning, "kind": kind, "message": message})
-    return out
+    return [dict(warning) for warning in model.warnings]

@@ -22,49 +22,43 @@ def lineage_section(model: SegmentationModel) -> dict[str, Any] | None:
         differently) then one per retired previous segment (``status`` ``retired``).
     """
     lineage = model.lineage
-    if not lineage:
+    if lineage is None:
         return None
-    names: dict[str, str] = lineage.get("previous_names", {})
-    matched: dict[str, int] = lineage.get("matched", {})
-    relative: dict[str, float] = lineage.get("relative_shift", {})
-    renamed: dict[str, str] = lineage.get("renamed", {})
-    nearest: dict[str, int] = lineage.get("nearest", {})
+    names = lineage.previous_names
     rows: list[dict[str, Any]] = []
     for segment in model.segments:
-        key = str(segment.id)
-        old = matched.get(key)
-        near = nearest.get(key)
+        old = lineage.matched.get(segment.id)
+        near = lineage.nearest.get(segment.id)
         rows.append(
             {
                 "id": segment.id,
                 "name": segment.name,
                 "status": "new" if old is None else "kept" if old == segment.id else "renumbered",
                 "previous_id": old,
-                "previous_name": names.get(str(old)) if old is not None else None,
-                "relative_shift": relative.get(key),
+                "previous_name": names.get(old) if old is not None else None,
+                "relative_shift": lineage.relative_shift.get(segment.id),
                 "nearest_id": near,
-                "nearest_name": names.get(str(near)) if near is not None else None,
-                "playbook_name": renamed.get(key),
+                "nearest_name": names.get(near) if near is not None else None,
+                "playbook_name": lineage.renamed.get(segment.id),
             }
         )
-    for old in lineage.get("retired", []):
+    for old in lineage.retired:
         rows.append(
             {
                 "id": None,
                 "name": None,
                 "status": "retired",
                 "previous_id": old,
-                "previous_name": names.get(str(old)),
+                "previous_name": names.get(old),
                 "relative_shift": None,
                 "nearest_id": None,
                 "nearest_name": None,
                 "playbook_name": None,
             }
         )
-    checksum = str(lineage.get("previous_checksum", ""))
     return {
-        "previous_checksum": checksum.removeprefix("sha256:")[:12],
-        "previous_created_at": lineage.get("previous_created_at"),
-        "max_shift": lineage.get("max_shift"),
+        "previous_checksum": lineage.previous_checksum.removeprefix("sha256:")[:12],
+        "previous_created_at": lineage.previous_created_at,
+        "max_shift": lineage.max_shift,
         "rows": rows,
     }

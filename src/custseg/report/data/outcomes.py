@@ -47,14 +47,13 @@ def outcomes_by_segment(
         ``None`` where a segment has no value). ``None`` when the model records no
         outcome column.
     """
-    record = (model.profiles or {}).get("outcomes") or {}
-    names = [str(c) for c in record.get("columns") or []]
+    record = model.profiles["outcomes"]
+    names = [str(c) for c in record["columns"]]
     if not names:
         return None
-    trained = {int(s["id"]): s.get("values") or {} for s in record.get("segments") or []}
-    population = record.get("population") or {}
-    details = record.get("details") or {}
-    schema = {c.get("name"): c for c in (model.schema or {}).get("columns", [])}
+    trained = {int(s["id"]): s["values"] for s in record["segments"]}
+    population = record["population"]
+    details = record["details"]
     columns = []
     table_population: list[Any] = []
     per_segment: list[list[Any]] = [[] for _ in range(model.k)]
@@ -69,9 +68,8 @@ def outcomes_by_segment(
                 members = values[(labels == sid) & np.isfinite(values)]
                 per_segment[sid].append(float(members.mean()) if members.size else None)
             continue
-        info = schema.get(name) or {}
         mean = population.get(name)
-        binary = int(info.get("n_unique") or 0) == 2 and mean is not None and 0 <= mean <= 1
+        binary = model.schema.column(name).n_unique == 2 and mean is not None and 0 <= mean <= 1
         columns.append({"name": name, "kind": "rate" if binary else "mean", "source": "training"})
         table_population.append(mean)
         for sid in range(model.k):

@@ -58,7 +58,7 @@ def segment_profiles(
     from ...explain.profiles import profile_segments
 
     columns = _profile_columns(derived, schema)
-    clustering = [step["column"] for step in model.preparation.get("numeric", [])]
+    clustering = [step.column for step in model.preparation.numeric_steps]
     profiles = profile_segments(derived, labels, columns=columns, clustering_features=clustering)
     names = model.segment_names()
     table = profiles.table
