@@ -37,9 +37,10 @@ The rule (also in :data:`RULE` and ``KSelection.rule``)::
     3. k = 2 stays eligible only when no k >= 3 is: a two-way split (often high versus
        low spend) is rarely actionable. When two segments are recommended, the
        explanation says that no larger k was eligible, and why.
-    4. Among the eligible k, four indices vote: the best silhouette, the best
-       Calinski-Harabasz, the best Davies-Bouldin and the knee of the inertia curve
-       (Kneedle on log inertia; when the knee is eligible). An index whose best k is
+    4. Among the eligible k, every registered voting index votes for its best k (the
+       built-in ones: the best silhouette, Calinski-Harabasz and Davies-Bouldin), and
+       so does the knee of the inertia curve (Kneedle on log inertia; when the knee is
+       eligible). An index whose best k is
        within 5% of its runner-up abstains (the explanation says so). The k with most
        votes is recommended; a tie goes to the knee if it is among the tied k,
        otherwise to the best silhouette.
