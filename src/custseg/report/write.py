@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pandas as pd
 
@@ -22,7 +23,14 @@ from ..model import SegmentationModel
 from .data import build_report_data
 from .render import render_report
 
-__all__ = ["write_report", "write_report_files"]
+__all__ = ["ReportOptions", "write_report", "write_report_files"]
+
+
+class ReportOptions(TypedDict, total=False):
+    """How a report is computed: see :func:`write_report`."""
+
+    progress: Progress
+    random_state: int
 
 
 def write_report(
@@ -30,9 +38,8 @@ def write_report(
     frame: pd.DataFrame,
     out_dir: str | os.PathLike[str],
     *,
-    progress: Progress = NO_PROGRESS,
-    random_state: int = 0,
     model_sha256: str | None = None,
+    **options: Unpack[ReportOptions],
 ) -> dict[str, Path]:
     """Build the report of ``model`` on ``frame`` and write it to the folder ``out_dir``.
 
@@ -51,14 +58,14 @@ def write_report(
         The raw customer table to report on (usually the training table).
     out_dir : str or path-like
         Destination folder, created if needed.
-    progress : Progress, default=NO_PROGRESS
-        Receives the progress of the three stages (data, figures, files).
-    random_state : int, default=0
-        Seed of the samples drawn for the figures (see :func:`build_report_data`).
     model_sha256 : str or None, default=None
         sha256 of the model file the report describes, recorded in the marker: a fit
         that later replaces that model in the folder above drops this report rather
         than keep a report of a model that is gone.
+    progress : Progress, default=NO_PROGRESS
+        Receives the progress of the three stages (data, figures, files).
+    random_state : int, default=0
+        Seed of the samples drawn for the figures (see :func:`build_report_data`).
 
     Returns
     -------
@@ -81,9 +88,7 @@ def write_report(
     hint = os.fspath(folder / "report")
     check_folder_kind(folder, "report", hint=hint)  # before the work, not only after it
     with atomic_folder(folder, "report", hint=hint) as staging:
-        written = write_report_files(
-            model, frame, staging, progress=progress, random_state=random_state
-        )
+        written = write_report_files(model, frame, staging, **options)
         write_run_marker(staging, "report", list(written), model_sha256=model_sha256)
     return {name: folder / name for name in written}
 

@@ -164,12 +164,10 @@ def distributions(rows: pd.DataFrame, numeric: list[str]) -> list[dict[str, Any]
 def correlation(rows: pd.DataFrame, numeric: list[str], rng: np.random.Generator) -> dict[str, Any]:
     """Spearman correlations between the first :data:`MAX_DISTRIBUTIONS` numeric columns.
 
+    ``rows`` and ``numeric`` are those of :func:`distributions`.
+
     Parameters
     ----------
-    rows : pandas.DataFrame
-        The usable rows.
-    numeric : list of str
-        The numeric columns, in schema order.
     rng : numpy.random.Generator
         Draws the rows used when there are more than 50,000.
 
