@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from _credit_cards import CC_PATH
-from custseg.exceptions import DataError, ModelError, SchemaError
+from custseg.exceptions import ConfigError, DataError, ModelError, SchemaError
 from custseg.prepare import (
     TableSchema,
     check_rows,
@@ -238,7 +238,7 @@ def test_max_categories_separates_categories_from_free_text() -> None:
     frame["v"] = rng.random(500)
     assert infer_schema(frame).column("city").role == "ignored"
     assert infer_schema(frame, max_categories=40).column("city").role == "categorical"
-    with pytest.raises(DataError, match="max_categories=1"):
+    with pytest.raises(ConfigError, match="max_categories=1 should be an integer >= 2"):
         infer_schema(frame, max_categories=1)
 
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
+from .._utils.checks import check_frame
 from .._utils.text import count as plural
 from ..exceptions import DataError, SchemaError
 
@@ -57,10 +58,7 @@ def numeric_feature_columns(frame: pd.DataFrame, columns: Sequence[str] | None) 
     SchemaError
         If a column is missing, not numeric or listed twice, or there is none to explain.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(
-            f"frame must be a pandas DataFrame, got {type(frame).__name__}; load the table first"
-        )
+    check_frame(frame)
     if len(frame) == 0:
         raise DataError("the table has 0 rows; pass the customers to explain")
     if columns is None:

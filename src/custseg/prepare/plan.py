@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._utils.checks import check_frame
 from .._utils.lazy import lazy_module
 from ..config import PrepConfig
 from ..exceptions import ConfigError, DataError, ModelError, SchemaError
@@ -61,6 +62,9 @@ __all__ = [
 ]
 
 PLAN_VERSION = 1
+
+# The fix when derive or transform gets something else than rows.
+_TABLE_OR_ROW_CHECK = "pass the table itself, or the RowCheck of check_rows"
 
 
 class PreparationPlan:
@@ -347,8 +351,8 @@ class PreparationPlan:
         DataError
             If a value is not a number or infinite.
         """
-        if not isinstance(frame, pd.DataFrame | RowCheck):
-            raise DataError(f"derive expects a pandas DataFrame, got {type(frame).__name__}")
+        if not isinstance(frame, RowCheck):
+            check_frame(frame, hint=_TABLE_OR_ROW_CHECK)
         checked = self._check(frame)
         base = frame.frame if isinstance(frame, RowCheck) else frame
         out = base.copy()
@@ -376,8 +380,8 @@ class PreparationPlan:
         return checked.frame
 
     def _checked_columns(self, frame: pd.DataFrame | RowCheck) -> dict[str, np.ndarray]:
-        if not isinstance(frame, pd.DataFrame | RowCheck):
-            raise DataError(f"transform expects a pandas DataFrame, got {type(frame).__name__}")
+        if not isinstance(frame, RowCheck):
+            check_frame(frame, hint=_TABLE_OR_ROW_CHECK)
         checked = self._check(frame)
         columns: dict[str, np.ndarray] = {}
         for name in self.input_numeric:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from .._utils.checks import check_frame, check_int
 from .._utils.lazy import lazy_module
 from .._utils.numeric import skewness
 from ..exceptions import DataError, SchemaError
@@ -159,17 +160,13 @@ def infer_schema(
         matches are listed), if the identifier has duplicated or missing values, or
         if a requested feature cannot be a feature.
     DataError
-        If the frame has no rows, or a requested feature has no values.
+        If ``frame`` is not a DataFrame or has no rows, or a requested feature has no
+        values.
+    ConfigError
+        If ``max_categories`` is not an integer >= 2.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(
-            f"infer_schema expects a pandas DataFrame, got {type(frame).__name__};"
-            " read the table with pandas first"
-        )
-    if isinstance(max_categories, bool) or not isinstance(max_categories, int):
-        raise DataError(f"max_categories={max_categories!r} should be an integer >= 2")
-    if max_categories < 2:
-        raise DataError(f"max_categories={max_categories} should be >= 2")
+    check_frame(frame)
+    max_categories = check_int(max_categories, "max_categories", minimum=2)
     lookup = column_lookup(frame.columns)
     names = list(lookup)
     if len(frame) == 0:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from .._utils.checks import check_frame
 from .._utils.lazy import lazy_module
 from ..exceptions import DataError, SchemaError
 from .schema import (
@@ -175,11 +176,7 @@ def check_rows(frame: pd.DataFrame, schema: TableSchema, *, require_id: bool = T
     SchemaError
         If a required column is missing (raised before any row is looked at).
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(
-            f"check_rows expects a pandas DataFrame, got {type(frame).__name__};"
-            " read the table with pandas first"
-        )
+    check_frame(frame)
     if not isinstance(schema, TableSchema):
         raise SchemaError(
             f"check_rows expects a TableSchema, got {type(schema).__name__};"
