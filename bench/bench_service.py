@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,60 +27,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-SAMPLE = Path(__file__).resolve().parents[1] / "src" / "custseg" / "data" / "CC_GENERAL.csv"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def fit_model(folder: Path) -> Path:
-    from custseg import save_model
-    from custseg.pipeline import fit_segments
-
-    frame = pd.read_csv(SAMPLE)
-    model = fit_segments(frame, k=8, k_range=(8, 8), random_state=0)
-    return save_model(model, folder / "model.json")
-
-
-def bodies(n_bodies: int, n_records: int, seed: int) -> list[bytes]:
-    frame = pd.read_csv(SAMPLE)
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n_bodies):
-        rows = frame.iloc[rng.integers(0, len(frame), n_records)]
-        records = [
-            {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-            for r in rows.to_dict(orient="records")
-        ]
-        out.append(json.dumps(records).encode())
-    return out
-
-
-def start_server(model: Path, port: int, *options: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k != "CUSTSEG_API_KEY"}
-    command = [sys.executable, "-m", "custseg", "--quiet", "serve", "--model", str(model)]
-    process = subprocess.Popen(
-        [*command, "--port", str(port), *options], env=env, stdout=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with code {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the server did not answer /healthz within 60 s")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _service_kit import bodies, fit_model, free_port, rss_mb, start_server  # noqa: E402
 
 
 def run_once(
@@ -142,13 +88,6 @@ def run_once(
     }
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its child processes, in MB."""
-    from stress_service import rss_mb as measure
-
-    return measure(pid)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
@@ -159,7 +98,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -43,34 +43,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_service import bodies, fit_model, free_port, start_server  # noqa: E402
+from _service_kit import bodies, fit_model, free_port, rss_mb, start_server  # noqa: E402
 
 MiB = 1024 * 1024
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children (worker processes), in MB."""
-    total = 0
-    pids = [pid] + [
-        int(p.name)
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit() and _parent(int(p.name)) == pid
-    ]
-    for one in pids:
-        try:
-            for line in Path(f"/proc/{one}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
-
-def _parent(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return -1
 
 
 def timed_post(port: int, body: bytes, path: str = "/v1/score") -> tuple[float, int]:
