@@ -30,6 +30,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._utils.checks import check_frame, check_int
 from .._utils.io import atomic_path, check_distinct_paths
 from .._utils.lazy import lazy_module
 from .._utils.numeric import single_threaded_blas
@@ -37,7 +38,7 @@ from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.stages import ahead, behind
 from .._utils.text import count
 from ..config import DEFAULT_MAX_COLUMNS
-from ..exceptions import ConfigError, DataError, ScoringError
+from ..exceptions import DataError, ScoringError
 from ..model import SegmentationModel
 from ..prepare.rows import unusable_rows_message
 from .contract import (
@@ -211,11 +212,7 @@ def score_customers(
     """
     scorer = model if isinstance(model, Scorer) else Scorer(model)
     codes = check_reject(reject)
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(
-            f"frame should be a pandas DataFrame, got {type(frame).__name__};"
-            " read files with custseg.sources.read_table"
-        )
+    check_frame(frame)
     if len(frame) == 0:
         raise DataError("the input has no rows; check the query or the input file")
     scorer.check_columns(frame)
@@ -294,8 +291,7 @@ def score_file(
         If no row at all could be scored (the input is likely of the wrong kind).
     """
     scorer = model if isinstance(model, Scorer) else Scorer(model)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ConfigError(f"chunk_size={chunk_size!r} should be a positive integer")
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1, hint="e.g. 100000")
     codes = check_reject(reject)
     out_path = Path(out)
     fmt = output_format(out_path)

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._utils.checks import check_frame, is_number
 from ..exceptions import ConfigError, DataError, ScoringError
 from ..model import SegmentationModel, model_to_json
 from ..prepare import check_rows
@@ -143,11 +144,7 @@ def check_drift(
     """
     check_thresholds(amber, red)
     scorer = model if isinstance(model, Scorer) else Scorer(model, require_id=False)
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(
-            f"frame should be a pandas DataFrame, got {type(frame).__name__}; read files with"
-            " custseg.sources.read_table"
-        )
+    check_frame(frame)
     if len(frame) == 0:
         raise DataError("the table has no rows; check the query or the input file")
     return _drift(scorer, frame, float(amber), float(red))
@@ -178,7 +175,7 @@ def check_thresholds(amber: Any, red: Any) -> None:
     """
     for name, value in (("amber", amber), ("red", red)):
         flag = f"--psi-{name}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value, finite=False):
             raise ConfigError(f"{name}={value!r} ({flag}) should be a PSI threshold such as 0.1")
         if not math.isfinite(value) or value <= 0:
             raise ConfigError(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._utils.checks import check_frame
 from ..exceptions import ConfigError, DataError, SchemaError
 from .scorer import SCORE_COLUMNS
 
@@ -132,8 +133,7 @@ def compare_scored(
         a whole number.
     """
     for frame, name in ((old, names[0]), (new, names[1])):
-        if not isinstance(frame, pd.DataFrame):
-            raise DataError(f"{name} should be a pandas DataFrame, got {type(frame).__name__}")
+        check_frame(frame, name)
         if "segment_id" not in frame.columns:
             raise SchemaError(
                 f"{name} has no segment_id column: it is not a scored file; pass files written"

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..._utils.text import plain
+from ..._utils.checks import check_frame, check_int
 from ..._version import __version__
-from ...exceptions import ConfigError, DataError, ModelError
+from ...exceptions import DataError, ModelError
 from ...model import SegmentationModel
 from .._shared import REPORT_DATA_VERSION
 from ._common import SegmentedRows
@@ -80,16 +80,11 @@ def build_report_data(
             f"model should be a SegmentationModel, got {type(model).__name__}; load it with"
             " custseg.load_model('model.json')"
         )
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(
-            f"frame should be a pandas DataFrame, got {type(frame).__name__}; read the file"
-            " with custseg.sources.read_table"
-        )
+    check_frame(frame)
     if len(frame) == 0:
         raise DataError("the table has 0 rows; pass the customers to report on")
-    if isinstance(random_state, bool) or not isinstance(random_state, int) or random_state < 0:
-        raise ConfigError(f"random_state={plain(random_state)!r} should be an integer >= 0, e.g. 0")
-    return _jsonable(_build(model, frame, random_state))
+    seed = check_int(random_state, "random_state", minimum=0, hint="e.g. 0")
+    return _jsonable(_build(model, frame, seed))
 
 
 def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str, Any]:
