@@ -188,6 +188,7 @@ def test_match_counts_signals_with_their_minimum_of_columns():
         (MINE.replace('stat = "lift"', 'stat = "mean"'), r"reads 'mean' of group '@spend'"),
         (MINE.replace('"Big baskets"', '"' + "B" * 61 + '"'), r"has 61 characters"),
         (MINE + "\n[match]\nminimum = 2\n", r"\[match\]\.minimum is 2"),
+        (MINE + '\n[match]\nminimum = "half"\n', r"\[match\]\.minimum is 'half'.*share"),
         (MINE + '\n[match]\nsignals = [{ name = "x" }]\n', r"signals\[0\] has no `columns`"),
         (
             MINE + '\n[fallback]\nstrategies = ["Raise their {middle}."]\n',

@@ -418,9 +418,7 @@ class _Validator:
     def match(self, body: dict[str, Any]) -> tuple[tuple[MatchSignal, ...], float]:
         self.known(body, "[match]", {"minimum", "signals"})
         minimum = body.get("minimum", 0.5)
-        if not is_number(minimum, finite=False):
-            raise self.fail("[match].minimum", f"is {minimum!r}", "use a share from 0 to 1")
-        if not 0 < minimum <= 1:
+        if not is_number(minimum, finite=False) or not 0 < minimum <= 1:
             raise self.fail("[match].minimum", f"is {minimum!r}", "use a share from 0 to 1")
         raw = body.get("signals", [])
         if not isinstance(raw, list):
