@@ -94,9 +94,9 @@ def test_with_overrides_applies_a_whole_preparation_then_its_settings():
     "values, message",
     [
         ({"kk": 3}, r"^unknown setting kk=3; settings are \[.*'k'.*\] and, for the prep"),
-        ({"k": 0}, r"^k=0 should be a positive integer, e.g. k=5 \(--k 5\), or None"),
-        ({"k": np.float64(3.5)}, r"^k=3\.5 should be a positive integer"),
-        ({"n_init": np.float64(2.5)}, r"^n_init=2\.5 should be a positive integer"),
+        ({"k": 0}, r"^k=0 \(--k\) should be an integer >= 1; e.g. 5, or None to choose it"),
+        ({"k": np.float64(3.5)}, r"^k=3\.5 \(--k\) should be an integer >= 1"),
+        ({"n_init": np.float64(2.5)}, r"^n_init=2\.5 should be an integer >= 1$"),
         ({"k_range": (np.int64(1), np.int64(4))}, r"^k_range=\(1, 4\) is not valid"),
         ({"skew": "cube"}, r"^skew='cube' should be one of log1p, yeo-johnson, none"),
         ({"k_range": (5, 2)}, r"^k_range=\(5, 2\) is not valid"),

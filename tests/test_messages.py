@@ -19,10 +19,10 @@ from custseg.scoring.batch import ScoreSummary
 def test_numpy_values_are_quoted_as_plain_numbers():
     with pytest.raises(ConfigError) as caught:
         FitConfig(k=np.int64(0))
-    assert str(caught.value).startswith("k=0 should be a positive integer")
+    assert str(caught.value).startswith("k=0 (--k) should be an integer >= 1")
     with pytest.raises(ConfigError) as caught:
         FitConfig(n_resamples=np.float64(3.0))
-    assert str(caught.value) == "n_resamples=3.0 should be a positive integer"
+    assert str(caught.value) == "n_resamples=3.0 should be an integer >= 1"
     assert "np." not in str(caught.value)
 
 

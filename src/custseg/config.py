@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from ._utils.checks import is_int, is_number
+from ._utils.checks import check_int, is_int, is_number
 from ._utils.text import plain
 from .exceptions import ConfigError
 
@@ -213,12 +213,10 @@ class FitConfig:
             )
         object.__setattr__(self, "k_range", (int(lo), int(hi)))
         if self.k is not None:
-            if not is_int(self.k) or self.k < 1:
-                raise ConfigError(
-                    f"k={plain(self.k)!r} should be a positive integer, e.g. k=5 (--k 5), or"
-                    " None to choose it from k_range"
-                )
-            object.__setattr__(self, "k", int(self.k))
+            hint = "e.g. 5, or None to choose it from k_range"
+            object.__setattr__(
+                self, "k", check_int(self.k, "k", minimum=1, option="--k", hint=hint)
+            )
         for name in (
             "n_init",
             "n_resamples",
@@ -226,10 +224,7 @@ class FitConfig:
             "silhouette_max_exact",
             "max_columns",
         ):
-            value = getattr(self, name)
-            if not is_int(value) or value < 1:
-                raise ConfigError(f"{name}={plain(value)!r} should be a positive integer")
-            object.__setattr__(self, name, int(value))
+            object.__setattr__(self, name, check_int(getattr(self, name), name, minimum=1))
         if self.max_resamples is not None and (
             not is_int(self.max_resamples) or self.max_resamples < self.n_resamples
         ):
@@ -237,8 +232,10 @@ class FitConfig:
                 f"max_resamples={plain(self.max_resamples)!r} should be an integer >="
                 f" n_resamples={self.n_resamples}"
             )
-        if self.fit_sample is not None and self.fit_sample < 1:
-            raise ConfigError(f"fit_sample={plain(self.fit_sample)!r} should be a positive integer")
+        if self.fit_sample is not None:
+            object.__setattr__(
+                self, "fit_sample", check_int(self.fit_sample, "fit_sample", minimum=1)
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data view of the settings (stored in the model)."""

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import custseg
-from custseg.exceptions import ConfigError, SourceError
+from custseg.exceptions import DataError, SourceError
 from custseg.sources import manifest_path, read_table, save_snapshot, verify_snapshot
 
 QUERY = "SELECT * FROM credit_card_customers"
@@ -88,7 +88,7 @@ def test_unsupported_extension_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_bad_arguments(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="frame should be a pandas DataFrame, got list"):
+    with pytest.raises(DataError, match="frame should be a pandas DataFrame, got list"):
         save_snapshot([1, 2], tmp_path / "c.csv", query="q", warehouse="w")  # type: ignore[arg-type]
     duplicated = pd.DataFrame([[1, 2]], columns=["A", "A"])
     with pytest.raises(SourceError, match="duplicate or non-text column names"):

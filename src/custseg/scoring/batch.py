@@ -62,6 +62,7 @@ from .writer import ChunkWriter, OutputFormat, output_format
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 else:
     pd = lazy_module("pandas")
 
@@ -334,6 +335,39 @@ def score_file(
         )
 
 
+@dataclass
+class _Progress:
+    """What the chunks scored so far add up to."""
+
+    rows_in: int = 0
+    scored: int = 0
+    counts: dict[str, int] = field(default_factory=contract_counts)
+    first_reject: tuple[int, str] | None = None
+    rejects_started: bool = False
+
+    def add(self, n_rows: int, chunk: ScoredRows, rejected: pa.Table) -> None:
+        for name, value in chunk.counts.items():
+            self.counts[name] += value
+        self.rows_in += n_rows
+        self.scored += len(chunk.labels)
+        if self.first_reject is None and rejected.num_rows:
+            self.first_reject = (
+                rejected.column(REJECT_ROW_COLUMN)[0].as_py(),
+                rejected.column(REJECT_REASON_COLUMN)[0].as_py(),
+            )
+
+    def raise_if_none_scored(self) -> None:
+        if self.scored == 0 and self.first_reject is not None:
+            raise ScoringError(
+                unusable_rows_message(
+                    self.rows_in,
+                    self.rows_in,
+                    *self.first_reject,
+                    "check that the input has the model's columns and types",
+                )
+            )
+
+
 def _score_stream(
     scorer: Scorer,
     chunks: Iterator[Any],
@@ -347,8 +381,7 @@ def _score_stream(
     progress: Progress,
 ) -> ScoreSummary:
     """Score checked chunks into ``out_path`` and ``rejects_path`` (both atomic)."""
-    rows_in = n_scored = 0
-    counts = contract_counts()
+    done = _Progress()
     # Repeated identifiers: rejecting them needs every earlier identifier at hand; only
     # counting them keeps the keys and counts once at the end (cheaper), with the keys
     # computed in a helper thread beside the scoring.
@@ -365,8 +398,6 @@ def _score_stream(
             tally.add_ids(chunk.ids)
         write(scored_table(scorer, frame, chunk, first_row=first_row, keep_columns=keep_columns))
 
-    first_reject: tuple[int, str] | None = None
-    rejects_started = False
     with (
         progress.stage("Scoring customers", total=None) as stage,
         atomic_path(out_path) as tmp_out,
@@ -394,43 +425,28 @@ def _score_stream(
                     chunk = scorer.assign_prepared(
                         prepare(frame), reject=reject, seen=seen, percentiles=False
                     )
-                    for name, value in chunk.counts.items():
-                        counts[name] += value
-                    rejected = rejects_table(scorer, chunk, first_row=rows_in + 1)
-                    finish_chunk((frame, chunk, rows_in + 1))
-                    if rejected.num_rows or not rejects_started:
+                    first_row = done.rows_in + 1
+                    rejected = rejects_table(scorer, chunk, first_row=first_row)
+                    finish_chunk((frame, chunk, first_row))
+                    if rejected.num_rows or not done.rejects_started:
                         # Empty rejects are skipped, except the first (it sets the header).
                         rejects_writer.write(rejected)
-                        rejects_started = True
-                    rows_in += len(frame)
-                    n_scored += len(chunk.labels)
-                    if first_reject is None and rejected.num_rows:
-                        first_reject = (
-                            rejected.column(REJECT_ROW_COLUMN)[0].as_py(),
-                            rejected.column(REJECT_REASON_COLUMN)[0].as_py(),
-                        )
+                        done.rejects_started = True
+                    done.add(len(frame), chunk, rejected)
                     stage.advance(len(frame))
-            if n_scored == 0 and first_reject is not None:
-                raise ScoringError(
-                    unusable_rows_message(
-                        rows_in,
-                        rows_in,
-                        *first_reject,
-                        "check that the input has the model's columns and types",
-                    )
-                )
+            done.raise_if_none_scored()
         finally:
             writer.close()
             rejects_writer.close()
     if tally is not None:
-        counts[DUPLICATE_ID] = tally.total()
+        done.counts[DUPLICATE_ID] = tally.total()
     return ScoreSummary(
-        rows_in=rows_in,
-        scored=n_scored,
-        rejected=rows_in - n_scored,
+        rows_in=done.rows_in,
+        scored=done.scored,
+        rejected=done.rows_in - done.scored,
         out=out_path,
         rejects=rejects_path,
-        counts=counts,
+        counts=done.counts,
     )
 
 

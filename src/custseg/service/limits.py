@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from .._utils.checks import check_int, is_number
+from .._utils.text import plain
 from ..exceptions import ConfigError
 
 __all__ = ["ServiceLimits"]
@@ -65,15 +67,14 @@ class ServiceLimits:
     def __post_init__(self) -> None:
         for item in fields(self):
             value = getattr(self, item.name)
+            option = "--" + item.name.replace("_", "-")
             if item.type in ("int", int):
-                ok = type(value) is int and value >= 1
-                kind = "a positive integer"
-            else:
-                ok = type(value) in (int, float) and 0 < value < 1e6
-                kind = "a positive number of seconds"
-            if not ok:
-                option = "--" + item.name.replace("_", "-")
-                raise ConfigError(f"{item.name}={value!r} ({option}) should be {kind}")
+                check_int(value, item.name, minimum=1, option=option)
+            elif not (is_number(value) and 0 < value < 1e6):
+                raise ConfigError(
+                    f"{item.name}={plain(value)!r} ({option}) should be a number of seconds"
+                    " above 0 and below 1000000, e.g. 30"
+                )
         if self.max_buffered_bytes < self.max_body_bytes:
             raise ConfigError(
                 f"max_buffered_bytes={self.max_buffered_bytes} (--max-buffered-bytes) should be"

@@ -28,6 +28,7 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .._utils.checks import check_int
 from ..exceptions import ConfigError
 from .limits import ServiceLimits
 
@@ -182,8 +183,7 @@ def serve(
     """
     import uvicorn
 
-    if type(workers) is not int or workers < 1:
-        raise ConfigError(f"--workers {workers!r} should be a positive integer")
+    check_int(workers, "workers", minimum=1, option="--workers")
     limits = settings.limits
     _raise_open_files_limit(2 * limits.max_connections + 256)
     common: dict[str, Any] = {

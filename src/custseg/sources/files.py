@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .._utils.checks import check_int
 from .._utils.lazy import lazy_module
-from .._utils.text import plain
 from ..exceptions import ConfigError, SchemaError, SourceError
 from ._csv import count_csv_rows, read_csv, sniff_csv, sniff_names, stream_csv
 from ._frames import arrow_to_frame, normalise_table, normalised_to_frame
@@ -203,10 +203,7 @@ def iter_arrow(
     ------
     pyarrow.Table
     """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ConfigError(
-            f"chunk_size={plain(chunk_size)!r} should be a positive integer, e.g. 100000"
-        )
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1, hint="e.g. 100000")
     limit = check_max_columns(max_columns)
     source, kind = _check_file(path)
     for table in _iter_arrow(source, kind, columns, chunk_size, text_columns, limit):

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from .._utils.checks import check_frame
 from .._utils.io import atomic_path, sha256_bytes, sha256_file, write_text_atomic
 from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.text import neutralise_formulas_arrow
@@ -79,14 +80,15 @@ def save_snapshot(
 
     Raises
     ------
+    DataError
+        ``frame`` is not a DataFrame.
     ConfigError
-        ``frame`` is not a DataFrame or ``query``/``warehouse`` are not strings.
+        ``query``/``warehouse`` are not strings.
     SourceError
         Unsupported extension, duplicate or non-text column names, a column that
         cannot be written, or an unwritable destination.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise ConfigError(f"frame should be a pandas DataFrame, got {type(frame).__name__}")
+    check_frame(frame)
     if not isinstance(query, str) or not isinstance(warehouse, str):
         raise ConfigError("query and warehouse should be strings (the query text and the URL)")
     target = Path(path)
