@@ -336,7 +336,7 @@ def score_file(
 
 
 @dataclass
-class _Progress:
+class _Totals:
     """What the chunks scored so far add up to."""
 
     rows_in: int = 0
@@ -381,7 +381,7 @@ def _score_stream(
     progress: Progress,
 ) -> ScoreSummary:
     """Score checked chunks into ``out_path`` and ``rejects_path`` (both atomic)."""
-    done = _Progress()
+    done = _Totals()
     # Repeated identifiers: rejecting them needs every earlier identifier at hand; only
     # counting them keeps the keys and counts once at the end (cheaper), with the keys
     # computed in a helper thread beside the scoring.

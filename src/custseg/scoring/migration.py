@@ -275,9 +275,13 @@ def _compare(
     )
     only_old = _rows(left, ~matched, key)
     only_new = _rows(right, ~in_old[new_codes], key)
-    summary = _summary(
-        key, left, right, transitions, old_names, new_names, len(only_old), len(only_new)
-    )
+    sizes = {
+        "customers_old": len(left),
+        "customers_new": len(right),
+        "only_old": len(only_old),
+        "only_new": len(only_new),
+    }
+    summary = _summary(key, transitions, (old_names, new_names), sizes)
     return Migration(key, transitions, only_old, only_new, matrix, summary)
 
 
@@ -291,14 +295,17 @@ def _rows(side: pd.DataFrame, mask: np.ndarray, key: str) -> pd.DataFrame:
 
 def _summary(
     key: str,
-    left: pd.DataFrame,
-    right: pd.DataFrame,
     transitions: pd.DataFrame,
-    old_names: dict[int, str],
-    new_names: dict[int, str],
-    n_only_old: int,
-    n_only_new: int,
+    names: tuple[dict[int, str], dict[int, str]],
+    sizes: dict[str, int],
 ) -> dict[str, Any]:
+    """The summary document of a comparison.
+
+    ``names`` are the old and the new segment names; ``sizes`` the customers of each
+    table (``customers_old``, ``customers_new``) and of one table only (``only_old``,
+    ``only_new``).
+    """
+    old_names, new_names = names
     matched = int(transitions["customers"].sum())
     same = transitions["from_segment"] == transitions["to_segment"]
     stayed = int(transitions.loc[same, "customers"].sum())
@@ -331,11 +338,11 @@ def _summary(
     ]
     summary = {
         "id_column": key,
-        "customers_old": len(left),
-        "customers_new": len(right),
+        "customers_old": sizes["customers_old"],
+        "customers_new": sizes["customers_new"],
         "matched": matched,
-        "only_old": n_only_old,
-        "only_new": n_only_new,
+        "only_old": sizes["only_old"],
+        "only_new": sizes["only_new"],
         "stayed": stayed,
         "moved": matched - stayed,
         "segments_old": segments_old,

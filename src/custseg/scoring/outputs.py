@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 else:
     pd = lazy_module("pandas")
 
-__all__ = ["rejects_frame", "rejects_table", "scored_frame", "scored_table"]
+__all__ = ["both_frame", "rejects_frame", "rejects_table", "scored_frame", "scored_table"]
+
+#: Column of :func:`both_frame` saying whether a row was ``"scored"`` or ``"rejected"``.
+STATUS_COLUMN = "cs_status"
 
 
 def _kept(scorer: Scorer, frame: pd.DataFrame, chunk: ScoredRows) -> list[tuple[Any, Any]]:
@@ -128,6 +131,43 @@ def rejects_table(scorer: Scorer, chunk: ScoredRows, *, first_row: int) -> pa.Ta
         )
     columns[REJECT_REASON_COLUMN] = string_array([str(r) for r in chunk.reasons])
     return pa.table(columns)
+
+
+def both_frame(scorer: Scorer, chunk: ScoredRows, *, text_ids: bool) -> pd.DataFrame:
+    """The scored rows then the rejected ones of a chunk in one frame (one pass, two outputs).
+
+    The columns of :func:`scored_frame` (the identifier first), then ``reason`` and
+    :data:`STATUS_COLUMN`; a rejected row has its identifier and reason only. Text columns
+    hold plain Python objects (pyspark hands them to Arrow, which cannot take pandas'
+    Arrow-backed strings), and so do the identifiers when ``text_ids`` (numbers become
+    their text).
+    """
+    scored = scored_frame(scorer, pd.DataFrame(), chunk, first_row=1, keep_columns=False)
+    rejects = rejects_frame(scorer, chunk, first_row=1)
+    n_bad = len(rejects)
+    # Numbers stay numbers on rejected rows (NaN), anything else is null.
+    rejected = pd.DataFrame(
+        {
+            name: np.full(n_bad, np.nan) if kind.kind == "f" else pd.Series([None] * n_bad)
+            for name, kind in scored.dtypes.items()
+        }
+    )
+    id_header = scorer.id_header
+    rejected[id_header] = rejects[id_header].to_numpy(dtype=object)
+    rejected[REJECT_REASON_COLUMN] = rejects[REJECT_REASON_COLUMN].to_numpy(dtype=object)
+    rejected[STATUS_COLUMN] = "rejected"
+    scored[REJECT_REASON_COLUMN] = None
+    scored[STATUS_COLUMN] = "scored"
+    both = pd.concat([scored, rejected], ignore_index=True) if n_bad else scored
+    texts = ["segment_name", FLAGS_COLUMN, REJECT_REASON_COLUMN, STATUS_COLUMN]
+    if text_ids:
+        ids = both[id_header].astype(object)
+        both[id_header] = ids.map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v))
+        texts.append(id_header)
+    for name in texts:
+        values = both[name].astype(object)
+        both[name] = values.where(values.notna(), None)
+    return both
 
 
 def _to_arrow(values: Any) -> pa.Array | pa.ChunkedArray:

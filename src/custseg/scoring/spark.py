@@ -35,15 +35,15 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .._utils.spark import spark_errors, spark_session
 from ..exceptions import ConfigError, ScoringError
-from ..model import SegmentationModel, model_to_json
+from ..model import SegmentationModel, model_from_json, model_to_json
 from .batch import ScoreSummary
 from .contract import (
     DUPLICATE_ID,
@@ -55,11 +55,11 @@ from .contract import (
     check_reject,
     contract_counts,
 )
+from .outputs import STATUS_COLUMN, both_frame
 from .scorer import REJECT_REASON_COLUMN, Scorer
 
 __all__ = ["SparkScoreSummary", "score_spark", "default_spark_rejects"]
 
-_STATUS = "cs_status"
 _RANK = "cs_rank"
 
 
@@ -76,34 +76,6 @@ def default_spark_rejects(out: str | os.PathLike[str]) -> Path:
     """``<out>.rejects`` beside ``out`` (a folder of Parquet part files)."""
     target = Path(out)
     return target.with_name(f"{target.name}.rejects")
-
-
-def _spark_type(df: Any, name: str) -> str:
-    from pyspark.sql import types as T
-
-    for field in df.schema.fields:
-        if field.name.replace("\ufeff", "").strip() == name:
-            kind = field.dataType
-            if isinstance(kind, T.StringType):
-                return "string"
-            if isinstance(kind, T.IntegralType):
-                return "bigint"
-            if isinstance(kind, T.FractionalType):
-                return "double"
-    return "string"
-
-
-def _ids(values: Any, kind: str) -> Any:
-    if values is None:
-        return None
-    series = pd.Series(values).reset_index(drop=True)
-    if kind == "string":
-        return (
-            series.astype(object)
-            .where(series.notna(), None)
-            .map(lambda v: v if v is None or isinstance(v, str) else str(v))
-        )
-    return series
 
 
 def score_spark(
@@ -157,40 +129,50 @@ def score_spark(
         )
     out_path = Path(out)
     rejects_path = Path(rejects) if rejects is not None else default_spark_rejects(out_path)
+    _check_outputs(source, out_path, rejects_path)
+    session = spark_session(master)
+    df = source
+    if isinstance(source, str | os.PathLike):
+        from ..sources.spark import read_spark
+
+        df = read_spark(session, source)
+    # Missing columns are found on the schema, before any job runs.
+    scorer.check_columns(pd.DataFrame(columns=list(df.columns)))
+    result, identifier = _scores(df, scorer, codes)
+    n_scored, n_rejected, counts = _write(session, df, identifier, result, out_path, rejects_path)
+    return SparkScoreSummary(
+        rows_in=n_scored + n_rejected,
+        scored=n_scored,
+        rejected=n_rejected,
+        out=out_path,
+        rejects=rejects_path,
+        counts=counts,
+    )
+
+
+def _check_outputs(source: Any, out_path: Path, rejects_path: Path) -> None:
+    """Neither output folder may be the other one or the input."""
     if out_path.resolve() == rejects_path.resolve():
         raise ConfigError(f"--rejects {rejects_path} is the output folder; choose another")
-    session = spark_session(master)
     if isinstance(source, str | os.PathLike):
         for target in (out_path, rejects_path):
             if Path(source).resolve() == target.resolve():
                 raise ConfigError(
                     f"the output {target} is the input; write the scores to another folder"
                 )
-        from ..sources.spark import read_spark
 
-        df = read_spark(session, source)
-    else:
-        df = source
-    # Missing columns are found on the schema, before any job runs.
-    scorer.check_columns(pd.DataFrame(columns=list(df.columns)))
 
-    id_name = scorer.id_column
-    id_kind = _spark_type(df, id_name)
-    model_text = model_to_json(scorer.model)
-    ddl = (
-        f"`{id_name.replace('`', '``')}` {id_kind}, segment_id bigint, segment_name string,"
-        f" distance double, runner_up_id bigint, margin double,"
-        f" {PERCENTILE_COLUMN} double, {FLAGS_COLUMN} string,"
-        f" {REJECT_REASON_COLUMN} string, {_STATUS} string"
-    )
-    rejects_columns = [id_name, REJECT_REASON_COLUMN]
-    ranked = DUPLICATE_ID in codes
-
+def _scores(df: Any, scorer: Scorer, codes: frozenset[str]) -> tuple[Any, Any]:
+    """The lazy frame of every row scored or rejected (cached), and the identifier column."""
     from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    assert scorer.id_column is not None
+    id_name = scorer.id_column
     identifier = F.col(f"`{id_name.replace('`', '``')}`")
+    id_kind = _spark_type(df, id_name)
+    ranked = DUPLICATE_ID in codes
     if ranked:
         # The first row of each identifier in the order Spark reads the input is kept;
         # rows without an identifier are rejected anyway (their rank is not used).
@@ -198,80 +180,67 @@ def score_spark(
         df = df.withColumn(
             _RANK, F.row_number().over(Window.partitionBy(identifier).orderBy(order))
         )
-
-    def partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        from ..model import model_from_json
-
-        part = Scorer(model_from_json(model_text))
-        for batch in batches:
-            if not len(batch):
-                continue
-            frame = batch.reset_index(drop=True)
-            repeated = frame[_RANK].to_numpy() > 1 if ranked else None
-            chunk = part.assign_prepared(part.prepare_frame(frame), reject=codes, repeated=repeated)
-            ids = _ids(chunk.ids, id_kind)
-            ok = chunk.ok
-            n_ok = int(ok.sum())
-            scored = pd.DataFrame(
-                {
-                    id_name: ids[ok].reset_index(drop=True),
-                    "segment_id": chunk.labels,
-                    "segment_name": part.names[chunk.labels],
-                    "distance": chunk.distance,
-                    "runner_up_id": chunk.runner_up,
-                    "margin": chunk.margin,
-                    PERCENTILE_COLUMN: part.percentiles(chunk),
-                    FLAGS_COLUMN: part.flag_codes.texts(chunk.flags),
-                    REJECT_REASON_COLUMN: [None] * n_ok,
-                    _STATUS: ["scored"] * n_ok,
-                }
-            )
-            n_bad = len(ok) - n_ok
-            rejected = pd.DataFrame(
-                {
-                    id_name: ids[~ok].reset_index(drop=True),
-                    "segment_id": pd.Series([None] * n_bad, dtype=object),
-                    "segment_name": [None] * n_bad,
-                    "distance": np.full(n_bad, np.nan),
-                    "runner_up_id": pd.Series([None] * n_bad, dtype=object),
-                    "margin": np.full(n_bad, np.nan),
-                    PERCENTILE_COLUMN: np.full(n_bad, np.nan),
-                    FLAGS_COLUMN: [None] * n_bad,
-                    REJECT_REASON_COLUMN: list(chunk.reasons),
-                    _STATUS: ["rejected"] * n_bad,
-                }
-            )
-            out = pd.concat([scored, rejected], ignore_index=True) if n_bad else scored
-            # pandas 3 infers Arrow-backed strings, which pyspark cannot hand to Arrow
-            # batches: text columns go out as plain objects.
-            for name in (id_name, "segment_name", FLAGS_COLUMN, REJECT_REASON_COLUMN, _STATUS):
-                if id_kind == "string" or name != id_name:
-                    out[name] = out[name].astype(object)
-            yield out
-
+    ddl = (
+        f"`{id_name.replace('`', '``')}` {id_kind}, segment_id bigint, segment_name string,"
+        f" distance double, runner_up_id bigint, margin double,"
+        f" {PERCENTILE_COLUMN} double, {FLAGS_COLUMN} string,"
+        f" {REJECT_REASON_COLUMN} string, {STATUS_COLUMN} string"
+    )
+    score = partial(
+        _score_batches,
+        model_to_json(scorer.model),
+        codes=codes,
+        ranked=ranked,
+        text_ids=id_kind == "string",
+    )
     # Scored once (cached), written twice: the scored rows and the rejects.
-    result = df.mapInPandas(partition, ddl).persist(StorageLevel.MEMORY_AND_DISK)
+    return df.mapInPandas(score, ddl).persist(StorageLevel.MEMORY_AND_DISK), identifier
+
+
+def _score_batches(
+    model_text: str,
+    batches: Iterator[pd.DataFrame],
+    *,
+    codes: frozenset[str],
+    ranked: bool,
+    text_ids: bool,
+) -> Iterator[pd.DataFrame]:
+    """What a Spark worker runs: the Scorer on each Arrow batch, both outputs in one frame."""
+    scorer = Scorer(model_from_json(model_text))
+    for batch in batches:
+        if not len(batch):
+            continue
+        frame = batch.reset_index(drop=True)
+        repeated = frame[_RANK].to_numpy() > 1 if ranked else None
+        prepared = scorer.prepare_frame(frame)
+        chunk = scorer.assign_prepared(prepared, reject=codes, repeated=repeated)
+        yield both_frame(scorer, chunk, text_ids=text_ids)
+
+
+def _write(
+    session: Any, df: Any, identifier: Any, result: Any, out_path: Path, rejects_path: Path
+) -> tuple[int, int, dict[str, int]]:
+    """Write both outputs through a staging folder; their row counts and the contract's."""
+    from pyspark.sql import functions as F
+
     staging = Path(
         tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=_parent(out_path))
     )
+    id_name = result.columns[0]
     try:
         with spark_errors("scoring"):
-            status = F.col(_STATUS)
-            scored_columns = [c for c in result.columns if c not in (REJECT_REASON_COLUMN, _STATUS)]
-            result.filter(status == "scored").select(*scored_columns).write.parquet(
-                str(staging / "scored")
-            )
-            result.filter(status == "rejected").select(*rejects_columns).write.parquet(
+            status = F.col(STATUS_COLUMN)
+            kept = [c for c in result.columns if c not in (REJECT_REASON_COLUMN, STATUS_COLUMN)]
+            result.filter(status == "scored").select(*kept).write.parquet(str(staging / "scored"))
+            result.filter(status == "rejected").select(id_name, REJECT_REASON_COLUMN).write.parquet(
                 str(staging / "rejects")
             )
-            reader = session.read
-            scored_back = reader.parquet(str(staging / "scored"))
-            rejects_back = reader.parquet(str(staging / "rejects"))
-            n_scored = scored_back.count()
-            n_rejected = rejects_back.count()
+            scored_back = session.read.parquet(str(staging / "scored"))
+            rejects_back = session.read.parquet(str(staging / "rejects"))
+            n_scored, n_rejected = scored_back.count(), rejects_back.count()
             counts = _counts(df, identifier, scored_back, rejects_back, F)
         if n_scored == 0:
-            example = reader.parquet(str(staging / "rejects")).first()
+            example = rejects_back.first()
             reason = example[REJECT_REASON_COLUMN] if example is not None else "no row"
             raise ScoringError(
                 f"none of the {n_rejected:,} rows can be scored (e.g. {reason}); check that"
@@ -283,14 +252,22 @@ def score_spark(
         with contextlib.suppress(Exception):  # a JVM that died cannot unpersist
             result.unpersist()
         shutil.rmtree(staging, ignore_errors=True)
-    return SparkScoreSummary(
-        rows_in=n_scored + n_rejected,
-        scored=n_scored,
-        rejected=n_rejected,
-        out=out_path,
-        rejects=rejects_path,
-        counts=counts,
-    )
+    return n_scored, n_rejected, counts
+
+
+def _spark_type(df: Any, name: str) -> str:
+    from pyspark.sql import types as T
+
+    for field in df.schema.fields:
+        if field.name.replace("\ufeff", "").strip() == name:
+            kind = field.dataType
+            if isinstance(kind, T.StringType):
+                return "string"
+            if isinstance(kind, T.IntegralType):
+                return "bigint"
+            if isinstance(kind, T.FractionalType):
+                return "double"
+    return "string"
 
 
 def _counts(df: Any, identifier: Any, scored: Any, rejects: Any, F: Any) -> dict[str, int]:
