@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from .._utils.checks import is_int
 from .._utils.progress import Progress
 from .._utils.text import plain
 from ..exceptions import ConfigError
@@ -187,11 +188,7 @@ def _run_bigquery(
     **options: Any,
 ) -> QueryResult:
     max_bytes_billed = options.get("max_bytes_billed")
-    if max_bytes_billed is not None and (
-        isinstance(max_bytes_billed, bool)
-        or not isinstance(max_bytes_billed, int)
-        or max_bytes_billed < 1
-    ):
+    if max_bytes_billed is not None and (not is_int(max_bytes_billed) or max_bytes_billed < 1):
         raise ConfigError(
             f"max_bytes_billed={plain(max_bytes_billed)!r} should be a positive number of bytes, "
             "e.g. 10000000000 for 10 GB"
