@@ -150,7 +150,11 @@ def test_the_command_line_refuses_bad_models_with_exit_code_2(tmp_path: Path, ru
         (lambda d: d.pop("drift_reference"), r"missing required fields \['drift_reference'\]"),
         (lambda d: d.pop("lineage"), r"missing required fields \['lineage'\]"),
         (lambda d: d["training"].pop("rows"), "'training.rows' .expected a count of rows"),
-        (lambda d: d["drift_reference"].pop("numeric"), "'drift_reference' .expected numeric"),
+        (lambda d: d["drift_reference"].pop("numeric"), "'drift_reference.numeric' .expected"),
+        (
+            lambda d: d["drift_reference"]["numeric"]["f0"].pop("bins"),
+            "expected objects with bins, missing_share, proportions",
+        ),
         (lambda d: d["playbook"].pop("summary"), "playbook has no summary"),
         (lambda d: d["playbook"].__setitem__("name", 3), "playbook has malformed"),
         (lambda d: d.__setitem__("playbook", []), "'playbook' .expected an object"),

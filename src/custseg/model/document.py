@@ -223,8 +223,12 @@ def _check_types(document: dict[str, Any], source: str) -> None:
     if type(rows) is not int or rows < 0:
         raise fail("training.rows", "a count of rows")
     reference = document["drift_reference"]
-    if not all(isinstance(reference.get(kind), dict) for kind in ("numeric", "categorical")):
-        raise fail("drift_reference", "numeric and categorical objects")
+    for kind, keys in _REFERENCE_KEYS.items():
+        entries = reference.get(kind)
+        if not isinstance(entries, dict) or not all(
+            isinstance(entry, dict) and keys <= entry.keys() for entry in entries.values()
+        ):
+            raise fail(f"drift_reference.{kind}", f"objects with {', '.join(sorted(keys))}")
     warnings = document["warnings"]
     if not isinstance(warnings, list) or not all(
         isinstance(w, dict) and isinstance(w.get("kind"), str) and isinstance(w.get("message"), str)
@@ -271,6 +275,11 @@ _DICT_FIELDS = (
     "settings",
     "lineage",
 )
+# What drift reads of each column's training statistics (prepare/reference.py).
+_REFERENCE_KEYS = {
+    "numeric": {"missing_share", "bins", "proportions"},
+    "categorical": {"missing_share", "levels"},
+}
 _SEGMENT_FIELDS: dict[str, tuple[Any, str]] = {
     "id": (lambda v: type(v) is int, "an integer"),
     "size": (lambda v: type(v) is int and v >= 0, "a count"),

@@ -271,10 +271,10 @@ def _drift(scorer: Scorer, frame: pd.DataFrame, amber: float, red: float) -> dic
 
 def _numeric_drift(name: str, ref: Mapping[str, Any], values: np.ndarray) -> dict[str, Any]:
     present = values[np.isfinite(values)]
-    missing_then = float(ref.get("missing_share", 0.0))
+    missing_then = float(ref["missing_share"])
     missing_now = float(1.0 - present.size / values.size)
-    edges = [float(e) for e in ref.get("bins", [])]
-    proportions = [float(p) for p in ref.get("proportions", [])]
+    edges = [float(e) for e in ref["bins"]]
+    proportions = [float(p) for p in ref["proportions"]]
     if proportions:
         counts = np.bincount(
             np.searchsorted(np.asarray(edges), present, side="right"), minlength=len(edges) + 1
@@ -291,18 +291,18 @@ def _numeric_drift(name: str, ref: Mapping[str, Any], values: np.ndarray) -> dic
         "psi": population_stability_index(then_shares, now_shares),
         "missing_then": missing_then,
         "missing_now": missing_now,
-        "mean_then": _finite_or_none(ref.get("mean")),
+        "mean_then": _finite_or_none(ref.get("mean")),  # no mean: no value at training
         "mean_now": float(present.mean()) if present.size else None,
         "bins": {"edges": edges, "then": then_shares, "now": now_shares},
     }
 
 
 def _categorical_drift(name: str, ref: Mapping[str, Any], values: np.ndarray) -> dict[str, Any]:
-    missing_then = float(ref.get("missing_share", 0.0))
+    missing_then = float(ref["missing_share"])
     # The reference counts gaps as the level "None"; they have their own bin here.
     known = {
         str(level): float(share)
-        for level, share in ref.get("levels", {}).items()
+        for level, share in ref["levels"].items()
         if not (level == "None" and missing_then > 0)
     }
     missing = pd.isna(values)

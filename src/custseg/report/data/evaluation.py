@@ -122,7 +122,7 @@ def quality_metrics(
         _measure(
             "Customers segmented",
             int(rows.labels.size),
-            model.training.get("rows"),
+            model.training["rows"],
             "rows of the table placed in a segment",
             unit="count",
         ),

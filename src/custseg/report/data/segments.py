@@ -54,9 +54,7 @@ def segment_cards(
 
 
 def _rule(rule: dict[str, Any]) -> dict[str, Any] | None:
-    if not rule:
+    # A segment without a rule (Segment's default) or whose rule says nothing shows none.
+    if not rule or not rule["text"]:
         return None
-    text = rule.get("text") or rule.get("rule")
-    if not text:
-        return None
-    return {"text": str(text), "precision": rule.get("precision"), "coverage": rule.get("coverage")}
+    return {"text": str(rule["text"]), "precision": rule["precision"], "coverage": rule["coverage"]}
