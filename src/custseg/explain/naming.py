@@ -131,7 +131,7 @@ def name_segments(
         playbook = choose_playbook(profiles.features).playbook
     elif not isinstance(playbook, Playbook):
         raise ConfigError(
-            f"playbook must be a Playbook, got {type(playbook).__name__}; use load_playbook(path)"
+            f"playbook should be a Playbook, got {type(playbook).__name__}; use load_playbook(path)"
         )
     return _name(profiles, playbook)
 

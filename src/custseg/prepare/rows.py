@@ -179,7 +179,7 @@ def check_rows(frame: pd.DataFrame, schema: TableSchema, *, require_id: bool = T
     check_frame(frame)
     if not isinstance(schema, TableSchema):
         raise SchemaError(
-            f"check_rows expects a TableSchema, got {type(schema).__name__};"
+            f"schema should be a TableSchema, got {type(schema).__name__};"
             " build it with infer_schema or TableSchema.from_dict"
         )
     lookup = check_columns(frame.columns, schema, require_id=require_id)
