@@ -29,7 +29,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .config import FitConfig, PrepConfig
 from .model import SegmentationModel
 from .pipeline import fit_segments
-from .scoring.scorer import PreparedRows, Scorer
+from .scoring.rows import PreparedRows
+from .scoring.scorer import Scorer
 
 __all__ = ["CustomerSegmenter"]
 

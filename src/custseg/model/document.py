@@ -184,27 +184,27 @@ _RECORDS: dict[str, Callable[[Any], Any]] = {
     "k_selection": _optional(KSelection.from_dict),
     "lineage": _optional(LineageRecord.from_dict),
 }
-#: Every field of a model document; all are always written.
-_FIELDS = (
-    "schema",
-    "preparation",
-    "feature_names",
-    "centroids",
-    "segments",
-    "distance_profile",
-    "metrics",
-    "k_selection",
-    "profiles",
-    "playbook",
-    "drift_reference",
-    "training",
-    "settings",
-    "lineage",
-    "warnings",
-    "custseg_version",
-    "created_at",
-    "format_version",
-)
+#: Every field of a model document (all are always written), and its JSON type.
+_FIELDS: dict[str, type] = {
+    "schema": dict,
+    "preparation": dict,
+    "feature_names": list,
+    "centroids": list,
+    "segments": list,
+    "distance_profile": dict,
+    "metrics": dict,
+    "k_selection": dict,
+    "profiles": dict,
+    "playbook": dict,
+    "drift_reference": dict,
+    "training": dict,
+    "settings": dict,
+    "lineage": dict,
+    "warnings": list,
+    "custseg_version": str,
+    "created_at": str,
+    "format_version": int,
+}
 
 
 def _check_types(document: dict[str, Any], source: str) -> None:
@@ -262,19 +262,7 @@ def _is_texts(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-_DICT_FIELDS = (
-    "schema",
-    "distance_profile",
-    "preparation",
-    "metrics",
-    "k_selection",
-    "profiles",
-    "playbook",
-    "drift_reference",
-    "training",
-    "settings",
-    "lineage",
-)
+_DICT_FIELDS = tuple(name for name, kind in _FIELDS.items() if kind is dict)
 # What drift reads of each column's training statistics (prepare/reference.py).
 _REFERENCE_KEYS = {
     "numeric": {"missing_share", "bins", "proportions"},

@@ -50,14 +50,8 @@ from .contract import (
     contract_counts,
 )
 from .outputs import rejects_frame, rejects_table, scored_frame, scored_table
-from .scorer import (
-    REJECT_REASON_COLUMN,
-    REJECT_ROW_COLUMN,
-    SCORE_COLUMNS,
-    PreparedRows,
-    ScoredRows,
-    Scorer,
-)
+from .rows import PreparedRows, ScoredRows
+from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
 from .writer import ChunkWriter, OutputFormat, output_format
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""A scored chunk (:class:`~custseg.scoring.scorer.ScoredRows`) as the tables users get.
+"""A scored chunk (:class:`~custseg.scoring.rows.ScoredRows`) as the tables users get.
 
 The scored rows as a pandas frame (the Python API) or an Arrow table (files, without
 per-row Python objects), and the rejected rows with their row number and reason.
@@ -15,7 +15,8 @@ from .._utils.arrow import from_numpy, mask_array, string_array
 from .._utils.lazy import lazy_module
 from ..prepare.schema import clean_column_name
 from .contract import FLAGS_COLUMN, PERCENTILE_COLUMN
-from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, ScoredRows, Scorer
+from .rows import ScoredRows
+from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
 
 if TYPE_CHECKING:
     import pandas as pd

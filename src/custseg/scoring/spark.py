@@ -44,17 +44,9 @@ import pandas as pd
 from .._utils.spark import spark_errors, spark_session
 from ..exceptions import ConfigError, ScoringError
 from ..model import SegmentationModel, model_from_json, model_to_json
+from . import contract
 from .batch import ScoreSummary
-from .contract import (
-    DUPLICATE_ID,
-    FLAGS_COLUMN,
-    MISSING_ID,
-    OUT_OF_PROFILE,
-    PERCENTILE_COLUMN,
-    UNSEEN_LEVEL,
-    check_reject,
-    contract_counts,
-)
+from .contract import FLAGS_COLUMN, PERCENTILE_COLUMN, check_reject
 from .outputs import STATUS_COLUMN, both_frame
 from .scorer import REJECT_REASON_COLUMN, Scorer
 
@@ -172,7 +164,7 @@ def _scores(df: Any, scorer: Scorer, codes: frozenset[str]) -> tuple[Any, Any]:
     id_name = scorer.id_column
     identifier = F.col(f"`{id_name.replace('`', '``')}`")
     id_kind = _spark_type(df, id_name)
-    ranked = DUPLICATE_ID in codes
+    ranked = contract.DUPLICATE_ID in codes
     if ranked:
         # The first row of each identifier in the order Spark reads the input is kept;
         # rows without an identifier are rejected anyway (their rank is not used).
@@ -278,20 +270,26 @@ def _counts(df: Any, identifier: Any, scored: Any, rejects: Any, F: Any) -> dict
         F.count(F.lit(1)).alias("n"), F.countDistinct(identifier).alias("d")
     )
     row = ids.first()
+
+    def rows_where(test: Any) -> Any:
+        return F.sum(F.when(test, 1).otherwise(0))
+
+    # A reason or a flag names its code first: "missing_id: ...", "unseen_level: ...".
+    unseen = contract.UNSEEN_LEVEL + ":"
     out = scored.agg(
-        F.sum(F.when(flags.contains(OUT_OF_PROFILE), 1).otherwise(0)).alias("profile"),
-        F.sum(F.when(flags.contains(UNSEEN_LEVEL + ":"), 1).otherwise(0)).alias("unseen"),
+        rows_where(flags.contains(contract.OUT_OF_PROFILE)).alias("profile"),
+        rows_where(flags.contains(unseen)).alias("unseen"),
     ).first()
     bad = rejects.agg(
-        F.sum(F.when(reason.startswith(MISSING_ID + ":"), 1).otherwise(0)).alias("missing"),
-        F.sum(F.when(reason.contains(UNSEEN_LEVEL + ":"), 1).otherwise(0)).alias("unseen"),
+        rows_where(reason.startswith(contract.MISSING_ID + ":")).alias("missing"),
+        rows_where(reason.contains(unseen)).alias("unseen"),
     ).first()
-    return contract_counts(
+    return contract.contract_counts(
         {
-            MISSING_ID: bad["missing"] or 0,
-            DUPLICATE_ID: (row["n"] - row["d"]) if row is not None else 0,
-            UNSEEN_LEVEL: (out["unseen"] or 0) + (bad["unseen"] or 0),
-            OUT_OF_PROFILE: out["profile"] or 0,
+            contract.MISSING_ID: bad["missing"] or 0,
+            contract.DUPLICATE_ID: (row["n"] - row["d"]) if row is not None else 0,
+            contract.UNSEEN_LEVEL: (out["unseen"] or 0) + (bad["unseen"] or 0),
+            contract.OUT_OF_PROFILE: out["profile"] or 0,
         }
     )
 
