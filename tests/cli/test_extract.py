@@ -20,10 +20,8 @@ import pyarrow as pa
 import pytest
 
 from custseg.cli import main
-from custseg.cli._data import load_input, parse_byte_size
-from custseg.exceptions import ConfigError
 from custseg.sources import bigquery as bigquery_source
-from custseg.sources import read_table, sample_path
+from custseg.sources import read_table
 
 TWELVE = "SELECT * FROM credit_card_customers WHERE TENURE = 12"
 
@@ -138,7 +136,15 @@ ERRORS = {
         ["--sql", "SELECT * FROM cards", "--warehouse", "{sqlite}"],
         r"unknown table: no such table",
     ),
-    "bad byte limit": (["--max-bytes-billed", "lots"], r"--max-bytes-billed='lots' is not a size"),
+    "bad byte limit": (
+        ["--warehouse", "bigquery://p", "--max-bytes-billed", "lots"],
+        r"^error: max_bytes_billed='lots' \(--max-bytes-billed\) is not a size; write bytes",
+    ),
+    "byte limit elsewhere": (
+        ["--max-bytes-billed", "10GB"],
+        r"^error: max_bytes_billed='10GB' \(--max-bytes-billed\) applies to bigquery:// "
+        r"warehouses only, not to embedded DuckDB",
+    ),
 }
 
 
@@ -342,51 +348,3 @@ def test_progress_shows_on_a_terminal(tmp_path: Path, custseg_script: str) -> No
     shown = b"".join(chunks).decode("utf-8", "replace")
     assert "Fetching rows" in shown and "Writing c.csv" in shown
     assert "8950/8950" in shown
-
-
-# ------------------------------------------------ shared data options (fit and score)
-
-
-def test_parse_byte_size() -> None:
-    assert parse_byte_size(None) is None
-    assert parse_byte_size("10000") == 10_000
-    assert parse_byte_size("10GB") == 10_000_000_000
-    assert parse_byte_size("2 GiB") == 2 * 1024**3
-    assert parse_byte_size("1.5kb") == 1_500
-    assert parse_byte_size("1e9") == 1_000_000_000
-    for bad in ("lots", "-5", "10 GBs", "0"):
-        with pytest.raises(ConfigError, match="--max-bytes-billed"):
-            parse_byte_size(bad)
-
-
-def test_load_input_reads_a_file_or_a_query(tmp_path: Path, sample_frame: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(load_input(input=sample_path(), sql=None), sample_frame)
-    query = tmp_path / "q.sql"
-    query.write_text("SELECT * FROM credit_card_customers", encoding="utf-8")
-    pd.testing.assert_frame_equal(load_input(input=None, sql=f"@{query}"), sample_frame)
-
-
-@pytest.mark.parametrize(
-    ("options", "expected"),
-    [
-        (
-            {},
-            r"^neither input nor sql given; give exactly one: input='customers.csv' "
-            r"\(--input\) or sql='SELECT \.\.\.' \(--sql\)$",
-        ),
-        ({"input": Path("c.csv"), "sql": "SELECT 1"}, r"^both input and sql given"),
-        (
-            {"input": Path("c.csv"), "warehouse": "sqlite:///x.db"},
-            r"^warehouse='sqlite:///x.db' \(--warehouse\) applies to sql queries \(--sql\) "
-            r"only, not to input='c.csv' \(--input\); leave it out$",
-        ),
-        (
-            {"input": Path("c.csv"), "max_bytes_billed": "1GB"},
-            r"^max_bytes_billed='1GB' \(--max-bytes-billed\) applies to sql queries \(--sql\)",
-        ),
-    ],
-)
-def test_load_input_option_errors(options: dict[str, Any], expected: str) -> None:
-    arguments: dict[str, Any] = {"input": None, "sql": None, **options}
-    with pytest.raises(ConfigError, match=expected):
-        load_input(**arguments)

@@ -27,7 +27,12 @@ from google.oauth2 import service_account
 
 from custseg.exceptions import ConfigError, SourceError
 from custseg.sources import extract
-from custseg.sources.bigquery import BigQueryTarget, human_bytes, parse_bigquery_url
+from custseg.sources.bigquery import (
+    BigQueryTarget,
+    human_bytes,
+    parse_bigquery_url,
+    parse_byte_size,
+)
 
 RESULT = pa.table(
     {
@@ -336,14 +341,33 @@ def test_parse_bigquery_url() -> None:
 
 
 def test_bigquery_options_are_refused_elsewhere() -> None:
-    with pytest.raises(ConfigError, match="max_bytes_billed=10 applies to bigquery:// warehouses"):
+    with pytest.raises(
+        ConfigError, match=r"max_bytes_billed=10 \(--max-bytes-billed\) applies to bigquery://"
+    ):
         extract("SELECT 1", None, max_bytes_billed=10)
-    with pytest.raises(ConfigError, match="credentials='k.json' applies to bigquery://"):
+    with pytest.raises(ConfigError, match=r"credentials='k.json' \(--credentials\) applies to"):
         extract("SELECT 1", "sqlite:///x.db", credentials="k.json")
-    with pytest.raises(ConfigError, match="max_bytes_billed=0 should be a positive number"):
+    with pytest.raises(
+        ConfigError, match=r"max_bytes_billed=0 \(--max-bytes-billed\) should be a positive"
+    ):
         extract(
             "SELECT 1", "bigquery://p", max_bytes_billed=0, client_factory=factory(FakeClient())
         )
+
+
+def test_parse_byte_size() -> None:
+    assert parse_byte_size(10_000) == 10_000
+    assert parse_byte_size("10000") == 10_000
+    assert parse_byte_size("10GB") == 10_000_000_000
+    assert parse_byte_size("2 GiB") == 2 * 1024**3
+    assert parse_byte_size("1.5kb") == 1_500
+    assert parse_byte_size("1e9") == 1_000_000_000
+    for bad in ("lots", "-5", "10 GBs"):
+        with pytest.raises(ValueError, match=r"^is not a size; write bytes \(10000000000\)"):
+            parse_byte_size(bad)
+    for bad in ("0", 0, -3, True, 2.5):
+        with pytest.raises(ValueError, match=r"^should be a positive number of bytes"):
+            parse_byte_size(bad)  # type: ignore[arg-type]
 
 
 def test_human_bytes() -> None:

@@ -89,6 +89,6 @@ def test_sqlite_examples_run_on_a_sqlite_copy(sample_sqlite: Path) -> None:
 
 def test_python_blocks_compile() -> None:
     blocks = re.findall(r"```python\n(.*?)```", EXTRACT_DOC.read_text("utf-8"), re.DOTALL)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for code in blocks:
         compile(code, "docs/extract.md", "exec")

@@ -1,4 +1,4 @@
-"""The warehouse registry: one entry per warehouse drives extract, descriptions and hints."""
+"""The warehouse registry: one entry per warehouse drives DataSource, extract, hints."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from custseg.exceptions import ConfigError
 from custseg.sources import (
     WAREHOUSES,
-    check_data_options,
+    DataSource,
     describe_source,
     describe_warehouse,
     extract,
@@ -22,6 +22,7 @@ from custseg.sources.registry import (
     EMBEDDED,
     QueryResult,
     Warehouse,
+    command_line_options,
     find_warehouse,
     supported_warehouses,
     warehouse_options,
@@ -82,6 +83,10 @@ def test_warehouse_only_options_come_from_the_registry() -> None:
         "max_bytes_billed": ["bigquery"],
         "client_factory": ["bigquery"],
     }
+    assert {name: spec.flag for name, spec in command_line_options().items()} == {
+        "credentials": "--credentials",
+        "max_bytes_billed": "--max-bytes-billed",
+    }
     with pytest.raises(
         ConfigError,
         match=r"^client_factory=.* applies to bigquery:// warehouses only, not to embedded DuckDB",
@@ -96,7 +101,7 @@ def test_extract_runs_through_the_entry_it_finds(monkeypatch: pytest.MonkeyPatch
 
     calls: list[tuple[str, str | None]] = []
 
-    def run(sql: str, url: str | None, **_: object) -> QueryResult:
+    def run(sql: str, url: str | None, options: object, *_: object) -> QueryResult:
         calls.append((sql, url))
         return QueryResult(pa.table({"CUST_ID": ["C1"], "BALANCE": [1.5]}), 12)
 
@@ -116,7 +121,7 @@ def test_extract_runs_through_the_entry_it_finds(monkeypatch: pytest.MonkeyPatch
     assert supported_warehouses().endswith(" or fake://NAME")
 
 
-# ------------------------------------------------------------- the data-option rule
+# ------------------------------------------------------------- the data-source rule
 
 
 @pytest.mark.parametrize(
@@ -133,32 +138,71 @@ def test_extract_runs_through_the_entry_it_finds(monkeypatch: pytest.MonkeyPatch
             {"input": "c.csv", "max_bytes_billed": 10},
             r"^max_bytes_billed=10 \(--max-bytes-billed\) applies to sql queries",
         ),
+        (
+            {"input": "c.csv", "warehouse": "postgresql://ana:s3cret@h/db"},
+            r"^warehouse='postgresql://ana:\*\*\*@h/db' \(--warehouse\) applies to sql queries",
+        ),
+        ({"input": 3}, r"^input=3 should be the path of a CSV or Parquet file"),
+        ({"sql": "SELECT 1", "warehouse": "foo://h/db"}, r"^unknown warehouse scheme 'foo'"),
+        (
+            {"sql": "SELECT 1", "warehouse": "sqlite:///x.db", "credentials": "k.json"},
+            r"^credentials='k.json' \(--credentials\) applies to bigquery:// warehouses only, "
+            r"not to sqlite:///x.db; leave it out$",
+        ),
+        (
+            {"sql": "SELECT 1", "warehouse": "bigquery://p", "max_bytes_billed": "ten"},
+            r"^max_bytes_billed='ten' \(--max-bytes-billed\) is not a size; write bytes",
+        ),
+        (
+            {"sql": "SELECT 1", "warehouse": "bigquery://p", "max_bytes_billed": 0},
+            r"^max_bytes_billed=0 \(--max-bytes-billed\) should be a positive number of bytes",
+        ),
+        (
+            {"sql": "SELECT 1", "colour": "red"},
+            r"^colour='red' is an option of no registered warehouse; leave it out \(warehouse "
+            r"options: client_factory, credentials, max_bytes_billed\)$",
+        ),
     ],
 )
-def test_check_data_options(options: dict[str, object], expected: str) -> None:
+def test_a_data_source_is_checked_when_built(options: dict[str, object], expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
-        check_data_options(**options)  # type: ignore[arg-type]
+        DataSource(**options)  # type: ignore[arg-type]
 
 
-def test_check_data_options_accepts_one_source() -> None:
-    check_data_options(input="c.csv")
-    check_data_options(sql="SELECT 1", warehouse="bigquery://p", max_bytes_billed=10)
+def test_a_data_source_holds_the_checked_options_of_its_warehouse(tmp_path: Path) -> None:
+    from custseg.sources.bigquery import BigQueryOptions
+
+    from_file = DataSource(input="c.csv")
+    assert from_file.input == Path("c.csv") and from_file.kind == "file"
+    assert from_file.options is None and from_file.entry is None
+    query = DataSource(
+        sql="SELECT 1", warehouse="bigquery://p", max_bytes_billed="2GiB", credentials="k.json"
+    )
+    assert query.options == BigQueryOptions(credentials=Path("k.json"), max_bytes_billed=2**31)
+    assert query.kind == "bigquery" and query.entry is find_warehouse("bigquery://p")
+    assert DataSource(sql="SELECT 1", warehouse="sqlite:///x.db").options is None
+    # Its text never shows a password; its secrets are there for the masks.
+    secret = DataSource(sql="SELECT 1", warehouse="postgresql://ana:s3cret@h/db")
+    assert "s3cret" not in repr(secret) and "s3cret" not in secret.describe()
+    assert secret.secrets == ("s3cret",)
 
 
 def test_describe_source(tmp_path: Path, sample_frame: pd.DataFrame) -> None:
     snapshot = tmp_path / "c.csv"
     manifest = save_snapshot(sample_frame.head(20), snapshot, query="SELECT 1", warehouse="w")
-    described = describe_source(input=snapshot)
+    described = describe_source(DataSource(input=snapshot))
     assert described["source"] == str(snapshot)
     assert described["data_sha256"] == manifest["sha256"]
     assert len(described["manifest_sha256"]) == 64
     manifest_path(snapshot).unlink()
-    assert "manifest_sha256" not in describe_source(input=snapshot)
-    assert describe_source(sql="SELECT 1", warehouse="sqlite://ana:pw@/x.db") == {
+    assert "manifest_sha256" not in describe_source(DataSource(input=snapshot))
+    assert describe_source(DataSource(sql="SELECT 1", warehouse="sqlite://ana:pw@/x.db")) == {
         "source": "sqlite://ana:***@/x.db",
         "query": "SELECT 1",
         "query_sha256": hashlib.sha256(b"SELECT 1").hexdigest(),
     }
-    from_file = describe_source(sql="SELECT 1", query_file=tmp_path / "q.sql")
+    from_file = describe_source(DataSource(sql="SELECT 1", query_file=tmp_path / "q.sql"))
     assert from_file["query_file"] == "q.sql"
-    assert describe_source(sql="SELECT 1")["source"] == EMBEDDED
+    assert describe_source(DataSource(sql="SELECT 1"))["source"] == EMBEDDED
+    with pytest.raises(ConfigError, match=r"^source should be a custseg.sources.DataSource, got"):
+        describe_source("c.csv")  # type: ignore[arg-type]

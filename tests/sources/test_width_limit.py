@@ -16,7 +16,14 @@ import pytest
 
 from custseg.config import DEFAULT_MAX_COLUMNS, FitConfig, load_config
 from custseg.exceptions import ConfigError, SourceError
-from custseg.sources import extract, iter_table, load_data, read_table, table_row_count
+from custseg.sources import (
+    DataSource,
+    extract,
+    iter_table,
+    load_data,
+    read_table,
+    table_row_count,
+)
 
 
 def _wide_csv(path: Path, n_columns: int, rows: list[str] | None = None) -> Path:
@@ -94,20 +101,18 @@ def test_a_wide_query_result_is_refused() -> None:
 
 def test_load_data_passes_the_limit_on(tmp_path: Path, sample_csv: Path) -> None:
     with pytest.raises(SourceError, match=_refusal(18, 17)):
-        load_data(input=sample_csv, max_columns=17)
+        load_data(DataSource(input=sample_csv), max_columns=17)
     with pytest.raises(SourceError, match=_refusal(18, 17)):
-        load_data(sql="SELECT * FROM credit_card_customers", max_columns=17)
-    assert load_data(input=sample_csv, max_columns=18).shape == (8950, 18)
+        load_data(DataSource(sql="SELECT * FROM credit_card_customers"), max_columns=17)
+    assert load_data(DataSource(input=sample_csv), max_columns=18).shape == (8950, 18)
 
 
 @pytest.mark.parametrize("value", [0, -1, True, 2.5, "100"])
 def test_the_limit_is_a_positive_integer(tmp_path: Path, value: object) -> None:
     path = _wide_csv(tmp_path / "w.csv", 3)
-    with pytest.raises(
-        ConfigError, match=r"max_columns=.* \(--max-columns\) should be an integer >= 1"
-    ):
+    with pytest.raises(ConfigError, match=r"max_columns=.* should be a positive integer"):
         read_table(path, max_columns=value)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match=r"max_columns=.* should be an integer >= 1"):
+    with pytest.raises(ConfigError, match=r"max_columns=.* should be a positive integer"):
         FitConfig(max_columns=value)  # type: ignore[arg-type]
 
 

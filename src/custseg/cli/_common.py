@@ -32,6 +32,7 @@ __all__ = [
     "info",
     "warn",
     "warnings_as_lines",
+    "learn_secrets",
     "masked",
     "use_secrets_of",
 ]
@@ -56,6 +57,17 @@ def use_secrets_of(args: Sequence[str]) -> None:
 
     urls = [arg.partition("=")[2] if arg.startswith("--") else arg for arg in args]
     STATE.secrets = tuple(s for url in urls if "://" in url for s in url_secrets(url))
+
+
+def learn_secrets(secrets: Sequence[str]) -> None:
+    """Mask ``secrets`` too from now on: those of the command's data source.
+
+    :class:`custseg.sources.DataSource.secrets` knows the URL's password and the
+    values of the options a warehouse declares secret, which no URL among the
+    arguments shows.
+    """
+    merged = {*STATE.secrets, *secrets}
+    STATE.secrets = tuple(sorted(merged, key=lambda secret: (-len(secret), secret)))
 
 
 def masked(text: str) -> str:

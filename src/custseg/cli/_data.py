@@ -1,94 +1,62 @@
-"""Data options shared by the commands that read customers (extract, fit, score).
+"""Data options shared by the commands that read customers (extract, fit, score, drift).
 
-A command declares the options with the ``Annotated`` aliases below and hands the
-values to :func:`load_input`::
+A command takes them with :func:`data_source_options` and receives one checked
+:class:`~custseg.sources.DataSource` in its ``source`` parameter::
 
-    @app.command("fit")
-    def fit(
-        input: InputOption = None,
-        sql: SqlOption = None,
-        warehouse: WarehouseOption = None,
-        credentials: CredentialsOption = None,
-        max_bytes_billed: MaxBytesBilledOption = None,
-    ) -> None:
-        frame = load_input(input=input, sql=sql, warehouse=warehouse,
-                           credentials=credentials, max_bytes_billed=max_bytes_billed)
+    @app.command("drift")
+    @data_source_options()
+    def drift(model: ModelOption, source: DataSource, max_columns: MaxColumnsOption = None):
+        frame = load_input(source, max_columns=max_columns)
 
-Nothing heavy is imported here: pandas and the sources load when data is read.
+The options are ``--input`` (unless the command runs queries only), ``--sql``,
+``--warehouse`` and the options each registered warehouse declares for itself
+(BigQuery's ``--credentials`` and ``--max-bytes-billed``, from
+:data:`custseg.sources.registry.WAREHOUSES`), shown together in the help's "Data
+source" panel. Nothing heavy is imported here: pandas and the drivers load when data
+is read.
 """
 
 from __future__ import annotations
 
-import re
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..config import DEFAULT_MAX_COLUMNS
-from ..exceptions import ConfigError, SourceError
-from ._common import info, rich_progress
+from ..exceptions import SourceError
+from ..sources.datasource import DataSource
+from ..sources.registry import command_line_options
+from ._common import info, learn_secrets, rich_progress
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .._utils.progress import Progress
+    from ..sources import Extract
 
 __all__ = [
-    "InputOption",
-    "SqlOption",
-    "WarehouseOption",
-    "CredentialsOption",
-    "MaxBytesBilledOption",
     "MaxColumnsOption",
-    "SQL_HELP",
     "column_limit",
-    "WAREHOUSE_HELP",
-    "read_sql_argument",
-    "parse_byte_size",
+    "data_source_options",
     "load_input",
+    "save_extract",
 ]
 
-SQL_HELP = (
+_PANEL = "Data source"
+_SQL_HELP = (
     "SQL query, or @file.sql to read it from a file. Without --warehouse it runs on an "
     "embedded DuckDB where the bundled sample is the table credit_card_customers."
 )
-WAREHOUSE_HELP = (
+_WAREHOUSE_HELP = (
     "Where --sql runs: duckdb:///file.duckdb (read-only), bigquery://PROJECT\\[/DATASET], or a "
     "SQLAlchemy URL such as sqlite:///file.db or postgresql://user@host/db. Default: the "
     "embedded DuckDB with the bundled sample."
 )
-
-InputOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--input",
-        "-i",
-        help="Customer table: a .csv (or .csv.gz, .tsv) or .parquet file. Or use --sql.",
-        show_default=False,
-    ),
-]
-SqlOption = Annotated[str | None, typer.Option("--sql", help=SQL_HELP, show_default=False)]
-WarehouseOption = Annotated[
-    str | None, typer.Option("--warehouse", "-w", help=WAREHOUSE_HELP, show_default=False)
-]
-CredentialsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--credentials",
-        help="BigQuery: service-account key file (JSON). Default: Application Default Credentials.",
-        show_default=False,
-    ),
-]
-MaxBytesBilledOption = Annotated[
-    str | None,
-    typer.Option(
-        "--max-bytes-billed",
-        help="BigQuery: refuse a query whose dry run processes more than this, e.g. "
-        "10000000000, 10GB or 2GiB.",
-        show_default=False,
-    ),
-]
+_INPUT_HELP = "Customer table: a .csv (or .csv.gz, .tsv) or .parquet file. Or use --sql."
 
 MaxColumnsOption = Annotated[
     int | None,
@@ -97,42 +65,104 @@ MaxColumnsOption = Annotated[
         help=f"Refuse a table with more columns than this (default {DEFAULT_MAX_COLUMNS}),"
         " from the file's header or schema before its rows are read.",
         show_default=False,
+        rich_help_panel=_PANEL,
     ),
 ]
 
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmgtp]i?b|b|bytes)?\s*", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "bytes": 1}
-for _exponent, _letter in enumerate("kmgtp", start=1):
-    _UNITS[f"{_letter}b"] = 1000**_exponent
-    _UNITS[f"{_letter}ib"] = 1024**_exponent
+
+def _option(annotation: Any, *flags: str, help: str) -> Any:
+    return Annotated[
+        annotation, typer.Option(*flags, help=help, show_default=False, rich_help_panel=_PANEL)
+    ]
 
 
-def parse_byte_size(text: str | None) -> int | None:
-    """``"10GB"`` -> ``10_000_000_000``; ``"2GiB"`` -> ``2 * 1024**3``; ``None`` stays."""
-    if text is None:
-        return None
-    match = _SIZE.fullmatch(text)
-    if match is None:
-        raise ConfigError(
-            f"--max-bytes-billed={text!r} is not a size; write bytes (10000000000) or a size "
-            "with a unit (10GB, 500MiB)"
+def _data_parameters(files: bool) -> list[inspect.Parameter]:
+    """--input (with ``files``), --sql, --warehouse and the warehouses' own options."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    sql_default = None if files else inspect.Parameter.empty
+    parameters = [
+        inspect.Parameter(
+            "sql",
+            keyword,
+            default=sql_default,
+            annotation=_option(str | None if files else str, "--sql", help=_SQL_HELP),
+        ),
+        inspect.Parameter(
+            "warehouse",
+            keyword,
+            default=None,
+            annotation=_option(str | None, "--warehouse", "-w", help=_WAREHOUSE_HELP),
+        ),
+    ]
+    if files:
+        input_option = _option(Path | None, "--input", "-i", help=_INPUT_HELP)
+        parameters.insert(
+            0, inspect.Parameter("input", keyword, default=None, annotation=input_option)
         )
-    size = int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
-    if size < 1:
-        raise ConfigError(f"--max-bytes-billed={text!r} should be at least 1 byte")
-    return size
+    for name, spec in command_line_options().items():
+        assert spec.flag is not None
+        annotation = _option(spec.text | None, spec.flag, help=spec.help)
+        parameters.append(inspect.Parameter(name, keyword, default=None, annotation=annotation))
+    return parameters
 
 
-def column_limit(max_columns: int | None) -> int:
-    """The column limit of ``--max-columns``: its value, or the default when not given."""
-    return DEFAULT_MAX_COLUMNS if max_columns is None else max_columns
+def data_source_options(
+    *, files: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command the data options, and its ``source`` parameter one checked DataSource.
+
+    Parameters
+    ----------
+    files : bool, default True
+        Offer ``--input``; without it ``--sql`` is required (``custseg extract``).
+
+    Returns
+    -------
+    callable
+        The decorator, placed under ``@app.command(...)``. The options stand where
+        ``source`` stands in the command's parameters. A warehouse's own options are
+        read from the registry when the command module is imported.
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        data = _data_parameters(files)
+        names = [parameter.name for parameter in data]
+        clash = set(names) & set(signature.parameters)
+        assert not clash, f"{command.__name__} already has {sorted(clash)}"
+        parameters: list[inspect.Parameter] = []
+        for parameter in signature.parameters.values():
+            if parameter.name == "source":
+                parameters += data
+            else:
+                parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+        @functools.wraps(command)
+        def run(**values: Any) -> Any:
+            source = _source(**{name: values.pop(name) for name in names})
+            return command(source=source, **values)
+
+        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        return run
+
+    return decorate
 
 
-def read_sql_argument(value: str) -> str:
-    """The query of ``--sql``: the text itself, or the content of ``@file.sql``."""
-    if not value.startswith("@"):
-        return value
-    path = Path(value[1:])
+def _source(
+    input: Path | None = None, sql: str | None = None, warehouse: str | None = None, **options: Any
+) -> DataSource:
+    """The command's DataSource, checked once; ``--sql @file.sql`` is read here."""
+    query_file = None
+    if sql is not None and input is None and sql.startswith("@"):
+        query_file = Path(sql[1:])
+        sql = _read_sql_file(query_file)
+    source = DataSource(input, sql, warehouse, query_file=query_file, **options)
+    learn_secrets(source.secrets)
+    return source
+
+
+def _read_sql_file(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
@@ -145,22 +175,20 @@ def read_sql_argument(value: str) -> str:
         ) from exc
 
 
+def column_limit(max_columns: int | None) -> int:
+    """The column limit of ``--max-columns``: its value, or the default when not given."""
+    return DEFAULT_MAX_COLUMNS if max_columns is None else max_columns
+
+
 def load_input(
-    *,
-    input: Path | None,
-    sql: str | None,
-    warehouse: str | None = None,
-    credentials: Path | None = None,
-    max_bytes_billed: str | int | None = None,
-    progress: Progress | None = None,
-    max_columns: int | None = None,
+    source: DataSource, *, progress: Progress | None = None, max_columns: int | None = None
 ) -> pd.DataFrame:
-    """Read the customer table from ``--input`` or ``--sql`` (with warehouse options).
+    """Read the customer table of ``source``.
 
     Parameters
     ----------
-    input, sql, warehouse, credentials, max_bytes_billed
-        The values of the shared options; ``max_bytes_billed`` may be a size text.
+    source : DataSource
+        The command's data source (see :func:`data_source_options`).
     progress : Progress, optional
         The command's progress display, when it already shows one; otherwise this
         function shows its own while the data loads.
@@ -174,34 +202,30 @@ def load_input(
     Raises
     ------
     CustsegError
-        Both or neither of --input and --sql, warehouse options with --input (see
-        :func:`custseg.sources.check_data_options`), or any source error (see
-        :func:`custseg.sources.load_data`).
+        Any source error (see :func:`custseg.sources.load_data`).
     """
-    from ..sources import check_data_options, load_data
+    from ..sources import load_data
 
-    # Checked on the option texts, before --max-bytes-billed is parsed: a byte limit
-    # given with --input is refused for being there, whatever its spelling.
-    check_data_options(
-        input=input,
-        sql=sql,
-        warehouse=warehouse,
-        credentials=credentials,
-        max_bytes_billed=max_bytes_billed,
-    )
-    limit = (
-        max_bytes_billed if isinstance(max_bytes_billed, int) else parse_byte_size(max_bytes_billed)
-    )
-    options: dict[str, Any] = {
-        "input": input,
-        "sql": read_sql_argument(sql) if sql is not None else None,
-        "warehouse": warehouse,
-        "credentials": credentials,
-        "max_bytes_billed": limit,
-        "notify": info,
-        "max_columns": column_limit(max_columns),
-    }
+    limit = column_limit(max_columns)
     if progress is not None:
-        return load_data(progress=progress, **options)
+        return load_data(source, progress=progress, notify=info, max_columns=limit)
     with rich_progress() as own:
-        return load_data(progress=own, **options)
+        return load_data(source, progress=own, notify=info, max_columns=limit)
+
+
+def save_extract(
+    result: Extract, out: Path, *, progress: Progress, query_file: Path | None = None
+) -> dict[str, Any]:
+    """Save a query's rows as a snapshot beside its manifest; returns the manifest."""
+    from ..sources import save_snapshot
+
+    return save_snapshot(
+        result.frame,
+        out,
+        query=result.query,
+        warehouse=result.warehouse,
+        source_kind=result.source_kind,
+        bytes_processed=result.bytes_processed,
+        query_file=query_file,
+        progress=progress,
+    )

@@ -10,6 +10,7 @@ import typer
 from .._utils.text import count
 from . import app
 from ._common import STATE, info, print_json, rich_progress
+from .fit import MetricsJsonOption, NoReportOption, fit_summary, print_fit_summary
 
 EPILOG = """\
 Example:
@@ -27,12 +28,8 @@ DEMO_QUERY = "SELECT * FROM credit_card_customers"
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("demo-output"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    no_report: Annotated[
-        bool, typer.Option("--no-report", help="Do not write the HTML report.")
-    ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the metrics summary as JSON on stdout.")
-    ] = False,
+    no_report: NoReportOption = False,
+    json_output: MetricsJsonOption = False,
 ) -> None:
     """Run custseg end to end on the bundled sample of 8,950 credit-card holders."""
     from dataclasses import replace
@@ -40,8 +37,8 @@ def demo(
     from .._utils.folders import atomic_folder, check_folder_kind, read_folder_run, write_run_marker
     from ..config import FitConfig
     from ..pipeline import fit_to_folder
-    from ..sources import describe_source, extract, save_snapshot
-    from .fit import fit_summary, print_fit_summary
+    from ..sources import DataSource, describe_source, extract
+    from ._data import save_extract
 
     # A demo folder is a fit folder with the snapshot it was fitted on: written whole,
     # it replaces an earlier demo or fit and refuses another command's folder at once.
@@ -50,20 +47,13 @@ def demo(
         snapshot = staging / "customers.csv"
         with rich_progress() as progress:
             result = extract(DEMO_QUERY, progress=progress, notify=info)
-            manifest = save_snapshot(
-                result.frame,
-                snapshot,
-                query=result.query,
-                warehouse=result.warehouse,
-                source_kind=result.source_kind,
-                progress=progress,
-            )
+            manifest = save_extract(result, snapshot, progress=progress)
         info(
             f"Extracted {count(manifest['rows'], 'customer')} from {result.warehouse}"
             f" into {out / snapshot.name}"
         )
         # The model is trained on the snapshot, which records the query in its manifest.
-        training = {**describe_source(input=snapshot), "query": DEMO_QUERY}
+        training = {**describe_source(DataSource(input=snapshot)), "query": DEMO_QUERY}
         training["source"] = str(out / snapshot.name)  # where it will be, not the staging
         with rich_progress() as progress:
             output = fit_to_folder(

@@ -7,17 +7,10 @@ from typing import Any
 
 import typer
 
+from ..sources.datasource import DataSource
 from . import app
 from ._common import STATE, err_console, info, print_json, rich_progress
-from ._data import (
-    CredentialsOption,
-    InputOption,
-    MaxBytesBilledOption,
-    MaxColumnsOption,
-    SqlOption,
-    WarehouseOption,
-    load_input,
-)
+from ._data import MaxColumnsOption, data_source_options, load_input
 
 #: Exit code when ``--fail-on`` is reached (0 ok, 1 internal error, 2 user error).
 EXIT_DRIFT = 3
@@ -42,13 +35,11 @@ segment shares at training and now get a PSI and a status too. Exit code 0, or 3
 
 
 @app.command("drift", epilog=EPILOG)
+@data_source_options()
 def drift(
     model: Path = typer.Option(..., "--model", "-m", help="Model file written by `custseg fit`."),
-    input: InputOption = None,
-    sql: SqlOption = None,
-    warehouse: WarehouseOption = None,
-    credentials: CredentialsOption = None,
-    max_bytes_billed: MaxBytesBilledOption = None,
+    *,
+    source: DataSource,
     max_columns: MaxColumnsOption = None,
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write the drift document here (.json), atomically."
@@ -73,7 +64,6 @@ def drift(
     from ..model import load_model
     from ..scoring.drift import check_drift, check_thresholds, status_reached
     from ..scoring.scorer import Scorer
-    from ..sources import check_data_options
     from ._outputs import check_outputs
 
     if fail_on is not None and fail_on not in ("amber", "red"):
@@ -83,25 +73,12 @@ def drift(
         raise ConfigError(f"--out {out} should end in .json, e.g. --out drift.json")
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--report {report} should end in .html, e.g. --report drift.html")
-    check_outputs([("--out", out), ("--report", report)], [("--model", model), ("--input", input)])
-    check_data_options(
-        input=input,
-        sql=sql,
-        warehouse=warehouse,
-        credentials=credentials,
-        max_bytes_billed=max_bytes_billed,
+    check_outputs(
+        [("--out", out), ("--report", report)], [("--model", model), ("--input", source.input)]
     )
     scorer = Scorer(load_model(model), require_id=False)
     with rich_progress() as progress:
-        frame = load_input(
-            input=input,
-            sql=sql,
-            warehouse=warehouse,
-            credentials=credentials,
-            max_bytes_billed=max_bytes_billed,
-            progress=progress,
-            max_columns=max_columns,
-        )
+        frame = load_input(source, progress=progress, max_columns=max_columns)
         with progress.stage("Comparing with the training population", total=None):
             document = check_drift(scorer, frame, amber=psi_amber, red=psi_red)
         written = _write(document, out, report, progress)

@@ -9,18 +9,10 @@ import typer
 
 from .._utils.text import count
 from ..exceptions import SourceError
+from ..sources.datasource import DataSource
 from . import app
 from ._common import info, print_json, rich_progress
-from ._data import (
-    SQL_HELP,
-    CredentialsOption,
-    MaxBytesBilledOption,
-    MaxColumnsOption,
-    WarehouseOption,
-    column_limit,
-    parse_byte_size,
-    read_sql_argument,
-)
+from ._data import MaxColumnsOption, column_limit, data_source_options, save_extract
 
 EPILOG = """\
 Examples:
@@ -40,24 +32,22 @@ The snapshot gets a manifest next to it (customers.manifest.json): query, wareho
 
 
 @app.command("extract", epilog=EPILOG)
+@data_source_options(files=False)
 def extract_command(
-    sql: Annotated[str, typer.Option("--sql", help=SQL_HELP, show_default=False)],
+    source: DataSource,
     out: Annotated[
         Path,
         typer.Option(
             "--out", "-o", help="Snapshot file to write: .csv or .parquet.", show_default=False
         ),
     ],
-    warehouse: WarehouseOption = None,
-    credentials: CredentialsOption = None,
-    max_bytes_billed: MaxBytesBilledOption = None,
     max_columns: MaxColumnsOption = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")
     ] = False,
 ) -> None:
     """Run a SQL query on a warehouse and save the rows as a snapshot with a manifest."""
-    from ..sources import extract, manifest_path, save_snapshot
+    from ..sources import extract, manifest_path
 
     if out.suffix.lower() not in (".csv", ".parquet"):
         # Checked before the query runs: a long or billed query must not be wasted.
@@ -70,28 +60,11 @@ def extract_command(
     from ._outputs import check_snapshot_target
 
     check_snapshot_target(out)  # before the query: its manifest must not orphan another file
-    query = read_sql_argument(sql)
-    limit = parse_byte_size(max_bytes_billed)
     with rich_progress() as progress:
         result = extract(
-            query,
-            warehouse,
-            credentials=credentials,
-            max_bytes_billed=limit,
-            progress=progress,
-            notify=info,
-            max_columns=column_limit(max_columns),
+            source, progress=progress, notify=info, max_columns=column_limit(max_columns)
         )
-        manifest = save_snapshot(
-            result.frame,
-            out,
-            query=result.query,
-            warehouse=result.warehouse,
-            source_kind=result.source_kind,
-            bytes_processed=result.bytes_processed,
-            query_file=sql[1:] if sql.startswith("@") else None,
-            progress=progress,
-        )
+        manifest = save_extract(result, out, progress=progress, query_file=source.query_file)
     if json_output:
         print_json(manifest)
     else:

@@ -7,18 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..sources.datasource import DataSource
 from . import app
 from ._common import info, print_json, rich_progress
-from ._data import (
-    CredentialsOption,
-    InputOption,
-    MaxBytesBilledOption,
-    MaxColumnsOption,
-    SqlOption,
-    WarehouseOption,
-    load_input,
-    read_sql_argument,
-)
+from ._data import MaxColumnsOption, data_source_options, load_input
 
 if TYPE_CHECKING:
     from ..model import SegmentationModel
@@ -151,14 +143,17 @@ def _roles_line(schema: TableSchema) -> str:
     return " · ".join(parts) + " (details: metrics.json 'columns')"
 
 
+NoReportOption = Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report.")]
+MetricsJsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the metrics summary as JSON on stdout.")
+]
+
+
 @app.command("fit", epilog=EPILOG)
+@data_source_options()
 def fit_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.", show_default=False)],
-    input: InputOption = None,
-    sql: SqlOption = None,
-    warehouse: WarehouseOption = None,
-    credentials: CredentialsOption = None,
-    max_bytes_billed: MaxBytesBilledOption = None,
+    source: DataSource,
     max_columns: MaxColumnsOption = None,
     k: Annotated[
         int | None, typer.Option("--k", help="Number of segments (default: recommended).")
@@ -216,12 +211,8 @@ def fit_command(
         bool,
         typer.Option("--no-domain-features", help="Do not derive the credit-card features."),
     ] = False,
-    no_report: Annotated[
-        bool, typer.Option("--no-report", help="Do not write the HTML report.")
-    ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the metrics summary as JSON on stdout.")
-    ] = False,
+    no_report: NoReportOption = False,
+    json_output: MetricsJsonOption = False,
     engine: Annotated[
         str,
         typer.Option(
@@ -253,7 +244,7 @@ def fit_command(
     from ..exceptions import ConfigError
     from ..model import load_model
     from ..pipeline import fit_to_folder
-    from ..sources import check_data_options, describe_source
+    from ..sources import describe_source
     from ._lineage import check_previous_is_not_replaced, print_lineage
 
     previous_model = None
@@ -285,39 +276,16 @@ def fit_command(
             "--k 1 asks for one segment, the whole table; give --k 2 or more, or leave --k"
             " out to choose k from --k-range"
         )
-    chosen = _engine(engine, spark_master, input, sql, config.max_columns)
+    chosen = _engine(engine, spark_master, source, config.max_columns)
     data: Any
     if chosen != "memory":
-        check_data_options(
-            input=input,
-            sql=sql,
-            warehouse=warehouse,
-            credentials=credentials,
-            max_bytes_billed=max_bytes_billed,
-        )
-        assert input is not None
-        data = input  # read by the engine, chunk by chunk or in Spark
+        data = source.input  # read by the engine, chunk by chunk or in Spark
         # A Spark source may be a folder of part files or a table: no file checksum.
-        training = (
-            {"source": str(input)}
-            if chosen == "spark"
-            else describe_source(input=input, sql=None, warehouse=None)
-        )
+        training = {"source": str(data)} if chosen == "spark" else describe_source(source)
     else:
-        data = load_input(
-            input=input,
-            sql=sql,
-            warehouse=warehouse,
-            credentials=credentials,
-            max_bytes_billed=max_bytes_billed,
-            max_columns=config.max_columns,
-        )
+        data = load_input(source, max_columns=config.max_columns)
         # The model records the query itself, also when --sql @query.sql named a file.
-        query = read_sql_argument(sql) if sql is not None else None
-        query_file = sql[1:] if sql is not None and sql.startswith("@") else None
-        training = describe_source(
-            input=input, sql=query, warehouse=warehouse, query_file=query_file
-        )
+        training = describe_source(source)
     with rich_progress() as progress:
         output = fit_to_folder(
             data,
@@ -340,9 +308,7 @@ def fit_command(
     print_lineage(output.model)
 
 
-def _engine(
-    engine: str, spark_master: str | None, input: Path | None, sql: str | None, max_columns: int
-) -> str:
+def _engine(engine: str, spark_master: str | None, source: DataSource, max_columns: int) -> str:
     """The engine of this fit; large-table engines read --input, not --sql.
 
     A file wider than ``max_columns`` is refused here, before ``auto`` counts its rows.
@@ -355,11 +321,11 @@ def _engine(
             f"--spark-master applies to --engine spark only, not --engine {engine}; add"
             " --engine spark or leave it out"
         )
-    if engine in ("stream", "spark") and input is None:
+    if engine in ("stream", "spark") and source.input is None:
         raise ConfigError(
             f"--engine {engine} reads --input (a file{' or table' if engine == 'spark' else ''});"
             " extract the query to Parquet first (custseg extract) or use --engine memory"
         )
     if engine == "spark":
         return "spark"
-    return auto_engine(engine, input if sql is None else None, max_columns=max_columns)
+    return auto_engine(engine, source.input, max_columns=max_columns)

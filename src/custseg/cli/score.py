@@ -7,18 +7,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ..sources.datasource import DataSource
 from . import app
 from ._common import info, print_json, rich_progress
-from ._data import (
-    CredentialsOption,
-    InputOption,
-    MaxBytesBilledOption,
-    MaxColumnsOption,
-    SqlOption,
-    WarehouseOption,
-    column_limit,
-    load_input,
-)
+from ._data import MaxColumnsOption, column_limit, data_source_options, load_input
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,16 +41,14 @@ unseen category levels and out-of-profile rows are counted in the summary.
 
 
 @app.command("score", epilog=EPILOG)
+@data_source_options()
 def score(
     model: Path = typer.Option(..., "--model", "-m", help="Model file written by `custseg fit`."),
     out: Path = typer.Option(
         ..., "--out", "-o", help="Scored file: .csv or .parquet (written atomically)."
     ),
-    input: InputOption = None,
-    sql: SqlOption = None,
-    warehouse: WarehouseOption = None,
-    credentials: CredentialsOption = None,
-    max_bytes_billed: MaxBytesBilledOption = None,
+    *,
+    source: DataSource,
     max_columns: MaxColumnsOption = None,
     rejects: Path | None = typer.Option(
         None,
@@ -102,14 +92,13 @@ def score(
     from ..model import load_model
     from ..scoring.batch import Scorer, default_rejects_path, score_file
     from ..scoring.contract import check_reject
-    from ..sources import check_data_options
 
     codes = check_reject(",".join(reject or []))
 
     check_distinct_paths(
         {
             "the model (--model)": model,
-            "input (--input)": input,
+            "input (--input)": source.input,
             "out (--out)": out,
             "rejects (--rejects)": rejects if rejects is not None else default_rejects_path(out),
         }
@@ -127,35 +116,22 @@ def score(
         check_output_file("--out", out)
         check_output_file("--rejects", rejects or default_rejects_path(out))
     scorer = Scorer(load_model(model))
-    check_data_options(
-        input=input,
-        sql=sql,
-        warehouse=warehouse,
-        credentials=credentials,
-        max_bytes_billed=max_bytes_billed,
-    )
-    if engine != "local" or spark_master is not None:
+    if spark:
         _score_spark(
-            scorer, engine, spark_master, input, out, rejects, keep_columns, codes, as_json
+            scorer, engine, spark_master, source.input, out, rejects, keep_columns, codes, as_json
         )
         return
     with rich_progress() as progress:
-        source: Path | pd.DataFrame | None = input
-        if source is None:
-            # Query results arrive whole from the warehouse; they are then scored and
-            # written in chunks like a file.
-            source = load_input(
-                input=None,
-                sql=sql,
-                warehouse=warehouse,
-                credentials=credentials,
-                max_bytes_billed=max_bytes_billed,
-                progress=progress,
-                max_columns=max_columns,
-            )
+        # Query results arrive whole from the warehouse; they are then scored and
+        # written in chunks like a file.
+        rows: Path | pd.DataFrame = (
+            source.input
+            if source.input is not None
+            else load_input(source, progress=progress, max_columns=max_columns)
+        )
         summary = score_file(
             scorer,
-            source,
+            rows,
             out,
             rejects=rejects,
             chunk_size=chunk_size,

@@ -14,8 +14,9 @@ Every source goes through Arrow and the same type rules (ids as text, numbers as
 ``float64``), so a query, its snapshot and a file read back alike.
 
 Modules: :mod:`~custseg.sources.query` (:func:`extract`),
-:mod:`~custseg.sources.loading` (:func:`load_data`, :func:`check_data_options`,
-:func:`describe_source`),
+:mod:`~custseg.sources.datasource` (:class:`DataSource`: a file, or a query on a
+warehouse with its own options, checked once), :mod:`~custseg.sources.loading`
+(:func:`load_data`, :func:`describe_source`),
 :mod:`~custseg.sources.registry` (the warehouses), one module per warehouse
 (:mod:`~custseg.sources.duckdb`, :mod:`~custseg.sources.bigquery`,
 :mod:`~custseg.sources.sqlalchemy_url`), :mod:`~custseg.sources.files` (CSV and
@@ -31,10 +32,10 @@ from .._utils.lazy import lazy_exports
 if TYPE_CHECKING:
     from ._frames import is_id_like
     from ._urls import mask_url
+    from .datasource import DataSource
     from .duckdb import SAMPLE_TABLE, sample_path
     from .files import file_format, iter_table, read_table, table_row_count
     from .loading import describe_source, load_data
-    from .options import check_data_options
     from .query import Extract, SourceKind, describe_warehouse, extract
     from .registry import WAREHOUSES, Warehouse
     from .snapshot import manifest_path, save_snapshot, verify_snapshot
@@ -50,7 +51,7 @@ _EXPORTS = {
     "iter_table": "files",
     "read_table": "files",
     "table_row_count": "files",
-    "check_data_options": "options",
+    "DataSource": "datasource",
     "describe_source": "loading",
     "load_data": "loading",
     "Extract": "query",
@@ -71,7 +72,7 @@ __all__ = [
     "Warehouse",
     "extract",
     "load_data",
-    "check_data_options",
+    "DataSource",
     "describe_source",
     "describe_warehouse",
     "read_table",

@@ -8,30 +8,42 @@ back as Arrow (through the BigQuery Storage API when it is installed).
 Google's libraries are an optional extra (``pip install 'custseg[bigquery]'``)
 imported only here, only when a BigQuery URL is used. The client is created by a
 ``client_factory(project, credentials)``, which tests replace with a fake client.
+
+The warehouse's own options (:class:`BigQueryOptions`: ``credentials``,
+``max_bytes_billed`` and, for Python callers, ``client_factory``) are declared here,
+and reach :class:`custseg.sources.DataSource` and the command line through
+:data:`WAREHOUSE`, its entry in :data:`custseg.sources.registry.WAREHOUSES`.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
-
-import pyarrow as pa
 
 from .._utils.masking import mask_url
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, SourceError
+from ._urls import url_scheme
+from ._warehouse import Notify, QueryResult, Warehouse, warehouse_option
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
+    "WAREHOUSE",
+    "BigQueryOptions",
     "BigQueryTarget",
     "ClientFactory",
     "default_client_factory",
     "parse_bigquery_url",
+    "parse_byte_size",
     "run_bigquery",
     "human_bytes",
 ]
@@ -59,6 +71,74 @@ class BigQueryTarget:
         """The URL the target was parsed from (it holds no secret)."""
         text = f"bigquery://{self.project}" + (f"/{self.dataset}" if self.dataset else "")
         return text + (f"?location={self.location}" if self.location else "")
+
+
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmgtp]i?b|b|bytes)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "bytes": 1}
+for _exponent, _letter in enumerate("kmgtp", start=1):
+    _UNITS[f"{_letter}b"] = 1000**_exponent
+    _UNITS[f"{_letter}ib"] = 1024**_exponent
+
+
+def parse_byte_size(value: int | str) -> int:
+    """A byte limit: ``10_000_000_000``, ``"10GB"`` (10 * 1000**3) or ``"2GiB"`` (2 * 1024**3).
+
+    Raises
+    ------
+    ValueError
+        Not a positive size; the message says how to write one.
+    """
+    if isinstance(value, str):
+        match = _SIZE.fullmatch(value)
+        if match is None:
+            raise ValueError(
+                "is not a size; write bytes (10000000000) or a size with a unit (10GB, 500MiB)"
+            )
+        value = int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("should be a positive number of bytes, e.g. 10000000000 or 10GB")
+    return value
+
+
+def _key_file(value: str | os.PathLike[str]) -> Path:
+    if not isinstance(value, str | os.PathLike):
+        raise ValueError("should be the path of a service-account key file (JSON)")
+    return Path(value)
+
+
+def _client_factory(value: Any) -> ClientFactory:
+    if not callable(value):
+        raise ValueError("should be a function (project, credentials) -> client")
+    return value
+
+
+@dataclass(frozen=True)
+class BigQueryOptions:
+    """BigQuery's own options, checked by :class:`custseg.sources.DataSource`.
+
+    Attributes
+    ----------
+    credentials : pathlib.Path or None
+        Service-account key file (JSON); ``None``: Application Default Credentials.
+    max_bytes_billed : int or None
+        Refuse a query whose dry run processes more bytes; also set on the job.
+    client_factory : callable or None
+        ``(project, credentials) -> client``, to supply a client (Python only).
+    """
+
+    credentials: Path | None = warehouse_option(
+        "--credentials",
+        help="BigQuery: service-account key file (JSON). Default: Application Default Credentials.",
+        check=_key_file,
+        text=Path,
+    )
+    max_bytes_billed: int | None = warehouse_option(
+        "--max-bytes-billed",
+        help="BigQuery: refuse a query whose dry run processes more than this, e.g. "
+        "10000000000, 10GB or 2GiB.",
+        check=parse_byte_size,
+    )
+    client_factory: ClientFactory | None = warehouse_option(check=_client_factory)
 
 
 def parse_bigquery_url(url: str) -> BigQueryTarget:
@@ -223,6 +303,48 @@ def run_bigquery(
         raise SourceError(f"BigQuery rejected the query: {_message(exc)}; fix the SQL") from exc
     except api_errors.GoogleAPICallError as exc:
         raise SourceError(f"BigQuery error: {_message(exc)}; try again or check the query") from exc
+
+
+def _claims(url: str | None) -> bool:
+    return url is not None and url_scheme(url) == "bigquery"
+
+
+def _describe(url: str | None) -> str:
+    try:
+        return parse_bigquery_url(str(url)).describe()
+    except ConfigError:
+        return mask_url(str(url))
+
+
+def _run(
+    sql: str,
+    url: str | None,
+    options: BigQueryOptions,
+    progress: Progress,
+    notify: Notify | None,
+) -> QueryResult:
+    table, processed = run_bigquery(
+        sql,
+        parse_bigquery_url(str(url)),
+        credentials=options.credentials,
+        max_bytes_billed=options.max_bytes_billed,
+        client_factory=options.client_factory,
+        notify=notify,
+        progress=progress,
+    )
+    return QueryResult(table, processed)
+
+
+WAREHOUSE = Warehouse(
+    kind="bigquery",
+    label="bigquery://",
+    claims=_claims,
+    run=_run,
+    describe=_describe,
+    example="bigquery://PROJECT[/DATASET]",
+    options=BigQueryOptions,
+)
+"""Google BigQuery: ``bigquery://PROJECT[/DATASET][?location=EU]``."""
 
 
 def human_bytes(n: float) -> str:

@@ -18,16 +18,32 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-
-import duckdb
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import SourceError
+from ._urls import url_scheme
+from ._warehouse import Notify, QueryResult, Warehouse
 
-__all__ = ["SAMPLE_TABLE", "sample_path", "run_duckdb"]
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+# DuckDB is imported when a query runs: the command line reads the entries below when
+# it starts, and reading a file needs no DuckDB.
+
+__all__ = [
+    "EMBEDDED",
+    "EMBEDDED_WAREHOUSE",
+    "FILE_WAREHOUSE",
+    "SAMPLE_TABLE",
+    "run_duckdb",
+    "sample_path",
+]
 
 SAMPLE_TABLE = "credit_card_customers"
+EMBEDDED = f"embedded DuckDB (bundled sample as table {SAMPLE_TABLE})"
+"""How the embedded warehouse is described in manifests, models and messages."""
 _BATCH_ROWS = 100_000
 # DuckDB suggests its own catalog tables for unknown names: no help to a user.
 _SYSTEM_NAME = re.compile(r'"(?:sqlite_|pg_|duckdb_|information_schema)')
@@ -74,6 +90,9 @@ def run_duckdb(
         does not read, SQL syntax error, unknown table or column, or any other error
         DuckDB reports.
     """
+    import duckdb
+    import pyarrow as pa
+
     statement = _one_reading_statement(sql, embedded=database is None)
     connection = _embedded() if database is None else _open_file(database)
     try:
@@ -99,6 +118,8 @@ def run_duckdb(
 
 def _one_reading_statement(sql: str, *, embedded: bool) -> str:
     """``sql`` if it is exactly one statement that reads; a :class:`SourceError` otherwise."""
+    import duckdb
+
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
@@ -147,6 +168,8 @@ def _article(word: str) -> str:
 
 
 def _embedded() -> duckdb.DuckDBPyConnection:
+    import duckdb
+
     connection = duckdb.connect(":memory:", config=_CONFIG)
     _progress_bar_off(connection)
     # Ids must stay text: DuckDB would guess nothing else for "C10001", but say it.
@@ -159,6 +182,8 @@ def _embedded() -> duckdb.DuckDBPyConnection:
 
 
 def _open_file(database: Path) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
     if not database.is_file():
         hint = ""
         if not database.is_absolute() and Path("/", database).is_file():
@@ -195,6 +220,8 @@ def _progress_bar_off(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def _query_error(exc: duckdb.Error, *, embedded: bool) -> SourceError:
+    import duckdb
+
     message = _first_line(exc)
     if isinstance(exc, duckdb.ParserException):
         return SourceError(f"SQL syntax error: {message}; fix the query")
@@ -219,3 +246,51 @@ def _first_line(exc: BaseException) -> str:
         if line.startswith(("Did you mean", "Candidate")) and not _SYSTEM_NAME.search(line)
     ]
     return " ".join([lines[0], *hints])
+
+
+# ------------------------------------------------------------------ the two entries
+
+
+def _is_embedded(url: str | None) -> bool:
+    return url is None or url.strip() in ("", "duckdb://", "duckdb:///:memory:")
+
+
+def _run_embedded(
+    sql: str, url: str | None, options: Any, progress: Progress, notify: Notify | None
+) -> QueryResult:
+    return QueryResult(run_duckdb(sql, None, progress=progress))
+
+
+def _is_file(url: str | None) -> bool:
+    return url is not None and url_scheme(url) == "duckdb"
+
+
+def _run_file(
+    sql: str, url: str | None, options: Any, progress: Progress, notify: Notify | None
+) -> QueryResult:
+    # duckdb:///relative.duckdb and duckdb:////absolute.duckdb, as SQLAlchemy spells files.
+    path = str(url).partition("://")[2].removeprefix("/").split("?", 1)[0]
+    return QueryResult(run_duckdb(sql, Path(path), progress=progress))
+
+
+EMBEDDED_WAREHOUSE = Warehouse(
+    kind="duckdb",
+    label="the embedded DuckDB",
+    claims=_is_embedded,
+    run=_run_embedded,
+    describe=lambda _url: EMBEDDED,
+    file_suffixes=(".csv", ".parquet", ".csv.gz", ".tsv"),
+    file_hint="to query a file leave the warehouse out and write SELECT * FROM '{path}'",
+)
+"""The embedded DuckDB with the bundled sample: no URL, ``duckdb://`` or ``duckdb:///:memory:``."""
+
+FILE_WAREHOUSE = Warehouse(
+    kind="duckdb",
+    label="duckdb://",
+    claims=_is_file,
+    run=_run_file,
+    example="duckdb:///file.duckdb",
+    file_suffixes=(".duckdb", ".ddb"),
+    file_hint="for a DuckDB file write duckdb:///{path}",
+)
+"""A user's DuckDB file, read-only: ``duckdb:///file.duckdb``."""

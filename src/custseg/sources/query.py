@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
 
 from .._utils.progress import NO_PROGRESS, Progress
-from .._utils.text import plain
 from ..exceptions import ConfigError, SourceError
-from . import bigquery as _bigquery
 from ._frames import arrow_to_frame, check_unique_names
 from ._urls import mask_url
-from .duckdb import SAMPLE_TABLE
+from ._warehouse import Notify
+from .datasource import DataSource
 from .options import DEFAULT_MAX_COLUMNS, check_max_columns, check_width
-from .registry import claiming_warehouse, find_warehouse, warehouse_options
+from .registry import claiming_warehouse
 
 __all__ = ["Extract", "SourceKind", "describe_warehouse", "extract"]
 
@@ -73,44 +70,40 @@ def describe_warehouse(warehouse: str | None) -> str:
 
 
 def extract(
-    sql: str,
+    sql: str | DataSource,
     warehouse: str | None = None,
     *,
-    credentials: str | os.PathLike[str] | None = None,
-    max_bytes_billed: int | None = None,
     progress: Progress = NO_PROGRESS,
-    notify: Callable[[str], None] | None = None,
-    client_factory: _bigquery.ClientFactory | None = None,
+    notify: Notify | None = None,
     max_columns: int | None = DEFAULT_MAX_COLUMNS,
+    **options: Any,
 ) -> Extract:
     """Run a query on a warehouse and return its rows as a DataFrame.
 
     Parameters
     ----------
-    sql : str
-        The query. On the embedded warehouse, e.g.
-        ``SELECT * FROM credit_card_customers WHERE TENURE = 12``.
+    sql : str or DataSource
+        The query (on the embedded warehouse, e.g.
+        ``SELECT * FROM credit_card_customers WHERE TENURE = 12``), or a
+        :class:`~custseg.sources.DataSource` of a query, already checked, which then
+        brings its warehouse and options.
     warehouse : str, optional
-        ``None`` (embedded DuckDB with the bundled sample),
+        With a query text: ``None`` (embedded DuckDB with the bundled sample),
         ``duckdb:///file.duckdb``, ``bigquery://PROJECT[/DATASET]`` or a SQLAlchemy
         URL such as ``sqlite:///file.db`` (see
         :data:`custseg.sources.registry.WAREHOUSES`).
-    credentials : path-like, optional
-        BigQuery only: a service-account key file. Default: Application Default
-        Credentials.
-    max_bytes_billed : int, optional
-        BigQuery only: refuse a query whose dry run exceeds this many bytes; also
-        set as the job's ``maximum_bytes_billed``.
     progress : Progress, default NO_PROGRESS
         Receives the query and fetch stages.
     notify : callable, optional
         Receives one-line messages meant for the user before long work (the
         BigQuery dry-run estimate).
-    client_factory : callable, optional
-        BigQuery only: ``(project, credentials) -> client``, to supply a client.
     max_columns : int or None, default 5000
         Refuse a result with more columns than this before it becomes a DataFrame;
         ``None``: no limit.
+    **options
+        With a query text: the warehouse's own options, as
+        :class:`~custseg.sources.DataSource` takes them (BigQuery: ``credentials``,
+        ``max_bytes_billed``, ``client_factory``).
 
     Returns
     -------
@@ -119,43 +112,46 @@ def extract(
     Raises
     ------
     ConfigError
-        Empty query, unknown warehouse scheme, a warehouse-only option given for
-        another warehouse (``credentials`` for a SQLite URL...), or a ``max_columns``
-        that is not a positive integer.
+        As :class:`~custseg.sources.DataSource` (empty query, unknown warehouse, an
+        option of another warehouse...); a ``DataSource`` of a file, or one given
+        with a warehouse or options; a ``max_columns`` that is not a positive integer.
     SourceError
         The warehouse cannot be reached or rejects the query, or the query returns
         no rows or no columns, two columns with one name, or more than ``max_columns``.
     """
-    if not isinstance(sql, str) or not sql.strip():
-        raise ConfigError(
-            f"sql={sql!r} should be a query, e.g. SELECT * FROM {SAMPLE_TABLE} WHERE TENURE = 12"
-        )
-    if warehouse is not None and not isinstance(warehouse, str):
-        raise ConfigError(f"warehouse={warehouse!r} should be a URL string or None")
+    source = _query_source(sql, warehouse, options)
     limit = check_max_columns(max_columns)
-    entry = find_warehouse(warehouse)
-    given = {
-        name: value
-        for name, value in (
-            ("credentials", credentials),
-            ("max_bytes_billed", max_bytes_billed),
-            ("client_factory", client_factory),
+    return _run_query(source, progress=progress, notify=notify, max_columns=limit)
+
+
+def _query_source(
+    sql: str | DataSource, warehouse: str | None, options: dict[str, Any]
+) -> DataSource:
+    if not isinstance(sql, DataSource):
+        return DataSource(sql=sql, warehouse=warehouse, **options)
+    if warehouse is not None or any(value is not None for value in options.values()):
+        raise ConfigError(
+            "a DataSource brings its own warehouse and options; give them to DataSource(...),"
+            " not to extract"
         )
-        if value is not None
-    }
-    owners = warehouse_options()
-    for name, value in given.items():
-        if name not in entry.options:
-            where = " and ".join(owner.label for owner in owners.get(name, ()))
-            raise ConfigError(
-                f"{name}={plain(value)!r} applies to {where} warehouses only, not to "
-                f"{entry.describe(warehouse)}; leave it out"
-            )
-    result = entry.run(sql, warehouse, progress=progress, notify=notify, **given)
+    if sql.entry is None:
+        raise ConfigError(
+            f"extract runs a query, and {sql!r} is a file; read it with load_data or read_table"
+        )
+    return sql
+
+
+def _run_query(
+    source: DataSource, *, progress: Progress, notify: Notify | None, max_columns: int | None
+) -> Extract:
+    """:func:`extract` on a checked query source and a checked column limit."""
+    entry = source.entry
+    assert entry is not None and source.sql is not None
+    result = entry.run(source.sql, source.warehouse, source.options, progress, notify)
     return Extract(
-        frame=_result_frame(result.table, limit),
-        query=sql,
-        warehouse=entry.describe(warehouse),
+        frame=_result_frame(result.table, max_columns),
+        query=source.sql,
+        warehouse=source.describe(),
         source_kind=entry.kind,
         bytes_processed=result.bytes_processed,
     )

@@ -16,18 +16,20 @@ import sqlite3
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
-from .._utils.checks import is_number
 from .._utils.masking import mask_text, url_secrets
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import SourceError
-from ._frames import check_unique_names
 from ._urls import mask_url, url_scheme
+from ._warehouse import Notify, QueryResult, Warehouse
 
-__all__ = ["KNOWN_DIALECTS", "run_sqlalchemy"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# Arrow is imported when a query runs: the command line reads WAREHOUSE when it starts.
+
+__all__ = ["KNOWN_DIALECTS", "WAREHOUSE", "run_sqlalchemy"]
 
 # Dialects bundled with SQLAlchemy; others come from plugins (snowflake, redshift, trino...).
 KNOWN_DIALECTS = frozenset(
@@ -183,6 +185,10 @@ def _sqlite_file(database: str | None, url: str) -> Path:
 def _fetch(
     sqlalchemy: Any, connection: Any, sql: str, scrub: _Scrubber, progress: Progress
 ) -> pa.Table:
+    import pyarrow as pa
+
+    from ._frames import check_unique_names
+
     try:
         with progress.stage("Running the query") as stage:
             result = connection.execution_options(
@@ -226,11 +232,16 @@ def _query_error(message: str) -> SourceError:
 
 def _to_arrow(values: Sequence[Any]) -> pa.Array:
     """One result column as Arrow; mixed Python types fall back to numbers, then text."""
+    import pyarrow as pa
+
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         present = [value for value in values if value is not None]
-        if all(is_number(value, finite=False) or isinstance(value, Decimal) for value in present):
+        if all(
+            isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+            for value in present
+        ):
             return pa.array([None if value is None else float(value) for value in values])
         return pa.array([None if value is None else str(value) for value in values], pa.string())
 
@@ -264,3 +275,47 @@ class _Scrubber:
             current = current.__cause__ or current.__context__
         copy = _DriverError(mask_text("\ncaused by ".join(parts), self._secrets))
         return copy.with_traceback(exc.__traceback__)
+
+
+# ------------------------------------------------------------------------- the entry
+
+
+def _claims(url: str | None) -> bool:
+    if url is None:
+        return False
+    scheme = url_scheme(url)
+    return scheme in KNOWN_DIALECTS or (bool(scheme) and _has_dialect(url))
+
+
+def _has_dialect(url: str) -> bool:
+    """Whether an installed SQLAlchemy plugin (snowflake, trino, ...) knows the scheme."""
+    try:
+        import sqlalchemy.exc
+        from sqlalchemy.engine import make_url
+    except ImportError:
+        return False
+    try:
+        make_url(url).get_dialect()
+    except (sqlalchemy.exc.NoSuchModuleError, sqlalchemy.exc.ArgumentError, ValueError):
+        return False
+    except ImportError:
+        return True  # the dialect exists; its driver is missing, reported when connecting
+    return True
+
+
+def _run(
+    sql: str, url: str | None, options: Any, progress: Progress, notify: Notify | None
+) -> QueryResult:
+    return QueryResult(run_sqlalchemy(str(url), sql, progress=progress))
+
+
+WAREHOUSE = Warehouse(
+    kind="sqlalchemy",
+    label="SQLAlchemy",
+    claims=_claims,
+    run=_run,
+    example="a SQLAlchemy URL such as sqlite:///file.db or postgresql://user@host/db",
+    file_suffixes=(".db", ".sqlite", ".sqlite3"),
+    file_hint="for a SQLite file write sqlite:///{path}",
+)
+"""Any SQLAlchemy URL (``sqlite:///file.db``, ``postgresql://...``, installed plugins)."""
