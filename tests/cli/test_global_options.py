@@ -214,17 +214,19 @@ def test_folders_named_like_playbooks_do_not_hide_the_shipped_ones(run_cli, samp
 
 def test_the_fit_summary_lists_outcome_and_unknown_roles_by_name():
     from custseg.cli.fit import _roles_line
+    from custseg.prepare.schema import ColumnInfo, TableSchema
 
-    schema = {
-        "columns": [
-            {"name": "CUST_ID", "role": "id", "reason": "unique"},
-            {"name": "BALANCE", "role": "numeric", "reason": "numbers"},
-            {"name": "PURCHASES", "role": "numeric", "reason": "numbers"},
-            {"name": "churned", "role": "outcome", "reason": "a churn flag"},
-            {"name": "vendor_score", "role": "model_output", "reason": "a score"},
-            {"name": "NOTE", "role": "ignored", "reason": "free text"},
-        ]
-    }
+    roles = [
+        ("CUST_ID", "id", "unique"),
+        ("BALANCE", "numeric", "numbers"),
+        ("PURCHASES", "numeric", "numbers"),
+        ("churned", "outcome", "a churn flag"),
+        ("vendor_score", "model_output", "a score"),
+        ("NOTE", "ignored", "free text"),
+    ]
+    schema = TableSchema(
+        tuple(ColumnInfo(name, role, "float64", reason) for name, role, reason in roles)
+    )
     assert _roles_line(schema) == (
         "identifier CUST_ID · 2 numeric · outcome: churned · model_output: vendor_score"
         " · ignored: NOTE (free text) (details: metrics.json 'columns')"
