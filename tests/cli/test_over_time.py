@@ -157,7 +157,7 @@ def test_fit_with_previous_keeps_ids_prints_the_mapping_and_refuses_to_replace_i
     )
     assert result.exit_code == 2
     assert "is the model this fit would replace" in _one_error_line(result.stderr)
-    assert load_model(files["model"]).lineage == {}
+    assert load_model(files["model"]).lineage is None
 
     result = run_cli(
         ["fit", "--input", files["same"], "--out", tmp_path / "q3"]
