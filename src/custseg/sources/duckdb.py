@@ -16,7 +16,6 @@ download an extension nor switch those settings back on.
 from __future__ import annotations
 
 import re
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +28,8 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-# DuckDB is imported when a query runs: the command line reads the entries below when
-# it starts, and reading a file needs no DuckDB.
+# DuckDB (and importlib.resources) are imported when a query runs: the command line
+# reads the entries below when it starts, and reading a file needs no DuckDB.
 
 __all__ = [
     "EMBEDDED",
@@ -61,6 +60,8 @@ _CONFIG: dict[str, str | bool | int | float | list[str]] = {
 
 def sample_path() -> Path:
     """Path of the bundled sample ``CC_GENERAL.csv`` (8,950 card holders)."""
+    from importlib import resources
+
     return Path(str(resources.files("custseg") / "data" / "CC_GENERAL.csv"))
 
 

@@ -12,9 +12,7 @@ is refused before connecting: the rest of the password would be sent as a host n
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +25,8 @@ from ._warehouse import Notify, QueryResult, Warehouse
 if TYPE_CHECKING:
     import pyarrow as pa
 
-# Arrow is imported when a query runs: the command line reads WAREHOUSE when it starts.
+# Arrow, sqlite3 and decimal are imported when a query runs: the command line reads
+# WAREHOUSE when it starts.
 
 __all__ = ["KNOWN_DIALECTS", "WAREHOUSE", "run_sqlalchemy"]
 
@@ -122,6 +121,8 @@ def _engine(sqlalchemy: Any, url: str, scrub: _Scrubber) -> Any:
             f"the password in {mask_url(url)!r} holds an '@' that SQLAlchemy reads as the end "
             f"of the password{_ENCODE_HINT}"
         )
+    import sqlite3
+
     try:
         if parsed.get_backend_name() == "sqlite":
             database = _sqlite_file(parsed.database, url)
@@ -232,6 +233,8 @@ def _query_error(message: str) -> SourceError:
 
 def _to_arrow(values: Sequence[Any]) -> pa.Array:
     """One result column as Arrow; mixed Python types fall back to numbers, then text."""
+    from decimal import Decimal
+
     import pyarrow as pa
 
     try:
