@@ -187,3 +187,21 @@ def test_errors_are_one_line_and_quote_the_value() -> None:
         silhouette(X, np.arange(10) % 2, confidence=1.5)
     with pytest.raises(ConfigError, match="chunk_size=0"):
         silhouette_samples_exact(X, np.arange(10) % 2, chunk_size=0)
+
+
+def test_the_exact_silhouettes_are_the_same_to_the_last_bit_on_any_number_of_cores(
+    monkeypatch,
+) -> None:
+    # Threads follow the machine's cores, and float addition is not associative: the
+    # distance sums must be split and added the same way whatever the thread count.
+    import custseg.cluster.silhouette as module
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 6))
+    labels = rng.integers(0, 5, 3000)
+    results = []
+    for cores in (1, 2, 3, 8, 40):
+        monkeypatch.setattr(module, "n_workers", lambda cores=cores: cores)
+        results.append(silhouette_samples_exact(X, labels, chunk_size=128))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
