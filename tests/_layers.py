@@ -46,6 +46,7 @@ class TracedPath:
     """What one traced call visited before reaching its target."""
 
     calls: list[tuple[str, str]] = field(default_factory=list)  # (caller, called) modules
+    functions: list[tuple[str, str]] = field(default_factory=list)  # (module, function)
     reached: bool = False
 
     @property
@@ -82,7 +83,9 @@ def trace_path(
         called = _module(frame)
         if not called.startswith("custseg.") and called != "custseg":
             return
-        if target is not None and (called, frame.f_code.co_name) == target:
+        function = (called, frame.f_code.co_name)
+        path.functions.append(function)
+        if target is not None and function == target:
             path.reached = True
         caller_frame = frame.f_back
         while caller_frame is not None and not _module(caller_frame).startswith("custseg"):

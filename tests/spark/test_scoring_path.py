@@ -38,5 +38,5 @@ def test_score_spark_reaches_the_scorer_with_at_most_one_climb(
     assert worker.reached
     climbs = driver.climbs(levels) + worker.climbs(levels)
     assert len(climbs) <= 1, climbs
-    visited = set(driver.modules) | set(worker.modules)
-    assert len(visited) <= 26, sorted(visited)
+    # The worker reads the model's document once, then scores with its typed fields.
+    assert worker.functions.count(("custseg.model.document", "model_from_json")) == 1
