@@ -110,9 +110,11 @@ def test_load_data_passes_the_limit_on(tmp_path: Path, sample_csv: Path) -> None
 @pytest.mark.parametrize("value", [0, -1, True, 2.5, "100"])
 def test_the_limit_is_a_positive_integer(tmp_path: Path, value: object) -> None:
     path = _wide_csv(tmp_path / "w.csv", 3)
-    with pytest.raises(ConfigError, match=r"max_columns=.* should be a positive integer"):
+    with pytest.raises(
+        ConfigError, match=r"max_columns=.* \(--max-columns\) should be an integer >= 1"
+    ):
         read_table(path, max_columns=value)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match=r"max_columns=.* should be a positive integer"):
+    with pytest.raises(ConfigError, match=r"max_columns=.* should be an integer >= 1"):
         FitConfig(max_columns=value)  # type: ignore[arg-type]
 
 

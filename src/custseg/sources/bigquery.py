@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from .._utils.checks import is_int
 from .._utils.masking import mask_url
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, SourceError
@@ -95,9 +96,9 @@ def parse_byte_size(value: int | str) -> int:
                 "is not a size; write bytes (10000000000) or a size with a unit (10GB, 500MiB)"
             )
         value = int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError("should be a positive number of bytes, e.g. 10000000000 or 10GB")
-    return value
+    return int(value)
 
 
 def _key_file(value: str | os.PathLike[str]) -> Path:

@@ -7,9 +7,9 @@ before it imports pandas or a warehouse driver. Which data options go together i
 
 from __future__ import annotations
 
-from .._utils.text import plain
+from .._utils.checks import check_int
 from ..config import DEFAULT_MAX_COLUMNS
-from ..exceptions import ConfigError, SourceError
+from ..exceptions import SourceError
 
 __all__ = ["DEFAULT_MAX_COLUMNS", "check_max_columns", "check_width"]
 
@@ -24,12 +24,8 @@ def check_max_columns(max_columns: int | None) -> int | None:
     """
     if max_columns is None:
         return None
-    if isinstance(max_columns, bool) or not isinstance(max_columns, int) or max_columns < 1:
-        raise ConfigError(
-            f"max_columns={plain(max_columns)!r} should be a positive integer (--max-columns),"
-            f" e.g. {DEFAULT_MAX_COLUMNS}, or None for no limit"
-        )
-    return max_columns
+    hint = f"e.g. {DEFAULT_MAX_COLUMNS}, or None for no limit"
+    return check_int(max_columns, "max_columns", minimum=1, option="--max-columns", hint=hint)
 
 
 def check_width(n_columns: int, max_columns: int | None, where: str) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._utils.checks import is_number
 from .._utils.masking import mask_text, url_secrets
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import SourceError
@@ -241,10 +242,7 @@ def _to_arrow(values: Sequence[Any]) -> pa.Array:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         present = [value for value in values if value is not None]
-        if all(
-            isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-            for value in present
-        ):
+        if all(is_number(value, finite=False) or isinstance(value, Decimal) for value in present):
             return pa.array([None if value is None else float(value) for value in values])
         return pa.array([None if value is None else str(value) for value in values], pa.string())
 
