@@ -109,3 +109,20 @@ def test_save_is_atomic_when_serialisation_fails(tmp_path):
         save_model(broken, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]
+
+
+def test_a_fitted_model_reads_back_typed_and_writes_the_same_document(model):
+    from custseg.cluster.selection import KSelection
+    from custseg.model import DistanceProfile, PlaybookRecord
+    from custseg.prepare import PreparationPlan, TableSchema
+
+    text = model_to_json(model)
+    loaded = model_from_json(text)
+    assert isinstance(loaded.schema, TableSchema)
+    assert isinstance(loaded.preparation, PreparationPlan)
+    assert isinstance(loaded.k_selection, KSelection) and loaded.k_selection.candidates
+    assert isinstance(loaded.distance_profile, DistanceProfile)
+    assert isinstance(loaded.playbook, PlaybookRecord)
+    # Every record turns back into the very same JSON (NaN indices stay null, key order kept).
+    assert model_to_json(loaded) == text
+    assert loaded.k_selection.recommended_k == model.k_selection.recommended_k
