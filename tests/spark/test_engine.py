@@ -109,9 +109,9 @@ def test_the_spark_engine_chooses_k_on_its_sample_with_the_shared_sweep(
     assert model.k == local.k == 3
     selection = model.k_selection
     # One MLlib fit on every row; the sweep's figures are those of the sample.
-    assert [c["k"] for c in selection["candidates"]] == [2, 3, 4, 5]
-    assert selection["rows_used"] == 2000 and selection["n_rows"] == 6000
-    assert "k was chosen on a uniform sample" in selection["explanation"]
+    assert [c.k for c in selection.candidates] == [2, 3, 4, 5]
+    assert selection.rows_used == 2000 and selection.n_rows == 6000
+    assert "k was chosen on a uniform sample" in selection.explanation
     assert model.metrics["engine"] == "spark" and model.metrics["n_rows"] == 6000
 
 
