@@ -76,7 +76,7 @@ def assemble_model(
     sizes: np.ndarray,
     prepared: np.ndarray,
     metrics: dict[str, Any],
-    selection: dict[str, Any],
+    selection: KSelection | None,
     cfg: FitConfig,
     playbook: Any,
     training: dict[str, Any],
@@ -105,8 +105,10 @@ def assemble_model(
         ``data`` prepared by ``plan`` (the rows of ``labels``): their distances to the
         nearest centroid make the model's ``distance_profile``, on every row or on
         the uniform sample, like the explanation.
-    metrics, selection : dict
-        The evaluation and the k selection (plain data).
+    metrics : dict
+        The evaluation (plain data).
+    selection : KSelection or None
+        The k sweep (``None`` when the table allowed no k).
     cfg : FitConfig
         The settings of the fit.
     playbook : Playbook or None
@@ -190,7 +192,7 @@ def assemble_model(
         distance_profile=DistanceProfile(**profile),
         playbook=PlaybookRecord(**choice.to_dict()),
         metrics=metrics,
-        k_selection=KSelection.from_dict(selection) if selection else None,
+        k_selection=selection,
         profiles={**profiles.to_dict(), "rules": rules.to_dict(), "outcomes": outcomes},
         drift_reference=reference,
         training=training,

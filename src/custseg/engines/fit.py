@@ -197,13 +197,12 @@ def _explained_on(scan: Scan) -> dict[str, Any]:
     return {"explained_on": {"rows": int(len(scan.rows)), "sample": "uniform"}}
 
 
-def _selection_record(selection: KSelection | None, scan: Scan) -> dict[str, Any]:
+def _selection_record(selection: KSelection | None, scan: Scan) -> KSelection | None:
+    """The sweep as the model keeps it: without the fits of every k (labels of every row)."""
     if selection is None:
-        return {}
-    record = selection.to_dict()
-    if scan.note:
-        record["explanation"] += " " + scan.note
-    return record
+        return None
+    explanation = f"{selection.explanation} {scan.note}" if scan.note else selection.explanation
+    return replace(selection, explanation=explanation, fits={}, measured={})
 
 
 def _continue(
