@@ -208,3 +208,44 @@ def test_warning_and_information_lines_lose_the_secrets_of_the_command_line(caps
     assert "se;cr3t" not in err
     assert "warning: psycopg: connection to 127.0.0.1 failed for password ***" in err
     assert STATE.secrets == ()
+
+
+def test_a_warehouse_option_declared_secret_is_masked_everywhere(monkeypatch, capsys):
+    # A key given as an option, not in the URL: the DataSource knows it is a secret,
+    # its messages never quote it, and the command line masks it in every line.
+    from dataclasses import dataclass
+
+    from custseg.cli._common import STATE, learn_secrets, warn
+    from custseg.sources import DataSource, registry
+    from custseg.sources.registry import QueryResult, Warehouse, warehouse_option
+
+    @dataclass(frozen=True)
+    class KeyOptions:
+        api_key: str | None = warehouse_option("--api-key", help="the key", secret=True)
+
+    def run(sql, url, options, progress, notify):  # pragma: no cover - never runs here
+        return QueryResult(None)
+
+    keyed = Warehouse(
+        kind="keyed",
+        label="keyed://",
+        claims=lambda url: url is not None and url.startswith("keyed://"),
+        run=run,
+        options=KeyOptions,
+    )
+    monkeypatch.setattr(registry, "WAREHOUSES", registry.WAREHOUSES)
+    registry.register_warehouse(keyed)
+    source = DataSource(sql="SELECT 1", warehouse="keyed://h", api_key="k-s3cr3t")
+    assert source.options.api_key == "k-s3cr3t" and source.secrets == ("k-s3cr3t",)
+    with pytest.raises(ConfigError) as caught:
+        DataSource(input="c.csv", api_key="k-s3cr3t")
+    assert str(caught.value).startswith("api_key='***' (--api-key) applies to sql queries")
+    with pytest.raises(ConfigError) as caught:
+        DataSource(sql="SELECT 1", warehouse="sqlite:///x.db", api_key="k-s3cr3t")
+    assert str(caught.value).startswith("api_key='***' (--api-key) applies to keyed://")
+    try:
+        learn_secrets(source.secrets)
+        warn("driver: login refused for key k-s3cr3t")
+    finally:
+        STATE.secrets = ()
+    assert "warning: driver: login refused for key ***" in capsys.readouterr().err
