@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._utils.checks import check_frame
 from ._utils.folders import atomic_folder, write_fit_marker
 from ._utils.io import write_text_atomic
 from ._utils.progress import NO_PROGRESS, Progress
@@ -95,11 +96,7 @@ def fit_segments(
     SchemaError
         If an override names an unknown column or the identifier repeats.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(
-            f"data should be a pandas DataFrame, got {type(data).__name__}; read files with"
-            " custseg.sources.read_table"
-        )
+    check_frame(data, "data")
     cfg = (config or FitConfig()).with_overrides(
         k=k,
         k_range=tuple(k_range) if k_range is not None else None,

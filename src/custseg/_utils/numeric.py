@@ -134,15 +134,6 @@ def as_labels(labels: Any, n_rows: int, *, name: str = "labels") -> np.ndarray:
     return out
 
 
-def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    """:func:`~custseg._utils.checks.check_int` with a minimum.
-
-    Left for ``cluster/selection.py`` and ``cluster/spark.py`` until the engine protocol
-    replaces them; new code calls ``check_int`` (``tests/test_checks.py`` keeps it so).
-    """
-    return check_int(value, name, minimum=minimum)
-
-
 def n_workers() -> int:
     """Threads the engine uses: one per core this process may run on.
 

@@ -80,10 +80,10 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from .._utils.checks import check_int, is_int
 from .._utils.numeric import (
     RandomState,
     as_matrix,
-    check_positive_int,
     generator,
     library_threads,
     n_workers,
@@ -305,21 +305,18 @@ def choose_n_clusters(
     matrix = as_matrix(X)
     n_rows = matrix.shape[0]
     ks = _check_k_range(k_range, n_rows)
-    n_init = check_positive_int(n_init, "n_init", 1)
-    n_resamples = check_positive_int(n_resamples, "n_resamples", 0)
+    n_init = check_int(n_init, "n_init", minimum=1)
+    n_resamples = check_int(n_resamples, "n_resamples", minimum=0)
     if max_resamples is None:
         max_resamples = DEFAULT_MAX_RESAMPLES
-    max_resamples = max(n_resamples, check_positive_int(max_resamples, "max_resamples", 0))
+    max_resamples = max(n_resamples, check_int(max_resamples, "max_resamples", minimum=0))
     if not 0 <= min_share < 1:
         raise ConfigError(f"min_share={min_share!r} should be between 0 and 1, e.g. 0.03")
     if not 0 <= min_stability <= 1:
         raise ConfigError(f"min_stability={min_stability!r} should be between 0 and 1")
     rng = generator(random_state)
-    base_seed = (
-        int(random_state)
-        if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool)
-        else seed_from(rng)
-    )
+    # An integer seed is the base of every k's own stream; a generator gives one.
+    base_seed = check_int(random_state, "random_state") if is_int(random_state) else seed_from(rng)
 
     rows, sampled = _sweep_rows(matrix, sample_size, ks, rng)
     indices = registered_indices()  # read now: an index registered since import counts
@@ -395,7 +392,7 @@ def _sweep_rows(
     if sample_size == "auto":
         sample_size = DEFAULT_SELECTION_SAMPLE if n_rows > DEFAULT_SELECTION_SAMPLE else None
     elif sample_size is not None:
-        sample_size = check_positive_int(sample_size, "sample_size", 2)
+        sample_size = check_int(sample_size, "sample_size", minimum=2)
         if sample_size <= max(ks):
             raise ConfigError(f"sample_size={sample_size} should be > the largest k={max(ks)}")
     sampled = sample_size is not None and sample_size < n_rows
@@ -519,7 +516,7 @@ def _check_k_range(k_range: Iterable[int], n_rows: int) -> list[int]:
     if not values:
         raise ConfigError("k_range is empty; pass at least one k, e.g. range(2, 11)")
     for value in values:
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        if not is_int(value):
             raise ConfigError(f"k_range holds {value!r}; every k should be an integer")
         if value < 2:
             raise ConfigError(

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from .._utils.checks import check_int
 from .._utils.numeric import (
     RandomState,
-    check_positive_int,
     generator,
     seed_from,
 )
@@ -139,8 +139,8 @@ def fit_kmeans_spark(
     -------
     SparkKMeansFit
     """
-    k = check_positive_int(k, "k", 1)
-    n_init = check_positive_int(n_init, "n_init", 1)
+    k = check_int(k, "k", minimum=1)
+    n_init = check_int(n_init, "n_init", minimum=1)
     rng = generator(random_state)
     rows = df if _VECTOR in df.columns else with_vector(df)
     started = time.perf_counter()

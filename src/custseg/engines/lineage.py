@@ -42,6 +42,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
+from .._utils.checks import check_frame, is_number
 from .._utils.sampling import stratified_sample
 from ..exceptions import ConfigError, DataError, SchemaError
 from ..model import Segment, SegmentationModel, model_to_json
@@ -225,15 +226,9 @@ def align_segments(
             f"previous should be a SegmentationModel, got {type(previous).__name__}; load it"
             " with custseg.load_model('model.json')"
         )
-    if (
-        isinstance(max_shift, bool)
-        or not isinstance(max_shift, (int, float))
-        or not math.isfinite(max_shift)
-        or max_shift <= 0
-    ):
+    if not is_number(max_shift) or max_shift <= 0:
         raise ConfigError(f"max_shift={max_shift!r} should be a positive number such as 0.5")
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(f"frame should be a pandas DataFrame, got {type(frame).__name__}")
+    check_frame(frame)
     codes = np.asarray(labels)
     if codes.shape != (len(frame),) or not np.issubdtype(codes.dtype, np.integer):
         raise DataError(
