@@ -185,7 +185,7 @@ def test_align_segments_checks_its_inputs():
     with pytest.raises(SchemaError, match="cannot align with the previous model.*PAYMENTS"):
         align_segments(previous, frame.drop(columns=["PAYMENTS"]), labels)
     lineage = align_segments(previous, frame, labels)
-    assert len(lineage.matched) + len(lineage.new) == 1
+    assert len(lineage.record.matched) + len(lineage.record.new) == 1
 
 
 def test_a_previous_model_on_other_columns_is_a_clear_error():
@@ -201,13 +201,16 @@ def test_a_model_aligned_with_itself_is_unchanged_also_from_a_sample(monkeypatch
     previous = stable_model()
     labels = _labels(previous, sample())
     whole = align_segments(previous, sample(), labels)
-    assert whole.matched == {i: i for i in range(STABLE_K)}
+    assert whole.record.matched == {i: i for i in range(STABLE_K)}
     # The centroids are the means of their customers up to K-means' stopping tolerance
     # (Lloyd stops when the centroids move less than tol, before the last update).
-    assert max(whole.relative_shift.values()) < 1e-3
-    assert whole.rows_compared == len(sample())
+    assert max(whole.record.relative_shift.values()) < 1e-3
+    assert whole.record.rows_compared == len(sample())
     monkeypatch.setattr(module, "_MAX_ROWS", 3_000)
     sampled = align_segments(previous, sample(), labels)
     # At least 1,000 customers per segment are kept, still fewer than all of them.
-    assert sampled.matched == whole.matched and 5_900 <= sampled.rows_compared < len(sample())
-    assert max(sampled.relative_shift.values()) < 0.1
+    assert (
+        sampled.record.matched == whole.record.matched
+        and 5_900 <= sampled.record.rows_compared < len(sample())
+    )
+    assert max(sampled.record.relative_shift.values()) < 0.1

@@ -24,7 +24,7 @@ from ..exceptions import DataError
 from ..explain import choose_playbook, name_segments, profile_segments, segment_rules
 from ..explain.leakage import OneColumnRule, single_column_rules
 from ..explain.outcomes import profile_outcomes
-from ..model import DistanceProfile, LineageRecord, PlaybookRecord, Segment, SegmentationModel
+from ..model import DistanceProfile, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
 from ..prepare.outcomes import encode_outcome
 from ..prepare.schema import column_lookup
@@ -170,7 +170,7 @@ def assemble_model(
         )
         for i in range(k)
     ]
-    record: dict[str, Any] = {}
+    record = None
     if lineage is not None:
         segments, record = lineage.carry_identities(segments)
     # The distances scoring will compare with: to the nearest centroid (what scoring
@@ -197,7 +197,7 @@ def assemble_model(
         drift_reference=reference,
         training=training,
         settings={**cfg.to_dict(), "k": k},
-        lineage=LineageRecord.from_dict(record) if record else None,
+        lineage=record,
         warnings=warnings,
     )
 

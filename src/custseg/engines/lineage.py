@@ -45,7 +45,7 @@ from scipy.spatial.distance import cdist
 from .._utils.checks import check_frame, is_number
 from .._utils.sampling import stratified_sample
 from ..exceptions import ConfigError, DataError, SchemaError
-from ..model import Segment, SegmentationModel, model_to_json
+from ..model import LineageRecord, Segment, SegmentationModel, model_to_json
 from ..scoring.scorer import Scorer
 
 __all__ = ["DEFAULT_MAX_SHIFT", "Lineage", "align_segments"]
@@ -74,37 +74,15 @@ class Lineage:
         The previous model.
     order : numpy.ndarray of int64
         ``order[j]`` is the final id of the fitted segment ``j`` (canonical numbering).
-    matched : dict of int to int
-        Final new id -> previous id, for the continuing segments.
-    new : list of int
-        Final ids of the segments that continue none.
-    retired : list of int
-        Previous ids that no new segment continues.
-    shift : dict of int to float
-        Final new id -> distance between the new segment's centre and its previous
-        centroid, in the previous model's prepared space.
-    relative_shift : dict of int to float
-        The same, divided by the distance from the previous centroid to its nearest
-        other previous centroid (``0`` for a previous model of one segment).
-    nearest : dict of int to int
-        Final id of each new segment -> the nearest previous segment.
-    max_shift : float
-        The relative shift beyond which a pair is not kept.
-    rows_compared : int
-        Training rows the previous plan prepared to place the new segments (all of them
-        up to 200,000, a sample stratified by segment beyond).
+    record : LineageRecord
+        What the new model keeps of the match (final ids): matched, new and retired
+        segments, shifts, nearest previous segments, ``max_shift`` and the rows
+        compared; its ``renamed`` is filled by :meth:`carry_identities`.
     """
 
     previous: SegmentationModel
     order: np.ndarray
-    matched: dict[int, int]
-    new: list[int]
-    retired: list[int]
-    shift: dict[int, float]
-    relative_shift: dict[int, float]
-    nearest: dict[int, int]
-    max_shift: float
-    rows_compared: int
+    record: LineageRecord
 
     def relabel(self, labels: np.ndarray) -> np.ndarray:
         """Fitted labels (canonical numbering) in the final numbering."""
@@ -117,7 +95,7 @@ class Lineage:
         out[self.order] = centroids
         return out
 
-    def carry_identities(self, segments: list[Segment]) -> tuple[list[Segment], dict[str, Any]]:
+    def carry_identities(self, segments: list[Segment]) -> tuple[list[Segment], LineageRecord]:
         """Give continuing segments their previous names; return them and the lineage record.
 
         Parameters
@@ -130,19 +108,20 @@ class Lineage:
         segments : list of Segment
             The catalogue with the previous names carried over (and, where the playbook
             now names a segment differently, its previous description and strategies).
-        lineage : dict
-            The ``lineage`` of the new model (JSON-ready, keys as text).
+        lineage : LineageRecord
+            The ``lineage`` of the new model.
         """
         before = {s.id: s for s in self.previous.segments}
         out: list[Segment] = []
-        renamed: dict[str, str] = {}
+        matched = self.record.matched
+        renamed: dict[int, str] = {}
         for segment in segments:
-            old_id = self.matched.get(segment.id)
+            old_id = matched.get(segment.id)
             if old_id is None or before[old_id].name == segment.name:
                 out.append(segment)
                 continue
             old = before[old_id]
-            renamed[str(segment.id)] = segment.name
+            renamed[segment.id] = segment.name
             out.append(
                 replace(
                     segment,
@@ -153,37 +132,18 @@ class Lineage:
                 )
             )
         # A new segment may have been given a name a continuing segment now carries.
-        taken = {s.name for s in out if s.id in self.matched}
+        taken = {s.name for s in out if s.id in matched}
         for i, segment in enumerate(out):
-            if segment.id in self.matched or segment.name not in taken:
+            if segment.id in matched or segment.name not in taken:
                 taken.add(segment.name)
                 continue
             name, n = f"{segment.name} (new)", 2
             while name in taken:
                 name, n = f"{segment.name} (new {n})", n + 1
-            renamed[str(segment.id)] = segment.name
+            renamed[segment.id] = segment.name
             out[i] = replace(segment, name=name)
             taken.add(name)
-        return out, self._record(renamed)
-
-    def _record(self, renamed: dict[str, str]) -> dict[str, Any]:
-        previous = self.previous
-        return {
-            "previous_checksum": json.loads(model_to_json(previous))["checksum"],
-            "previous_created_at": previous.created_at,
-            "previous_k": previous.k,
-            "previous_names": {str(s.id): s.name for s in previous.segments},
-            "space": _SPACE,
-            "max_shift": self.max_shift,
-            "rows_compared": self.rows_compared,
-            "matched": {str(n): o for n, o in sorted(self.matched.items())},
-            "new": list(self.new),
-            "retired": list(self.retired),
-            "shift": {str(n): d for n, d in sorted(self.shift.items())},
-            "relative_shift": {str(n): d for n, d in sorted(self.relative_shift.items())},
-            "nearest": {str(n): o for n, o in sorted(self.nearest.items())},
-            "renamed": dict(sorted(renamed.items(), key=lambda item: int(item[0]))),
-        }
+        return out, replace(self.record, renamed=dict(sorted(renamed.items())))
 
 
 def align_segments(
@@ -309,15 +269,20 @@ def _align(
         int(order[j]): int(np.argmin(distance[j])) for j in range(k) if j not in pairs and placed[j]
     }
     retired = sorted(set(range(k_old)) - set(pairs.values()))
-    return Lineage(
-        previous=previous,
-        order=order,
-        matched=matched,
-        new=new,
-        retired=retired,
-        shift=shift,
-        relative_shift=relative,
-        nearest=nearest,
+    record = LineageRecord(
+        previous_checksum=json.loads(model_to_json(previous))["checksum"],
+        previous_created_at=previous.created_at,
+        previous_k=previous.k,
+        previous_names={s.id: s.name for s in previous.segments},
+        space=_SPACE,
         max_shift=max_shift,
         rows_compared=int(labels.size),
+        matched=dict(sorted(matched.items())),
+        new=new,
+        retired=retired,
+        shift=dict(sorted(shift.items())),
+        relative_shift=dict(sorted(relative.items())),
+        nearest=dict(sorted(nearest.items())),
+        renamed={},
     )
+    return Lineage(previous=previous, order=order, record=record)
