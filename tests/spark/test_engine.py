@@ -159,7 +159,7 @@ def test_the_spark_model_file_is_an_ordinary_model(
     loaded = load_model(out / "model.json")
     metrics = json.loads((out / "metrics.json").read_text())
     assert loaded.k == 6 and metrics["engine"] == "spark"
-    assert loaded.preparation["numeric"][0]["column"] == "BALANCE"
+    assert loaded.preparation.numeric_steps[0].column == "BALANCE"
     assert all(segment.rule for segment in loaded.segments)
     assert len({segment.name for segment in loaded.segments}) == 6
     scored = score_customers(loaded, sample)
