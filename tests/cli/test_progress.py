@@ -40,3 +40,30 @@ def test_the_null_stage_is_its_own_context_and_lets_errors_through():
         stage.advance(2)
     with pytest.raises(ValueError), NO_PROGRESS.stage("x") as stage:
         raise ValueError("kept")
+
+
+def test_with_verbose_every_stage_says_how_long_it_took(monkeypatch, capsys):
+    from custseg.cli import _common
+
+    monkeypatch.setattr(_common.STATE, "verbose", True)
+    monkeypatch.setattr(_common.STATE, "quiet", False)
+    with _common.rich_progress() as progress:
+        with progress.stage("Reading the table", total=None):
+            pass
+        with pytest.raises(ValueError), progress.stage("Fitting", total=3) as stage:
+            stage.advance(1)
+            raise ValueError("stopped")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("Reading the table: ") and lines[0].endswith(" s")
+    assert lines[1].startswith("Fitting: ") and lines[1].endswith(" s (stopped)")
+    float(lines[0].split(": ")[1].removesuffix(" s"))
+
+
+def test_without_verbose_stages_say_nothing(monkeypatch, capsys):
+    from custseg.cli import _common
+
+    monkeypatch.setattr(_common.STATE, "verbose", False)
+    with _common.rich_progress() as progress, progress.stage("Reading the table"):
+        pass
+    assert capsys.readouterr().err == ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -186,6 +187,30 @@ class _RichStage(Scoped):
         self._bar.stop_task(self._task)
 
 
+class _TimedStage(Scoped):
+    """With ``--verbose``, a stage says how long it took when it ends: where the time of a
+    long command goes is visible, with or without a terminal."""
+
+    def __init__(self, inner: Stage, description: str) -> None:
+        self._inner = inner
+        self._description = description
+        self._started = 0.0
+
+    def advance(self, amount: float = 1) -> None:
+        self._inner.advance(amount)
+
+    def start(self) -> None:
+        self._started = time.perf_counter()
+        self._inner.__enter__()
+
+    def finish(self, completed: bool) -> None:
+        # The inner stage learns whether the work ended (a bar completes only then).
+        self._inner.__exit__(None if completed else RuntimeError, None, None)
+        seconds = time.perf_counter() - self._started
+        outcome = "" if completed else " (stopped)"
+        info(f"{self._description}: {seconds:.1f} s{outcome}")
+
+
 class _RichProgress(Scoped):
     """Adapter from the core's progress seam to a Rich progress display on stderr."""
 
@@ -213,9 +238,12 @@ class _RichProgress(Scoped):
         )
 
     def stage(self, description: str, total: float | None = None) -> Stage:
-        if self._bar is None:
-            return NO_PROGRESS.stage(description, total)
-        return _RichStage(self._bar, description, total)
+        inner = (
+            NO_PROGRESS.stage(description, total)
+            if self._bar is None
+            else _RichStage(self._bar, description, total)
+        )
+        return _TimedStage(inner, description) if STATE.verbose else inner
 
     def start(self) -> None:
         if self._bar is not None:
