@@ -15,7 +15,7 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies
 from custseg import load_model
 from custseg._utils.spark import spark_session
 from custseg.cluster.indices import index
-from custseg.cluster.kmeans import assign
+from custseg.cluster.kmeans import assign, fit_kmeans
 from custseg.cluster.spark import fit_kmeans_spark
 from custseg.config import FitConfig, PrepConfig
 from custseg.exceptions import ConfigError, DataError
@@ -73,11 +73,19 @@ def _blobs(n: int = 3000, seed: int = 0) -> np.ndarray:
     return centres[rng.integers(0, 3, size=n)] + rng.normal(size=(n, 3))
 
 
-def test_an_mllib_fit_sums_every_row_with_the_local_index_definitions(spark: Any) -> None:
+def test_lloyd_in_spark_converges_and_sums_every_row_with_the_local_definitions(
+    spark: Any,
+) -> None:
     X = _blobs()
     df = spark.createDataFrame(pa.table({f"cs_f{j}": X[:, j] for j in range(3)})).cache()
-    fit = fit_kmeans_spark(df, 3, n_init=2, random_state=0)
+    local = fit_kmeans(X, 3, n_init=2, random_state=0)
+    # Started away from the optimum, the iterations in Spark reach the local fit's.
+    start = local.centroids + np.random.default_rng(1).normal(scale=0.8, size=(3, 3))
+    fit = fit_kmeans_spark(df, start)
     labels = assign(X, fit.centroids).labels
+    assert adjusted_rand_score(labels, local.labels) > 0.99
+    assert fit.n_iter > 1
+    assert np.allclose(np.sort(fit.centroids, axis=0), np.sort(local.centroids, axis=0), atol=1e-3)
     assert fit.sizes == np.bincount(labels, minlength=3).tolist()
     assert fit.sizes == sorted(fit.sizes, reverse=True)
     # Calinski-Harabasz and Davies-Bouldin of all rows from the per-segment sums, as
@@ -90,8 +98,11 @@ def test_an_mllib_fit_sums_every_row_with_the_local_index_definitions(spark: Any
     )
     distance = assign(X, fit.centroids).distance
     assert fit.inertia == pytest.approx(distance @ distance, rel=1e-9)
-    again = fit_kmeans_spark(df, 3, n_init=1, random_state=1)
-    assert adjusted_rand_score(assign(X, again.centroids).labels, labels) > 0.99
+    # At the optimum the first iteration moves nothing: one iteration, same centroids.
+    again = fit_kmeans_spark(df, fit.centroids)
+    assert again.n_iter == 1 and np.allclose(again.centroids, fit.centroids)
+    with pytest.raises(ConfigError, match="one column per prepared feature"):
+        fit_kmeans_spark(df, np.zeros((3, 2)))
     df.unpersist()
 
 
@@ -108,7 +119,7 @@ def test_the_spark_engine_chooses_k_on_its_sample_with_the_shared_sweep(
     local = fit_segments(frame, config=cfg)
     assert model.k == local.k == 3
     selection = model.k_selection
-    # One MLlib fit on every row; the sweep's figures are those of the sample.
+    # One fit on every row in Spark; the sweep's figures are those of the sample.
     assert [c.k for c in selection.candidates] == [2, 3, 4, 5]
     assert selection.rows_used == 2000 and selection.n_rows == 6000
     assert "k was chosen on a uniform sample" in selection.explanation

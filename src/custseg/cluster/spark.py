@@ -1,11 +1,13 @@
-"""Spark MLlib K-means (k-means||) on a Spark DataFrame, with per-segment sums of all rows.
+"""K-means over every prepared row of a Spark DataFrame: Lloyd's iterations as aggregations.
 
 The prepared features are columns of a Spark DataFrame (``cs_f0``, ``cs_f1``...); they
 never leave the cluster.
 
-1. **fit**: :class:`pyspark.ml.clustering.KMeans` with k-means|| seeding (two init
-   steps) and up to ``max_iter`` Lloyd iterations, on all rows; ``n_init`` starts with
-   different seeds, the one of lowest cost kept;
+1. **fit** (:func:`fit_kmeans_spark`): Lloyd's iterations from given centroids — the
+   k-means++ centroids the Spark engine fits on its uniform sample. Each iteration is
+   one aggregation (the nearest centroid by Spark SQL expressions compiled to the JVM;
+   the size and mean of every segment); a good start needs a few where MLlib's
+   k-means|| seeding and Lloyd steps need tens over the whole table;
 2. **per-segment sums**: one aggregation gives each segment's size, mean and within sum
    of squares, a second the mean distance of the rows to their segment's mean: the
    :class:`~custseg.cluster.summaries.SegmentSummary` from which inertia and the
@@ -30,11 +32,6 @@ from typing import Any
 import numpy as np
 
 from .._utils.checks import check_int
-from .._utils.numeric import (
-    RandomState,
-    generator,
-    seed_from,
-)
 from ..exceptions import ConfigError
 from .summaries import (
     SegmentSummary,
@@ -44,7 +41,6 @@ from .summaries import (
 __all__ = [
     "SparkKMeansFit",
     "fit_kmeans_spark",
-    "with_vector",
     "FEATURE_PREFIX",
     "MAX_ITER",
 ]
@@ -52,13 +48,12 @@ __all__ = [
 FEATURE_PREFIX = "cs_f"
 """Prepared feature ``j`` is the column ``cs_f{j}``."""
 MAX_ITER = 100
-_VECTOR = "cs_vector"
 _LABEL = "cs_segment"
 
 
 @dataclass(frozen=True)
 class SparkKMeansFit:
-    """A Spark MLlib K-means fit in canonical order, with its all-row summary.
+    """A K-means fit over every row in Spark, in canonical order, with its all-row summary.
 
     Attributes
     ----------
@@ -67,7 +62,7 @@ class SparkKMeansFit:
     summary : SegmentSummary
         Sizes, means, within sums, spreads and inertia of all rows, canonical order.
     n_iter : int
-        Lloyd iterations MLlib ran.
+        Lloyd iterations run in Spark.
     seconds : float
         Wall time of the fit and of the two aggregations.
     """
@@ -100,85 +95,100 @@ def _feature_names(df: Any) -> list[str]:
     return names
 
 
-def with_vector(df: Any) -> Any:
-    """``df`` with its ``cs_f*`` columns assembled into MLlib's vector column."""
-    from pyspark.ml.feature import VectorAssembler
-
-    return VectorAssembler(inputCols=_feature_names(df), outputCol=_VECTOR).transform(df)
-
-
 def fit_kmeans_spark(
     df: Any,
-    k: int,
+    centroids: np.ndarray,
     *,
-    n_init: int = 4,
-    random_state: RandomState = None,
     max_iter: int = MAX_ITER,
     tol: float = 1e-4,
 ) -> SparkKMeansFit:
-    """Fit Spark MLlib K-means on the prepared rows of ``df``.
+    """Lloyd's K-means over every prepared row of ``df``, in Spark, from ``centroids``.
+
+    Each iteration is one aggregation over the rows (assigned to their nearest centroid
+    by Spark SQL expressions, compiled to the JVM, no Python worker): the size and mean
+    of every segment. The segments then move to their means, until none moves by more
+    than ``tol`` (MLlib's criterion) or after ``max_iter`` iterations. Seeded with the
+    k-means++ centroids of a uniform sample (the Spark engine's), it needs a few
+    iterations where MLlib's k-means|| seeding and its Lloyd steps need tens.
 
     Parameters
     ----------
     df : pyspark.sql.DataFrame
-        Prepared rows: double columns ``cs_f0..cs_f{d-1}`` (from
-        :func:`with_vector`, or assembled here when the vector column is absent).
-    k : int
-        Number of segments, ``>= 1``.
-    n_init : int, default 4
-        k-means|| starts (different seeds); the one with the lowest within-segment sum
-        of squares is kept, as the local engine keeps the best of its k-means++ starts.
-    random_state : int, numpy.random.Generator or None
-        Seed of the starts.
+        Prepared rows: double columns ``cs_f0..cs_f{d-1}``, best cached.
+    centroids : numpy.ndarray of shape (k, d)
+        The starting centroids.
     max_iter : int, default 100
         Largest number of Lloyd iterations.
     tol : float, default 1e-4
-        MLlib's convergence threshold on centroid moves.
+        Convergence threshold on the centroids' moves (euclidean).
 
     Returns
     -------
     SparkKMeansFit
+        In canonical order (largest segment first), with the per-segment sums of every
+        row. A segment left without rows keeps its centroid.
     """
-    k = check_int(k, "k", minimum=1)
-    n_init = check_int(n_init, "n_init", minimum=1)
-    rng = generator(random_state)
-    rows = df if _VECTOR in df.columns else with_vector(df)
+    start = np.array(centroids, dtype=np.float64, ndmin=2)
+    names = _feature_names(df)
+    if start.shape[1] != len(names) or not np.isfinite(start).all():
+        raise ConfigError(
+            f"centroids should be a finite ({start.shape[0]}, {len(names)}) array, one column"
+            f" per prepared feature; got shape {start.shape}"
+        )
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
     started = time.perf_counter()
-    # One start after the other: concurrent MLlib fits were measured up to 13x slower
-    # than sequential ones on two cores (four k-means|| seedings compete for the heap).
-    best: tuple[Any, float] | None = None
-    for seed in [seed_from(rng) for _ in range(n_init)]:
-        model = _mllib_kmeans(k, seed, max_iter, tol).fit(rows)
-        cost = float(model.summary.trainingCost)
-        if best is None or cost < best[1]:  # ties keep the first start
-            best = (model, cost)
-    assert best is not None
-    model = best[0]
-    names = _feature_names(rows)
-    raw = np.asarray(model.clusterCenters(), dtype=np.float64).reshape(-1, len(names))
-    summary = _summarise(model.transform(rows), raw, names)
-    order = canonical_permutation(raw, summary.sizes)
+    current, n_iter = start, 0
+    while n_iter < max_iter:
+        n_iter += 1
+        sizes, means = _sizes_and_means(_labelled(df, names, current), names, current.shape[0])
+        moved = np.where(sizes[:, None] > 0, means, current)
+        shift = float(np.sqrt(((moved - current) ** 2).sum(axis=1)).max())
+        current = moved
+        if shift <= tol:
+            break
+    summary = _summarise(_labelled(df, names, current), current, names)
+    order = canonical_permutation(current, summary.sizes)
     return SparkKMeansFit(
-        centroids=np.ascontiguousarray(raw[order]),
+        centroids=np.ascontiguousarray(current[order]),
         summary=summary.permuted(order),
-        n_iter=int(model.summary.numIter) if model.hasSummary else 0,
+        n_iter=n_iter,
         seconds=time.perf_counter() - started,
     )
 
 
-def _mllib_kmeans(k: int, seed: int, max_iter: int, tol: float) -> Any:
-    from pyspark.ml.clustering import KMeans
+def _labelled(df: Any, names: list[str], centroids: np.ndarray) -> Any:
+    """``df``'s features with the nearest centroid's index (ties: the lowest, as locally)."""
+    from pyspark.sql import functions as F
 
-    return KMeans(
-        k=k,
-        featuresCol=_VECTOR,
-        predictionCol=_LABEL,
-        initMode="k-means||",
-        initSteps=2,
-        maxIter=max_iter,
-        tol=tol,
-        seed=seed,
+    squared = [
+        sum(((F.col(n) - float(c[j])) ** 2 for j, n in enumerate(names)), F.lit(0.0))
+        for c in centroids
+    ]
+    distances = df.select(*names, *[d.alias(f"cs_d{i}") for i, d in enumerate(squared)])
+    if len(squared) == 1:
+        return distances.select(*names, F.lit(0).alias(_LABEL))
+    best = F.least(*[F.col(f"cs_d{i}") for i in range(len(squared))])
+    label = F.when(F.col("cs_d0") == best, 0)
+    for i in range(1, len(squared)):
+        label = label.when(F.col(f"cs_d{i}") == best, i)
+    return distances.select(*names, label.alias(_LABEL))
+
+
+def _sizes_and_means(labelled: Any, names: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    from pyspark.sql import functions as F
+
+    rows = (
+        labelled.groupBy(_LABEL)
+        .agg(F.count(F.lit(1)).alias("n"), *[F.avg(n).alias(f"m{j}") for j, n in enumerate(names)])
+        .collect()
     )
+    sizes = np.zeros(k, dtype=np.int64)
+    means = np.zeros((k, len(names)))
+    for row in rows:
+        c = int(row[_LABEL])
+        sizes[c] = int(row["n"])
+        means[c] = [float(row[f"m{j}"]) for j in range(len(names))]
+    return sizes, means
 
 
 def _summarise(predicted: Any, centroids: np.ndarray, names: list[str]) -> SegmentSummary:

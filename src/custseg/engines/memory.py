@@ -1,8 +1,7 @@
 """The in-memory engine: the whole table is a DataFrame, every step sees every row.
 
 Above :data:`AUTO_FIT_SAMPLE_ROWS` rows the final K-means is fitted on a sample of
-:data:`AUTO_FIT_SAMPLE_SIZE` rows and every row is then assigned: a few thousand rows
-per centroid reach an inertia within 1-3% of the full fit.
+:data:`~custseg.engines.assemble.FIT_SAMPLE` rows and every row is then assigned.
 """
 
 from __future__ import annotations
@@ -15,12 +14,12 @@ import pandas as pd
 from ..cluster import evaluate_segmentation, fit_kmeans
 from ..cluster.selection import KSelection
 from ..prepare import PreparationPlan, check_rows
+from .assemble import FIT_SAMPLE
 from .protocol import FitRun, Partition, Scan, infer_fit_schema
 
-__all__ = ["AUTO_FIT_SAMPLE_ROWS", "AUTO_FIT_SAMPLE_SIZE", "MemoryEngine"]
+__all__ = ["AUTO_FIT_SAMPLE_ROWS", "MemoryEngine"]
 
 AUTO_FIT_SAMPLE_ROWS = 200_000
-AUTO_FIT_SAMPLE_SIZE = 100_000
 
 
 class MemoryEngine:
@@ -62,7 +61,7 @@ class MemoryEngine:
         n_rows = scan.n_rows
         fit_sample = cfg.fit_sample
         if fit_sample is None and n_rows > AUTO_FIT_SAMPLE_ROWS:
-            fit_sample = AUTO_FIT_SAMPLE_SIZE
+            fit_sample = FIT_SAMPLE
         if fit_sample is not None and fit_sample >= n_rows:
             fit_sample = None
         if (

@@ -11,10 +11,14 @@
 4. k is chosen on the driver's sample by the sweep every engine shares
    (:func:`custseg.engines.fit.select_k`, itself on 20,000 rows of it): a sweep costs
    seconds there, where one MLlib fit per k over every row cost minutes.
-5. The prepared features are Spark expressions of the plan, cached once; the final
-   K-means runs in Spark MLlib on all rows (:func:`custseg.cluster.spark.fit_kmeans_spark`),
-   which also sums every row by segment for the all-row indices.
+5. K-means++ (``n_init`` starts) is fitted on 100,000 rows of the sample, as by the
+   stream engine; its centroids start Lloyd's iterations over every row in Spark
+   (:func:`custseg.cluster.spark.fit_kmeans_spark`, on the prepared features, cached
+   once), which also sums every row by segment for the all-row indices.
 6. Profiles, rules, names, the drift reference and the report read the driver's sample.
+
+A table in fewer partitions than Spark has cores (a Parquet file of one row group is one
+partition) is spread over the cores first (:func:`custseg.sources.spark.spread_over_cores`).
 """
 
 from __future__ import annotations
@@ -27,15 +31,16 @@ import pandas as pd
 
 from .._utils.numeric import seed_from
 from .._utils.spark import spark_errors, spark_session
+from ..cluster import fit_kmeans
 from ..cluster.kmeans import assign_checked
 from ..cluster.selection import KSelection
-from ..cluster.spark import fit_kmeans_spark, with_vector
+from ..cluster.spark import fit_kmeans_spark
 from ..exceptions import DataError
 from ..prepare import check_rows
 from ..prepare.rows import unusable_rows_message
 from ..prepare.spark import spark_features, spark_statistics
-from ..sources.spark import read_spark, spark_to_frame
-from .assemble import EXPLAIN_SAMPLE
+from ..sources.spark import read_spark, spark_to_frame, spread_over_cores
+from .assemble import EXPLAIN_SAMPLE, FIT_SAMPLE
 from .protocol import FitRun, Partition, Scan, evaluate_from_summary, infer_fit_schema
 
 __all__ = ["SparkEngine", "driver_sample"]
@@ -77,6 +82,7 @@ class SparkEngine:
     def __init__(self, source: str | os.PathLike[str], *, master: str | None = None) -> None:
         self.source = source
         self.master = master
+        self._cached: list[Any] = []
         self._prepared: Any = None
 
     def scan(self, run: FitRun) -> Scan:
@@ -84,7 +90,9 @@ class SparkEngine:
         with spark_errors("fitting"):
             session = spark_session(self.master)
             with progress.stage("Reading the table in Spark", total=None):
-                df = read_spark(session, self.source)
+                df, spread = spread_over_cores(read_spark(session, self.source))
+                if spread:
+                    self._cached.append(df)
                 n_rows = int(df.count())
                 if n_rows < 2:
                     raise DataError(
@@ -102,8 +110,9 @@ class SparkEngine:
                     unusable_rows_message(stats.n_rejected, stats.n_rows, where, reason, _FIX)
                 )
             plan = stats.accumulator.plan(checked.frame)  # every row is usable: the sample's too
-            # Cached once with MLlib's vector column, for the final fit and its sums.
-            self._prepared = with_vector(spark_features(df, plan, schema))
+            # Cached once: Lloyd's iterations and the sums read the prepared rows.
+            self._prepared = spark_features(df, plan, schema).persist()
+            self._cached.append(self._prepared)
             master = session.sparkContext.master
         return Scan(
             schema=schema,
@@ -115,31 +124,45 @@ class SparkEngine:
             X=np.ascontiguousarray(plan.transform(checked)),
             training={"engine": "spark", "spark_master": master},
             note=(
-                f"k was chosen on a uniform sample of the table's {n_rows:,} rows; K-means ran"
-                " in Spark (MLlib, k-means||) on all of them, and inertia, Calinski-Harabasz,"
-                " Davies-Bouldin and sizes are of all rows."
+                f"k was chosen on a uniform sample of the table's {n_rows:,} rows; K-means"
+                " started from the sample's k-means++ centroids and ran Lloyd's iterations in"
+                " Spark on all of them, and inertia, Calinski-Harabasz, Davies-Bouldin and"
+                " sizes are of all rows."
             ),
         )
 
     def fit(self, k: int, scan: Scan, selection: KSelection | None, run: FitRun) -> Partition:
         cfg, rng, progress = run.cfg, run.rng, run.progress
+        fit_rows = cfg.fit_sample or FIT_SAMPLE
+        with progress.stage(f"Fitting K-means with k={k} on the sample", total=None):
+            start = fit_kmeans(
+                scan.X,
+                k,
+                n_init=cfg.n_init,
+                random_state=rng,
+                sample_size=fit_rows if fit_rows < len(scan.X) else None,
+            )
         with (
             spark_errors("fitting"),
-            progress.stage(f"Fitting K-means with k={k} in Spark", total=None),
+            progress.stage(f"Lloyd's iterations with k={k} on every row in Spark", total=None),
         ):
-            prepared = self._prepared.persist()
-            fitted = fit_kmeans_spark(prepared, k, n_init=cfg.n_init, random_state=rng)
+            fitted = fit_kmeans_spark(self._prepared, start.centroids)
         return Partition(
             centroids=fitted.centroids,
             labels=assign_checked(scan.X, fitted.centroids).labels,
             summary=fitted.summary,
-            details={"engine": "spark", "inertia_gap": None, "spark_iterations": fitted.n_iter},
+            details={
+                "engine": "spark",
+                "inertia_gap": None,
+                "fit_rows": start.fit_rows,
+                "spark_iterations": fitted.n_iter,
+            },
         )
 
     evaluate = staticmethod(evaluate_from_summary)
 
     def close(self) -> None:
-        """Release the cached prepared rows."""
-        if self._prepared is not None:
-            self._prepared.unpersist()
-            self._prepared = None
+        """Release the cached rows (the spread table, the prepared features)."""
+        for frame in self._cached:
+            frame.unpersist()
+        self._cached, self._prepared = [], None

@@ -36,13 +36,12 @@ from ..prepare import RowCheck, TableSchema, check_rows
 from ..prepare.moments import StatisticsAccumulator
 from ..prepare.plan import PreparationPlan
 from ..sources import iter_table, table_row_count
-from .assemble import EXPLAIN_SAMPLE
+from .assemble import EXPLAIN_SAMPLE, FIT_SAMPLE
 from .protocol import FitRun, Partition, Scan, evaluate_from_summary, infer_fit_schema
 
-__all__ = ["CHUNK_ROWS", "FIT_SAMPLE", "StreamEngine"]
+__all__ = ["CHUNK_ROWS", "StreamEngine"]
 
 CHUNK_ROWS = 200_000
-FIT_SAMPLE = 100_000
 _FIX = "clean or filter them in the file, or leave the column out (exclude)"
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from ..exceptions import SourceError
 from ._frames import arrow_to_frame
 
-__all__ = ["read_spark", "spark_to_frame"]
+__all__ = ["read_spark", "spark_to_frame", "spread_over_cores"]
 
 
 def read_spark(session: Any, source: str | os.PathLike[str]) -> Any:
@@ -67,3 +67,20 @@ def spark_to_frame(df: Any) -> pd.DataFrame:
     """Bring a (small) Spark DataFrame to the driver through Arrow, with the sources' type
     rules: identifiers as text, numbers as float64, gaps as NaN."""
     return arrow_to_frame(df.toArrow())
+
+
+def spread_over_cores(df: Any) -> tuple[Any, bool]:
+    """``df`` in at least as many partitions as Spark has cores, and whether it was spread.
+
+    A Parquet file of one row group (pandas' default) is one Spark partition whatever
+    its size, so every pass over it would run on one core. Such a table is spread
+    round-robin over ``defaultParallelism`` partitions and cached (memory, then disk),
+    so that the shuffle runs once and every later pass uses every core; the caller
+    unpersists it. A table already in enough partitions is returned as is.
+    """
+    cores = int(df.sparkSession.sparkContext.defaultParallelism)
+    if df.rdd.getNumPartitions() >= cores:
+        return df, False
+    from pyspark import StorageLevel
+
+    return df.repartition(cores).persist(StorageLevel.MEMORY_AND_DISK), True
