@@ -146,7 +146,9 @@ class SparkEngine:
             spark_errors("fitting"),
             progress.stage(f"Lloyd's iterations with k={k} on every row in Spark", total=None),
         ):
-            fitted = fit_kmeans_spark(self._prepared, start.centroids)
+            # The local engine's criterion: moves small against the features' variance.
+            tol = 1e-4 * float(np.var(scan.X, axis=0).mean())
+            fitted = fit_kmeans_spark(self._prepared, start.centroids, tol=tol)
         return Partition(
             centroids=fitted.centroids,
             labels=assign_checked(scan.X, fitted.centroids).labels,
