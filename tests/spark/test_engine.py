@@ -199,3 +199,20 @@ def test_a_spark_fit_refuses_unusable_rows_with_their_reason(
             config=FitConfig(k=2, k_range=(2, 2)),
             report=False,
         )
+
+
+def test_a_table_in_one_partition_is_spread_over_every_core_once(spark: Any) -> None:
+    from custseg.sources.spark import spread_over_cores
+
+    cores = spark.sparkContext.defaultParallelism
+    one = spark.range(1000).coalesce(1)
+    spread, cached = spread_over_cores(one)
+    try:
+        assert cached and spread.is_cached
+        assert spread.rdd.getNumPartitions() == cores >= 2
+        assert sorted(r.id for r in spread.collect()) == list(range(1000))
+    finally:
+        spread.unpersist()
+    many = spark.range(1000).repartition(cores)
+    same, cached = spread_over_cores(many)
+    assert same is many and not cached

@@ -14,16 +14,17 @@ same rejection reasons. One pass writes both outputs as Parquet part files:
 The scores are computed once (cached by Spark) and written twice, the scored rows and
 the rejects. Both folders are written under a temporary folder beside ``out`` and moved into place
 only when the job succeeded: a failure leaves earlier outputs untouched, and ``out`` and
-``rejects`` never mix two runs. The counts are read back from the written files, so
-``scored + rejected`` is checked against the rows of the input. Executors need custseg
-installed; ``custseg export-sql --dialect spark`` is the pure Spark SQL alternative.
+``rejects`` never mix two runs. The counts come from one aggregation over the cached
+scores (every input row is there, scored or rejected), and the written files are
+counted again: they must hold as many rows. Executors need custseg installed;
+``custseg export-sql --dialect spark`` is the pure Spark SQL alternative.
 
 The scoring contract holds as locally (:mod:`custseg.scoring.contract`), with the same
-codes and counts. Repeated identifiers span partitions, so Spark finds them: it counts
-the rows with an identifier against the distinct identifiers (one more job), and, when
-they are to be rejected, numbers the rows of each identifier in the order Spark reads
-the input (a window over the identifier: a shuffle) and rejects all but the first.
-The other counts are read back from the written outputs.
+codes and counts. Repeated identifiers span partitions, so Spark finds them: the same
+aggregation counts the rows with an identifier against the distinct identifiers, and,
+when they are to be rejected, numbers the rows of each identifier in the order Spark
+reads the input (a window over the identifier: a shuffle) and rejects all but the
+first. A table in fewer partitions than Spark has cores is spread over them first.
 """
 
 from __future__ import annotations
@@ -122,16 +123,25 @@ def score_spark(
     out_path = Path(out)
     rejects_path = Path(rejects) if rejects is not None else default_spark_rejects(out_path)
     _check_outputs(source, out_path, rejects_path)
-    session = spark_session(master)
-    df = source
-    if isinstance(source, str | os.PathLike):
-        from ..sources.spark import read_spark
+    from ..sources.spark import read_spark, spread_over_cores
 
-        df = read_spark(session, source)
+    session = spark_session(master)
+    df = read_spark(session, source) if isinstance(source, str | os.PathLike) else source
+    # The first row of a repeated identifier is the first Spark reads: ranked (a window,
+    # itself a shuffle over many partitions) before any spreading changes the order.
+    ranked = contract.DUPLICATE_ID in codes
+    if ranked:
+        df = _ranked(df, scorer.id_column)
+    df, spread = spread_over_cores(df)
     # Missing columns are found on the schema, before any job runs.
     scorer.check_columns(pd.DataFrame(columns=list(df.columns)))
-    result, identifier = _scores(df, scorer, codes)
-    n_scored, n_rejected, counts = _write(session, df, identifier, result, out_path, rejects_path)
+    result = _scores(df, scorer, codes, ranked=ranked)
+    try:
+        n_scored, n_rejected, counts = _write(session, result, out_path, rejects_path)
+    finally:
+        if spread:
+            with contextlib.suppress(Exception):  # a JVM that died cannot unpersist
+                df.unpersist()
     return SparkScoreSummary(
         rows_in=n_scored + n_rejected,
         scored=n_scored,
@@ -154,24 +164,24 @@ def _check_outputs(source: Any, out_path: Path, rejects_path: Path) -> None:
                 )
 
 
-def _scores(df: Any, scorer: Scorer, codes: frozenset[str]) -> tuple[Any, Any]:
-    """The lazy frame of every row scored or rejected (cached), and the identifier column."""
-    from pyspark import StorageLevel
+def _ranked(df: Any, id_name: str) -> Any:
+    """``df`` with each row's rank among the rows of its identifier, in reading order."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    identifier = F.col(f"`{id_name.replace('`', '``')}`")
+    # Rows without an identifier are rejected anyway (their rank is not used).
+    order = F.monotonically_increasing_id()
+    return df.withColumn(_RANK, F.row_number().over(Window.partitionBy(identifier).orderBy(order)))
+
+
+def _scores(df: Any, scorer: Scorer, codes: frozenset[str], *, ranked: bool) -> Any:
+    """The lazy frame of every row scored or rejected (cached)."""
+    from pyspark import StorageLevel
+
     assert scorer.id_column is not None
     id_name = scorer.id_column
-    identifier = F.col(f"`{id_name.replace('`', '``')}`")
     id_kind = _spark_type(df, id_name)
-    ranked = contract.DUPLICATE_ID in codes
-    if ranked:
-        # The first row of each identifier in the order Spark reads the input is kept;
-        # rows without an identifier are rejected anyway (their rank is not used).
-        order = F.monotonically_increasing_id()
-        df = df.withColumn(
-            _RANK, F.row_number().over(Window.partitionBy(identifier).orderBy(order))
-        )
     ddl = (
         f"`{id_name.replace('`', '``')}` {id_kind}, segment_id bigint, segment_name string,"
         f" distance double, runner_up_id bigint, margin double,"
@@ -186,7 +196,7 @@ def _scores(df: Any, scorer: Scorer, codes: frozenset[str]) -> tuple[Any, Any]:
         text_ids=id_kind == "string",
     )
     # Scored once (cached), written twice: the scored rows and the rejects.
-    return df.mapInPandas(score, ddl).persist(StorageLevel.MEMORY_AND_DISK), identifier
+    return df.mapInPandas(score, ddl).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def _score_batches(
@@ -210,7 +220,7 @@ def _score_batches(
 
 
 def _write(
-    session: Any, df: Any, identifier: Any, result: Any, out_path: Path, rejects_path: Path
+    session: Any, result: Any, out_path: Path, rejects_path: Path
 ) -> tuple[int, int, dict[str, int]]:
     """Write both outputs through a staging folder; their row counts and the contract's."""
     from pyspark.sql import functions as F
@@ -227,10 +237,17 @@ def _write(
             result.filter(status == "rejected").select(id_name, REJECT_REASON_COLUMN).write.parquet(
                 str(staging / "rejects")
             )
-            scored_back = session.read.parquet(str(staging / "scored"))
+            totals = _totals(result, F)
             rejects_back = session.read.parquet(str(staging / "rejects"))
-            n_scored, n_rejected = scored_back.count(), rejects_back.count()
-            counts = _counts(df, identifier, scored_back, rejects_back, F)
+            # What was written is what was scored: the files are counted again.
+            written = session.read.parquet(str(staging / "scored")).count(), rejects_back.count()
+            n_scored, n_rejected = int(totals["scored"] or 0), int(totals["rejected"] or 0)
+            if written != (n_scored, n_rejected):
+                raise ScoringError(
+                    f"Spark wrote {written[0]:,} scored and {written[1]:,} rejected rows but"
+                    f" scored {n_scored:,} and rejected {n_rejected:,}; run the command again"
+                )
+            counts = _contract_counts(totals)
         if n_scored == 0:
             example = rejects_back.first()
             reason = example[REJECT_REASON_COLUMN] if example is not None else "no row"
@@ -262,34 +279,39 @@ def _spark_type(df: Any, name: str) -> str:
     return "string"
 
 
-def _counts(df: Any, identifier: Any, scored: Any, rejects: Any, F: Any) -> dict[str, int]:
-    """The contract's counts: repeats from the input, the others from the outputs."""
-    flags, reason = F.col(FLAGS_COLUMN), F.col(REJECT_REASON_COLUMN)
+def _totals(result: Any, F: Any) -> Any:
+    """One aggregation over the scored rows (cached): the outputs' sizes and the counts
+    of the contract, repeated identifiers included (every input row is in ``result``)."""
+    identifier = F.col(f"`{result.columns[0].replace('`', '``')}`")
+    status, flags, reason = F.col(STATUS_COLUMN), F.col(FLAGS_COLUMN), F.col(REJECT_REASON_COLUMN)
+    scored, rejected = status == "scored", status == "rejected"
     present = identifier.isNotNull() & (F.length(identifier.cast("string")) > 0)
-    ids = df.where(present).agg(
-        F.count(F.lit(1)).alias("n"), F.countDistinct(identifier).alias("d")
-    )
-    row = ids.first()
 
     def rows_where(test: Any) -> Any:
         return F.sum(F.when(test, 1).otherwise(0))
 
     # A reason or a flag names its code first: "missing_id: ...", "unseen_level: ...".
     unseen = contract.UNSEEN_LEVEL + ":"
-    out = scored.agg(
-        rows_where(flags.contains(contract.OUT_OF_PROFILE)).alias("profile"),
-        rows_where(flags.contains(unseen)).alias("unseen"),
+    return result.agg(
+        rows_where(scored).alias("scored"),
+        rows_where(rejected).alias("rejected"),
+        rows_where(scored & flags.contains(contract.OUT_OF_PROFILE)).alias("profile"),
+        rows_where((scored & flags.contains(unseen)) | (rejected & reason.contains(unseen))).alias(
+            "unseen"
+        ),
+        rows_where(rejected & reason.startswith(contract.MISSING_ID + ":")).alias("missing"),
+        rows_where(present).alias("ids"),
+        F.countDistinct(F.when(present, identifier)).alias("distinct_ids"),
     ).first()
-    bad = rejects.agg(
-        rows_where(reason.startswith(contract.MISSING_ID + ":")).alias("missing"),
-        rows_where(reason.contains(unseen)).alias("unseen"),
-    ).first()
+
+
+def _contract_counts(totals: Any) -> dict[str, int]:
     return contract.contract_counts(
         {
-            contract.MISSING_ID: bad["missing"] or 0,
-            contract.DUPLICATE_ID: (row["n"] - row["d"]) if row is not None else 0,
-            contract.UNSEEN_LEVEL: (out["unseen"] or 0) + (bad["unseen"] or 0),
-            contract.OUT_OF_PROFILE: out["profile"] or 0,
+            contract.MISSING_ID: totals["missing"] or 0,
+            contract.DUPLICATE_ID: (totals["ids"] or 0) - (totals["distinct_ids"] or 0),
+            contract.UNSEEN_LEVEL: totals["unseen"] or 0,
+            contract.OUT_OF_PROFILE: totals["profile"] or 0,
         }
     )
 
