@@ -1,7 +1,7 @@
 """The path from score_spark down to the scorer climbs back up a layer at most once.
 
 The driver's calls are traced from score_spark to its return; a worker's from the
-batches Spark hands it (the function mapInPandas runs, called here in process on a
+batches Spark hands it (the function mapInArrow runs, called here in process on a
 batch of the sample) to the first call of ``Scorer.assign_prepared``. Layers and climbs
 as in tests/scoring/test_scoring_path.py.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from _layers import layer_levels, trace_path
 from custseg.model import SegmentationModel, model_to_json
@@ -26,11 +27,11 @@ def test_score_spark_reaches_the_scorer_with_at_most_one_climb(
     levels = layer_levels()
     driver, summary = trace_path(lambda: score_spark(model, sample_parquet, tmp_path / "out"))
     assert summary.rows_in == len(sample)
-    batches = iter([sample.head(500)])
+    batches = iter(pa.Table.from_pandas(sample.head(500), preserve_index=False).to_batches())
     worker, _ = trace_path(
         lambda: next(
             _score_batches(
-                model_to_json(model), batches, codes=frozenset(), ranked=False, text_ids=True
+                model_to_json(model), batches, codes=frozenset(), ranked=False, id_type="string"
             )
         ),
         target=TARGET,

@@ -178,9 +178,15 @@ def _score_spark(
             "--keep-columns is not available with --engine spark; join the scores back on the"
             " identifier"
         )
-    with rich_progress() as progress, progress.stage("Scoring customers in Spark", total=None):
+    with rich_progress() as progress:
         summary = score_spark(
-            scorer, input, out, rejects=rejects, master=spark_master, reject=reject
+            scorer,
+            input,
+            out,
+            rejects=rejects,
+            master=spark_master,
+            reject=reject,
+            progress=progress,
         )
     info(summary.line())
     if as_json:

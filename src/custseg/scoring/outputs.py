@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 else:
     pd = lazy_module("pandas")
 
-__all__ = ["both_frame", "rejects_frame", "rejects_table", "scored_frame", "scored_table"]
+__all__ = ["both_table", "rejects_frame", "rejects_table", "scored_frame", "scored_table"]
 
-#: Column of :func:`both_frame` saying whether a row was ``"scored"`` or ``"rejected"``.
+#: Column of :func:`both_table` saying whether a row was ``"scored"`` or ``"rejected"``.
 STATUS_COLUMN = "cs_status"
 
 
@@ -134,41 +134,32 @@ def rejects_table(scorer: Scorer, chunk: ScoredRows, *, first_row: int) -> pa.Ta
     return pa.table(columns)
 
 
-def both_frame(scorer: Scorer, chunk: ScoredRows, *, text_ids: bool) -> pd.DataFrame:
-    """The scored rows then the rejected ones of a chunk in one frame (one pass, two outputs).
+def both_table(scorer: Scorer, chunk: ScoredRows, schema: pa.Schema) -> pa.Table:
+    """The scored rows then the rejected ones of a chunk in one table (one pass, two outputs).
 
-    The columns of :func:`scored_frame` (the identifier first), then ``reason`` and
-    :data:`STATUS_COLUMN`; a rejected row has its identifier and reason only. Text columns
-    hold plain Python objects (pyspark hands them to Arrow, which cannot take pandas'
-    Arrow-backed strings), and so do the identifiers when ``text_ids`` (numbers become
-    their text).
+    The columns of :func:`scored_table` (the identifier first), then ``reason`` and
+    :data:`STATUS_COLUMN`; a rejected row has its identifier and reason only. ``schema``
+    gives the column types the table is cast to (Spark's: text as ``string``, the
+    segment name without its dictionary, identifiers as the input's type).
     """
-    scored = scored_frame(scorer, pd.DataFrame(), chunk, first_row=1, keep_columns=False)
-    rejects = rejects_frame(scorer, chunk, first_row=1)
-    n_bad = len(rejects)
-    # Numbers stay numbers on rejected rows (NaN), anything else is null.
-    rejected = pd.DataFrame(
-        {
-            name: np.full(n_bad, np.nan) if kind.kind == "f" else pd.Series([None] * n_bad)
-            for name, kind in scored.dtypes.items()
-        }
-    )
-    id_header = scorer.id_header
-    rejected[id_header] = rejects[id_header].to_numpy(dtype=object)
-    rejected[REJECT_REASON_COLUMN] = rejects[REJECT_REASON_COLUMN].to_numpy(dtype=object)
-    rejected[STATUS_COLUMN] = "rejected"
-    scored[REJECT_REASON_COLUMN] = None
-    scored[STATUS_COLUMN] = "scored"
-    both = pd.concat([scored, rejected], ignore_index=True) if n_bad else scored
-    texts = ["segment_name", FLAGS_COLUMN, REJECT_REASON_COLUMN, STATUS_COLUMN]
-    if text_ids:
-        ids = both[id_header].astype(object)
-        both[id_header] = ids.map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v))
-        texts.append(id_header)
-    for name in texts:
-        values = both[name].astype(object)
-        both[name] = values.where(values.notna(), None)
-    return both
+    scored = scored_table(scorer, None, chunk, first_row=1, keep_columns=False)
+    n_ok = scored.num_rows
+    scored = scored.append_column(REJECT_REASON_COLUMN, pa.nulls(n_ok, pa.string()))
+    scored = scored.append_column(STATUS_COLUMN, pa.array(["scored"] * n_ok, pa.string()))
+    scored = scored.cast(schema)
+    bad = ~chunk.ok
+    n_bad = int(bad.sum())
+    if not n_bad:
+        return scored
+    ids = _to_arrow(chunk.ids).filter(mask_array(bad))
+    columns = {
+        field.name: pa.nulls(n_bad, field.type) for field in schema if field.name != STATUS_COLUMN
+    }
+    columns[scorer.id_header] = ids.cast(schema.field(scorer.id_header).type)
+    columns[REJECT_REASON_COLUMN] = pa.array([str(r) for r in chunk.reasons], pa.string())
+    columns[STATUS_COLUMN] = pa.array(["rejected"] * n_bad, pa.string())
+    rejected = pa.table(columns).select(schema.names).cast(schema)
+    return pa.concat_tables([scored, rejected])
 
 
 def _to_arrow(values: Any) -> pa.Array | pa.ChunkedArray:

@@ -1,7 +1,7 @@
 """Scoring in Spark: a table or Parquet dataset scored where it lives, into Parquet.
 
 :func:`score_spark` runs :class:`custseg.scoring.scorer.Scorer` (the one rows ->
-segments path) in Spark's Python workers on Arrow batches (``mapInPandas``): every row
+segments path) in Spark's Python workers on Arrow batches (``mapInArrow``): every row
 is checked, prepared and assigned exactly as ``custseg score`` does locally, with the
 same rejection reasons. One pass writes both outputs as Parquet part files:
 
@@ -41,14 +41,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.spark import spark_errors, spark_session
 from ..exceptions import ConfigError, ScoringError
 from ..model import SegmentationModel, model_from_json, model_to_json
 from . import contract
 from .batch import ScoreSummary
 from .contract import FLAGS_COLUMN, PERCENTILE_COLUMN, check_reject
-from .outputs import STATUS_COLUMN, both_frame
+from .outputs import STATUS_COLUMN, both_table
 from .scorer import REJECT_REASON_COLUMN, Scorer
 
 __all__ = ["SparkScoreSummary", "score_spark", "default_spark_rejects"]
@@ -79,6 +81,7 @@ def score_spark(
     rejects: str | os.PathLike[str] | None = None,
     master: str | None = None,
     reject: Any = None,
+    progress: Progress = NO_PROGRESS,
 ) -> SparkScoreSummary:
     """Score a Spark table, a Parquet dataset or a Spark DataFrame into Parquet folders.
 
@@ -98,6 +101,8 @@ def score_spark(
     reject : collection of str or None, default None
         Codes whose rows are rejected rather than scored (``"duplicate_id"``,
         ``"unseen_level"``), as in :func:`custseg.scoring.batch.score_file`.
+    progress : Progress, default NO_PROGRESS
+        Receives the stages: scoring and writing, the rejects, the counts.
 
     Returns
     -------
@@ -137,7 +142,7 @@ def score_spark(
     scorer.check_columns(pd.DataFrame(columns=list(df.columns)))
     result = _scores(df, scorer, codes, ranked=ranked)
     try:
-        n_scored, n_rejected, counts = _write(session, result, out_path, rejects_path)
+        n_scored, n_rejected, counts = _write(session, result, out_path, rejects_path, progress)
     finally:
         if spread:
             with contextlib.suppress(Exception):  # a JVM that died cannot unpersist
@@ -189,38 +194,61 @@ def _scores(df: Any, scorer: Scorer, codes: frozenset[str], *, ranked: bool) -> 
         f" {REJECT_REASON_COLUMN} string, {STATUS_COLUMN} string"
     )
     score = partial(
-        _score_batches,
-        model_to_json(scorer.model),
-        codes=codes,
-        ranked=ranked,
-        text_ids=id_kind == "string",
+        _score_batches, model_to_json(scorer.model), codes=codes, ranked=ranked, id_type=id_kind
     )
     # Scored once (cached), written twice: the scored rows and the rejects.
-    return df.mapInPandas(score, ddl).persist(StorageLevel.MEMORY_AND_DISK)
+    return df.mapInArrow(score, ddl).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def _score_batches(
     model_text: str,
-    batches: Iterator[pd.DataFrame],
+    batches: Iterator[pa.RecordBatch],
     *,
     codes: frozenset[str],
     ranked: bool,
-    text_ids: bool,
-) -> Iterator[pd.DataFrame]:
-    """What a Spark worker runs: the Scorer on each Arrow batch, both outputs in one frame."""
+    id_type: str,
+) -> Iterator[pa.RecordBatch]:
+    """What a Spark worker runs: the Scorer on each Arrow batch, both outputs in one batch.
+
+    Arrow in and out (``mapInArrow``): float64 inputs reach the scorer through their
+    buffers, as in ``custseg score`` on a file; other types take the pandas path of the
+    same checks.
+    """
     scorer = Scorer(model_from_json(model_text))
+    schema = _output_schema(scorer, id_type)
     for batch in batches:
-        if not len(batch):
+        if not batch.num_rows:
             continue
-        frame = batch.reset_index(drop=True)
-        repeated = frame[_RANK].to_numpy() > 1 if ranked else None
-        prepared = scorer.prepare_frame(frame)
-        chunk = scorer.assign_prepared(prepared, reject=codes, repeated=repeated)
-        yield both_frame(scorer, chunk, text_ids=text_ids)
+        table = pa.Table.from_batches([batch])
+        repeated = None
+        if ranked:
+            repeated = table.column(_RANK).to_numpy(zero_copy_only=False) > 1
+            table = table.drop_columns([_RANK])
+        chunk = scorer.assign_prepared(scorer.prepare_table(table), reject=codes, repeated=repeated)
+        yield from both_table(scorer, chunk, schema).to_batches()
+
+
+def _output_schema(scorer: Scorer, id_type: str) -> pa.Schema:
+    """The Arrow types of the Spark schema :func:`_scores` declares."""
+    ids = {"string": pa.string(), "bigint": pa.int64(), "double": pa.float64()}[id_type]
+    return pa.schema(
+        [
+            (scorer.id_header, ids),
+            ("segment_id", pa.int64()),
+            ("segment_name", pa.string()),
+            ("distance", pa.float64()),
+            ("runner_up_id", pa.int64()),
+            ("margin", pa.float64()),
+            (PERCENTILE_COLUMN, pa.float64()),
+            (FLAGS_COLUMN, pa.string()),
+            (REJECT_REASON_COLUMN, pa.string()),
+            (STATUS_COLUMN, pa.string()),
+        ]
+    )
 
 
 def _write(
-    session: Any, result: Any, out_path: Path, rejects_path: Path
+    session: Any, result: Any, out_path: Path, rejects_path: Path, progress: Progress
 ) -> tuple[int, int, dict[str, int]]:
     """Write both outputs through a staging folder; their row counts and the contract's."""
     from pyspark.sql import functions as F
@@ -233,11 +261,16 @@ def _write(
         with spark_errors("scoring"):
             status = F.col(STATUS_COLUMN)
             kept = [c for c in result.columns if c not in (REJECT_REASON_COLUMN, STATUS_COLUMN)]
-            result.filter(status == "scored").select(*kept).write.parquet(str(staging / "scored"))
-            result.filter(status == "rejected").select(id_name, REJECT_REASON_COLUMN).write.parquet(
-                str(staging / "rejects")
-            )
-            totals = _totals(result, F)
+            with progress.stage("Scoring in Spark and writing the scored rows", total=None):
+                scored = result.filter(status == "scored").select(*kept)
+                scored.write.parquet(str(staging / "scored"))
+            with progress.stage("Writing the rejects", total=None):
+                rejected = result.filter(status == "rejected")
+                rejected.select(id_name, REJECT_REASON_COLUMN).write.parquet(
+                    str(staging / "rejects")
+                )
+            with progress.stage("Counting the outcomes and repeated identifiers", total=None):
+                totals = _totals(result, F)
             rejects_back = session.read.parquet(str(staging / "rejects"))
             # What was written is what was scored: the files are counted again.
             written = session.read.parquet(str(staging / "scored")).count(), rejects_back.count()
