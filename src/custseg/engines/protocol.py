@@ -31,11 +31,14 @@ import numpy as np
 import pandas as pd
 
 from .._utils.progress import Progress
+from ..cluster import fit_kmeans
 from ..cluster.indices import Measured
+from ..cluster.kmeans import KMeansFit
 from ..cluster.selection import KSelection
 from ..cluster.summaries import SegmentSummary, evaluation_from_summary
 from ..config import FitConfig
 from ..prepare import PreparationPlan, RowCheck, TableSchema, infer_schema
+from .assemble import FIT_SAMPLE
 
 __all__ = [
     "Engine",
@@ -44,6 +47,7 @@ __all__ = [
     "Scan",
     "SchemaSeen",
     "evaluate_from_summary",
+    "fit_on_sample",
     "infer_fit_schema",
 ]
 
@@ -184,6 +188,21 @@ def evaluate_from_summary(partition: Partition, scan: Scan, run: FitRun) -> dict
         max_exact=run.cfg.silhouette_max_exact,
         stability=partition.stability,
     )
+
+
+def fit_on_sample(k: int, scan: Scan, run: FitRun) -> KMeansFit:
+    """K-means++ (``n_init`` starts, Lloyd) on the rows in memory, at most ``fit_sample`` of
+    them (:data:`~custseg.engines.assemble.FIT_SAMPLE` by default): the final fit of the
+    stream engine, the start of the Spark engine's iterations over every row."""
+    fit_rows = run.cfg.fit_sample or FIT_SAMPLE
+    with run.progress.stage(f"Fitting K-means with k={k} on the sample", total=None):
+        return fit_kmeans(
+            scan.X,
+            k,
+            n_init=run.cfg.n_init,
+            random_state=run.rng,
+            sample_size=fit_rows if fit_rows < len(scan.X) else None,
+        )
 
 
 def infer_fit_schema(frame: pd.DataFrame, cfg: FitConfig) -> TableSchema:

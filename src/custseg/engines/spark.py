@@ -31,7 +31,6 @@ import pandas as pd
 
 from .._utils.numeric import seed_from
 from .._utils.spark import spark_errors, spark_session
-from ..cluster import fit_kmeans
 from ..cluster.kmeans import assign_checked
 from ..cluster.selection import KSelection
 from ..cluster.spark import fit_kmeans_spark
@@ -40,8 +39,15 @@ from ..prepare import check_rows
 from ..prepare.rows import unusable_rows_message
 from ..prepare.spark import spark_features, spark_statistics
 from ..sources.spark import read_spark, spark_to_frame, spread_over_cores
-from .assemble import EXPLAIN_SAMPLE, FIT_SAMPLE
-from .protocol import FitRun, Partition, Scan, evaluate_from_summary, infer_fit_schema
+from .assemble import EXPLAIN_SAMPLE
+from .protocol import (
+    FitRun,
+    Partition,
+    Scan,
+    evaluate_from_summary,
+    fit_on_sample,
+    infer_fit_schema,
+)
 
 __all__ = ["SparkEngine", "driver_sample"]
 
@@ -132,19 +138,10 @@ class SparkEngine:
         )
 
     def fit(self, k: int, scan: Scan, selection: KSelection | None, run: FitRun) -> Partition:
-        cfg, rng, progress = run.cfg, run.rng, run.progress
-        fit_rows = cfg.fit_sample or FIT_SAMPLE
-        with progress.stage(f"Fitting K-means with k={k} on the sample", total=None):
-            start = fit_kmeans(
-                scan.X,
-                k,
-                n_init=cfg.n_init,
-                random_state=rng,
-                sample_size=fit_rows if fit_rows < len(scan.X) else None,
-            )
+        start = fit_on_sample(k, scan, run)
         with (
             spark_errors("fitting"),
-            progress.stage(f"Lloyd's iterations with k={k} on every row in Spark", total=None),
+            run.progress.stage(f"Lloyd's iterations with k={k} on every row in Spark", total=None),
         ):
             # The local engine's criterion: moves small against the features' variance.
             tol = 1e-4 * float(np.var(scan.X, axis=0).mean())

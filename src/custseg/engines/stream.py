@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from .._utils.progress import Progress
-from ..cluster import fit_kmeans
 from ..cluster.kmeans import assign_checked
 from ..cluster.selection import KSelection
 from ..cluster.summaries import SegmentAccumulator, SegmentSummary, canonical_permutation
@@ -36,8 +35,15 @@ from ..prepare import RowCheck, TableSchema, check_rows
 from ..prepare.moments import StatisticsAccumulator
 from ..prepare.plan import PreparationPlan
 from ..sources import iter_table, table_row_count
-from .assemble import EXPLAIN_SAMPLE, FIT_SAMPLE
-from .protocol import FitRun, Partition, Scan, evaluate_from_summary, infer_fit_schema
+from .assemble import EXPLAIN_SAMPLE
+from .protocol import (
+    FitRun,
+    Partition,
+    Scan,
+    evaluate_from_summary,
+    fit_on_sample,
+    infer_fit_schema,
+)
 
 __all__ = ["CHUNK_ROWS", "StreamEngine"]
 
@@ -139,16 +145,8 @@ class StreamEngine:
         )
 
     def fit(self, k: int, scan: Scan, selection: KSelection | None, run: FitRun) -> Partition:
-        cfg, rng, progress = run.cfg, run.rng, run.progress
-        fit_rows = cfg.fit_sample or FIT_SAMPLE
-        with progress.stage(f"Fitting K-means with k={k} on the sample", total=None):
-            fitted = fit_kmeans(
-                scan.X,
-                k,
-                n_init=cfg.n_init,
-                random_state=rng,
-                sample_size=fit_rows if fit_rows < len(scan.X) else None,
-            )
+        cfg, progress = run.cfg, run.progress
+        fitted = fit_on_sample(k, scan, run)
         summary = self._summarise(fitted.centroids, scan, cfg, progress)
         # Number the segments by their size among all rows (the sample's order may differ).
         order = canonical_permutation(fitted.centroids, summary.sizes)
