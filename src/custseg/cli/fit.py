@@ -217,7 +217,7 @@ def fit_command(
         str,
         typer.Option(
             "--engine",
-            help="memory, stream (a file read in chunks, bounded memory), spark (Spark MLlib"
+            help="memory, stream (a file read in chunks, bounded memory), spark (K-means in Spark"
             " on a Parquet dataset or table) or auto: stream for files above 1,000,000 rows.",
         ),
     ] = "auto",

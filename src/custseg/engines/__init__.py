@@ -4,7 +4,7 @@
 
     run_fit(MemoryEngine(frame), cfg)         the whole table in memory
     run_fit(StreamEngine("big.parquet"), cfg) a CSV/Parquet file read in chunks, bounded memory
-    run_fit(SparkEngine("table"), cfg)        a Parquet dataset or table, Spark MLlib K-means
+    run_fit(SparkEngine("table"), cfg)        a Parquet dataset or table, K-means in Spark
 
 Every engine writes the same model; what is computed on all rows and what on a uniform
 sample is documented in ``docs/scaling.md``.

@@ -55,13 +55,13 @@ _REGISTRY: dict[str, EngineEntry] = {
     for entry in (
         EngineEntry("memory", "the whole table in memory (fit_segments)", _memory),
         EngineEntry("stream", "a file read in chunks, memory bounded whatever its size", _stream),
-        EngineEntry("spark", "Spark MLlib on a Parquet dataset or a table", _spark, True),
+        EngineEntry("spark", "K-means in Spark on a Parquet dataset or a table", _spark, True),
     )
 }
 
 ENGINES = ("auto", *_REGISTRY)
 """``memory``: the whole table in memory (:func:`custseg.fit_segments`); ``stream``: a
-file read in chunks, memory bounded whatever its size; ``spark``: Spark MLlib on a
+file read in chunks, memory bounded whatever its size; ``spark``: K-means in Spark on a
 Spark DataFrame; ``auto``: ``stream`` for files above :data:`STREAM_ROWS` rows, else
 ``memory``."""
 

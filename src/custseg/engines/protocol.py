@@ -9,7 +9,7 @@ A fit is five steps (:func:`custseg.engines.fit.run_fit` runs them in this order
    (:func:`custseg.cluster.choose_n_clusters`, itself on a sample of 20,000 rows above
    that size), so the engines differ in how they read rows, never in the rule;
 3. **final fit** (:meth:`Engine.fit`): K-means with the chosen k, in memory, on the
-   sample then streamed over every row, or in Spark MLlib over every row;
+   sample then streamed over every row, or by Lloyd's iterations in Spark over every row;
 4. **evaluation** (:meth:`Engine.evaluate`): the registered indices; an engine that
    never holds every row hands over per-segment sums (a
    :class:`~custseg.cluster.summaries.SegmentSummary`), from which the indices that can

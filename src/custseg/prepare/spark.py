@@ -12,7 +12,7 @@ Python code of a local fit, on Arrow batches, in Spark's Python workers
   statistics from the uniform sample it holds);
 * :func:`spark_features` prepares every row with
   :meth:`~custseg.prepare.plan.PreparationPlan.transform_checked`, the function local
-  scoring uses, into double columns ``cs_f0..cs_f{d-1}`` that Spark MLlib clusters.
+  scoring uses, into double columns ``cs_f0..cs_f{d-1}`` that the Spark engine clusters.
 
 So a Spark fit checks and prepares rows exactly as a local one, bit for bit; executors
 need custseg installed (``pip install custseg`` in the cluster's Python environment).
