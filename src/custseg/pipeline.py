@@ -252,8 +252,9 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
     (:func:`custseg.cluster.indices.registered_indices`, read now: ``silhouette``,
     ``calinski_harabasz``, ``davies_bouldin`` and any added one) and ``indices``
     describing them, the silhouette's details,
-    ``stability_ari``, ``sizes`` and ``k_selection`` (one entry per k tried, with the same
-    indices), plus the recommendation, the preparation decisions and the playbook that
+    ``stability_ari``, ``segment_stability`` (each segment's mean Jaccard, its 95%
+    half-width, band and refits), ``sizes`` and ``k_selection`` (one entry per k tried,
+    with the same indices), plus the recommendation, the preparation decisions and the playbook that
     named the segments with its match on the columns (``playbook``).
     """
     metrics = model.metrics
@@ -281,5 +282,7 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "engine": metrics.get("engine"),
         "inertia_gap": metrics.get("inertia_gap"),
         "stability_min": metrics.get("stability_min"),
+        # per segment: segment_id, jaccard, half_width, band, resamples
+        "segment_stability": metrics.get("segment_stability"),
         "playbook": model.playbook.to_dict(),
     }

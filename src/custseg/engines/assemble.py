@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 
 from ..cluster.kmeans import assign_checked
 from ..cluster.selection import KSelection
+from ..cluster.stability import UNSTABLE_BELOW
 from ..cluster.typicality import distance_profile
 from ..config import FitConfig
 from ..exceptions import DataError
@@ -179,6 +181,7 @@ def assemble_model(
     record = None
     if lineage is not None:
         segments, record = lineage.carry_identities(segments)
+    segments = _with_stability(segments, metrics.get("segment_stability"), warnings, warn)
     # The distances scoring will compare with: to the nearest centroid (what scoring
     # assigns), which after Lloyd's last step is the row's own one.
     nearest = assign_checked(
@@ -206,6 +209,44 @@ def assemble_model(
         lineage=record,
         warnings=warnings,
     )
+
+
+def _with_stability(
+    segments: list[Segment],
+    records: list[dict[str, Any]] | None,
+    warnings: list[dict[str, Any]],
+    warn: OnWarning | None,
+) -> list[Segment]:
+    """Segments with their stability; an unstable one loses its strategies, with a warning.
+
+    After naming (and the lineage's names): a segment that dissolves under resampling
+    (mean Jaccard below 0.6) is no basis for a campaign, whatever the playbook says.
+    """
+    if not records:
+        return segments
+    out = []
+    for segment, record in zip(segments, records, strict=True):
+        value, band = record["jaccard"], record["band"]
+        if band == "unstable":
+            message = (
+                f"segment {segment.id} ({segment.name}) is unstable: read with care; its"
+                f" stability under resampling is {value:.2f} (mean Jaccard, below"
+                f" {UNSTABLE_BELOW}), so it gets no strategies; compare the other k in the"
+                " report's choice of k before acting on it"
+            )
+            warning = {
+                "kind": "unstable_segment",
+                "message": message,
+                "cli_message": message,
+                "segment_id": segment.id,
+                "stability": value,
+            }
+            warnings.append(warning)
+            if warn is not None:
+                warn(warning)
+            segment = replace(segment, strategies=[])
+        out.append(replace(segment, stability=value, stability_band=band))
+    return out
 
 
 def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
