@@ -25,11 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from .._utils.lazy import lazy_module
 from ..exceptions import TransactionsError
-from .outcomes import name_tokens
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +40,8 @@ __all__ = [
     "CountDistinct",
     "RowsEvidence",
     "check_customer_rows",
+    "refuse_transactions",
+    "repeated_key",
     "transactions_evidence",
 ]
 
@@ -129,8 +130,9 @@ def transactions_evidence(
         else:
             present, distinct = count_distinct(name)
             n_rows = present
-        if present and (present - distinct) >= max(2, REPEATED_SHARE * present):
-            return RowsEvidence(n_rows, name, distinct, ())
+        evidence = repeated_key(name, n_rows=n_rows, present=present, distinct=distinct)
+        if evidence is not None:
+            return evidence
     if id_column is not None:
         return None
     signals = _transaction_signals(frame, names)
@@ -163,8 +165,40 @@ def check_customer_rows(
         With the evidence (:class:`RowsEvidence`) as ``exc.evidence``.
     """
     evidence = transactions_evidence(frame, id_column=id_column, count_distinct=count_distinct)
-    if evidence is None:
-        return
+    if evidence is not None:
+        refuse_transactions(evidence, what)
+
+
+def repeated_key(name: str, *, n_rows: int, present: int, distinct: int) -> RowsEvidence | None:
+    """The evidence of a customer column ``name`` repeating, or ``None``.
+
+    Parameters
+    ----------
+    name : str
+        The customer column.
+    n_rows, present, distinct : int
+        Rows, rows with a value and distinct values of the column.
+
+    Returns
+    -------
+    RowsEvidence or None
+        ``None`` unless the repeats reach :data:`REPEATED_SHARE` of ``present``.
+    """
+    if present and (present - distinct) >= max(2, REPEATED_SHARE * present):
+        return RowsEvidence(n_rows, name, distinct, ())
+    return None
+
+
+def refuse_transactions(evidence: RowsEvidence, what: str = "the table") -> NoReturn:
+    """Raise the :class:`~custseg.exceptions.TransactionsError` of ``evidence``.
+
+    Parameters
+    ----------
+    evidence : RowsEvidence
+        Why the rows are transactions.
+    what : str, default="the table"
+        How the message names the rows.
+    """
     customer = (
         f", customer={evidence.customer_column!r}" if evidence.customer_column is not None else ""
     )
@@ -178,6 +212,10 @@ def check_customer_rows(
 
 def _customer_key(name: str) -> bool:
     """``CustomerID``, ``cust_id``, ``client_no``, ``card_number``, ``CLIENTNUM``."""
+    # Imported here: the outcomes module loads pandas, which scoring a Parquet file
+    # (that needs only repeated_key) never does.
+    from .outcomes import name_tokens
+
     tokens = name_tokens(name)
     if not tokens:
         return False
@@ -190,6 +228,8 @@ def _customer_key(name: str) -> bool:
 
 
 def _transaction_signals(frame: pd.DataFrame, names: Sequence[str]) -> tuple[str, ...]:
+    from .outcomes import name_tokens
+
     tokens = {name: name_tokens(name) for name in names}
     times = [n for n in names if _TIME_WORDS & set(tokens[n])]
     if not times:

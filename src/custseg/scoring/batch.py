@@ -28,7 +28,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._utils.checks import check_frame, check_int
 from .._utils.io import atomic_path, check_distinct_paths
@@ -40,7 +40,7 @@ from .._utils.text import count
 from ..config import DEFAULT_MAX_COLUMNS
 from ..exceptions import DataError, ScoringError
 from ..model import SegmentationModel
-from ..prepare.grain import check_customer_rows
+from ..prepare.grain import refuse_transactions, repeated_key
 from ..prepare.rows import unusable_rows_message
 from .contract import (
     COUNTS,
@@ -343,14 +343,25 @@ def score_file(
 def _check_customer_rows(scorer: Scorer, first: pd.DataFrame | pa.Table, *, whole: bool) -> None:
     """Refuse transaction lines: the model's identifier repeating in the first chunk."""
     name = scorer.id_column
-    # An Arrow table (files read without --keep-columns) or a frame.
-    arrow = not isinstance(first, pd.DataFrame)
+    # An Arrow table (files read without --keep-columns: pandas is not even loaded)
+    # or a frame.
+    arrow = hasattr(first, "column_names")
     columns = first.column_names if arrow else list(first.columns)
     if name is None or name not in columns:
         return
-    ids = first.column(name).to_pandas() if arrow else first[name]  # type: ignore[operator]
-    what = "the input" if whole else f"the first {len(first):,} rows of the input"
-    check_customer_rows(pd.DataFrame({name: ids}), id_column=name, what=what)
+    if arrow:
+        import pyarrow.compute as pc
+
+        ids = cast("pa.Table", first).column(name)
+        present = len(ids) - ids.null_count
+        distinct = int(pc.count_distinct(ids, mode="only_valid").as_py())
+    else:
+        values = cast("pd.DataFrame", first)[name].dropna()
+        present, distinct = len(values), int(values.nunique())
+    evidence = repeated_key(name, n_rows=len(first), present=present, distinct=distinct)
+    if evidence is not None:
+        what = "the input" if whole else f"the first {len(first):,} rows of the input"
+        refuse_transactions(evidence, what)
 
 
 @dataclass
