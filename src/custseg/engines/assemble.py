@@ -27,7 +27,7 @@ from ..explain.outcomes import profile_outcomes
 from ..model import DistanceProfile, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
 from ..prepare.outcomes import encode_outcome
-from ..prepare.schema import column_lookup
+from ..prepare.schema import column_lookup, text_values, value_kind
 from .lineage import Lineage
 
 __all__ = [
@@ -146,6 +146,11 @@ def assemble_model(
         )
     derived = plan.derive(checked)
     explained = [*plan.input_numeric, *[f.name for f in plan.domain_features if f.kind == "ratio"]]
+    # Numeric descriptors (age, dependents, senior flags) are profiled like behaviour;
+    # text ones are profiled by level.
+    for name, values in _numeric_descriptors(data, schema).items():
+        derived[name] = values
+        explained.append(name)
     clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
     profiles = profile_segments(derived, labels, columns=explained, clustering_features=clustering)
     rules = segment_rules(
@@ -224,6 +229,27 @@ def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
         "precision": rule.precision,
         "coverage": rule.coverage,
     }
+
+
+def _numeric_descriptors(data: pd.DataFrame, schema: TableSchema) -> dict[str, np.ndarray]:
+    """Descriptor columns that hold numbers, as float64 (NaN for gaps and non-numbers)."""
+    lookup = column_lookup(data.columns)
+    out: dict[str, np.ndarray] = {}
+    for name in schema.descriptors:
+        text = (
+            text_values(data[lookup[name]])
+            if value_kind(data[lookup[name]]) in ("text", "other")
+            else data[lookup[name]]
+        )
+        numbers = pd.to_numeric(text, errors="coerce")
+        if pd.api.types.is_bool_dtype(numbers.dtype):
+            numbers = numbers.astype("float64")
+        present = text.notna().sum()
+        if not present or numbers.notna().sum() < 0.9 * present:
+            continue
+        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        out[name] = np.where(np.isfinite(values), values, np.nan)
+    return out
 
 
 def _profile_outcomes(
