@@ -366,7 +366,7 @@ def _level_texts(series: pd.Series) -> pd.Series:
             return str(int(value))
         return display_name(value).strip()
 
-    texts = [text(v) if present else "" for v, present in zip(series, series.notna())]
+    texts = [text(v) if present else "" for v, present in zip(series, series.notna(), strict=True)]
     return pd.Series([t or MISSING_LEVEL for t in texts], index=series.index, dtype=object)
 
 
