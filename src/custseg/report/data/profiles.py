@@ -187,14 +187,14 @@ def segment_levels(
                 "decisive": _said_once(levels.decisive(sid) if sid in levels.segment_ids else None),
             }
         )
-    rows = [
+    level_rows = [
         {**r, "segment_name": names[int(r["segment_id"])], "feature": str(r["feature"])}
         for r in table.drop(columns=["decisive"]).to_dict(orient="records")
     ]
     return {
         "columns": columns,
         "segments": segments,
-        "rows": rows,
+        "rows": level_rows,
         "top_levels": TOP_LEVELS,
         "decisive": {"share": DECISIVE_SHARE, "lift": DECISIVE_LIFT},
     }
