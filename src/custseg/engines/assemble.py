@@ -23,6 +23,7 @@ from ..config import FitConfig
 from ..exceptions import DataError
 from ..explain import choose_playbook, name_segments, profile_segments, segment_rules
 from ..explain.leakage import OneColumnRule, single_column_rules
+from ..explain.levels import LevelProfiles, level_roles, profile_levels
 from ..explain.outcomes import profile_outcomes
 from ..model import DistanceProfile, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
@@ -156,8 +157,12 @@ def assemble_model(
     rules = segment_rules(
         derived, labels, columns=explained, sample_size=RULE_SAMPLE, random_state=seed
     )
+    levels = _profile_levels(data, checked, schema, labels)
     choice = choose_playbook(list(data.columns), playbook)
-    names = name_segments(profiles, playbook=choice.playbook)
+    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
+    names = name_segments(
+        profiles, playbook=choice.playbook, levels=levels, descriptors=descriptors
+    )
     outcomes = _profile_outcomes(data, schema, labels)
     warnings = list(warnings or [])
     for rule in single_column_rules(
@@ -204,7 +209,12 @@ def assemble_model(
         playbook=PlaybookRecord(**choice.to_dict()),
         metrics=metrics,
         k_selection=selection,
-        profiles={**profiles.to_dict(), "rules": rules.to_dict(), "outcomes": outcomes},
+        profiles={
+            **profiles.to_dict(),
+            "rules": rules.to_dict(),
+            "outcomes": outcomes,
+            "levels": levels.to_dict(),
+        },
         drift_reference=reference,
         training=training,
         settings={**cfg.to_dict(), "k": k},
@@ -250,6 +260,22 @@ def _numeric_descriptors(data: pd.DataFrame, schema: TableSchema) -> dict[str, n
         values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
         out[name] = np.where(np.isfinite(values), values, np.nan)
     return out
+
+
+def _profile_levels(
+    data: pd.DataFrame, checked: RowCheck, schema: TableSchema, labels: np.ndarray
+) -> LevelProfiles:
+    """Level shares of the categorical, descriptor and text outcome columns."""
+    lookup = column_lookup(data.columns)
+    columns: dict[str, np.ndarray] = {}
+    for info in schema.columns:
+        if info.role == "categorical":
+            columns[info.name] = checked.frame[info.name].to_numpy()
+        elif info.role in ("descriptor", "outcome") and info.name in lookup:
+            columns[info.name] = data[lookup[info.name]].to_numpy()
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(labels)))
+    roles = level_roles([(c.name, c.role) for c in schema.columns], frame)
+    return profile_levels(frame, labels, columns=roles)
 
 
 def _profile_outcomes(

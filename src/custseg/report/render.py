@@ -23,6 +23,7 @@ from ._format import (
     fmt_share,
     fmt_timestamp,
 )
+from ._levels import LEVEL_PROFILE_COLUMNS, level_rows, levels_markdown
 from ._pages import data_uri, environment
 from ._shared import REPORT_DATA_VERSION
 from .data.context import NEUTRAL_CONTEXT
@@ -41,8 +42,19 @@ SECTIONS = (
 )
 """``(anchor, heading)`` of every section of the HTML page, in order."""
 
-PROFILE_COLUMNS = ["segment_id", "segment_name", "feature", "mean", "median", "lift", "effect_size"]
-"""Columns of ``profiles.csv``: one row per segment and feature."""
+PROFILE_COLUMNS = [
+    "segment_id",
+    "segment_name",
+    "feature",
+    "mean",
+    "median",
+    "lift",
+    "effect_size",
+    *LEVEL_PROFILE_COLUMNS,
+]
+"""Columns of ``profiles.csv``: one row per segment and numeric feature (``level``,
+``share`` and ``population_share`` empty), then one per segment, categorical column and
+level (``mean`` and ``median`` empty; ``lift`` is the share's)."""
 
 _REQUIRED_KEYS = (
     "version",
@@ -71,6 +83,7 @@ _OPTIONAL_KEYS: dict[str, Any] = {
     "playbook": NEUTRAL_CONTEXT,
     "warnings": [],
     "outcomes": None,
+    "levels": None,
 }
 
 
@@ -204,9 +217,10 @@ def shortened_names(data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
 
 def _profiles_table(data: dict[str, Any]) -> pd.DataFrame:
     rows = [{column: row.get(column) for column in PROFILE_COLUMNS} for row in data["profiles"]]
+    rows += level_rows(data, PROFILE_COLUMNS)
     table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
     table["segment_id"] = table["segment_id"].astype("int64")
-    for column in ("mean", "median", "lift", "effect_size"):
+    for column in ("mean", "median", "lift", "effect_size", "share", "population_share"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
     return table
 
@@ -246,6 +260,7 @@ def _summary_markdown(data: dict[str, Any]) -> str:
     if playbook.get("summary"):
         lines += [f"Names and suggestions: {_md(playbook['summary'])}", ""]
     lines += _outcomes_markdown(data)
+    lines += levels_markdown(data)
     lines += ["## Segments", ""]
     for seg in segments:
         lines += [f"### {_md(seg['id'])}. {_md(seg['name'])}", ""]

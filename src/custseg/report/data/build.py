@@ -32,7 +32,7 @@ from .evaluation import quality_metrics, silhouette_data
 from .lineage import lineage_section
 from .outcomes import outcomes_by_segment
 from .overview import column_roles, correlation, distributions, missing_values, table_overview
-from .profiles import segment_profiles
+from .profiles import segment_levels, segment_profiles
 from .projection import projection
 from .segments import segment_cards
 
@@ -140,6 +140,7 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         "profiles": profiles.rows,
         "lift": profiles.lift,
         "feature_boxes": profiles.boxes,
+        "levels": segment_levels(model, derived, frame.loc[rows.index], labels, schema),
         "silhouette": silhouette,
         "metrics": quality_metrics(model, segmented, silhouette, seed),
         "lineage": lineage_section(model),
