@@ -186,7 +186,7 @@ def shortened_names(data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
         segment profiles (lift heatmap, box plots), in order of first appearance.
     """
     overview = [
-        *(m["column"] for m in data["missing"]),
+        *(m["column"] for m in data["missing"] if m["n_missing"]),
         *(d["column"] for d in data["distributions"]),
         *data["correlation"].get("columns", []),
     ]
