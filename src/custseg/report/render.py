@@ -84,6 +84,7 @@ _OPTIONAL_KEYS: dict[str, Any] = {
     "warnings": [],
     "outcomes": None,
     "levels": None,
+    "implausible": [],
 }
 
 
@@ -199,7 +200,7 @@ def shortened_names(data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
         segment profiles (lift heatmap, box plots), in order of first appearance.
     """
     overview = [
-        *(m["column"] for m in data["missing"]),
+        *(m["column"] for m in data["missing"] if m["n_missing"]),
         *(d["column"] for d in data["distributions"]),
         *data["correlation"].get("columns", []),
     ]
@@ -261,6 +262,7 @@ def _summary_markdown(data: dict[str, Any]) -> str:
         lines += [f"Names and suggestions: {_md(playbook['summary'])}", ""]
     lines += _outcomes_markdown(data)
     lines += levels_markdown(data)
+    lines += _implausible_markdown(data)
     lines += ["## Segments", ""]
     for seg in segments:
         lines += [f"### {_md(seg['id'])}. {_md(seg['name'])}", ""]
@@ -327,6 +329,21 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
     if any(c["source"] == "training" for c in columns):
         lines += ["", "Columns absent from this table show the figures measured at training."]
     return [*lines, ""]
+
+
+def _implausible_markdown(data: dict[str, Any]) -> list[str]:
+    found = data.get("implausible") or []
+    if not found:
+        return []
+    lines = ["## Implausible values", ""]
+    for item in found:
+        examples = ", ".join(f"{_md(e['id'])}: {_md(e['value'])}" for e in item["examples"])
+        lines.append(
+            f"- {_md(item['column'])}: {fmt_int(item['count'])} row(s) with {_md(item['rule'])}"
+            f" (e.g. {examples})"
+        )
+    lines += ["", "These values were segmented as they are: check them at the source.", ""]
+    return lines
 
 
 def _rule_text(rule: Any) -> str:
