@@ -94,10 +94,12 @@ class AuditFlag:
     ratio: float
     count: int
     expected: float
+    band: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
         return {
+            "band": self.band,
             "segment_id": self.segment_id,
             "column": self.column,
             "characteristic": self.characteristic,
@@ -393,14 +395,17 @@ def _flags(audit: CharacteristicAudit) -> list[AuditFlag]:
                     ratio=float(share / p),
                     count=int(row[j]),
                     expected=float(expected),
+                    band=audit.kind != "levels",
                 )
             )
     return flags
 
 
 def flag_text(flag: Mapping[str, Any], segment_name: str | None = None) -> str:
-    """One flag in words, e.g. ``segment 1 (Name): 10% 'M' on Gender against 50% of all customers
-    (0.20×)``.
+    """One flag in words.
+
+    E.g. ``segment 1 (Name): Sex = Male is 10% of the segment against 50% of all
+    customers (0.20×)``; a band reads ``Customer_Age 30-44 is ...``.
 
     Parameters
     ----------
@@ -412,8 +417,13 @@ def flag_text(flag: Mapping[str, Any], segment_name: str | None = None) -> str:
     who = f"segment {flag['segment_id']}"
     if segment_name:
         who += f" ({segment_name})"
+    what = (
+        f"{flag['column']} {flag['level']}"
+        if flag.get("band")
+        else (f"{flag['column']} = {flag['level']}")
+    )
     return (
-        f"{who}: {_pct(flag['share'])} {flag['level']!r} on {flag['column']} against"
+        f"{who}: {what} is {_pct(flag['share'])} of the segment against"
         f" {_pct(flag['population_share'])} of all customers ({flag['ratio']:.2f}×)"
     )
 
@@ -448,7 +458,7 @@ def audit_warning(audit: Mapping[str, Any], names: Sequence[str]) -> dict[str, A
     for flag in flags[:3]:
         name = names[flag["segment_id"]] if flag["segment_id"] < len(names) else None
         v = strength.get(flag["column"])
-        v_text = f"; Cramér's V {v:.2f}" if v is not None else ""
+        v_text = f", Cramér's V {v:.2f} over all segments" if v is not None else ""
         parts.append(f"{flag_text(flag, name)} ({flag['characteristic']}{v_text})")
     more = f" and {len(flags) - 3} more" if len(flags) > 3 else ""
     message = (
