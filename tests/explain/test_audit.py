@@ -107,6 +107,16 @@ def test_years_of_birth_become_ages_at_the_reference_year() -> None:
     assert age["segments"][0]["shares"] == pytest.approx([0.0, 0.0, 5 / 30, 25 / 30])
 
 
+def test_ages_written_as_text_are_read_as_numbers() -> None:
+    ages = [f" {a} " for a in range(20, 80)] + [None] * 6  # 20-79 as text, 6 gaps
+    labels = np.array([0] * 30 + [1] * 36)  # 20-49 | 50-79 and the gaps
+    audit = audit_segments(pd.DataFrame({"age": ages}), labels, {"age": "age"})
+    (age,) = audit.to_dict()["characteristics"]
+    assert age["levels"] == ["under 30", "30-44", "45-59", "60 and over", "missing"]
+    assert age["segments"][1]["shares"] == pytest.approx([0, 0, 10 / 36, 20 / 36, 6 / 36])
+    assert age["ages"]["segments"][0]["mean"] == pytest.approx(34.5)
+
+
 def test_small_cells_do_not_flag_noise() -> None:
     # A 30-customer segment with no man: the ratio is 0 but 30 x 5% = 1.5 expected men.
     frame = pd.DataFrame({"Gender": ["F"] * 30 + ["M"] * 50 + ["F"] * 900 + ["M"] * 20})

@@ -69,6 +69,12 @@ def _as_numbers(values: pd.Series) -> np.ndarray | None:
         return None
     if pd.api.types.is_numeric_dtype(values):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    # Ages exported as text ("45", " 61 "): numbers when nearly all of them parse.
+    present = values.dropna()
+    parsed = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    if len(present) and parsed.notna().mean() >= 0.95:
+        numbers = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+        return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     return None
 
 
