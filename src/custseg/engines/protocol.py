@@ -38,6 +38,7 @@ from ..cluster.selection import KSelection
 from ..cluster.summaries import SegmentSummary, evaluation_from_summary
 from ..config import FitConfig
 from ..prepare import PreparationPlan, RowCheck, TableSchema, infer_schema
+from ..prepare.grain import CountDistinct, check_customer_rows
 from .assemble import FIT_SAMPLE
 
 __all__ = [
@@ -205,8 +206,23 @@ def fit_on_sample(k: int, scan: Scan, run: FitRun) -> KMeansFit:
         )
 
 
-def infer_fit_schema(frame: pd.DataFrame, cfg: FitConfig) -> TableSchema:
-    """The column roles of a fit's rows, with the settings' overrides."""
+def infer_fit_schema(
+    frame: pd.DataFrame,
+    cfg: FitConfig,
+    *,
+    what: str = "the table",
+    count_distinct: CountDistinct | None = None,
+) -> TableSchema:
+    """The column roles of a fit's rows, with the settings' overrides.
+
+    Transaction lines are refused first (unless ``cfg.segment_rows``): ``what`` names
+    the rows in the message, ``count_distinct`` counts a customer column over the whole
+    table when ``frame`` is a sample (:func:`custseg.prepare.grain.check_customer_rows`).
+    """
+    if not cfg.segment_rows:
+        check_customer_rows(
+            frame, id_column=cfg.id_column, count_distinct=count_distinct, what=what
+        )
     return infer_schema(
         frame,
         id_column=cfg.id_column,
