@@ -8,7 +8,7 @@ import pytest
 
 from custseg.exceptions import DataError, SchemaError
 from custseg.explain.audit import (
-    MIN_EXPECTED,
+    MIN_COUNT,
     audit_segments,
     audit_summary,
     audit_warning,
@@ -118,12 +118,31 @@ def test_ages_written_as_text_are_read_as_numbers() -> None:
 
 
 def test_small_cells_do_not_flag_noise() -> None:
-    # A 30-customer segment with no man: the ratio is 0 but 30 x 5% = 1.5 expected men.
+    # A 30-customer segment with no man: the ratio is 0 but 30 x 7% = 2.1 expected men.
     frame = pd.DataFrame({"Gender": ["F"] * 30 + ["M"] * 50 + ["F"] * 900 + ["M"] * 20})
     labels = np.array([1] * 30 + [0] * 970)
     audit = audit_segments(frame, labels, {"Gender": "sex/gender"})
-    assert MIN_EXPECTED > 30 * 0.07
+    assert MIN_COUNT > 30 * 0.07
     assert all(f.segment_id != 1 for f in audit.flags)
+    # A 9-customer segment of 9 men (7% overall): 9 is below the minimum count.
+    frame = pd.DataFrame({"Gender": ["M"] * 9 + ["F"] * 920 + ["M"] * 61})
+    audit = audit_segments(frame, np.array([1] * 9 + [0] * 981), {"Gender": "sex/gender"})
+    assert all(f.segment_id != 1 for f in audit.flags)
+
+
+def test_a_small_segment_far_from_the_population_is_flagged() -> None:
+    # 22 customers, 16 of them under 30, where 18% of all customers are: 3.6 times the
+    # share on a cell of 16 customers (4 expected), far beyond chance.
+    def years(low: int, high: int, n: int) -> list[int]:
+        return [low + i % (high - low) for i in range(n)]
+
+    ages = years(20, 30, 16) + years(30, 45, 6) + years(20, 30, 20)
+    ages += years(30, 45, 134) + years(45, 60, 24)
+    labels = np.array([1] * 22 + [0] * 178)
+    audit = audit_segments(pd.DataFrame({"Age": ages}), labels, {"Age": "age"}, k=2)
+    flags = [f for f in audit.flags if f.segment_id == 1 and f.level == "under 30"]
+    assert len(flags) == 1
+    assert flags[0].ratio == pytest.approx((16 / 22) / (36 / 200))
 
 
 def test_flags_with_missing_values_and_many_levels() -> None:

@@ -247,9 +247,7 @@ def _sensitive_audit(
     A segment departing strongly from the population on one adds a warning.
     """
     lookup = column_lookup(data.columns)
-    protected = {
-        c.name: str(label) for c in schema.columns if (label := getattr(c, "protected", None))
-    }
+    protected = schema.protected
     frame = pd.DataFrame(
         {name: data[lookup[name]].reset_index(drop=True) for name in protected},
         index=pd.RangeIndex(len(data)),

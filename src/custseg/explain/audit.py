@@ -17,9 +17,9 @@ the segments, whether or not the characteristic was clustered on.
    population's mix) to 1 (the segment tells the level).
 3. **Flags**: a segment and level whose share ratio (the level's share in the segment
    over its share in the population) lies outside :data:`RATIO_RANGE`, on a level
-   holding at least :data:`MIN_POPULATION_SHARE` of the population, where the
-   segment would hold at least :data:`MIN_EXPECTED` customers of that level at the
-   population's share, and the gap is beyond chance (binomial z-score of at least
+   holding at least :data:`MIN_POPULATION_SHARE` of the population, on a cell of at
+   least :data:`MIN_COUNT` customers (counted, or expected at the population's share,
+   whichever is larger), and with a gap beyond chance (binomial z-score of at least
    :data:`MIN_Z`): small cells do not flag noise.
 
 The result is plain data (:meth:`SensitiveAudit.to_dict`) kept in the model
@@ -44,7 +44,7 @@ from ._audit_levels import AGE_BANDS, MAX_LEVELS, read_levels
 __all__ = [
     "AGE_BANDS",
     "MAX_LEVELS",
-    "MIN_EXPECTED",
+    "MIN_COUNT",
     "MIN_POPULATION_SHARE",
     "MIN_Z",
     "RATIO_RANGE",
@@ -61,8 +61,9 @@ __all__ = [
 
 MIN_POPULATION_SHARE = 0.05
 """A level is flagged only if it holds at least this share of the population."""
-MIN_EXPECTED = 20
-"""... and the segment would hold at least this many customers of it at the population's share."""
+MIN_COUNT = 10
+"""... on a cell of at least this many customers: counted (a share far above the
+population's) or expected at the population's share (a share far below it)."""
 RATIO_RANGE = (0.5, 2.0)
 """A share ratio (segment share / population share) outside this range departs strongly."""
 MIN_Z = 3.0
@@ -207,7 +208,7 @@ class SensitiveAudit:
             "flags": [f.to_dict() for f in self.flags],
             "rule": {
                 "min_population_share": MIN_POPULATION_SHARE,
-                "min_expected": MIN_EXPECTED,
+                "min_count": MIN_COUNT,
                 "ratio_range": list(RATIO_RANGE),
                 "min_z": MIN_Z,
                 "age_bands": [label for _, _, label in AGE_BANDS],
@@ -378,7 +379,7 @@ def _flags(audit: CharacteristicAudit) -> list[AuditFlag]:
         size = int(row.sum())
         for j, p in enumerate(population):
             expected = size * p
-            if p < MIN_POPULATION_SHARE or expected < MIN_EXPECTED or p >= 1:
+            if p < MIN_POPULATION_SHARE or max(row[j], expected) < MIN_COUNT or p >= 1:
                 continue
             share = row[j] / size
             z = (row[j] - expected) / math.sqrt(expected * (1 - p))

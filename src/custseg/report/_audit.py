@@ -69,8 +69,8 @@ def audit_markdown(audit: dict[str, Any] | None, segments: list[dict[str, Any]])
         "A level is flagged when its share in a segment is below"
         f" {audit['rule']['ratio_range'][0]:g} or above {audit['rule']['ratio_range'][1]:g} times"
         " its share among all customers (on levels holding at least"
-        f" {fmt_share(audit['rule']['min_population_share'], 0)} of the customers, with at least"
-        f" {audit['rule']['min_expected']} customers expected and a gap beyond chance);"
+        f" {fmt_share(audit['rule']['min_population_share'], 0)} of the customers, on cells of"
+        f" at least {audit['rule']['min_count']} customers and with a gap beyond chance);"
         " Cramér's V (bias-corrected) measures how much the segments differ overall"
         " (below 0.10 negligible, 0.30 and above strong).",
         "",
