@@ -455,18 +455,23 @@ def audit_warning(audit: Mapping[str, Any], names: Sequence[str]) -> dict[str, A
     if not flags:
         return None
     strength = {c["column"]: c.get("cramers_v") for c in audit.get("characteristics", [])}
-    parts = []
+    shown: dict[str, list[str]] = {}
     for flag in flags[:3]:
         name = names[flag["segment_id"]] if flag["segment_id"] < len(names) else None
-        v = strength.get(flag["column"])
-        v_text = f", Cramér's V {v:.2f} over all segments" if v is not None else ""
-        parts.append(f"{flag_text(flag, name)} ({flag['characteristic']}{v_text})")
-    more = f" and {len(flags) - 3} more" if len(flags) > 3 else ""
+        shown.setdefault(flag["column"], []).append(flag_text(flag, name))
+    parts = []
+    for column, texts in shown.items():
+        flag = next(f for f in flags if f["column"] == column)
+        v = strength.get(column)
+        v_text = f"; Cramér's V {v:.2f} over all segments" if v is not None else ""
+        parts.append(f"{column} ({flag['characteristic']}{v_text}): " + "; ".join(texts))
+    more = f"; and {len(flags) - 3} more in the report's audit" if len(flags) > 3 else ""
     message = (
-        "segments can proxy protected characteristics even when not clustered on them: "
+        "segments differ strongly by a protected characteristic: "
         + "; ".join(parts)
-        + f"{more}; review the segments before using them in credit or pricing decisions"
-        " (equal-credit and anti-discrimination rules)"
+        + f"{more}. Segments can proxy protected characteristics even when not clustered on"
+        " them: review them before using them in credit or pricing decisions (equal-credit"
+        " and anti-discrimination rules)"
     )
     return {"kind": "protected_composition", "message": message, "flags": flags}
 
