@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._utils.text import escape_markdown
 from ..exceptions import DataError
+from ._audit import audit_markdown
 from ._format import (
     displayed,
     fmt_int,
@@ -85,6 +86,7 @@ _OPTIONAL_KEYS: dict[str, Any] = {
     "outcomes": None,
     "levels": None,
     "implausible": [],
+    "audit": None,
 }
 
 
@@ -282,6 +284,7 @@ def _summary_markdown(data: dict[str, Any]) -> str:
                 *[f"- {_md(s, line_start=True)}" for s in seg["strategies"]],
                 "",
             ]
+    lines += audit_markdown(data.get("audit"), segments)
     lines += ["## Quality", ""]
     for metric in data["metrics"]:
         lines.append(f"- {_md(metric['name'])}: {_metric_text(metric)}")
