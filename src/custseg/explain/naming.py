@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import math
 import string
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .._utils.text import columns_matching, shorten, shorten_words
 from ..exceptions import ConfigError
+from .advice import SegmentFacts, compose_strategies, is_descriptor, lever_columns
 from .choice import choose_playbook
 from .playbook import MAX_NAME_LENGTH, Playbook, PlaybookEntry, Trait
 from .profiles import SegmentProfiles
@@ -94,9 +96,18 @@ class SegmentNaming:
 
 
 def name_segments(
-    profiles: SegmentProfiles | dict[str, Any], *, playbook: Playbook | None = None
+    profiles: SegmentProfiles | dict[str, Any],
+    *,
+    playbook: Playbook | None = None,
+    outcomes: Mapping[str, Any] | None = None,
+    descriptors: Collection[str] = (),
 ) -> list[SegmentNaming]:
     """Name every segment, describe it and suggest strategies.
+
+    Strategies follow the playbook's ``[levers]``, ``[outcomes]`` and ``[[guards]]``
+    (:mod:`custseg.explain.advice`): a segment significantly above or below the
+    population on an outcome gets that outcome's strategies first; fallback strategies
+    only change lever columns, never a descriptor.
 
     Parameters
     ----------
@@ -106,6 +117,13 @@ def name_segments(
         Default: the shipped playbook that fits the profiled columns
         (:func:`custseg.explain.choose_playbook`: credit cards, retail, or the neutral
         playbook when no domain fits).
+    outcomes : mapping, optional
+        Output of :func:`custseg.explain.profile_outcomes` with ``details[column]
+        ["family"]`` (churn, response, default, complaint) for the outcomes that have
+        strategies; default: no outcome strategies.
+    descriptors : collection of str, default ()
+        Columns that describe who a customer is (role ``"descriptor"``); columns named
+        like one (age, gender, income, tenure...) count too.
 
     Returns
     -------
@@ -133,7 +151,40 @@ def name_segments(
         raise ConfigError(
             f"playbook should be a Playbook, got {type(playbook).__name__}; use load_playbook(path)"
         )
-    return _name(profiles, playbook)
+    if outcomes is not None and not isinstance(outcomes, Mapping):
+        raise ConfigError(
+            f"outcomes should be a mapping, got {type(outcomes).__name__};"
+            " pass the output of profile_outcomes()"
+        )
+    if isinstance(descriptors, str):
+        descriptors = [descriptors]
+    described = frozenset(str(d) for d in descriptors)
+    namings = _name(profiles, playbook, described)
+    return [_advised(n, profiles, playbook, outcomes, described) for n in namings]
+
+
+def _advised(
+    naming: SegmentNaming,
+    profiles: SegmentProfiles,
+    playbook: Playbook,
+    outcomes: Mapping[str, Any] | None,
+    descriptors: frozenset[str],
+) -> SegmentNaming:
+    """The naming with outcome strategies first and what the segment rules out dropped."""
+    sid = naming.segment_id
+    size_row = profiles.sizes[profiles.sizes["segment_id"] == sid].iloc[0]
+    facts = SegmentFacts(
+        segment_id=sid,
+        name=naming.name,
+        size=int(size_row["size"]),
+        share=float(size_row["share"]),
+        descriptors=descriptors,
+        label=playbook.label,
+    )
+    strategies = compose_strategies(
+        naming.strategies, facts, advice=playbook.advice, profiles=profiles, outcomes=outcomes
+    )
+    return replace(naming, strategies=strategies or [_UNTARGETED_STRATEGY])
 
 
 # --------------------------------------------------------------------------- matching
@@ -147,6 +198,7 @@ class _Context:
     playbook: Playbook
     groups: dict[str, list[str]]
     features: frozenset[str]
+    descriptors: frozenset[str] = field(default_factory=frozenset)
 
     def stat(self, sid: int, feature: str, stat: str) -> float:
         """A statistic of a column, or the mean of it over a group's columns (``@g``)."""
@@ -165,9 +217,11 @@ class _Context:
         return shorten_words(self.playbook.label(feature), limit)
 
 
-def _name(profiles: SegmentProfiles, playbook: Playbook) -> list[SegmentNaming]:
+def _name(
+    profiles: SegmentProfiles, playbook: Playbook, descriptors: frozenset[str] = frozenset()
+) -> list[SegmentNaming]:
     groups = {g: columns_matching(p, profiles.features) for g, p in playbook.groups.items()}
-    ctx = _Context(profiles, playbook, groups, frozenset(profiles.features))
+    ctx = _Context(profiles, playbook, groups, frozenset(profiles.features), descriptors)
     ids = profiles.segment_ids
     scores = np.array(
         [[_score(ctx, sid, entry) for entry in playbook.entries] for sid in ids],
@@ -371,19 +425,30 @@ def _short(value: float) -> str:
 def _fallback_strategies(ctx: _Context, sid: int, name: str, traits: list[str]) -> list[str]:
     """The fallback strategies written for this segment's strongest traits.
 
-    ``{high}`` and ``{low}`` are the labels of its most distinguishing features above
-    and below the average; a strategy reading one the segment lacks is left out.
+    ``{high}`` is the label of its most distinguishing lever above the average, ``{low}``
+    of its most distinguishing lever to raise below it (the playbook's ``[levers]``;
+    never a descriptor: a strategy does not try to change a customer's age), ``{who}``
+    its most distinguishing feature when that is a descriptor ("age 52 vs 38 on
+    average", for tailoring the message); a strategy reading one the segment lacks is
+    left out.
     """
     top = _distinct_top(ctx, sid)
+    levers, to_raise = lever_columns(ctx.playbook.advice, ctx.features, ctx.descriptors)
     sides = {
-        "high": next((f for f, row in top if row["effect_size"] > 0), None),
-        "low": next((f for f, row in top if row["effect_size"] < 0), None),
+        "high": next((f for f, row in top if row["effect_size"] > 0 and f in levers), None),
+        "low": next((f for f, row in top if row["effect_size"] < 0 and f in to_raise), None),
     }
     words = {k: ctx.label(f, _TRAIT_LABEL_LENGTH) for k, f in sides.items() if f is not None}
+    if top and (top[0][0] in ctx.descriptors or is_descriptor(top[0][0])):
+        feature, row = top[0]
+        label = ctx.label(feature, _TRAIT_LABEL_LENGTH)
+        words["who"] = (
+            f"{label} {_short(row['mean'])} vs {_short(row['population_mean'])} on average"
+        )
     out = []
     for template in ctx.playbook.fallback_strategies:
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-        if any(f in ("high", "low") and f not in words for f in fields):
+        if any(f in ("high", "low", "who") and f not in words for f in fields):
             continue
         out.append(_render(template, ctx, sid, name, traits, words))
     # A segment without marked traits still gets the advice that needs none.
