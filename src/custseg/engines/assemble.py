@@ -28,7 +28,7 @@ from ..explain.levels import LevelProfiles, level_roles, profile_levels
 from ..explain.outcomes import profile_outcomes
 from ..model import DistanceProfile, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
-from ..prepare.outcomes import encode_outcome
+from ..prepare.outcomes import encode_outcome, outcome_family
 from ..prepare.schema import column_lookup, text_values, value_kind
 from .lineage import Lineage
 
@@ -160,11 +160,15 @@ def assemble_model(
     )
     levels = _profile_levels(data, checked, schema, labels)
     choice = choose_playbook(list(data.columns), playbook)
+    outcomes = _profile_outcomes(data, schema, labels)
     descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
     names = name_segments(
-        profiles, playbook=choice.playbook, levels=levels, descriptors=descriptors
+        profiles,
+        playbook=choice.playbook,
+        levels=levels,
+        outcomes=outcomes,
+        descriptors=descriptors,
     )
-    outcomes = _profile_outcomes(data, schema, labels)
     warnings = list(warnings or [])
     for rule in single_column_rules(
         checked.frame, labels, numeric=plan.input_numeric, categorical=plan.input_categorical
@@ -322,7 +326,11 @@ def _profile_outcomes(
         if values is None:
             continue
         columns[name] = values
-        kind = schema.column(name).reason.split(";")[0]
-        details[name] = {"kind": kind, **({"positive": positive} if positive else {})}
+        reason = schema.column(name).reason
+        details[name] = {
+            "kind": reason.split(";")[0],
+            "family": outcome_family(reason),
+            **({"positive": positive} if positive else {}),
+        }
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(labels)))
     return profile_outcomes(frame, labels, columns=list(columns), details=details)

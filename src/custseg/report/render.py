@@ -322,7 +322,11 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
         "| --- | " + " | ".join("---:" for _ in columns) + " |",
     ]
     for row in outcomes["segments"]:
-        cells = [fmt_outcome(v, c["kind"]) for v, c in zip(row["values"], columns, strict=True)]
+        extra = row.get("cells") or [{} for _ in columns]
+        cells = [
+            _outcome_cell(v, c["kind"], e)
+            for v, c, e in zip(row["values"], columns, extra, strict=True)
+        ]
         label = f"{row['id']}. {_md(names.get(row['id'], ''))}"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     population = [
@@ -331,6 +335,14 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
     lines.append("| all customers | " + " | ".join(population) + " |")
     if any(c["source"] == "training" for c in columns):
         lines += ["", "Columns absent from this table show the figures measured at training."]
+    if any(row.get("cells") for row in outcomes["segments"]):
+        lines += [
+            "",
+            "In brackets the 95% interval and the lift (segment ÷ all customers); ▲ / ▼: "
+            "significantly above / below the rest (two-sided test at 5%, Holm-corrected).",
+        ]
+    sentences = [s["sentence"] for s in outcomes.get("separation") or [] if s]
+    lines += ["", *[f"- {_md(s)}" for s in sentences]] if sentences else []
     return [*lines, ""]
 
 
@@ -347,6 +359,17 @@ def _implausible_markdown(data: dict[str, Any]) -> list[str]:
         )
     lines += ["", "These values were segmented as they are: check them at the source.", ""]
     return lines
+
+
+def _outcome_cell(value: Any, kind: str, cell: dict[str, Any]) -> str:
+    """A figure with its mark, interval and lift: ``55.6% ▲ (52.1%–59.0%, 3.0×)``."""
+    text = fmt_outcome(value, kind)
+    mark = {"above": " ▲", "below": " ▼"}.get(cell.get("direction") or "", "")
+    if cell.get("low") is None or cell.get("high") is None:
+        return text + mark
+    lift = f", {float(cell['lift']):.1f}×" if cell.get("lift") is not None else ""
+    low, high = fmt_outcome(cell["low"], kind), fmt_outcome(cell["high"], kind)
+    return f"{text}{mark} ({low}–{high}{lift})"
 
 
 def _rule_text(rule: Any) -> str:
