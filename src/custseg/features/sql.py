@@ -96,8 +96,8 @@ def _text(d: FeatureDialect, expr: str) -> str:
 
 def _number(d: FeatureDialect, table: TableInput, role: str) -> str:
     expr = _col(d, table, role)
-    if expr is None:
-        return "NULL"
+    if expr is None:  # typed: PostgreSQL reads a bare NULL as text
+        return f"CAST(NULL AS {d.double})"
     if table.types.get(role) == "number":
         return f"CAST({expr} AS {d.double})"
     return d.number(_text(d, expr))
@@ -106,7 +106,7 @@ def _number(d: FeatureDialect, table: TableInput, role: str) -> str:
 def _time(d: FeatureDialect, table: TableInput, role: str) -> str:
     expr = _col(d, table, role)
     if expr is None:
-        return "NULL"
+        return "CAST(NULL AS TIMESTAMP)"
     if table.types.get(role) == "time":
         return expr
     fmt = table.time_format
@@ -182,7 +182,7 @@ def _statements_ctes(d: FeatureDialect, st: TableInput, window: Window) -> list[
     paid_full = (
         f"CASE WHEN LOWER(TRIM(CAST({paid} AS {d.text}))) IN {_TRUE_WORDS} THEN 1 ELSE 0 END"
         if paid
-        else "NULL"
+        else f"CAST(NULL AS {d.bigint})"
     )
     base = f"""SELECT
     {_customer(d, st)} AS customer,
@@ -211,7 +211,7 @@ def _statements_ctes(d: FeatureDialect, st: TableInput, window: Window) -> list[
 
 def _accounts_ctes(d: FeatureDialect, ac: TableInput) -> list[str]:
     opened = _time(d, ac, "open_date")
-    open_month = d.month(opened) if "open_date" in ac.roles else "NULL"
+    open_month = d.month(opened) if "open_date" in ac.roles else f"CAST(NULL AS {d.bigint})"
     body = f"""SELECT
     {_customer(d, ac)} AS customer,
     {_number(d, ac, "credit_limit")} AS credit_limit,
