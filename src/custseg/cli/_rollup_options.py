@@ -16,9 +16,10 @@ user leaves out). The options stand together in the help's "Transactions" panel.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -28,7 +29,14 @@ if TYPE_CHECKING:
 
     from ..sources.datasource import DataSource
 
-__all__ = ["ROLLUP_OPTIONS", "check_rollup_given", "replay", "roll_up", "rollup_options"]
+__all__ = [
+    "ROLLUP_OPTIONS",
+    "check_rollup_given",
+    "lines_hint",
+    "replay",
+    "roll_up",
+    "rollup_options",
+]
 
 _PANEL = "Transactions (roll-up to one row per customer)"
 
@@ -173,3 +181,19 @@ def replay(
     for line in result.describe():
         info(line)
     return result.frame
+
+
+@contextlib.contextmanager
+def lines_hint(record: dict[str, Any] | None, transactions: bool) -> Iterator[None]:
+    """A model fitted from transactions, given lines without ``--transactions``: say so."""
+    from ..exceptions import SchemaError
+
+    try:
+        yield
+    except SchemaError as exc:
+        if record is None or transactions:
+            raise
+        raise SchemaError(
+            f"{exc}; the model was fitted from transaction lines ({record.get('recipe')}"
+            " recipe): add --transactions to roll these lines up as its training lines were"
+        ) from exc
