@@ -20,8 +20,7 @@ def fitted(tmp_path_factory: pytest.TempPathFactory, run_cli) -> tuple[Path, Pat
     retail_lines(n_customers=240, seed=1)[0].to_csv(lines, index=False)
     out = folder / "seg"
     done = run_cli(
-        ["fit", "--input", lines, "--transactions", "--window", "12M", "--out", out]
-        + ["--no-report", "--k", "3"]
+        ["fit", "--input", lines, "--transactions", "--window", "12M", "--out", out, "--k", "3"]
     )
     assert done.exit_code == 0, done.stderr
     assert "lines of 240 customers used" in done.stderr
@@ -50,6 +49,18 @@ def test_the_model_remembers_the_roll_up(fitted) -> None:
     metrics = json.loads((model_file.parent / "metrics.json").read_text())
     assert metrics["transactions"]["counts"] == again.counts
     assert metrics["transactions"]["window"] == "12 months"
+    # The reader is told what the customers were built from, and what was left out.
+    used, customers = again.counts["lines_used"], again.counts["customers"]
+    told = (
+        f"Segments were built from {used:,} transactions of {customers:,} customers over 12 months"
+    )
+    summary = (model_file.parent / "summary.md").read_text()
+    assert told in summary
+    assert (
+        f"{again.counts['left_out']['without a customer id']:,} lines without a customer id"
+        in summary
+    )
+    assert told in (model_file.parent / "report.html").read_text()
 
 
 def test_new_lines_are_scored_as_the_training_lines_were_rolled_up(
