@@ -80,7 +80,7 @@ _TABLES = r"""() => Array.from(document.querySelectorAll('table')).map(table => 
         // Cells of one short word ("categorical", "missing") drawn on more than one line.
         broken: Array.from(table.querySelectorAll('th, td')).filter(cell => {
             const text = cell.innerText.trim();
-            if (!/^[^\s\-–]{1,14}$/.test(text)) return false;
+            if (!/^[^\s\-–_]{1,14}$/.test(text)) return false;
             const range = document.createRange();
             range.selectNodeContents(cell);
             const lines = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
