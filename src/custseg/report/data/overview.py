@@ -94,7 +94,9 @@ def column_roles(frame: pd.DataFrame, coerced: pd.DataFrame, schema: Any) -> lis
     Returns
     -------
     list of dict
-        ``name``, ``role``, ``dtype``, ``reason``, ``n_missing`` and ``share_missing``.
+        ``name``, ``role``, ``dtype``, ``reason``, ``n_missing``, ``share_missing``,
+        ``describes`` (what a descriptor says about the customer: ``"gender"``) and
+        ``protected`` (the protected characteristic it records, or ``None``).
     """
     known = {c.name: c for c in schema.columns}
     out = []
@@ -111,6 +113,8 @@ def column_roles(frame: pd.DataFrame, coerced: pd.DataFrame, schema: Any) -> lis
                 "reason": info.reason if info else "not part of the model",
                 "n_missing": n_missing,
                 "share_missing": n_missing / len(frame),
+                "describes": getattr(info, "describes", None),
+                "protected": getattr(info, "protected", None),
             }
         )
     return out
