@@ -168,3 +168,18 @@ def test_the_manifest_records_recipe_window_sql_and_counts(retail, tmp_path) -> 
     assert pd.read_parquet(out).equals(result.frame)
     with pytest.raises(ConfigError, match="an output would replace an input"):
         write_features(result, path, inputs={"input": path})
+
+
+def test_parquet_with_typed_columns_gives_the_same_answers(retail, tmp_path) -> None:
+    path, expected, _ = retail
+    lines = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str})
+    lines["InvoiceDate"] = pd.to_datetime(lines["InvoiceDate"], format="%m/%d/%Y %H:%M")
+    assert lines["CustomerID"].dtype == "float64" and lines["CustomerID"].isna().any()
+    parquet = tmp_path / "invoices.parquet"
+    lines.to_parquet(parquet, index=False)
+    result = build_features(parquet, as_of="2012-01-01", window="12M")
+    got = result.frame.set_index("CustomerID").sort_index()
+    assert list(got.index) == list(expected.index)  # 12346.0 as a float is "12346"
+    for column in expected.columns:
+        assert (got[column] - expected[column]).abs().max() < CENT, column
+    assert "time_format" not in result.found["transactions"]  # a real timestamp column

@@ -117,7 +117,12 @@ def _time(d: FeatureDialect, table: TableInput, role: str) -> str:
 
 
 def _customer(d: FeatureDialect, table: TableInput) -> str:
-    return d.float_id(_text(d, _col(d, table, "customer") or "NULL"))
+    column = _col(d, table, "customer") or "NULL"
+    if table.types.get("customer") == "number":
+        # A numeric id (an integer, or a float column because of blanks): its digits,
+        # without the text round trip and the regular expression of text ids.
+        return f"CAST(CAST({column} AS {d.bigint}) AS {d.text})"
+    return d.float_id(_text(d, column))
 
 
 def _kind(d: FeatureDialect, table: TableInput) -> str:
