@@ -228,7 +228,7 @@ def _agree(folder: Path) -> str:
         frame = frame.sort_index()
         assert list(frame.index) == list(base.index), name
         gaps.append(float((frame["monetary"] - base["monetary"]).abs().max()))
-        assert (frame["frequency"] == base["frequency"]).all(), name
+        assert (frame["frequency"].fillna(0) == base["frequency"]).all(), name
     return f"all three agree on {len(base):,} customers (largest net-spend gap {max(gaps):.2e})"
 
 
