@@ -183,3 +183,27 @@ def test_parquet_with_typed_columns_gives_the_same_answers(retail, tmp_path) -> 
     for column in expected.columns:
         assert (got[column] - expected[column]).abs().max() < CENT, column
     assert "time_format" not in result.found["transactions"]  # a real timestamp column
+
+
+def test_a_query_on_a_duckdb_warehouse_runs_there_with_the_same_answers(retail, tmp_path) -> None:
+    import duckdb
+
+    from custseg.sources import DataSource
+
+    path, expected, _ = retail
+    database = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            f"CREATE TABLE lines AS SELECT * FROM read_csv('{path}', all_varchar = true)"
+        )
+    source = DataSource(sql="SELECT * FROM lines", warehouse=f"duckdb:///{database}")
+    result = build_features(source, as_of="2012-01-01", window="12M")
+    assert result.source_kind == "duckdb" and result.dialect == "duckdb"
+    got = result.frame.set_index("CustomerID").sort_index()
+    assert (got["monetary"] - expected["monetary"]).abs().max() < CENT
+
+
+def test_dates_proving_both_orders_stop(tmp_path) -> None:
+    text = HEADER + "1,A,1,13/12/2010 8:26,2.0,1,France\n2,A,1,12/13/2010 8:26,2.0,1,France\n"
+    with pytest.raises(DataError, match=r"mixes day-first \('13/12/2010 8:26'\) and month-first"):
+        build_features(_write(tmp_path, text))
