@@ -141,6 +141,7 @@ def run_hand_duckdb(path: Path) -> object:
     )
     connection = duckdb.connect()
     connection.execute("SET memory_limit = '1GB'")
+    connection.execute("SET enable_progress_bar = false")
     return connection.sql(sql).df()
 
 

@@ -118,6 +118,8 @@ def open_runner(source: str | os.PathLike[str] | DataSource) -> tuple[Runner, st
         assert source.input is not None
         connection = duckdb.connect()
         connection.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
+        # DuckDB's own progress bar would draw on the terminal under custseg's.
+        connection.execute("SET enable_progress_bar = false")
         runner = Runner(feature_dialect("duckdb"), str(source.input), "file", None, connection)
         return runner, str(source.input)
     assert source.sql is not None
