@@ -305,6 +305,13 @@ def _audit_column(
     kind, note, levels, level_codes, ages = read_levels(values, characteristic, year)
     counts = np.zeros((k, len(levels)), dtype=np.int64)
     np.add.at(counts, (codes, level_codes), 1)
+    # A band nobody is in (no customer aged 60 or over) would only add a column of zeros.
+    held = counts.sum(axis=0) > 0
+    if not held.all() and held.any():
+        counts, levels = (
+            counts[:, held],
+            [level for level, h in zip(levels, held, strict=True) if h],
+        )
     age_stats = None
     if ages is not None:
         age_stats = {
