@@ -138,8 +138,14 @@ def _roles_line(schema: TableSchema) -> str:
         if by_role.get(role):
             parts.append(f"{len(by_role.pop(role))} {role}")
     ignored = by_role.pop("ignored", [])
+    described = by_role.pop("descriptor", [])
     for role, columns in by_role.items():
         parts.append(f"{role}: " + ", ".join(c.name for c in columns))
+    if described:
+        parts.append(
+            "descriptors (who the customer is: profiled, not clustered on;"
+            " --cluster-descriptors to cluster on them): " + ", ".join(c.name for c in described)
+        )
     if ignored:
         parts.append("ignored: " + ", ".join(f"{c.name} ({c.reason})" for c in ignored))
     return " · ".join(parts) + " (details: metrics.json 'columns')"
@@ -184,6 +190,22 @@ def fit_command(
     exclude: Annotated[
         str | None, typer.Option("--exclude", help="Comma-separated columns to leave out.")
     ] = None,
+    descriptors: Annotated[
+        str | None,
+        typer.Option(
+            "--descriptors",
+            help="Comma-separated columns that describe who the customer is (beyond age,"
+            " gender, region... recognised by name): profiled per segment, not clustered on.",
+        ),
+    ] = None,
+    cluster_descriptors: Annotated[
+        bool,
+        typer.Option(
+            "--cluster-descriptors",
+            help="Cluster on descriptor columns too (age, gender, income band, region...):"
+            " demographic segments. By default they are profiled per segment only.",
+        ),
+    ] = False,
     playbook: Annotated[
         str | None,
         typer.Option(
@@ -268,6 +290,8 @@ def fit_command(
         id_column=id_column,
         features=_split(features),
         exclude=(_split(exclude) or ()) if exclude is not None else None,
+        descriptors=_split(descriptors),
+        cluster_descriptors=True if cluster_descriptors else None,
         playbook=playbook,
         skew=skew,
         scaling=scaling,
