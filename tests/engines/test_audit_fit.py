@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _realistic import attrition_table, telco_table
 from _tables import retail_table
 from custseg import fit_segments, load_model, save_model
 from custseg.config import FitConfig
@@ -61,6 +62,31 @@ def test_a_segment_of_90_percent_women_is_flagged_through_the_fit(tmp_path) -> N
     summary = render_report(without).summary_markdown
     assert "## Protected characteristics" in summary
     assert "Sex = Male is 10% of the segment" in summary or "Sex = Male is 11%" in summary
+
+
+@pytest.mark.parametrize("cluster_descriptors", [False, True])
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (attrition_table, {"Gender": "sex/gender", "Customer_Age": "age"}),
+        (telco_table, {"gender": "sex/gender", "SeniorCitizen": "age"}),
+    ],
+)
+def test_the_audit_appears_whether_or_not_descriptors_are_clustered(
+    table, expected, cluster_descriptors
+) -> None:
+    frame, _ = table(n=1500)
+    config = FitConfig(cluster_descriptors=cluster_descriptors)
+    model = fit_segments(frame, config=config)
+    audit = model.profiles["audit"]
+    audited = {c["column"]: c for c in audit["characteristics"]}
+    for column, characteristic in expected.items():
+        assert audited[column]["characteristic"] == characteristic
+        assert audited[column]["clustered"] is cluster_descriptors
+        assert len(audited[column]["segments"]) == model.k
+    if table is attrition_table:
+        assert audited["Marital_Status"]["characteristic"] == "marital status"
+        assert audited["Customer_Age"]["kind"] == "age bands"
 
 
 def test_a_table_without_protected_characteristics_says_so() -> None:
