@@ -478,7 +478,8 @@ def audit_warning(audit: Mapping[str, Any], names: Sequence[str]) -> dict[str, A
         + "; ".join(parts)
         + f"{more}. Segments can proxy protected characteristics even when not clustered on"
         " them: review them before using them in credit or pricing decisions (equal-credit"
-        " and anti-discrimination rules)"
+        " and anti-discrimination rules); the report's protected-characteristics audit shows"
+        " each segment's composition"
     )
     return {"kind": "protected_composition", "message": message, "flags": flags}
 
