@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.exceptions import DataError, SchemaError
+from custseg.exceptions import ConfigError, DataError, SchemaError
 from custseg.explain.audit import (
     MIN_COUNT,
     audit_segments,
@@ -197,3 +197,5 @@ def test_bad_inputs_are_one_line_errors() -> None:
         audit_segments(frame, np.array([0, 1, 1]), {"Gender": "sex/gender"})
     with pytest.raises(DataError, match="k=1 is below"):
         audit_segments(frame, np.array([0, 1]), {"Gender": "sex/gender"}, k=1)
+    with pytest.raises(ConfigError, match="k=0 should be an integer >= 1"):
+        audit_segments(frame, np.array([0, 1]), {"Gender": "sex/gender"}, k=0)

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._utils.checks import check_frame
+from .._utils.checks import check_frame, check_int
 from ..exceptions import DataError, SchemaError
 from ._audit_levels import AGE_BANDS, MAX_LEVELS, read_levels
 
@@ -257,15 +257,19 @@ def audit_segments(
         If a column of ``characteristics`` is not in ``frame``.
     """
     check_frame(frame)
+    if k is not None:
+        k = check_int(k, "k", minimum=1, hint="pass the model's number of segments")
+    if reference_year is not None:
+        reference_year = check_int(reference_year, "reference_year", minimum=1900, hint="e.g. 2024")
     codes = _checked_labels(labels, len(frame), k)
-    n_segments = int(codes.max()) + 1 if k is None else int(k)
+    n_segments = int(codes.max()) + 1 if k is None else k
     missing = [str(c) for c in characteristics if c not in frame.columns]
     if missing:
         raise SchemaError(
             f"the protected columns {missing} are not in the table; pass the rows the"
             " segments were fitted on, with every column"
         )
-    year = datetime.now(UTC).year if reference_year is None else int(reference_year)
+    year = datetime.now(UTC).year if reference_year is None else reference_year
     used = set(clustered)
     audits = tuple(
         _audit_column(frame[column], codes, n_segments, str(column), str(label), year, used)
@@ -286,7 +290,7 @@ def _checked_labels(labels: Any, n_rows: int, k: int | None) -> np.ndarray:
         raise DataError("the table has 0 rows; pass the rows the segments were fitted on")
     if not np.issubdtype(codes.dtype, np.integer) or codes.min() < 0:
         raise DataError("labels should be segment numbers 0..k-1; pass the fit's labels")
-    if k is not None and (int(k) < 1 or codes.max() >= int(k)):
+    if k is not None and codes.max() >= k:
         raise DataError(
             f"k={k} is below the largest segment number {int(codes.max())} + 1; pass the model's k"
         )
