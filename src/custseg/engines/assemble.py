@@ -23,11 +23,15 @@ from ..config import FitConfig
 from ..exceptions import DataError
 from ..explain import choose_playbook, name_segments, profile_segments, segment_rules
 from ..explain.leakage import OneColumnRule, single_column_rules
+from ..explain.levels import LevelProfiles, level_roles, profile_levels
+from ..explain.naming import SegmentNaming
 from ..explain.outcomes import profile_outcomes
+from ..explain.playbook import Playbook
+from ..explain.profiles import SegmentProfiles
 from ..model import DistanceProfile, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
 from ..prepare.outcomes import encode_outcome, outcome_family
-from ..prepare.schema import column_lookup
+from ..prepare.schema import column_lookup, text_values, value_kind
 from .lineage import Lineage
 
 __all__ = [
@@ -146,17 +150,20 @@ def assemble_model(
         )
     derived = plan.derive(checked)
     explained = [*plan.input_numeric, *[f.name for f in plan.domain_features if f.kind == "ratio"]]
+    # Numeric descriptors (age, dependents, senior flags) are profiled like behaviour;
+    # text ones are profiled by level.
+    for name, values in _numeric_descriptors(data, schema).items():
+        derived[name] = values
+        explained.append(name)
     clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
     profiles = profile_segments(derived, labels, columns=explained, clustering_features=clustering)
     rules = segment_rules(
         derived, labels, columns=explained, sample_size=RULE_SAMPLE, random_state=seed
     )
+    levels = _profile_levels(data, checked, schema, labels)
     choice = choose_playbook(list(data.columns), playbook)
     outcomes = _profile_outcomes(data, schema, labels)
-    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
-    names = name_segments(
-        profiles, playbook=choice.playbook, outcomes=outcomes, descriptors=descriptors
-    )
+    names = _name_segments(profiles, choice.playbook, levels, outcomes, schema)
     warnings = list(warnings or [])
     for rule in single_column_rules(
         checked.frame, labels, numeric=plan.input_numeric, categorical=plan.input_categorical
@@ -202,7 +209,12 @@ def assemble_model(
         playbook=PlaybookRecord(**choice.to_dict()),
         metrics=metrics,
         k_selection=selection,
-        profiles={**profiles.to_dict(), "rules": rules.to_dict(), "outcomes": outcomes},
+        profiles={
+            **profiles.to_dict(),
+            "rules": rules.to_dict(),
+            "outcomes": outcomes,
+            "levels": levels.to_dict(),
+        },
         drift_reference=reference,
         training=training,
         settings={**cfg.to_dict(), "k": k},
@@ -227,6 +239,57 @@ def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
         "precision": rule.precision,
         "coverage": rule.coverage,
     }
+
+
+def _numeric_descriptors(data: pd.DataFrame, schema: TableSchema) -> dict[str, np.ndarray]:
+    """Descriptor columns that hold numbers, as float64 (NaN for gaps and non-numbers)."""
+    lookup = column_lookup(data.columns)
+    out: dict[str, np.ndarray] = {}
+    for name in schema.descriptors:
+        text = (
+            text_values(data[lookup[name]])
+            if value_kind(data[lookup[name]]) in ("text", "other")
+            else data[lookup[name]]
+        )
+        numbers = pd.to_numeric(text, errors="coerce")
+        if pd.api.types.is_bool_dtype(numbers.dtype):
+            numbers = numbers.astype("float64")
+        present = text.notna().sum()
+        if not present or numbers.notna().sum() < 0.9 * present:
+            continue
+        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        out[name] = np.where(np.isfinite(values), values, np.nan)
+    return out
+
+
+def _profile_levels(
+    data: pd.DataFrame, checked: RowCheck, schema: TableSchema, labels: np.ndarray
+) -> LevelProfiles:
+    """Level shares of the categorical, descriptor and text outcome columns."""
+    lookup = column_lookup(data.columns)
+    columns: dict[str, np.ndarray] = {}
+    for info in schema.columns:
+        if info.role == "categorical":
+            columns[info.name] = checked.frame[info.name].to_numpy()
+        elif info.role in ("descriptor", "outcome") and info.name in lookup:
+            columns[info.name] = data[lookup[info.name]].to_numpy()
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(labels)))
+    roles = level_roles([(c.name, c.role) for c in schema.columns], frame)
+    return profile_levels(frame, labels, columns=roles)
+
+
+def _name_segments(
+    profiles: SegmentProfiles,
+    playbook: Playbook,
+    levels: LevelProfiles | None,
+    outcomes: dict[str, Any],
+    schema: TableSchema,
+) -> list[SegmentNaming]:
+    """Names and strategies: outcome strategies first, descriptors never a lever."""
+    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
+    return name_segments(
+        profiles, playbook=playbook, levels=levels, outcomes=outcomes, descriptors=descriptors
+    )
 
 
 def _profile_outcomes(

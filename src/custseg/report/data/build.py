@@ -31,8 +31,15 @@ from .context import fit_warnings, playbook_context
 from .evaluation import quality_metrics, silhouette_data
 from .lineage import lineage_section
 from .outcomes import outcomes_by_segment
-from .overview import column_roles, correlation, distributions, missing_values, table_overview
-from .profiles import segment_profiles
+from .overview import (
+    column_roles,
+    correlation,
+    distributions,
+    implausible_values,
+    missing_values,
+    table_overview,
+)
+from .profiles import segment_levels, segment_profiles
 from .projection import projection
 from .segments import segment_cards
 
@@ -59,7 +66,7 @@ def build_report_data(
     -------
     dict
         Keys ``version``, ``title``, ``meta``, ``playbook``, ``warnings``,
-        ``overview``, ``columns``, ``decisions``, ``missing``, ``distributions``,
+        ``overview``, ``columns``, ``implausible``, ``decisions``, ``missing``, ``distributions``,
         ``correlation``, ``k_selection``, ``segments``, ``outcomes``, ``projection``,
         ``profiles``, ``lift``, ``feature_boxes``, ``silhouette`` and ``metrics``; see
         ``docs/report.md`` for their layout.
@@ -129,6 +136,7 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         "warnings": fit_warnings(model),
         "overview": table_overview(frame, checked.reasons, schema, len(model.feature_names)),
         "columns": column_roles(frame, checked.frame, schema),
+        "implausible": implausible_values(frame, checked.frame, schema),
         "decisions": list(model.preparation.decisions),
         "missing": missing_values(checked.frame, schema.features),
         "distributions": distributions(rows, numeric),
@@ -140,6 +148,7 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         "profiles": profiles.rows,
         "lift": profiles.lift,
         "feature_boxes": profiles.boxes,
+        "levels": segment_levels(model, derived, frame.loc[rows.index], labels, schema),
         "silhouette": silhouette,
         "metrics": quality_metrics(model, segmented, silhouette, seed),
         "lineage": lineage_section(model),
