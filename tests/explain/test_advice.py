@@ -275,3 +275,11 @@ def test_credit_card_strategies_on_cc_general_stay_sensible(k) -> None:
         utilisation = profiles.value(naming.segment_id, "CREDIT_UTILISATION", "mean")
         if utilisation >= 0.9:
             assert not any(credit.search(s) for s in naming.strategies), naming
+
+
+def test_a_churn_column_read_as_a_mean_drives_no_strategy() -> None:
+    pl = _card_profiles(0.3)
+    outcomes = _outcomes(pl, "churn", "churn", (0.10, 0.30))
+    outcomes["stats"]["churn"]["measure"] = "mean"  # a 1/2 code, say: no rate to quote
+    for naming in name_segments(pl[0], playbook=load_playbook("neutral"), outcomes=outcomes):
+        assert not any(s.startswith(("Retention", "Loyal")) for s in naming.strategies)

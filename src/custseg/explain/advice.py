@@ -344,7 +344,8 @@ def _outcome_matches(
     measured: set[str] = set()
     for column, stats in (outcomes.get("stats") or {}).items():
         family = (details.get(column) or {}).get("family")
-        if family not in rules:
+        # A flag read as a rate; a two-valued code such as 1/2 reads as a mean: no advice.
+        if family not in rules or stats.get("measure") != "rate":
             continue
         measured.add(family)
         row = next((r for r in stats["segments"] if r["id"] == facts.segment_id), None)
