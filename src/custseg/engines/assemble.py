@@ -22,6 +22,7 @@ from ..cluster.typicality import distance_profile
 from ..config import FitConfig
 from ..exceptions import DataError
 from ..explain import choose_playbook, name_segments, profile_segments, segment_rules
+from ..explain.audit import audit_segments, audit_warning
 from ..explain.leakage import OneColumnRule, single_column_rules
 from ..explain.levels import LevelProfiles, level_roles, profile_levels
 from ..explain.naming import SegmentNaming
@@ -189,6 +190,7 @@ def assemble_model(
     record = None
     if lineage is not None:
         segments, record = lineage.carry_identities(segments)
+    audit = _sensitive_audit(data, schema, plan, labels, [s.name for s in segments], warnings, warn)
     # The distances scoring will compare with: to the nearest centroid (what scoring
     # assigns), which after Lloyd's last step is the row's own one.
     nearest = assign_checked(
@@ -214,6 +216,7 @@ def assemble_model(
             "rules": rules.to_dict(),
             "outcomes": outcomes,
             "levels": levels.to_dict(),
+            "audit": audit,
         },
         drift_reference=reference,
         training=training,
@@ -290,6 +293,35 @@ def _name_segments(
     return name_segments(
         profiles, playbook=playbook, levels=levels, outcomes=outcomes, descriptors=descriptors
     )
+
+
+def _sensitive_audit(
+    data: pd.DataFrame,
+    schema: TableSchema,
+    plan: PreparationPlan,
+    labels: np.ndarray,
+    names: list[str],
+    warnings: list[dict[str, Any]],
+    warn: OnWarning | None,
+) -> dict[str, Any]:
+    """The audit of the protected columns, read raw (descriptors are not in the matrix).
+
+    A segment departing strongly from the population on one adds a warning.
+    """
+    lookup = column_lookup(data.columns)
+    protected = schema.protected
+    frame = pd.DataFrame(
+        {name: data[lookup[name]].reset_index(drop=True) for name in protected},
+        index=pd.RangeIndex(len(data)),
+    )
+    clustered = [*plan.input_numeric, *plan.input_categorical]
+    audit = audit_segments(frame, labels, protected, k=len(names), clustered=clustered).to_dict()
+    caution = audit_warning(audit, names)
+    if caution is not None:
+        warnings.append(caution)
+        if warn is not None:
+            warn(caution)
+    return audit
 
 
 def _profile_outcomes(

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._utils.text import escape_markdown
 from ..exceptions import DataError
+from ._audit import audit_markdown
 from ._format import (
     displayed,
     fmt_int,
@@ -85,6 +86,7 @@ _OPTIONAL_KEYS: dict[str, Any] = {
     "outcomes": None,
     "levels": None,
     "implausible": [],
+    "audit": None,
 }
 
 
@@ -282,6 +284,7 @@ def _summary_markdown(data: dict[str, Any]) -> str:
                 *[f"- {_md(s, line_start=True)}" for s in seg["strategies"]],
                 "",
             ]
+    lines += audit_markdown(data.get("audit"), segments)
     lines += ["## Quality", ""]
     for metric in data["metrics"]:
         lines.append(f"- {_md(metric['name'])}: {_metric_text(metric)}")
@@ -343,17 +346,6 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _outcome_cell(value: Any, kind: str, cell: dict[str, Any]) -> str:
-    """A figure with its mark, interval and lift: ``55.6% ▲ (52.1%–59.0%, 3.0×)``."""
-    text = fmt_outcome(value, kind)
-    mark = {"above": " ▲", "below": " ▼"}.get(cell.get("direction") or "", "")
-    if cell.get("low") is None or cell.get("high") is None:
-        return text + mark
-    lift = f", {float(cell['lift']):.1f}×" if cell.get("lift") is not None else ""
-    low, high = fmt_outcome(cell["low"], kind), fmt_outcome(cell["high"], kind)
-    return f"{text}{mark} ({low}–{high}{lift})"
-
-
 def _implausible_markdown(data: dict[str, Any]) -> list[str]:
     found = data.get("implausible") or []
     if not found:
@@ -367,6 +359,17 @@ def _implausible_markdown(data: dict[str, Any]) -> list[str]:
         )
     lines += ["", "These values were segmented as they are: check them at the source.", ""]
     return lines
+
+
+def _outcome_cell(value: Any, kind: str, cell: dict[str, Any]) -> str:
+    """A figure with its mark, interval and lift: ``55.6% ▲ (52.1%–59.0%, 3.0×)``."""
+    text = fmt_outcome(value, kind)
+    mark = {"above": " ▲", "below": " ▼"}.get(cell.get("direction") or "", "")
+    if cell.get("low") is None or cell.get("high") is None:
+        return text + mark
+    lift = f", {float(cell['lift']):.1f}×" if cell.get("lift") is not None else ""
+    low, high = fmt_outcome(cell["low"], kind), fmt_outcome(cell["high"], kind)
+    return f"{text}{mark} ({low}–{high}{lift})"
 
 
 def _rule_text(rule: Any) -> str:

@@ -26,6 +26,7 @@ from ...exceptions import DataError, ModelError
 from ...model import SegmentationModel
 from .._shared import REPORT_DATA_VERSION
 from ._common import SegmentedRows
+from .audit import sensitive_audit
 from .choice_of_k import k_selection
 from .context import fit_warnings, playbook_context
 from .evaluation import quality_metrics, silhouette_data
@@ -66,8 +67,9 @@ def build_report_data(
     -------
     dict
         Keys ``version``, ``title``, ``meta``, ``playbook``, ``warnings``,
-        ``overview``, ``columns``, ``implausible``, ``decisions``, ``missing``, ``distributions``,
-        ``correlation``, ``k_selection``, ``segments``, ``outcomes``, ``projection``,
+        ``overview``, ``columns``, ``implausible``, ``decisions``, ``missing``,
+        ``distributions``, ``correlation``, ``k_selection``, ``segments``, ``outcomes``,
+        ``audit``, ``projection``,
         ``profiles``, ``lift``, ``feature_boxes``, ``silhouette`` and ``metrics``; see
         ``docs/report.md`` for their layout.
 
@@ -144,6 +146,7 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         "k_selection": k_selection(model),
         "segments": segment_cards(model, sizes, profiles.top),
         "outcomes": outcomes_by_segment(model, frame.loc[rows.index], labels),
+        "audit": sensitive_audit(model, frame.loc[rows.index], labels),
         "projection": projection(segmented, model.centroid_array, rng),
         "profiles": profiles.rows,
         "lift": profiles.lift,
