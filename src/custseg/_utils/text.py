@@ -175,6 +175,11 @@ def shorten(text: str, limit: int) -> str:
     return head.rstrip(" ,;:·-" + ELLIPSIS) + ELLIPSIS
 
 
+_JOINING_WORDS = frozenset(
+    ["a", "an", "and", "at", "by", "for", "in", "of", "on", "per", "the", "to"]
+)
+
+
 def abbreviate(text: str, limit: int) -> str:
     """``text`` made to fit ``limit`` characters without cutting a word or dropping one.
 
@@ -191,10 +196,11 @@ def abbreviate(text: str, limit: int) -> str:
     Returns
     -------
     str
-        ``text`` unchanged when it fits. Else, longest words first, words of more than
-        five letters are abbreviated to their first four letters and a full stop
-        (``"days since first purchase"`` -> ``"days since first purc."``) until the text
-        fits; else the initials of its words in capitals, words with digits kept
+        ``text`` unchanged when it fits. Else without the words that only join others
+        (``at``, ``of``...); else, longest words first, words of more than five letters
+        are abbreviated to their first four letters and a full stop (``"days since
+        first purchase"`` -> ``"days since first purc."``) until the text fits; else the
+        initials of its words in capitals, words with digits kept
         (``"quarterly behavioural indicator ... 006"`` -> ``"QBI... 006"``); else the
         words that fit, from the first (a single word too long is abbreviated with a
         full stop). The result never contains an ellipsis.
@@ -202,10 +208,13 @@ def abbreviate(text: str, limit: int) -> str:
     words = str(text).split()
     if len(" ".join(words)) <= limit:
         return " ".join(words)
-    short = list(words)
-    for i in sorted(range(len(words)), key=lambda j: (-len(words[j]), j)):
-        if len(words[i]) > 5 and words[i].isalpha():
-            short[i] = words[i][:4] + "."
+    # Words that only join others ("at", "of") go first, then long words lose their end.
+    short = [w for w in words if w.casefold() not in _JOINING_WORDS] or list(words)
+    if len(" ".join(short)) <= limit:
+        return " ".join(short)
+    for i in sorted(range(len(short)), key=lambda j: (-len(short[j]), j)):
+        if len(short[i]) > 5 and short[i].isalpha():
+            short[i] = short[i][:4] + "."
             if len(" ".join(short)) <= limit:
                 return " ".join(short)
     initials = "".join(w[0].upper() for w in words if w.isalpha())

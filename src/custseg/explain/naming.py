@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .._utils.text import abbreviate, columns_matching, shorten_words
+from .._utils.text import abbreviate, columns_matching
 from ..exceptions import ConfigError
 from .choice import choose_playbook
 from .levels import LevelProfiles, level_phrase
@@ -68,9 +68,9 @@ __all__ = ["SegmentNaming", "name_segments"]
 _STRENGTH_CAP = 2.0
 # Features whose |effect size| is below this do not describe a segment.
 _TRAIT_MIN_EFFECT = 0.3
-# Longest label of a feature inside a descriptive name ("High <label>, low <label>"
-# stays within MAX_NAME_LENGTH) and inside a trait phrase or a strategy.
-_NAME_LABEL_LENGTH = 24
+# Longest label of a feature inside a descriptive name, abbreviated beyond it; a name
+# whose phrases do not fit MAX_NAME_LENGTH together keeps fewer of them.
+_NAME_LABEL_LENGTH = 28
 _UNTARGETED_STRATEGY = (
     "Review this segment's profile with the people who know these customers before acting."
 )
@@ -204,7 +204,8 @@ class _Context:
         return feature in self.features
 
     def label(self, feature: str, limit: int) -> str:
-        return shorten_words(self.playbook.label(feature), limit)
+        # Abbreviated, never cut in the middle: "first… answered" hid what differed.
+        return abbreviate(self.playbook.label(feature), limit)
 
     def quoted(self, sid: int, feature: str, stat: str) -> float:
         """What a description quotes: a group reads as its column that sets the segment
@@ -402,7 +403,7 @@ def _level_traits(ctx: _Context, sid: int) -> list[_Candidate]:
             _Candidate(
                 feature,
                 float(row["effect_size"]),
-                f"{level_phrase(shorten_words(label, _TRAIT_LABEL_LENGTH), level)} {figures}",
+                f"{level_phrase(abbreviate(label, _TRAIT_LABEL_LENGTH), level)} {figures}",
                 abbreviate(level_phrase(label, level, in_name=True), _NAME_LEVEL_LENGTH),
                 feature in ctx.descriptors or row["role"] == "descriptor",
             )
