@@ -296,3 +296,19 @@ def test_no_numpy_repr_in_words(telco_model):
     for seg in model.segments:
         for text in [seg.name, seg.description, *seg.traits]:
             assert "np." not in text and not math.isnan(len(text))
+
+
+def test_a_descriptor_names_a_segment_only_when_no_behaviour_trait_sets_it_apart():
+    frame, group = mall_table()
+    columns = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
+    profiles = profile_segments(frame[columns], group)
+    plain = name_segments(profiles)
+    described = name_segments(profiles, descriptors=["Age"])
+    # Age sets the young high spenders apart most: without the role it names them.
+    assert any("age" in n.name.casefold() for n in plain)
+    for n in described:
+        assert "age" not in n.name.casefold().replace("average", ""), n.name
+    # ...and it stays a key trait: who the customers are is worth reading.
+    assert any(t.startswith("age ") for n in described for t in n.traits)
+    only_age = profile_segments(frame[["Age"]], group)
+    assert any("age" in n.name.casefold() for n in name_segments(only_age, descriptors=["Age"]))
