@@ -47,8 +47,8 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Collection
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .._utils.text import abbreviate, columns_matching
 from ..exceptions import ConfigError
+from .advice import SegmentFacts, compose_strategies, is_descriptor, lever_columns
 from .choice import choose_playbook
 from .levels import LevelProfiles, level_phrase
 from .playbook import MAX_NAME_LENGTH, Playbook, PlaybookEntry, Trait
@@ -119,9 +120,15 @@ def name_segments(
     *,
     playbook: Playbook | None = None,
     levels: LevelProfiles | dict[str, Any] | None = None,
+    outcomes: Mapping[str, Any] | None = None,
     descriptors: Collection[str] = (),
 ) -> list[SegmentNaming]:
     """Name every segment, describe it and suggest strategies.
+
+    Strategies follow the playbook's ``[levers]``, ``[outcomes]`` and ``[[guards]]``
+    (:mod:`custseg.explain.advice`): a segment significantly above or below the
+    population on an outcome gets that outcome's strategies first; fallback strategies
+    only change lever columns, never a descriptor.
 
     Parameters
     ----------
@@ -135,9 +142,15 @@ def name_segments(
         Level profiles of the categorical columns
         (:func:`custseg.explain.profile_levels`, or its ``to_dict()``): their decisive
         levels become traits and name words. Default: numeric traits only.
+    outcomes : mapping, optional
+        Output of :func:`custseg.explain.profile_outcomes` with ``details[column]
+        ["family"]`` (churn, response, default, complaint) for the outcomes that have
+        strategies; default: no outcome strategies.
     descriptors : collection of str, default ()
-        Columns that describe who customers are (role ``"descriptor"``): traits may
-        quote them, names only when no behaviour trait sets the segment apart.
+        Columns that describe who a customer is (role ``"descriptor"``; columns named
+        like one, such as age, gender, income or tenure, count too): traits may quote
+        them, names only when no behaviour trait sets the segment apart, and strategies
+        never try to change them.
 
     Returns
     -------
@@ -173,7 +186,40 @@ def name_segments(
             f"levels must be LevelProfiles, got {type(levels).__name__};"
             " pass the output of profile_levels()"
         )
-    return _name(profiles, playbook, levels, frozenset(map(str, descriptors)))
+    if outcomes is not None and not isinstance(outcomes, Mapping):
+        raise ConfigError(
+            f"outcomes should be a mapping, got {type(outcomes).__name__};"
+            " pass the output of profile_outcomes()"
+        )
+    if isinstance(descriptors, str):
+        descriptors = [descriptors]
+    described = frozenset(str(d) for d in descriptors)
+    namings = _name(profiles, playbook, levels, described)
+    return [_advised(n, profiles, playbook, outcomes, described) for n in namings]
+
+
+def _advised(
+    naming: SegmentNaming,
+    profiles: SegmentProfiles,
+    playbook: Playbook,
+    outcomes: Mapping[str, Any] | None,
+    descriptors: frozenset[str],
+) -> SegmentNaming:
+    """The naming with outcome strategies first and what the segment rules out dropped."""
+    sid = naming.segment_id
+    size_row = profiles.sizes[profiles.sizes["segment_id"] == sid].iloc[0]
+    facts = SegmentFacts(
+        segment_id=sid,
+        name=naming.name,
+        size=int(size_row["size"]),
+        share=float(size_row["share"]),
+        descriptors=descriptors,
+        label=playbook.label,
+    )
+    strategies = compose_strategies(
+        naming.strategies, facts, advice=playbook.advice, profiles=profiles, outcomes=outcomes
+    )
+    return replace(naming, strategies=strategies or [_UNTARGETED_STRATEGY])
 
 
 # --------------------------------------------------------------------------- matching
@@ -188,7 +234,7 @@ class _Context:
     groups: dict[str, list[str]]
     features: frozenset[str]
     levels: LevelProfiles | None = None
-    descriptors: frozenset[str] = frozenset()
+    descriptors: frozenset[str] = field(default_factory=frozenset)
 
     def stat(self, sid: int, feature: str, stat: str) -> float:
         """A statistic of a column, or the mean of it over a group's columns (``@g``)."""
@@ -502,19 +548,30 @@ def _short(value: float) -> str:
 def _fallback_strategies(ctx: _Context, sid: int, name: str, traits: list[str]) -> list[str]:
     """The fallback strategies written for this segment's strongest traits.
 
-    ``{high}`` and ``{low}`` are the labels of its most distinguishing features above
-    and below the average; a strategy reading one the segment lacks is left out.
+    ``{high}`` is the label of its most distinguishing lever above the average, ``{low}``
+    of its most distinguishing lever to raise below it (the playbook's ``[levers]``;
+    never a descriptor: a strategy does not try to change a customer's age), ``{who}``
+    its most distinguishing feature when that is a descriptor ("age 52 vs 38 on
+    average", for tailoring the message); a strategy reading one the segment lacks is
+    left out.
     """
     top = _distinct_top(ctx, sid)
+    levers, to_raise = lever_columns(ctx.playbook.advice, ctx.features, ctx.descriptors)
     sides = {
-        "high": next((f for f, row in top if row["effect_size"] > 0), None),
-        "low": next((f for f, row in top if row["effect_size"] < 0), None),
+        "high": next((f for f, row in top if row["effect_size"] > 0 and f in levers), None),
+        "low": next((f for f, row in top if row["effect_size"] < 0 and f in to_raise), None),
     }
     words = {k: ctx.label(f, _TRAIT_LABEL_LENGTH) for k, f in sides.items() if f is not None}
+    if top and (top[0][0] in ctx.descriptors or is_descriptor(top[0][0])):
+        feature, row = top[0]
+        label = ctx.label(feature, _TRAIT_LABEL_LENGTH)
+        words["who"] = (
+            f"{label} {_short(row['mean'])} vs {_short(row['population_mean'])} on average"
+        )
     out = []
     for template in ctx.playbook.fallback_strategies:
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-        if any(f in ("high", "low") and f not in words for f in fields):
+        if any(f in ("high", "low", "who") and f not in words for f in fields):
             continue
         out.append(_render(template, ctx, sid, name, traits, words))
     # A segment without marked traits still gets the advice that needs none.

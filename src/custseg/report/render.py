@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._utils.text import escape_markdown
 from ..exceptions import DataError
+from ._audit import audit_markdown
 from ._format import (
     displayed,
     fmt_int,
@@ -84,6 +85,8 @@ _OPTIONAL_KEYS: dict[str, Any] = {
     "warnings": [],
     "outcomes": None,
     "levels": None,
+    "implausible": [],
+    "audit": None,
 }
 
 
@@ -199,7 +202,7 @@ def shortened_names(data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
         segment profiles (lift heatmap, box plots), in order of first appearance.
     """
     overview = [
-        *(m["column"] for m in data["missing"]),
+        *(m["column"] for m in data["missing"] if m["n_missing"]),
         *(d["column"] for d in data["distributions"]),
         *data["correlation"].get("columns", []),
     ]
@@ -261,6 +264,7 @@ def _summary_markdown(data: dict[str, Any]) -> str:
         lines += [f"Names and suggestions: {_md(playbook['summary'])}", ""]
     lines += _outcomes_markdown(data)
     lines += levels_markdown(data)
+    lines += _implausible_markdown(data)
     lines += ["## Segments", ""]
     for seg in segments:
         lines += [f"### {_md(seg['id'])}. {_md(seg['name'])}", ""]
@@ -280,6 +284,7 @@ def _summary_markdown(data: dict[str, Any]) -> str:
                 *[f"- {_md(s, line_start=True)}" for s in seg["strategies"]],
                 "",
             ]
+    lines += audit_markdown(data.get("audit"), segments)
     lines += ["## Quality", ""]
     for metric in data["metrics"]:
         lines.append(f"- {_md(metric['name'])}: {_metric_text(metric)}")
@@ -317,7 +322,11 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
         "| --- | " + " | ".join("---:" for _ in columns) + " |",
     ]
     for row in outcomes["segments"]:
-        cells = [fmt_outcome(v, c["kind"]) for v, c in zip(row["values"], columns, strict=True)]
+        extra = row.get("cells") or [{} for _ in columns]
+        cells = [
+            _outcome_cell(v, c["kind"], e)
+            for v, c, e in zip(row["values"], columns, extra, strict=True)
+        ]
         label = f"{row['id']}. {_md(names.get(row['id'], ''))}"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     population = [
@@ -326,7 +335,41 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
     lines.append("| all customers | " + " | ".join(population) + " |")
     if any(c["source"] == "training" for c in columns):
         lines += ["", "Columns absent from this table show the figures measured at training."]
+    if any(row.get("cells") for row in outcomes["segments"]):
+        lines += [
+            "",
+            "In brackets the 95% interval and the lift (segment ÷ all customers); ▲ / ▼: "
+            "significantly above / below the rest (two-sided test at 5%, Holm-corrected).",
+        ]
+    sentences = [s["sentence"] for s in outcomes.get("separation") or [] if s]
+    lines += ["", *[f"- {_md(s)}" for s in sentences]] if sentences else []
     return [*lines, ""]
+
+
+def _implausible_markdown(data: dict[str, Any]) -> list[str]:
+    found = data.get("implausible") or []
+    if not found:
+        return []
+    lines = ["## Implausible values", ""]
+    for item in found:
+        examples = ", ".join(f"{_md(e['id'])}: {_md(e['value'])}" for e in item["examples"])
+        lines.append(
+            f"- {_md(item['column'])}: {fmt_int(item['count'])} row(s) with {_md(item['rule'])}"
+            f" (e.g. {examples})"
+        )
+    lines += ["", "These values were segmented as they are: check them at the source.", ""]
+    return lines
+
+
+def _outcome_cell(value: Any, kind: str, cell: dict[str, Any]) -> str:
+    """A figure with its mark, interval and lift: ``55.6% ▲ (52.1%–59.0%, 3.0×)``."""
+    text = fmt_outcome(value, kind)
+    mark = {"above": " ▲", "below": " ▼"}.get(cell.get("direction") or "", "")
+    if cell.get("low") is None or cell.get("high") is None:
+        return text + mark
+    lift = f", {float(cell['lift']):.1f}×" if cell.get("lift") is not None else ""
+    low, high = fmt_outcome(cell["low"], kind), fmt_outcome(cell["high"], kind)
+    return f"{text}{mark} ({low}–{high}{lift})"
 
 
 def _rule_text(rule: Any) -> str:

@@ -261,5 +261,7 @@ def _boxes(series: pd.Series, labels: np.ndarray, feature: str, k: int) -> dict[
     return {
         "feature": feature,
         "log_scale": use_log_scale(everything, skewness(everything)),
+        # A 0/1 column is drawn as the share of each segment with a 1, not as boxes.
+        "binary": bool(everything.size and np.isin(everything, (0.0, 1.0)).all()),
         "boxes": stats,
     }
