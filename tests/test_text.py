@@ -13,9 +13,9 @@ import pyarrow.csv as pa_csv
 import pytest
 from markdown_it import MarkdownIt
 
+from custseg._utils.labels import abbreviate
 from custseg._utils.text import (
     FORMULA_PREFIXES,
-    abbreviate,
     columns_matching,
     count,
     display_name,

@@ -161,14 +161,7 @@ def assemble_model(
     levels = _profile_levels(data, checked, schema, labels)
     choice = choose_playbook(list(data.columns), playbook)
     outcomes = _profile_outcomes(data, schema, labels)
-    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
-    names = name_segments(
-        profiles,
-        playbook=choice.playbook,
-        levels=levels,
-        outcomes=outcomes,
-        descriptors=descriptors,
-    )
+    names = _names(profiles, choice.playbook, levels, outcomes, schema)
     warnings = list(warnings or [])
     for rule in single_column_rules(
         checked.frame, labels, numeric=plan.input_numeric, categorical=plan.input_categorical
@@ -177,20 +170,7 @@ def assemble_model(
         warnings.append(warning)
         if warn is not None:
             warn(warning)
-    segments = [
-        Segment(
-            id=i,
-            size=int(sizes[i]),
-            share=float(sizes[i] / n_rows),
-            name=names[i].name,
-            description=names[i].description,
-            strategies=list(names[i].strategies),
-            traits=list(names[i].traits),
-            rule=rules.for_segment(i),
-            playbook_key=names[i].playbook_key,
-        )
-        for i in range(k)
-    ]
+    segments = _segments(names, rules, sizes, n_rows)
     record = None
     if lineage is not None:
         segments, record = lineage.carry_identities(segments)
@@ -228,6 +208,33 @@ def assemble_model(
         lineage=record,
         warnings=warnings,
     )
+
+
+def _names(
+    profiles: Any, playbook: Any, levels: LevelProfiles, outcomes: Any, schema: TableSchema
+) -> list[Any]:
+    """Names, descriptions, traits and strategies: levels and descriptors included."""
+    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
+    return name_segments(
+        profiles, playbook=playbook, levels=levels, outcomes=outcomes, descriptors=descriptors
+    )
+
+
+def _segments(names: list[Any], rules: Any, sizes: np.ndarray, n_rows: int) -> list[Segment]:
+    return [
+        Segment(
+            id=i,
+            size=int(sizes[i]),
+            share=float(sizes[i] / n_rows),
+            name=names[i].name,
+            description=names[i].description,
+            strategies=list(names[i].strategies),
+            traits=list(names[i].traits),
+            rule=rules.for_segment(i),
+            playbook_key=names[i].playbook_key,
+        )
+        for i in range(len(names))
+    ]
 
 
 def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
