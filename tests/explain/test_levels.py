@@ -201,7 +201,7 @@ def _check_description_agrees_with_traits(namings, profiles, playbook) -> int:
             if feature.startswith("@"):
                 continue  # groups: see the telco test below
             label = playbook.label(feature)
-            pattern = re.escape(label) + r" (\d+(?:\.\d+)?)× average"
+            pattern = re.escape(label) + r" (\d+(?:\.\d+)?)× average(?: \(\d+% below\))?"
             found = [m for t in n.traits if (m := re.fullmatch(pattern, t))]
             if not found:
                 continue

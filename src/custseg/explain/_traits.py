@@ -176,8 +176,11 @@ def _level_traits(ctx: NamingContext, sid: int) -> list[Candidate]:
 def _numeric_trait(ctx: NamingContext, feature: str, row: Any) -> str:
     label = ctx.label(feature, TRAIT_LABEL_LENGTH)
     lift, mean, pop = row["lift"], row["mean"], row["population_mean"]
-    if np.isfinite(lift) and pop > 0 and (lift >= 1.5 or 0 <= lift <= 0.67):
+    if np.isfinite(lift) and pop > 0 and lift >= 1.5:
         return f"{label} {lift_text(lift)}× average"
+    if np.isfinite(lift) and pop > 0 and 0 <= lift <= 0.67:
+        # The figure a description quotes ("0.45×"), and how far below it is.
+        return f"{label} {lift_text(lift)}× average ({1 - lift:.0%} below)"
     return f"{label} {short_number(mean)} vs {short_number(pop)} average"
 
 
