@@ -312,3 +312,13 @@ def test_a_descriptor_names_a_segment_only_when_no_behaviour_trait_sets_it_apart
     assert any(t.startswith("age ") for n in described for t in n.traits)
     only_age = profile_segments(frame[["Age"]], group)
     assert any("age" in n.name.casefold() for n in name_segments(only_age, descriptors=["Age"]))
+
+
+def test_a_table_without_categorical_columns_has_empty_level_profiles():
+    frame, labels = _small()
+    empty = profile_levels(frame, labels, columns=[])
+    again = LevelProfiles.from_dict(empty.to_dict())
+    assert again.table.empty and list(again.table.columns) == list(empty.table.columns)
+    assert again.segment_ids == [0, 1] and again.decisive(0).empty
+    numeric = profile_segments(pd.DataFrame({"x": np.arange(100.0)}), labels)
+    assert len(name_segments(numeric, levels=empty.to_dict())) == 2

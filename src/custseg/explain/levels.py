@@ -196,7 +196,9 @@ class LevelProfiles:
                         )
             for row in rows:
                 row["role"] = roles[row["feature"]]
-        return cls(table=_typed(pd.DataFrame(rows)), roles=roles, segment_ids=ids)
+        return cls(
+            table=_typed(pd.DataFrame(rows, columns=LEVEL_COLUMNS)), roles=roles, segment_ids=ids
+        )
 
     def write_csv(self, path: str | os.PathLike[str]) -> Path:
         """Write :attr:`table` as CSV, atomically (names that look like formulas quoted)."""
