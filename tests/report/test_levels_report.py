@@ -32,3 +32,5 @@ def test_profiles_csv_summary_and_page_show_the_levels(tmp_path):
     assert "Contract: Month-to-month" in summary
     page = files["report.html"].read_text(encoding="utf-8")
     assert 'id="levels"' in page and "Month-to-month" in page
+    # Decisive levels are marked in the table of every level's share.
+    assert 'title="decisive"' in page
