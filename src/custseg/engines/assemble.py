@@ -175,20 +175,7 @@ def assemble_model(
         warnings.append(warning)
         if warn is not None:
             warn(warning)
-    segments = [
-        Segment(
-            id=i,
-            size=int(sizes[i]),
-            share=float(sizes[i] / n_rows),
-            name=names[i].name,
-            description=names[i].description,
-            strategies=list(names[i].strategies),
-            traits=list(names[i].traits),
-            rule=rules.for_segment(i),
-            playbook_key=names[i].playbook_key,
-        )
-        for i in range(k)
-    ]
+    segments = _segments(names, rules, sizes, n_rows)
     record = None
     if lineage is not None:
         segments, record = lineage.carry_identities(segments)
@@ -265,6 +252,23 @@ def _with_stability(
             segment = replace(segment, strategies=[])
         out.append(replace(segment, stability=value, stability_band=band))
     return out
+
+
+def _segments(names: list[Any], rules: Any, sizes: np.ndarray, n_rows: int) -> list[Segment]:
+    return [
+        Segment(
+            id=i,
+            size=int(sizes[i]),
+            share=float(sizes[i] / n_rows),
+            name=names[i].name,
+            description=names[i].description,
+            strategies=list(names[i].strategies),
+            traits=list(names[i].traits),
+            rule=rules.for_segment(i),
+            playbook_key=names[i].playbook_key,
+        )
+        for i in range(len(names))
+    ]
 
 
 def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
