@@ -166,7 +166,7 @@ def test_listed_descriptors_are_profiled_and_unknown_ones_refused() -> None:
     frame, _ = mall_table()
     schema = infer_schema(frame, descriptors=["Annual Income*"])
     info = schema.column("Annual Income (k$)")
-    assert info.role == "descriptor" and info.describes == "listed in descriptors"
+    assert info.role == "descriptor" and info.describes == "listed as a descriptor"
     assert schema.features == ["Spending Score (1-100)"]
     with pytest.raises(SchemaError, match="descriptors: column 'Agee' is not in the table"):
         infer_schema(frame, descriptors=["Agee"])

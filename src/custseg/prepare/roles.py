@@ -441,7 +441,7 @@ def _as_descriptor(
         return info
     found = find_descriptor(f.name, f.series)
     if f.name in listed:
-        kind = found.kind if found is not None else "listed in descriptors"
+        kind = found.kind if found is not None else "listed as a descriptor"
         found = Descriptor(kind, "listed", found.protected if found is not None else None)
     if found is None:
         return info
