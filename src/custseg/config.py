@@ -191,6 +191,11 @@ class FitConfig:
     max_columns : int, default=5000
         Refuse a table with more columns than this (:data:`DEFAULT_MAX_COLUMNS`), from
         the file's header or schema, before its rows are read (``--max-columns``).
+    segment_rows : bool, default=False
+        Segment the rows of a table that looks like transactions (a customer column
+        that repeats, or dates beside order keys and quantities) as they are; by
+        default such a table is refused with the roll-up to run first
+        (:mod:`custseg.prepare.grain`).
     preparation : PrepConfig
         Preparation settings (imputation, skew, scaling, PCA, domain features).
     """
@@ -211,6 +216,7 @@ class FitConfig:
     cluster_descriptors: bool = False
     playbook: str | None = None
     max_columns: int = DEFAULT_MAX_COLUMNS
+    segment_rows: bool = False
     preparation: PrepConfig = field(default_factory=PrepConfig)
 
     def __post_init__(self) -> None:

@@ -38,6 +38,7 @@ from .engines import open_engine, run_fit
 from .engines.assemble import OnWarning
 from .engines.memory import MemoryEngine
 from .exceptions import ConfigError, DataError
+from .explain.audit import audit_summary
 from .model import SegmentationModel, load_model, save_model
 
 __all__ = ["FitOutput", "fit_segments", "fit_to_folder", "metrics_document"]
@@ -300,7 +301,9 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
     describing them, the silhouette's details,
     ``stability_ari``, ``sizes`` and ``k_selection`` (one entry per k tried, with the same
     indices), plus the recommendation, the preparation decisions and the playbook that
-    named the segments with its match on the columns (``playbook``).
+    named the segments with its match on the columns (``playbook``), and the
+    sensitive-attribute audit in short (``audit``: per protected column its Cramér's V
+    and the flagged segments).
     """
     metrics = model.metrics
     selection = model.k_selection.to_dict() if model.k_selection is not None else {}
@@ -328,4 +331,5 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "inertia_gap": metrics.get("inertia_gap"),
         "stability_min": metrics.get("stability_min"),
         "playbook": model.playbook.to_dict(),
+        "audit": audit_summary(model.profiles.get("audit")),
     }

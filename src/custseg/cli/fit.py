@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,9 +11,10 @@ import typer
 from ..sources.datasource import DataSource
 from . import app
 from ._common import info, print_json, rich_progress
-from ._data import MaxColumnsOption, data_source_options, load_input
+from ._data import MaxColumnsOption, customer_rows_hint, data_source_options, load_input
 
 if TYPE_CHECKING:
+    from ..config import FitConfig
     from ..model import SegmentationModel
     from ..pipeline import FitOutput
     from ..prepare.schema import ColumnInfo, TableSchema
@@ -260,13 +262,19 @@ def fit_command(
             " ids and names; new and retired ones are listed.",
         ),
     ] = None,
+    segment_rows: Annotated[
+        bool,
+        typer.Option(
+            "--segment-rows",
+            help="Segment the rows of a table that looks like transactions (a customer column"
+            " that repeats) as they are, instead of stopping with the roll-up to run first.",
+        ),
+    ] = False,
 ) -> None:
     """Fit explained K-means segments: choose k, evaluate, name them and write the model."""
     from ..config import FitConfig, load_config, parse_k_range
     from ..exceptions import ConfigError
     from ..model import load_model
-    from ..pipeline import fit_to_folder
-    from ..sources import describe_source
     from ._lineage import check_previous_is_not_replaced, print_lineage
 
     previous_model = None
@@ -293,6 +301,7 @@ def fit_command(
         pca=int(pca) if pca is not None and float(pca).is_integer() and pca >= 1 else pca,
         domain_features=False if no_domain_features else None,
         max_columns=max_columns,
+        segment_rows=True if segment_rows else None,
     )
     if config.k == 1:
         # One segment is the whole table: nothing to name, compare or act on.
@@ -301,6 +310,30 @@ def fit_command(
             " out to choose k from --k-range"
         )
     chosen = _engine(engine, spark_master, source, config.max_columns)
+    with customer_rows_hint(source, f"custseg fit --out {shlex.quote(str(out))}"):
+        output = _fit(source, out, config, chosen, spark_master, previous_model, not no_report)
+    summary = fit_summary(output)
+    if json_output:
+        print_json(summary)
+    else:
+        print_fit_summary(output.model, summary)
+    # On stderr also with --json: the mapping is what a person checks after a retrain.
+    print_lineage(output.model)
+
+
+def _fit(
+    source: DataSource,
+    out: Path,
+    config: FitConfig,
+    chosen: str,
+    spark_master: str | None,
+    previous_model: SegmentationModel | None,
+    report: bool,
+) -> FitOutput:
+    """Read the data the engine needs and fit to ``out``."""
+    from ..pipeline import fit_to_folder
+    from ..sources import describe_source
+
     data: Any
     if chosen != "memory":
         data = source.input  # read by the engine, chunk by chunk or in Spark
@@ -311,25 +344,18 @@ def fit_command(
         # The model records the query itself, also when --sql @query.sql named a file.
         training = describe_source(source)
     with rich_progress() as progress:
-        output = fit_to_folder(
+        return fit_to_folder(
             data,
             out,
             config=config,
             training=training,
-            report=not no_report,
+            report=report,
             progress=progress,
             engine=chosen,
             spark_master=spark_master,
             previous=previous_model,
             on_warning=print_warning,
         )
-    summary = fit_summary(output)
-    if json_output:
-        print_json(summary)
-    else:
-        print_fit_summary(output.model, summary)
-    # On stderr also with --json: the mapping is what a person checks after a retrain.
-    print_lineage(output.model)
 
 
 def _engine(engine: str, spark_master: str | None, source: DataSource, max_columns: int) -> str:

@@ -387,7 +387,7 @@ def _constant_or_empty(f: ColumnFacts) -> ColumnInfo | None:
     if f.n_unique == 1:
         value = f.series.dropna().iloc[0]
         gaps = f" and {f.n_missing} gaps" if f.n_missing else ""
-        return f.info("ignored", f"constant: every value is {value!r}{gaps}")
+        return f.info("ignored", f"constant: every value is {plain_value(value)!r}{gaps}")
     return None
 
 
