@@ -148,20 +148,22 @@ def assemble_model(
         )
     derived = plan.derive(checked)
     explained = [*plan.input_numeric, *[f.name for f in plan.domain_features if f.kind == "ratio"]]
-    # Numeric descriptors (age, dependents, senior flags) are profiled like behaviour;
-    # text ones are profiled by level.
+    # Rules say how to find a segment's customers from what was segmented on, never
+    # from who they are; numeric descriptors (age, dependents, senior flags) are
+    # profiled beside the behaviour, text ones by level.
+    rules = segment_rules(
+        derived, labels, columns=explained, sample_size=RULE_SAMPLE, random_state=seed
+    )
     for name, values in _numeric_descriptors(data, schema).items():
         derived[name] = values
         explained.append(name)
     clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
     profiles = profile_segments(derived, labels, columns=explained, clustering_features=clustering)
-    rules = segment_rules(
-        derived, labels, columns=explained, sample_size=RULE_SAMPLE, random_state=seed
-    )
     levels = _profile_levels(data, checked, schema, labels)
     choice = choose_playbook(list(data.columns), playbook)
     outcomes = _profile_outcomes(data, schema, labels)
-    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
+    # Clustered on request or not, a descriptor is never a lever.
+    descriptors = schema.all_descriptors
     names = name_segments(
         profiles,
         playbook=choice.playbook,
