@@ -191,3 +191,24 @@ def test_command_line_hints_run_as_printed(run_cli, tmp_path: Path, trap: str) -
             expected = [value]
         _assert_applied(model, setting, expected)
         json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+
+
+def test_every_command_line_option_a_message_names_exists() -> None:
+    """Sources: every ``--option`` quoted in a text is an option of a custseg command."""
+    import typer
+
+    from custseg.cli import app
+
+    group = typer.main.get_command(app)
+    options = {"--help", "--driver-memory"}  # click's own; spark-submit's (Spark advice)
+    for command in [group, *group.commands.values()]:  # type: ignore[attr-defined]
+        for param in command.params:
+            options |= {*param.opts, *param.secondary_opts}
+    named: dict[str, str] = {}
+    for path in Path(__import__("custseg").__file__).parent.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for option in re.findall(r"[\"'][^\"'\n]*?(--[a-z][a-z0-9-]*[a-z0-9])(?![-{\w])", text):
+            named.setdefault(option, path.name)
+    assert "--cluster-descriptors" in named and "--exclude" in named
+    unknown = {option: where for option, where in named.items() if option not in options}
+    assert not unknown, f"messages name options no command has: {unknown}"
