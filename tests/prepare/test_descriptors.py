@@ -37,6 +37,8 @@ from custseg.sources import read_table, sample_path
         ("Country", "region", None),
         ("SeniorCitizen", "senior flag", "age"),
         ("Nationality", "nationality", "nationality"),
+        ("native-country", "nationality", "nationality"),
+        ("country_of_birth", "nationality", "nationality"),
         ("Religion", "religion", "religion"),
         ("Ethnicity", "race/ethnicity", "race/ethnicity"),
         ("Disability", "disability", "disability"),
