@@ -62,6 +62,7 @@ def fit_segments(
     progress: Progress = NO_PROGRESS,
     previous: SegmentationModel | str | os.PathLike[str] | None = None,
     on_warning: OnWarning | None = None,
+    **settings: Any,
 ) -> SegmentationModel:
     """Fit an explained K-means segmentation of a customer table.
 
@@ -104,6 +105,10 @@ def fit_segments(
         Called with each warning (``{"kind": ..., "message": ...}``) as soon as it is
         known: the missing identifier right after the columns are read, before any
         fitting. Every warning is also in ``model.warnings``.
+    **settings
+        Any other field of :class:`FitConfig` or :class:`PrepConfig` (``n_resamples=10``,
+        ``skew="yeo-johnson"``, ``pca=0.9``...), overriding ``config``'s; ``None``
+        leaves a field as it is (see :meth:`FitConfig.with_overrides`).
 
     Returns
     -------
@@ -119,7 +124,8 @@ def fit_segments(
     SchemaError
         If an override names an unknown column or the identifier repeats.
     ConfigError
-        If an option is not valid, or ``features`` and ``include`` are both given.
+        If an option is not valid or not a setting, or ``features`` and ``include`` are
+        both given.
 
     Examples
     --------
@@ -141,6 +147,7 @@ def fit_segments(
         descriptors=descriptors,
         cluster_descriptors=cluster_descriptors,
         playbook=playbook,
+        **settings,
     )
     if len(data) == 0:
         raise DataError("the table has no rows; check the query or the input file")

@@ -31,6 +31,7 @@ from ..explain.naming import SegmentNaming
 from ..explain.outcomes import profile_outcomes
 from ..explain.playbook import Playbook
 from ..explain.profiles import SegmentProfiles
+from ..explain.rules import RuleSet
 from ..model import DistanceProfile, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
 from ..prepare.outcomes import encode_outcome, outcome_family
@@ -151,18 +152,7 @@ def assemble_model(
             f" distinct customers than k after preparation; ask for at most {held}"
             f" segments (--k {held}) or add columns that tell the customers apart"
         )
-    derived = plan.derive(checked)
-    explained = [*plan.input_numeric, *[f.name for f in plan.domain_features if f.kind == "ratio"]]
-    # Numeric descriptors (age, dependents, senior flags) are profiled like behaviour;
-    # text ones are profiled by level.
-    for name, values in _numeric_descriptors(data, schema).items():
-        derived[name] = values
-        explained.append(name)
-    clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
-    profiles = profile_segments(derived, labels, columns=explained, clustering_features=clustering)
-    rules = segment_rules(
-        derived, labels, columns=explained, sample_size=RULE_SAMPLE, random_state=seed
-    )
+    profiles, rules = _profiles_and_rules(data, checked, schema, plan, labels, seed)
     levels = _profile_levels(data, checked, schema, labels)
     choice = choose_playbook(list(data.columns), playbook)
     outcomes = _profile_outcomes(data, schema, labels)
@@ -289,6 +279,31 @@ def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
     }
 
 
+def _profiles_and_rules(
+    data: pd.DataFrame,
+    checked: RowCheck,
+    schema: TableSchema,
+    plan: PreparationPlan,
+    labels: np.ndarray,
+    seed: int,
+) -> tuple[SegmentProfiles, RuleSet]:
+    """Numeric profiles (behaviour, derived ratios, numeric descriptors) and the rules."""
+    derived = plan.derive(checked)
+    explained = [*plan.input_numeric, *[f.name for f in plan.domain_features if f.kind == "ratio"]]
+    # Rules say how to find a segment's customers from what was segmented on, never
+    # from who they are; numeric descriptors (age, dependents, senior flags) are
+    # profiled beside the behaviour, text ones by level.
+    rules = segment_rules(
+        derived, labels, columns=explained, sample_size=RULE_SAMPLE, random_state=seed
+    )
+    for name, values in _numeric_descriptors(data, schema).items():
+        derived[name] = values
+        explained.append(name)
+    clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
+    profiles = profile_segments(derived, labels, columns=explained, clustering_features=clustering)
+    return profiles, rules
+
+
 def _numeric_descriptors(data: pd.DataFrame, schema: TableSchema) -> dict[str, np.ndarray]:
     """Descriptor columns that hold numbers, as float64 (NaN for gaps and non-numbers)."""
     lookup = column_lookup(data.columns)
@@ -334,7 +349,8 @@ def _name_segments(
     schema: TableSchema,
 ) -> list[SegmentNaming]:
     """Names and strategies: outcome strategies first, descriptors never a lever."""
-    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
+    # Clustered on request or not, a descriptor is never a lever.
+    descriptors = schema.all_descriptors
     return name_segments(
         profiles, playbook=playbook, levels=levels, outcomes=outcomes, descriptors=descriptors
     )

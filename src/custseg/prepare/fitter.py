@@ -387,7 +387,7 @@ class _Fitter:
             if skew > thr:
                 self.decisions.append(
                     f"{name}: no transform (skewness {skew:.2f} > {thr:g} but it has negative"
-                    " values; use skew='yeo-johnson')"
+                    " values; use skew='yeo-johnson', --skew yeo-johnson)"
                 )
             elif skew < -thr:
                 self.decisions.append(
