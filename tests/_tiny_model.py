@@ -46,5 +46,6 @@ def tiny_model(k: int = 3, d: int = 4, **fields: Any) -> SegmentationModel:
         "playbook": PLAYBOOK,
         "training": {"rows": len(frame)},
         "drift_reference": reference_statistics(checked.frame, schema, random_state=0),
+        "profiles": {"levels": {"columns": {}, "segments": []}},
     }
     return SegmentationModel(**{**values, **fields})

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .estimator import CustomerSegmenter
     from .exceptions import CustsegError
     from .explain import profile_segments
+    from .features import FeatureResult, build_features
     from .model import Segment, SegmentationModel, load_model, save_model
     from .pipeline import FitOutput, fit_segments, fit_to_folder
     from .prepare import PreparationPlan, infer_schema
@@ -44,6 +45,8 @@ _EXPORTS = {
     "fit_to_folder": "pipeline",
     "FitOutput": "pipeline",
     "profile_segments": "explain",
+    "build_features": "features",
+    "FeatureResult": "features",
     "infer_schema": "prepare",
     "score_customers": "scoring",
     "score_file": "scoring",
@@ -57,6 +60,7 @@ _EXPORTS = {
 __all__ = [
     "CustomerSegmenter",
     "CustsegError",
+    "FeatureResult",
     "FitConfig",
     "FitOutput",
     "PrepConfig",
@@ -64,6 +68,7 @@ __all__ = [
     "Segment",
     "SegmentationModel",
     "__version__",
+    "build_features",
     "choose_n_clusters",
     "export_sql",
     "extract",

@@ -186,6 +186,13 @@ class FitConfig:
         Use exactly these columns as features.
     exclude : tuple of str, default=()
         Columns never used as features.
+    descriptors : tuple of str, default=()
+        Columns that describe who the customer is, beyond those recognised by name,
+        values or the playbook (age, gender, region...: see ``docs/preparation.md``):
+        profiled per segment, not clustered on.
+    cluster_descriptors : bool, default=False
+        Cluster on the descriptor columns too, for demographic segments
+        (``--cluster-descriptors``); by default they are only profiled.
     playbook : str or None, default=None
         Path of a playbook TOML file, or the key of a shipped playbook
         (``"credit_card"``, ``"retail"``, ``"neutral"``); ``None`` chooses the shipped
@@ -193,6 +200,11 @@ class FitConfig:
     max_columns : int, default=5000
         Refuse a table with more columns than this (:data:`DEFAULT_MAX_COLUMNS`), from
         the file's header or schema, before its rows are read (``--max-columns``).
+    segment_rows : bool, default=False
+        Segment the rows of a table that looks like transactions (a customer column
+        that repeats, or dates beside order keys and quantities) as they are; by
+        default such a table is refused with the roll-up to run first
+        (:mod:`custseg.prepare.grain`).
     preparation : PrepConfig
         Preparation settings (imputation, skew, scaling, PCA, domain features).
     """
@@ -209,8 +221,11 @@ class FitConfig:
     id_column: str | None = None
     features: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
+    descriptors: tuple[str, ...] = ()
+    cluster_descriptors: bool = False
     playbook: str | None = None
     max_columns: int = DEFAULT_MAX_COLUMNS
+    segment_rows: bool = False
     preparation: PrepConfig = field(default_factory=PrepConfig)
 
     def __post_init__(self) -> None:
@@ -241,6 +256,13 @@ class FitConfig:
                 f"max_resamples={plain(self.max_resamples)!r} should be an integer >="
                 f" n_resamples={self.n_resamples}"
             )
+        if not isinstance(self.cluster_descriptors, bool):
+            raise ConfigError(
+                f"cluster_descriptors={plain(self.cluster_descriptors)!r} should be true or"
+                " false (--cluster-descriptors)"
+            )
+        for name in ("features", "exclude", "descriptors"):
+            object.__setattr__(self, name, _names_setting(name, getattr(self, name)))
         if self.fit_sample is not None:
             object.__setattr__(
                 self, "fit_sample", check_int(self.fit_sample, "fit_sample", minimum=1)
@@ -383,6 +405,19 @@ def load_config(path: str | os.PathLike[str]) -> FitConfig:
 def _setting(value: Any) -> Any:
     """Lists (as TOML and JSON give them) become the tuples the dataclasses hold."""
     return tuple(value) if isinstance(value, list) else value
+
+
+def _names_setting(option: str, value: object) -> tuple[str, ...] | None:
+    """A list of column names as a tuple; one name (``exclude="notes"``) is a list of one."""
+    if value is None or isinstance(value, tuple):
+        return value
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(value)
+    raise ConfigError(
+        f"{option}={plain(value)!r} should be a list of column names, e.g. {option}=['notes']"
+    )
 
 
 def _choice(option: str, value: object, allowed: tuple[str, ...]) -> None:

@@ -60,6 +60,9 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         Columns (names or glob patterns such as ``"score_*"``) never used.
     playbook : str or None, default=None
         Playbook TOML file for names and strategies; the bundled one when ``None``.
+    cluster_descriptors : bool, default=False
+        Cluster on the columns that say who the customer is (age, gender, region...);
+        by default they are profiled per segment only.
 
     Attributes
     ----------
@@ -87,6 +90,7 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         features: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
         playbook: str | None = None,
+        cluster_descriptors: bool = False,
     ) -> None:
         self.n_clusters = n_clusters
         self.k_range = k_range
@@ -96,6 +100,7 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.features = features
         self.exclude = exclude
         self.playbook = playbook
+        self.cluster_descriptors = cluster_descriptors
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -130,6 +135,7 @@ class CustomerSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             features=None if self.features is None else _names(self.features),
             exclude=() if self.exclude is None else _names(self.exclude),
             playbook=self.playbook,
+            cluster_descriptors=self.cluster_descriptors,
             preparation=self.preparation or PrepConfig(),
         )
         self.model_: SegmentationModel = fit_segments(frame, config=config)

@@ -7,6 +7,8 @@ the command line prints it without a traceback and exits with code 2.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "CustsegError",
     "ConfigError",
@@ -15,6 +17,7 @@ __all__ = [
     "DataError",
     "ModelError",
     "ScoringError",
+    "TransactionsError",
 ]
 
 
@@ -44,3 +47,17 @@ class ModelError(CustsegError):
 
 class ScoringError(CustsegError):
     """New customers cannot be scored with a model."""
+
+
+class TransactionsError(DataError):
+    """A table holds transaction lines where one row per customer is needed.
+
+    ``evidence`` (a :class:`custseg.prepare.grain.RowsEvidence`) says why: the rows,
+    the repeating customer column and its distinct values, or the columns that look
+    like transactions; the command line turns it into the ``custseg features`` command
+    to run.
+    """
+
+    def __init__(self, message: str, *, evidence: Any) -> None:
+        super().__init__(message)
+        self.evidence = evidence

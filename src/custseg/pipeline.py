@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from .engines import open_engine, run_fit
 from .engines.assemble import OnWarning
 from .engines.memory import MemoryEngine
 from .exceptions import ConfigError, DataError
+from .explain.audit import audit_summary
 from .model import SegmentationModel, load_model, save_model
 
 __all__ = ["FitOutput", "fit_segments", "fit_to_folder", "metrics_document"]
@@ -49,6 +50,14 @@ def fit_segments(
     k: int | None = None,
     k_range: tuple[int, int] | None = None,
     random_state: int | None = None,
+    id_column: str | None = None,
+    features: Sequence[str] | None = None,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    descriptors: Sequence[str] | None = None,
+    cluster_descriptors: bool | None = None,
+    keep_redundant: bool | None = None,
+    playbook: str | os.PathLike[str] | None = None,
     config: FitConfig | None = None,
     training: Mapping[str, Any] | None = None,
     progress: Progress = NO_PROGRESS,
@@ -67,6 +76,24 @@ def fit_segments(
         ``(min, max)`` k tried when choosing k; overrides ``config.k_range``.
     random_state : int or None, default=None
         Seed of every random step; overrides ``config.random_state``.
+    id_column : str or None, default=None
+        The customer identifier (``--id-column``); overrides ``config.id_column``.
+    features, include : sequence of str or None, default=None
+        Use exactly these columns as features (``--features``; ``include`` is another
+        name for it): names or glob patterns. A descriptor named here is clustered on.
+    exclude : sequence of str or None, default=None
+        Columns never to use (``--exclude``): names or glob patterns.
+    descriptors : sequence of str or None, default=None
+        More columns that describe who the customer is (``--descriptors``): profiled
+        per segment, not clustered on.
+    cluster_descriptors : bool or None, default=None
+        Cluster on the descriptor columns too (``--cluster-descriptors``): demographic
+        segments. Each of these options overrides the field of ``config`` of its name.
+    keep_redundant : bool or None, default=None
+        Cluster every column, also when several encode one fact (``--keep-redundant``;
+        ``config.preparation.keep_redundant``, see docs/preparation.md).
+    playbook : str, path or None, default=None
+        Playbook file or shipped key (``--playbook``); overrides ``config.playbook``.
     config : FitConfig or None, default=None
         All settings; :class:`FitConfig` defaults when ``None``.
     training : mapping or None, default=None
@@ -95,12 +122,30 @@ def fit_segments(
         If the table has too few rows, no usable feature or unusable values.
     SchemaError
         If an override names an unknown column or the identifier repeats.
+    ConfigError
+        If an option is not valid, or ``features`` and ``include`` are both given.
+
+    Examples
+    --------
+    >>> model = fit_segments(frame, exclude=["Avg_Open_To_Buy"], k=4)  # doctest: +SKIP
+    >>> model = fit_segments(frame, cluster_descriptors=True)  # doctest: +SKIP
     """
     check_frame(data, "data")
+    if features is not None and include is not None:
+        raise ConfigError(
+            "features= and include= name the same setting; pass the columns to one of them"
+        )
     cfg = (config or FitConfig()).with_overrides(
         k=k,
         k_range=tuple(k_range) if k_range is not None else None,
         random_state=random_state,
+        id_column=id_column,
+        features=features if features is not None else include,
+        exclude=exclude,
+        descriptors=descriptors,
+        cluster_descriptors=cluster_descriptors,
+        keep_redundant=keep_redundant,
+        playbook=playbook,
     )
     if len(data) == 0:
         raise DataError("the table has no rows; check the query or the input file")
@@ -254,7 +299,9 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
     describing them, the silhouette's details,
     ``stability_ari``, ``sizes`` and ``k_selection`` (one entry per k tried, with the same
     indices), plus the recommendation, the preparation decisions and the playbook that
-    named the segments with its match on the columns (``playbook``).
+    named the segments with its match on the columns (``playbook``), and the
+    sensitive-attribute audit in short (``audit``: per protected column its Cramér's V
+    and the flagged segments).
     """
     metrics = model.metrics
     selection = model.k_selection.to_dict() if model.k_selection is not None else {}
@@ -282,4 +329,5 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "inertia_gap": metrics.get("inertia_gap"),
         "stability_min": metrics.get("stability_min"),
         "playbook": model.playbook.to_dict(),
+        "audit": audit_summary(model.profiles.get("audit")),
     }

@@ -125,8 +125,10 @@ def test_names_from_130_character_columns_are_short_distinct_words():
         assert "_" not in n.name
         for trait in n.traits:
             assert len(trait) <= 60, trait
-    # The shortened labels keep the last word, where these names differ.
-    assert any(re.search(r"… 0\d\d", name) for name in names)
+    # The abbreviated labels keep the number where these names differ, and no word is
+    # cut or dropped in the middle of a name.
+    assert all(re.search(r"\b0\d\d\b", name) for name in names)
+    assert not any("…" in name for name in names)
 
 
 def test_a_given_playbook_wins_over_the_columns(tmp_path):
@@ -159,14 +161,19 @@ traits = [{ feature = "@spend", stat = "lift", op = ">=", value = 1.5 }]
 """
 
 
-def test_a_group_trait_reads_the_mean_over_the_group_columns():
+def test_a_group_trait_matches_on_the_group_mean_and_quotes_its_leading_column():
     frame, group = retail_table()
     profiles = profile_segments(frame.iloc[:, 1:], group)
     namings = name_segments(profiles, playbook=parse_playbook(MINE))
     spend = [c for c in frame.columns if c.startswith("Mnt")]
-    lift = float(np.mean([profiles.value(AFFLUENT, c, "lift") for c in spend]))
+    lifts = {c: profiles.value(AFFLUENT, c, "lift") for c in spend}
     assert namings[AFFLUENT].name == "Big baskets"
-    assert namings[AFFLUENT].description == f"Spend {lift:.1f}× the average."
+    # The description quotes the spend column that sets the segment apart most: the
+    # figure a key trait quotes too, not the mean over the group (a third figure).
+    effects = {c: abs(profiles.value(AFFLUENT, c, "effect_size")) for c in spend}
+    lead = max(spend, key=lambda c: effects[c])
+    assert namings[AFFLUENT].description == f"Spend {lifts[lead]:.1f}× the average."
+    assert float(np.mean(list(lifts.values()))) != pytest.approx(lifts[lead], abs=0.05)
     assert [n.playbook_key for n in namings].count("big") == 1
 
 

@@ -162,6 +162,19 @@ def test_keep_redundant_clusters_every_column_and_still_says_so(telco) -> None:
     assert config.preparation.keep_redundant is True
 
 
+def test_the_printed_python_hints_run_as_printed(telco) -> None:
+    frame = telco[0].head(600)
+    model = fit_segments(frame, k=3, random_state=0)
+    hints = {w["kind"]: w["message"] for w in model.warnings}
+    assert hints["redundancy"].endswith("keep every column with keep_redundant=True")
+    kept = fit_segments(frame, k=3, random_state=0, keep_redundant=True)
+    assert "OnlineSecurity=No internet service" in kept.feature_names
+    leak = next(w for w in model.warnings if w["kind"] == "leakage")
+    advice = leak["message"].rsplit(" with ", 1)[1]  # exclude=[...]
+    refit = eval(f"fit_segments(frame, k=3, random_state=0, {advice})")  # as printed
+    assert not set(leak["exclude"]) & set(refit.preparation.input_columns)
+
+
 # ---------------------------------------------------------------------- numeric groups
 
 
@@ -263,21 +276,22 @@ def test_a_group_round_trips() -> None:
 
 def test_a_copied_column_is_one_group_kept_as_the_first(telco) -> None:
     frame = telco[0].head(800).copy()
-    frame["Partner_copy"] = frame["Partner"]
-    frame["Alone"] = frame["Partner"].map({"Yes": "No", "No": "Yes"})
+    frame["Billing_copy"] = frame["PaperlessBilling"]
+    frame["OnPaper"] = frame["PaperlessBilling"].map({"Yes": "No", "No": "Yes"})
     plan = _plan(frame)
-    (group,) = [g for g in plan.redundancy if "Partner" in g.columns]
-    assert group.columns == ["Partner", "Alone", "Partner_copy"]
+    (group,) = [g for g in plan.redundancy if "PaperlessBilling" in g.columns]
+    assert group.columns == ["PaperlessBilling", "Billing_copy", "OnPaper"]
     assert group.message().endswith(
-        "clustered once as Partner; Alone, Partner_copy profiled, not clustered"
+        "clustered once as PaperlessBilling; Billing_copy, OnPaper profiled, not clustered"
     )
-    assert [c.column for c in plan.categorical_steps if "Partner" in c.column] == ["Partner"]
-    assert "Alone" not in [c.column for c in plan.categorical_steps]
-    assert "Alone" in plan.input_categorical  # profiled, and read at scoring
-    decisions = [d for d in plan.decisions if d.startswith(("Alone:", "Partner_copy:"))]
+    stepped = [c.column for c in plan.categorical_steps]
+    assert "PaperlessBilling" in stepped
+    assert "OnPaper" not in stepped and "Billing_copy" not in stepped
+    assert "OnPaper" in plan.input_categorical  # profiled, and read at scoring
+    decisions = [d for d in plan.decisions if d.startswith(("OnPaper:", "Billing_copy:"))]
     assert [d.split(" (")[0] for d in decisions if "clustered" in d] == [
-        "Alone: profiled, not clustered",
-        "Partner_copy: profiled, not clustered",
+        "Billing_copy: profiled, not clustered",
+        "OnPaper: profiled, not clustered",
     ]
 
 

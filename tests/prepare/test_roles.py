@@ -93,9 +93,10 @@ def test_other_table_from_a_bom_csv_gets_every_role(tmp_path: Path) -> None:
     roles = {c.name: c.role for c in schema.columns}
     assert roles == {
         "customer_id": "id",
-        "age": "numeric",
+        # Who the customer is: profiled per segment, not clustered on.
+        "age": "descriptor",
         "annual_income": "numeric",
-        "region": "categorical",
+        "region": "descriptor",
         "is_premium": "categorical",
         "opened_on": "datetime",
         "notes": "ignored",
@@ -110,10 +111,9 @@ def test_other_table_from_a_bom_csv_gets_every_role(tmp_path: Path) -> None:
     assert "missing" in schema.column("fax_number").reason
     assert "max_categories=30" in schema.column("notes").reason
     assert "2015-01-01" in schema.column("opened_on").reason
+    assert schema.descriptors == ["age", "region"]
     assert schema.features == [
-        "age",
         "annual_income",
-        "region",
         "is_premium",
         "tenure_months",
         "n_transactions",
@@ -234,10 +234,10 @@ def test_unique_code_like_values_make_an_identifier_without_an_id_name() -> None
 
 def test_max_categories_separates_categories_from_free_text() -> None:
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"city": rng.choice([f"city{i}" for i in range(40)], 500)})
+    frame = pd.DataFrame({"product": rng.choice([f"product{i}" for i in range(40)], 500)})
     frame["v"] = rng.random(500)
-    assert infer_schema(frame).column("city").role == "ignored"
-    assert infer_schema(frame, max_categories=40).column("city").role == "categorical"
+    assert infer_schema(frame).column("product").role == "ignored"
+    assert infer_schema(frame, max_categories=40).column("product").role == "categorical"
     with pytest.raises(ConfigError, match="max_categories=1 should be an integer >= 2"):
         infer_schema(frame, max_categories=1)
 

@@ -40,6 +40,7 @@ __all__ = [
     "neutralise_formulas_arrow",
     "plain",
     "readable_name",
+    "abbreviate",
     "shorten",
     "shorten_middle",
     "shorten_words",
@@ -51,6 +52,10 @@ ELLIPSIS = "…"
 # Boundaries inside a column name: separators, then lower->Upper, Upper->Upper+lower
 # ("CLVScore" -> "CLV Score") and letter<->digit ("Cmp1" -> "Cmp 1").
 _SEPARATORS = re.compile(r"[\s_\-\.:/]+")
+# In a name written with spaces ("Spending Score (1-100)", "Month-to-month") a hyphen is
+# part of the words; so is one between digits ("Score_(1-100)").
+_SEPARATORS_KEEPING_HYPHENS = re.compile(r"[\s_\.:/]+|(?<!\d)-+|-+(?!\d)")
+_SPACED_SEPARATORS = re.compile(r"[\s_\.:/]+")
 _CAMEL = re.compile(
     r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])"
 )
@@ -123,12 +128,16 @@ def readable_name(name: str) -> str:
     str
         The words of the name separated by single spaces, e.g. ``"NumStorePurchases"``
         -> ``"num store purchases"``, ``"MntWines"`` -> ``"mnt wines"``,
-        ``"AcceptedCmp1"`` -> ``"accepted cmp 1"``. A name without letters or digits
+        ``"AcceptedCmp1"`` -> ``"accepted cmp 1"``. Parentheses are kept, and so are
+        hyphens in a name written with spaces or between digits (``"Spending Score
+        (1-100)"`` -> ``"spending score (1-100)"``); elsewhere a hyphen separates words
+        (``"Year-Birth"`` -> ``"year birth"``). A name without letters or digits
         is returned stripped. Bidirectional and control characters are removed first
         (:func:`display_name`): segment names and traits are built from these words.
     """
     text = display_name(name).strip()
-    words = [w for part in _SEPARATORS.split(text) for w in _CAMEL.split(part) if w]
+    separators = _SPACED_SEPARATORS if " " in text else _SEPARATORS_KEEPING_HYPHENS
+    words = [w for part in separators.split(text) for w in _CAMEL.split(part) if w]
     if not words:
         return text
     all_caps = text.upper() == text
@@ -164,6 +173,53 @@ def shorten(text: str, limit: int) -> str:
     space = cut.rfind(" ")
     head = cut[:space] if space > 0 else text[:room]
     return head.rstrip(" ,;:·-" + ELLIPSIS) + ELLIPSIS
+
+
+def abbreviate(text: str, limit: int) -> str:
+    """``text`` made to fit ``limit`` characters without cutting a word or dropping one.
+
+    Labels shortened with an ellipsis in their middle become ambiguous ("days since…
+    purchase" for both the first and the last purchase); segment names use this instead.
+
+    Parameters
+    ----------
+    text : str
+        Words separated by spaces.
+    limit : int
+        Largest length of the result (at least 4).
+
+    Returns
+    -------
+    str
+        ``text`` unchanged when it fits. Else, longest words first, words of more than
+        five letters are abbreviated to their first four letters and a full stop
+        (``"days since first purchase"`` -> ``"days since first purc."``) until the text
+        fits; else the initials of its words in capitals, words with digits kept
+        (``"quarterly behavioural indicator ... 006"`` -> ``"QBI... 006"``); else the
+        words that fit, from the first (a single word too long is abbreviated with a
+        full stop). The result never contains an ellipsis.
+    """
+    words = str(text).split()
+    if len(" ".join(words)) <= limit:
+        return " ".join(words)
+    short = list(words)
+    for i in sorted(range(len(words)), key=lambda j: (-len(words[j]), j)):
+        if len(words[i]) > 5 and words[i].isalpha():
+            short[i] = words[i][:4] + "."
+            if len(" ".join(short)) <= limit:
+                return " ".join(short)
+    initials = "".join(w[0].upper() for w in words if w.isalpha())
+    kept = [initials] if initials else []
+    kept += [w for w in words if not w.isalpha()]
+    candidate = " ".join(kept)
+    if len(candidate) <= limit:
+        return candidate
+    out: list[str] = []
+    for word in short:
+        if len(" ".join([*out, word])) > limit:
+            break
+        out.append(word)
+    return " ".join(out) if out else short[0][: max(1, limit - 1)] + "."
 
 
 def shorten_words(text: str, limit: int) -> str:

@@ -73,6 +73,7 @@ def _register() -> None:
 
     for name in (
         "extract",
+        "features",
         "fit",
         "demo",
         "report",

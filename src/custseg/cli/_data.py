@@ -18,9 +18,11 @@ is read.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .._utils.progress import Progress
+    from ..prepare.grain import RowsEvidence
     from ..sources import Extract
 
 __all__ = [
@@ -229,3 +232,54 @@ def save_extract(
         query_file=query_file,
         progress=progress,
     )
+
+
+@contextlib.contextmanager
+def customer_rows_hint(source: DataSource, then: str) -> Iterator[None]:
+    """Turn a refusal of transaction lines into the commands that roll them up first.
+
+    Parameters
+    ----------
+    source : DataSource
+        The data the command read.
+    then : str
+        What to run on the rolled-up customers, e.g. ``"fit on"`` or ``"score"``.
+    """
+    from ..exceptions import TransactionsError
+
+    try:
+        yield
+    except TransactionsError as exc:
+        evidence: RowsEvidence = exc.evidence
+        customers = _rolled_up_name(source)
+        command = ["custseg", "features", *_source_args(source)]
+        if evidence.customer_column is not None:
+            command += ["--customer", evidence.customer_column]
+        command += ["--out", customers]
+        raise TransactionsError(
+            f"{source.describe()} has {evidence.describe()}: it holds transactions, not"
+            f" customers; roll them up to one row per customer first: {shlex.join(command)},"
+            f" then {then} --input {shlex.quote(customers)} (or add --segment-rows to"
+            " segment the rows themselves)",
+            evidence=evidence,
+        ) from exc
+
+
+def _source_args(source: DataSource) -> list[str]:
+    if source.input is not None:
+        return ["--input", str(source.input)]
+    from .._utils.masking import mask_url
+
+    args = ["--sql", str(source.sql)]
+    if source.warehouse is not None:
+        # The password stays out of the message: the user types it again.
+        args += ["--warehouse", mask_url(source.warehouse)]
+    return args
+
+
+def _rolled_up_name(source: DataSource) -> str:
+    """``sales-customers.parquet`` beside ``sales.csv``; ``customers.parquet`` for a query."""
+    if source.input is None:
+        return "customers.parquet"
+    path = Path(source.input)
+    return str(path.with_name(f"{path.stem}-customers.parquet"))

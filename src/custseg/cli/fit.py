@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,9 +11,10 @@ import typer
 from ..sources.datasource import DataSource
 from . import app
 from ._common import info, print_json, rich_progress
-from ._data import MaxColumnsOption, data_source_options, load_input
+from ._data import MaxColumnsOption, customer_rows_hint, data_source_options, load_input
 
 if TYPE_CHECKING:
+    from ..config import FitConfig
     from ..model import SegmentationModel
     from ..pipeline import FitOutput
     from ..prepare.schema import ColumnInfo, TableSchema
@@ -136,8 +138,14 @@ def _roles_line(schema: TableSchema) -> str:
         if by_role.get(role):
             parts.append(f"{len(by_role.pop(role))} {role}")
     ignored = by_role.pop("ignored", [])
+    described = by_role.pop("descriptor", [])
     for role, columns in by_role.items():
         parts.append(f"{role}: " + ", ".join(c.name for c in columns))
+    if described:
+        parts.append(
+            "descriptors (who the customer is: profiled, not clustered on;"
+            " --cluster-descriptors to cluster on them): " + ", ".join(c.name for c in described)
+        )
     if ignored:
         parts.append("ignored: " + ", ".join(f"{c.name} ({c.reason})" for c in ignored))
     return " · ".join(parts) + " (details: metrics.json 'columns')"
@@ -182,6 +190,22 @@ def fit_command(
     exclude: Annotated[
         str | None, typer.Option("--exclude", help="Comma-separated columns to leave out.")
     ] = None,
+    descriptors: Annotated[
+        str | None,
+        typer.Option(
+            "--descriptors",
+            help="Comma-separated columns that describe who the customer is (beyond age,"
+            " gender, region... recognised by name): profiled per segment, not clustered on.",
+        ),
+    ] = None,
+    cluster_descriptors: Annotated[
+        bool,
+        typer.Option(
+            "--cluster-descriptors",
+            help="Cluster on descriptor columns too (age, gender, income band, region...):"
+            " demographic segments. By default they are profiled per segment only.",
+        ),
+    ] = False,
     playbook: Annotated[
         str | None,
         typer.Option(
@@ -246,13 +270,19 @@ def fit_command(
             " ids and names; new and retired ones are listed.",
         ),
     ] = None,
+    segment_rows: Annotated[
+        bool,
+        typer.Option(
+            "--segment-rows",
+            help="Segment the rows of a table that looks like transactions (a customer column"
+            " that repeats) as they are, instead of stopping with the roll-up to run first.",
+        ),
+    ] = False,
 ) -> None:
     """Fit explained K-means segments: choose k, evaluate, name them and write the model."""
     from ..config import FitConfig, load_config, parse_k_range
     from ..exceptions import ConfigError
     from ..model import load_model
-    from ..pipeline import fit_to_folder
-    from ..sources import describe_source
     from ._lineage import check_previous_is_not_replaced, print_lineage
 
     previous_model = None
@@ -268,6 +298,8 @@ def fit_command(
         id_column=id_column,
         features=_split(features),
         exclude=(_split(exclude) or ()) if exclude is not None else None,
+        descriptors=_split(descriptors),
+        cluster_descriptors=True if cluster_descriptors else None,
         playbook=playbook,
         skew=skew,
         scaling=scaling,
@@ -278,6 +310,7 @@ def fit_command(
         domain_features=False if no_domain_features else None,
         keep_redundant=True if keep_redundant else None,
         max_columns=max_columns,
+        segment_rows=True if segment_rows else None,
     )
     if config.k == 1:
         # One segment is the whole table: nothing to name, compare or act on.
@@ -286,6 +319,30 @@ def fit_command(
             " out to choose k from --k-range"
         )
     chosen = _engine(engine, spark_master, source, config.max_columns)
+    with customer_rows_hint(source, f"custseg fit --out {shlex.quote(str(out))}"):
+        output = _fit(source, out, config, chosen, spark_master, previous_model, not no_report)
+    summary = fit_summary(output)
+    if json_output:
+        print_json(summary)
+    else:
+        print_fit_summary(output.model, summary)
+    # On stderr also with --json: the mapping is what a person checks after a retrain.
+    print_lineage(output.model)
+
+
+def _fit(
+    source: DataSource,
+    out: Path,
+    config: FitConfig,
+    chosen: str,
+    spark_master: str | None,
+    previous_model: SegmentationModel | None,
+    report: bool,
+) -> FitOutput:
+    """Read the data the engine needs and fit to ``out``."""
+    from ..pipeline import fit_to_folder
+    from ..sources import describe_source
+
     data: Any
     if chosen != "memory":
         data = source.input  # read by the engine, chunk by chunk or in Spark
@@ -296,25 +353,18 @@ def fit_command(
         # The model records the query itself, also when --sql @query.sql named a file.
         training = describe_source(source)
     with rich_progress() as progress:
-        output = fit_to_folder(
+        return fit_to_folder(
             data,
             out,
             config=config,
             training=training,
-            report=not no_report,
+            report=report,
             progress=progress,
             engine=chosen,
             spark_master=spark_master,
             previous=previous_model,
             on_warning=print_warning,
         )
-    summary = fit_summary(output)
-    if json_output:
-        print_json(summary)
-    else:
-        print_fit_summary(output.model, summary)
-    # On stderr also with --json: the mapping is what a person checks after a retrain.
-    print_lineage(output.model)
 
 
 def _engine(engine: str, spark_master: str | None, source: DataSource, max_columns: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,13 @@ import typer
 from ..sources.datasource import DataSource
 from . import app
 from ._common import info, print_json, rich_progress
-from ._data import MaxColumnsOption, column_limit, data_source_options, load_input
+from ._data import (
+    MaxColumnsOption,
+    column_limit,
+    customer_rows_hint,
+    data_source_options,
+    load_input,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,6 +90,12 @@ def score(
         help="With --engine spark: local[2], spark://host:7077, yarn...",
         show_default=False,
     ),
+    segment_rows: bool = typer.Option(
+        False,
+        "--segment-rows",
+        help="Score an input whose identifier repeats (transaction lines) row by row instead"
+        " of stopping with the roll-up to run first.",
+    ),
 ) -> None:
     """Score customers from a file or a query; files are streamed in chunks."""
     from .._utils.memory import tune_for_streaming
@@ -121,7 +134,8 @@ def score(
             scorer, engine, spark_master, source.input, out, rejects, keep_columns, codes, as_json
         )
         return
-    with rich_progress() as progress:
+    then = f"custseg score --model {shlex.quote(str(model))} --out {shlex.quote(str(out))}"
+    with rich_progress() as progress, customer_rows_hint(source, then):
         # Query results arrive whole from the warehouse; they are then scored and
         # written in chunks like a file.
         rows: Path | pd.DataFrame = (
@@ -139,6 +153,7 @@ def score(
             reject=codes,
             progress=progress,
             max_columns=column_limit(max_columns),
+            segment_rows=segment_rows,
         )
     if rejects is not None:
         from ._outputs import remove_stale_rejects

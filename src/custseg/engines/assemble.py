@@ -22,13 +22,15 @@ from ..cluster.typicality import distance_profile
 from ..config import FitConfig
 from ..exceptions import DataError
 from ..explain import choose_playbook, name_segments, profile_segments, segment_rules
+from ..explain.audit import audit_segments, audit_warning
 from ..explain.leakage import OneColumnRule, single_column_rules
+from ..explain.levels import LevelProfiles, level_roles, profile_levels
 from ..explain.outcomes import profile_outcomes
 from ..model import DistanceProfile, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
-from ..prepare.outcomes import encode_outcome
+from ..prepare.outcomes import encode_outcome, outcome_family
 from ..prepare.redundancy import RedundancyGroup
-from ..prepare.schema import column_lookup
+from ..prepare.schema import column_lookup, text_values, value_kind
 from .lineage import Lineage
 
 __all__ = [
@@ -147,14 +149,27 @@ def assemble_model(
         )
     derived = plan.derive(checked)
     explained = [*plan.input_numeric, *[f.name for f in plan.domain_features if f.kind == "ratio"]]
+    # Numeric descriptors (age, dependents, senior flags) are profiled like behaviour;
+    # text ones are profiled by level.
+    for name, values in _numeric_descriptors(data, schema).items():
+        derived[name] = values
+        explained.append(name)
     clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
     profiles = profile_segments(derived, labels, columns=explained, clustering_features=clustering)
     rules = segment_rules(
         derived, labels, columns=explained, sample_size=RULE_SAMPLE, random_state=seed
     )
+    levels = _profile_levels(data, checked, schema, labels)
     choice = choose_playbook(list(data.columns), playbook)
-    names = name_segments(profiles, playbook=choice.playbook)
     outcomes = _profile_outcomes(data, schema, labels)
+    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
+    names = name_segments(
+        profiles,
+        playbook=choice.playbook,
+        levels=levels,
+        outcomes=outcomes,
+        descriptors=descriptors,
+    )
     warnings = list(warnings or [])
     for warning in _fit_warnings(plan, checked, labels, [n.name for n in names]):
         warnings.append(warning)
@@ -177,6 +192,7 @@ def assemble_model(
     record = None
     if lineage is not None:
         segments, record = lineage.carry_identities(segments)
+    audit = _sensitive_audit(data, schema, plan, labels, [s.name for s in segments], warnings, warn)
     # The distances scoring will compare with: to the nearest centroid (what scoring
     # assigns), which after Lloyd's last step is the row's own one.
     nearest = assign_checked(
@@ -197,7 +213,13 @@ def assemble_model(
         playbook=PlaybookRecord(**choice.to_dict()),
         metrics=metrics,
         k_selection=selection,
-        profiles={**profiles.to_dict(), "rules": rules.to_dict(), "outcomes": outcomes},
+        profiles={
+            **profiles.to_dict(),
+            "rules": rules.to_dict(),
+            "outcomes": outcomes,
+            "levels": levels.to_dict(),
+            "audit": audit,
+        },
         drift_reference=reference,
         training=training,
         settings={**cfg.to_dict(), "k": k},
@@ -279,6 +301,72 @@ def _group_words(columns: list[str], group: RedundancyGroup | None) -> str:
     return f"{lead} and {many} {how} ({', '.join(others)})"
 
 
+def _numeric_descriptors(data: pd.DataFrame, schema: TableSchema) -> dict[str, np.ndarray]:
+    """Descriptor columns that hold numbers, as float64 (NaN for gaps and non-numbers)."""
+    lookup = column_lookup(data.columns)
+    out: dict[str, np.ndarray] = {}
+    for name in schema.descriptors:
+        text = (
+            text_values(data[lookup[name]])
+            if value_kind(data[lookup[name]]) in ("text", "other")
+            else data[lookup[name]]
+        )
+        numbers = pd.to_numeric(text, errors="coerce")
+        if pd.api.types.is_bool_dtype(numbers.dtype):
+            numbers = numbers.astype("float64")
+        present = text.notna().sum()
+        if not present or numbers.notna().sum() < 0.9 * present:
+            continue
+        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        out[name] = np.where(np.isfinite(values), values, np.nan)
+    return out
+
+
+def _profile_levels(
+    data: pd.DataFrame, checked: RowCheck, schema: TableSchema, labels: np.ndarray
+) -> LevelProfiles:
+    """Level shares of the categorical, descriptor and text outcome columns."""
+    lookup = column_lookup(data.columns)
+    columns: dict[str, np.ndarray] = {}
+    for info in schema.columns:
+        if info.role == "categorical":
+            columns[info.name] = checked.frame[info.name].to_numpy()
+        elif info.role in ("descriptor", "outcome") and info.name in lookup:
+            columns[info.name] = data[lookup[info.name]].to_numpy()
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(labels)))
+    roles = level_roles([(c.name, c.role) for c in schema.columns], frame)
+    return profile_levels(frame, labels, columns=roles)
+
+
+def _sensitive_audit(
+    data: pd.DataFrame,
+    schema: TableSchema,
+    plan: PreparationPlan,
+    labels: np.ndarray,
+    names: list[str],
+    warnings: list[dict[str, Any]],
+    warn: OnWarning | None,
+) -> dict[str, Any]:
+    """The audit of the protected columns, read raw (descriptors are not in the matrix).
+
+    A segment departing strongly from the population on one adds a warning.
+    """
+    lookup = column_lookup(data.columns)
+    protected = schema.protected
+    frame = pd.DataFrame(
+        {name: data[lookup[name]].reset_index(drop=True) for name in protected},
+        index=pd.RangeIndex(len(data)),
+    )
+    clustered = [*plan.input_numeric, *plan.input_categorical]
+    audit = audit_segments(frame, labels, protected, k=len(names), clustered=clustered).to_dict()
+    caution = audit_warning(audit, names)
+    if caution is not None:
+        warnings.append(caution)
+        if warn is not None:
+            warn(caution)
+    return audit
+
+
 def _profile_outcomes(
     data: pd.DataFrame, schema: TableSchema, labels: np.ndarray
 ) -> dict[str, Any]:
@@ -291,7 +379,11 @@ def _profile_outcomes(
         if values is None:
             continue
         columns[name] = values
-        kind = schema.column(name).reason.split(";")[0]
-        details[name] = {"kind": kind, **({"positive": positive} if positive else {})}
+        reason = schema.column(name).reason
+        details[name] = {
+            "kind": reason.split(";")[0],
+            "family": outcome_family(reason),
+            **({"positive": positive} if positive else {}),
+        }
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(labels)))
     return profile_outcomes(frame, labels, columns=list(columns), details=details)

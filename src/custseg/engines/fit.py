@@ -77,6 +77,13 @@ def run_fit(
 
     def seen(schema: TableSchema) -> None:
         if not schema.features:
+            if schema.descriptors:
+                # Only who the customers are: demographic segments are the user's call.
+                raise DataError(
+                    f"the table has no behaviour column, only descriptors"
+                    f" ({', '.join(schema.descriptors[:5])}); cluster on them with"
+                    " cluster_descriptors=True (--cluster-descriptors) or add behavioural columns"
+                )
             ignored = "; ".join(f"{c.name}: {c.reason}" for c in schema.columns[:5])
             raise DataError(
                 f"the table has no usable feature column ({ignored}); name the behaviour"

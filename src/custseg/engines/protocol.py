@@ -31,13 +31,17 @@ import numpy as np
 import pandas as pd
 
 from .._utils.progress import Progress
+from .._utils.text import columns_matching
 from ..cluster import fit_kmeans
 from ..cluster.indices import Measured
 from ..cluster.kmeans import KMeansFit
 from ..cluster.selection import KSelection
 from ..cluster.summaries import SegmentSummary, evaluation_from_summary
 from ..config import FitConfig
+from ..explain import choose_playbook
 from ..prepare import PreparationPlan, RowCheck, TableSchema, infer_schema
+from ..prepare.grain import CountDistinct, check_customer_rows
+from ..prepare.schema import clean_column_name
 from .assemble import FIT_SAMPLE
 
 __all__ = [
@@ -205,11 +209,33 @@ def fit_on_sample(k: int, scan: Scan, run: FitRun) -> KMeansFit:
         )
 
 
-def infer_fit_schema(frame: pd.DataFrame, cfg: FitConfig) -> TableSchema:
-    """The column roles of a fit's rows, with the settings' overrides."""
+def infer_fit_schema(
+    frame: pd.DataFrame,
+    cfg: FitConfig,
+    *,
+    what: str = "the table",
+    count_distinct: CountDistinct | None = None,
+) -> TableSchema:
+    """The column roles of a fit's rows, with the settings' overrides.
+
+    Transaction lines are refused first (unless ``cfg.segment_rows``): ``what`` names
+    the rows in the message, ``count_distinct`` counts a customer column over the whole
+    table when ``frame`` is a sample (:func:`custseg.prepare.grain.check_customer_rows`).
+    Descriptors are those recognised (:mod:`custseg.prepare.descriptors`), those of
+    ``cfg.descriptors`` and the columns matching the playbook's ``descriptors`` group.
+    """
+    if not cfg.segment_rows:
+        check_customer_rows(
+            frame, id_column=cfg.id_column, count_distinct=count_distinct, what=what
+        )
+    names = [clean_column_name(c) for c in frame.columns]
+    playbook = choose_playbook(names, cfg.playbook).playbook
+    listed = columns_matching(playbook.groups.get("descriptors", ()), names)
     return infer_schema(
         frame,
         id_column=cfg.id_column,
         features=list(cfg.features) if cfg.features is not None else None,
         exclude=list(cfg.exclude),
+        descriptors=[*cfg.descriptors, *(n for n in listed if n not in cfg.descriptors)],
+        cluster_descriptors=cfg.cluster_descriptors,
     )

@@ -38,7 +38,7 @@ from ..exceptions import DataError
 from ..prepare import check_rows
 from ..prepare.rows import unusable_rows_message
 from ..prepare.spark import spark_features, spark_statistics
-from ..sources.spark import read_spark, spark_to_frame, spread_over_cores
+from ..sources.spark import distinct_counter, read_spark, spark_to_frame, spread_over_cores
 from .assemble import EXPLAIN_SAMPLE
 from .protocol import (
     FitRun,
@@ -105,7 +105,7 @@ class SparkEngine:
                         f"{os.fspath(self.source)!r} has {n_rows} rows; at least 2 are needed"
                     )
                 rows = driver_sample(df, n_rows, EXPLAIN_SAMPLE, seed_from(rng))
-            schema = infer_fit_schema(rows, cfg)
+            schema = infer_fit_schema(rows, cfg, count_distinct=distinct_counter(df))
             run.seen(schema)
             checked = check_rows(rows, schema)
             with progress.stage("Checking rows and gathering statistics in Spark", total=None):

@@ -114,7 +114,10 @@ class StreamEngine:
             for frame in self._frames(cfg):
                 if schema is None:
                     n_columns = frame.shape[1]
-                    schema = infer_fit_schema(frame, cfg)
+                    first = (
+                        "the table" if len(frame) >= n_rows else f"the first {len(frame):,} rows"
+                    )
+                    schema = infer_fit_schema(frame, cfg, what=first)
                     run.seen(schema)
                     accumulator = StatisticsAccumulator(schema, cfg.preparation)
                 assert accumulator is not None

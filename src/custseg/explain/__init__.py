@@ -3,12 +3,14 @@
 ::
 
     profile_segments(frame, labels) -> SegmentProfiles   mean, median, lift, effect size
+    profile_levels(frame, labels, columns=...) -> LevelProfiles   share of every level, lift
     segment_rules(frame, labels) -> RuleSet               depth <= 3 rules, measured on every row
     load_playbook(path=None) -> Playbook                  the editable TOML playbook, validated
     choose_playbook(columns) -> PlaybookChoice            the shipped playbook fitting the columns
     name_segments(profiles, playbook=...) -> names, descriptions, strategies
 
-Modules, one job each: ``profiles`` (per-segment statistics), ``rules`` (the rule types
+Modules, one job each: ``profiles`` (per-segment statistics), ``levels`` (level shares
+of categorical columns), ``rules`` (the rule types
 and :func:`segment_rules`; ``conditions`` holds the threshold conditions rules are made
 of), ``playbook`` (the playbook format: types, loading, validation), ``choice``
 (which playbook fits a table: credit cards, retail or neutral) and ``naming``
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from .choice import PlaybookChoice, PlaybookMatch, choose_playbook, match_playbook
 from .conditions import Condition
+from .levels import LevelProfiles, profile_levels
 from .naming import SegmentNaming, name_segments
 from .playbook import (
     SHIPPED_PLAYBOOKS,
@@ -40,6 +43,7 @@ __all__ = [
     "PlaybookChoice",
     "PlaybookEntry",
     "PlaybookMatch",
+    "LevelProfiles",
     "RuleSet",
     "SegmentNaming",
     "SegmentProfiles",
@@ -50,6 +54,7 @@ __all__ = [
     "match_playbook",
     "name_segments",
     "parse_playbook",
+    "profile_levels",
     "profile_segments",
     "segment_rules",
 ]

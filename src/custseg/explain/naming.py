@@ -16,29 +16,49 @@ Matching, in three steps:
    unique within a model and a segment that fits two entries leaves the one it fits
    less to another segment that needs it.
 3. Segments left without an entry get a descriptive name built from their most
-   distinguishing features ("High cash advance, low purchases"), the playbook's
-   fallback strategies written for those features ("Find out what lies behind their
-   high cash advance ..."), and a suffix when two descriptive names would be equal.
+   distinguishing features ("High cash advance, low purchases", "No internet service,
+   low monthly charges"), the playbook's fallback strategies written for those
+   features ("Find out what lies behind their high cash advance ..."), and a suffix
+   when two descriptive names would be equal.
+
+Key traits and descriptive names draw on numeric columns and on the decisive levels
+of categorical columns (:mod:`custseg.explain.levels`: at least 60% of the segment
+holds the level, 1.5× its share among all customers) on one scale: the absolute
+effect size, Cohen's d (a level's is that of its 0/1 indicator). A level reads in the
+table's own words: the level itself when it says what it is ("Fiber optic", "No
+internet service"), its column for a yes/no level ("paperless billing", "no online
+security"), else column and level ("Contract: Month-to-month"; "Month-to-month
+contract" in a name). Descriptor columns (who a customer is: age, gender...) may be
+key traits, but a name uses them only when no behaviour trait sets the segment apart;
+outcome columns are never traits or names.
 
 Traits may read a column group of the playbook (``@spend``: every column matching its
-patterns); the group's statistic is the mean of its columns' statistics. Names are at
-most :data:`~custseg.explain.playbook.MAX_NAME_LENGTH` characters: labels are cut at a
-word boundary, so a 130-character column name never becomes a segment name.
+patterns); the group's statistic is the mean of its columns' statistics. A description
+quotes the figures of the key traits: a lift reads the same way in both ("2.5×",
+"0.45×"), and a group quoted in a description reads as its column that sets the segment
+apart most (its first key trait), not as the group's mean. Names are at most
+:data:`~custseg.explain.playbook.MAX_NAME_LENGTH` characters and never cut or drop a
+word inside a label: long labels are abbreviated (:func:`custseg._utils.text.abbreviate`:
+"days since first purc."; initials for 130-character names), and a name too long for
+all its traits keeps fewer of them.
 """
 
 from __future__ import annotations
 
 import math
 import string
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .._utils.text import columns_matching, shorten, shorten_words
+from .._utils.text import abbreviate, columns_matching, shorten_words
 from ..exceptions import ConfigError
+from .advice import SegmentFacts, compose_strategies, is_descriptor, lever_columns
 from .choice import choose_playbook
+from .levels import LevelProfiles, level_phrase
 from .playbook import MAX_NAME_LENGTH, Playbook, PlaybookEntry, Trait
 from .profiles import SegmentProfiles
 
@@ -56,6 +76,8 @@ _UNTARGETED_STRATEGY = (
     "Review this segment's profile with the people who know these customers before acting."
 )
 _TRAIT_LABEL_LENGTH = 40
+# Longest level phrase inside a name ("Bank transfer (automatic)").
+_NAME_LEVEL_LENGTH = 30
 
 
 @dataclass(frozen=True)
@@ -94,9 +116,19 @@ class SegmentNaming:
 
 
 def name_segments(
-    profiles: SegmentProfiles | dict[str, Any], *, playbook: Playbook | None = None
+    profiles: SegmentProfiles | dict[str, Any],
+    *,
+    playbook: Playbook | None = None,
+    levels: LevelProfiles | dict[str, Any] | None = None,
+    outcomes: Mapping[str, Any] | None = None,
+    descriptors: Collection[str] = (),
 ) -> list[SegmentNaming]:
     """Name every segment, describe it and suggest strategies.
+
+    Strategies follow the playbook's ``[levers]``, ``[outcomes]`` and ``[[guards]]``
+    (:mod:`custseg.explain.advice`): a segment significantly above or below the
+    population on an outcome gets that outcome's strategies first; fallback strategies
+    only change lever columns, never a descriptor.
 
     Parameters
     ----------
@@ -106,6 +138,19 @@ def name_segments(
         Default: the shipped playbook that fits the profiled columns
         (:func:`custseg.explain.choose_playbook`: credit cards, retail, or the neutral
         playbook when no domain fits).
+    levels : LevelProfiles or dict, optional
+        Level profiles of the categorical columns
+        (:func:`custseg.explain.profile_levels`, or its ``to_dict()``): their decisive
+        levels become traits and name words. Default: numeric traits only.
+    outcomes : mapping, optional
+        Output of :func:`custseg.explain.profile_outcomes` with ``details[column]
+        ["family"]`` (churn, response, default, complaint) for the outcomes that have
+        strategies; default: no outcome strategies.
+    descriptors : collection of str, default ()
+        Columns that describe who a customer is (role ``"descriptor"``; columns named
+        like one, such as age, gender, income or tenure, count too): traits may quote
+        them, names only when no behaviour trait sets the segment apart, and strategies
+        never try to change them.
 
     Returns
     -------
@@ -115,7 +160,8 @@ def name_segments(
     Raises
     ------
     ConfigError
-        If ``profiles`` is not profiles or ``playbook`` is not a :class:`Playbook`.
+        If ``profiles`` is not profiles, ``playbook`` is not a :class:`Playbook` or
+        ``levels`` not level profiles.
     DataError
         If ``profiles`` is a dictionary without the fields of
         :meth:`SegmentProfiles.to_dict`.
@@ -133,7 +179,47 @@ def name_segments(
         raise ConfigError(
             f"playbook should be a Playbook, got {type(playbook).__name__}; use load_playbook(path)"
         )
-    return _name(profiles, playbook)
+    if isinstance(levels, dict):
+        levels = LevelProfiles.from_dict(levels)
+    if levels is not None and not isinstance(levels, LevelProfiles):
+        raise ConfigError(
+            f"levels must be LevelProfiles, got {type(levels).__name__};"
+            " pass the output of profile_levels()"
+        )
+    if outcomes is not None and not isinstance(outcomes, Mapping):
+        raise ConfigError(
+            f"outcomes should be a mapping, got {type(outcomes).__name__};"
+            " pass the output of profile_outcomes()"
+        )
+    if isinstance(descriptors, str):
+        descriptors = [descriptors]
+    described = frozenset(str(d) for d in descriptors)
+    namings = _name(profiles, playbook, levels, described)
+    return [_advised(n, profiles, playbook, outcomes, described) for n in namings]
+
+
+def _advised(
+    naming: SegmentNaming,
+    profiles: SegmentProfiles,
+    playbook: Playbook,
+    outcomes: Mapping[str, Any] | None,
+    descriptors: frozenset[str],
+) -> SegmentNaming:
+    """The naming with outcome strategies first and what the segment rules out dropped."""
+    sid = naming.segment_id
+    size_row = profiles.sizes[profiles.sizes["segment_id"] == sid].iloc[0]
+    facts = SegmentFacts(
+        segment_id=sid,
+        name=naming.name,
+        size=int(size_row["size"]),
+        share=float(size_row["share"]),
+        descriptors=descriptors,
+        label=playbook.label,
+    )
+    strategies = compose_strategies(
+        naming.strategies, facts, advice=playbook.advice, profiles=profiles, outcomes=outcomes
+    )
+    return replace(naming, strategies=strategies or [_UNTARGETED_STRATEGY])
 
 
 # --------------------------------------------------------------------------- matching
@@ -147,6 +233,8 @@ class _Context:
     playbook: Playbook
     groups: dict[str, list[str]]
     features: frozenset[str]
+    levels: LevelProfiles | None = None
+    descriptors: frozenset[str] = field(default_factory=frozenset)
 
     def stat(self, sid: int, feature: str, stat: str) -> float:
         """A statistic of a column, or the mean of it over a group's columns (``@g``)."""
@@ -164,10 +252,27 @@ class _Context:
     def label(self, feature: str, limit: int) -> str:
         return shorten_words(self.playbook.label(feature), limit)
 
+    def quoted(self, sid: int, feature: str, stat: str) -> float:
+        """What a description quotes: a group reads as its column that sets the segment
+        apart most, the figure its key traits quote too."""
+        if not feature.startswith("@"):
+            return self.profiles.value(sid, feature, stat)
+        members = self.groups.get(feature[1:], [])
+        effects = [abs(self.profiles.value(sid, c, "effect_size")) for c in members]
+        ranked = [(e, -i) for i, e in enumerate(effects) if math.isfinite(e)]
+        if not ranked:
+            return self.stat(sid, feature, stat)
+        return self.profiles.value(sid, members[-max(ranked)[1]], stat)
 
-def _name(profiles: SegmentProfiles, playbook: Playbook) -> list[SegmentNaming]:
+
+def _name(
+    profiles: SegmentProfiles,
+    playbook: Playbook,
+    levels: LevelProfiles | None = None,
+    descriptors: frozenset[str] = frozenset(),
+) -> list[SegmentNaming]:
     groups = {g: columns_matching(p, profiles.features) for g, p in playbook.groups.items()}
-    ctx = _Context(profiles, playbook, groups, frozenset(profiles.features))
+    ctx = _Context(profiles, playbook, groups, frozenset(profiles.features), levels, descriptors)
     ids = profiles.segment_ids
     scores = np.array(
         [[_score(ctx, sid, entry) for entry in playbook.entries] for sid in ids],
@@ -292,29 +397,96 @@ def _distinct_top(ctx: _Context, sid: int) -> list[tuple[str, Any]]:
     return picked
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A key trait: a numeric column or a decisive level, with how it reads."""
+
+    feature: str
+    effect: float  # Cohen's d, the one scale numeric columns and levels compete on
+    trait: str  # "tenure 0.45× average", "No internet service (100% vs 22% overall)"
+    name_words: str  # "low tenure", "Month-to-month contract"
+    descriptor: bool
+
+
+def _ranked_traits(ctx: _Context, sid: int) -> list[_Candidate]:
+    """Numeric and level traits of a segment, the largest |effect size| first."""
+    found = [
+        _Candidate(
+            feature,
+            float(row["effect_size"]),
+            _numeric_trait(ctx, feature, row),
+            f"{'high' if row['effect_size'] > 0 else 'low'}"
+            f" {abbreviate(ctx.playbook.label(feature), _NAME_LABEL_LENGTH)}",
+            feature in ctx.descriptors,
+        )
+        for feature, row in _distinct_top(ctx, sid)
+    ]
+    found += _level_traits(ctx, sid)
+    found.sort(key=lambda c: -abs(c.effect))
+    seen: set[str] = set()
+    out = []
+    for candidate in found:
+        # Six add-on columns share the level "No internet service": it is said once.
+        key = candidate.name_words.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(candidate)
+    return out
+
+
+def _level_traits(ctx: _Context, sid: int) -> list[_Candidate]:
+    if ctx.levels is None:
+        return []
+    out = []
+    for row in ctx.levels.decisive(sid).to_dict(orient="records"):
+        if row["role"] == "outcome" or not abs(row["effect_size"]) >= _TRAIT_MIN_EFFECT:
+            continue
+        feature, level = str(row["feature"]), str(row["level"])
+        label = ctx.playbook.label(feature)
+        figures = f"({row['share']:.0%} vs {row['population_share']:.0%} overall)"
+        out.append(
+            _Candidate(
+                feature,
+                float(row["effect_size"]),
+                f"{level_phrase(shorten_words(label, _TRAIT_LABEL_LENGTH), level)} {figures}",
+                abbreviate(level_phrase(label, level, in_name=True), _NAME_LEVEL_LENGTH),
+                feature in ctx.descriptors or row["role"] == "descriptor",
+            )
+        )
+    return out
+
+
+def _numeric_trait(ctx: _Context, feature: str, row: Any) -> str:
+    label = ctx.label(feature, _TRAIT_LABEL_LENGTH)
+    lift, mean, pop = row["lift"], row["mean"], row["population_mean"]
+    if np.isfinite(lift) and pop > 0 and (lift >= 1.5 or 0 <= lift <= 0.67):
+        return f"{label} {_lift_text(lift)}× average"
+    return f"{label} {_short(mean)} vs {_short(pop)} average"
+
+
+def _lift_text(lift: float) -> str:
+    """A lift as descriptions and traits both quote it: "2.5", "0.45", "0.04"."""
+    return f"{lift:.1f}" if lift >= 0.95 else f"{lift:.2g}"
+
+
 def _trait_phrases(ctx: _Context, sid: int) -> list[str]:
-    phrases = []
-    for feature, row in _distinct_top(ctx, sid)[:4]:
-        label = ctx.label(feature, _TRAIT_LABEL_LENGTH)
-        lift, mean, pop = row["lift"], row["mean"], row["population_mean"]
-        if np.isfinite(lift) and pop > 0 and lift >= 1.5:
-            phrases.append(f"{label} {lift:.1f}× average")
-        elif np.isfinite(lift) and pop > 0 and 0 <= lift <= 0.67:
-            phrases.append(f"{label} {1 - lift:.0%} below average")
-        else:
-            phrases.append(f"{label} {_short(mean)} vs {_short(pop)} average")
-    return phrases
+    return [c.trait for c in _ranked_traits(ctx, sid)[:4]]
 
 
 def _name_candidates(ctx: _Context, sid: int) -> list[tuple[str, ...]]:
-    """Descriptive names (as trait phrases) from the top traits, shortest first."""
-    words = tuple(
-        f"{'high' if row['effect_size'] > 0 else 'low'} {ctx.label(feature, _NAME_LABEL_LENGTH)}"
-        for feature, row in _distinct_top(ctx, sid)[:4]
-    )
+    """Descriptive names (as trait phrases) from the top traits, shortest first.
+
+    Descriptors name a segment only when no behaviour trait sets it apart; every
+    candidate fits :data:`MAX_NAME_LENGTH` without cutting a word.
+    """
+    ranked = _ranked_traits(ctx, sid)
+    behaviour = [c for c in ranked if not c.descriptor]
+    words = tuple(c.name_words for c in (behaviour or ranked)[:4])
     if not words:
         return [("average profile",)]
-    return [words[:n] for n in range(min(2, len(words)), len(words) + 1)]
+    options = [words[:n] for n in range(min(2, len(words)), len(words) + 1)]
+    fitting = [o for o in options if len(", ".join(o)) <= MAX_NAME_LENGTH]
+    return fitting or [words[:1]]
 
 
 def _unique_descriptive(
@@ -350,7 +522,11 @@ def _unique_descriptive(
 
 
 def _as_name(words: tuple[str, ...], limit: int = MAX_NAME_LENGTH) -> str:
-    return shorten(_capitalise(", ".join(words)), limit)
+    # Fewer phrases rather than a phrase cut in the middle.
+    kept = list(words)
+    while len(kept) > 1 and len(", ".join(kept)) > limit:
+        kept.pop()
+    return _capitalise(abbreviate(", ".join(kept), limit))
 
 
 def _capitalise(text: str) -> str:
@@ -371,19 +547,30 @@ def _short(value: float) -> str:
 def _fallback_strategies(ctx: _Context, sid: int, name: str, traits: list[str]) -> list[str]:
     """The fallback strategies written for this segment's strongest traits.
 
-    ``{high}`` and ``{low}`` are the labels of its most distinguishing features above
-    and below the average; a strategy reading one the segment lacks is left out.
+    ``{high}`` is the label of its most distinguishing lever above the average, ``{low}``
+    of its most distinguishing lever to raise below it (the playbook's ``[levers]``;
+    never a descriptor: a strategy does not try to change a customer's age), ``{who}``
+    its most distinguishing feature when that is a descriptor ("age 52 vs 38 on
+    average", for tailoring the message); a strategy reading one the segment lacks is
+    left out.
     """
     top = _distinct_top(ctx, sid)
+    levers, to_raise = lever_columns(ctx.playbook.advice, ctx.features, ctx.descriptors)
     sides = {
-        "high": next((f for f, row in top if row["effect_size"] > 0), None),
-        "low": next((f for f, row in top if row["effect_size"] < 0), None),
+        "high": next((f for f, row in top if row["effect_size"] > 0 and f in levers), None),
+        "low": next((f for f, row in top if row["effect_size"] < 0 and f in to_raise), None),
     }
     words = {k: ctx.label(f, _TRAIT_LABEL_LENGTH) for k, f in sides.items() if f is not None}
+    if top and (top[0][0] in ctx.descriptors or is_descriptor(top[0][0])):
+        feature, row = top[0]
+        label = ctx.label(feature, _TRAIT_LABEL_LENGTH)
+        words["who"] = (
+            f"{label} {_short(row['mean'])} vs {_short(row['population_mean'])} on average"
+        )
     out = []
     for template in ctx.playbook.fallback_strategies:
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-        if any(f in ("high", "low") and f not in words for f in fields):
+        if any(f in ("high", "low", "who") and f not in words for f in fields):
             continue
         out.append(_render(template, ctx, sid, name, traits, words))
     # A segment without marked traits still gets the advice that needs none.
@@ -421,7 +608,10 @@ def _render(
             value = words[field_name]
         else:
             feature, stat = field_name.rsplit(".", 1)
-            value = ctx.stat(sid, feature, stat) if ctx.has(feature) else math.nan
+            value = ctx.quoted(sid, feature, stat) if ctx.has(feature) else math.nan
+            if stat == "lift" and math.isfinite(value) and spec in ("", ".1f", ".2f"):
+                # A lift reads as the key traits quote it ("0.45", not "0.5").
+                value, spec = _lift_text(value), ""
         if isinstance(value, float) and math.isnan(value):
             out.append("n/a")
         else:

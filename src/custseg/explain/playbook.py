@@ -31,6 +31,8 @@ from typing import Any
 from .._utils.checks import is_int, is_number
 from .._utils.text import columns_matching, readable_name
 from ..exceptions import ConfigError
+from ._fields import FieldChecks
+from .advice import Advice, parse_advice
 
 __all__ = [
     "Trait",
@@ -65,7 +67,7 @@ _TEMPLATE_STATS = (*STATS, "population_mean", "population_median")
 _TEMPLATE_NAMES = ("size", "share", "name", "traits")
 # Fallback strategies may also name the segment's strongest traits; a strategy whose
 # field the segment lacks (no trait above average, say) is left out for that segment.
-_STRATEGY_NAMES = (*_TEMPLATE_NAMES, "high", "low")
+_STRATEGY_NAMES = (*_TEMPLATE_NAMES, "high", "low", "who")
 _DEFAULT_FALLBACK_DESCRIPTION = "Customers distinguished by {traits}."
 _DEFAULT_FALLBACK_STRATEGIES = (
     "Find out what lies behind their high {high} before designing an offer around it.",
@@ -203,6 +205,8 @@ class Playbook:
     minimum : float
         Share (weighted) of the signals a table must show for the playbook to be chosen
         for it from its columns.
+    advice : Advice
+        Levers, outcome strategies and guards (:mod:`custseg.explain.advice`).
     """
 
     name: str
@@ -217,6 +221,7 @@ class Playbook:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     signals: tuple[MatchSignal, ...] = ()
     minimum: float = 0.5
+    advice: Advice = field(default_factory=Advice)
 
     def label(self, feature: str) -> str:
         """Human label of a feature.
@@ -335,21 +340,21 @@ def parse_playbook(text: str, *, source: str = "<string>", key: str = "") -> Pla
 # --------------------------------------------------------------------------- validation
 
 _KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
+_ADVICE_TABLES = ("levers", "outcomes", "guards")
 
 
-class _Validator:
+class _Validator(FieldChecks):
     """Turns parsed TOML into a Playbook, one clear error per problem."""
 
     def __init__(self, source: str) -> None:
-        self.source = source
+        super().__init__(source)
         self.groups: dict[str, tuple[str, ...]] = {}
-
-    def fail(self, where: str, problem: str, fix: str) -> ConfigError:
-        return ConfigError(f"playbook {self.source}: {where} {problem}; {fix}")
 
     def playbook(self, data: dict[str, Any], key: str) -> Playbook:
         self.known(
-            data, "the file", {"playbook", "labels", "groups", "match", "fallback", "segments"}
+            data,
+            "the file",
+            {"playbook", "labels", "groups", "match", "fallback", "segments", *_ADVICE_TABLES},
         )
         head = self.table(data.get("playbook", {}), "[playbook]")
         self.known(
@@ -413,6 +418,7 @@ class _Validator:
             groups=dict(self.groups),
             signals=signals,
             minimum=minimum,
+            advice=parse_advice(data, self),
         )
 
     def match(self, body: dict[str, Any]) -> tuple[tuple[MatchSignal, ...], float]:
@@ -446,13 +452,6 @@ class _Validator:
                 )
             )
         return tuple(signals), float(minimum)
-
-    def patterns(self, value: Any, where: str) -> tuple[str, ...]:
-        if not isinstance(value, list) or not value:
-            raise self.fail(
-                where, "is empty or not a list", 'list column names or patterns, e.g. ["Mnt*"]'
-            )
-        return tuple(self.text(v, f"{where}[{i}]") for i, v in enumerate(value))
 
     def entry(self, key: str, value: Any) -> PlaybookEntry:
         where = f"segments.{key}"
@@ -567,7 +566,7 @@ class _Validator:
                         f" with stat one of {', '.join(_TEMPLATE_STATS)}",
                     )
                 self.group_reference(feature, stat, where)
-            text_fields = ("name", "traits", "high", "low")
+            text_fields = ("name", "traits", "high", "low", "who")
             sample: Any = "x" if name in text_fields else (1 if name == "size" else 0.5)
             try:
                 format(sample, spec or "")
@@ -576,24 +575,3 @@ class _Validator:
                     where, f"has format {spec!r} in {{{name}}} ({exc})", "use e.g. :.0% or :,.0f"
                 ) from exc
         return text
-
-    def text(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(where, f"is {value!r}", "use a non-empty string")
-        return value.strip()
-
-    def table(self, value: Any, where: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(where, f"is {type(value).__name__}", "make it a table")
-        return value
-
-    def known(self, body: dict[str, Any], where: str, allowed: set[str]) -> None:
-        unknown = sorted(set(body) - allowed)
-        if unknown:
-            raise self.fail(
-                where,
-                f"has unknown field {unknown[0]!r}",
-                f"use only {', '.join(sorted(allowed))}",
-            )

@@ -219,6 +219,11 @@ def _check_types(document: dict[str, Any], source: str) -> None:
     for name in _DICT_FIELDS:
         if not isinstance(document[name], dict):
             raise fail(name, "an object")
+    levels = document["profiles"].get("levels")
+    if not isinstance(levels, dict) or not all(
+        isinstance(levels.get(part), kind) for part, kind in _LEVEL_PARTS.items()
+    ):
+        raise fail("profiles.levels", "level profiles: an object with columns and segments")
     rows = document["training"].get("rows")
     if type(rows) is not int or rows < 0:
         raise fail("training.rows", "a count of rows")
@@ -262,6 +267,9 @@ def _is_texts(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+# The level profiles of the categorical columns (explain/levels.py): a model without
+# them was written before segments spoke in their levels, and is refitted.
+_LEVEL_PARTS = {"columns": dict, "segments": list}
 _DICT_FIELDS = tuple(name for name, kind in _FIELDS.items() if kind is dict)
 # What drift reads of each column's training statistics (prepare/reference.py).
 _REFERENCE_KEYS = {

@@ -61,7 +61,9 @@ class SegmentationModel:
         silhouette's details, stability, ``sizes``, ``engine``...
     profiles : dict
         Per-segment profile statistics (``ProfileResult.to_dict()``), the segment
-        ``rules`` and the ``outcomes`` columns per segment; plain data the report reads.
+        ``rules``, the ``outcomes`` columns per segment and the ``levels`` of the
+        categorical columns (``LevelProfiles.to_dict()``, required when a model is
+        loaded); plain data the report reads.
     drift_reference : dict
         Per-feature training histograms and summary statistics for drift checks
         (:func:`custseg.prepare.reference.reference_statistics`), plain data.

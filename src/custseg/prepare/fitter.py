@@ -276,6 +276,10 @@ def domain_specs(
     specs: list[DomainFeature] = []
     for spec in CREDIT_CARD_RECIPE:
         missing = [c for c in spec.source_columns() if c not in numeric]
+        if len(missing) == len(spec.source_columns()) and not present & set(missing):
+            # None of its columns is in the table (a telecom or retail table): the
+            # card feature is not this table's business, so it is not listed at all.
+            continue
         if missing:
             decisions.append(f"{spec.name}: not derived (needs numeric column {missing[0]})")
             continue

@@ -48,8 +48,10 @@ __all__ = [
     "MODEL_TOKENS",
     "OUTCOME_TOKENS",
     "SCORE_TOKENS",
+    "OUTCOME_FAMILIES",
     "encode_outcome",
     "name_tokens",
+    "outcome_family",
     "outcome_reason",
 ]
 
@@ -58,12 +60,28 @@ OUTCOME_TOKENS: dict[str, str] = {
     **dict.fromkeys(("exited", "exit", "exits", "left"), "churn"),
     **dict.fromkeys(("attrition", "attrited"), "attrition"),
     **dict.fromkeys(("default", "defaulted", "defaults", "delinquent", "delinquency"), "default"),
+    **dict.fromkeys(("writeoff", "chargeoff", "npl"), "default"),
     **dict.fromkeys(("response", "responded", "responder", "converted", "conversion"), "response"),
+    **dict.fromkeys(("acceptance",), "response"),
     **dict.fromkeys(("complain", "complained", "complaint", "complaints"), "complaint"),
     **dict.fromkeys(("fraud", "fraudulent"), "fraud"),
     **dict.fromkeys(("cancelled", "canceled", "cancellation", "closed"), "cancellation"),
 }
 """Name tokens of outcome flags, mapped to the kind of outcome the reason names."""
+
+OUTCOME_FAMILIES: dict[str, str] = {
+    "churn": "churn",
+    "attrition": "churn",
+    "cancellation": "churn",
+    "response": "response",
+    "default": "default",
+    "complaint": "complaint",
+}
+"""Kinds of outcome flags (the values of :data:`OUTCOME_TOKENS`) grouped into the four
+outcomes strategies address (a playbook's ``[outcomes.<family>]``): customers leaving
+(churn, attrition, exit, cancellation), answering an offer (response, acceptance,
+conversion), not paying back (default, delinquency, write-off) and complaining. Fraud
+has no family: no marketing strategy answers it."""
 
 LABEL_TOKENS = frozenset({"target", "label", "labels", "outcome", "outcomes"})
 """Name tokens of a label or target column, whatever its values."""
@@ -125,6 +143,18 @@ def outcome_reason(name: str, *, n_levels: int, within_unit: bool) -> str | None
     if outcome is not None and n_levels == 2:
         return f"outcome flag: {outcome}"
     return None
+
+
+def outcome_family(reason: str) -> str | None:
+    """The outcome family of a column's role reason, or ``None``.
+
+    ``"outcome flag: attrition"`` -> ``"churn"``; labels (``"outcome: label"``), model
+    outputs and fraud flags have no family.
+    """
+    head = reason.split(";")[0].strip()
+    if not head.startswith("outcome flag:"):
+        return None
+    return OUTCOME_FAMILIES.get(head.removeprefix("outcome flag:").strip())
 
 
 _YES = frozenset({"yes", "y", "true", "t", "1"})

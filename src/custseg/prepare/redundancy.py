@@ -332,7 +332,12 @@ def _merged(groups: list[RedundancyGroup], position: Mapping[str, int]) -> list[
         members = [m for g in same for m in (*g.kept, *g.repeats)]
         lead = min((m.column for m in members), key=lambda c: position.get(c, len(position)))
         kept = tuple(m for m in members if m.column == lead)
-        repeats = tuple(m for m in members if m.column != lead)
+        repeats = tuple(
+            sorted(
+                (m for m in members if m.column != lead),
+                key=lambda m: position.get(m.column, len(position)),
+            )
+        )
         out.append(RedundancyGroup("levels", kept, repeats, "on every row"))
     return out
 

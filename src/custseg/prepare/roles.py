@@ -1,7 +1,7 @@
 """Inferring the role of every column of a customer table, with the reason.
 
 :func:`infer_schema` looks at every column once and gives it a role (identifier,
-numeric, categorical, datetime, outcome or ignored) with the reason, so that a report
+numeric, categorical, datetime, outcome, descriptor or ignored) with the reason, so that a report
 can say why a column was or was not used. It never changes its input.
 
 Identifiers are recognised by name (``CUST_ID``, ``customer_id``, ``client_no``), by
@@ -13,7 +13,8 @@ range (skewness within +-1), under a name that does not say it is an amount
 hundred incomes in whole dollars are often all different); a fixed width of six or more
 digits and an even spread are what account numbers have and amounts, counts and scores
 do not. Outcome columns and model outputs are recognised by
-:mod:`custseg.prepare.outcomes`.
+:mod:`custseg.prepare.outcomes`, columns that say who the customer is (age, gender,
+region...) by :mod:`custseg.prepare.descriptors`.
 
 ``features`` and ``exclude`` take column names or glob patterns (``"score_*"``,
 ``"Mnt*"``; :func:`fnmatch.fnmatchcase`, case-sensitive like column names).
@@ -23,8 +24,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,20 +33,19 @@ from .._utils.checks import check_frame, check_int
 from .._utils.lazy import lazy_module
 from .._utils.numeric import skewness
 from ..exceptions import DataError, SchemaError
+from .descriptors import Descriptor, find_descriptor
+from .facts import PATTERN_SAMPLE, ColumnFacts
 from .outcomes import name_tokens, outcome_reason
 from .schema import (
     GLOB_CHARS,
     ColumnInfo,
-    Role,
     TableSchema,
     clean_column_name,
     column_lookup,
     is_integral,
     match_columns,
     plain_value,
-    text_values,
     unknown_column_message,
-    value_kind,
 )
 
 if TYPE_CHECKING:
@@ -55,10 +55,6 @@ else:
 
 __all__ = ["infer_schema"]
 
-_PARSE_SHARE = 0.9
-# Text and date patterns are judged on a sample: enough to be sure, cheap on millions.
-_PATTERN_SAMPLE = 5_000
-_DATE_FORMATS = ("ISO8601", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y")
 _ID_TOKENS = {"id", "key", "uuid", "guid"}
 _NUMBER_TOKENS = {"no", "nr", "num", "number"}
 _ROW_TOKENS = {"row", "rownum", "index", "idx", "unnamed", "seq", "line"}
@@ -123,6 +119,8 @@ def infer_schema(
     id_column: str | None = None,
     features: Sequence[str] | None = None,
     exclude: Sequence[str] | None = None,
+    descriptors: Sequence[str] | None = None,
+    cluster_descriptors: bool = False,
     max_categories: int = 30,
 ) -> TableSchema:
     """Infer the role of every column of a customer table.
@@ -144,6 +142,13 @@ def infer_schema(
         (``"Mnt*"``).
     exclude : sequence of str, optional
         Columns never to use (names or glob patterns such as ``"score_*"``).
+    descriptors : sequence of str, optional
+        Columns that describe who the customer is, beyond those recognised
+        (:mod:`custseg.prepare.descriptors`): names or glob patterns.
+    cluster_descriptors : bool, default False
+        Cluster on descriptor columns (role numeric or categorical, the reason saying
+        "descriptor, clustered on request") instead of only profiling them (role
+        ``"descriptor"``). A descriptor named in ``features`` is clustered on anyway.
     max_categories : int, default 30
         Text columns with at most this many distinct values are categorical; more
         distinct values make a text column free text (ignored).
@@ -175,6 +180,7 @@ def infer_schema(
     wanted_id = _resolve(id_column, names, "id_column") if id_column is not None else None
     wanted_features = _resolve_many(features, names, "features")
     excluded = set(_resolve_many(exclude, names, "exclude") or [])
+    listed = set(_resolve_many(descriptors, names, "descriptors") or [])
     if wanted_features is not None:
         if not wanted_features:
             raise SchemaError("features=[] names no column; pass at least one feature column")
@@ -190,7 +196,7 @@ def infer_schema(
             )
 
     n_rows = len(frame)
-    facts = {name: _ColumnFacts.of(name, frame[lookup[name]], n_rows) for name in names}
+    facts = {name: ColumnFacts.of(name, frame[lookup[name]], n_rows) for name in names}
     if wanted_id is not None:
         _check_identifier(facts[wanted_id], frame[lookup[wanted_id]])
     # A column requested as a feature is never taken for the identifier.
@@ -205,78 +211,20 @@ def infer_schema(
             infos.append(f.info("id", why))
         elif name in excluded:
             infos.append(f.info("ignored", "excluded by request"))
-        elif wanted_features is not None:
-            if name in wanted_features:
-                infos.append(_requested_feature(f))
-            else:
-                infos.append(_unrequested(f))
+        elif wanted_features is not None and name in wanted_features:
+            infos.append(_as_descriptor(_requested_feature(f), f, listed, cluster=True))
         else:
-            infos.append(_infer_role(f, max_categories, id_taken=chosen_id is not None))
+            info = _infer_role(f, max_categories, id_taken=chosen_id is not None)
+            # Outside the requested features a descriptor stays profiled, like an outcome.
+            cluster = cluster_descriptors and wanted_features is None
+            info = _as_descriptor(info, f, listed, cluster=cluster)
+            if wanted_features is not None and info.role != "descriptor":
+                info = _unrequested(f)
+            infos.append(info)
     return TableSchema(columns=tuple(infos), n_rows=n_rows)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class _ColumnFacts:
-    """What inference needs to know about a column, computed once."""
-
-    name: str
-    series: pd.Series
-    dtype: str
-    n_rows: int
-    n_missing: int
-    n_unique: int
-    kind: str  # "bool", "int", "float", "datetime", "text", "other"
-    numbers: np.ndarray | None = None  # parsed values of a numbers-as-text column
-    n_text_bad: int = 0
-    text_bad_example: str | None = None
-    date_format: str | None = None
-
-    @classmethod
-    def of(cls, name: str, series: pd.Series, n_rows: int) -> _ColumnFacts:
-        kind = value_kind(series)
-        text = text_values(series) if kind in ("text", "other") else None
-        missing_mask = series.isna() if text is None else text.isna()
-        n_missing = int(missing_mask.sum())
-        present = series[~missing_mask] if text is None else text[~missing_mask]
-        try:
-            n_unique = int(present.nunique())
-        except TypeError:  # unhashable cells (lists, dicts): count their text form
-            n_unique = int(present.astype(str).nunique())
-        facts = cls(name, series, str(series.dtype), n_rows, n_missing, n_unique, kind)
-        if text is not None and n_missing < n_rows:
-            facts._inspect_text(text.dropna())
-        return facts
-
-    def _inspect_text(self, text: pd.Series) -> None:
-        sample = text.iloc[:_PATTERN_SAMPLE]
-        parsed = pd.to_numeric(sample, errors="coerce")
-        if parsed.notna().mean() >= _PARSE_SHARE:
-            full = pd.to_numeric(text, errors="coerce")
-            bad = full.isna()
-            self.kind = "numtext"
-            self.numbers = full[~bad].to_numpy(dtype=np.float64)
-            self.n_text_bad = int(bad.sum())
-            self.text_bad_example = str(text[bad].iloc[0]) if self.n_text_bad else None
-            return
-        if sample.str.contains(r"\d", regex=True).mean() >= _PARSE_SHARE:
-            for fmt in _DATE_FORMATS:
-                dates = pd.to_datetime(sample, errors="coerce", format=fmt)
-                if dates.notna().mean() >= _PARSE_SHARE:
-                    self.kind = "datetext"
-                    self.date_format = fmt
-                    return
-
-    def info(self, role: Role, reason: str) -> ColumnInfo:
-        return ColumnInfo(self.name, role, self.dtype, reason, self.n_missing, self.n_unique)
-
-    def numeric_values(self) -> np.ndarray:
-        if self.numbers is not None:
-            return self.numbers
-        present = self.series.dropna()
-        return cast(np.ndarray, present.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
 def _resolve(name: object, names: list[str], option: str) -> str:
@@ -321,18 +269,18 @@ def _is_code_name(name: str) -> bool:
     return bool(tokens) and (tokens[-1] in _CODE_TOKENS or _is_id_name(name))
 
 
-def _looks_like_id_values(f: _ColumnFacts) -> bool:
+def _looks_like_id_values(f: ColumnFacts) -> bool:
     """Unique, present, code-like values (``C10001``, UUIDs), not words or numbers."""
     if f.kind != "text" or f.n_missing or f.n_unique != f.n_rows or f.n_rows < 2:
         return False
-    sample = f.series.astype("str").str.strip().iloc[:_PATTERN_SAMPLE]
+    sample = f.series.astype("str").str.strip().iloc[:PATTERN_SAMPLE]
     has_digit = sample.str.contains(r"\d", regex=True).mean()
     shape = sample.str.fullmatch(_ID_VALUE.pattern).mean()
     short = (sample.str.len() <= 64).mean()
     return bool(has_digit >= 0.99 and shape >= 0.99 and short >= 0.99)
 
 
-def _looks_like_key_numbers(f: _ColumnFacts) -> bool:
+def _looks_like_key_numbers(f: ColumnFacts) -> bool:
     """Distinct integers of one fixed width (>= 6 digits), evenly spread: account numbers.
 
     See the module docstring for why each condition is needed.
@@ -352,13 +300,13 @@ def _looks_like_key_numbers(f: _ColumnFacts) -> bool:
     return bool(fixed) and abs(skewness(values)) <= 1.0
 
 
-def _id_candidatevalue_kind(f: _ColumnFacts) -> bool:
+def _id_candidatevalue_kind(f: ColumnFacts) -> bool:
     if f.kind in ("text", "other"):
         return True
     return f.kind in ("int", "float", "numtext") and is_integral(f.numeric_values())
 
 
-def _check_identifier(f: _ColumnFacts, series: pd.Series) -> None:
+def _check_identifier(f: ColumnFacts, series: pd.Series) -> None:
     if f.n_missing:
         raise SchemaError(
             f"identifier column {f.name!r} has {f.n_missing} missing values; fill or drop"
@@ -377,7 +325,7 @@ def _check_identifier(f: _ColumnFacts, series: pd.Series) -> None:
 
 
 def _choose_identifier(
-    facts: dict[str, _ColumnFacts],
+    facts: dict[str, ColumnFacts],
     frame: pd.DataFrame,
     lookup: dict[str, Any],
     excluded: set[str],
@@ -405,7 +353,7 @@ def _choose_identifier(
     return None
 
 
-def _id_reason(f: _ColumnFacts) -> str:
+def _id_reason(f: ColumnFacts) -> str:
     if _is_id_name(f.name):
         return f"every value is unique ({f.n_unique:,}) and the name is id-like"
     if _looks_like_key_numbers(f):
@@ -414,7 +362,7 @@ def _id_reason(f: _ColumnFacts) -> str:
     return f"every value is unique ({f.n_unique:,}) and looks like a code (e.g. {example!r})"
 
 
-def _key_reason(f: _ColumnFacts) -> str:
+def _key_reason(f: ColumnFacts) -> str:
     example = int(f.numeric_values()[0])
     return (
         f"account-number-like: {f.n_unique:,} distinct {len(str(example))}-digit integers"
@@ -433,17 +381,17 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _constant_or_empty(f: _ColumnFacts) -> ColumnInfo | None:
+def _constant_or_empty(f: ColumnFacts) -> ColumnInfo | None:
     if f.n_missing == f.n_rows:
         return f.info("ignored", "every value is missing")
     if f.n_unique == 1:
         value = f.series.dropna().iloc[0]
         gaps = f" and {f.n_missing} gaps" if f.n_missing else ""
-        return f.info("ignored", f"constant: every value is {value!r}{gaps}")
+        return f.info("ignored", f"constant: every value is {plain_value(value)!r}{gaps}")
     return None
 
 
-def _requested_feature(f: _ColumnFacts) -> ColumnInfo:
+def _requested_feature(f: ColumnFacts) -> ColumnInfo:
     if f.n_missing == f.n_rows:
         raise DataError(
             f"requested feature {f.name!r} has no values (all {f.n_rows} missing);"
@@ -466,7 +414,7 @@ def _requested_feature(f: _ColumnFacts) -> ColumnInfo:
     return f.info("numeric", f"requested feature{_value_range(f.numeric_values())}{constant}{bad}")
 
 
-def _unrequested(f: _ColumnFacts) -> ColumnInfo:
+def _unrequested(f: ColumnFacts) -> ColumnInfo:
     """A column outside the requested features: an outcome stays profiled, others are ignored."""
     outcome = _outcome(f) if _constant_or_empty(f) is None else None
     if outcome is not None:
@@ -475,9 +423,39 @@ def _unrequested(f: _ColumnFacts) -> ColumnInfo:
 
 
 _OUTCOME_USE = "profiled per segment, not clustered on (name it in features to cluster on it)"
+_DESCRIPTOR_USE = (
+    "profiled per segment, not clustered on; --cluster-descriptors"
+    " (cluster_descriptors=True) to cluster on it"
+)
 
 
-def _outcome(f: _ColumnFacts) -> str | None:
+def _as_descriptor(
+    info: ColumnInfo, f: ColumnFacts, listed: set[str], *, cluster: bool
+) -> ColumnInfo:
+    """A numeric or categorical column that says who the customer is becomes a descriptor.
+
+    It is clustered on only on request (``cluster``): its role then stays numeric or
+    categorical and the reason says so.
+    """
+    if info.role not in ("numeric", "categorical"):
+        return info
+    found = find_descriptor(f.name, f.series)
+    if f.name in listed:
+        kind = found.kind if found is not None else "listed in descriptors"
+        found = Descriptor(kind, "listed", found.protected if found is not None else None)
+    if found is None:
+        return info
+    what = found.text + (
+        f"; protected characteristic: {found.protected}" if found.protected else ""
+    )
+    marked = replace(info, describes=found.kind, protected=found.protected)
+    if cluster:
+        return replace(marked, reason=f"descriptor ({what}), clustered on request: {info.reason}")
+    reason = f"describes who the customer is ({what}): {_DESCRIPTOR_USE}"
+    return replace(marked, role="descriptor", reason=reason)
+
+
+def _outcome(f: ColumnFacts) -> str | None:
     """``"outcome flag: churn"``, ``"model output: score"``... or ``None``."""
     within_unit = False
     if f.kind in ("int", "float", "numtext", "bool"):
@@ -487,7 +465,7 @@ def _outcome(f: _ColumnFacts) -> str | None:
     return outcome_reason(f.name, n_levels=f.n_unique, within_unit=within_unit)
 
 
-def _infer_role(f: _ColumnFacts, max_categories: int, *, id_taken: bool) -> ColumnInfo:
+def _infer_role(f: ColumnFacts, max_categories: int, *, id_taken: bool) -> ColumnInfo:
     fixed = _constant_or_empty(f)
     if fixed is not None:
         return fixed
@@ -516,7 +494,7 @@ def _infer_role(f: _ColumnFacts, max_categories: int, *, id_taken: bool) -> Colu
     )
 
 
-def _date_info(f: _ColumnFacts) -> ColumnInfo:
+def _date_info(f: ColumnFacts) -> ColumnInfo:
     if f.kind == "datetime":
         dates = f.series.dropna()
         span = f"{dates.min()}..{dates.max()}"
@@ -531,7 +509,7 @@ def _date_info(f: _ColumnFacts) -> ColumnInfo:
     )
 
 
-def _numeric_info(f: _ColumnFacts, max_categories: int) -> ColumnInfo:
+def _numeric_info(f: ColumnFacts, max_categories: int) -> ColumnInfo:
     values = f.numeric_values()
     integral = is_integral(values)
     unique_ints = integral and f.n_missing == 0 and f.n_unique == f.n_rows

@@ -1,10 +1,11 @@
 """The column roles of a customer table as plain data, and the naming rules they share.
 
 :class:`TableSchema` lists every column with its role (identifier, numeric, categorical,
-datetime, outcome or ignored) and the reason for it; :func:`custseg.prepare.roles.infer_schema`
-builds one, :func:`custseg.prepare.rows.check_rows` checks rows against it, and the
-model stores it. This module also holds the helpers both use: clean column names,
-"did you mean" messages, gap words and the dtype families.
+datetime, outcome, descriptor or ignored) and the reason for it;
+:func:`custseg.prepare.roles.infer_schema` builds one,
+:func:`custseg.prepare.rows.check_rows` checks rows against it, and the model stores it.
+This module also holds the helpers both use: clean column names, "did you mean"
+messages, gap words and the dtype families.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ __all__ = [
     "check_level_texts",
 ]
 
-Role = Literal["id", "numeric", "categorical", "datetime", "outcome", "ignored"]
+Role = Literal["id", "numeric", "categorical", "datetime", "outcome", "descriptor", "ignored"]
 
 SCHEMA_VERSION = 1
 
@@ -68,10 +69,11 @@ class ColumnInfo:
     ----------
     name : str
         Column name, with a byte-order mark and surrounding spaces removed.
-    role : {"id", "numeric", "categorical", "datetime", "outcome", "ignored"}
+    role : {"id", "numeric", "categorical", "datetime", "outcome", "descriptor", "ignored"}
         What the column is used for. ``"outcome"`` columns (outcome flags, labels and
-        model outputs: see :mod:`custseg.prepare.outcomes`) are profiled per segment
-        but not clustered on.
+        model outputs: see :mod:`custseg.prepare.outcomes`) and ``"descriptor"`` columns
+        (who the customer is: age, gender, region...; see
+        :mod:`custseg.prepare.descriptors`) are profiled per segment but not clustered on.
     dtype : str
         The pandas dtype of the column as it was read.
     reason : str
@@ -80,6 +82,15 @@ class ColumnInfo:
         Number of missing values.
     n_unique : int
         Number of distinct non-missing values.
+    describes : str or None
+        What the column says about who the customer is (``"gender"``, ``"age"``,
+        ``"income band"``...), for every descriptor column: also one clustered on
+        request (role ``"numeric"`` or ``"categorical"``). ``None`` for behaviour.
+        Descriptors are never levers: strategies do not try to change them.
+    protected : str or None
+        The protected characteristic the column records (``"sex/gender"``, ``"age"``,
+        ``"marital status"``, ``"race/ethnicity"``, ``"religion"``, ``"nationality"``,
+        ``"disability"``), whatever its role; ``None`` otherwise.
     """
 
     name: str
@@ -88,6 +99,8 @@ class ColumnInfo:
     reason: str
     n_missing: int = 0
     n_unique: int = 0
+    describes: str | None = None
+    protected: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,21 @@ class TableSchema:
         ``"outcome: label ..."``, ``"model output: score ..."``.
         """
         return self._names("outcome")
+
+    @property
+    def descriptors(self) -> list[str]:
+        """Descriptor columns (who the customer is): profiled per segment, not clustered on."""
+        return self._names("descriptor")
+
+    @property
+    def all_descriptors(self) -> list[str]:
+        """Every column that describes who the customer is, clustered on request or not."""
+        return [c.name for c in self.columns if c.describes is not None]
+
+    @property
+    def protected(self) -> dict[str, str]:
+        """Column -> the protected characteristic it records, whatever its role."""
+        return {c.name: c.protected for c in self.columns if c.protected is not None}
 
     @property
     def ignored(self) -> list[str]:
@@ -217,6 +245,7 @@ _ROLE_WORDS: dict[str, str] = {
     "categorical": "categorical feature",
     "datetime": "date/time (not a feature)",
     "outcome": "outcome (profiled, not a feature)",
+    "descriptor": "descriptor (profiled, not a feature)",
     "ignored": "ignored",
 }
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._utils.text import escape_markdown
 from ..exceptions import DataError
+from ._audit import audit_markdown
 from ._format import (
     displayed,
     fmt_int,
@@ -23,6 +24,7 @@ from ._format import (
     fmt_share,
     fmt_timestamp,
 )
+from ._levels import LEVEL_PROFILE_COLUMNS, level_rows, levels_markdown
 from ._pages import data_uri, environment
 from ._shared import REPORT_DATA_VERSION
 from .data.context import NEUTRAL_CONTEXT
@@ -41,8 +43,19 @@ SECTIONS = (
 )
 """``(anchor, heading)`` of every section of the HTML page, in order."""
 
-PROFILE_COLUMNS = ["segment_id", "segment_name", "feature", "mean", "median", "lift", "effect_size"]
-"""Columns of ``profiles.csv``: one row per segment and feature."""
+PROFILE_COLUMNS = [
+    "segment_id",
+    "segment_name",
+    "feature",
+    "mean",
+    "median",
+    "lift",
+    "effect_size",
+    *LEVEL_PROFILE_COLUMNS,
+]
+"""Columns of ``profiles.csv``: one row per segment and numeric feature (``level``,
+``share`` and ``population_share`` empty), then one per segment, categorical column and
+level (``mean`` and ``median`` empty; ``lift`` is the share's)."""
 
 _REQUIRED_KEYS = (
     "version",
@@ -71,6 +84,9 @@ _OPTIONAL_KEYS: dict[str, Any] = {
     "playbook": NEUTRAL_CONTEXT,
     "warnings": [],
     "outcomes": None,
+    "levels": None,
+    "implausible": [],
+    "audit": None,
 }
 
 
@@ -186,7 +202,7 @@ def shortened_names(data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
         segment profiles (lift heatmap, box plots), in order of first appearance.
     """
     overview = [
-        *(m["column"] for m in data["missing"]),
+        *(m["column"] for m in data["missing"] if m["n_missing"]),
         *(d["column"] for d in data["distributions"]),
         *data["correlation"].get("columns", []),
     ]
@@ -204,9 +220,10 @@ def shortened_names(data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
 
 def _profiles_table(data: dict[str, Any]) -> pd.DataFrame:
     rows = [{column: row.get(column) for column in PROFILE_COLUMNS} for row in data["profiles"]]
+    rows += level_rows(data, PROFILE_COLUMNS)
     table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
     table["segment_id"] = table["segment_id"].astype("int64")
-    for column in ("mean", "median", "lift", "effect_size"):
+    for column in ("mean", "median", "lift", "effect_size", "share", "population_share"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
     return table
 
@@ -246,6 +263,8 @@ def _summary_markdown(data: dict[str, Any]) -> str:
     if playbook.get("summary"):
         lines += [f"Names and suggestions: {_md(playbook['summary'])}", ""]
     lines += _outcomes_markdown(data)
+    lines += levels_markdown(data)
+    lines += _implausible_markdown(data)
     lines += ["## Segments", ""]
     for seg in segments:
         lines += [f"### {_md(seg['id'])}. {_md(seg['name'])}", ""]
@@ -265,6 +284,7 @@ def _summary_markdown(data: dict[str, Any]) -> str:
                 *[f"- {_md(s, line_start=True)}" for s in seg["strategies"]],
                 "",
             ]
+    lines += audit_markdown(data.get("audit"), segments)
     lines += ["## Quality", ""]
     for metric in data["metrics"]:
         lines.append(f"- {_md(metric['name'])}: {_metric_text(metric)}")
@@ -302,7 +322,11 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
         "| --- | " + " | ".join("---:" for _ in columns) + " |",
     ]
     for row in outcomes["segments"]:
-        cells = [fmt_outcome(v, c["kind"]) for v, c in zip(row["values"], columns, strict=True)]
+        extra = row.get("cells") or [{} for _ in columns]
+        cells = [
+            _outcome_cell(v, c["kind"], e)
+            for v, c, e in zip(row["values"], columns, extra, strict=True)
+        ]
         label = f"{row['id']}. {_md(names.get(row['id'], ''))}"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     population = [
@@ -311,7 +335,41 @@ def _outcomes_markdown(data: dict[str, Any]) -> list[str]:
     lines.append("| all customers | " + " | ".join(population) + " |")
     if any(c["source"] == "training" for c in columns):
         lines += ["", "Columns absent from this table show the figures measured at training."]
+    if any(row.get("cells") for row in outcomes["segments"]):
+        lines += [
+            "",
+            "In brackets the 95% interval and the lift (segment ÷ all customers); ▲ / ▼: "
+            "significantly above / below the rest (two-sided test at 5%, Holm-corrected).",
+        ]
+    sentences = [s["sentence"] for s in outcomes.get("separation") or [] if s]
+    lines += ["", *[f"- {_md(s)}" for s in sentences]] if sentences else []
     return [*lines, ""]
+
+
+def _implausible_markdown(data: dict[str, Any]) -> list[str]:
+    found = data.get("implausible") or []
+    if not found:
+        return []
+    lines = ["## Implausible values", ""]
+    for item in found:
+        examples = ", ".join(f"{_md(e['id'])}: {_md(e['value'])}" for e in item["examples"])
+        lines.append(
+            f"- {_md(item['column'])}: {fmt_int(item['count'])} row(s) with {_md(item['rule'])}"
+            f" (e.g. {examples})"
+        )
+    lines += ["", "These values were segmented as they are: check them at the source.", ""]
+    return lines
+
+
+def _outcome_cell(value: Any, kind: str, cell: dict[str, Any]) -> str:
+    """A figure with its mark, interval and lift: ``55.6% ▲ (52.1%–59.0%, 3.0×)``."""
+    text = fmt_outcome(value, kind)
+    mark = {"above": " ▲", "below": " ▼"}.get(cell.get("direction") or "", "")
+    if cell.get("low") is None or cell.get("high") is None:
+        return text + mark
+    lift = f", {float(cell['lift']):.1f}×" if cell.get("lift") is not None else ""
+    low, high = fmt_outcome(cell["low"], kind), fmt_outcome(cell["high"], kind)
+    return f"{text}{mark} ({low}–{high}{lift})"
 
 
 def _rule_text(rule: Any) -> str:

@@ -28,7 +28,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._utils.checks import check_frame, check_int
 from .._utils.io import atomic_path, check_distinct_paths
@@ -40,6 +40,7 @@ from .._utils.text import count
 from ..config import DEFAULT_MAX_COLUMNS
 from ..exceptions import DataError, ScoringError
 from ..model import SegmentationModel
+from ..prepare.grain import refuse_transactions, repeated_key
 from ..prepare.rows import unusable_rows_message
 from .contract import (
     COUNTS,
@@ -237,6 +238,7 @@ def score_file(
     reject: Collection[str] | None = None,
     progress: Progress = NO_PROGRESS,
     max_columns: int | None = DEFAULT_MAX_COLUMNS,
+    segment_rows: bool = False,
 ) -> ScoreSummary:
     """Score a file or a query result chunk by chunk into a CSV or Parquet file.
 
@@ -266,6 +268,10 @@ def score_file(
     max_columns : int or None, default=5000
         Refuse an input file with more columns than this, from its header or schema
         (see :func:`custseg.sources.read_table`); ``None``: no limit.
+    segment_rows : bool, default=False
+        Score an input whose identifier repeats on many rows (transaction lines) row
+        by row; by default it is refused (:mod:`custseg.prepare.grain`), unless the
+        model itself was fitted on rows (``segment_rows`` in its settings).
 
     Returns
     -------
@@ -282,6 +288,9 @@ def score_file(
         If a column the model needs is absent (raised before anything is written).
     DataError
         If the input has no rows.
+    TransactionsError
+        If the identifier repeats on at least a tenth of the first chunk's rows: the
+        input holds transactions, not customers.
     ScoringError
         If no row at all could be scored (the input is likely of the wrong kind).
     """
@@ -316,6 +325,8 @@ def score_file(
             what = "the input table" if path is None else f"the input {path}"
             raise DataError(f"{what} has no rows; check the query or the input file")
         scorer.check_columns(first)
+        if not (segment_rows or scorer.model.settings.get("segment_rows")):
+            _check_customer_rows(scorer, first, whole=len(first) < chunk_size)
         return _score_stream(
             scorer,
             chain([first], read),
@@ -327,6 +338,30 @@ def score_file(
             reject=codes,
             progress=progress,
         )
+
+
+def _check_customer_rows(scorer: Scorer, first: pd.DataFrame | pa.Table, *, whole: bool) -> None:
+    """Refuse transaction lines: the model's identifier repeating in the first chunk."""
+    name = scorer.id_column
+    # An Arrow table (files read without --keep-columns: pandas is not even loaded)
+    # or a frame.
+    arrow = hasattr(first, "column_names")
+    columns = first.column_names if arrow else list(first.columns)
+    if name is None or name not in columns:
+        return
+    if arrow:
+        import pyarrow.compute as pc
+
+        ids = cast("pa.Table", first).column(name)
+        present = len(ids) - ids.null_count
+        distinct = int(pc.count_distinct(ids, mode="only_valid").as_py())
+    else:
+        values = cast("pd.DataFrame", first)[name].dropna()
+        present, distinct = len(values), int(values.nunique())
+    evidence = repeated_key(name, n_rows=len(first), present=present, distinct=distinct)
+    if evidence is not None:
+        what = "the input" if whole else f"the first {len(first):,} rows of the input"
+        refuse_transactions(evidence, what)
 
 
 @dataclass

@@ -7,6 +7,7 @@ the driver. pyspark is imported inside the function.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pandas as pd
 from ..exceptions import SourceError
 from ._frames import arrow_to_frame
 
-__all__ = ["read_spark", "spark_to_frame", "spread_over_cores"]
+__all__ = ["distinct_counter", "read_spark", "spark_to_frame", "spread_over_cores"]
 
 
 def read_spark(session: Any, source: str | os.PathLike[str]) -> Any:
@@ -84,3 +85,20 @@ def spread_over_cores(df: Any) -> tuple[Any, bool]:
     from pyspark import StorageLevel
 
     return df.repartition(cores).persist(StorageLevel.MEMORY_AND_DISK), True
+
+
+def distinct_counter(df: Any) -> Callable[[str], tuple[int, int]]:
+    """Counts of a column over the whole of ``df``: rows with a value, distinct values.
+
+    Used to tell a customer table from transaction lines (a customer column repeating),
+    which a uniform sample of the lines can hide.
+    """
+
+    def count(column: str) -> tuple[int, int]:
+        from pyspark.sql import functions as F
+
+        name = F.col(f"`{column.replace('`', '``')}`")
+        row = df.agg(F.count(name), F.countDistinct(name)).first()
+        return int(row[0]), int(row[1])
+
+    return count

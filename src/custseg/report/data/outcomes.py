@@ -7,6 +7,12 @@ on it (read as the fit read them: :func:`custseg.prepare.outcomes.encode_outcome
 the level the model counted as 1); otherwise the training figures recorded in the model
 are shown, and the table says so. A column holding only 0 and 1 is shown as a rate (%),
 any other as a mean.
+
+Beside each figure: its 95% interval, its lift (segment ÷ all customers) and whether
+the segment is significantly above or below the rest of the customers, and per column
+how strongly the segments separate it (Cramér's V or η², in words): the statistics of
+:func:`custseg.explain.profile_outcomes`, measured on this table's rows or, for a
+column it lacks, recorded at training.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...explain.outcomes import profile_outcomes
 from ...model import SegmentationModel
 from ...prepare.outcomes import encode_outcome
 
@@ -44,8 +51,11 @@ def outcomes_by_segment(
         ``columns`` (per outcome: ``name``, ``kind`` = ``"rate"`` or ``"mean"`` and
         ``source`` = ``"table"`` or ``"training"``), ``population`` (one value per
         column) and ``segments`` (per segment: ``id`` and ``values``, one per column;
-        ``None`` where a segment has no value). ``None`` when the model records no
-        outcome column.
+        ``None`` where a segment has no value), ``cells`` (per segment, one per column:
+        ``low``, ``high``, ``lift``, ``direction`` = ``"above"``, ``"below"`` or
+        ``None``; empty when unknown) and ``separation`` (per column: ``measure``,
+        ``value``, ``strength`` and ``sentence``, or ``None``). ``None`` when the model
+        records no outcome column.
     """
     record = model.profiles["outcomes"]
     names = [str(c) for c in record["columns"]]
@@ -57,10 +67,19 @@ def outcomes_by_segment(
     columns = []
     table_population: list[Any] = []
     per_segment: list[list[Any]] = [[] for _ in range(model.k)]
+    cells: list[list[dict[str, Any]]] = [[] for _ in range(model.k)]
+    separation: list[dict[str, Any] | None] = []
+    trained_stats = record.get("stats") or {}
     for name in names:
         positive = (details.get(name) or {}).get("positive")
         values = _numeric(rows[name], positive) if name in rows.columns else None
-        if values is not None and np.isfinite(values).any():
+        measured = values is not None and bool(np.isfinite(values).any())
+        stats = _table_stats(values, labels) if values is not None and measured else None
+        stats = stats or trained_stats.get(name)
+        separation.append(_separation(name, stats))
+        for sid in range(model.k):
+            cells[sid].append(_cell(stats, sid))
+        if values is not None and measured:
             binary = bool(np.isin(values[np.isfinite(values)], (0.0, 1.0)).all())
             columns.append({"name": name, "kind": "rate" if binary else "mean", "source": "table"})
             table_population.append(float(np.nanmean(values)))
@@ -77,8 +96,40 @@ def outcomes_by_segment(
     return {
         "columns": columns,
         "population": table_population,
-        "segments": [{"id": sid, "values": per_segment[sid]} for sid in range(model.k)],
+        "segments": [
+            {"id": sid, "values": per_segment[sid], "cells": cells[sid]} for sid in range(model.k)
+        ],
+        "separation": separation,
     }
+
+
+def _table_stats(values: np.ndarray, labels: np.ndarray) -> dict[str, Any] | None:
+    """The outcome's statistics on this table's rows."""
+    frame = pd.DataFrame({"outcome": values})
+    return dict(profile_outcomes(frame, labels, columns=["outcome"])["stats"]["outcome"])
+
+
+def _cell(stats: dict[str, Any] | None, sid: int) -> dict[str, Any]:
+    row = next((r for r in (stats or {}).get("segments", []) if r["id"] == sid), None)
+    if row is None:
+        return {}
+    return {key: row.get(key) for key in ("low", "high", "lift", "direction")}
+
+
+_MEASURES = {"cramers_v": "Cramér's V", "eta_squared": "η²"}
+
+
+def _separation(name: str, stats: dict[str, Any] | None) -> dict[str, Any] | None:
+    """How strongly the segments separate the outcome, with a sentence saying so."""
+    found = (stats or {}).get("separation") or {}
+    if found.get("value") is None:
+        return None
+    measure = _MEASURES.get(found["measure"], found["measure"])
+    sentence = (
+        f"The segments separate {name} {found['strength']}"
+        f" ({measure} = {float(found['value']):.2f})."
+    )
+    return {**found, "sentence": sentence}
 
 
 def _numeric(column: pd.Series, positive: str | None) -> np.ndarray | None:

@@ -1,4 +1,5 @@
-"""Data for the "Segment profiles" section: profile rows, the lift heatmap and box plots."""
+"""Data for the "Segment profiles" section: profile rows, the lift heatmap, box plots and
+the level shares of categorical columns."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import numpy as np
 import pandas as pd
 
 from ..._utils.numeric import skewness
+from ..._utils.text import readable_name
 from ...model import SegmentationModel
 from ._common import use_log_scale
 
-__all__ = ["SegmentProfiles", "segment_profiles"]
+__all__ = ["SegmentProfiles", "segment_levels", "segment_profiles"]
 
 _MAX_LIFT_FEATURES = 30
 _N_BOX_FEATURES = 6
@@ -108,6 +110,120 @@ def segment_profiles(
     return SegmentProfiles(rows, lift, top, boxes)
 
 
+def segment_levels(
+    model: SegmentationModel,
+    derived: pd.DataFrame,
+    raw: pd.DataFrame,
+    labels: np.ndarray,
+    schema: Any,
+) -> dict[str, Any]:
+    """The level shares of every categorical, descriptor and text outcome column.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        The fitted model (segment names, the playbook's labels).
+    derived : pandas.DataFrame
+        The usable rows, checked (categorical columns cleaned as the model reads them).
+    raw : pandas.DataFrame
+        The same rows as the table gave them (descriptor and outcome columns).
+    labels : numpy.ndarray
+        Segment of each row.
+    schema : TableSchema
+        The model's schema (the columns' roles).
+
+    Returns
+    -------
+    dict
+        ``columns`` (``name``, ``role``, ``levels``, ``population`` shares),
+        ``segments`` (``id``, ``name``, ``shares`` per column in level order,
+        ``decisive`` levels with their phrase, share, population share and lift),
+        ``rows`` (one per segment, column and level, for ``profiles.csv``),
+        ``top_levels`` and the ``decisive`` thresholds.
+    """
+    from ...explain.levels import (
+        DECISIVE_LIFT,
+        DECISIVE_SHARE,
+        TOP_LEVELS,
+        level_roles,
+        profile_levels,
+    )
+    from ...prepare.schema import column_lookup
+
+    lookup = column_lookup(raw.columns)
+    values: dict[str, np.ndarray] = {}
+    for info in schema.columns:
+        if info.role == "categorical" and info.name in derived.columns:
+            values[info.name] = derived[info.name].to_numpy()
+        elif info.role in ("descriptor", "outcome") and info.name in lookup:
+            values[info.name] = raw[lookup[info.name]].to_numpy()
+    frame = pd.DataFrame(values, index=pd.RangeIndex(len(labels)))
+    roles = level_roles([(c.name, c.role) for c in schema.columns], frame)
+    levels = profile_levels(frame, labels, columns=roles)
+    names = model.segment_names()
+    table = levels.table
+    columns = []
+    for feature, rows in table.groupby("feature", sort=False):
+        first = rows[rows["segment_id"] == levels.segment_ids[0]]
+        columns.append(
+            {
+                "name": str(feature),
+                "role": levels.roles[str(feature)],
+                "levels": [str(v) for v in first["level"]],
+                "population": first["population_share"].tolist(),
+            }
+        )
+    segments = []
+    for sid in range(model.k):
+        mine = table[table["segment_id"] == sid]
+        segments.append(
+            {
+                "id": sid,
+                "name": names[sid],
+                "shares": {
+                    c["name"]: mine.loc[mine["feature"] == c["name"], "share"].tolist()
+                    for c in columns
+                },
+                "decisive": _said_once(levels.decisive(sid) if sid in levels.segment_ids else None),
+            }
+        )
+    level_rows = [
+        {**r, "segment_name": names[int(r["segment_id"])], "feature": str(r["feature"])}
+        for r in table.drop(columns=["decisive"]).to_dict(orient="records")
+    ]
+    return {
+        "columns": columns,
+        "segments": segments,
+        "rows": level_rows,
+        "top_levels": TOP_LEVELS,
+        "decisive": {"share": DECISIVE_SHARE, "lift": DECISIVE_LIFT},
+    }
+
+
+def _said_once(decisive: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Decisive levels, one entry per phrase: six add-on columns whose level is "No
+    internet service" are one fact, said once with the columns that hold it."""
+    from ...explain.levels import level_phrase
+
+    out: dict[str, dict[str, Any]] = {}
+    for r in [] if decisive is None else decisive.to_dict(orient="records"):
+        phrase = level_phrase(readable_name(str(r["feature"])), str(r["level"]))
+        entry = out.setdefault(
+            phrase.casefold(),
+            {
+                "phrase": phrase[:1].upper() + phrase[1:],
+                "role": str(r["role"]),
+                "level": str(r["level"]),
+                "share": r["share"],
+                "population_share": r["population_share"],
+                "lift": r["lift"],
+                "columns": [],
+            },
+        )
+        entry["columns"].append(str(r["feature"]))
+    return list(out.values())
+
+
 def _profile_columns(derived: pd.DataFrame, schema: Any) -> list[str]:
     skip = {schema.id_column}
     return [
@@ -145,5 +261,7 @@ def _boxes(series: pd.Series, labels: np.ndarray, feature: str, k: int) -> dict[
     return {
         "feature": feature,
         "log_scale": use_log_scale(everything, skewness(everything)),
+        # A 0/1 column is drawn as the share of each segment with a 1, not as boxes.
+        "binary": bool(everything.size and np.isin(everything, (0.0, 1.0)).all()),
         "boxes": stats,
     }

@@ -57,6 +57,16 @@ FIGURE_NAMES = tuple(_BUILDERS)
 def render_figures(data: dict[str, Any]) -> dict[str, bytes]:
     """Every figure of the report ``data`` (:func:`custseg.report.build_report_data`).
 
-    The answer is ``{name: PNG bytes}`` in the order of :data:`FIGURE_NAMES`.
+    The answer is ``{name: PNG bytes}`` in the order of :data:`FIGURE_NAMES`, without
+    the figures that would be empty: the missing-values chart is drawn only when a
+    feature column has gaps (the page says "No missing values" instead).
     """
-    return {name: _BUILDERS[name](data) for name in FIGURE_NAMES}
+    drawn = {name: _BUILDERS[name](data) for name in FIGURE_NAMES if _has_content(name, data)}
+    return drawn
+
+
+def _has_content(name: str, data: dict[str, Any]) -> bool:
+    """Whether figure ``name`` has something to show: no chart of gaps without a gap."""
+    if name == "missing_values":
+        return any(int(m["n_missing"]) > 0 for m in data["missing"])
+    return True

@@ -19,7 +19,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter, FuncFormatter
+from matplotlib.ticker import Formatter, FuncFormatter, Locator, MaxNLocator, NullLocator
 
 from .._format import fmt_compact, fmt_segment
 from .._shared import segment_colors
@@ -29,6 +29,7 @@ __all__ = [
     "LINE",
     "MUTED",
     "LinearTicks",
+    "LogTicks",
     "SegmentLegend",
     "as_float",
     "compact_axis",
@@ -201,18 +202,67 @@ def compact_axis(axis: Any) -> None:
     axis.set_major_formatter(LinearTicks())
 
 
+class LogTicks(Locator):
+    """Ticks of a symmetric log axis: at least three labelled ticks inside the view.
+
+    Powers of ten alone leave a box plot spanning 150 to 800 with no tick at all, and
+    one spanning 20 to 400 with a single "100": the reader cannot read a value. The
+    ticks are the first of these sets that puts three ticks inside the view: powers of
+    ten (1, 10, 100...), then 1-2-5 steps (1, 2, 5, 10, 20...), then 1-2-3-5-7 steps;
+    a narrow view (less than a factor 3) gets linear "nice" ticks instead. Zero is a
+    tick when the view includes it (symlog is linear around 0).
+    """
+
+    MIN_TICKS = 3
+    _SUBS = ((1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0, 7.0))
+
+    def __call__(self) -> list[float]:
+        """The ticks of the axis' current view."""
+        if self.axis is None:
+            return []
+        low, high = self.axis.get_view_interval()
+        return self.tick_values(low, high)
+
+    def tick_values(self, vmin: float, vmax: float) -> list[float]:
+        """Ticks between ``vmin`` and ``vmax`` (see the class description)."""
+        low, high = sorted((float(vmin), float(vmax)))
+        span = (high - low) * 1e-9
+        inside: list[float] = []
+        if high > 0:
+            first = int(np.floor(np.log10(max(low, 1e-12, high * 1e-12))))
+            last = int(np.ceil(np.log10(high)))
+            for subs in self._SUBS:
+                ticks = [s * 10.0**e for e in range(first, last + 1) for s in subs]
+                inside = [t for t in ticks if low - span <= t <= high + span and t >= 1]
+                if low - span <= 0 <= high + span:
+                    inside = [0.0, *inside]
+                if len(inside) >= self.MIN_TICKS:
+                    return inside
+        # A narrow view: nice linear steps (symlog draws them unevenly spaced, which
+        # reads correctly since every tick carries its value).
+        nice = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], min_n_ticks=self.MIN_TICKS)
+        linear = [float(t) for t in nice.tick_values(low, high)]
+        return [t for t in linear if low - span <= t <= high + span] or inside
+
+
 def log_axis(ax: Any, which: str) -> None:
-    """Put the ``"x"`` or ``"y"`` axis of ``ax`` on a symmetric log scale labelled 1k, 10k."""
+    """Put the ``"x"`` or ``"y"`` axis of ``ax`` on a symmetric log scale labelled 1k, 10k.
+
+    The ticks come from :class:`LogTicks` (at least three inside the view); minor
+    ticks are left out so the labelled ones stand alone.
+    """
     # symlog is linear below 1 and logarithmic above, so zeros (common in money
-    # columns) stay visible while the long right tail is compressed. Its ticks are
-    # powers of ten, which read well as 1k, 10k, 100k.
+    # columns) stay visible while the long right tail is compressed.
     formatter = FuncFormatter(lambda value, _pos: fmt_compact(value))
     if which == "x":
         ax.set_xscale("symlog", linthresh=1.0)
-        ax.xaxis.set_major_formatter(formatter)
+        axis = ax.xaxis
     else:
         ax.set_yscale("symlog", linthresh=1.0)
-        ax.yaxis.set_major_formatter(formatter)
+        axis = ax.yaxis
+    axis.set_major_locator(LogTicks())
+    axis.set_major_formatter(formatter)
+    axis.set_minor_locator(NullLocator())
 
 
 def note(ax: Any, text: str) -> None:

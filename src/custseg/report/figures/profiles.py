@@ -92,6 +92,9 @@ def feature_boxes_figure(
 ) -> bytes:
     """Box plots per segment for the most distinguishing features (whiskers at 5–95%).
 
+    A 0/1 feature (``binary``) is drawn as the share of each segment with a 1 instead:
+    a box of zeros and ones says nothing a reader can use.
+
     Parameters
     ----------
     feature_boxes : list of dict
@@ -109,6 +112,9 @@ def feature_boxes_figure(
     with figure(width, height) as fig:
         axes = fig.subplots(rows, cols, squeeze=False)
         for ax, item in zip(axes.flat, feature_boxes, strict=False):
+            if item.get("binary"):
+                _share_bars(ax, item, legend)
+                continue
             stats = [
                 {
                     "med": float(b["median"]),
@@ -148,3 +154,27 @@ def feature_boxes_figure(
             ax.set_axis_off()
         legend.draw(fig, lambda color, label: Patch(color=color, label=label))
         return png(fig)
+
+
+def _share_bars(ax: Any, item: dict[str, Any], legend: SegmentLegend) -> None:
+    """A 0/1 feature as bars: the share of each segment with a 1, labelled "42%"."""
+    boxes = item["boxes"]
+    shares = [100.0 * float(b["mean"]) for b in boxes]
+    positions = range(1, len(boxes) + 1)
+    bars = ax.bar(
+        positions, shares, color=[legend.color(b["segment_id"]) for b in boxes], alpha=0.85
+    )
+    for bar, share in zip(bars, shares, strict=True):
+        ax.text(
+            bar.get_x() + bar.get_width() / 2,
+            bar.get_height() + 2,
+            f"{share:.0f}%",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
+    ax.set_xticks(list(positions), [str(b["segment_id"]) for b in boxes])
+    ax.set_ylim(0, 115)
+    ax.set_yticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
+    ax.set_title(f"{fmt_label(item['feature'])}: share with 1", fontsize=9)
+    ax.set_xlabel("segment")

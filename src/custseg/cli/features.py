@@ -1,0 +1,254 @@
+"""``custseg features``: roll transaction lines up to one row per customer, in SQL."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .._utils.text import count
+from ..exceptions import ConfigError
+from ..features.dialects import FEATURE_DIALECTS
+from ..sources.datasource import DataSource
+from . import app
+from ._common import STATE, info, print_json, rich_progress
+from ._data import data_source_options
+
+EPILOG = """\
+Examples:
+
+  custseg features --input invoices.csv --out customers.csv
+
+  custseg features --input invoices.csv --window 12M --as-of 2011-12-01 --out customers.parquet
+
+  custseg features --sql "SELECT * FROM sales.invoice_lines" --warehouse postgresql://me@db/shop
+  --out customers.csv
+
+  custseg features --input card_tx.parquet --statements statements.parquet --accounts
+  accounts.parquet --recipe card --window 12M --out customers.csv
+
+  custseg features --input invoices.csv --print-sql --dialect bigquery
+
+Then segment the customers: custseg fit --input customers.csv --out segments/
+The manifest beside the output (customers.manifest.json) records the recipe, the window,
+the as-of date, the SQL and every row left out, by reason.
+"""
+
+_COLUMNS = "Columns (found from their names when not given)"
+
+
+@app.command("features", epilog=EPILOG)
+@data_source_options()
+def features_command(
+    source: DataSource,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Customer table to write: .csv or .parquet.", show_default=False
+        ),
+    ] = None,
+    recipe: Annotated[
+        str, typer.Option("--recipe", help="auto (chosen from the columns), retail or card.")
+    ] = "auto",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Date the window ends (not included), YYYY-MM-DD. Default: the day after the"
+            " last transaction.",
+            show_default=False,
+        ),
+    ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            "--window",
+            help="Months before the as-of date, e.g. 6M. Default: all history.",
+            show_default=False,
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="How text dates read, e.g. '%d/%m/%Y %H:%M', or iso. Default: detected, day-first"
+            " or month-first proven by the data.",
+            show_default=False,
+        ),
+    ] = None,
+    statements: Annotated[
+        str | None,
+        typer.Option(
+            "--statements",
+            help="Card recipe: statements file (or query, with --sql) with balance, minimum"
+            " due, paid in full.",
+            show_default=False,
+        ),
+    ] = None,
+    accounts: Annotated[
+        str | None,
+        typer.Option(
+            "--accounts",
+            help="Card recipe: accounts file (or query, with --sql) with credit limit and"
+            " open date.",
+            show_default=False,
+        ),
+    ] = None,
+    customer: Annotated[
+        str | None,
+        typer.Option(
+            "--customer", help="Customer id column.", show_default=False, rich_help_panel=_COLUMNS
+        ),
+    ] = None,
+    time: Annotated[
+        str | None,
+        typer.Option(
+            "--time", help="Transaction time column.", show_default=False, rich_help_panel=_COLUMNS
+        ),
+    ] = None,
+    amount: Annotated[
+        str | None,
+        typer.Option(
+            "--amount",
+            help="Amount column (else quantity x unit price).",
+            show_default=False,
+            rich_help_panel=_COLUMNS,
+        ),
+    ] = None,
+    quantity: Annotated[
+        str | None,
+        typer.Option(
+            "--quantity",
+            help="Quantity column (negative: a return).",
+            show_default=False,
+            rich_help_panel=_COLUMNS,
+        ),
+    ] = None,
+    unit_price: Annotated[
+        str | None,
+        typer.Option(
+            "--unit-price", help="Unit price column.", show_default=False, rich_help_panel=_COLUMNS
+        ),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="Transaction type column (card: purchase, cash advance...).",
+            show_default=False,
+            rich_help_panel=_COLUMNS,
+        ),
+    ] = None,
+    invoice: Annotated[
+        str | None,
+        typer.Option(
+            "--invoice",
+            help="Invoice or order column ('C...': a cancellation).",
+            show_default=False,
+            rich_help_panel=_COLUMNS,
+        ),
+    ] = None,
+    product: Annotated[
+        str | None,
+        typer.Option(
+            "--product", help="Product column.", show_default=False, rich_help_panel=_COLUMNS
+        ),
+    ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(
+            "--category",
+            help="Category, channel or country column (spend shares).",
+            show_default=False,
+            rich_help_panel=_COLUMNS,
+        ),
+    ] = None,
+    print_sql: Annotated[
+        bool, typer.Option("--print-sql", help="Print the roll-up query and stop.")
+    ] = False,
+    dialect: Annotated[
+        str | None,
+        typer.Option(
+            "--dialect",
+            help=f"With --print-sql: {', '.join(FEATURE_DIALECTS)} (reading tables named"
+            " transactions, statements, accounts). Default: where the data is.",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Roll transactions up to one row per customer with behavioural features, in SQL."""
+    from ..features import build_features, features_sql, write_features
+
+    options: dict[str, Any] = {
+        "recipe": recipe,
+        "as_of": as_of,
+        "window": window,
+        "date_format": date_format,
+        "statements": statements,
+        "accounts": accounts,
+        "customer": customer,
+        "time": time,
+        "amount": amount,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "kind": kind,
+        "invoice": invoice,
+        "product": product,
+        "category": category,
+    }
+    if print_sql:
+        _print_sql(source, dialect, options, features_sql)
+        return
+    if dialect is not None:
+        raise ConfigError("--dialect goes with --print-sql; leave it out or add --print-sql")
+    if out is None:
+        raise ConfigError("no --out given; add --out customers.csv (or .parquet), or --print-sql")
+    _check_out(out, source, statements, accounts)
+    with rich_progress() as progress:
+        result = build_features(source, progress=progress, **options)
+        inputs: dict[str, str | os.PathLike[str] | None] = {"input (--input)": source.input}
+        if source.input is not None:
+            inputs.update({"--statements": statements, "--accounts": accounts})
+        manifest = write_features(
+            result, out, inputs=inputs, secrets=STATE.secrets, progress=progress
+        )
+    if json_output:
+        print_json(manifest)
+        return
+    for line in result.describe():
+        info(line)
+    info(
+        f"Wrote {count(len(result.frame), 'customer')} x {count(len(result.features), 'feature')}"
+        f" to {out} (manifest: {out.with_name(out.stem + '.manifest.json')})"
+    )
+
+
+def _print_sql(
+    source: DataSource, dialect: str | None, options: dict[str, Any], render: Any
+) -> None:
+    sql = render(source, dialect=dialect, **options)
+    sys.stdout.write(sql + "\n")
+    sys.stdout.flush()
+
+
+def _check_out(out: Path, source: DataSource, *others: str | None) -> None:
+    """Refuse a bad output before any query runs: an extension, a folder, an input."""
+    from .._utils.io import check_distinct_paths
+
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(
+            f"cannot write the customers to {str(out)!r}: unsupported extension "
+            f"{out.suffix or '(none)'!r}; use --out customers.csv or customers.parquet"
+        )
+    if out.is_dir():
+        raise ConfigError(f"--out {str(out)!r} is a folder; give a file name such as {out}/c.csv")
+    paths: dict[str, Any] = {"input (--input)": source.input}
+    if source.input is not None:
+        paths.update({"--statements": others[0], "--accounts": others[1]})
+    check_distinct_paths({**paths, "out (--out)": out})

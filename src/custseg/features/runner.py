@@ -1,0 +1,138 @@
+"""Where the roll-up runs: DuckDB over a CSV or Parquet file, or the user's warehouse.
+
+A file is read by an in-process DuckDB straight from disk (``read_csv`` with every
+column as text, so that custseg, not a sniffer, decides how dates and numbers read;
+``read_parquet`` with the file's own types), streaming in bounded memory. A query on a
+warehouse (``--sql ... --warehouse URL``) becomes a subquery that the roll-up reads;
+the query runs where the data lives, through the warehouse's registered runner.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .._utils.progress import NO_PROGRESS, Progress
+from ..exceptions import ConfigError, SourceError
+from ..sources.datasource import DataSource
+from .dialects import FeatureDialect, feature_dialect
+
+__all__ = ["Runner", "open_runner"]
+
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
+_DUCKDB_MEMORY = "1GB"  # DuckDB spills to disk beyond this: memory stays bounded
+
+
+@dataclass
+class Runner:
+    """Runs SQL where the transactions live and says how to read each table.
+
+    Attributes
+    ----------
+    dialect : FeatureDialect
+        The dialect the queries are rendered in.
+    where : str
+        The file or warehouse, without secrets (for the manifest).
+    kind : str
+        ``"file"`` or the warehouse's kind.
+    """
+
+    dialect: FeatureDialect
+    where: str
+    kind: str
+    _source: DataSource | None = None
+    _connection: Any = None
+
+    def relation(self, table: str | os.PathLike[str]) -> str:
+        """What follows ``FROM`` for a file (file runner) or a query (warehouse runner)."""
+        if self._source is None:
+            return _file_relation(self.dialect, Path(table))
+        query = str(table).strip().rstrip(";")
+        return f"(\n{query}\n) AS src"
+
+    def run(self, sql: str, progress: Progress = NO_PROGRESS) -> pa.Table:
+        """Run one query and return its rows as Arrow.
+
+        Raises
+        ------
+        SourceError
+            The engine rejects the query (the message is the engine's, one line).
+        """
+        if self._source is None:
+            import duckdb
+
+            try:
+                return self._connection.sql(sql).to_arrow_table()
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise SourceError(f"DuckDB could not run the roll-up: {first}") from None
+        entry = self._source.entry
+        assert entry is not None
+        source = self._source
+        return entry.run(sql, source.warehouse, source.options, progress, None).table
+
+    def close(self) -> None:
+        """Release the in-process DuckDB, if any."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _file_relation(d: FeatureDialect, path: Path) -> str:
+    if not path.is_file():
+        raise SourceError(f"file not found: {str(path)!r}; give --input with an existing file")
+    name = path.name.lower()
+    literal = d.string(str(path))
+    if name.endswith(".parquet"):
+        return f"read_parquet({literal})"
+    if name.endswith(_CSV_SUFFIXES):
+        return f"read_csv({literal}, all_varchar = true, header = true)"
+    raise SourceError(
+        f"cannot read transactions from {str(path)!r}: unsupported extension; give a .csv"
+        " (or .csv.gz, .tsv) or .parquet file"
+    )
+
+
+def open_runner(source: str | os.PathLike[str] | DataSource) -> tuple[Runner, str]:
+    """The runner of ``source`` and the reference of its transactions table.
+
+    Raises
+    ------
+    ConfigError
+        A warehouse whose SQL dialect has no renderer (SQLite...).
+    """
+    if not isinstance(source, DataSource):
+        if not isinstance(source, str | os.PathLike):
+            raise ConfigError(
+                f"source={source!r} should be a file path or a DataSource, e.g."
+                " build_features('transactions.csv')"
+            )
+        source = DataSource(input=source)
+    if source.entry is None:
+        import duckdb
+
+        assert source.input is not None
+        connection = duckdb.connect()
+        connection.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
+        runner = Runner(feature_dialect("duckdb"), str(source.input), "file", None, connection)
+        return runner, str(source.input)
+    assert source.sql is not None
+    name = _dialect_of(source)
+    return Runner(feature_dialect(name), source.describe(), source.kind, source), source.sql
+
+
+def _dialect_of(source: DataSource) -> str:
+    kind = source.kind
+    if kind in ("duckdb", "bigquery"):
+        return kind
+    url = (source.warehouse or "").lower()
+    if url.startswith(("postgresql", "postgres")):
+        return "postgres"
+    raise ConfigError(
+        f"custseg features renders SQL for DuckDB, PostgreSQL, BigQuery and Spark, not for "
+        f"{source.describe()}; extract the transactions with custseg extract and give --input"
+    )
