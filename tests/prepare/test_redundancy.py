@@ -312,3 +312,36 @@ def test_the_command_line_keeps_every_column_on_request(cc: pd.DataFrame, tmp_pa
     ]
     assert warned[0]["cli_message"].endswith("keep every column with --keep-redundant")
     assert kept["preparation"]["config"]["keep_redundant"] is True
+
+
+def test_the_bounded_memory_fit_finds_the_same_groups(telco) -> None:
+    from custseg.prepare import check_rows
+    from custseg.prepare.moments import StatisticsAccumulator
+
+    frame = telco[0]
+    schema = infer_schema(frame)
+    checked = check_rows(frame, schema)
+    expected = PreparationPlan.fit(checked, schema)
+    accumulator = StatisticsAccumulator(schema, PrepConfig())
+    for start in range(0, len(frame), 400):
+        accumulator.update(checked.frame.iloc[start : start + 400])
+    plan = accumulator.plan(checked.frame)  # the whole table as the sample
+    assert plan.redundancy == expected.redundancy
+    assert plan.to_dict()["categorical"] == expected.to_dict()["categorical"]
+    assert plan.decisions == expected.decisions
+
+
+def test_the_report_says_which_columns_are_set_aside_and_why(telco, telco_model) -> None:
+    from custseg.report.data import build_report_data
+
+    data = build_report_data(telco_model, telco[0])
+    roles = {col["name"]: col["reason"] for col in data["columns"]}
+    assert roles["OnlineSecurity"].endswith(
+        "; level 'No internet service' not encoded: it holds exactly when InternetService = No,"
+        " which is clustered; the other levels are"
+    )
+    assert "not encoded" not in roles["InternetService"]
+    assert [w["kind"] for w in data["warnings"]].count("redundancy") == 2
+    assert any(
+        d.startswith("StreamingMovies: level 'No internet service'") for d in data["decisions"]
+    )

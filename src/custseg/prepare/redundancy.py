@@ -57,6 +57,7 @@ __all__ = [
     "RedundancyGroup",
     "find_redundancy",
     "set_aside",
+    "set_aside_reasons",
 ]
 
 CORRELATION_THRESHOLD = 0.95
@@ -453,6 +454,20 @@ def _sum_share(filled: np.ndarray, present: np.ndarray, t: int, a: int, b: int) 
     scale = np.maximum(np.abs(y), np.maximum(np.abs(x1), np.abs(x2)))
     holds = np.abs(y - x1 - x2) <= _ABS_TOLERANCE + 1e-9 * scale
     return float(holds.mean())
+
+
+def set_aside_reasons(groups: Sequence[RedundancyGroup]) -> dict[str, str]:
+    """Column -> why it is (partly) not clustered, for the report's table of roles."""
+    out: dict[str, str] = {}
+    for group in groups:
+        if not group.applied:
+            continue
+        for m in group.repeats:
+            what = "not clustered" if m.level is None else f"level {m.level!r} not encoded"
+            if group.kind == "levels" and len(group.kept) > 1:
+                what = "not clustered"
+            out.setdefault(m.column, f"{what}: {group.reason()}")
+    return out
 
 
 # ---------------------------------------------------------------------- applying
