@@ -345,3 +345,51 @@ def test_the_report_says_which_columns_are_set_aside_and_why(telco, telco_model)
     assert any(
         d.startswith("StreamingMovies: level 'No internet service'") for d in data["decisions"]
     )
+
+
+def test_the_advice_on_a_total_leaves_out_its_copy_not_the_other_part() -> None:
+    rng = np.random.default_rng(5)
+    n = 800
+    high = rng.random(n) < 0.4
+    limit = np.where(high, rng.normal(20_000, 1_500, n), rng.normal(3_000, 300, n)).round()
+    balance = rng.uniform(0, 400, n).round()
+    frame = pd.DataFrame(
+        {
+            "account_id": np.arange(n),
+            "credit_limit": limit,
+            "revolving_balance": balance,
+            "open_to_buy": limit - balance,
+            "visits": rng.poisson(5, n),
+        }
+    )
+    model = fit_segments(frame, k=2, random_state=0)
+    # The sum holds too, but the near-copy is found first (r = 1.00 on the prepared scale).
+    (group,) = model.preparation.redundancy
+    assert group.kind == "correlated" and group.columns == ["credit_limit", "open_to_buy"]
+    leaks = [w for w in model.warnings if w["kind"] == "leakage"]
+    assert leaks and {w["column"] for w in leaks} == {"credit_limit"}
+    leak = leaks[0]
+    assert leak["exclude"] == ["credit_limit", "open_to_buy"]  # the balance is a fact of its own
+    assert "credit_limit and the column that repeats it (open_to_buy)" in leak["message"]
+    refit = fit_segments(frame, k=2, random_state=0, exclude=leak["exclude"])
+    assert not [w for w in refit.warnings if w.get("column") == "open_to_buy"]
+
+
+def test_in_a_difference_only_the_total_and_its_copy_carry_the_fact() -> None:
+    from custseg.engines.assemble import _copies
+
+    frame, _ = attrition_table(1000, seed=2)
+    (group,) = _plan(frame).redundancy
+    assert group.kind == "sum"
+    assert _copies(group) == ["Credit_Limit", "Avg_Open_To_Buy"]
+    cc_group = RedundancyGroup.from_dict(
+        {
+            "kind": "sum",
+            "kept": [{"column": "ONEOFF"}, {"column": "INSTAL"}],
+            "repeats": [{"column": "PURCHASES"}],
+            "evidence": "on every row",
+            "applied": True,
+            "formula": "PURCHASES = ONEOFF + INSTAL",
+        }
+    )
+    assert _copies(cc_group) == ["ONEOFF", "INSTAL", "PURCHASES"]

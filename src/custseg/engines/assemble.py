@@ -233,16 +233,29 @@ def _fit_warnings(
 ) -> list[dict[str, Any]]:
     """One warning per group of columns that encode one fact, then the leakage guard's."""
     out = [_redundancy_warning(group) for group in plan.redundancy]
-    group_of = {column: g for g in plan.redundancy for column in g.columns}
+    group_of = {column: g for g in plan.redundancy for column in _copies(g)}
     for rule in single_column_rules(
         checked.frame,
         labels,
         numeric=plan.input_numeric,
         categorical=plan.input_categorical,
-        groups=[g.columns for g in plan.redundancy],
+        groups=[_copies(g) for g in plan.redundancy],
     ):
         out.append(_leakage_warning(rule, names[rule.segment_id], group_of.get(rule.column)))
     return out
+
+
+def _copies(group: RedundancyGroup) -> list[str]:
+    """The columns of a group that carry its one fact, the clustered one first.
+
+    In ``part = total - other`` only the total and the part that follows it are copies
+    of each other: the other part is a fact of its own, and leaving it out would lose it.
+    """
+    if group.kind == "sum":
+        part, (total, other) = group.repeats[0].column, (m.column for m in group.kept)
+        if group.formula == f"{part} = {total} - {other}":
+            return [total, part]
+    return group.columns
 
 
 def _redundancy_warning(group: RedundancyGroup) -> dict[str, Any]:
@@ -292,11 +305,13 @@ def _leakage_warning(
 def _group_words(columns: list[str], group: RedundancyGroup | None) -> str:
     """``InternetService and the 6 columns whose level 'No internet service' repeats it``."""
     lead, others = columns[0], columns[1:]
+    if group is not None and group.kind == "sum" and len(columns) > 2:
+        return f"{', '.join(columns[:-1])} and {columns[-1]} ({group.formula})"
     levels = sorted({str(m.level) for m in group.repeats}) if group is not None else []
     if group is not None and group.kind == "levels" and len(levels) == 1:
         how = f"whose level {levels[0]!r} repeats it"
     else:
-        how = "that repeat it"
+        how = "that repeat it" if len(others) > 1 else "that repeats it"
     many = f"the {len(others)} columns" if len(others) > 1 else "the column"
     return f"{lead} and {many} {how} ({', '.join(others)})"
 
