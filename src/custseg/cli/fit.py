@@ -12,6 +12,7 @@ from ..sources.datasource import DataSource
 from . import app
 from ._common import info, print_json, rich_progress
 from ._data import MaxColumnsOption, customer_rows_hint, data_source_options, load_input
+from ._rollup_options import check_rollup_given, roll_up, rollup_options
 
 if TYPE_CHECKING:
     from ..config import FitConfig
@@ -159,9 +160,11 @@ MetricsJsonOption = Annotated[
 
 @app.command("fit", epilog=EPILOG)
 @data_source_options()
+@rollup_options()
 def fit_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.", show_default=False)],
     source: DataSource,
+    rollup: dict[str, Any],
     max_columns: MaxColumnsOption = None,
     k: Annotated[
         int | None, typer.Option("--k", help="Number of segments (default: recommended).")
@@ -270,6 +273,15 @@ def fit_command(
             " ids and names; new and retired ones are listed.",
         ),
     ] = None,
+    transactions: Annotated[
+        bool,
+        typer.Option(
+            "--transactions",
+            help="The data is transaction lines: roll them up to one row per customer"
+            " (custseg features, with the options of the Transactions panel), then fit; the"
+            " model remembers the roll-up for score, drift and export-sql.",
+        ),
+    ] = False,
     segment_rows: Annotated[
         bool,
         typer.Option(
@@ -319,8 +331,23 @@ def fit_command(
             " out to choose k from --k-range"
         )
     chosen = _engine(engine, spark_master, source, config.max_columns)
+    if transactions and chosen != "memory":
+        raise ConfigError(
+            f"--transactions fits the rolled-up customers in memory, not with --engine {chosen};"
+            " roll up with custseg features --out customers.parquet, then fit that file"
+        )
+    check_rollup_given(rollup, transactions)
     with customer_rows_hint(source, f"custseg fit --out {shlex.quote(str(out))}"):
-        output = _fit(source, out, config, chosen, spark_master, previous_model, not no_report)
+        output = _fit(
+            source,
+            out,
+            config,
+            chosen,
+            spark_master,
+            previous_model,
+            not no_report,
+            rollup if transactions else None,
+        )
     summary = fit_summary(output)
     if json_output:
         print_json(summary)
@@ -338,13 +365,18 @@ def _fit(
     spark_master: str | None,
     previous_model: SegmentationModel | None,
     report: bool,
+    rollup: dict[str, Any] | None,
 ) -> FitOutput:
-    """Read the data the engine needs and fit to ``out``."""
+    """Read the data the engine needs (rolled up from transactions with ``rollup``) and
+    fit to ``out``."""
     from ..pipeline import fit_to_folder
     from ..sources import describe_source
 
     data: Any
-    if chosen != "memory":
+    if rollup is not None:
+        data, rolled = roll_up(source, rollup)
+        training = {**describe_source(source), "transactions": rolled}
+    elif chosen != "memory":
         data = source.input  # read by the engine, chunk by chunk or in Spark
         # A Spark source may be a folder of part files or a table: no file checksum.
         training = {"source": str(data)} if chosen == "spark" else describe_source(source)
