@@ -56,6 +56,7 @@ def fit_segments(
     exclude: Sequence[str] | None = None,
     descriptors: Sequence[str] | None = None,
     cluster_descriptors: bool | None = None,
+    keep_redundant: bool | None = None,
     playbook: str | os.PathLike[str] | None = None,
     config: FitConfig | None = None,
     training: Mapping[str, Any] | None = None,
@@ -89,6 +90,9 @@ def fit_segments(
     cluster_descriptors : bool or None, default=None
         Cluster on the descriptor columns too (``--cluster-descriptors``): demographic
         segments. Each of these options overrides the field of ``config`` of its name.
+    keep_redundant : bool or None, default=None
+        Cluster every column, also when several encode one fact (``--keep-redundant``;
+        ``config.preparation.keep_redundant``, see docs/preparation.md).
     playbook : str, path or None, default=None
         Playbook file or shipped key (``--playbook``); overrides ``config.playbook``.
     config : FitConfig or None, default=None
@@ -146,6 +150,7 @@ def fit_segments(
         exclude=exclude,
         descriptors=descriptors,
         cluster_descriptors=cluster_descriptors,
+        keep_redundant=keep_redundant,
         playbook=playbook,
         **settings,
     )

@@ -35,6 +35,7 @@ from ..explain.rules import RuleSet
 from ..model import DistanceProfile, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
 from ..prepare.outcomes import encode_outcome, outcome_family
+from ..prepare.redundancy import RedundancyGroup
 from ..prepare.schema import column_lookup, text_values, value_kind
 from .lineage import Lineage
 
@@ -158,10 +159,7 @@ def assemble_model(
     outcomes = _profile_outcomes(data, schema, labels)
     names = _name_segments(profiles, choice.playbook, levels, outcomes, schema)
     warnings = list(warnings or [])
-    for rule in single_column_rules(
-        checked.frame, labels, numeric=plan.input_numeric, categorical=plan.input_categorical
-    ):
-        warning = _leakage_warning(rule, names[rule.segment_id].name)
+    for warning in _fit_warnings(plan, checked, labels, [n.name for n in names]):
         warnings.append(warning)
         if warn is not None:
             warn(warning)
@@ -261,21 +259,77 @@ def _segments(names: list[Any], rules: Any, sizes: np.ndarray, n_rows: int) -> l
     ]
 
 
-def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
-    what = (
+def _fit_warnings(
+    plan: PreparationPlan, checked: RowCheck, labels: np.ndarray, names: list[str]
+) -> list[dict[str, Any]]:
+    """One warning per group of columns that encode one fact, then the leakage guard's."""
+    out = [_redundancy_warning(group) for group in plan.redundancy]
+    group_of = {column: g for g in plan.redundancy for column in _copies(g)}
+    for rule in single_column_rules(
+        checked.frame,
+        labels,
+        numeric=plan.input_numeric,
+        categorical=plan.input_categorical,
+        groups=[_copies(g) for g in plan.redundancy],
+    ):
+        out.append(_leakage_warning(rule, names[rule.segment_id], group_of.get(rule.column)))
+    return out
+
+
+def _copies(group: RedundancyGroup) -> list[str]:
+    """The columns of a group that carry its one fact, the clustered one first.
+
+    In ``part = total - other`` only the total and the part that follows it are copies
+    of each other: the other part is a fact of its own, and leaving it out would lose it.
+    """
+    if group.kind == "sum":
+        part, (total, other) = group.repeats[0].column, (m.column for m in group.kept)
+        if group.formula == f"{part} = {total} - {other}":
+            return [total, part]
+    return group.columns
+
+
+def _redundancy_warning(group: RedundancyGroup) -> dict[str, Any]:
+    message = group.message()
+    keep = "" if not group.applied else "; keep every column with"
+    return {
+        "kind": "redundancy",
+        "message": f"{message}{keep} keep_redundant=True" if keep else message,
+        "cli_message": f"{message}{keep} --keep-redundant" if keep else message,
+        "columns": group.columns,
+        "group": group.to_dict(),
+    }
+
+
+def _leakage_warning(
+    rule: OneColumnRule, segment_name: str, group: RedundancyGroup | None = None
+) -> dict[str, Any]:
+    found = (
         f"column {rule.column!r} alone reproduces segment {rule.segment_id}"
         f" ({segment_name}): {rule.text} has precision {rule.precision:.2f} and coverage"
-        f" {rule.coverage:.2f}; if it is an outcome, a label or a score, leave it out with"
+        f" {rule.coverage:.2f}"
     )
+    columns = list(rule.group) or [rule.column]
+    if len(columns) == 1:
+        what = f"{found}; if it is an outcome, a label or a score, leave it out with"
+    else:
+        # Leaving out one column of a group moves the rule to the next one: the advice
+        # names every column that says the same thing.
+        what = (
+            f"{found}; {_group_words(columns, group)} say the same thing: if it is the fact"
+            " the segment is built on, the segment may be legitimate; if it is an outcome,"
+            " a label or a score, leave out the whole group with"
+        )
     return {
         "kind": "leakage",
-        "message": f"{what} exclude=[{rule.column!r}]",
-        "cli_message": f"{what} --exclude {shlex.quote(rule.column)}",
+        "message": f"{what} exclude={columns!r}",
+        "cli_message": f"{what} --exclude {shlex.quote(','.join(columns))}",
         "column": rule.column,
         "segment_id": rule.segment_id,
         "rule": rule.text,
         "precision": rule.precision,
         "coverage": rule.coverage,
+        "exclude": columns,
     }
 
 
@@ -302,6 +356,20 @@ def _profiles_and_rules(
     clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
     profiles = profile_segments(derived, labels, columns=explained, clustering_features=clustering)
     return profiles, rules
+
+
+def _group_words(columns: list[str], group: RedundancyGroup | None) -> str:
+    """``InternetService and the 6 columns whose level 'No internet service' repeats it``."""
+    lead, others = columns[0], columns[1:]
+    if group is not None and group.kind == "sum" and len(columns) > 2:
+        return f"{', '.join(columns[:-1])} and {columns[-1]} ({group.formula})"
+    levels = sorted({str(m.level) for m in group.repeats}) if group is not None else []
+    if group is not None and group.kind == "levels" and len(levels) == 1:
+        how = f"whose level {levels[0]!r} repeats it"
+    else:
+        how = "that repeat it" if len(others) > 1 else "that repeats it"
+    many = f"the {len(others)} columns" if len(others) > 1 else "the column"
+    return f"{lead} and {many} {how} ({', '.join(others)})"
 
 
 def _numeric_descriptors(data: pd.DataFrame, schema: TableSchema) -> dict[str, np.ndarray]:
