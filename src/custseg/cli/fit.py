@@ -262,6 +262,15 @@ def fit_command(
             " ids and names; new and retired ones are listed.",
         ),
     ] = None,
+    transactions: Annotated[
+        bool,
+        typer.Option(
+            "--transactions",
+            help="The data are transaction lines: roll them up to one row per customer first"
+            " (custseg features with the recipe chosen from the columns, all history; its"
+            " options: docs/transactions.md), then fit on the customers.",
+        ),
+    ] = False,
     segment_rows: Annotated[
         bool,
         typer.Option(
@@ -309,9 +318,13 @@ def fit_command(
             "--k 1 asks for one segment, the whole table; give --k 2 or more, or leave --k"
             " out to choose k from --k-range"
         )
-    chosen = _engine(engine, spark_master, source, config.max_columns)
+    if transactions and engine not in ("auto", "memory"):
+        raise ConfigError(f"--transactions fits in memory; leave --engine {engine} out")
+    chosen = "memory" if transactions else _engine(engine, spark_master, source, config.max_columns)
     with customer_rows_hint(source, f"custseg fit --out {shlex.quote(str(out))}"):
-        output = _fit(source, out, config, chosen, spark_master, previous_model, not no_report)
+        output = _fit(
+            source, out, config, chosen, spark_master, previous_model, not no_report, transactions
+        )
     summary = fit_summary(output)
     if json_output:
         print_json(summary)
@@ -329,13 +342,17 @@ def _fit(
     spark_master: str | None,
     previous_model: SegmentationModel | None,
     report: bool,
+    transactions: bool = False,
 ) -> FitOutput:
-    """Read the data the engine needs and fit to ``out``."""
+    """Read the data the engine needs (rolled up first with ``transactions``), fit to ``out``."""
     from ..pipeline import fit_to_folder
     from ..sources import describe_source
 
     data: Any
-    if chosen != "memory":
+    if transactions:
+        data = _rolled_up(source)
+        training = describe_source(source)
+    elif chosen != "memory":
         data = source.input  # read by the engine, chunk by chunk or in Spark
         # A Spark source may be a folder of part files or a table: no file checksum.
         training = {"source": str(data)} if chosen == "spark" else describe_source(source)
@@ -356,6 +373,19 @@ def _fit(
             previous=previous_model,
             on_warning=print_warning,
         )
+
+
+def _rolled_up(source: DataSource) -> Any:
+    """The customers of a table of transaction lines (``--transactions``), said as it goes."""
+    from rich.markup import escape
+
+    from ..features import build_features
+
+    with rich_progress() as progress:
+        result = build_features(source, progress=progress)
+    for line in result.describe():
+        info(escape(line))
+    return result.frame
 
 
 def _engine(engine: str, spark_master: str | None, source: DataSource, max_columns: int) -> str:
