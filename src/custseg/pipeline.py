@@ -296,7 +296,9 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
     indices), plus the recommendation, the preparation decisions and the playbook that
     named the segments with its match on the columns (``playbook``), and the
     sensitive-attribute audit in short (``audit``: per protected column its Cramér's V
-    and the flagged segments).
+    and the flagged segments), and for a model fitted from transaction lines the roll-up
+    (``transactions``: recipe, window, as-of date and the counts of lines read, used and
+    left out by reason; ``None`` otherwise).
     """
     metrics = model.metrics
     selection = model.k_selection.to_dict() if model.k_selection is not None else {}
@@ -325,4 +327,13 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "stability_min": metrics.get("stability_min"),
         "playbook": model.playbook.to_dict(),
         "audit": audit_summary(model.profiles.get("audit")),
+        "transactions": _rollup_summary(model.training.get("transactions")),
     }
+
+
+def _rollup_summary(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What metrics.json says of the roll-up (the model keeps the whole record)."""
+    if record is None:
+        return None
+    keys = ("source", "recipe", "window", "window_start", "as_of", "as_of_rule", "counts")
+    return {key: record.get(key) for key in keys}

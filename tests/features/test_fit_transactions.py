@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from _transactions import retail_lines
 from custseg.cli import main
 
@@ -26,10 +24,3 @@ def test_fit_transactions_segments_customers_not_lines(tmp_path, capsys) -> None
     assert sum(metrics["sizes"]) == len(expected)  # customers, not the lines
     model = json.loads((out / "model.json").read_text())
     assert "recency_days" in json.dumps(model["schema"])
-
-
-@pytest.mark.parametrize("engine", ["stream", "spark"])
-def test_fit_transactions_runs_in_memory_only(tmp_path, capsys, engine) -> None:
-    code = main(["fit", "--input", "x.csv", "--transactions", "--engine", engine, "--out", "o"])
-    assert code == 2
-    assert f"--transactions fits in memory; leave --engine {engine} out" in capsys.readouterr().err

@@ -144,4 +144,4 @@ def test_long_column_names_are_shortened_in_figures_and_listed_in_full(
     assert len(set(shown)) == len(shown)  # names that differ at the end stay apart
     html = render_report(hard_data).html
     for name in names:
-        assert f"<td>{name}</td>" in html
+        assert f"<td>{name}</td>" in html.replace("<wbr>", "")

@@ -22,6 +22,7 @@ from _report_data import hand_made_report_data
 from custseg.config import FitConfig
 from custseg.pipeline import fit_segments
 from custseg.report import build_report_data, render_report
+from custseg.report._pages import wrap_name
 from custseg.report.figures import _canvas, overview
 from custseg.report.figures import profiles as profile_figures
 from custseg.report.figures._canvas import LogTicks
@@ -185,3 +186,16 @@ def test_every_log_axis_of_the_report_shows_three_labelled_ticks() -> None:
 
 def test_the_canvas_module_exports_the_log_locator() -> None:
     assert "LogTicks" in _canvas.__all__
+
+
+# ------------------------------------------------------------------ long names in tables
+
+
+def test_long_names_wrap_at_their_own_word_boundaries() -> None:
+    assert str(wrap_name("Naive_Bayes_Classifier")) == "Naive_<wbr>Bayes_<wbr>Classifier"
+    assert str(wrap_name("MonthlyCharges")) == "Monthly<wbr>Charges"
+    assert str(wrap_name("Spending Score (1-100)")) == "Spending Score (1-<wbr>100)"
+    # Text is escaped before: only <wbr> is markup.
+    assert str(wrap_name("<b>x_y</b>")) == "&lt;b&gt;x_<wbr>y&lt;/b&gt;"
+    page = render_report(hand_made_report_data()).html
+    assert "<td>PRC_<wbr>FULL_<wbr>PAYMENT</td>" in page

@@ -11,6 +11,7 @@ from ..sources.datasource import DataSource
 from . import app
 from ._common import STATE, err_console, info, print_json, rich_progress
 from ._data import MaxColumnsOption, data_source_options, load_input
+from ._rollup_options import check_rollup_given, lines_hint, replay, rollup_options
 
 #: Exit code when ``--fail-on`` is reached (0 ok, 1 internal error, 2 user error).
 EXIT_DRIFT = 3
@@ -36,10 +37,12 @@ segment shares at training and now get a PSI and a status too. Exit code 0, or 3
 
 @app.command("drift", epilog=EPILOG)
 @data_source_options()
+@rollup_options()
 def drift(
     model: Path = typer.Option(..., "--model", "-m", help="Model file written by `custseg fit`."),
     *,
     source: DataSource,
+    rollup: dict[str, Any],
     max_columns: MaxColumnsOption = None,
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write the drift document here (.json), atomically."
@@ -57,6 +60,12 @@ def drift(
     psi_red: float = typer.Option(0.25, "--psi-red", help="PSI from which a shift is red."),
     as_json: bool = typer.Option(
         False, "--json", help="Print the drift document as JSON on stdout."
+    ),
+    transactions: bool = typer.Option(
+        False,
+        "--transactions",
+        help="The data is transaction lines: roll them up as the model's training lines were"
+        " (its recipe, columns and window), then compare.",
     ),
 ) -> None:
     """Compare current customers with the model's training population, feature by feature."""
@@ -76,9 +85,18 @@ def drift(
     check_outputs(
         [("--out", out), ("--report", report)], [("--model", model), ("--input", source.input)]
     )
+    check_rollup_given(rollup, transactions)
     scorer = Scorer(load_model(model), require_id=False)
-    with rich_progress() as progress:
-        frame = load_input(source, progress=progress, max_columns=max_columns)
+    customers = (
+        replay(source, scorer.model.training.get("transactions"), rollup) if transactions else None
+    )
+    record = scorer.model.training.get("transactions")
+    with rich_progress() as progress, lines_hint(record, transactions):
+        frame = (
+            customers
+            if customers is not None
+            else load_input(source, progress=progress, max_columns=max_columns)
+        )
         with progress.stage("Comparing with the training population", total=None):
             document = check_drift(scorer, frame, amber=psi_amber, red=psi_red)
         written = _write(document, out, report, progress)

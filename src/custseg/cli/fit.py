@@ -12,6 +12,7 @@ from ..sources.datasource import DataSource
 from . import app
 from ._common import info, print_json, rich_progress
 from ._data import MaxColumnsOption, customer_rows_hint, data_source_options, load_input
+from ._rollup_options import check_rollup_given, roll_up, rollup_options
 
 if TYPE_CHECKING:
     from ..config import FitConfig
@@ -159,9 +160,11 @@ MetricsJsonOption = Annotated[
 
 @app.command("fit", epilog=EPILOG)
 @data_source_options()
+@rollup_options()
 def fit_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.", show_default=False)],
     source: DataSource,
+    rollup: dict[str, Any],
     max_columns: MaxColumnsOption = None,
     k: Annotated[
         int | None, typer.Option("--k", help="Number of segments (default: recommended).")
@@ -266,9 +269,9 @@ def fit_command(
         bool,
         typer.Option(
             "--transactions",
-            help="The data are transaction lines: roll them up to one row per customer first"
-            " (custseg features with the recipe chosen from the columns, all history; its"
-            " options: docs/transactions.md), then fit on the customers.",
+            help="The data is transaction lines: roll them up to one row per customer"
+            " (custseg features, with the options of the Transactions panel), then fit; the"
+            " model remembers the roll-up for score, drift and export-sql.",
         ),
     ] = False,
     segment_rows: Annotated[
@@ -318,12 +321,23 @@ def fit_command(
             "--k 1 asks for one segment, the whole table; give --k 2 or more, or leave --k"
             " out to choose k from --k-range"
         )
-    if transactions and engine not in ("auto", "memory"):
-        raise ConfigError(f"--transactions fits in memory; leave --engine {engine} out")
-    chosen = "memory" if transactions else _engine(engine, spark_master, source, config.max_columns)
+    chosen = _engine(engine, spark_master, source, config.max_columns)
+    if transactions and chosen != "memory":
+        raise ConfigError(
+            f"--transactions fits the rolled-up customers in memory, not with --engine {chosen};"
+            " roll up with custseg features --out customers.parquet, then fit that file"
+        )
+    check_rollup_given(rollup, transactions)
     with customer_rows_hint(source, f"custseg fit --out {shlex.quote(str(out))}"):
         output = _fit(
-            source, out, config, chosen, spark_master, previous_model, not no_report, transactions
+            source,
+            out,
+            config,
+            chosen,
+            spark_master,
+            previous_model,
+            not no_report,
+            rollup if transactions else None,
         )
     summary = fit_summary(output)
     if json_output:
@@ -342,16 +356,17 @@ def _fit(
     spark_master: str | None,
     previous_model: SegmentationModel | None,
     report: bool,
-    transactions: bool = False,
+    rollup: dict[str, Any] | None,
 ) -> FitOutput:
-    """Read the data the engine needs (rolled up first with ``transactions``), fit to ``out``."""
+    """Read the data the engine needs (rolled up from transactions with ``rollup``) and
+    fit to ``out``."""
     from ..pipeline import fit_to_folder
     from ..sources import describe_source
 
     data: Any
-    if transactions:
-        data = _rolled_up(source)
-        training = describe_source(source)
+    if rollup is not None:
+        data, rolled = roll_up(source, rollup)
+        training = {**describe_source(source), "transactions": rolled}
     elif chosen != "memory":
         data = source.input  # read by the engine, chunk by chunk or in Spark
         # A Spark source may be a folder of part files or a table: no file checksum.
@@ -373,19 +388,6 @@ def _fit(
             previous=previous_model,
             on_warning=print_warning,
         )
-
-
-def _rolled_up(source: DataSource) -> Any:
-    """The customers of a table of transaction lines (``--transactions``), said as it goes."""
-    from rich.markup import escape
-
-    from ..features import build_features
-
-    with rich_progress() as progress:
-        result = build_features(source, progress=progress)
-    for line in result.describe():
-        info(escape(line))
-    return result.frame
 
 
 def _engine(engine: str, spark_master: str | None, source: DataSource, max_columns: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,6 +18,7 @@ from ._data import (
     data_source_options,
     load_input,
 )
+from ._rollup_options import check_rollup_given, lines_hint, replay, rollup_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,6 +50,7 @@ unseen category levels and out-of-profile rows are counted in the summary.
 
 @app.command("score", epilog=EPILOG)
 @data_source_options()
+@rollup_options()
 def score(
     model: Path = typer.Option(..., "--model", "-m", help="Model file written by `custseg fit`."),
     out: Path = typer.Option(
@@ -56,6 +58,7 @@ def score(
     ),
     *,
     source: DataSource,
+    rollup: dict[str, Any],
     max_columns: MaxColumnsOption = None,
     rejects: Path | None = typer.Option(
         None,
@@ -89,6 +92,12 @@ def score(
         "--spark-master",
         help="With --engine spark: local[2], spark://host:7077, yarn...",
         show_default=False,
+    ),
+    transactions: bool = typer.Option(
+        False,
+        "--transactions",
+        help="The data is transaction lines: roll them up as the model's training lines were"
+        " (its recipe, columns and window), then score the customers.",
     ),
     segment_rows: bool = typer.Option(
         False,
@@ -128,18 +137,37 @@ def score(
     else:
         check_output_file("--out", out)
         check_output_file("--rejects", rejects or default_rejects_path(out))
+    check_rollup_given(rollup, transactions)
     scorer = Scorer(load_model(model))
+    if spark and transactions:
+        from ..exceptions import ConfigError
+
+        raise ConfigError(
+            "--transactions scores here, not with --engine spark; roll the lines up with"
+            " custseg features (or custseg export-sql --from-transactions) first"
+        )
     if spark:
         _score_spark(
             scorer, engine, spark_master, source.input, out, rejects, keep_columns, codes, as_json
         )
         return
+    # Rolled up first: the roll-up shows its own progress.
+    customers = (
+        replay(source, scorer.model.training.get("transactions"), rollup) if transactions else None
+    )
     then = f"custseg score --model {shlex.quote(str(model))} --out {shlex.quote(str(out))}"
-    with rich_progress() as progress, customer_rows_hint(source, then):
+    record = scorer.model.training.get("transactions")
+    with (
+        rich_progress() as progress,
+        customer_rows_hint(source, then),
+        lines_hint(record, transactions),
+    ):
         # Query results arrive whole from the warehouse; they are then scored and
         # written in chunks like a file.
         rows: Path | pd.DataFrame = (
-            source.input
+            customers
+            if customers is not None
+            else source.input
             if source.input is not None
             else load_input(source, progress=progress, max_columns=max_columns)
         )

@@ -15,9 +15,10 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
+import pyarrow as pa
 
 from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.text import count
@@ -54,7 +55,8 @@ _LEFT_OUT = {
     "after_as_of": "on or after the as-of date",
 }
 
-Source = str | os.PathLike[str] | DataSource
+Source: TypeAlias = str | os.PathLike[str] | DataSource | pd.DataFrame | pa.Table
+"""Transactions: a CSV or Parquet file, a query on a warehouse, or a table in memory."""
 
 
 @dataclass(frozen=True)
@@ -421,10 +423,11 @@ def build_features(
 
     Parameters
     ----------
-    source : path-like or DataSource
-        The transactions: a CSV or Parquet file (read by DuckDB where it lies), or a
+    source : path-like, DataSource, pandas.DataFrame or pyarrow.Table
+        The transactions: a CSV or Parquet file (read by DuckDB where it lies), a
         :class:`~custseg.sources.DataSource` of a query on a warehouse (DuckDB,
-        PostgreSQL, BigQuery), whose result is the transactions table.
+        PostgreSQL, BigQuery), whose result is the transactions table, or a table
+        already in memory (read by DuckDB in place, with its own column types).
     recipe : {"auto", "retail", "card"}, default "auto"
         ``"auto"`` chooses from the columns (the match is in ``result.match``).
     customer, time, amount, quantity, unit_price, kind, invoice, product, category : str, optional

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
+from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from ._format import (
     fmt_int,
@@ -23,6 +26,23 @@ from ._format import (
 def data_uri(png: bytes) -> str:
     """A PNG as a ``data:`` URI: the pages stay single files that work offline."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+# After a separator, and between a lower-case letter and a capital (CamelCase).
+_BREAK_AFTER = re.compile(r"(?<=[_.\-])(?=\w)|(?<=[a-z])(?=[A-Z])")
+
+
+def wrap_name(name: Any) -> Markup:
+    """A column name that wraps at its own word boundaries in a narrow table cell.
+
+    ``Naive_Bayes_Classifier_Attrition_Flag`` gets a line-break opportunity
+    (``<wbr>``) after each underscore, dot or hyphen and inside CamelCase, so
+    a 100-character name breaks between its words ("Attrition_" / "Flag") rather
+    than at any letter; the page's ``overflow-wrap: anywhere`` is left for names
+    without such a boundary. The text is escaped first: only ``<wbr>`` is markup.
+    """
+    parts = _BREAK_AFTER.split(str(name))
+    return Markup("<wbr>").join(escape(part) for part in parts)
 
 
 @functools.cache
@@ -44,5 +64,6 @@ def environment() -> jinja2.Environment:
         outcome_fmt=fmt_outcome,
         label_fmt=fmt_label,
         psi_fmt=fmt_psi,
+        wrap_name=wrap_name,
     )
     return env

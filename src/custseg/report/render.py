@@ -87,6 +87,7 @@ _OPTIONAL_KEYS: dict[str, Any] = {
     "levels": None,
     "implausible": [],
     "audit": None,
+    "rollup": None,
 }
 
 
@@ -247,6 +248,11 @@ def _summary_markdown(data: dict[str, Any]) -> str:
         f" model created {_md(fmt_timestamp(meta['model_created_at']))}).",
         "",
     ]
+    if data["rollup"]:
+        lines += [_md(data["rollup"]["sentence"]), ""]
+        if data["rollup"]["left_out"]:
+            left = "; ".join(_md(item) for item in data["rollup"]["left_out"])
+            lines += [f"Left out or netted: {left}.", ""]
     if data["warnings"]:
         warnings = [f"- **{_md(w['message'])}**" for w in data["warnings"]]
         lines += ["## Warnings", "", *warnings, ""]

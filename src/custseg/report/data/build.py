@@ -28,7 +28,7 @@ from .._shared import REPORT_DATA_VERSION
 from ._common import SegmentedRows
 from .audit import sensitive_audit
 from .choice_of_k import k_selection
-from .context import fit_warnings, playbook_context
+from .context import fit_warnings, playbook_context, rollup_context
 from .evaluation import quality_metrics, silhouette_data
 from .lineage import lineage_section
 from .outcomes import outcomes_by_segment
@@ -136,6 +136,7 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         },
         "playbook": playbook_context(model),
         "warnings": fit_warnings(model),
+        "rollup": rollup_context(model),
         "overview": table_overview(frame, checked.reasons, schema, len(model.feature_names)),
         "columns": column_roles(frame, checked.frame, schema),
         "implausible": implausible_values(frame, checked.frame, schema),

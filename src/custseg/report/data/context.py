@@ -67,3 +67,34 @@ def fit_warnings(model: SegmentationModel) -> list[dict[str, Any]]:
         ``kind`` and ``message`` of each warning, plus its other details as recorded.
     """
     return [dict(warning) for warning in model.warnings]
+
+
+def rollup_context(model: SegmentationModel) -> dict[str, Any] | None:
+    """What a reader is told of the roll-up of a model fitted from transaction lines.
+
+    ``sentence``: the lines and customers, the window and the as-of date, the recipe;
+    ``left_out``: one phrase per reason with its count; ``None`` for a customer table.
+    """
+    record = model.training.get("transactions")
+    if not record:
+        return None
+    counts = record.get("counts") or {}
+    used = int(counts.get("lines_used", 0))
+    customers = int(counts.get("customers", 0))
+    sentence = (
+        f"Segments were built from {used:,} transaction{'s' if used != 1 else ''} of"
+        f" {customers:,} customer{'s' if customers != 1 else ''} over {record.get('window')}"
+        f" ({record.get('window_start')} to {record.get('as_of')}, not included; as-of date:"
+        f" {record.get('as_of_rule')}), rolled up with the {record.get('recipe')} recipe"
+        f" from {record.get('source')}."
+    )
+    left_out = [
+        f"{int(n):,} {'line' if int(n) == 1 else 'lines'} {why}"
+        for why, n in (counts.get("left_out") or {}).items()
+        if n
+    ]
+    netted = counts.get("netted") or {}
+    for what, n in netted.items():
+        if n:
+            left_out.append(f"{int(n):,} {what} netted against purchases")
+    return {"sentence": sentence, "left_out": left_out}
