@@ -117,7 +117,7 @@ def _assert_applied(model: SegmentationModel, name: str, value: Any) -> None:
     elif name == "cluster_descriptors":
         assert schema.all_descriptors and schema.descriptors == []
         assert {n.split("=")[0] for n in model.feature_names} >= set(schema.all_descriptors)
-    elif name in ("skew", "scaling", "impute"):
+    elif name in ("skew", "scaling", "impute", "keep_redundant"):
         assert model.settings["preparation"][name] == value
     else:
         assert model.settings[name] == value

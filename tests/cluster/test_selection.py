@@ -16,6 +16,7 @@ from sklearn.metrics import adjusted_rand_score
 from custseg.cluster.indices import registered_indices
 from custseg.cluster.selection import RULE, choose_n_clusters
 from custseg.cluster.stability import adjusted_rand, bootstrap_stability
+from custseg.config import PrepConfig
 from custseg.exceptions import ConfigError, DataError
 from custseg.prepare import check_rows, infer_schema
 from custseg.prepare.plan import PreparationPlan
@@ -32,12 +33,13 @@ def simple_preparation() -> np.ndarray:
     return (values - values.mean(axis=0)) / values.std(axis=0)
 
 
-def plan_preparation() -> np.ndarray:
+def plan_preparation(*, keep_redundant: bool = False) -> np.ndarray:
     """CC_GENERAL prepared by the package's own preparation plan."""
     frame = read_table(sample_path())
     schema = infer_schema(frame)
     checked = check_rows(frame, schema)
-    _, X = PreparationPlan.fit_transform(checked.frame, schema)
+    config = PrepConfig(keep_redundant=True) if keep_redundant else None
+    _, X = PreparationPlan.fit_transform(checked.frame, schema, config)
     return X
 
 
@@ -220,21 +222,23 @@ def test_a_ks_figures_do_not_depend_on_the_other_ks_tried() -> None:
     narrow = choose_n_clusters(X, k_range=[6, 9], random_state=3)
     for k in (6, 9):
         a, b = wide.candidate(k), narrow.candidate(k)
-        assert (a.stability_ari, a.stability_min, a.inertia, a.sizes) == (
-            b.stability_ari,
-            b.stability_min,
-            b.inertia,
-            b.sizes,
-        )
+        assert (a.inertia, a.sizes) == (b.inertia, b.sizes)
         assert np.array_equal(wide.fits[k].labels, narrow.fits[k].labels)
+        # A k close to the recommended one gets more refits where they decide (the
+        # recommendation differs between the ranges); the same refits read the same.
+        if a.stability_resamples == b.stability_resamples:
+            assert (a.stability_ari, a.stability_min) == (b.stability_ari, b.stability_min)
+        else:
+            assert abs(a.stability_ari - b.stability_ari) < 0.05
 
 
 def test_a_refit_better_than_the_fits_starts_replaces_the_fit() -> None:
-    # With seed 5, the four k-means++ starts of k = 6 on the sample all miss the
-    # optimum every other seed finds (3% more inertia); a bootstrap refit finds it.
+    # With seed 5, the four k-means++ starts of k = 6 on the sample (every column
+    # clustered) all miss the optimum every other seed finds (3% more inertia); a
+    # bootstrap refit finds it.
     from custseg.cluster.kmeans import fit_kmeans
 
-    X = plan_preparation()
+    X = plan_preparation(keep_redundant=True)
     unlucky = fit_kmeans(X, 6, n_init=4, random_state=np.random.default_rng([5, 6]))
     selection = choose_n_clusters(X, k_range=[6], random_state=5)
     assert selection.fits[6].inertia < unlucky.inertia / 1.02

@@ -204,8 +204,8 @@ def test_the_roles_table_takes_outcome_and_unknown_roles() -> None:
         },
     ]
     html = render_report(data).html
-    assert "<td>churned</td><td>outcome</td>" in html
-    assert "<td>vendor_score</td><td>model_output</td>" in html
+    assert '<td>churned</td><td class="word">outcome</td>' in html
+    assert '<td>vendor_<wbr>score</td><td class="word">model_output</td>' in html
     assert "an <b>outcome</b>" in html
 
 

@@ -20,6 +20,7 @@ from typing import Any, TypeAlias
 import pandas as pd
 import pyarrow as pa
 
+from .._utils.checks import is_int
 from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.text import count
 from ..exceptions import ConfigError, DataError
@@ -170,8 +171,8 @@ def parse_window(window: str | int | None) -> int | None:
     """
     if window is None or (isinstance(window, str) and window.strip().lower() == "all"):
         return None
-    if isinstance(window, int) and not isinstance(window, bool) and window > 0:
-        return window
+    if is_int(window) and int(window) > 0:
+        return int(window)
     match = _WINDOW.match(window) if isinstance(window, str) else None
     if match is None or int(match.group(1)) < 1:
         raise ConfigError(f"window={window!r} should be a number of months such as '6M', or 'all'")
