@@ -105,6 +105,16 @@ def test_a_given_as_of_date_is_a_literal_and_agrees(retail) -> None:
     _same(got, expected, model.schema.id_column or "", "duckdb, given as-of")
 
 
+def test_all_history_window_starts_at_the_first_transaction(retail) -> None:
+    path = retail["path"]
+    model = _fit(path)  # no window: all history, from the first line
+    query = export_sql_from_transactions(model, dialect="duckdb", table="every_line")
+    assert "the window (all history)" in query.splitlines()[1]
+    with _duckdb_table(retail["folder"], path, "every_line") as con:
+        got = con.execute(query).df()
+    _same(got, _python(model, path), model.schema.id_column or "", "duckdb, all history")
+
+
 def test_an_as_of_date_that_does_not_read_is_refused(retail) -> None:
     with pytest.raises(ConfigError, match=r"as_of='10/01/2011' should be a date such as"):
         export_sql_from_transactions(retail["model"], dialect="duckdb", as_of="10/01/2011")

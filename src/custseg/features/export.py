@@ -167,17 +167,20 @@ def _window_ctes(
         start = dates.from_day.format(x="first_day")
     else:
         start = dates.months_before.format(x="as_of", n=int(months))
-    days = f"""  SELECT as_of, {start} AS start_date FROM (
+    end = dates.from_day.format(x=f"{d.day('as_of')} - 1")  # the window's last day
+    days = f"""  SELECT as_of, {start} AS start_date, {end} AS end_date FROM (
     SELECT {as_of_sql} AS as_of, first_day FROM cs_tx_range
   ) cs_a"""
-    end = dates.from_day.format(x=f"{d.day('as_of')} - 1")
     window = f"""  SELECT as_of_day, start_day, start_month, end_month,
     end_month - start_month + 1 AS months,
     start_day + CAST(FLOOR((as_of_day - start_day) / 3e0) AS {d.bigint}) AS first_third_end,
     as_of_day - CAST(FLOOR((as_of_day - start_day) / 3e0) AS {d.bigint}) AS last_third_start
   FROM (
-    SELECT {d.day("as_of")} AS as_of_day, {d.day("start_date")} AS start_day,
-      {d.month("start_date")} AS start_month, {d.month(end)} AS end_month
+    SELECT
+      {d.day("as_of")} AS as_of_day,
+      {d.day("start_date")} AS start_day,
+      {d.month("start_date")} AS start_month,
+      {d.month("end_date")} AS end_month
     FROM cs_window_dates
   ) cs_w"""
     ctes = [
