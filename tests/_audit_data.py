@@ -1,4 +1,4 @@
-"""Report data carrying a sensitive-attribute audit, for the tests of its rendering."""
+"""Tables and report data for the tests of the sensitive-attribute audit."""
 
 from __future__ import annotations
 
@@ -40,3 +40,18 @@ def audit_report_data(k: int = 2) -> dict[str, Any]:
     texts = [flag_text(f, names[f["segment_id"]]) for f in audit["flags"]]
     data["audit"] = {**audit, "source": "table", "flag_texts": texts}
     return data
+
+
+def gender_trap(n: int = 1200, seed: int = 0) -> pd.DataFrame:
+    """Two behaviour groups; the low spenders are 90% women, the others 10%: 50% overall."""
+    rng = np.random.default_rng(seed)
+    low = np.arange(n) < n // 2
+    women = np.where(low, rng.random(n) < 0.9, rng.random(n) < 0.1)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "Sex": np.where(women, "Female", "Male"),
+            "monthly_spend": np.where(low, rng.normal(80, 10, n), rng.normal(400, 40, n)),
+            "store_visits": np.where(low, rng.poisson(2, n), rng.poisson(9, n)),
+        }
+    ).sample(frac=1.0, random_state=seed, ignore_index=True)

@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from _transactions import retail_lines
 from custseg.cli import main
 from custseg.config import FitConfig, PrepConfig, load_config
 from custseg.model import SegmentationModel, save_model
@@ -176,6 +177,8 @@ def prepared(tmp_path: Path, sample: pd.DataFrame, model: SegmentationModel) -> 
         connection.register("sample_frame", sample)
         connection.execute("CREATE TABLE customers AS SELECT * FROM sample_frame")
     save_model(model, tmp_path / "segments" / "model.json")
+    # Transactions (docs/transactions.md): invoice lines shaped like Online Retail.
+    retail_lines(n_customers=200, guests=10)[0].to_csv(tmp_path / "invoices.csv", index=False)
     # Over time (README, docs/time.md): a later month or quarter of the same customers,
     # the model of the previous quarter and the scored files of two months.
     later = sample.sample(n=3_000, random_state=1).reset_index(drop=True)

@@ -64,9 +64,11 @@ def test_outcomes_are_profiled_per_segment_on_every_row(churners_model) -> None:
     assert outcomes["columns"] == ["Attrition_Flag", NB_SCORE_1, NB_SCORE_2]
     assert outcomes["details"]["Attrition_Flag"] == {
         "kind": "outcome flag: attrition",
+        "family": "churn",
         "positive": "Attrited Customer",
     }
-    assert outcomes["details"][NB_SCORE_1] == {"kind": "model output: classifier"}
+    assert outcomes["details"][NB_SCORE_1] == {"kind": "model output: classifier", "family": None}
+    assert outcomes["stats"]["Attrition_Flag"]["measure"] == "rate"
     attrited = (frame["Attrition_Flag"] == "Attrited Customer").to_numpy()
     assert outcomes["population"]["Attrition_Flag"] == pytest.approx(attrited.mean())
     labels = score_customers(model, frame).scored["segment_id"].to_numpy()

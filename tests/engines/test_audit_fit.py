@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 
-import numpy as np
-import pandas as pd
 import pytest
 
+from _audit_data import gender_trap
+from _realistic import attrition_table, telco_table
 from _tables import retail_table
 from custseg import fit_segments, load_model, save_model
 from custseg.config import FitConfig
@@ -16,23 +16,8 @@ from custseg.pipeline import fit_to_folder, metrics_document
 from custseg.report import build_report_data, render_report
 
 
-def _gender_trap(n: int = 1200, seed: int = 0) -> pd.DataFrame:
-    """Two behaviour groups; the low spenders are 90% women, the others 10%: 50% overall."""
-    rng = np.random.default_rng(seed)
-    low = np.arange(n) < n // 2
-    women = np.where(low, rng.random(n) < 0.9, rng.random(n) < 0.1)
-    return pd.DataFrame(
-        {
-            "customer_id": [f"C{i:05d}" for i in range(n)],
-            "Sex": np.where(women, "Female", "Male"),
-            "monthly_spend": np.where(low, rng.normal(80, 10, n), rng.normal(400, 40, n)),
-            "store_visits": np.where(low, rng.poisson(2, n), rng.poisson(9, n)),
-        }
-    ).sample(frac=1.0, random_state=seed, ignore_index=True)
-
-
 def test_a_segment_of_90_percent_women_is_flagged_through_the_fit(tmp_path) -> None:
-    frame = _gender_trap()
+    frame = gender_trap()
     model = fit_segments(frame, k=2)
     audit = model.profiles["audit"]
     (sex,) = audit["characteristics"]
@@ -63,6 +48,31 @@ def test_a_segment_of_90_percent_women_is_flagged_through_the_fit(tmp_path) -> N
     assert "Sex = Male is 10% of the segment" in summary or "Sex = Male is 11%" in summary
 
 
+@pytest.mark.parametrize("cluster_descriptors", [False, True])
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (attrition_table, {"Gender": "sex/gender", "Customer_Age": "age"}),
+        (telco_table, {"gender": "sex/gender", "SeniorCitizen": "age"}),
+    ],
+)
+def test_the_audit_appears_whether_or_not_descriptors_are_clustered(
+    table, expected, cluster_descriptors
+) -> None:
+    frame, _ = table(n=1500)
+    config = FitConfig(cluster_descriptors=cluster_descriptors)
+    model = fit_segments(frame, config=config)
+    audit = model.profiles["audit"]
+    audited = {c["column"]: c for c in audit["characteristics"]}
+    for column, characteristic in expected.items():
+        assert audited[column]["characteristic"] == characteristic
+        assert audited[column]["clustered"] is cluster_descriptors
+        assert len(audited[column]["segments"]) == model.k
+    if table is attrition_table:
+        assert audited["Marital_Status"]["characteristic"] == "marital status"
+        assert audited["Customer_Age"]["kind"] == "age bands"
+
+
 def test_a_table_without_protected_characteristics_says_so() -> None:
     frame, _ = retail_table(n=300)
     model = fit_segments(frame.drop(columns="Year_Birth"), k=3)
@@ -75,7 +85,7 @@ def test_a_table_without_protected_characteristics_says_so() -> None:
 
 def test_the_stream_engine_audits_its_sample(tmp_path) -> None:
     path = tmp_path / "customers.csv"
-    _gender_trap().to_csv(path, index=False)
+    gender_trap().to_csv(path, index=False)
     out = fit_to_folder(
         path, tmp_path / "fit", config=FitConfig(k=2), engine="stream", report=False
     )

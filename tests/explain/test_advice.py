@@ -254,3 +254,32 @@ def test_every_shipped_playbook_declares_levers_and_all_outcome_families() -> No
         assert advice.raise_levers and advice.value
         assert {o.family for o in advice.outcomes} == {"churn", "response", "default", "complaint"}
         assert all(o.above for o in advice.outcomes)
+
+
+@pytest.mark.parametrize("k", [4, 6, 8])
+def test_credit_card_strategies_on_cc_general_stay_sensible(k) -> None:
+    from _credit_cards import cc_frame, cc_labels, with_derived
+
+    frame = with_derived(cc_frame().drop(columns="CUST_ID"))
+    profiles = profile_segments(frame, cc_labels(k))
+    namings = name_segments(profiles, playbook=load_playbook("credit_card"))
+    credit = re.compile(r"personal loan|credit line|limit increase|pre-approved", re.I)
+    for naming in namings:
+        assert 1 <= len(naming.strategies) <= 5
+        for strategy in naming.strategies:
+            # Never push up what should come down, nor offer to change tenure or limits.
+            assert not re.search(
+                r"raises their low (cash advance|credit|tenure|balance)", strategy
+            ), strategy
+            assert not _changes(strategy, "tenure"), strategy
+        utilisation = profiles.value(naming.segment_id, "CREDIT_UTILISATION", "mean")
+        if utilisation >= 0.9:
+            assert not any(credit.search(s) for s in naming.strategies), naming
+
+
+def test_a_churn_column_read_as_a_mean_drives_no_strategy() -> None:
+    pl = _card_profiles(0.3)
+    outcomes = _outcomes(pl, "churn", "churn", (0.10, 0.30))
+    outcomes["stats"]["churn"]["measure"] = "mean"  # a 1/2 code, say: no rate to quote
+    for naming in name_segments(pl[0], playbook=load_playbook("neutral"), outcomes=outcomes):
+        assert not any(s.startswith(("Retention", "Loyal")) for s in naming.strategies)

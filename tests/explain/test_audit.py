@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.exceptions import DataError, SchemaError
+from custseg.exceptions import ConfigError, DataError, SchemaError
 from custseg.explain.audit import (
     MIN_COUNT,
     audit_segments,
@@ -87,8 +87,9 @@ def test_age_is_read_in_bands_with_mean_and_median() -> None:
     audit = audit_segments(pd.DataFrame({"Customer_Age": ages}), labels, {"Customer_Age": "age"})
     (age,) = audit.to_dict()["characteristics"]
     assert age["kind"] == "age bands"
-    assert age["levels"] == ["under 30", "30-44", "45-59", "60 and over"]
-    assert age["segments"][0]["shares"] == pytest.approx([1.0, 0.0, 0.0, 0.0])
+    # Nobody is 30-59: those bands would be columns of zeros.
+    assert age["levels"] == ["under 30", "60 and over"]
+    assert age["segments"][0]["shares"] == pytest.approx([1.0, 0.0])
     assert age["ages"]["segments"][0]["median"] == pytest.approx(24.5)
     assert age["ages"]["segments"][1]["mean"] == pytest.approx(68.5)
     # Segment 1 is all 60 and over against 58% overall: a ratio of 1.7, not flagged.
@@ -196,3 +197,5 @@ def test_bad_inputs_are_one_line_errors() -> None:
         audit_segments(frame, np.array([0, 1, 1]), {"Gender": "sex/gender"})
     with pytest.raises(DataError, match="k=1 is below"):
         audit_segments(frame, np.array([0, 1]), {"Gender": "sex/gender"}, k=1)
+    with pytest.raises(ConfigError, match="k=0 should be an integer >= 1"):
+        audit_segments(frame, np.array([0, 1]), {"Gender": "sex/gender"}, k=0)

@@ -168,3 +168,42 @@ def test_the_manifest_records_recipe_window_sql_and_counts(retail, tmp_path) -> 
     assert pd.read_parquet(out).equals(result.frame)
     with pytest.raises(ConfigError, match="an output would replace an input"):
         write_features(result, path, inputs={"input": path})
+
+
+def test_parquet_with_typed_columns_gives_the_same_answers(retail, tmp_path) -> None:
+    path, expected, _ = retail
+    lines = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str})
+    lines["InvoiceDate"] = pd.to_datetime(lines["InvoiceDate"], format="%m/%d/%Y %H:%M")
+    assert lines["CustomerID"].dtype == "float64" and lines["CustomerID"].isna().any()
+    parquet = tmp_path / "invoices.parquet"
+    lines.to_parquet(parquet, index=False)
+    result = build_features(parquet, as_of="2012-01-01", window="12M")
+    got = result.frame.set_index("CustomerID").sort_index()
+    assert list(got.index) == list(expected.index)  # 12346.0 as a float is "12346"
+    for column in expected.columns:
+        assert (got[column] - expected[column]).abs().max() < CENT, column
+    assert "time_format" not in result.found["transactions"]  # a real timestamp column
+
+
+def test_a_query_on_a_duckdb_warehouse_runs_there_with_the_same_answers(retail, tmp_path) -> None:
+    import duckdb
+
+    from custseg.sources import DataSource
+
+    path, expected, _ = retail
+    database = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            f"CREATE TABLE lines AS SELECT * FROM read_csv('{path}', all_varchar = true)"
+        )
+    source = DataSource(sql="SELECT * FROM lines", warehouse=f"duckdb:///{database}")
+    result = build_features(source, as_of="2012-01-01", window="12M")
+    assert result.source_kind == "duckdb" and result.dialect == "duckdb"
+    got = result.frame.set_index("CustomerID").sort_index()
+    assert (got["monetary"] - expected["monetary"]).abs().max() < CENT
+
+
+def test_dates_proving_both_orders_stop(tmp_path) -> None:
+    text = HEADER + "1,A,1,13/12/2010 8:26,2.0,1,France\n2,A,1,12/13/2010 8:26,2.0,1,France\n"
+    with pytest.raises(DataError, match=r"mixes day-first \('13/12/2010 8:26'\) and month-first"):
+        build_features(_write(tmp_path, text))

@@ -95,8 +95,14 @@ def test_fit_refuses_lines_and_segments_them_on_request() -> None:
         fit_segments(lines, k=3)
     message = str(caught.value)
     assert "it holds transactions, not customers" in message
-    assert "custseg.build_features(frame, customer='CustomerID')" in message
-    assert "segment_rows=True" in message
+    hint = "fit_segments(custseg.build_features(frame, customer='CustomerID').frame)"
+    assert hint in message
+    assert "config=FitConfig(segment_rows=True)" in message
+    # The hint runs as printed and segments the customers.
+    import custseg
+
+    customers = eval(hint, {"custseg": custseg, "fit_segments": fit_segments, "frame": lines})
+    assert sum(s.size for s in customers.segments) == caught.value.evidence.n_customers
     assert caught.value.evidence.n_customers == lines["CustomerID"].nunique()
     rows = FitConfig(segment_rows=True, exclude=("InvoiceNo",))
     model = fit_segments(lines, k=3, config=rows)

@@ -25,7 +25,10 @@ from ..explain import choose_playbook, name_segments, profile_segments, segment_
 from ..explain.audit import audit_segments, audit_warning
 from ..explain.leakage import OneColumnRule, single_column_rules
 from ..explain.levels import LevelProfiles, level_roles, profile_levels
+from ..explain.naming import SegmentNaming
 from ..explain.outcomes import profile_outcomes
+from ..explain.playbook import Playbook
+from ..explain.profiles import SegmentProfiles
 from ..model import DistanceProfile, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
 from ..prepare.outcomes import encode_outcome, outcome_family
@@ -161,14 +164,7 @@ def assemble_model(
     levels = _profile_levels(data, checked, schema, labels)
     choice = choose_playbook(list(data.columns), playbook)
     outcomes = _profile_outcomes(data, schema, labels)
-    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
-    names = name_segments(
-        profiles,
-        playbook=choice.playbook,
-        levels=levels,
-        outcomes=outcomes,
-        descriptors=descriptors,
-    )
+    names = _name_segments(profiles, choice.playbook, levels, outcomes, schema)
     warnings = list(warnings or [])
     for rule in single_column_rules(
         checked.frame, labels, numeric=plan.input_numeric, categorical=plan.input_categorical
@@ -283,6 +279,20 @@ def _profile_levels(
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(labels)))
     roles = level_roles([(c.name, c.role) for c in schema.columns], frame)
     return profile_levels(frame, labels, columns=roles)
+
+
+def _name_segments(
+    profiles: SegmentProfiles,
+    playbook: Playbook,
+    levels: LevelProfiles | None,
+    outcomes: dict[str, Any],
+    schema: TableSchema,
+) -> list[SegmentNaming]:
+    """Names and strategies: outcome strategies first, descriptors never a lever."""
+    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
+    return name_segments(
+        profiles, playbook=playbook, levels=levels, outcomes=outcomes, descriptors=descriptors
+    )
 
 
 def _sensitive_audit(

@@ -38,7 +38,9 @@ def read_levels(
     values: pd.Series, characteristic: str, year: int
 ) -> tuple[str, str, list[str], np.ndarray, np.ndarray | None]:
     """``(kind, note, levels, code of each row, ages or None)`` of one column."""
-    numbers = _as_numbers(values)
+    # Every value is read once per distinct value: a 200,000-row sample has a handful.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    numbers = _as_numbers(values, codes, uniques)
     if numbers is not None:
         distinct = np.unique(numbers[np.isfinite(numbers)])
         if characteristic == "age" and distinct.size > _NUMERIC_LEVELS:
@@ -48,50 +50,50 @@ def read_levels(
             return _KIND_AGE, note, *_with_missing(levels, bands, np.isnan(ages)), ages
         if distinct.size > _NUMERIC_LEVELS:
             return (_KIND_BANDS, "quartiles of the population", *_quartiles(numbers), None)
-    text = _as_text(values)
-    counts = text.value_counts(sort=False)
-    counts = counts.drop(_MISSING, errors="ignore")
-    order = sorted(counts.index, key=lambda level: (-counts[level], level))
-    if len(order) > MAX_LEVELS:
-        kept, rest = order[: MAX_LEVELS - 1], order[MAX_LEVELS - 1 :]
-        other = f"other ({len(rest)} levels)"
-        text = text.where(~text.isin(rest), other)
-        order = [*kept, other]
-    if (text == _MISSING).any():
-        order.append(_MISSING)
+    words = [_word(value) for value in uniques]
+    sizes = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    counts: dict[str, int] = {}
+    for word, size in zip(words, sizes, strict=True):
+        counts[word] = counts.get(word, 0) + int(size)
+    gaps = int(np.count_nonzero(codes < 0)) + counts.pop(_MISSING, 0)
+    order = sorted(counts, key=lambda level: (-counts[level], level))
     position = {level: i for i, level in enumerate(order)}
-    return _KIND_LEVELS, "", order, text.map(position).to_numpy(dtype=np.int64), None
+    if len(order) > MAX_LEVELS:
+        rest = order[MAX_LEVELS - 1 :]
+        order = [*order[: MAX_LEVELS - 1], f"other ({len(rest)} levels)"]
+        position.update(dict.fromkeys(rest, MAX_LEVELS - 1))
+    if gaps:
+        position[_MISSING] = len(order)
+        order.append(_MISSING)
+    of_unique = np.array([position[word] for word in words] + [position.get(_MISSING, 0)])
+    return _KIND_LEVELS, "", order, of_unique[codes].astype(np.int64), None
 
 
-def _as_numbers(values: pd.Series) -> np.ndarray | None:
+def _as_numbers(values: pd.Series, codes: np.ndarray, uniques: Any) -> np.ndarray | None:
     """The column as float64 if it holds numbers (gaps as NaN), else ``None``."""
     if pd.api.types.is_bool_dtype(values):
         return None
     if pd.api.types.is_numeric_dtype(values):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
     # Ages exported as text ("45", " 61 "): numbers when nearly all of them parse.
-    present = values.dropna()
-    parsed = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
-    if len(present) and parsed.notna().mean() >= 0.95:
-        numbers = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
-        return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-    return None
+    texts = pd.Series([str(u).strip() for u in uniques], dtype=object)
+    parsed = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    present = codes >= 0
+    if not present.any() or np.isfinite(parsed[codes[present]]).mean() < 0.95:
+        return None
+    return np.append(parsed, np.nan)[codes]
 
 
-def _as_text(values: pd.Series) -> pd.Series:
-    """Levels as the table writes them: integral numbers without ".0", gaps as "missing"."""
-
-    def word(value: Any) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-            return _MISSING
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            return str(int(value))
-        if isinstance(value, (np.generic,)):
-            value = value.item()
-        text = str(value).strip()
-        return text if text else _MISSING
-
-    return pd.Series([word(v) for v in values.to_numpy(dtype=object)], index=values.index)
+def _word(value: Any) -> str:
+    """A level as the table writes it: integral numbers without ".0", blanks as "missing"."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return _MISSING
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text if text else _MISSING
 
 
 def _ages(numbers: np.ndarray, year: int) -> tuple[np.ndarray, str]:

@@ -47,6 +47,7 @@ __all__ = [
     "Advice",
     "Guard",
     "OutcomeStrategies",
+    "UNTARGETED_STRATEGY",
     "compose_strategies",
     "is_descriptor",
     "lever_columns",
@@ -61,6 +62,10 @@ segment's rate or mean, as text), ``{interval}`` ("95% CI 33.0-41.0%"), ``{lift:
 ``{average}`` (the population's figure, as text), ``{name}``, ``{share:.0%}``, ``{size}``."""
 _TEXT_FIELDS = frozenset({"outcome", "value", "interval", "average", "name"})
 _MAX_STRATEGIES = 5
+UNTARGETED_STRATEGY = (
+    "Review this segment's profile with the people who know these customers before acting."
+)
+"""The advice that needs no trait, given when no other strategy is left."""
 # A segment is "of high value" when its value columns sit this many pooled standard
 # deviations above the rest, on average (the threshold of a marked trait in naming).
 _HIGH_VALUE_EFFECT = 0.3
@@ -283,16 +288,29 @@ class SegmentFacts:
 
 def compose_strategies(
     base: list[str],
-    facts: SegmentFacts,
     *,
-    advice: Advice,
+    segment_id: int,
+    name: str,
     profiles: SegmentProfiles,
+    advice: Advice,
+    label: Callable[[str], str],
     outcomes: Mapping[str, Any] | None,
+    descriptors: frozenset[str],
 ) -> list[str]:
     """Outcome strategies first, then ``base`` without what the segment's facts rule out.
 
-    Returns at most five strategies, without repeats; empty when nothing is left.
+    Returns at most five strategies, without repeats; when nothing is left, the advice
+    that needs no trait (review the profile before acting).
     """
+    size_row = profiles.sizes[profiles.sizes["segment_id"] == segment_id].iloc[0]
+    facts = SegmentFacts(
+        segment_id=segment_id,
+        name=name,
+        size=int(size_row["size"]),
+        share=float(size_row["share"]),
+        descriptors=descriptors,
+        label=label,
+    )
     matched, measured = _outcome_matches(facts, advice, profiles, outcomes)
     first = [_render(template, facts, hit) for hit in matched for template in hit["templates"]]
     banned: list[str] = []
@@ -308,7 +326,7 @@ def compose_strategies(
     for text in [*first, *kept]:
         if text not in out:
             out.append(text)
-    return out[:_MAX_STRATEGIES]
+    return out[:_MAX_STRATEGIES] or [UNTARGETED_STRATEGY]
 
 
 def _outcome_matches(
@@ -326,7 +344,8 @@ def _outcome_matches(
     measured: set[str] = set()
     for column, stats in (outcomes.get("stats") or {}).items():
         family = (details.get(column) or {}).get("family")
-        if family not in rules:
+        # A flag read as a rate; a two-valued code such as 1/2 reads as a mean: no advice.
+        if family not in rules or stats.get("measure") != "rate":
             continue
         measured.add(family)
         row = next((r for r in stats["segments"] if r["id"] == facts.segment_id), None)

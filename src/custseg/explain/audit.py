@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._utils.checks import check_frame
+from .._utils.checks import check_frame, check_int
 from ..exceptions import DataError, SchemaError
 from ._audit_levels import AGE_BANDS, MAX_LEVELS, read_levels
 
@@ -257,15 +257,19 @@ def audit_segments(
         If a column of ``characteristics`` is not in ``frame``.
     """
     check_frame(frame)
+    if k is not None:
+        k = check_int(k, "k", minimum=1, hint="pass the model's number of segments")
+    if reference_year is not None:
+        reference_year = check_int(reference_year, "reference_year", minimum=1900, hint="e.g. 2024")
     codes = _checked_labels(labels, len(frame), k)
-    n_segments = int(codes.max()) + 1 if k is None else int(k)
+    n_segments = int(codes.max()) + 1 if k is None else k
     missing = [str(c) for c in characteristics if c not in frame.columns]
     if missing:
         raise SchemaError(
             f"the protected columns {missing} are not in the table; pass the rows the"
             " segments were fitted on, with every column"
         )
-    year = datetime.now(UTC).year if reference_year is None else int(reference_year)
+    year = datetime.now(UTC).year if reference_year is None else reference_year
     used = set(clustered)
     audits = tuple(
         _audit_column(frame[column], codes, n_segments, str(column), str(label), year, used)
@@ -286,7 +290,7 @@ def _checked_labels(labels: Any, n_rows: int, k: int | None) -> np.ndarray:
         raise DataError("the table has 0 rows; pass the rows the segments were fitted on")
     if not np.issubdtype(codes.dtype, np.integer) or codes.min() < 0:
         raise DataError("labels should be segment numbers 0..k-1; pass the fit's labels")
-    if k is not None and (int(k) < 1 or codes.max() >= int(k)):
+    if k is not None and codes.max() >= k:
         raise DataError(
             f"k={k} is below the largest segment number {int(codes.max())} + 1; pass the model's k"
         )
@@ -305,6 +309,13 @@ def _audit_column(
     kind, note, levels, level_codes, ages = read_levels(values, characteristic, year)
     counts = np.zeros((k, len(levels)), dtype=np.int64)
     np.add.at(counts, (codes, level_codes), 1)
+    # A band nobody is in (no customer aged 60 or over) would only add a column of zeros.
+    held = counts.sum(axis=0) > 0
+    if not held.all() and held.any():
+        counts, levels = (
+            counts[:, held],
+            [level for level, h in zip(levels, held, strict=True) if h],
+        )
     age_stats = None
     if ages is not None:
         age_stats = {
@@ -471,7 +482,8 @@ def audit_warning(audit: Mapping[str, Any], names: Sequence[str]) -> dict[str, A
         + "; ".join(parts)
         + f"{more}. Segments can proxy protected characteristics even when not clustered on"
         " them: review them before using them in credit or pricing decisions (equal-credit"
-        " and anti-discrimination rules)"
+        " and anti-discrimination rules); the report's protected-characteristics audit shows"
+        " each segment's composition"
     )
     return {"kind": "protected_composition", "message": message, "flags": flags}
 

@@ -45,10 +45,11 @@ all its traits keeps fewer of them.
 
 from __future__ import annotations
 
+import functools
 import math
 import string
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .._utils.text import abbreviate, columns_matching, shorten_words
 from ..exceptions import ConfigError
-from .advice import SegmentFacts, compose_strategies, is_descriptor, lever_columns
+from .advice import UNTARGETED_STRATEGY, compose_strategies, is_descriptor, lever_columns
 from .choice import choose_playbook
 from .levels import LevelProfiles, level_phrase
 from .playbook import MAX_NAME_LENGTH, Playbook, PlaybookEntry, Trait
@@ -72,9 +73,7 @@ _TRAIT_MIN_EFFECT = 0.3
 # Longest label of a feature inside a descriptive name ("High <label>, low <label>"
 # stays within MAX_NAME_LENGTH) and inside a trait phrase or a strategy.
 _NAME_LABEL_LENGTH = 24
-_UNTARGETED_STRATEGY = (
-    "Review this segment's profile with the people who know these customers before acting."
-)
+_UNTARGETED_STRATEGY = UNTARGETED_STRATEGY
 _TRAIT_LABEL_LENGTH = 40
 # Longest level phrase inside a name ("Bank transfer (automatic)").
 _NAME_LEVEL_LENGTH = 30
@@ -125,10 +124,8 @@ def name_segments(
 ) -> list[SegmentNaming]:
     """Name every segment, describe it and suggest strategies.
 
-    Strategies follow the playbook's ``[levers]``, ``[outcomes]`` and ``[[guards]]``
-    (:mod:`custseg.explain.advice`): a segment significantly above or below the
-    population on an outcome gets that outcome's strategies first; fallback strategies
-    only change lever columns, never a descriptor.
+    Strategies follow the playbook's levers, outcomes and guards
+    (:mod:`custseg.explain.advice`): outcome strategies first, levers only.
 
     Parameters
     ----------
@@ -147,10 +144,9 @@ def name_segments(
         ["family"]`` (churn, response, default, complaint) for the outcomes that have
         strategies; default: no outcome strategies.
     descriptors : collection of str, default ()
-        Columns that describe who a customer is (role ``"descriptor"``; columns named
-        like one, such as age, gender, income or tenure, count too): traits may quote
-        them, names only when no behaviour trait sets the segment apart, and strategies
-        never try to change them.
+        Columns that describe who customers are (role ``"descriptor"``): traits may
+        quote them, names only when no behaviour trait sets the segment apart;
+        strategies never change them (nor columns named like one: age, income...).
 
     Returns
     -------
@@ -193,33 +189,20 @@ def name_segments(
         )
     if isinstance(descriptors, str):
         descriptors = [descriptors]
-    described = frozenset(str(d) for d in descriptors)
+    described = frozenset(map(str, descriptors))
     namings = _name(profiles, playbook, levels, described)
-    return [_advised(n, profiles, playbook, outcomes, described) for n in namings]
-
-
-def _advised(
-    naming: SegmentNaming,
-    profiles: SegmentProfiles,
-    playbook: Playbook,
-    outcomes: Mapping[str, Any] | None,
-    descriptors: frozenset[str],
-) -> SegmentNaming:
-    """The naming with outcome strategies first and what the segment rules out dropped."""
-    sid = naming.segment_id
-    size_row = profiles.sizes[profiles.sizes["segment_id"] == sid].iloc[0]
-    facts = SegmentFacts(
-        segment_id=sid,
-        name=naming.name,
-        size=int(size_row["size"]),
-        share=float(size_row["share"]),
-        descriptors=descriptors,
+    advise = functools.partial(
+        compose_strategies,
+        profiles=profiles,
+        advice=playbook.advice,
         label=playbook.label,
+        outcomes=outcomes,
+        descriptors=described,
     )
-    strategies = compose_strategies(
-        naming.strategies, facts, advice=playbook.advice, profiles=profiles, outcomes=outcomes
-    )
-    return replace(naming, strategies=strategies or [_UNTARGETED_STRATEGY])
+    return [
+        replace(n, strategies=advise(n.strategies, segment_id=n.segment_id, name=n.name))
+        for n in namings
+    ]
 
 
 # --------------------------------------------------------------------------- matching
@@ -234,7 +217,7 @@ class _Context:
     groups: dict[str, list[str]]
     features: frozenset[str]
     levels: LevelProfiles | None = None
-    descriptors: frozenset[str] = field(default_factory=frozenset)
+    descriptors: frozenset[str] = frozenset()
 
     def stat(self, sid: int, feature: str, stat: str) -> float:
         """A statistic of a column, or the mean of it over a group's columns (``@g``)."""
@@ -550,9 +533,9 @@ def _fallback_strategies(ctx: _Context, sid: int, name: str, traits: list[str]) 
     ``{high}`` is the label of its most distinguishing lever above the average, ``{low}``
     of its most distinguishing lever to raise below it (the playbook's ``[levers]``;
     never a descriptor: a strategy does not try to change a customer's age), ``{who}``
-    its most distinguishing feature when that is a descriptor ("age 52 vs 38 on
-    average", for tailoring the message); a strategy reading one the segment lacks is
-    left out.
+    its key trait when the one that sets it apart most is a descriptor ("customer age
+    68 vs 47.6 average", for tailoring the message); a strategy reading one the segment
+    lacks is left out.
     """
     top = _distinct_top(ctx, sid)
     levers, to_raise = lever_columns(ctx.playbook.advice, ctx.features, ctx.descriptors)
@@ -561,12 +544,9 @@ def _fallback_strategies(ctx: _Context, sid: int, name: str, traits: list[str]) 
         "low": next((f for f, row in top if row["effect_size"] < 0 and f in to_raise), None),
     }
     words = {k: ctx.label(f, _TRAIT_LABEL_LENGTH) for k, f in sides.items() if f is not None}
-    if top and (top[0][0] in ctx.descriptors or is_descriptor(top[0][0])):
-        feature, row = top[0]
-        label = ctx.label(feature, _TRAIT_LABEL_LENGTH)
-        words["who"] = (
-            f"{label} {_short(row['mean'])} vs {_short(row['population_mean'])} on average"
-        )
+    ranked = _ranked_traits(ctx, sid)
+    if ranked and (ranked[0].descriptor or is_descriptor(ranked[0].feature)):
+        words["who"] = ranked[0].trait  # the figure its key traits quote
     out = []
     for template in ctx.playbook.fallback_strategies:
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}

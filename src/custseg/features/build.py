@@ -15,9 +15,10 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
+import pyarrow as pa
 
 from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.text import count
@@ -27,7 +28,7 @@ from .dialects import feature_dialect
 from .inputs import read_table_input
 from .recipe import Feature, Recipe, RecipeMatch, choose_recipe
 from .runner import Runner, open_runner
-from .sql import TableInput, Window, counts_sql, expand_features, levels_sql, range_sql, rollup_sql
+from .sql import TableInput, Window, expand_features, histogram_sql, levels_sql, rollup_sql
 
 __all__ = ["FeatureResult", "build_features", "features_sql", "parse_window"]
 
@@ -54,7 +55,8 @@ _LEFT_OUT = {
     "after_as_of": "on or after the as-of date",
 }
 
-Source = str | os.PathLike[str] | DataSource
+Source: TypeAlias = str | os.PathLike[str] | DataSource | pd.DataFrame | pa.Table
+"""Transactions: a CSV or Parquet file, a query on a warehouse, or a table in memory."""
 
 
 @dataclass(frozen=True)
@@ -267,18 +269,36 @@ def _extra_tables(
     return tables, found
 
 
-def _counts(runner: Runner, tx: TableInput, window: Window, ranges: dict[str, Any]) -> dict:
-    inside = runner.run(counts_sql(runner.dialect, tx, window)).to_pylist()[0]
-    merged = {**ranges, **inside}
+def _days(histogram: list[dict[str, Any]]) -> tuple[int, int] | None:
+    """First and last day of the lines with a customer, a time and an amount."""
+    days = [r["day_no"] for r in histogram if r["state"] in ("usable", "unknown_type")]
+    return (int(min(days)), int(max(days))) if days else None
+
+
+def _counts(histogram: list[dict[str, Any]], window: Window) -> dict[str, Any]:
+    """Rows read, used, left out by reason and netted, from the histogram of the lines."""
+    totals = dict.fromkeys(_LEFT_OUT, 0)
+    used = cancellations = returns = 0
+    for r in histogram:
+        n, state, day = int(r["n"]), r["state"], r["day_no"]
+        if state not in ("usable", "unknown_type"):
+            totals[state] += n
+        elif day < window.start_day:
+            totals["before_window"] += n
+        elif day >= window.as_of_day:
+            totals["after_as_of"] += n
+        elif state == "unknown_type":
+            totals["unknown_type"] += n
+        else:
+            used += n
+            cancellations += n if r["is_cancel"] == 1 else 0
+            returns += n if r["is_cancel"] == 0 and r["is_return"] == 1 else 0
     return {
-        "rows_read": int(ranges["rows_read"] or 0),
-        "lines_used": int(inside["lines_used"] or 0),
-        "customers": int(inside["customers"] or 0),
-        "left_out": {why: int(merged[key] or 0) for key, why in _LEFT_OUT.items()},
-        "netted": {
-            "cancellations": int(inside["cancellations"] or 0),
-            "returns": int(inside["returns"] or 0),
-        },
+        "rows_read": sum(int(r["n"]) for r in histogram),
+        "lines_used": used,
+        "customers": 0,  # the rows of the roll-up, once it ran
+        "left_out": {why: totals[key] for key, why in _LEFT_OUT.items()},
+        "netted": {"cancellations": cancellations, "returns": returns},
     }
 
 
@@ -322,20 +342,16 @@ def _plan(source: Source, options: dict[str, Any], progress: Progress) -> _Plan:
                 runner, recipe, options["statements"], options["accounts"], options["date_format"]
             )
         with progress.stage("Counting the rows of the window"):
-            ranges = runner.run(range_sql(runner.dialect, tx)).to_pylist()[0]
-            if ranges["last_day"] is None:
+            histogram = runner.run(histogram_sql(runner.dialect, tx)).to_pylist()
+            days = _days(histogram)
+            if days is None:
+                rows = sum(int(r["n"]) for r in histogram)
                 raise DataError(
-                    f"none of the {count(int(ranges['rows_read'] or 0), 'row')} has a customer id,"
-                    " a readable time and an amount; check the columns (--customer, --time,"
-                    " --amount)"
+                    f"none of the {count(rows, 'row')} has a customer id, a readable time and an"
+                    " amount; check the columns (--customer, --time, --amount)"
                 )
-            window, as_of_rule, window_rule = _window(
-                int(ranges["first_day"]),
-                int(ranges["last_day"]),
-                options["as_of"],
-                options["months"],
-            )
-            counts = _counts(runner, tx, window, ranges)
+            window, as_of_rule, window_rule = _window(*days, options["as_of"], options["months"])
+            counts = _counts(histogram, window)
             if counts["lines_used"] == 0:
                 raise DataError(
                     f"no transaction falls in the window {_day(window.start_day).isoformat()} to "
@@ -407,10 +423,11 @@ def build_features(
 
     Parameters
     ----------
-    source : path-like or DataSource
-        The transactions: a CSV or Parquet file (read by DuckDB where it lies), or a
+    source : path-like, DataSource, pandas.DataFrame or pyarrow.Table
+        The transactions: a CSV or Parquet file (read by DuckDB where it lies), a
         :class:`~custseg.sources.DataSource` of a query on a warehouse (DuckDB,
-        PostgreSQL, BigQuery), whose result is the transactions table.
+        PostgreSQL, BigQuery), whose result is the transactions table, or a table
+        already in memory (read by DuckDB in place, with its own column types).
     recipe : {"auto", "retail", "card"}, default "auto"
         ``"auto"`` chooses from the columns (the match is in ``result.match``).
     customer, time, amount, quantity, unit_price, kind, invoice, product, category : str, optional
@@ -478,6 +495,7 @@ def build_features(
 
 
 def _result(plan: _Plan, sql: str, frame: pd.DataFrame) -> FeatureResult:
+    plan.counts["customers"] = len(frame)
     frame[plan.id_name] = frame[plan.id_name].astype(str)
     for column in frame.columns[1:]:
         frame[column] = frame[column].astype("float64")

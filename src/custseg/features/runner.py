@@ -1,6 +1,8 @@
 """Where the roll-up runs: DuckDB over a CSV or Parquet file, or the user's warehouse.
 
-A file is read by an in-process DuckDB straight from disk (``read_csv`` with every
+A table already in memory (a pandas DataFrame or an Arrow table) is registered in an
+in-process DuckDB as a view and read like a Parquet file, with its own types. A file
+is read by an in-process DuckDB straight from disk (``read_csv`` with every
 column as text, so that custseg, not a sniffer, decides how dates and numbers read;
 ``read_parquet`` with the file's own types), streaming in bounded memory. A query on a
 warehouse (``--sql ... --warehouse URL``) becomes a subquery that the roll-up reads;
@@ -46,10 +48,14 @@ class Runner:
     kind: str
     _source: DataSource | None = None
     _connection: Any = None
+    _views: tuple[str, ...] = ()
 
     def relation(self, table: str | os.PathLike[str]) -> str:
-        """What follows ``FROM`` for a file (file runner) or a query (warehouse runner)."""
+        """What follows ``FROM`` for a file or a frame (file runner) or a query (warehouse
+        runner)."""
         if self._source is None:
+            if str(table) in self._views:
+                return self.dialect.ident(str(table))
             return _file_relation(self.dialect, Path(table))
         query = str(table).strip().rstrip(";")
         return f"(\n{query}\n) AS src"
@@ -97,32 +103,58 @@ def _file_relation(d: FeatureDialect, path: Path) -> str:
     )
 
 
-def open_runner(source: str | os.PathLike[str] | DataSource) -> tuple[Runner, str]:
+_FRAME_VIEW = "custseg_transactions"
+"""The name a table in memory is registered under in the in-process DuckDB."""
+
+
+def open_runner(source: Any) -> tuple[Runner, str]:
     """The runner of ``source`` and the reference of its transactions table.
 
     Raises
     ------
     ConfigError
-        A warehouse whose SQL dialect has no renderer (SQLite...).
+        A source that is neither a path, a DataSource nor a table in memory; a
+        warehouse whose SQL dialect has no renderer (SQLite...).
     """
+    if _in_memory(source):
+        connection = _duckdb_connection()
+        connection.register(_FRAME_VIEW, source)
+        where = f"a table in memory ({len(source):,} rows)"
+        runner = Runner(feature_dialect("duckdb"), where, "frame", None, connection, (_FRAME_VIEW,))
+        return runner, _FRAME_VIEW
     if not isinstance(source, DataSource):
         if not isinstance(source, str | os.PathLike):
             raise ConfigError(
-                f"source={source!r} should be a file path or a DataSource, e.g."
-                " build_features('transactions.csv')"
+                f"source={source!r} should be a file path, a DataSource or a pandas"
+                " DataFrame, e.g. build_features('transactions.csv')"
             )
         source = DataSource(input=source)
     if source.entry is None:
-        import duckdb
-
         assert source.input is not None
-        connection = duckdb.connect()
-        connection.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
+        connection = _duckdb_connection()
         runner = Runner(feature_dialect("duckdb"), str(source.input), "file", None, connection)
         return runner, str(source.input)
     assert source.sql is not None
     name = _dialect_of(source)
     return Runner(feature_dialect(name), source.describe(), source.kind, source), source.sql
+
+
+def _in_memory(source: Any) -> bool:
+    """A pandas DataFrame or an Arrow table (checked without importing pandas)."""
+    kind = type(source)
+    return (kind.__module__.startswith("pandas") and kind.__name__ == "DataFrame") or (
+        isinstance(source, pa.Table)
+    )
+
+
+def _duckdb_connection() -> Any:
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
+    # DuckDB's own progress bar would draw on the terminal under custseg's.
+    connection.execute("SET enable_progress_bar = false")
+    return connection
 
 
 def _dialect_of(source: DataSource) -> str:

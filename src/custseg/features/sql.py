@@ -12,7 +12,7 @@ The query is a chain of common table expressions:
 3. the same for ``statements`` and ``accounts`` when the recipe reads them;
 4. one aggregate per table and customer, joined on the customer.
 
-The helper queries of the run (:func:`range_sql`, :func:`counts_sql`, :func:`levels_sql`)
+The helper queries of the run (:func:`histogram_sql`, :func:`levels_sql`)
 reuse steps 1 and 2, so that every count describes the rows the roll-up reads.
 """
 
@@ -26,7 +26,7 @@ from .dialects import FeatureDialect
 from .recipe import Feature, Recipe
 from .timeformat import TimeFormat
 
-__all__ = ["TableInput", "Window", "counts_sql", "levels_sql", "range_sql", "rollup_sql"]
+__all__ = ["TableInput", "Window", "histogram_sql", "levels_sql", "rollup_sql"]
 
 _TRUE_WORDS = "('1', '1.0', 'true', 't', 'yes', 'y')"
 
@@ -117,7 +117,12 @@ def _time(d: FeatureDialect, table: TableInput, role: str) -> str:
 
 
 def _customer(d: FeatureDialect, table: TableInput) -> str:
-    return d.float_id(_text(d, _col(d, table, "customer") or "NULL"))
+    column = _col(d, table, "customer") or "NULL"
+    if table.types.get("customer") == "number":
+        # A numeric id (an integer, or a float column because of blanks): its digits,
+        # without the text round trip and the regular expression of text ids.
+        return f"CAST(CAST({column} AS {d.bigint}) AS {d.text})"
+    return d.float_id(_text(d, column))
 
 
 def _kind(d: FeatureDialect, table: TableInput) -> str:
@@ -227,36 +232,21 @@ def _with(ctes: list[str], body: str) -> str:
     return "WITH\n" + ",\n".join(ctes) + "\n" + body
 
 
-def range_sql(d: FeatureDialect, tx: TableInput) -> str:
-    """Rows read, rows without a customer, time or amount, and the first and last day."""
-    body = """SELECT
-  COUNT(*) AS rows_read,
-  SUM(CASE WHEN customer IS NULL THEN 1 ELSE 0 END) AS no_customer,
-  SUM(CASE WHEN customer IS NOT NULL AND ts IS NULL THEN 1 ELSE 0 END) AS no_time,
-  SUM(CASE WHEN customer IS NOT NULL AND ts IS NOT NULL AND amount IS NULL THEN 1 ELSE 0 END)
-    AS no_amount,
-  MIN(CASE WHEN customer IS NOT NULL AND amount IS NOT NULL THEN day_no END) AS first_day,
-  MAX(CASE WHEN customer IS NOT NULL AND amount IS NOT NULL THEN day_no END) AS last_day
-FROM tx_typed"""
-    return _with(_transactions_ctes(d, tx, None), body)
+def histogram_sql(d: FeatureDialect, tx: TableInput) -> str:
+    """Lines per day and state, in one scan: the window and every count come from it.
 
-
-def counts_sql(d: FeatureDialect, tx: TableInput, window: Window) -> str:
-    """The usable rows outside the window, of an unknown type, and what the window holds."""
-    usable = "customer IS NOT NULL AND ts IS NOT NULL AND amount IS NOT NULL"
-    inside = f"day_no >= {window.start_day} AND day_no < {window.as_of_day}"
+    ``state`` is why a line cannot be used (``no_customer``, ``no_time``,
+    ``no_amount``, ``unknown_type``) or ``usable``; with ``day_no``, ``is_cancel`` and
+    ``is_return`` it is a few thousand rows whatever the table's size.
+    """
     known = "kind IS NOT NULL" if "kind" in tx.roles else "1 = 1"
-    body = f"""SELECT
-  SUM(CASE WHEN {usable} AND day_no < {window.start_day} THEN 1 ELSE 0 END) AS before_window,
-  SUM(CASE WHEN {usable} AND day_no >= {window.as_of_day} THEN 1 ELSE 0 END) AS after_as_of,
-  SUM(CASE WHEN {usable} AND {inside} AND NOT ({known}) THEN 1 ELSE 0 END) AS unknown_type,
-  SUM(CASE WHEN {usable} AND {inside} AND {known} THEN 1 ELSE 0 END) AS lines_used,
-  SUM(CASE WHEN {usable} AND {inside} AND {known} AND is_cancel = 1 THEN 1 ELSE 0 END)
-    AS cancellations,
-  SUM(CASE WHEN {usable} AND {inside} AND {known} AND is_cancel = 0 AND is_return = 1
-    THEN 1 ELSE 0 END) AS returns,
-  COUNT(DISTINCT CASE WHEN {usable} AND {inside} AND {known} THEN customer END) AS customers
-FROM tx_typed"""
+    body = f"""SELECT day_no,
+  CASE WHEN customer IS NULL THEN 'no_customer' WHEN ts IS NULL THEN 'no_time'
+    WHEN amount IS NULL THEN 'no_amount' WHEN NOT ({known}) THEN 'unknown_type'
+    ELSE 'usable' END AS state,
+  is_cancel, is_return, COUNT(*) AS n
+FROM tx_typed
+GROUP BY 1, 2, 3, 4"""
     return _with(_transactions_ctes(d, tx, None), body)
 
 

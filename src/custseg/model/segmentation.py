@@ -63,7 +63,9 @@ class SegmentationModel:
         Per-segment profile statistics (``ProfileResult.to_dict()``), the segment
         ``rules``, the ``outcomes`` columns per segment and the ``levels`` of the
         categorical columns (``LevelProfiles.to_dict()``, required when a model is
-        loaded); plain data the report reads.
+        loaded) and the sensitive-attribute ``audit``
+        (:meth:`custseg.explain.audit.SensitiveAudit.to_dict`; absent from models fitted
+        before it, which the report says); plain data the report reads.
     drift_reference : dict
         Per-feature training histograms and summary statistics for drift checks
         (:func:`custseg.prepare.reference.reference_statistics`), plain data.

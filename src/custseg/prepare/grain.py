@@ -204,8 +204,9 @@ def refuse_transactions(evidence: RowsEvidence, what: str = "the table") -> NoRe
     )
     raise TransactionsError(
         f"{what} has {evidence.describe()}: it holds transactions, not customers; roll them"
-        f" up to one row per customer first (custseg.build_features(frame{customer})), or"
-        " pass segment_rows=True to segment the rows themselves",
+        " up to one row per customer first:"
+        f" fit_segments(custseg.build_features(frame{customer}).frame), or fit with"
+        " config=FitConfig(segment_rows=True) to segment the rows themselves",
         evidence=evidence,
     )
 
