@@ -12,7 +12,8 @@ by default the as-of date is the day after the last transaction of the table the
 reads, which only the warehouse knows when it runs. So the window is computed in SQL,
 in three small steps before the roll-up::
 
-    cs_tx_range      rows read and the first and last day (the roll-up's own range query)
+    cs_tx_days       lines per day and state (the roll-up's own histogram query)
+    cs_tx_range      the first and last day of the usable lines
     cs_window_dates  the as-of date (a literal, today, or the day after the last
                      transaction) and the window's first day (months before it, or the
                      first transaction for "all history")
@@ -35,7 +36,7 @@ from ..exceptions import ConfigError, ModelError
 from .build import parse_window
 from .dialects import FeatureDialect, feature_dialect
 from .recipe import Feature, Recipe, load_recipe
-from .sql import TableInput, Window, expand_features, range_sql, rollup_sql
+from .sql import TableInput, Window, expand_features, histogram_sql, rollup_sql
 from .timeformat import TimeFormat
 
 __all__ = ["RollupQuery", "rollup_query"]
@@ -183,8 +184,15 @@ def _window_ctes(
       {d.month("end_date")} AS end_month
     FROM cs_window_dates
   ) cs_w"""
+    # The first and last day of the lines with a customer, a time and an amount, as
+    # the Python roll-up reads them from the same histogram of lines per day and state.
+    usable = "state IN ('usable', 'unknown_type')"
+    first_last = f"""  SELECT MIN(CASE WHEN {usable} THEN day_no END) AS first_day,
+    MAX(CASE WHEN {usable} THEN day_no END) AS last_day
+  FROM cs_tx_days"""
     ctes = [
-        ("cs_tx_range", range_sql(d, tx)),
+        ("cs_tx_days", histogram_sql(d, tx)),
+        ("cs_tx_range", first_last),
         ("cs_window_dates", days),
         ("cs_window", window),
     ]
