@@ -56,6 +56,8 @@ def _with_checksum(document: dict[str, Any]) -> str:
         (lambda d: d.__setitem__("custseg_version", "1.0\n; DROP"), "version number"),
         (lambda d: d.__setitem__("format_version", True), "format version"),
         (lambda d: d.pop("centroids"), "missing required fields"),
+        (lambda d: d["profiles"].pop("levels"), "profiles.levels"),
+        (lambda d: d["profiles"]["levels"].__setitem__("segments", {}), "profiles.levels"),
     ],
 )
 def test_content_of_the_wrong_type_or_shape_is_refused(change, message):

@@ -13,6 +13,7 @@ import pyarrow.csv as pa_csv
 import pytest
 from markdown_it import MarkdownIt
 
+from custseg._utils.labels import abbreviate
 from custseg._utils.text import (
     FORMULA_PREFIXES,
     columns_matching,
@@ -41,6 +42,9 @@ from custseg._utils.text import (
         ("days_since_last_purchase", "days since last purchase"),
         ("avgCLV_usd", "avg CLV usd"),
         ("Year-Birth", "year birth"),
+        ("Spending Score (1-100)", "spending score (1-100)"),
+        ("Annual Income (k$)", "annual income (k$)"),
+        ("Score_(1-100)", "score (1-100)"),
         ("  spaced  name ", "spaced name"),
     ],
 )
@@ -77,6 +81,11 @@ def test_shortening_cuts_at_word_boundaries():
         "quarterly behavioural… 003"
     )
     assert shorten_middle("a" * 20 + "_v1", 10) == "aaaaa…a_v1"
+    # Names abbreviate instead: no ellipsis, no word cut without a full stop saying so.
+    assert abbreviate("days since first purchase", 24) == "days since first purc."
+    assert abbreviate("days since last purchase", 24) == "days since last purchase"
+    assert abbreviate("value of the first order", 20) == "value first order"
+    assert abbreviate("quarterly behavioural indicator computed version 003", 24) == ("QBICV 003")
     assert shorten_middle("short", 10) == "short"
 
 

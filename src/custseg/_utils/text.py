@@ -40,7 +40,6 @@ __all__ = [
     "neutralise_formulas_arrow",
     "plain",
     "readable_name",
-    "abbreviate",
     "shorten",
     "shorten_middle",
     "shorten_words",
@@ -173,53 +172,6 @@ def shorten(text: str, limit: int) -> str:
     space = cut.rfind(" ")
     head = cut[:space] if space > 0 else text[:room]
     return head.rstrip(" ,;:·-" + ELLIPSIS) + ELLIPSIS
-
-
-def abbreviate(text: str, limit: int) -> str:
-    """``text`` made to fit ``limit`` characters without cutting a word or dropping one.
-
-    Labels shortened with an ellipsis in their middle become ambiguous ("days since…
-    purchase" for both the first and the last purchase); segment names use this instead.
-
-    Parameters
-    ----------
-    text : str
-        Words separated by spaces.
-    limit : int
-        Largest length of the result (at least 4).
-
-    Returns
-    -------
-    str
-        ``text`` unchanged when it fits. Else, longest words first, words of more than
-        five letters are abbreviated to their first four letters and a full stop
-        (``"days since first purchase"`` -> ``"days since first purc."``) until the text
-        fits; else the initials of its words in capitals, words with digits kept
-        (``"quarterly behavioural indicator ... 006"`` -> ``"QBI... 006"``); else the
-        words that fit, from the first (a single word too long is abbreviated with a
-        full stop). The result never contains an ellipsis.
-    """
-    words = str(text).split()
-    if len(" ".join(words)) <= limit:
-        return " ".join(words)
-    short = list(words)
-    for i in sorted(range(len(words)), key=lambda j: (-len(words[j]), j)):
-        if len(words[i]) > 5 and words[i].isalpha():
-            short[i] = words[i][:4] + "."
-            if len(" ".join(short)) <= limit:
-                return " ".join(short)
-    initials = "".join(w[0].upper() for w in words if w.isalpha())
-    kept = [initials] if initials else []
-    kept += [w for w in words if not w.isalpha()]
-    candidate = " ".join(kept)
-    if len(candidate) <= limit:
-        return candidate
-    out: list[str] = []
-    for word in short:
-        if len(" ".join([*out, word])) > limit:
-            break
-        out.append(word)
-    return " ".join(out) if out else short[0][: max(1, limit - 1)] + "."
 
 
 def shorten_words(text: str, limit: int) -> str:

@@ -173,20 +173,7 @@ def assemble_model(
         warnings.append(warning)
         if warn is not None:
             warn(warning)
-    segments = [
-        Segment(
-            id=i,
-            size=int(sizes[i]),
-            share=float(sizes[i] / n_rows),
-            name=names[i].name,
-            description=names[i].description,
-            strategies=list(names[i].strategies),
-            traits=list(names[i].traits),
-            rule=rules.for_segment(i),
-            playbook_key=names[i].playbook_key,
-        )
-        for i in range(k)
-    ]
+    segments = _segments(names, rules, sizes, n_rows)
     record = None
     if lineage is not None:
         segments, record = lineage.carry_identities(segments)
@@ -224,6 +211,23 @@ def assemble_model(
         lineage=record,
         warnings=warnings,
     )
+
+
+def _segments(names: list[Any], rules: Any, sizes: np.ndarray, n_rows: int) -> list[Segment]:
+    return [
+        Segment(
+            id=i,
+            size=int(sizes[i]),
+            share=float(sizes[i] / n_rows),
+            name=names[i].name,
+            description=names[i].description,
+            strategies=list(names[i].strategies),
+            traits=list(names[i].traits),
+            rule=rules.for_segment(i),
+            playbook_key=names[i].playbook_key,
+        )
+        for i in range(len(names))
+    ]
 
 
 def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:

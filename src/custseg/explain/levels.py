@@ -84,6 +84,25 @@ _ROLES = ("categorical", "descriptor", "outcome")
 # Levels that need their column to mean anything: "Yes" alone says nothing.
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
+_NUMBER_WORDS = frozenset(
+    [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "less",
+        "more",
+        "than",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -177,7 +196,9 @@ class LevelProfiles:
                         )
             for row in rows:
                 row["role"] = roles[row["feature"]]
-        return cls(table=_typed(pd.DataFrame(rows)), roles=roles, segment_ids=ids)
+        return cls(
+            table=_typed(pd.DataFrame(rows, columns=LEVEL_COLUMNS)), roles=roles, segment_ids=ids
+        )
 
     def write_csv(self, path: str | os.PathLike[str]) -> Path:
         """Write :attr:`table` as CSV, atomically (names that look like formulas quoted)."""
@@ -291,7 +312,7 @@ def level_phrase(label: str, level: str, *, in_name: bool = False) -> str:
     str
         The column for a yes-like level (``"paperless billing"``), ``"no"`` and the
         column for a no-like one (``"no online security"``); the level alone when it
-        says what it is (two words or more without digits, or a word of the column:
+        says what it is (two words or more without numbers, or a word of the column:
         ``"Fiber optic"``, ``"No internet service"``); else ``"Contract:
         Month-to-month"`` (``"Month-to-month contract"`` in a name).
     """
@@ -302,7 +323,10 @@ def level_phrase(label: str, level: str, *, in_name: bool = False) -> str:
         return f"no {label}"
     words = level.split()
     label_words = {w.casefold() for w in label.split()}
-    says_what = len(words) >= 2 and not any(any(ch.isdigit() for ch in w) for w in words)
+    # "Fiber optic" says what it is; "One year", "$40K - $60K" need their column.
+    says_what = len(words) >= 2 and not any(
+        w.casefold() in _NUMBER_WORDS or any(ch.isdigit() for ch in w) for w in words
+    )
     if says_what or label_words & {w.casefold() for w in words}:
         return level
     if in_name:

@@ -38,7 +38,7 @@ quotes the figures of the key traits: a lift reads the same way in both ("2.5×"
 "0.45×"), and a group quoted in a description reads as its column that sets the segment
 apart most (its first key trait), not as the group's mean. Names are at most
 :data:`~custseg.explain.playbook.MAX_NAME_LENGTH` characters and never cut or drop a
-word inside a label: long labels are abbreviated (:func:`custseg._utils.text.abbreviate`:
+word inside a label: long labels are abbreviated (:func:`custseg._utils.labels.abbreviate`:
 "days since first purc."; initials for 130-character names), and a name too long for
 all its traits keeps fewer of them.
 """
@@ -55,11 +55,19 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .._utils.text import abbreviate, columns_matching, shorten_words
+from .._utils.labels import abbreviate
+from .._utils.text import columns_matching
 from ..exceptions import ConfigError
+from ._traits import TRAIT_LABEL_LENGTH as _TRAIT_LABEL_LENGTH
+from ._traits import NamingContext as _Context
+from ._traits import distinct_top as _distinct_top
+from ._traits import lift_text as _lift_text
+from ._traits import name_candidates as _name_candidates
+from ._traits import ranked_traits as _ranked_traits
+from ._traits import trait_phrases as _trait_phrases
 from .advice import UNTARGETED_STRATEGY, compose_strategies, is_descriptor, lever_columns
 from .choice import choose_playbook
-from .levels import LevelProfiles, level_phrase
+from .levels import LevelProfiles
 from .playbook import MAX_NAME_LENGTH, Playbook, PlaybookEntry, Trait
 from .profiles import SegmentProfiles
 
@@ -68,15 +76,7 @@ __all__ = ["SegmentNaming", "name_segments"]
 # A trait's strength saturates here (2 standard deviations, or a lift 4x the threshold):
 # beyond it, a segment is not "more" of a type in any useful sense.
 _STRENGTH_CAP = 2.0
-# Features whose |effect size| is below this do not describe a segment.
-_TRAIT_MIN_EFFECT = 0.3
-# Longest label of a feature inside a descriptive name ("High <label>, low <label>"
-# stays within MAX_NAME_LENGTH) and inside a trait phrase or a strategy.
-_NAME_LABEL_LENGTH = 24
 _UNTARGETED_STRATEGY = UNTARGETED_STRATEGY
-_TRAIT_LABEL_LENGTH = 40
-# Longest level phrase inside a name ("Bank transfer (automatic)").
-_NAME_LEVEL_LENGTH = 30
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,10 @@ def name_segments(
 ) -> list[SegmentNaming]:
     """Name every segment, describe it and suggest strategies.
 
-    Strategies follow the playbook's levers, outcomes and guards
-    (:mod:`custseg.explain.advice`): outcome strategies first, levers only.
+    Strategies follow the playbook's ``[levers]``, ``[outcomes]`` and ``[[guards]]``
+    (:mod:`custseg.explain.advice`): a segment significantly above or below the
+    population on an outcome gets that outcome's strategies first; fallback strategies
+    only change lever columns, never a descriptor.
 
     Parameters
     ----------
@@ -144,9 +146,10 @@ def name_segments(
         ["family"]`` (churn, response, default, complaint) for the outcomes that have
         strategies; default: no outcome strategies.
     descriptors : collection of str, default ()
-        Columns that describe who customers are (role ``"descriptor"``): traits may
-        quote them, names only when no behaviour trait sets the segment apart;
-        strategies never change them (nor columns named like one: age, income...).
+        Columns that describe who a customer is (role ``"descriptor"``; columns named
+        like one, such as age, gender, income or tenure, count too): traits may quote
+        them, names only when no behaviour trait sets the segment apart, and strategies
+        never try to change them.
 
     Returns
     -------
@@ -189,7 +192,7 @@ def name_segments(
         )
     if isinstance(descriptors, str):
         descriptors = [descriptors]
-    described = frozenset(map(str, descriptors))
+    described = frozenset(str(d) for d in descriptors)
     namings = _name(profiles, playbook, levels, described)
     advise = functools.partial(
         compose_strategies,
@@ -206,46 +209,6 @@ def name_segments(
 
 
 # --------------------------------------------------------------------------- matching
-
-
-@dataclass(frozen=True)
-class _Context:
-    """What matching reads: the profiles, the playbook and its groups' columns."""
-
-    profiles: SegmentProfiles
-    playbook: Playbook
-    groups: dict[str, list[str]]
-    features: frozenset[str]
-    levels: LevelProfiles | None = None
-    descriptors: frozenset[str] = frozenset()
-
-    def stat(self, sid: int, feature: str, stat: str) -> float:
-        """A statistic of a column, or the mean of it over a group's columns (``@g``)."""
-        if not feature.startswith("@"):
-            return self.profiles.value(sid, feature, stat)
-        values = [self.profiles.value(sid, c, stat) for c in self.groups.get(feature[1:], [])]
-        finite = [v for v in values if math.isfinite(v)]
-        return float(np.mean(finite)) if finite else math.nan
-
-    def has(self, feature: str) -> bool:
-        if feature.startswith("@"):
-            return bool(self.groups.get(feature[1:]))
-        return feature in self.features
-
-    def label(self, feature: str, limit: int) -> str:
-        return shorten_words(self.playbook.label(feature), limit)
-
-    def quoted(self, sid: int, feature: str, stat: str) -> float:
-        """What a description quotes: a group reads as its column that sets the segment
-        apart most, the figure its key traits quote too."""
-        if not feature.startswith("@"):
-            return self.profiles.value(sid, feature, stat)
-        members = self.groups.get(feature[1:], [])
-        effects = [abs(self.profiles.value(sid, c, "effect_size")) for c in members]
-        ranked = [(e, -i) for i, e in enumerate(effects) if math.isfinite(e)]
-        if not ranked:
-            return self.stat(sid, feature, stat)
-        return self.profiles.value(sid, members[-max(ranked)[1]], stat)
 
 
 def _name(
@@ -351,127 +314,6 @@ def _margin(ctx: _Context, sid: int, trait: Trait) -> float | None:
 # ------------------------------------------------------------------- descriptive names
 
 
-def _words(label: str) -> tuple[str, ...]:
-    # "purchase" and "purchases" are the same word for telling near-repeats apart.
-    return tuple(w.removesuffix("s") for w in label.casefold().split())
-
-
-def _repeats(words: tuple[str, ...], earlier: tuple[str, ...]) -> bool:
-    """Whether one label is the other one continued ("cash advance frequency" after
-    "cash advance", "purchases" after "purchase frequency")."""
-    n = min(len(words), len(earlier))
-    return n > 0 and words[:n] == earlier[:n]
-
-
-def _distinct_top(ctx: _Context, sid: int) -> list[tuple[str, Any]]:
-    """Top features by |effect size|, skipping near-repeats in the same direction
-    ("cash advance frequency" after "cash advance")."""
-    profiles = ctx.profiles
-    rows = profiles.top_features(sid, len(profiles.features), min_abs_effect=_TRAIT_MIN_EFFECT)
-    picked: list[tuple[str, Any]] = []
-    seen: list[tuple[tuple[str, ...], bool]] = []
-    for feature, row in rows.iterrows():
-        words = _words(ctx.playbook.label(str(feature)))
-        up = bool(row["effect_size"] > 0)
-        if any(up == side and _repeats(words, other) for other, side in seen):
-            continue
-        seen.append((words, up))
-        picked.append((str(feature), row))
-    return picked
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    """A key trait: a numeric column or a decisive level, with how it reads."""
-
-    feature: str
-    effect: float  # Cohen's d, the one scale numeric columns and levels compete on
-    trait: str  # "tenure 0.45× average", "No internet service (100% vs 22% overall)"
-    name_words: str  # "low tenure", "Month-to-month contract"
-    descriptor: bool
-
-
-def _ranked_traits(ctx: _Context, sid: int) -> list[_Candidate]:
-    """Numeric and level traits of a segment, the largest |effect size| first."""
-    found = [
-        _Candidate(
-            feature,
-            float(row["effect_size"]),
-            _numeric_trait(ctx, feature, row),
-            f"{'high' if row['effect_size'] > 0 else 'low'}"
-            f" {abbreviate(ctx.playbook.label(feature), _NAME_LABEL_LENGTH)}",
-            feature in ctx.descriptors,
-        )
-        for feature, row in _distinct_top(ctx, sid)
-    ]
-    found += _level_traits(ctx, sid)
-    found.sort(key=lambda c: -abs(c.effect))
-    seen: set[str] = set()
-    out = []
-    for candidate in found:
-        # Six add-on columns share the level "No internet service": it is said once.
-        key = candidate.name_words.casefold()
-        if key not in seen:
-            seen.add(key)
-            out.append(candidate)
-    return out
-
-
-def _level_traits(ctx: _Context, sid: int) -> list[_Candidate]:
-    if ctx.levels is None:
-        return []
-    out = []
-    for row in ctx.levels.decisive(sid).to_dict(orient="records"):
-        if row["role"] == "outcome" or not abs(row["effect_size"]) >= _TRAIT_MIN_EFFECT:
-            continue
-        feature, level = str(row["feature"]), str(row["level"])
-        label = ctx.playbook.label(feature)
-        figures = f"({row['share']:.0%} vs {row['population_share']:.0%} overall)"
-        out.append(
-            _Candidate(
-                feature,
-                float(row["effect_size"]),
-                f"{level_phrase(shorten_words(label, _TRAIT_LABEL_LENGTH), level)} {figures}",
-                abbreviate(level_phrase(label, level, in_name=True), _NAME_LEVEL_LENGTH),
-                feature in ctx.descriptors or row["role"] == "descriptor",
-            )
-        )
-    return out
-
-
-def _numeric_trait(ctx: _Context, feature: str, row: Any) -> str:
-    label = ctx.label(feature, _TRAIT_LABEL_LENGTH)
-    lift, mean, pop = row["lift"], row["mean"], row["population_mean"]
-    if np.isfinite(lift) and pop > 0 and (lift >= 1.5 or 0 <= lift <= 0.67):
-        return f"{label} {_lift_text(lift)}× average"
-    return f"{label} {_short(mean)} vs {_short(pop)} average"
-
-
-def _lift_text(lift: float) -> str:
-    """A lift as descriptions and traits both quote it: "2.5", "0.45", "0.04"."""
-    return f"{lift:.1f}" if lift >= 0.95 else f"{lift:.2g}"
-
-
-def _trait_phrases(ctx: _Context, sid: int) -> list[str]:
-    return [c.trait for c in _ranked_traits(ctx, sid)[:4]]
-
-
-def _name_candidates(ctx: _Context, sid: int) -> list[tuple[str, ...]]:
-    """Descriptive names (as trait phrases) from the top traits, shortest first.
-
-    Descriptors name a segment only when no behaviour trait sets it apart; every
-    candidate fits :data:`MAX_NAME_LENGTH` without cutting a word.
-    """
-    ranked = _ranked_traits(ctx, sid)
-    behaviour = [c for c in ranked if not c.descriptor]
-    words = tuple(c.name_words for c in (behaviour or ranked)[:4])
-    if not words:
-        return [("average profile",)]
-    options = [words[:n] for n in range(min(2, len(words)), len(words) + 1)]
-    fitting = [o for o in options if len(", ".join(o)) <= MAX_NAME_LENGTH]
-    return fitting or [words[:1]]
-
-
 def _unique_descriptive(
     candidates: dict[int, list[tuple[str, ...]]], taken: set[str]
 ) -> dict[int, str]:
@@ -514,17 +356,6 @@ def _as_name(words: tuple[str, ...], limit: int = MAX_NAME_LENGTH) -> str:
 
 def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _short(value: float) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    if abs(value) >= 10_000:
-        return f"{value:,.0f}"
-    if abs(value) >= 100:
-        # No separator below 10,000: years and codes (1961) read as they are written.
-        return f"{value:.0f}"
-    return f"{value:.2g}" if abs(value) < 1 else f"{value:.3g}"
 
 
 def _fallback_strategies(ctx: _Context, sid: int, name: str, traits: list[str]) -> list[str]:

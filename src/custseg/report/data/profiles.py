@@ -137,6 +137,7 @@ def segment_levels(
     dict
         ``columns`` (``name``, ``role``, ``levels``, ``population`` shares),
         ``segments`` (``id``, ``name``, ``shares`` per column in level order,
+        ``marked``: whether each of those levels is decisive,
         ``decisive`` levels with their phrase, share, population share and lift),
         ``rows`` (one per segment, column and level, for ``profiles.csv``),
         ``top_levels`` and the ``decisive`` thresholds.
@@ -182,6 +183,10 @@ def segment_levels(
                 "name": names[sid],
                 "shares": {
                     c["name"]: mine.loc[mine["feature"] == c["name"], "share"].tolist()
+                    for c in columns
+                },
+                "marked": {
+                    c["name"]: mine.loc[mine["feature"] == c["name"], "decisive"].tolist()
                     for c in columns
                 },
                 "decisive": _said_once(levels.decisive(sid) if sid in levels.segment_ids else None),
