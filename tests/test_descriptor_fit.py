@@ -155,3 +155,41 @@ def test_the_stream_engine_profiles_descriptors_as_the_memory_engine(tmp_path: P
     assert streamed.profiles["population"]["Age"] == pytest.approx(
         local.profiles["population"]["Age"]
     )
+
+
+def test_the_fit_summary_and_the_roles_table_say_which_columns_are_descriptors() -> None:
+    from custseg.cli.fit import _roles_line
+    from custseg.prepare import infer_schema
+    from custseg.report.data.overview import column_roles
+
+    frame, _ = mall_table()
+    schema = infer_schema(frame)
+    assert _roles_line(schema) == (
+        "identifier CustomerID · 2 numeric · descriptors (who the customer is: profiled, not"
+        " clustered on; --cluster-descriptors to cluster on them): Gender, Age"
+        " (details: metrics.json 'columns')"
+    )
+    rows = {row["name"]: row for row in column_roles(frame, frame, schema)}
+    assert rows["Gender"]["role"] == "descriptor"
+    assert rows["Gender"]["protected"] == "sex/gender" and rows["Age"]["describes"] == "age"
+    assert rows["Gender"]["reason"] == (
+        "describes who the customer is (gender; protected characteristic: sex/gender):"
+        " profiled per segment, not clustered on; --cluster-descriptors"
+        " (cluster_descriptors=True) to cluster on it"
+    )
+    assert rows["Spending Score (1-100)"]["protected"] is None
+
+
+def test_the_configuration_file_takes_the_descriptor_settings(tmp_path: Path) -> None:
+    from custseg import load_config
+
+    path = tmp_path / "fit.toml"
+    path.write_text('[fit]\ncluster_descriptors = true\ndescriptors = ["Income"]\n')
+    config = load_config(path)
+    assert config.cluster_descriptors is True and config.descriptors == ("Income",)
+    path.write_text('[fit]\ncluster_descriptors = "yes"\n')
+    with pytest.raises(ConfigError, match=r"cluster_descriptors='yes' should be true or false"):
+        load_config(path)
+    assert FitConfig(exclude="notes").exclude == ("notes",)
+    with pytest.raises(ConfigError, match=r"exclude=3 should be a list of column names"):
+        FitConfig(exclude=3)  # type: ignore[arg-type]

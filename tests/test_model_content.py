@@ -159,7 +159,8 @@ def test_plan_numbers_no_fit_writes_are_refused_before_scoring(model, change, me
 def test_one_hot_and_pca_numbers_no_fit_writes_are_refused(sample):
     frame = sample.head(400).copy()
     frame["REGION"] = np.where(np.arange(400) % 3 == 0, "north", "south")
-    config = FitConfig().with_overrides(pca=3)
+    # A region says where customers live: clustered on here to put it in the plan.
+    config = FitConfig().with_overrides(pca=3, cluster_descriptors=True)
     fitted = fit_segments(frame, k=3, k_range=(3, 3), random_state=0, config=config)
     document = _document(fitted)
     Scorer(model_from_json(_signed(document)))  # as fitted: accepted

@@ -64,6 +64,10 @@ class PrepConfig:
     clustering_domain_features : tuple of str or None, default None
         Derived features that enter the clustering; ``None`` uses the recipe's
         defaults (see ``docs/preparation.md``), ``()`` makes them all profile-only.
+    keep_redundant : bool, default False
+        Cluster every column even when several encode one fact (a level repeated by
+        other columns, ``|r| >= 0.95``, a total beside its parts); by default each such
+        group is clustered once (``docs/preparation.md``, "Redundancy").
     """
 
     domain_features: bool = True
@@ -76,11 +80,16 @@ class PrepConfig:
     pca: int | float | None = None
     rare_level_share: float = 0.01
     clustering_domain_features: tuple[str, ...] | None = None
+    keep_redundant: bool = False
 
     def __post_init__(self) -> None:
         _choice("impute", self.impute, ("median", "mean"))
         _choice("skew", self.skew, ("log1p", "yeo-johnson", "none"))
         _choice("scaling", self.scaling, ("standard", "robust"))
+        if not isinstance(self.keep_redundant, bool):
+            raise ConfigError(
+                f"keep_redundant={plain(self.keep_redundant)!r} should be true or false"
+            )
         if not isinstance(self.domain_features, bool):
             raise ConfigError(
                 f"domain_features={plain(self.domain_features)!r} should be true or false"

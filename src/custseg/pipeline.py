@@ -56,12 +56,14 @@ def fit_segments(
     exclude: Sequence[str] | None = None,
     descriptors: Sequence[str] | None = None,
     cluster_descriptors: bool | None = None,
+    keep_redundant: bool | None = None,
     playbook: str | os.PathLike[str] | None = None,
     config: FitConfig | None = None,
     training: Mapping[str, Any] | None = None,
     progress: Progress = NO_PROGRESS,
     previous: SegmentationModel | str | os.PathLike[str] | None = None,
     on_warning: OnWarning | None = None,
+    **settings: Any,
 ) -> SegmentationModel:
     """Fit an explained K-means segmentation of a customer table.
 
@@ -88,6 +90,9 @@ def fit_segments(
     cluster_descriptors : bool or None, default=None
         Cluster on the descriptor columns too (``--cluster-descriptors``): demographic
         segments. Each of these options overrides the field of ``config`` of its name.
+    keep_redundant : bool or None, default=None
+        Cluster every column, also when several encode one fact (``--keep-redundant``;
+        ``config.preparation.keep_redundant``, see docs/preparation.md).
     playbook : str, path or None, default=None
         Playbook file or shipped key (``--playbook``); overrides ``config.playbook``.
     config : FitConfig or None, default=None
@@ -104,6 +109,10 @@ def fit_segments(
         Called with each warning (``{"kind": ..., "message": ...}``) as soon as it is
         known: the missing identifier right after the columns are read, before any
         fitting. Every warning is also in ``model.warnings``.
+    **settings
+        Any other field of :class:`FitConfig` or :class:`PrepConfig` (``n_resamples=10``,
+        ``skew="yeo-johnson"``, ``pca=0.9``...), overriding ``config``'s; ``None``
+        leaves a field as it is (see :meth:`FitConfig.with_overrides`).
 
     Returns
     -------
@@ -119,7 +128,8 @@ def fit_segments(
     SchemaError
         If an override names an unknown column or the identifier repeats.
     ConfigError
-        If an option is not valid, or ``features`` and ``include`` are both given.
+        If an option is not valid or not a setting, or ``features`` and ``include`` are
+        both given.
 
     Examples
     --------
@@ -140,7 +150,9 @@ def fit_segments(
         exclude=exclude,
         descriptors=descriptors,
         cluster_descriptors=cluster_descriptors,
+        keep_redundant=keep_redundant,
         playbook=playbook,
+        **settings,
     )
     if len(data) == 0:
         raise DataError("the table has no rows; check the query or the input file")
@@ -292,13 +304,14 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
     (:func:`custseg.cluster.indices.registered_indices`, read now: ``silhouette``,
     ``calinski_harabasz``, ``davies_bouldin`` and any added one) and ``indices``
     describing them, the silhouette's details,
-    ``stability_ari``, ``sizes`` and ``k_selection`` (one entry per k tried, with the same
-    indices), plus the recommendation, the preparation decisions and the playbook that
-    named the segments with its match on the columns (``playbook``), and the
-    sensitive-attribute audit in short (``audit``: per protected column its Cramér's V
-    and the flagged segments), and for a model fitted from transaction lines the roll-up
-    (``transactions``: recipe, window, as-of date and the counts of lines read, used and
-    left out by reason; ``None`` otherwise).
+    ``stability_ari``, ``segment_stability`` (each segment's mean Jaccard, its 95%
+    half-width, band and refits), ``sizes`` and ``k_selection`` (one entry per k tried,
+    with the same indices), plus the recommendation, the preparation decisions and the
+    playbook that named the segments with its match on the columns (``playbook``), and
+    the sensitive-attribute audit in short (``audit``: per protected column its Cramér's
+    V and the flagged segments), and for a model fitted from transaction lines the
+    roll-up (``transactions``: recipe, window, as-of date and the counts of lines read,
+    used and left out by reason; ``None`` otherwise).
     """
     metrics = model.metrics
     selection = model.k_selection.to_dict() if model.k_selection is not None else {}
@@ -325,6 +338,8 @@ def metrics_document(model: SegmentationModel) -> dict[str, Any]:
         "engine": metrics.get("engine"),
         "inertia_gap": metrics.get("inertia_gap"),
         "stability_min": metrics.get("stability_min"),
+        # per segment: segment_id, jaccard, half_width, band, resamples
+        "segment_stability": metrics.get("segment_stability"),
         "playbook": model.playbook.to_dict(),
         "audit": audit_summary(model.profiles.get("audit")),
         "transactions": _rollup_summary(model.training.get("transactions")),

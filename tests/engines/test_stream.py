@@ -60,6 +60,13 @@ def test_streamed_fit_matches_the_in_memory_fit(sample_file: Path, sample: pd.Da
     assert model.training["explained_on"]["rows"] == 5000
     assert model.k_selection is not None
     assert "read in chunks of 1,000 rows" in model.k_selection.explanation
+    # Each segment's stability comes from the sweep's refits on the sample, read against
+    # the final centroids: the same segments, so about the same figures as in memory.
+    ours_stability = [s.stability for s in model.segments]
+    theirs_stability = [s.stability for s in local.segments]
+    assert all(v is not None for v in ours_stability + theirs_stability)
+    assert ours_stability == pytest.approx(theirs_stability, abs=0.1)
+    assert all(r["resamples"] >= 20 for r in model.metrics["segment_stability"])
 
 
 def test_a_bad_row_in_a_later_chunk_stops_the_fit_with_its_row(

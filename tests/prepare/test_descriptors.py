@@ -37,6 +37,8 @@ from custseg.sources import read_table, sample_path
         ("Country", "region", None),
         ("SeniorCitizen", "senior flag", "age"),
         ("Nationality", "nationality", "nationality"),
+        ("native-country", "nationality", "nationality"),
+        ("country_of_birth", "nationality", "nationality"),
         ("Religion", "religion", "religion"),
         ("Ethnicity", "race/ethnicity", "race/ethnicity"),
         ("Disability", "disability", "disability"),
@@ -166,7 +168,7 @@ def test_listed_descriptors_are_profiled_and_unknown_ones_refused() -> None:
     frame, _ = mall_table()
     schema = infer_schema(frame, descriptors=["Annual Income*"])
     info = schema.column("Annual Income (k$)")
-    assert info.role == "descriptor" and info.describes == "listed in descriptors"
+    assert info.role == "descriptor" and info.describes == "listed as a descriptor"
     assert schema.features == ["Spending Score (1-100)"]
     with pytest.raises(SchemaError, match="descriptors: column 'Agee' is not in the table"):
         infer_schema(frame, descriptors=["Agee"])

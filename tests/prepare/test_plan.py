@@ -44,10 +44,13 @@ def test_default_plan_on_cc_general(cc: pd.DataFrame, cc_schema: TableSchema) ->
     assert X.shape == (8950, len(plan.feature_names)) and X.dtype == np.float64
     assert np.isfinite(X).all()
     assert plan.input_columns == cc_schema.numeric
-    assert plan.feature_names[:17] == cc_schema.numeric
+    # PURCHASES = ONEOFF_PURCHASES + INSTALLMENTS_PURCHASES: profiled, not clustered
+    # (tests/prepare/test_redundancy.py); still an input, read at scoring.
+    clustered = [c for c in cc_schema.numeric if c != "PURCHASES"]
+    assert plan.feature_names[:16] == clustered
     # Money columns are log1p-ed, bounded shares and the left-skewed TENURE are not.
     steps = {s.column: s for s in plan.numeric_steps}
-    for money in ("BALANCE", "PURCHASES", "CASH_ADVANCE", "PAYMENTS", "MINIMUM_PAYMENTS"):
+    for money in ("BALANCE", "ONEOFF_PURCHASES", "CASH_ADVANCE", "PAYMENTS", "MINIMUM_PAYMENTS"):
         assert steps[money].transform == "log1p"
     assert steps["PURCHASES_FREQUENCY"].transform == "none"
     assert steps["TENURE"].transform == "none"
@@ -58,8 +61,8 @@ def test_default_plan_on_cc_general(cc: pd.DataFrame, cc_schema: TableSchema) ->
     assert steps["MINIMUM_PAYMENTS"].impute == float(cc["MINIMUM_PAYMENTS"].median())
     assert steps["MINIMUM_PAYMENTS"].indicator is None  # 3.5% gaps <= 5%
     # Standardised: every numeric column has mean 0 and unit variance on the training rows.
-    np.testing.assert_allclose(X[:, :17].mean(axis=0), 0, atol=1e-9)
-    np.testing.assert_allclose(X[:, :17].std(axis=0), 1, atol=1e-9)
+    np.testing.assert_allclose(X[:, :16].mean(axis=0), 0, atol=1e-9)
+    np.testing.assert_allclose(X[:, :16].std(axis=0), 1, atol=1e-9)
     assert plan.transform(cc[cc.columns[::-1]]).tobytes() == X.tobytes()
     assert _roundtrip(plan).transform(cc).tobytes() == X.tobytes()
 
@@ -240,7 +243,7 @@ def test_pca_agrees_with_scikit_learn(
     comps = np.asarray(plan.pca["components"])  # type: ignore[index]
     np.testing.assert_allclose(comps @ comps.T, np.eye(k), atol=1e-10)
     assert _roundtrip(plan).transform(cc).tobytes() == X.tobytes()
-    with pytest.raises(ConfigError, match="pca=40 should be <= the number of prepared columns 17"):
+    with pytest.raises(ConfigError, match="pca=40 should be <= the number of prepared columns 16"):
         PreparationPlan.fit(cc, cc_schema, PrepConfig(pca=40))
 
 

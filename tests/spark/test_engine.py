@@ -124,6 +124,8 @@ def test_the_spark_engine_chooses_k_on_its_sample_with_the_shared_sweep(
     assert selection.rows_used == 2000 and selection.n_rows == 6000
     assert "k was chosen on a uniform sample" in selection.explanation
     assert model.metrics["engine"] == "spark" and model.metrics["n_rows"] == 6000
+    # Each segment's stability is read on the driver's sample, for the final centroids.
+    assert [s.stability_band for s in model.segments] == ["highly stable"] * 3
 
 
 @pytest.fixture(scope="module")

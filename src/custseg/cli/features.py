@@ -221,8 +221,10 @@ def features_command(
     if json_output:
         print_json(manifest)
         return
+    from rich.markup import escape
+
     for line in result.describe():
-        info(line)
+        info(escape(line))  # column names and levels are the data's: no markup
     info(
         f"Wrote {count(len(result.frame), 'customer')} x {count(len(result.features), 'feature')}"
         f" to {out} (manifest: {out.with_name(out.stem + '.manifest.json')})"

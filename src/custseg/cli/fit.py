@@ -238,6 +238,14 @@ def fit_command(
         bool,
         typer.Option("--no-domain-features", help="Do not derive the credit-card features."),
     ] = False,
+    keep_redundant: Annotated[
+        bool,
+        typer.Option(
+            "--keep-redundant",
+            help="Cluster every column, also when several encode one fact (a level"
+            " repeated by other columns, |r| >= 0.95, a total beside its parts).",
+        ),
+    ] = False,
     no_report: NoReportOption = False,
     json_output: MetricsJsonOption = False,
     engine: Annotated[
@@ -312,6 +320,7 @@ def fit_command(
         # --pca 5 asks for five components, --pca 0.9 for 90% of the variance.
         pca=int(pca) if pca is not None and float(pca).is_integer() and pca >= 1 else pca,
         domain_features=False if no_domain_features else None,
+        keep_redundant=True if keep_redundant else None,
         max_columns=max_columns,
         segment_rows=True if segment_rows else None,
     )

@@ -144,7 +144,7 @@ def score(
 
         raise ConfigError(
             "--transactions scores here, not with --engine spark; roll the lines up with"
-            " custseg features (or custseg export-sql --from-transactions) first"
+            " custseg features first and score its customer table"
         )
     if spark:
         _score_spark(

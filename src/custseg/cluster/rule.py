@@ -19,10 +19,21 @@ from .indices import Measured, index, registered_indices, voting_indices
 if TYPE_CHECKING:
     from .stability import StabilityResult
 
-__all__ = ["BEST_AVAILABLE_TOLERANCE", "KCandidate", "RULE", "VOTE_MARGIN", "apply_rule"]
+__all__ = [
+    "BEST_AVAILABLE_TOLERANCE",
+    "KCandidate",
+    "RULE",
+    "STABILITY_NOISE",
+    "VOTE_MARGIN",
+    "apply_rule",
+    "close_calls",
+]
 
 BEST_AVAILABLE_TOLERANCE = 0.02
 VOTE_MARGIN = 0.05
+# Stabilities (median ARI) this close are not told apart: the target half-width of the
+# per-segment stability, and about the spread of a median of 20 refits on a stable k.
+STABILITY_NOISE = 0.03
 
 RULE = (
     "1. A k is stable when its bootstrap stability (median adjusted Rand index) is >= "
@@ -35,7 +46,8 @@ RULE = (
     "Davies-Bouldin) and the knee of the inertia curve (Kneedle on log inertia, when "
     "eligible) vote; the k with most votes is "
     "recommended, a tie going to the knee if it is tied, otherwise to the best "
-    "silhouette."
+    "silhouette; tied k whose silhouettes are within 5% of the best are within noise and "
+    "the smallest of them is recommended."
 )
 
 
@@ -215,7 +227,7 @@ def apply_rule(
     stable = _stable(candidates, by_k, min_stability, stability_measured, reasons, notes)
     eligible = _eligible(by_k, stable, min_share, two_as_last_resort, reasons, notes)
     votes = _votes(by_k, eligible, knee, vote_margin, notes)
-    recommended, tie_note = _recommend(by_k, eligible, votes, knee)
+    recommended, tie_note = _recommend(by_k, eligible, votes, knee, vote_margin)
     decided = [
         replace(
             c,
@@ -257,7 +269,7 @@ def _stable(
         )
     for k, c in by_k.items():
         if k not in stable:
-            reasons[k] = f"stability {c.stability_ari:.2f} < {min_stability:.2f}"
+            reasons[k] = f"stability {_below(c.stability_ari, min_stability)}"
     return stable
 
 
@@ -303,6 +315,8 @@ def _votes(
     voting on a difference within its noise.
     """
     votes: dict[int, list[str]] = {k: [] for k in eligible}
+    if len(eligible) == 1:
+        return votes  # nothing to vote on: the only eligible k beats no other
     for entry in voting_indices():
         values = {k: by_k[k].value(entry.name) for k in eligible}
         winner = entry.best(values)
@@ -327,14 +341,65 @@ def _recommend(
     eligible: list[int],
     votes: dict[int, list[str]],
     knee: int | None,
+    vote_margin: float = VOTE_MARGIN,
 ) -> tuple[int, str]:
-    """Step 4's choice: most votes; a tie to the knee, else to the best silhouette."""
+    """Step 4's choice: most votes; a tie to the knee, else to the best silhouette.
+
+    Tied k whose silhouettes are within ``vote_margin`` of the best are within the
+    noise of the criteria: the smaller of them is recommended, whatever the seed.
+    """
     most = max(len(v) for v in votes.values())
     tied = [k for k in eligible if len(votes[k]) == most]
     if knee in tied:
         return int(knee), "the tie goes to the knee" if len(tied) > 1 else ""
-    recommended = max(tied, key=lambda k: _or_low(by_k[k].value("silhouette")))
-    return recommended, "the tie goes to the best silhouette" if len(tied) > 1 else ""
+    best = max(tied, key=lambda k: _or_low(by_k[k].value("silhouette")))
+    close = close_calls(by_k, best, tied, vote_margin)
+    if close:
+        return min([best, *close]), _close_note(by_k, sorted([best, *close]), vote_margin)
+    return best, "the tie goes to the best silhouette" if len(tied) > 1 else ""
+
+
+def close_calls(
+    by_k: Mapping[int, KCandidate],
+    best: int,
+    tied: Sequence[int],
+    vote_margin: float = VOTE_MARGIN,
+) -> list[int]:
+    """The ``tied`` k (other than ``best``) whose silhouette is within the margin of ``best``'s.
+
+    Such k are not told apart by the votes nor by the silhouette: a difference of a
+    few thousandths, which another seed may reverse.
+    """
+    top = by_k[best].value("silhouette")
+    if not np.isfinite(top):
+        return [k for k in tied if k != best]
+    return [
+        k
+        for k in tied
+        if k != best
+        and np.isfinite(by_k[k].value("silhouette"))
+        and (
+            by_k[k].value("silhouette") == top
+            or _close(top, by_k[k].value("silhouette"), vote_margin)
+        )
+    ]
+
+
+def _close_note(by_k: dict[int, KCandidate], close: list[int], vote_margin: float) -> str:
+    """The close call in words: which k, their silhouettes and stabilities, the rule."""
+    names = _join([f"k = {k}" for k in close])
+    figures = _join([_fmt_index(by_k[k].value("silhouette")) for k in close])
+    figures = f"silhouette {figures}, within {vote_margin:.0%}"
+    aris = [by_k[k].stability_ari for k in close]
+    criteria = "silhouette"
+    if all(np.isfinite(a) for a in aris):
+        figures += "; stability ARI " + _join([f"{a:.2f}" for a in aris])
+        if max(aris) - min(aris) <= STABILITY_NOISE:
+            criteria = "stability and silhouette"
+    return (
+        f"{names} are within noise on {criteria} ({figures}) and tie on votes: the"
+        f" smaller k is recommended, a rule that does not depend on the seed."
+    )
 
 
 _KNEE_WORDS = "the knee of the inertia curve"
@@ -393,13 +458,18 @@ def _explain(
         )
     parts.extend(notes)
     won = votes.get(recommended, [])
-    if won:
+    close_call = tie_note.startswith("k = ")
+    if len(eligible) == 1:
+        parts.append(_only_eligible(recommended, notes, min_share))
+    elif won:
         parts.append(
             f"Among the eligible, k = {recommended} has "
             + _join([_vote_words(v) for v in won])
-            + (f" ({tie_note})" if tie_note else "")
+            + (f" ({tie_note})" if tie_note and not close_call else "")
             + "."
         )
+    if close_call:
+        parts.append(tie_note)
     others = [
         f"{_vote_words(v)} points to k = {k}"
         for k, vs in sorted(votes.items())
@@ -419,6 +489,26 @@ def _explain(
     elif knee not in eligible:
         parts.append(f"The knee of the inertia curve is at k = {knee}, which is not eligible.")
     return " ".join(parts)
+
+
+def _only_eligible(k: int, notes: list[str], min_share: float) -> str:
+    """Why the recommended k is the only candidate, without praising it over others."""
+    if any(note.startswith("No ") for note in notes):
+        return f"k = {k} is the only eligible k (see above)."
+    if any(note.startswith("Stability was not measured") for note in notes):
+        return f"k = {k} is the only k with segments of at least {_pct(min_share)}."
+    return f"k = {k} is the only k that is stable with segments of at least {_pct(min_share)}."
+
+
+def _below(value: float, threshold: float) -> str:
+    """``"0.84 < 0.90"``, with a third decimal where two would read ``"0.90 < 0.90"``."""
+    digits = 2 if round(value, 2) < round(threshold, 2) else 3
+    return f"{value:.{digits}f} < {threshold:.2f}"
+
+
+def _pct(share: float) -> str:
+    text = f"{share * 100:.1f}".rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def _fmt_index(value: float) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 
 from ..cluster.kmeans import assign_checked
 from ..cluster.selection import KSelection
+from ..cluster.stability import UNSTABLE_BELOW
 from ..cluster.typicality import distance_profile
 from ..config import FitConfig
 from ..exceptions import DataError
@@ -29,9 +31,11 @@ from ..explain.naming import SegmentNaming
 from ..explain.outcomes import profile_outcomes
 from ..explain.playbook import Playbook
 from ..explain.profiles import SegmentProfiles
+from ..explain.rules import RuleSet
 from ..model import DistanceProfile, PlaybookRecord, Segment, SegmentationModel
 from ..prepare import PreparationPlan, RowCheck, TableSchema, reference_statistics
 from ..prepare.outcomes import encode_outcome, outcome_family
+from ..prepare.redundancy import RedundancyGroup
 from ..prepare.schema import column_lookup, text_values, value_kind
 from .lineage import Lineage
 
@@ -149,27 +153,13 @@ def assemble_model(
             f" distinct customers than k after preparation; ask for at most {held}"
             f" segments (--k {held}) or add columns that tell the customers apart"
         )
-    derived = plan.derive(checked)
-    explained = [*plan.input_numeric, *[f.name for f in plan.domain_features if f.kind == "ratio"]]
-    # Numeric descriptors (age, dependents, senior flags) are profiled like behaviour;
-    # text ones are profiled by level.
-    for name, values in _numeric_descriptors(data, schema).items():
-        derived[name] = values
-        explained.append(name)
-    clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
-    profiles = profile_segments(derived, labels, columns=explained, clustering_features=clustering)
-    rules = segment_rules(
-        derived, labels, columns=explained, sample_size=RULE_SAMPLE, random_state=seed
-    )
+    profiles, rules = _profiles_and_rules(data, checked, schema, plan, labels, seed)
     levels = _profile_levels(data, checked, schema, labels)
     choice = choose_playbook(list(data.columns), playbook)
     outcomes = _profile_outcomes(data, schema, labels)
     names = _name_segments(profiles, choice.playbook, levels, outcomes, schema)
     warnings = list(warnings or [])
-    for rule in single_column_rules(
-        checked.frame, labels, numeric=plan.input_numeric, categorical=plan.input_categorical
-    ):
-        warning = _leakage_warning(rule, names[rule.segment_id].name)
+    for warning in _fit_warnings(plan, checked, labels, [n.name for n in names]):
         warnings.append(warning)
         if warn is not None:
             warn(warning)
@@ -177,6 +167,7 @@ def assemble_model(
     record = None
     if lineage is not None:
         segments, record = lineage.carry_identities(segments)
+    segments = _with_stability(segments, metrics.get("segment_stability"), warnings, warn)
     audit = _sensitive_audit(data, schema, plan, labels, [s.name for s in segments], warnings, warn)
     # The distances scoring will compare with: to the nearest centroid (what scoring
     # assigns), which after Lloyd's last step is the row's own one.
@@ -213,6 +204,44 @@ def assemble_model(
     )
 
 
+def _with_stability(
+    segments: list[Segment],
+    records: list[dict[str, Any]] | None,
+    warnings: list[dict[str, Any]],
+    warn: OnWarning | None,
+) -> list[Segment]:
+    """Segments with their stability; an unstable one loses its strategies, with a warning.
+
+    After naming (and the lineage's names): a segment that dissolves under resampling
+    (mean Jaccard below 0.6) is no basis for a campaign, whatever the playbook says.
+    """
+    if not records:
+        return segments
+    out = []
+    for segment, record in zip(segments, records, strict=True):
+        value, band = record["jaccard"], record["band"]
+        if band == "unstable":
+            message = (
+                f"segment {segment.id} ({segment.name}) is unstable: read with care; its"
+                f" stability under resampling is {value:.2f} (mean Jaccard, below"
+                f" {UNSTABLE_BELOW}), so it gets no strategies; compare the other k in the"
+                " report's choice of k before acting on it"
+            )
+            warning = {
+                "kind": "unstable_segment",
+                "message": message,
+                "cli_message": message,
+                "segment_id": segment.id,
+                "stability": value,
+            }
+            warnings.append(warning)
+            if warn is not None:
+                warn(warning)
+            segment = replace(segment, strategies=[])
+        out.append(replace(segment, stability=value, stability_band=band))
+    return out
+
+
 def _segments(names: list[Any], rules: Any, sizes: np.ndarray, n_rows: int) -> list[Segment]:
     return [
         Segment(
@@ -230,22 +259,117 @@ def _segments(names: list[Any], rules: Any, sizes: np.ndarray, n_rows: int) -> l
     ]
 
 
-def _leakage_warning(rule: OneColumnRule, segment_name: str) -> dict[str, Any]:
-    what = (
+def _fit_warnings(
+    plan: PreparationPlan, checked: RowCheck, labels: np.ndarray, names: list[str]
+) -> list[dict[str, Any]]:
+    """One warning per group of columns that encode one fact, then the leakage guard's."""
+    out = [_redundancy_warning(group) for group in plan.redundancy]
+    group_of = {column: g for g in plan.redundancy for column in _copies(g)}
+    for rule in single_column_rules(
+        checked.frame,
+        labels,
+        numeric=plan.input_numeric,
+        categorical=plan.input_categorical,
+        groups=[_copies(g) for g in plan.redundancy],
+    ):
+        out.append(_leakage_warning(rule, names[rule.segment_id], group_of.get(rule.column)))
+    return out
+
+
+def _copies(group: RedundancyGroup) -> list[str]:
+    """The columns of a group that carry its one fact, the clustered one first.
+
+    In ``part = total - other`` only the total and the part that follows it are copies
+    of each other: the other part is a fact of its own, and leaving it out would lose it.
+    """
+    if group.kind == "sum":
+        part, (total, other) = group.repeats[0].column, (m.column for m in group.kept)
+        if group.formula == f"{part} = {total} - {other}":
+            return [total, part]
+    return group.columns
+
+
+def _redundancy_warning(group: RedundancyGroup) -> dict[str, Any]:
+    message = group.message()
+    keep = "" if not group.applied else "; keep every column with"
+    return {
+        "kind": "redundancy",
+        "message": f"{message}{keep} keep_redundant=True" if keep else message,
+        "cli_message": f"{message}{keep} --keep-redundant" if keep else message,
+        "columns": group.columns,
+        "group": group.to_dict(),
+    }
+
+
+def _leakage_warning(
+    rule: OneColumnRule, segment_name: str, group: RedundancyGroup | None = None
+) -> dict[str, Any]:
+    found = (
         f"column {rule.column!r} alone reproduces segment {rule.segment_id}"
         f" ({segment_name}): {rule.text} has precision {rule.precision:.2f} and coverage"
-        f" {rule.coverage:.2f}; if it is an outcome, a label or a score, leave it out with"
+        f" {rule.coverage:.2f}"
     )
+    columns = list(rule.group) or [rule.column]
+    if len(columns) == 1:
+        what = f"{found}; if it is an outcome, a label or a score, leave it out with"
+    else:
+        # Leaving out one column of a group moves the rule to the next one: the advice
+        # names every column that says the same thing.
+        what = (
+            f"{found}; {_group_words(columns, group)} say the same thing: if it is the fact"
+            " the segment is built on, the segment may be legitimate; if it is an outcome,"
+            " a label or a score, leave out the whole group with"
+        )
     return {
         "kind": "leakage",
-        "message": f"{what} exclude=[{rule.column!r}]",
-        "cli_message": f"{what} --exclude {shlex.quote(rule.column)}",
+        "message": f"{what} exclude={columns!r}",
+        "cli_message": f"{what} --exclude {shlex.quote(','.join(columns))}",
         "column": rule.column,
         "segment_id": rule.segment_id,
         "rule": rule.text,
         "precision": rule.precision,
         "coverage": rule.coverage,
+        "exclude": columns,
     }
+
+
+def _profiles_and_rules(
+    data: pd.DataFrame,
+    checked: RowCheck,
+    schema: TableSchema,
+    plan: PreparationPlan,
+    labels: np.ndarray,
+    seed: int,
+) -> tuple[SegmentProfiles, RuleSet]:
+    """Numeric profiles (behaviour, derived ratios, numeric descriptors) and the rules."""
+    derived = plan.derive(checked)
+    explained = [*plan.input_numeric, *[f.name for f in plan.domain_features if f.kind == "ratio"]]
+    # Rules say how to find a segment's customers from what was segmented on, never
+    # from who they are; numeric descriptors (age, dependents, senior flags) are
+    # profiled beside the behaviour, text ones by level.
+    rules = segment_rules(
+        derived, labels, columns=explained, sample_size=RULE_SAMPLE, random_state=seed
+    )
+    for name, values in _numeric_descriptors(data, schema).items():
+        derived[name] = values
+        explained.append(name)
+    clustering = [s.column for s in plan.numeric_steps] + [c.column for c in plan.categorical_steps]
+    profiles = profile_segments(derived, labels, columns=explained, clustering_features=clustering)
+    return profiles, rules
+
+
+def _group_words(columns: list[str], group: RedundancyGroup | None) -> str:
+    """``InternetService and the 6 columns whose level 'No internet service' repeats it``."""
+    lead, others = columns[0], columns[1:]
+    if group is not None and group.kind == "sum" and len(columns) > 2:
+        return f"{', '.join(columns[:-1])} and {columns[-1]} ({group.formula})"
+    levels = sorted({str(m.level) for m in group.repeats}) if group is not None else []
+    if group is not None and group.kind == "levels" and len(levels) == 1:
+        how = f"whose level {levels[0]!r} repeats it"
+    else:
+        how = "that repeat it" if len(others) > 1 else "that repeats it"
+    many = f"the {len(others)} columns" if len(others) > 1 else "the column"
+    return f"{lead} and {many} {how} ({', '.join(others)})"
 
 
 def _numeric_descriptors(data: pd.DataFrame, schema: TableSchema) -> dict[str, np.ndarray]:
@@ -293,7 +417,8 @@ def _name_segments(
     schema: TableSchema,
 ) -> list[SegmentNaming]:
     """Names and strategies: outcome strategies first, descriptors never a lever."""
-    descriptors = [c.name for c in schema.columns if c.role == "descriptor"]
+    # Clustered on request or not, a descriptor is never a lever.
+    descriptors = schema.all_descriptors
     return name_segments(
         profiles, playbook=playbook, levels=levels, outcomes=outcomes, descriptors=descriptors
     )

@@ -110,6 +110,7 @@ def run_fit(
     with progress.stage("Evaluating and explaining the segments", total=None):
         metrics = engine.evaluate(partition, scan, run)
         metrics.update(partition.details)
+        metrics.update(_segment_stability(selection, k, partition))
         model = assemble_model(
             data=scan.rows,
             checked=scan.checked,
@@ -198,6 +199,24 @@ def _stability(selection: KSelection | None, k: int) -> tuple[float, float] | No
     return candidate.stability_ari, candidate.stability_min
 
 
+def _segment_stability(
+    selection: KSelection | None, k: int, partition: Partition
+) -> dict[str, Any]:
+    """Every final segment's stability, from the sweep's refits of ``k`` (metrics keys).
+
+    Read on the rows the sweep compared (the rows in memory, or the driver's sample of
+    the stream and Spark engines), assigned to the final centroids in their final
+    numbering.
+    """
+    found = selection.segment_stability(k, partition.centroids) if selection else None
+    if found is None:
+        return {}
+    return {
+        "segment_stability": found.to_records(),
+        "segment_stability_resamples": found.n_resamples,
+    }
+
+
 def _explained_on(scan: Scan) -> dict[str, Any]:
     if not scan.sampled:
         return {}
@@ -209,7 +228,7 @@ def _selection_record(selection: KSelection | None, scan: Scan) -> KSelection | 
     if selection is None:
         return None
     explanation = f"{selection.explanation} {scan.note}" if scan.note else selection.explanation
-    return replace(selection, explanation=explanation, fits={}, measured={})
+    return replace(selection, explanation=explanation, fits={}, measured={}, refits={})
 
 
 def _continue(

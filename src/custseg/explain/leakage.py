@@ -12,14 +12,18 @@ rule over the clustering's input columns:
 
 and keeps it when both its **precision** (share of the matched customers who are in
 the segment) and its **coverage** (share of the segment matched) reach the thresholds
-(0.98 by default). Every cut is measured exactly, in one sort per column and one
+(0.98 by default). Columns that encode one fact (``InternetService = No`` and six
+add-on columns with a ``"No internet service"`` level) are passed as ``groups``: a rule
+on the group's first column wins a tie, and the rule names every column of its group,
+so that the advice leaves out the whole group instead of moving the rule to the next
+column of it. Every cut is measured exactly, in one sort per column and one
 cumulative count per segment; beyond 200,000 rows on a sample stratified by segment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -51,6 +55,9 @@ class OneColumnRule:
         The rule as a reader sees it (``"Exited ≥ 0.5"``, ``"Geography = 'Germany'"``).
     precision, coverage : float
         Measured on every row (or the stratified sample beyond 200,000 rows).
+    group : tuple of str
+        Every column of the column's group (the group's first column first), or ``()``
+        when the column encodes its fact alone.
     """
 
     segment_id: int
@@ -58,6 +65,7 @@ class OneColumnRule:
     text: str
     precision: float
     coverage: float
+    group: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -67,6 +75,7 @@ class OneColumnRule:
             "text": self.text,
             "precision": self.precision,
             "coverage": self.coverage,
+            "group": list(self.group),
         }
 
 
@@ -77,6 +86,7 @@ def single_column_rules(
     numeric: Sequence[str] = (),
     categorical: Sequence[str] = (),
     threshold: float = LEAKAGE_THRESHOLD,
+    groups: Sequence[Sequence[str]] = (),
 ) -> list[OneColumnRule]:
     """For every segment, the best one-column rule whose precision and coverage reach ``threshold``.
 
@@ -91,6 +101,9 @@ def single_column_rules(
         The columns to try.
     threshold : float, default 0.98
         Smallest precision and coverage of a reproducing rule.
+    groups : sequence of sequence of str, default=()
+        Columns that encode one fact, the column kept for it first: its rule wins a
+        tie, and every rule on a column of a group carries the group.
 
     Returns
     -------
@@ -114,25 +127,29 @@ def single_column_rules(
         codes = codes[rows]
     k = int(codes.max(initial=0)) + 1
     sizes = np.bincount(codes, minlength=k).astype(np.float64)
+    group_of = {name: tuple(group) for group in groups for name in group}
+    leaders = {group[0] for group in groups if group}
     best: dict[int, OneColumnRule] = {}
     for name in numeric:
         values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
         values = values if rows is None else values[rows]
         for rule in _numeric_rules(name, values, codes, sizes, threshold):
-            _keep(best, rule)
+            _keep(best, rule, leaders)
     for name in categorical:
         values = frame[name].to_numpy(dtype=object)
         values = values if rows is None else values[rows]
         for rule in _categorical_rules(name, values, codes, sizes, threshold):
-            _keep(best, rule)
-    return [best[g] for g in sorted(best)]
+            _keep(best, rule, leaders)
+    return [replace(best[g], group=group_of.get(best[g].column, ())) for g in sorted(best)]
 
 
-def _keep(best: dict[int, OneColumnRule], rule: OneColumnRule) -> None:
+def _keep(best: dict[int, OneColumnRule], rule: OneColumnRule, leaders: set[str]) -> None:
     current = best.get(rule.segment_id)
-    if current is None or min(rule.precision, rule.coverage) > min(
-        current.precision, current.coverage
-    ):
+    if current is None:
+        best[rule.segment_id] = rule
+        return
+    new, old = min(rule.precision, rule.coverage), min(current.precision, current.coverage)
+    if new > old or (new == old and rule.column in leaders and current.column not in leaders):
         best[rule.segment_id] = rule
 
 

@@ -286,6 +286,8 @@ _SEGMENT_FIELDS: dict[str, tuple[Any, str]] = {
     "traits": (_is_texts, "a list of texts"),
     "rule": (lambda v: isinstance(v, dict), "an object"),
     "playbook_key": (lambda v: v is None or isinstance(v, str), "a text or null"),
+    "stability": (lambda v: v is None or (is_number(v) and 0 <= v <= 1), "a number or null"),
+    "stability_band": (lambda v: v is None or isinstance(v, str), "a text or null"),
 }
 
 

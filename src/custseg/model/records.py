@@ -69,6 +69,12 @@ class Segment:
         Human-readable rule with its precision and coverage (see ``custseg.explain.rules``).
     playbook_key : str or None
         Key of the playbook entry that named the segment, ``None`` for descriptive names.
+    stability : float or None
+        Mean Jaccard similarity of the segment with its best match in bootstrap refits
+        (Hennig's clusterwise stability; ``None`` when not measured).
+    stability_band : str or None
+        ``"unstable"`` (below 0.6: no strategies), ``"doubtful"``, ``"fairly stable"``
+        or ``"highly stable"`` (above 0.85); see ``docs/choosing_k.md``.
     """
 
     id: int
@@ -80,6 +86,8 @@ class Segment:
     traits: list[str] = field(default_factory=list)
     rule: dict[str, Any] = field(default_factory=dict)
     playbook_key: str | None = None
+    stability: float | None = None
+    stability_band: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -175,6 +175,7 @@ _ACTIVITY_TOKENS = frozenset(
     }
 )
 _YEAR_TOKENS = frozenset({"year", "yr", "born"})
+_ORIGIN_TOKENS = frozenset({"native", "origin", "birth", "born"})
 _MALE = frozenset({"m", "male", "man", "men", "boy", "h", "homme"})
 _FEMALE = frozenset({"f", "female", "woman", "women", "girl", "w", "femme"})
 _GENDER_OTHER = frozenset(
@@ -272,10 +273,10 @@ def _kind_from_name(tokens: list[str], *, text: bool) -> str | None:
     if _INCOME_TOKENS.intersection(tokens):
         # An income band describes the customer; an income amount is purchasing power.
         return "income band" if text or _BAND_TOKENS.intersection(tokens) else None
-    for token in tokens:
-        if token in DESCRIPTOR_TOKENS:
-            return DESCRIPTOR_TOKENS[token]
-    return None
+    kinds = [DESCRIPTOR_TOKENS[t] for t in tokens if t in DESCRIPTOR_TOKENS]
+    if "region" in kinds and _ORIGIN_TOKENS.intersection(tokens):
+        return "nationality"  # native-country, country_of_birth: national origin
+    return kinds[0] if kinds else None
 
 
 def _text_levels(values: pd.Series) -> list[str] | None:

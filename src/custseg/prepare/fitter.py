@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -20,6 +20,7 @@ from .._utils.numeric import skewness
 from ..config import PrepConfig
 from ..exceptions import ConfigError, DataError
 from .recipes import CREDIT_CARD_RECIPE, DomainFeature, compute_domain_feature
+from .redundancy import RedundancyGroup, find_redundancy, set_aside
 from .schema import TableSchema, check_level_texts
 from .steps import (
     LAMBDA_BOUNDS,
@@ -58,7 +59,8 @@ class FittedSteps:
     """What :func:`fit_steps` learnt: the plan's parts, the decisions and the columns.
 
     ``columns`` holds the checked input columns (float64 numeric, object categorical)
-    that the training matrix is built from.
+    that the training matrix is built from; ``redundancy`` the groups of columns that
+    encode one fact (:mod:`custseg.prepare.redundancy`).
     """
 
     domain_features: list[DomainFeature]
@@ -66,6 +68,7 @@ class FittedSteps:
     categorical_steps: list[CategoricalStep]
     decisions: list[str]
     columns: dict[str, np.ndarray]
+    redundancy: list[RedundancyGroup] = field(default_factory=list)
 
 
 def fit_steps(config: PrepConfig, checked: pd.DataFrame, schema: TableSchema) -> FittedSteps:
@@ -92,7 +95,41 @@ def fit_steps(config: PrepConfig, checked: pd.DataFrame, schema: TableSchema) ->
     fitter = _Fitter(
         config, schema, len(checked), stats, lambda name: level_counts(derived[name]), decisions
     )
-    return fitter.run(specs, columns)
+    return without_redundancy(config, schema, fitter.run(specs, columns), derived)
+
+
+def without_redundancy(
+    config: PrepConfig, schema: TableSchema, steps: FittedSteps, arrays: dict[str, np.ndarray]
+) -> FittedSteps:
+    """The steps once columns that repeat another's fact are set aside (unless kept).
+
+    ``arrays`` holds the training values (or a uniform sample of them) of every stepped
+    column, derived ones included.
+    """
+    order = [c.name for c in schema.columns]
+    groups = find_redundancy(arrays, steps.numeric_steps, steps.categorical_steps, order)
+    if not groups:
+        return steps
+    groups, numeric, categorical, said = set_aside(
+        groups, steps.numeric_steps, steps.categorical_steps, keep=config.keep_redundant
+    )
+    decisions = [
+        _recount(d, len(steps.numeric_steps), len(numeric)) for d in steps.decisions
+    ] + said
+    return replace(
+        steps,
+        numeric_steps=numeric,
+        categorical_steps=categorical,
+        decisions=decisions,
+        redundancy=groups,
+    )
+
+
+def _recount(decision: str, before: int, after: int) -> str:
+    """The scaling decision counts the numeric columns that are clustered."""
+    if before == after or not decision.startswith("scaling: "):
+        return decision
+    return decision.replace(f" on {before} numeric columns", f" on {after} numeric columns")
 
 
 def fit_pca(matrix: np.ndarray, names: list[str], want: int | float) -> tuple[dict[str, Any], str]:
@@ -387,7 +424,7 @@ class _Fitter:
             if skew > thr:
                 self.decisions.append(
                     f"{name}: no transform (skewness {skew:.2f} > {thr:g} but it has negative"
-                    " values; use skew='yeo-johnson')"
+                    " values; use skew='yeo-johnson', --skew yeo-johnson)"
                 )
             elif skew < -thr:
                 self.decisions.append(

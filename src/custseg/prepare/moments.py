@@ -40,6 +40,7 @@ from .fitter import (
     fit_pca,
     fit_steps_from_stats,
     level_counts,
+    without_redundancy,
 )
 from .plan import PreparationPlan
 from .recipes import DomainFeature, compute_domain_feature
@@ -382,6 +383,13 @@ def plan_from_statistics(
     steps = fit_steps_from_stats(
         config, schema, specs, decisions, stats.__getitem__, counts.__getitem__, n_rows
     )
+    # Columns that repeat another's fact are found on the sample (they need rows).
+    arrays = {name: sample[name].to_numpy(dtype=np.float64) for name in schema.numeric}
+    for name in schema.categorical:
+        arrays[name] = sample[name].to_numpy(dtype=object)
+    for spec in steps.domain_features:
+        arrays[spec.name] = compute_domain_feature(spec, arrays)
+    steps = without_redundancy(config, schema, steps, arrays)
     parts: dict[str, Any] = {
         "config": config,
         "input_numeric": list(schema.numeric),
@@ -389,6 +397,7 @@ def plan_from_statistics(
         "domain_features": steps.domain_features,
         "numeric_steps": steps.numeric_steps,
         "categorical_steps": steps.categorical_steps,
+        "redundancy": steps.redundancy,
     }
     plan = PreparationPlan(**parts, pca=None, decisions=steps.decisions)
     if config.pca is None:

@@ -32,6 +32,7 @@ from .._utils.lazy import lazy_module
 from ..config import PrepConfig
 from ..exceptions import ConfigError, DataError, ModelError, SchemaError
 from .recipes import DomainFeature, check_recipe_names, compute_domain_feature
+from .redundancy import RedundancyGroup
 from .rows import RowCheck, check_rows
 from .schema import ColumnInfo, TableSchema
 from .steps import (
@@ -90,6 +91,9 @@ class PreparationPlan:
         Columns of the :meth:`transform` output.
     decisions : list of str
         Every choice, in plain words.
+    redundancy : list of RedundancyGroup
+        Groups of columns that encode one fact, each clustered once (numeric columns
+        set aside stay in ``input_numeric``: profiled, read at scoring, not prepared).
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class PreparationPlan:
         categorical_steps: list[CategoricalStep],
         pca: dict[str, Any] | None,
         decisions: list[str],
+        redundancy: list[RedundancyGroup] | None = None,
     ) -> None:
         self.config = config
         self.input_numeric = list(input_numeric)
@@ -112,6 +117,7 @@ class PreparationPlan:
         self.categorical_steps = list(categorical_steps)
         self.pca = pca
         self.decisions = list(decisions)
+        self.redundancy = list(redundancy or [])
         self._pca_arrays = pca_arrays(pca)
 
     # ------------------------------------------------------------------ properties
@@ -241,6 +247,7 @@ class PreparationPlan:
             categorical_steps=steps.categorical_steps,
             pca=None,
             decisions=steps.decisions,
+            redundancy=steps.redundancy,
         )
         # The training matrix comes from the very function that prepares rows at
         # scoring time: the same bits by construction, built in one buffer.
@@ -424,6 +431,7 @@ class PreparationPlan:
             "pca": None if self.pca is None else copy_pca(self.pca),
             "feature_names": self.feature_names,
             "decisions": list(self.decisions),
+            "redundancy": [g.to_dict() for g in self.redundancy],
         }
 
     @classmethod
@@ -460,6 +468,7 @@ class PreparationPlan:
                 categorical_steps=[CategoricalStep.from_dict(d) for d in data["categorical"]],
                 pca=None if data.get("pca") is None else copy_pca(data["pca"]),
                 decisions=[str(d) for d in data.get("decisions", [])],
+                redundancy=[RedundancyGroup.from_dict(g) for g in data.get("redundancy", [])],
             )
             if plan.pca is not None:
                 check_pca(plan.pca)

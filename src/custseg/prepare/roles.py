@@ -40,11 +40,13 @@ from .schema import (
     GLOB_CHARS,
     ColumnInfo,
     TableSchema,
+    check_level_texts,
     clean_column_name,
     column_lookup,
     is_integral,
     match_columns,
     plain_value,
+    text_values,
     unknown_column_message,
 )
 
@@ -441,7 +443,7 @@ def _as_descriptor(
         return info
     found = find_descriptor(f.name, f.series)
     if f.name in listed:
-        kind = found.kind if found is not None else "listed in descriptors"
+        kind = found.kind if found is not None else "listed as a descriptor"
         found = Descriptor(kind, "listed", found.protected if found is not None else None)
     if found is None:
         return info
@@ -451,6 +453,9 @@ def _as_descriptor(
     marked = replace(info, describes=found.kind, protected=found.protected)
     if cluster:
         return replace(marked, reason=f"descriptor ({what}), clustered on request: {info.reason}")
+    if info.role == "categorical":
+        # Its levels are profiled into the model and the report as a feature's would be.
+        check_level_texts(f.name, text_values(f.series).dropna().unique())
     reason = f"describes who the customer is ({what}): {_DESCRIPTOR_USE}"
     return replace(marked, role="descriptor", reason=reason)
 

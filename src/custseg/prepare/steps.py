@@ -134,7 +134,13 @@ class NumericStep:
 
 @dataclass(frozen=True)
 class CategoricalStep:
-    """Fitted one-hot encoding of one categorical column (raw or derived)."""
+    """Fitted one-hot encoding of one categorical column (raw or derived).
+
+    ``dropped`` holds known levels without a column of their own: another column
+    encodes the same fact (``OnlineSecurity = No internet service`` is
+    ``InternetService = No``, see :mod:`custseg.prepare.redundancy`). A row with such a
+    level scores all-zero on this column; it is not an unseen level.
+    """
 
     column: str
     levels: tuple[str, ...]
@@ -142,12 +148,13 @@ class CategoricalStep:
     other: str
     center: tuple[float, ...]
     scale: tuple[float, ...]
+    dropped: tuple[str, ...] = ()
 
     def output_names(self) -> list[str]:
         return [f"{self.column}={level}" for level in self.levels]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "column": self.column,
             "levels": list(self.levels),
             "impute": self.impute,
@@ -155,6 +162,9 @@ class CategoricalStep:
             "center": list(self.center),
             "scale": list(self.scale),
         }
+        if self.dropped:  # absent otherwise: plans without redundancy read as before
+            out["dropped"] = list(self.dropped)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CategoricalStep:
@@ -168,7 +178,14 @@ class CategoricalStep:
             if not 0.0 <= c <= 1.0:
                 raise _step_error(f"center of {where} is {c:g}, not a share between 0 and 1")
             _check_scale(s, f"scale of {where}")
-        return cls(str(d["column"]), levels, str(d["impute"]), str(d["other"]), center, scale)
+        dropped = tuple(str(v) for v in d.get("dropped", ()))
+        if set(dropped) & set(levels):
+            raise _step_error(
+                f"categorical column {d['column']!r} lists a level both as encoded and as dropped"
+            )
+        return cls(
+            str(d["column"]), levels, str(d["impute"]), str(d["other"]), center, scale, dropped
+        )
 
 
 def _step_error(problem: str) -> ModelError:
@@ -272,11 +289,18 @@ def apply_numeric_into(
 
 
 def category_codes(values: np.ndarray, step: CategoricalStep) -> np.ndarray:
-    """Index into ``step.levels`` per row, -1 for a level without a column."""
-    filled = pd.Series(values, dtype=object).fillna(step.impute)
-    codes = pd.Index(list(step.levels), dtype=object).get_indexer(pd.Index(filled))
+    """Index into ``step.levels`` per row, -1 for a level without a column.
+
+    Unseen levels count as ``other`` when the step has that level; dropped levels
+    (encoded by another column) never do: they stay -1, all-zero.
+    """
+    filled = pd.Index(pd.Series(values, dtype=object).fillna(step.impute))
+    codes = pd.Index(list(step.levels), dtype=object).get_indexer(filled)
     if step.other in step.levels:
-        codes[codes < 0] = step.levels.index(step.other)
+        unseen = codes < 0
+        if step.dropped:
+            unseen &= ~filled.isin(list(step.dropped))
+        codes[unseen] = step.levels.index(step.other)
     return codes
 
 

@@ -257,13 +257,14 @@ def _summary_markdown(data: dict[str, Any]) -> str:
         warnings = [f"- **{_md(w['message'])}**" for w in data["warnings"]]
         lines += ["## Warnings", "", *warnings, ""]
     lines += [
-        "| segment | name | customers | share | how to recognise them |",
-        "| ---: | --- | ---: | ---: | --- |",
+        "| segment | name | customers | share | stability | how to recognise them |",
+        "| ---: | --- | ---: | ---: | --- | --- |",
     ]
     for seg in segments:
         lines.append(
             f"| {_md(seg['id'])} | {_md(seg['name'])} | {fmt_int(seg['size'])}"
-            f" | {fmt_share(seg['share'])} | {_md(_rule_text(seg.get('rule')))} |"
+            f" | {fmt_share(seg['share'])} | {_stability_text(seg)}"
+            f" | {_md(_rule_text(seg.get('rule')))} |"
         )
     lines.append("")
     if playbook.get("summary"):
@@ -274,6 +275,12 @@ def _summary_markdown(data: dict[str, Any]) -> str:
     lines += ["## Segments", ""]
     for seg in segments:
         lines += [f"### {_md(seg['id'])}. {_md(seg['name'])}", ""]
+        if seg.get("stability_band") == "unstable":
+            lines += [
+                f"**Unstable: read with care** (stability {float(seg['stability']):.2f}): resampled"
+                " fits find this segment only partly, so no strategy is suggested.",
+                "",
+            ]
         if seg.get("description"):
             lines += [_md(seg["description"], line_start=True), ""]
         if seg.get("traits"):
@@ -298,12 +305,32 @@ def _summary_markdown(data: dict[str, Any]) -> str:
         "",
         f"Choice of k: {_md(data['k_selection'].get('explanation') or 'not recorded.')}",
         "",
+        *_stability_note(data["k_selection"].get("segment_stability") or []),
         "> The strategies are suggestions for people to review, not decisions: they come",
         f"> from the {_md(playbook['name'])} playbook ({_md(playbook['practice'])}); check them",
         f"> against {_md(playbook['review'])} before acting.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _stability_text(seg: dict[str, Any]) -> str:
+    """A segment's stability under resampling and its band ("0.96 highly stable")."""
+    if seg.get("stability") is None:
+        return "not measured"
+    return f"{float(seg['stability']):.2f} {_md(seg['stability_band'])}"
+
+
+def _stability_note(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    return [
+        f"Stability of a segment: the mean overlap (Jaccard) between the segment and its"
+        f" closest match in {fmt_int(rows[0]['resamples'])} fits on bootstrap resamples;"
+        " above 0.85 highly stable, 0.75-0.85 fairly stable, 0.6-0.75 doubtful, below 0.6"
+        " unstable (no strategies).",
+        "",
+    ]
 
 
 def _metric_text(metric: dict[str, Any]) -> str:

@@ -131,8 +131,9 @@ class Scorer:
         self.flag_codes = FlagCodes(self.plan.input_categorical)
         self._percentiles, self._quantiles, self._thresholds = model.distance_profile.arrays()
         steps = {step.column: step for step in self.plan.categorical_steps}
+        # Known levels: those with a column and those another column encodes (dropped).
         self._levels = {
-            name: pd.Index(list(steps[name].levels), dtype=object)
+            name: pd.Index([*steps[name].levels, *steps[name].dropped], dtype=object)
             for name in self.plan.input_categorical
             if name in steps
         }

@@ -331,8 +331,11 @@ class _Query:
         steps = {cat.column: cat for cat in self.plan.categorical_steps}
         parts = []
         for name in self.plan.input_categorical:
+            if name not in steps:  # profiled only: every level repeats another column's
+                continue
             x = self.alias[name]
-            levels = ", ".join(self.d.string(level) for level in steps[name].levels)
+            known = (*steps[name].levels, *steps[name].dropped)
+            levels = ", ".join(self.d.string(level) for level in known)
             code = self.d.string(f";{UNSEEN_LEVEL}:{name}")
             parts.append(
                 f"CASE WHEN {x} IS NOT NULL AND {x} NOT IN ({levels}) THEN {code} ELSE '' END"
@@ -488,11 +491,18 @@ def _derived_sql(spec: DomainFeature, alias: dict[str, str], d: Dialect) -> str:
 
 
 def _level_sql(cat: CategoricalStep, column: str, d: Dialect) -> str:
-    """The level a category counts as: itself, ``other`` when unseen, or NULL (no column)."""
+    """The level a category counts as: itself, ``other`` when unseen, or NULL (no column).
+
+    A dropped level (encoded by another column) is NULL, never ``other``.
+    """
     filled = f"COALESCE({column}, {d.string(cat.impute)})"
     levels = ", ".join(d.string(level) for level in cat.levels)
     unseen = d.string(cat.other) if cat.other in cat.levels else "NULL"
-    return f"CASE WHEN {filled} IN ({levels}) THEN {filled} ELSE {unseen} END"
+    dropped = ""
+    if cat.dropped and unseen != "NULL":
+        known = ", ".join(d.string(level) for level in cat.dropped)
+        dropped = f" WHEN {filled} IN ({known}) THEN NULL"
+    return f"CASE WHEN {filled} IN ({levels}) THEN {filled}{dropped} ELSE {unseen} END"
 
 
 def _numeric_sql(step: NumericStep, v: str) -> str:

@@ -24,6 +24,7 @@ from ..._utils.checks import check_frame, check_int
 from ..._version import __version__
 from ...exceptions import DataError, ModelError
 from ...model import SegmentationModel
+from ...prepare.redundancy import set_aside_reasons
 from .._shared import REPORT_DATA_VERSION
 from ._common import SegmentedRows
 from .audit import sensitive_audit
@@ -138,7 +139,7 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         "warnings": fit_warnings(model),
         "rollup": rollup_context(model),
         "overview": table_overview(frame, checked.reasons, schema, len(model.feature_names)),
-        "columns": column_roles(frame, checked.frame, schema),
+        "columns": _with_redundancy(column_roles(frame, checked.frame, schema), model),
         "implausible": implausible_values(frame, checked.frame, schema),
         "decisions": list(model.preparation.decisions),
         "missing": missing_values(checked.frame, schema.features),
@@ -175,3 +176,16 @@ def _jsonable(value: Any) -> Any:
         number = float(value)
         return number if math.isfinite(number) else None
     return value
+
+
+def _with_redundancy(
+    columns: list[dict[str, Any]], model: SegmentationModel
+) -> list[dict[str, Any]]:
+    """The roles table says which columns repeat another's fact and are set aside."""
+    reasons = set_aside_reasons(model.preparation.redundancy)
+    return [
+        {**col, "reason": f"{col['reason']}; {reasons[col['name']]}"}
+        if col["name"] in reasons
+        else col
+        for col in columns
+    ]

@@ -14,7 +14,7 @@ from typing import Any
 from ...cluster.indices import index, registered_indices
 from ...model import SegmentationModel
 
-__all__ = ["KNEE_VOTE", "k_selection"]
+__all__ = ["KNEE_VOTE", "k_selection", "segment_stability"]
 
 KNEE_VOTE = "knee"
 """The vote of the knee of the inertia curve: its name in the model and its words in the report."""
@@ -40,7 +40,7 @@ def k_selection(model: SegmentationModel) -> dict[str, Any]:
         ``candidates`` (sorted by k: ``k``, ``inertia``, one value per index name,
         ``stability_ari``, ``min_share``, ``excluded_because`` and ``votes`` in words),
         ``knee``, ``recommended_k``, ``chosen_k``, ``explanation``, ``rule``,
-        ``rows_used`` and ``sampled``.
+        ``rows_used``, ``sampled`` and ``segment_stability`` (:func:`segment_stability`).
     """
     indices = registered_indices()
     names = [entry.name for entry in indices]
@@ -57,6 +57,7 @@ def k_selection(model: SegmentationModel) -> dict[str, Any]:
             "rule": None,
             "rows_used": None,
             "sampled": False,
+            "segment_stability": segment_stability(model),
         }
     candidates = []
     for candidate in sorted(selection.candidates, key=lambda c: c.k):
@@ -74,7 +75,30 @@ def k_selection(model: SegmentationModel) -> dict[str, Any]:
         "rule": selection.rule,
         "rows_used": selection.rows_used,
         "sampled": selection.sampled,
+        "segment_stability": segment_stability(model),
     }
+
+
+def segment_stability(model: SegmentationModel) -> list[dict[str, Any]]:
+    """Each segment's stability under resampling, as ``metrics.json`` holds it.
+
+    One row per segment: ``id``, ``name``, ``jaccard`` (mean Jaccard of its best match
+    in the refits), ``half_width`` (of its 95% interval), ``band`` and ``resamples``;
+    empty when the fit measured none (k given outside the sweep, or an older model).
+    """
+    records = model.metrics.get("segment_stability") or []
+    names = {s.id: s.name or f"Segment {s.id}" for s in model.segments}
+    return [
+        {
+            "id": record["segment_id"],
+            "name": names.get(record["segment_id"], f"Segment {record['segment_id']}"),
+            "jaccard": record["jaccard"],
+            "half_width": record["half_width"],
+            "band": record["band"],
+            "resamples": record["resamples"],
+        }
+        for record in records
+    ]
 
 
 def _vote_words(name: str) -> str:

@@ -31,7 +31,8 @@ def segment_cards(
     list of dict
         ``id``, ``name``, ``size``, ``share``, ``training_share``, ``description``,
         ``traits``, ``rule`` (``text``, ``precision``, ``coverage`` or ``None``),
-        ``strategies``, ``color`` and ``top_profile``.
+        ``strategies``, ``color``, ``top_profile``, ``stability`` and ``stability_band``
+        (``"unstable"``: marked "unstable: read with care", without strategies).
     """
     colors = segment_colors(model.k)
     total = int(sizes.sum())
@@ -48,6 +49,9 @@ def segment_cards(
             "strategies": list(seg.strategies),
             "color": colors[seg.id],
             "top_profile": top_profiles.get(seg.id, []),
+            # Mean Jaccard under resampling and its band (None: not measured).
+            "stability": seg.stability,
+            "stability_band": seg.stability_band,
         }
         for seg in model.segments
     ]
