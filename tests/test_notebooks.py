@@ -37,6 +37,7 @@ NOTEBOOKS = REPO / "notebooks"
 ANALYSIS = NOTEBOOKS / "customer_segmentation.ipynb"
 INFERENCE = NOTEBOOKS / "inference.ipynb"
 OVER_TIME = NOTEBOOKS / "segments_over_time.ipynb"
+TRANSACTIONS = NOTEBOOKS / "transactions_to_segments.ipynb"
 STRIP_SCRIPT = REPO / "scripts" / "strip_notebooks.py"
 
 # Per cell. The slowest cell (choosing k and fitting) takes about 5 s alone; the margin is
@@ -120,7 +121,8 @@ def _number(text: str) -> int:
 
 
 @pytest.mark.parametrize(
-    "run_name", ["analysis", "inference_after_analysis", "inference_alone", "over_time"]
+    "run_name",
+    ["analysis", "inference_after_analysis", "inference_alone", "over_time", "transactions"],
 )
 def test_every_cell_ran_in_this_virtualenv_without_error_or_warning(
     run_name: str, request: pytest.FixtureRequest
@@ -235,7 +237,9 @@ def test_inference_fits_a_model_only_when_none_is_saved(
         assert f"{segment.id}. {segment.name}: {segment.size:,} training customers" in catalogue
 
 
-@pytest.mark.parametrize("path", [ANALYSIS, INFERENCE, OVER_TIME], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [ANALYSIS, INFERENCE, OVER_TIME, TRANSACTIONS], ids=lambda p: p.name
+)
 def test_committed_notebooks_have_no_outputs(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "output_type" not in text
@@ -344,3 +348,37 @@ def test_over_time_retrain_keeps_every_segment_and_migration_adds_up(over_time: 
     assert migration["matched"] == total - new == 8950 - left
     assert migration["largest_flows"][0]["to_name"] == "Revolvers"
     assert over_time.stdout("python").count(": True") == 2
+
+
+# ------------------------------------------------------------------ from transaction lines
+
+
+@pytest.fixture(scope="module")
+def transactions(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return _execute(TRANSACTIONS, tmp_path_factory.mktemp("transactions"))
+
+
+def test_transactions_notebook_segments_customers_not_lines(transactions: Run) -> None:
+    lines = re.search(
+        r"([\d,]+) invoice lines, ([\d,]+) customer ids, ([\d,]+) guest lines",
+        transactions.stdout("generate"),
+    )
+    assert lines is not None
+    n_lines, n_ids, guests = (_number(lines.group(i)) for i in (1, 2, 3))
+    rolled = transactions.stdout("rollup")
+    # One row per customer, and the guest lines said to be left out.
+    assert f"{n_ids:,} customers x " in rolled
+    assert f"Rows left out: {guests:,} without a customer id" in rolled
+    assert "read month-first" in rolled
+    fitted = re.search(r"k = (\d+) segments of ([\d,]+) customers", transactions.stdout("fit"))
+    assert fitted is not None and _number(fitted.group(2)) == n_ids < n_lines
+    assert int(fitted.group(1)) >= 3  # the planted kinds of shoppers are told apart
+
+
+def test_transactions_notebook_scores_new_lines_alike_in_sql_and_python(transactions: Run) -> None:
+    printed = transactions.stdout("score-new")
+    assert "-- As-of date: computed in SQL: the day after the last transaction" in printed
+    match = re.search(r"agree on the segment of ([\d,]+) of ([\d,]+) customers", printed)
+    assert match is not None, printed
+    agree, total = _number(match.group(1)), _number(match.group(2))
+    assert agree == total > 100

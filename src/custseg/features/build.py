@@ -504,6 +504,15 @@ def _result(plan: _Plan, sql: str, frame: pd.DataFrame) -> FeatureResult:
     if plan.match is not None:
         match = {**plan.match.to_dict(), "describe": plan.match.describe()}
     described = [{"name": name, "description": f.description} for f, name, _ in plan.features]
+    found = dict(plan.found)
+    levels: dict[str, list[str]] = {}
+    for feature, _, level in plan.features:
+        if feature.per_level is not None and level is not None:
+            kept = levels.setdefault(feature.per_level, [])
+            if level not in kept:
+                kept.append(level)
+    if levels:  # the levels that got a column: a model's roll-up is rendered from them again
+        found["transactions"] = {**found["transactions"], "levels": levels}
     return FeatureResult(
         frame=frame,
         sql=sql,
@@ -518,7 +527,7 @@ def _result(plan: _Plan, sql: str, frame: pd.DataFrame) -> FeatureResult:
         counts=plan.counts,
         features=described,
         left_out_features=plan.left_out,
-        found=plan.found,
+        found=found,
         source=plan.runner.where,
         source_kind=plan.runner.kind,
     )

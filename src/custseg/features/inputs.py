@@ -140,7 +140,8 @@ def read_table_input(
     _check_required(recipe, table, roles, columns)
     types = {role: _type_of(sample.schema.field(col).type) for role, col in roles.items()}
     time_format = None
-    found: dict[str, Any] = {"columns": dict(roles)}
+    # The types let a model's roll-up be rendered again without the data (export-sql).
+    found: dict[str, Any] = {"columns": dict(roles), "types": dict(types)}
     for role in _TIME_ROLES:
         if role in roles and types[role] == "text":
             time_format = _time_format(runner, relation, roles[role], date_format)

@@ -11,6 +11,7 @@ the query runs where the data lives, through the warehouse's registered runner.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +154,10 @@ def _duckdb_connection() -> Any:
     connection = duckdb.connect()
     connection.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
     # DuckDB's own progress bar would draw on the terminal under custseg's.
-    connection.execute("SET enable_progress_bar = false")
+    # In Jupyter without ipywidgets DuckDB refuses any change of the setting, and draws
+    # no bar there anyway: nothing to turn off.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        connection.execute("SET enable_progress_bar = false")
     return connection
 
 

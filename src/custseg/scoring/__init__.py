@@ -6,6 +6,7 @@
     score_customers(model, frame) -> ScoreResult (scored + rejects)
     score_file(model, input, out)             streamed; every row scored or rejected
     export_sql(model, dialect=..., table=...) one query that scores inside the warehouse
+    export_sql_from_transactions(model, ...)  the same from the raw transaction lines
     check_drift(model, frame) -> dict         PSI per feature and over the segment shares
     compare_scored(old, new) -> Migration     customers moving between segments
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from .drift import check_drift
     from .migration import Migration, compare_scored, compare_scored_files
     from .scorer import REJECT_REASON_COLUMN, REJECT_ROW_COLUMN, SCORE_COLUMNS, Scorer
-    from .sqlexport import export_sql
+    from .sqlexport import export_sql, export_sql_from_transactions
 
 _EXPORTS = {
     "Scorer": "scorer",
@@ -47,6 +48,7 @@ _EXPORTS = {
     "score_file": "batch",
     "DIALECTS": "dialects",
     "export_sql": "sqlexport",
+    "export_sql_from_transactions": "sqlexport",
     "check_drift": "drift",
     "Migration": "migration",
     "compare_scored": "migration",
@@ -67,6 +69,7 @@ __all__ = [
     "compare_scored_files",
     "default_rejects_path",
     "export_sql",
+    "export_sql_from_transactions",
     "score_customers",
     "score_file",
 ]

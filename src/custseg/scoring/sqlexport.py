@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from datetime import date
 
 from ..exceptions import ConfigError, ModelError
 from ..model import SegmentationModel
@@ -47,7 +48,7 @@ from .contract import FLAGS_COLUMN, OUT_OF_PROFILE, PERCENTILE_COLUMN, UNSEEN_LE
 from .dialects import DIALECTS, Dialect
 from .dialects import dialect as get_dialect
 
-__all__ = ["DIALECTS", "export_sql"]
+__all__ = ["DIALECTS", "export_sql", "export_sql_from_transactions"]
 
 
 def _num(value: float) -> str:
@@ -109,31 +110,115 @@ def export_sql(model: SegmentationModel, *, dialect: str, table: str) -> str:
         If the dialect is unknown, the table name is empty, or the model has no
         identifier column.
     """
-    if not isinstance(model, SegmentationModel):
-        raise ConfigError(
-            f"model should be a SegmentationModel, got {type(model).__name__};"
-            " load one with custseg.load_model(path)"
-        )
-    d = get_dialect(dialect)
+    d = _check_model(model, dialect)
     if not isinstance(table, str) or not table.strip():
         raise ConfigError(f"table={table!r} should name a table, e.g. dataset.customers")
     parts = table.strip().split(".")
     if any(not p.strip() for p in parts):
         raise ConfigError(f"table={table!r} has an empty part between dots; write dataset.table")
     _check_text("table", table)
+    source = ".".join(d.ident(p.strip()) for p in parts)
+    return _Query(d, model.preparation, model, _id_column(model), source).build()
+
+
+def export_sql_from_transactions(
+    model: SegmentationModel,
+    *,
+    dialect: str,
+    table: str = "transactions",
+    statements_table: str | None = None,
+    accounts_table: str | None = None,
+    as_of: str | date | None = None,
+) -> str:
+    """One SQL query from the raw transaction table to every customer's segment.
+
+    The model's roll-up (``model.training["transactions"]``, kept by ``custseg fit
+    --transactions``) reads ``table`` and builds one row per customer, as
+    :func:`custseg.features.build_features` did at training; the scoring query of
+    :func:`export_sql` then reads those rows. Both halves are one ``WITH`` query.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        A model fitted from transactions.
+    dialect : str
+        One of :data:`custseg.scoring.dialects.DIALECTS`.
+    table : str, default "transactions"
+        The raw transaction table (dots separate qualifiers).
+    statements_table, accounts_table : str, optional
+        The card recipe's statements and accounts tables, when the model was fitted
+        with them; a model that reads their features is refused without them.
+    as_of : str or datetime.date, optional
+        The as-of date (the window ends the day before): a date, ``"today"`` (the
+        warehouse's date when the query runs), or ``None`` for the day after the
+        table's last transaction, computed in SQL (what the Python roll-up does).
+        The query's first lines say which.
+
+    Returns
+    -------
+    str
+        A ``WITH ... SELECT`` query with the columns of :func:`export_sql`, one row
+        per customer of the window.
+
+    Raises
+    ------
+    ConfigError
+        An unknown dialect, a bad table name or date, or a table the model's
+        features need that was not named.
+    ModelError
+        If the model was not fitted from transactions.
+    """
+    from ..features.export import rollup_query
+
+    d = _check_model(model, dialect)
+    id_column = _id_column(model)
+    record = model.training.get("transactions")
+    if not record:
+        raise ModelError(
+            "the model was not fitted from transactions, so it has no roll-up to export;"
+            " use --table with a customer table, or refit with custseg fit --transactions"
+        )
+    rollup = rollup_query(
+        record,
+        dialect=d.name,
+        needed=model.preparation.input_columns,
+        table=table,
+        statements_table=statements_table,
+        accounts_table=accounts_table,
+        as_of=as_of,
+    )
+    if rollup.id_column != id_column:
+        raise ModelError(
+            f"the roll-up names customers {rollup.id_column!r} but the model {id_column!r};"
+            " refit it with custseg fit --transactions"
+        )
+    query = _Query(d, model.preparation, model, id_column, d.ident(rollup.relation))
+    return query.build(preamble=rollup.ctes, notes=rollup.notes)
+
+
+def _check_model(model: SegmentationModel, dialect: str) -> Dialect:
+    if not isinstance(model, SegmentationModel):
+        raise ConfigError(
+            f"model should be a SegmentationModel, got {type(model).__name__};"
+            " load one with custseg.load_model(path)"
+        )
+    d = get_dialect(dialect)
+    for segment in model.segments:
+        _check_text("segment name", segment.name)
+    for column in [model.schema.id_column, *model.preparation.input_columns]:
+        if column is not None:
+            _check_text("column", column)
+    return d
+
+
+def _id_column(model: SegmentationModel) -> str:
     id_column = model.schema.id_column
     if id_column is None:
         raise ConfigError(
             "the model has no identifier column, so SQL results could not be joined back;"
             " refit it with an id column (id_column, --id-column)"
         )
-    plan = model.preparation
-    for segment in model.segments:
-        _check_text("segment name", segment.name)
-    for column in [id_column, *plan.input_columns]:
-        _check_text("column", column)
-    source = ".".join(d.ident(p.strip()) for p in parts)
-    return _Query(d, plan, model, id_column, source).build()
+    return id_column
 
 
 class _Query:
@@ -156,8 +241,9 @@ class _Query:
         # The unseen-level codes ride along from cs_clean to cs_profile.
         self.carried = ["cs_id", "cs_ok"] + (["cs_unseen"] if plan.input_categorical else [])
 
-    def build(self) -> str:
-        ctes = [("cs_input", self._input())]
+    def build(self, preamble: Sequence[tuple[str, str]] = (), notes: Sequence[str] = ()) -> str:
+        """The query; ``preamble`` CTEs come first (the rows may be one of them)."""
+        ctes = [*preamble, ("cs_input", self._input())]
         if any(f.clustering for f in self.plan.domain_features):
             ctes.append(("cs_derived", self._derived()))
         ctes += [
@@ -181,6 +267,7 @@ class _Query:
             f"custseg {self.model.custseg_version} scoring query ({self.d.name}):"
             f" {self.model.k} segments, model created {self.model.created_at}"
         )
+        header += "".join(_comment(note) for note in notes)
         return f"{header}WITH\n{body}\n{self._final()}\n"
 
     # -- helpers
