@@ -100,3 +100,19 @@ def test_a_roll_up_other_than_the_models_is_refused(fitted, run_cli, tmp_path) -
     )
     assert "--window applies to transaction lines; add --transactions" in alone
     assert not out.exists()
+
+
+def test_new_lines_get_the_training_levels(tmp_path) -> None:
+    """Share columns per level follow the model, not the new lines' own top levels."""
+    from custseg.features.replay import replay_rollup, rollup_record
+
+    lines = retail_lines(n_customers=80, seed=11)[0]
+    options = {"window": "12M"}
+    record = rollup_record(build_features(lines, **options), options)
+    trained = record["tables"]["transactions"]["levels"]["category"]
+    new = lines.copy()
+    # A country the training never saw becomes the most frequent: no column for it.
+    new.loc[new.index[: len(new) // 2], "Country"] = "Iceland"
+    replayed = replay_rollup(new, record)
+    shares = [c for c in replayed.frame.columns if c.startswith("Country_share_")]
+    assert shares == [f"Country_share_{level.replace(' ', '_')}" for level in trained]

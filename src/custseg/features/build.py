@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, TypeAlias
@@ -304,7 +305,11 @@ def _counts(histogram: list[dict[str, Any]], window: Window) -> dict[str, Any]:
 
 
 def _choose_features(
-    runner: Runner, recipe: Recipe, tables: dict[str, TableInput], window: Window
+    runner: Runner,
+    recipe: Recipe,
+    tables: dict[str, TableInput],
+    window: Window,
+    given: Mapping[str, list[str]],
 ) -> tuple[list[tuple[Feature, str, str | None]], list[dict[str, str]]]:
     kept: list[Feature] = []
     left_out: list[dict[str, str]] = []
@@ -319,7 +324,7 @@ def _choose_features(
             continue
         name = feature.name.format(column=feature.per_level, level="LEVEL")
         left_out.append({"name": name, "reason": reason})
-    levels: dict[str, list[str]] = {}
+    levels: dict[str, list[str]] = dict(given)
     tx = tables["transactions"]
     for feature in kept:
         if feature.per_level and feature.per_level not in levels:
@@ -359,7 +364,7 @@ def _plan(source: Source, options: dict[str, Any], progress: Progress) -> _Plan:
                     f"{_day(window.as_of_day).isoformat()}; change --as-of or --window"
                 )
             tables = {"transactions": tx, **tables}
-            features, left_out = _choose_features(runner, recipe, tables, window)
+            features, left_out = _choose_features(runner, recipe, tables, window, options["levels"])
     except BaseException:
         runner.close()
         raise
@@ -418,6 +423,7 @@ def build_features(
     as_of: str | date | None = None,
     window: str | int | None = None,
     date_format: str | None = None,
+    levels: Mapping[str, Sequence[str]] | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> FeatureResult:
     """Roll transactions up to one row per customer with a recipe's behavioural features.
@@ -444,6 +450,10 @@ def build_features(
     date_format : str, optional
         strftime pattern of text dates (``"%d/%m/%Y %H:%M"``) or ``"iso"``; default:
         detected, with day-first or month-first proven by the data.
+    levels : mapping, optional
+        Role (``"category"``) -> the levels that get a share column, as a model's
+        roll-up recorded them (new lines must give a model the columns it was fitted
+        on); default: the most frequent levels in the window.
     progress : Progress, default NO_PROGRESS
         Receives one stage per step.
 
@@ -483,6 +493,7 @@ def build_features(
         category=category,
         statements=statements,
         accounts=accounts,
+        levels={str(k): [str(v) for v in vs] for k, vs in (levels or {}).items()},
     )
     plan = _plan(source, options, progress)
     try:
@@ -564,6 +575,7 @@ def features_sql(
         options.pop("date_format", None),
         statements=options.pop("statements", None),
         accounts=options.pop("accounts", None),
+        levels=options.pop("levels", None) or {},
         **options,
     )
     plan = _plan(source, checked, NO_PROGRESS)

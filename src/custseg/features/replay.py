@@ -117,7 +117,9 @@ def replay_rollup(
                 " leave --recipe out to use the model's"
             )
     merged = {**options, **{k: v for k, v in given.items() if v is not None and k != "recipe"}}
-    result = build_features(source, progress=progress, **merged)
+    # Share columns per level at the training's levels, not the new lines' own top ones.
+    levels = (record.get("tables") or {}).get("transactions", {}).get("levels")
+    result = build_features(source, progress=progress, levels=levels, **merged)
     _check_same_dates(record, result)
     return result
 
