@@ -16,6 +16,7 @@ from ..sources.datasource import DataSource
 from . import app
 from ._common import STATE, info, print_json, rich_progress
 from ._data import data_source_options
+from ._rollup_options import rollup_options
 
 EPILOG = """\
 Examples:
@@ -37,133 +38,17 @@ The manifest beside the output (customers.manifest.json) records the recipe, the
 the as-of date, the SQL and every row left out, by reason.
 """
 
-_COLUMNS = "Columns (found from their names when not given)"
-
 
 @app.command("features", epilog=EPILOG)
 @data_source_options()
+@rollup_options()
 def features_command(
     source: DataSource,
+    rollup: dict[str, Any],
     out: Annotated[
         Path | None,
         typer.Option(
             "--out", "-o", help="Customer table to write: .csv or .parquet.", show_default=False
-        ),
-    ] = None,
-    recipe: Annotated[
-        str, typer.Option("--recipe", help="auto (chosen from the columns), retail or card.")
-    ] = "auto",
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            help="Date the window ends (not included), YYYY-MM-DD. Default: the day after the"
-            " last transaction.",
-            show_default=False,
-        ),
-    ] = None,
-    window: Annotated[
-        str | None,
-        typer.Option(
-            "--window",
-            help="Months before the as-of date, e.g. 6M. Default: all history.",
-            show_default=False,
-        ),
-    ] = None,
-    date_format: Annotated[
-        str | None,
-        typer.Option(
-            "--date-format",
-            help="How text dates read, e.g. '%d/%m/%Y %H:%M', or iso. Default: detected, day-first"
-            " or month-first proven by the data.",
-            show_default=False,
-        ),
-    ] = None,
-    statements: Annotated[
-        str | None,
-        typer.Option(
-            "--statements",
-            help="Card recipe: statements file (or query, with --sql) with balance, minimum"
-            " due, paid in full.",
-            show_default=False,
-        ),
-    ] = None,
-    accounts: Annotated[
-        str | None,
-        typer.Option(
-            "--accounts",
-            help="Card recipe: accounts file (or query, with --sql) with credit limit and"
-            " open date.",
-            show_default=False,
-        ),
-    ] = None,
-    customer: Annotated[
-        str | None,
-        typer.Option(
-            "--customer", help="Customer id column.", show_default=False, rich_help_panel=_COLUMNS
-        ),
-    ] = None,
-    time: Annotated[
-        str | None,
-        typer.Option(
-            "--time", help="Transaction time column.", show_default=False, rich_help_panel=_COLUMNS
-        ),
-    ] = None,
-    amount: Annotated[
-        str | None,
-        typer.Option(
-            "--amount",
-            help="Amount column (else quantity x unit price).",
-            show_default=False,
-            rich_help_panel=_COLUMNS,
-        ),
-    ] = None,
-    quantity: Annotated[
-        str | None,
-        typer.Option(
-            "--quantity",
-            help="Quantity column (negative: a return).",
-            show_default=False,
-            rich_help_panel=_COLUMNS,
-        ),
-    ] = None,
-    unit_price: Annotated[
-        str | None,
-        typer.Option(
-            "--unit-price", help="Unit price column.", show_default=False, rich_help_panel=_COLUMNS
-        ),
-    ] = None,
-    kind: Annotated[
-        str | None,
-        typer.Option(
-            "--kind",
-            help="Transaction type column (card: purchase, cash advance...).",
-            show_default=False,
-            rich_help_panel=_COLUMNS,
-        ),
-    ] = None,
-    invoice: Annotated[
-        str | None,
-        typer.Option(
-            "--invoice",
-            help="Invoice or order column ('C...': a cancellation).",
-            show_default=False,
-            rich_help_panel=_COLUMNS,
-        ),
-    ] = None,
-    product: Annotated[
-        str | None,
-        typer.Option(
-            "--product", help="Product column.", show_default=False, rich_help_panel=_COLUMNS
-        ),
-    ] = None,
-    category: Annotated[
-        str | None,
-        typer.Option(
-            "--category",
-            help="Category, channel or country column (spend shares).",
-            show_default=False,
-            rich_help_panel=_COLUMNS,
         ),
     ] = None,
     print_sql: Annotated[
@@ -185,23 +70,8 @@ def features_command(
     """Roll transactions up to one row per customer with behavioural features, in SQL."""
     from ..features import build_features, features_sql, write_features
 
-    options: dict[str, Any] = {
-        "recipe": recipe,
-        "as_of": as_of,
-        "window": window,
-        "date_format": date_format,
-        "statements": statements,
-        "accounts": accounts,
-        "customer": customer,
-        "time": time,
-        "amount": amount,
-        "quantity": quantity,
-        "unit_price": unit_price,
-        "kind": kind,
-        "invoice": invoice,
-        "product": product,
-        "category": category,
-    }
+    options: dict[str, Any] = dict(rollup)
+    statements, accounts = rollup.get("statements"), rollup.get("accounts")
     if print_sql:
         _print_sql(source, dialect, options, features_sql)
         return

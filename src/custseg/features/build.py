@@ -36,7 +36,7 @@ __all__ = ["FeatureResult", "build_features", "features_sql", "parse_window"]
 
 _EPOCH = date(1970, 1, 1)
 _WINDOW = re.compile(r"^\s*(\d{1,3})\s*m(onths?)?\s*$", re.IGNORECASE)
-_ROLE_OPTIONS = (
+ROLE_OPTIONS = (
     "customer",
     "time",
     "amount",
@@ -47,6 +47,7 @@ _ROLE_OPTIONS = (
     "product",
     "category",
 )
+"""The column roles :func:`build_features` takes, one keyword each."""
 # Reasons a row is left out, in the order the manifest lists them.
 _LEFT_OUT = {
     "no_customer": "without a customer id",
@@ -340,7 +341,7 @@ def _plan(source: Source, options: dict[str, Any], progress: Progress) -> _Plan:
         with progress.stage("Reading the transactions' columns and dates"):
             sample = runner.run(f"SELECT * FROM {runner.relation(reference)} LIMIT 1")
             recipe, match = choose_recipe(options["recipe"], sample.column_names)
-            given = {role: options.get(role) for role in _ROLE_OPTIONS}
+            given = {role: options.get(role) for role in ROLE_OPTIONS}
             tx, found_tx = read_table_input(
                 runner, recipe, "transactions", reference, given, options["date_format"]
             )
@@ -388,7 +389,7 @@ def _plan(source: Source, options: dict[str, Any], progress: Progress) -> _Plan:
 def _options(recipe: str, as_of: Any, window: Any, date_format: Any, **rest: Any) -> dict:
     if not isinstance(recipe, str):
         raise ConfigError(f"recipe={recipe!r} should be 'auto', 'retail' or 'card'")
-    for role in _ROLE_OPTIONS:
+    for role in ROLE_OPTIONS:
         value = rest.get(role)
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{role}={value!r} should be a column name (text)")

@@ -17,25 +17,13 @@ from typing import Any
 
 from .._utils.progress import NO_PROGRESS, Progress
 from ..exceptions import ConfigError, ModelError
-from .build import FeatureResult, Source, build_features
+from .build import ROLE_OPTIONS, FeatureResult, Source, build_features
 
 __all__ = ["REPLAYED_OPTIONS", "replay_rollup", "rollup_record"]
 
 REPLAYED_OPTIONS = ("window", "date_format")
 """Options of :func:`build_features` kept as given; the recipe and columns come from the
 result (what was found, not only what was asked)."""
-
-_ROLE_OPTIONS = (
-    "customer",
-    "time",
-    "amount",
-    "quantity",
-    "unit_price",
-    "kind",
-    "invoice",
-    "product",
-    "category",
-)
 
 
 def rollup_record(result: FeatureResult, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,7 +48,7 @@ def rollup_record(result: FeatureResult, options: Mapping[str, Any]) -> dict[str
     replay = {
         k: v
         for k, v in replay.items()
-        if k == "recipe" or k in _ROLE_OPTIONS or k in REPLAYED_OPTIONS
+        if k == "recipe" or k in ROLE_OPTIONS or k in REPLAYED_OPTIONS
     }
     return {**result.to_dict(), "options": replay}
 
