@@ -6,11 +6,13 @@ no numpy, pandas or scikit-learn here.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -257,3 +259,38 @@ class _RichProgress(Scoped):
 def rich_progress() -> _RichProgress:
     """A progress display for one command; use as a context manager."""
     return _RichProgress()
+
+
+def gathered_options(
+    name: str, options: list[inspect.Parameter], gather: Callable[..., Any]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator that offers ``options`` where a command has its ``name`` parameter.
+
+    Typer reads the command's signature: the options stand in place of ``name``, and
+    when the command runs, their values are popped and ``gather(**values)`` becomes
+    the ``name`` argument (one checked value for a group of options: a DataSource,
+    the roll-up options).
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        names = [parameter.name for parameter in options]
+        clash = set(names) & set(signature.parameters)
+        assert not clash, f"{command.__name__} already has {sorted(clash)}"
+        parameters: list[inspect.Parameter] = []
+        for parameter in signature.parameters.values():
+            if parameter.name == name:
+                parameters += options
+            else:
+                parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+        @functools.wraps(command)
+        def run(**values: Any) -> Any:
+            gathered = gather(**{option: values.pop(option) for option in names})
+            return command(**{name: gathered}, **values)
+
+        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        return run
+
+    return decorate

@@ -19,7 +19,6 @@ is read.
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import shlex
 from collections.abc import Callable, Iterator
@@ -32,7 +31,7 @@ from ..config import DEFAULT_MAX_COLUMNS
 from ..exceptions import SourceError
 from ..sources.datasource import DataSource
 from ..sources.registry import command_line_options
-from ._common import info, learn_secrets, rich_progress
+from ._common import gathered_options, info, learn_secrets, rich_progress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,29 +126,7 @@ def data_source_options(
         read from the registry when the command module is imported.
     """
 
-    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        signature = inspect.signature(command, eval_str=True)
-        data = _data_parameters(files)
-        names = [parameter.name for parameter in data]
-        clash = set(names) & set(signature.parameters)
-        assert not clash, f"{command.__name__} already has {sorted(clash)}"
-        parameters: list[inspect.Parameter] = []
-        for parameter in signature.parameters.values():
-            if parameter.name == "source":
-                parameters += data
-            else:
-                parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
-
-        @functools.wraps(command)
-        def run(**values: Any) -> Any:
-            source = _source(**{name: values.pop(name) for name in names})
-            return command(source=source, **values)
-
-        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-        run.__annotations__ = {p.name: p.annotation for p in parameters}
-        return run
-
-    return decorate
+    return gathered_options("source", _data_parameters(files), _source)
 
 
 def _source(

@@ -17,12 +17,13 @@ user leaves out). The options stand together in the help's "Transactions" panel.
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from ._common import gathered_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,30 +103,10 @@ def rollup_options() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         the options given (``None`` values left out).
     """
 
-    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        signature = inspect.signature(command, eval_str=True)
-        added = _parameters()
-        names = [parameter.name for parameter in added]
-        clash = set(names) & set(signature.parameters)
-        assert not clash, f"{command.__name__} already has {sorted(clash)}"
-        parameters: list[inspect.Parameter] = []
-        for parameter in signature.parameters.values():
-            if parameter.name == "rollup":
-                parameters += added
-            else:
-                parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+    def gather(**given: Any) -> dict[str, Any]:
+        return {name: value for name, value in given.items() if value is not None}
 
-        @functools.wraps(command)
-        def run(**values: Any) -> Any:
-            given = {name: values.pop(name) for name in names}
-            rollup = {name: value for name, value in given.items() if value is not None}
-            return command(rollup=rollup, **values)
-
-        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-        run.__annotations__ = {p.name: p.annotation for p in parameters}
-        return run
-
-    return decorate
+    return gathered_options("rollup", _parameters(), gather)
 
 
 def check_rollup_given(rollup: dict[str, Any], transactions: bool) -> None:
