@@ -108,7 +108,7 @@ def test_summary_renders_no_element_of_the_data_and_keeps_its_table_rows(fitted)
             widths[-1] += 1
     assert widths.count(-1) == 1
     header, *rows = widths[1:]
-    assert header == 5 and rows == [5, 5, 5]
+    assert header == 6 and rows == [6, 6, 6]
     # The names are there, as text: escaped in the file, literal once rendered.
     text = html.unescape(rendered)
     assert "<script>alert(1)</script>" in text

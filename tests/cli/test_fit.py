@@ -164,8 +164,9 @@ def test_demo_runs_extract_fit_and_report(run_cli, tmp_path):
         rows = list(csv.DictReader(handle))
     lift = {(row["segment_name"], row["feature"]): float(row["lift"]) for row in rows}
     names = {s.playbook_key: s.name for s in model.segments if s.playbook_key}
-    assert "cash_advance_reliant" in names and "transactors" in names, names
-    assert lift[(names["cash_advance_reliant"], "CASH_ADVANCE")] > 2.0
+    assert "revolvers" in names and "transactors" in names, names
+    assert lift[(names["revolvers"], "CASH_ADVANCE")] > 2.0
+    assert lift[(names["revolvers"], "BALANCE")] > 1.5
     assert lift[(names["transactors"], "PRC_FULL_PAYMENT")] > 1.0
 
 

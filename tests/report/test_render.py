@@ -335,7 +335,7 @@ def test_hostile_names_render_as_text_everywhere() -> None:
             cells.append(0)
         elif token.type in ("th_open", "td_open"):
             cells[-1] += 1
-    assert cells and set(cells) == {5}
+    assert cells and set(cells) == {6}  # segment, name, customers, share, stability, rule
     assert not rendered.profiles["feature"].str.contains("\u202e").any()
 
 

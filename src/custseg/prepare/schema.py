@@ -251,7 +251,12 @@ _ROLE_WORDS: dict[str, str] = {
 
 
 def plain_value(label: object) -> object:
-    """An index label as a plain Python value, so that messages read ``row 11``."""
+    """An index label or a value as a plain Python value, so that messages read ``row 11``.
+
+    numpy scalars become Python numbers; an array (a nested value) becomes a list.
+    """
+    if isinstance(label, np.ndarray):
+        return label.tolist()
     item = getattr(label, "item", None)
     return item() if callable(item) else label
 
