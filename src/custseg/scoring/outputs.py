@@ -25,9 +25,6 @@ else:
 
 __all__ = ["both_table", "rejects_frame", "rejects_table", "scored_frame", "scored_table"]
 
-#: Column of :func:`both_table` saying whether a row was ``"scored"`` or ``"rejected"``.
-STATUS_COLUMN = "cs_status"
-
 
 def _kept(scorer: Scorer, frame: pd.DataFrame, chunk: ScoredRows) -> list[tuple[Any, Any]]:
     """Input columns to copy into the output: (label, values of every row)."""
@@ -137,27 +134,24 @@ def rejects_table(scorer: Scorer, chunk: ScoredRows, *, first_row: int) -> pa.Ta
 def both_table(scorer: Scorer, chunk: ScoredRows, schema: pa.Schema) -> pa.Table:
     """The scored rows then the rejected ones of a chunk in one table (one pass, two outputs).
 
-    The columns of :func:`scored_table` (the identifier first), then ``reason`` and
-    :data:`STATUS_COLUMN`; a rejected row has its identifier and reason only. ``schema``
-    gives the column types the table is cast to (Spark's: text as ``string``, the
-    segment name without its dictionary, identifiers as the input's type).
+    The columns of ``schema``: the identifier, those of :func:`scored_table` it names and
+    ``reason``, which is null exactly on the scored rows; a rejected row has its
+    identifier and reason only. ``schema`` gives the column types the table is cast to
+    (Spark's: text as ``string``, identifiers as the input's type). Spark adds what it
+    can derive itself (the segment's name), so that fewer columns cross from Python.
     """
     scored = scored_table(scorer, None, chunk, first_row=1, keep_columns=False)
     n_ok = scored.num_rows
     scored = scored.append_column(REJECT_REASON_COLUMN, pa.nulls(n_ok, pa.string()))
-    scored = scored.append_column(STATUS_COLUMN, pa.array(["scored"] * n_ok, pa.string()))
-    scored = scored.cast(schema)
+    scored = scored.select(schema.names).cast(schema)
     bad = ~chunk.ok
     n_bad = int(bad.sum())
     if not n_bad:
         return scored
     ids = _to_arrow(chunk.ids).filter(mask_array(bad))
-    columns = {
-        field.name: pa.nulls(n_bad, field.type) for field in schema if field.name != STATUS_COLUMN
-    }
+    columns = {field.name: pa.nulls(n_bad, field.type) for field in schema}
     columns[scorer.id_header] = ids.cast(schema.field(scorer.id_header).type)
     columns[REJECT_REASON_COLUMN] = pa.array([str(r) for r in chunk.reasons], pa.string())
-    columns[STATUS_COLUMN] = pa.array(["rejected"] * n_bad, pa.string())
     rejected = pa.table(columns).select(schema.names).cast(schema)
     return pa.concat_tables([scored, rejected])
 

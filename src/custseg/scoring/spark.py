@@ -3,7 +3,7 @@
 :func:`score_spark` runs :class:`custseg.scoring.scorer.Scorer` (the one rows ->
 segments path) in Spark's Python workers on Arrow batches (``mapInArrow``): every row
 is checked, prepared and assigned exactly as ``custseg score`` does locally, with the
-same rejection reasons. One pass writes both outputs as Parquet part files:
+same rejection reasons. It writes two outputs as Parquet part files:
 
 * ``out/``: the identifier, ``segment_id``, ``segment_name``, ``distance``,
   ``runner_up_id``, ``margin``, ``distance_percentile`` and ``flags`` of every scored
@@ -11,20 +11,24 @@ same rejection reasons. One pass writes both outputs as Parquet part files:
 * ``rejects/`` (default ``<out>.rejects/`` beside it): the identifier and ``reason`` of
   every rejected row (an empty dataset when none is).
 
-The scores are computed once (cached by Spark) and written twice, the scored rows and
-the rejects. Both folders are written under a temporary folder beside ``out`` and moved into place
-only when the job succeeded: a failure leaves earlier outputs untouched, and ``out`` and
-``rejects`` never mix two runs. The counts come from one aggregation over the cached
-scores (every input row is there, scored or rejected), and the written files are
-counted again: they must hold as many rows. Executors need custseg installed;
-``custseg export-sql --dialect spark`` is the pure Spark SQL alternative.
+Spark reads the input, the workers score it and Spark writes the scored rows in one
+pass; only what Python alone computes crosses back from the workers (Spark adds the
+segment's name, and a row is rejected when it has a reason). The outcomes are counted
+during that write (an observation of it: no other pass), so that without a rejected
+row the rejects are an empty dataset that costs nothing; with some, a second pass over
+the input writes them. Both folders are written under a temporary folder beside ``out``
+and moved into place only when the job succeeded: a failure leaves earlier outputs
+untouched, and ``out`` and ``rejects`` never mix two runs. The written files are counted
+again: they must hold as many rows as were scored and rejected. Executors need custseg
+installed; ``custseg export-sql --dialect spark`` is the pure Spark SQL alternative.
 
 The scoring contract holds as locally (:mod:`custseg.scoring.contract`), with the same
-codes and counts. Repeated identifiers span partitions, so Spark finds them: the same
-aggregation counts the rows with an identifier against the distinct identifiers, and,
-when they are to be rejected, numbers the rows of each identifier in the order Spark
-reads the input (a window over the identifier: a shuffle) and rejects all but the
-first. A table in fewer partitions than Spark has cores is spread over them first.
+codes and counts. Repeated identifiers span partitions, so Spark finds them: one
+aggregation counts the distinct identifiers written (both outputs hold every input
+row) and, when they are to be rejected, Spark numbers the rows of each identifier in
+the order it reads the input (a window over the identifier: a shuffle) and the workers
+reject all but the first. A table in fewer partitions than Spark has cores is spread
+over them first.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from ..model import SegmentationModel, model_from_json, model_to_json
 from . import contract
 from .batch import ScoreSummary
 from .contract import FLAGS_COLUMN, PERCENTILE_COLUMN, check_reject
-from .outputs import STATUS_COLUMN, both_table
+from .outputs import both_table
 from .scorer import REJECT_REASON_COLUMN, Scorer
 
 __all__ = ["ARROW_BATCH_ROWS", "SparkScoreSummary", "score_spark", "default_spark_rejects"]
@@ -147,7 +151,9 @@ def score_spark(
     result = _scores(df, scorer, codes, ranked=ranked)
     try:
         with _arrow_batches(session, ARROW_BATCH_ROWS):
-            n_scored, n_rejected, counts = _write(session, result, out_path, rejects_path, progress)
+            n_scored, n_rejected, counts = _write(
+                session, result, scorer.names, (out_path, rejects_path), progress
+            )
     finally:
         if spread:
             with contextlib.suppress(Exception):  # a JVM that died cannot unpersist
@@ -201,23 +207,21 @@ def _ranked(df: Any, id_name: str) -> Any:
 
 
 def _scores(df: Any, scorer: Scorer, codes: frozenset[str], *, ranked: bool) -> Any:
-    """The lazy frame of every row scored or rejected (cached)."""
-    from pyspark import StorageLevel
-
+    """The lazy frame of every row scored (``reason`` null) or rejected (not cached)."""
     assert scorer.id_column is not None
     id_name = scorer.id_column
     id_kind = _spark_type(df, id_name)
+    # Only what Python alone computes crosses from the workers: Spark adds the
+    # segment's name, and a row's outcome is whether it has a reason.
     ddl = (
-        f"`{id_name.replace('`', '``')}` {id_kind}, segment_id bigint, segment_name string,"
+        f"`{id_name.replace('`', '``')}` {id_kind}, segment_id bigint,"
         f" distance double, runner_up_id bigint, margin double,"
-        f" {PERCENTILE_COLUMN} double, {FLAGS_COLUMN} string,"
-        f" {REJECT_REASON_COLUMN} string, {STATUS_COLUMN} string"
+        f" {PERCENTILE_COLUMN} double, {FLAGS_COLUMN} string, {REJECT_REASON_COLUMN} string"
     )
     score = partial(
         _score_batches, model_to_json(scorer.model), codes=codes, ranked=ranked, id_type=id_kind
     )
-    # Scored once (cached), written twice: the scored rows and the rejects.
-    return df.mapInArrow(score, ddl).persist(StorageLevel.MEMORY_AND_DISK)
+    return df.mapInArrow(score, ddl)
 
 
 def _score_batches(
@@ -255,45 +259,60 @@ def _output_schema(scorer: Scorer, id_type: str) -> pa.Schema:
         [
             (scorer.id_header, ids),
             ("segment_id", pa.int64()),
-            ("segment_name", pa.string()),
             ("distance", pa.float64()),
             ("runner_up_id", pa.int64()),
             ("margin", pa.float64()),
             (PERCENTILE_COLUMN, pa.float64()),
             (FLAGS_COLUMN, pa.string()),
             (REJECT_REASON_COLUMN, pa.string()),
-            (STATUS_COLUMN, pa.string()),
         ]
     )
 
 
 def _write(
-    session: Any, result: Any, out_path: Path, rejects_path: Path, progress: Progress
+    session: Any,
+    result: Any,
+    names: Any,
+    paths: tuple[Path, Path],
+    progress: Progress,
 ) -> tuple[int, int, dict[str, int]]:
-    """Write both outputs through a staging folder; their row counts and the contract's."""
+    """Write both outputs through a staging folder; their row counts and the contract's.
+
+    The pass that scores every row writes the scored rows and counts the outcomes as it
+    goes (an observation of that write); the rejects take a second pass over the input
+    only when there are any, and repeated identifiers are counted on the identifiers
+    written.
+    """
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
+    out_path, rejects_path = paths
     staging = Path(
         tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=_parent(out_path))
     )
     id_name = result.columns[0]
     try:
         with spark_errors("scoring"):
-            status = F.col(STATUS_COLUMN)
-            kept = [c for c in result.columns if c not in (REJECT_REASON_COLUMN, STATUS_COLUMN)]
+            observation = Observation("custseg_outcomes")
+            observed = result.observe(observation, *_outcome_sums(result, F))
             with progress.stage("Scoring in Spark and writing the scored rows", total=None):
-                scored = result.filter(status == "scored").select(*kept)
-                scored.write.parquet(str(staging / "scored"))
+                _scored_rows(observed, names, F).write.parquet(str(staging / "scored"))
+            totals = {name: int(value or 0) for name, value in observation.get.items()}
             with progress.stage("Writing the rejects", total=None):
-                rejected = result.filter(status == "rejected")
+                # Without a reject, the optimiser drops the whole scoring plan (nothing is
+                # scored again) and Spark writes an empty dataset with the schema.
+                rejected = result.where(
+                    F.col(REJECT_REASON_COLUMN).isNotNull() & F.lit(totals["rejected"] > 0)
+                )
                 rejected.select(id_name, REJECT_REASON_COLUMN).write.parquet(
                     str(staging / "rejects")
                 )
-            with progress.stage("Counting the outcomes and repeated identifiers", total=None):
-                totals = _totals(result, F)
+            scored_back = session.read.parquet(str(staging / "scored"))
             rejects_back = session.read.parquet(str(staging / "rejects"))
+            with progress.stage("Counting repeated identifiers", total=None):
+                totals["distinct_ids"] = _distinct_ids(scored_back, rejects_back, F)
             # What was written is what was scored: the files are counted again.
-            written = session.read.parquet(str(staging / "scored")).count(), rejects_back.count()
+            written = scored_back.count(), rejects_back.count()
             n_scored, n_rejected = totals["scored"], totals["rejected"]
             if written != (n_scored, n_rejected):
                 raise ScoringError(
@@ -311,10 +330,18 @@ def _write(
         _replace(staging / "scored", out_path)
         _replace(staging / "rejects", rejects_path)
     finally:
-        with contextlib.suppress(Exception):  # a JVM that died cannot unpersist
-            result.unpersist()
         shutil.rmtree(staging, ignore_errors=True)
     return n_scored, n_rejected, counts
+
+
+def _scored_rows(result: Any, names: Any, F: Any) -> Any:
+    """The scored rows with the columns of Python scoring; Spark adds the segment's name."""
+    columns = [F.col(f"`{c.replace('`', '``')}`") for c in result.columns]
+    labels = F.array(*[F.lit(str(name)) for name in names])
+    name = F.element_at(labels, (F.col("segment_id") + 1).cast("int")).alias("segment_name")
+    return result.where(F.col(REJECT_REASON_COLUMN).isNull()).select(
+        *columns[:2], name, *columns[2:-1]
+    )
 
 
 def _spark_type(df: Any, name: str) -> str:
@@ -332,21 +359,24 @@ def _spark_type(df: Any, name: str) -> str:
     return "string"
 
 
-def _totals(result: Any, F: Any) -> dict[str, int]:
-    """The outputs' sizes and the counts of the contract, repeated identifiers included
-    (every input row is in ``result``, cached): one aggregation of sums, one of distinct
-    identifiers (apart: together Spark would expand every row for the distinct count)."""
+def _present(identifier: Any, F: Any) -> Any:
+    """Whether a row has an identifier (rows without one are rejected as missing)."""
+    return identifier.isNotNull() & (F.length(identifier.cast("string")) > 0)
+
+
+def _outcome_sums(result: Any, F: Any) -> list[Any]:
+    """The outputs' sizes and the contract's counts but repeated identifiers, as sums
+    over every row (scored or rejected) that Spark takes while it writes them."""
     identifier = F.col(f"`{result.columns[0].replace('`', '``')}`")
-    status, flags, reason = F.col(STATUS_COLUMN), F.col(FLAGS_COLUMN), F.col(REJECT_REASON_COLUMN)
-    scored, rejected = status == "scored", status == "rejected"
-    present = identifier.isNotNull() & (F.length(identifier.cast("string")) > 0)
+    flags, reason = F.col(FLAGS_COLUMN), F.col(REJECT_REASON_COLUMN)
+    scored, rejected = reason.isNull(), reason.isNotNull()
 
     def rows_where(test: Any) -> Any:
         return F.sum(F.when(test, 1).otherwise(0))
 
     # A reason or a flag names its code first: "missing_id: ...", "unseen_level: ...".
     unseen = contract.UNSEEN_LEVEL + ":"
-    sums = result.agg(
+    return [
         rows_where(scored).alias("scored"),
         rows_where(rejected).alias("rejected"),
         rows_where(scored & flags.contains(contract.OUT_OF_PROFILE)).alias("profile"),
@@ -354,19 +384,24 @@ def _totals(result: Any, F: Any) -> dict[str, int]:
             "unseen"
         ),
         rows_where(rejected & reason.startswith(contract.MISSING_ID + ":")).alias("missing"),
-        rows_where(present).alias("ids"),
-    ).first()
+        rows_where(_present(identifier, F)).alias("ids"),
+    ]
+
+
+def _distinct_ids(scored: Any, rejects: Any, F: Any) -> int:
+    """Distinct identifiers among the rows written (both outputs: every input row)."""
+    from pyspark.sql import types as T
+
+    name = scored.columns[0]
+    identifier = F.col(f"`{name.replace('`', '``')}`")
+    ids = scored.select(identifier).unionByName(rejects.select(identifier))
     # Texts are compared through 64-bit hashes, as local scoring compares them
     # (contract.id_keys: two distinct texts share a key with probability ~2**-64);
     # integers as themselves.
-    from pyspark.sql import types as T
-
-    text = isinstance(result.schema.fields[0].dataType, T.StringType)
+    text = isinstance(ids.schema.fields[0].dataType, T.StringType)
     key = F.xxhash64(identifier) if text else identifier
-    distinct = result.where(present).agg(F.countDistinct(key).alias("d")).first()
-    totals = {name: int(sums[name] or 0) for name in sums.asDict()}
-    totals["distinct_ids"] = int(distinct["d"] or 0)
-    return totals
+    distinct = ids.where(_present(identifier, F)).agg(F.countDistinct(key).alias("d")).first()
+    return int(distinct["d"] or 0)
 
 
 def _contract_counts(totals: dict[str, int]) -> dict[str, int]:
