@@ -312,7 +312,7 @@ def _write(
             with progress.stage("Counting repeated identifiers", total=None):
                 totals["distinct_ids"] = _distinct_ids(scored_back, rejects_back, F)
             # What was written is what was scored: the files are counted again.
-            written = scored_back.count(), rejects_back.count()
+            written = _rows_written(staging / "scored"), _rows_written(staging / "rejects")
             n_scored, n_rejected = totals["scored"], totals["rejected"]
             if written != (n_scored, n_rejected):
                 raise ScoringError(
@@ -413,6 +413,14 @@ def _contract_counts(totals: dict[str, int]) -> dict[str, int]:
             contract.OUT_OF_PROFILE: totals["profile"],
         }
     )
+
+
+def _rows_written(folder: Path) -> int:
+    """Rows in a folder of Parquet part files, from their footers (the driver reads the
+    folder anyway: it moves it into place)."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(part).metadata.num_rows for part in folder.glob("*.parquet"))
 
 
 def _parent(path: Path) -> Path:
