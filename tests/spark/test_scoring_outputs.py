@@ -66,3 +66,16 @@ def test_spark_writes_the_columns_of_python_scoring_in_order_and_an_empty_reject
     rejects = pd.read_parquet(summary.rejects)
     assert list(rejects.columns) == ["CUST_ID", "reason"] and rejects.empty
     assert (_rows_written(out), _rows_written(summary.rejects)) == (2000, 0)
+
+
+def test_repeated_identifiers_are_counted_when_no_row_is_rejected(
+    spark: Any, model: SegmentationModel, sample: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = sample.head(300).copy()
+    frame.loc[[40, 41, 42], "CUST_ID"] = frame.loc[7, "CUST_ID"]
+    source = tmp_path / "customers.parquet"
+    frame.to_parquet(source, index=False)
+    summary = score_spark(model, source, tmp_path / "scored")
+    assert (summary.scored, summary.rejected) == (300, 0)
+    assert summary.counts == score_customers(model, frame).counts
+    assert summary.counts["duplicate_id"] == 3
