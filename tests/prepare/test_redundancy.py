@@ -300,7 +300,7 @@ def test_the_command_line_keeps_every_column_on_request(cc: pd.DataFrame, tmp_pa
 
     data = tmp_path / "cards.csv"
     cc.head(1500).to_csv(data, index=False)
-    common = ["fit", "--input", str(data), "--no-report", "--k", "3", "--quiet"]
+    common = ["fit", "--input", str(data), "--no-report", "--k", "3", "--k-range", "3-3", "--quiet"]
     assert main([*common, "--out", str(tmp_path / "default")]) == 0
     assert main([*common, "--out", str(tmp_path / "kept"), "--keep-redundant"]) == 0
     default = json.loads((tmp_path / "default" / "model.json").read_text())
