@@ -28,7 +28,9 @@ def fit_from_lines(path: Path, **options: Any) -> SegmentationModel:
     """A 3-segment model of the customers rolled up from ``path``, keeping its roll-up."""
     result = build_features(path, **options)
     record = rollup_record(result, options)
-    return fit_segments(result.frame, k=3, random_state=0, training={"transactions": record})
+    return fit_segments(
+        result.frame, k=3, k_range=(3, 3), random_state=0, training={"transactions": record}
+    )
 
 
 def python_scores(model: SegmentationModel, path: Path, **given: Any) -> pd.DataFrame:

@@ -61,13 +61,13 @@ def test_attrition_segments_form_on_behaviour_not_on_demographics() -> None:
 
 def test_mall_clusters_on_income_and_spending_score_unless_asked() -> None:
     frame, planted = mall_table()
-    model = fit_segments(frame, k=5)
+    model = fit_segments(frame, k=5, k_range=(5, 5))
     assert model.feature_names == ["Annual Income (k$)", "Spending Score (1-100)"]
     assert "Age" in _profiled(model)
     by_behaviour = score_customers(model, frame).scored["segment_id"].to_numpy()
     assert adjusted_rand_score(planted, by_behaviour) >= 0.9
 
-    demographic = fit_segments(frame, k=5, cluster_descriptors=True)
+    demographic = fit_segments(frame, k=5, k_range=(5, 5), cluster_descriptors=True)
     assert set(demographic.feature_names) == {
         "Age",
         "Annual Income (k$)",
@@ -92,7 +92,7 @@ def test_telco_demographics_are_profiled_tenure_is_clustered() -> None:
 
 def test_scoring_does_not_need_the_descriptor_columns() -> None:
     frame, _ = mall_table()
-    model = fit_segments(frame, k=5)
+    model = fit_segments(frame, k=5, k_range=(5, 5))
     full = score_customers(model, frame).scored
     without = score_customers(model, frame.drop(columns=["Age", "Gender"])).scored
     assert without["segment_id"].tolist() == full["segment_id"].tolist()

@@ -245,7 +245,18 @@ def test_duplicated_identifier_and_unknown_id_column(run_cli, sample_csv, tmp_pa
 
 def test_column_roles_are_reported(run_cli, sample_csv, tmp_path):
     result = run_cli(
-        ["fit", "--input", sample_csv, "--out", tmp_path / "o", "--k", "3", "--no-report"]
+        [
+            "fit",
+            "--input",
+            sample_csv,
+            "--out",
+            tmp_path / "o",
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+            "--no-report",
+        ]
     )
     assert result.exit_code == 0, result.stderr
     assert "identifier CUST_ID" in result.stderr and "17 numeric" in result.stderr

@@ -17,7 +17,20 @@ from _trap_tables import NB_SCORE_1, bank_churners
 def test_a_missing_identifier_is_said_before_the_fit(run_cli, tmp_path: Path) -> None:
     data = tmp_path / "customers.csv"
     bank_churners(400).drop(columns=["CLIENTNUM"]).to_csv(data, index=False)
-    result = run_cli(["fit", "--input", data, "--out", tmp_path / "out", "--no-report", "--k", "3"])
+    result = run_cli(
+        [
+            "fit",
+            "--input",
+            data,
+            "--out",
+            tmp_path / "out",
+            "--no-report",
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+        ]
+    )
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
     warning = next(i for i, line in enumerate(lines) if line.startswith("warning: "))
@@ -29,7 +42,19 @@ def test_a_missing_identifier_is_said_before_the_fit(run_cli, tmp_path: Path) ->
     assert [w["kind"] for w in model["warnings"]] == ["no_identifier", "redundancy"]
     # --quiet silences every warning line; the model still records the warning.
     quiet = run_cli(
-        ["--quiet", "fit", "--input", data, "--out", tmp_path / "q", "--no-report", "--k", "3"]
+        [
+            "--quiet",
+            "fit",
+            "--input",
+            data,
+            "--out",
+            tmp_path / "q",
+            "--no-report",
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+        ]
     )
     assert quiet.exit_code == 0 and quiet.stderr == ""
     model = json.loads((tmp_path / "q" / "model.json").read_text())
@@ -71,7 +96,20 @@ def test_glob_patterns_in_exclude_and_their_errors(run_cli, tmp_path: Path) -> N
     bank_churners(400).to_csv(data, index=False)
     out = tmp_path / "out"
     result = run_cli(
-        ["fit", "--input", data, "--out", out, "--no-report", "--k", "3", "--exclude", "Total_*"]
+        [
+            "fit",
+            "--input",
+            data,
+            "--out",
+            out,
+            "--no-report",
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+            "--exclude",
+            "Total_*",
+        ]
     )
     assert result.exit_code == 0, result.stderr
     roles = {

@@ -103,7 +103,10 @@ def test_fit_and_report_refuse_a_migration_folder(work: Path, run_cli) -> None:
     args = ["migrate", "--old", "q1.csv", "--new", "q2.csv", "--out", "moves-2"]
     assert run_cli(args, cwd=work).exit_code == 0
     before = _contents(work / "moves-2")
-    fit = run_cli(["fit", "--input", "customers.csv", "--out", "moves-2", "--k", "3"], cwd=work)
+    fit = run_cli(
+        ["fit", "--input", "customers.csv", "--out", "moves-2", "--k", "3", "--k-range", "3-3"],
+        cwd=work,
+    )
     assert "`custseg migrate`" in _one_error_line(fit)
     report = run_cli(
         ["report", "segments/model.json", "--data", "customers.csv", "--out", "moves-2"], cwd=work
@@ -118,7 +121,10 @@ def test_fit_refuses_a_report_folder(work: Path, run_cli) -> None:
     )
     assert report.exit_code == 0, report.stderr
     before = _contents(work / "rep")
-    fit = run_cli(["fit", "--input", "customers.csv", "--out", "rep", "--k", "3"], cwd=work)
+    fit = run_cli(
+        ["fit", "--input", "customers.csv", "--out", "rep", "--k", "3", "--k-range", "3-3"],
+        cwd=work,
+    )
     line = _one_error_line(fit)
     assert "rep/" in line and "`custseg report`" in line
     assert _contents(work / "rep") == before
@@ -339,7 +345,18 @@ def test_demo_writes_a_fresh_folder_and_refuses_another_commands(
     verify_snapshot(out / "customers.csv")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     # A fit of the demo's snapshot into the demo folder replaces the model, not its input.
-    refit = ["fit", "--input", "demo/customers.csv", "--out", "demo", "--k", "3", "--no-report"]
+    refit = [
+        "fit",
+        "--input",
+        "demo/customers.csv",
+        "--out",
+        "demo",
+        "--k",
+        "3",
+        "--k-range",
+        "3-3",
+        "--no-report",
+    ]
     done = run_cli([*refit, "--k-range", "3-3"], cwd=tmp_path)
     assert done.exit_code == 0, done.stderr
     verify_snapshot(out / "customers.csv")

@@ -44,7 +44,19 @@ def test_fit_on_invoice_lines_names_the_roll_up_command(run_cli, tmp_path: Path)
     assert not out.exists()
     # On purpose, the rows themselves.
     done = run_cli(
-        ["fit", "--input", data, "--out", out, "--k", "3", "--no-report", "--segment-rows"]
+        [
+            "fit",
+            "--input",
+            data,
+            "--out",
+            out,
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+            "--no-report",
+            "--segment-rows",
+        ]
         + ["--exclude", "InvoiceNo"]
     )
     assert done.exit_code == 0, done.stderr

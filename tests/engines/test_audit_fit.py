@@ -18,7 +18,7 @@ from custseg.report import build_report_data, render_report
 
 def test_a_segment_of_90_percent_women_is_flagged_through_the_fit(tmp_path) -> None:
     frame = gender_trap()
-    model = fit_segments(frame, k=2)
+    model = fit_segments(frame, k=2, k_range=(2, 2))
     audit = model.profiles["audit"]
     (sex,) = audit["characteristics"]
     assert (sex["column"], sex["characteristic"], sex["clustered"]) == ("Sex", "sex/gender", False)
@@ -75,7 +75,7 @@ def test_the_audit_appears_whether_or_not_descriptors_are_clustered(
 
 def test_a_table_without_protected_characteristics_says_so() -> None:
     frame, _ = retail_table(n=300)
-    model = fit_segments(frame.drop(columns="Year_Birth"), k=3)
+    model = fit_segments(frame.drop(columns="Year_Birth"), k=3, k_range=(3, 3))
     assert model.profiles["audit"]["found"] is False
     assert metrics_document(model)["audit"] == {"found": False, "characteristics": [], "flags": 0}
     data = build_report_data(model, frame.drop(columns="Year_Birth"))

@@ -32,7 +32,7 @@ def _changes(strategy: str, word: str) -> bool:
 @pytest.fixture(scope="module")
 def attrition_fit():
     frame, groups = attrition_table()
-    model = fit_segments(frame, k=4, random_state=0)
+    model = fit_segments(frame, k=4, k_range=(4, 4), random_state=0)
     labels = score_customers(model, frame).scored["segment_id"].to_numpy()
     return model, labels, groups
 

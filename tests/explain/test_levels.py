@@ -144,7 +144,7 @@ def test_descriptors_with_many_values_are_profiled_as_numbers_not_levels():
 @pytest.fixture(scope="module")
 def telco_model():
     frame, group = telco_table()
-    return fit_segments(frame, k=4, random_state=0), group
+    return fit_segments(frame, k=4, k_range=(4, 4), random_state=0), group
 
 
 def _majority(labels: np.ndarray, group: np.ndarray, planted: int) -> int:
@@ -176,7 +176,7 @@ def test_telco_segments_speak_of_no_internet_service_and_month_to_month(telco_mo
 
 def test_mall_names_keep_the_parentheses_and_hyphen_of_column_names():
     frame, _ = mall_table()
-    model = fit_segments(frame, k=5, random_state=0)
+    model = fit_segments(frame, k=5, k_range=(5, 5), random_state=0)
     said = [s.name for s in model.segments] + [t for s in model.segments for t in s.traits]
     assert any("spending score (1-100)" in text.casefold() for text in said), said
     assert not any("(1 100)" in text for text in said)

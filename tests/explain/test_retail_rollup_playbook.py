@@ -14,7 +14,7 @@ def test_the_retail_recipe_output_speaks_retail() -> None:
     found = dict(choice.match.found)
     assert set(found["spend by product category"]) >= {"monetary", "average_order_value"}
     assert found["recency"] == ("recency_days",)
-    model = fit_segments(customers, k=3)
+    model = fit_segments(customers, k=3, k_range=(3, 3))
     assert model.playbook.key == "retail"
     texts = " ".join(" ".join(s.strategies) for s in model.segments)
     # Strategies change what a retailer can influence, never who the customer is.

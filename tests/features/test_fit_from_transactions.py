@@ -20,7 +20,20 @@ def fitted(tmp_path_factory: pytest.TempPathFactory, run_cli) -> tuple[Path, Pat
     retail_lines(n_customers=240, seed=1)[0].to_csv(lines, index=False)
     out = folder / "seg"
     done = run_cli(
-        ["fit", "--input", lines, "--transactions", "--window", "12M", "--out", out, "--k", "3"]
+        [
+            "fit",
+            "--input",
+            lines,
+            "--transactions",
+            "--window",
+            "12M",
+            "--out",
+            out,
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+        ]
     )
     assert done.exit_code == 0, done.stderr
     assert "lines of 240 customers used" in done.stderr

@@ -164,10 +164,10 @@ def test_keep_redundant_clusters_every_column_and_still_says_so(telco) -> None:
 
 def test_the_printed_python_hints_run_as_printed(telco) -> None:
     frame = telco[0].head(600)
-    model = fit_segments(frame, k=3, random_state=0)
+    model = fit_segments(frame, k=3, k_range=(3, 3), random_state=0)
     hints = {w["kind"]: w["message"] for w in model.warnings}
     assert hints["redundancy"].endswith("keep every column with keep_redundant=True")
-    kept = fit_segments(frame, k=3, random_state=0, keep_redundant=True)
+    kept = fit_segments(frame, k=3, k_range=(3, 3), random_state=0, keep_redundant=True)
     assert "OnlineSecurity=No internet service" in kept.feature_names
     leak = next(w for w in model.warnings if w["kind"] == "leakage")
     advice = leak["message"].rsplit(" with ", 1)[1]  # exclude=[...]
@@ -300,7 +300,7 @@ def test_the_command_line_keeps_every_column_on_request(cc: pd.DataFrame, tmp_pa
 
     data = tmp_path / "cards.csv"
     cc.head(1500).to_csv(data, index=False)
-    common = ["fit", "--input", str(data), "--no-report", "--k", "3", "--quiet"]
+    common = ["fit", "--input", str(data), "--no-report", "--k", "3", "--k-range", "3-3", "--quiet"]
     assert main([*common, "--out", str(tmp_path / "default")]) == 0
     assert main([*common, "--out", str(tmp_path / "kept"), "--keep-redundant"]) == 0
     default = json.loads((tmp_path / "default" / "model.json").read_text())

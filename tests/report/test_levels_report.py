@@ -12,7 +12,7 @@ from custseg.report import write_report
 
 def test_profiles_csv_summary_and_page_show_the_levels(tmp_path):
     frame, _ = telco_table(n=1500)
-    model = fit_segments(frame, k=4, random_state=0)
+    model = fit_segments(frame, k=4, k_range=(4, 4), random_state=0)
     files = write_report(model, frame, tmp_path / "report")
     table = pd.read_csv(files["profiles.csv"])
     levels = table[table["level"].notna()]

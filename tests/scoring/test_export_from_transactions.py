@@ -103,7 +103,9 @@ def card(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         paths["card_tx"], statements=paths["statements"], accounts=paths["accounts"], **options
     )
     record = rollup_record(result, options)
-    model = fit_segments(result.frame, k=3, random_state=0, training={"transactions": record})
+    model = fit_segments(
+        result.frame, k=3, k_range=(3, 3), random_state=0, training={"transactions": record}
+    )
     return {"paths": paths, "model": model, "result": result, "folder": folder}
 
 
@@ -139,6 +141,6 @@ def test_card_query_with_its_three_tables_agrees_with_python_scoring(card) -> No
 
 def test_a_model_not_fitted_from_transactions_is_refused(retail) -> None:
     frame = build_features(retail["path"], **WINDOW).frame
-    plain = fit_segments(frame, k=2, random_state=0)
+    plain = fit_segments(frame, k=2, k_range=(2, 2), random_state=0)
     with pytest.raises(ModelError, match="not fitted from transactions"):
         export_sql_from_transactions(plain, dialect="duckdb")

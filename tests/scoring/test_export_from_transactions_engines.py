@@ -50,7 +50,9 @@ def card_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
         paths["card_tx"], statements=paths["statements"], accounts=paths["accounts"], **options
     )
     record = rollup_record(result, options)
-    return fit_segments(result.frame, k=3, random_state=0, training={"transactions": record})
+    return fit_segments(
+        result.frame, k=3, k_range=(3, 3), random_state=0, training={"transactions": record}
+    )
 
 
 def test_postgres_query_agrees_with_python_scoring(retail) -> None:

@@ -88,7 +88,20 @@ def test_fit_reads_a_cr_only_file_with_a_multi_line_header(
 ) -> None:
     frame = sample.head(600).rename(columns=_ODD_NAMES)
     path = _write(frame, tmp_path / "old_mac.csv", line_end="\r")
-    result = run_cli(["fit", "--input", path, "--out", tmp_path / "seg", "--k", "3", "--no-report"])
+    result = run_cli(
+        [
+            "fit",
+            "--input",
+            path,
+            "--out",
+            tmp_path / "seg",
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+            "--no-report",
+        ]
+    )
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "seg" / "model.json").is_file()
 
@@ -142,7 +155,18 @@ def test_nested_query_columns_are_a_user_error_in_every_command(
 ) -> None:
     sql = "SELECT *, [1, 2] AS visits FROM credit_card_customers LIMIT 500"
     args = {
-        "fit": ["fit", "--sql", sql, "--out", tmp_path / "seg", "--k", "3", "--no-report"],
+        "fit": [
+            "fit",
+            "--sql",
+            sql,
+            "--out",
+            tmp_path / "seg",
+            "--k",
+            "3",
+            "--k-range",
+            "3-3",
+            "--no-report",
+        ],
         "score": ["score", "--model", model_file, "--sql", sql, "--out", tmp_path / "s.csv"],
         "drift": ["drift", "--model", model_file, "--sql", sql],
     }[command]
@@ -174,7 +198,18 @@ def test_nested_input_columns_kept_in_a_scored_csv_are_one_clear_error(
     # Without the kept columns, or into Parquet, the same input scores.
     assert run_cli([*args[:-1], "--out", out]).exit_code == 0
     assert run_cli([*args, "--out", tmp_path / "scored.parquet"]).exit_code == 0
-    fit = ["fit", "--input", path, "--out", tmp_path / "seg", "--k", "3", "--no-report"]
+    fit = [
+        "fit",
+        "--input",
+        path,
+        "--out",
+        tmp_path / "seg",
+        "--k",
+        "3",
+        "--k-range",
+        "3-3",
+        "--no-report",
+    ]
     for command in (fit, ["drift", "--model", model_file, "--input", path]):
         result = run_cli(command)
         assert result.exit_code == 0, result.stderr

@@ -309,6 +309,8 @@ def rollup_sql(
         ctes.append(
             f"agg_{table} AS (\n  SELECT\n{aggregate}\n  FROM {sources[table]} GROUP BY customer\n)"
         )
+    if list(sources) == ["transactions"] and used == ["transactions"]:
+        return _with(ctes, _lines_only_body(d, features, id_name))
     # The customers: every one with lines in the window, or a statement in it, or an
     # account opened before the as-of date (a dormant card holder is a customer too).
     ids = ["SELECT DISTINCT customer FROM lines"]
@@ -330,3 +332,20 @@ def rollup_sql(
     )
     body = "SELECT\n" + ",\n".join(select) + "\nFROM ids" + joins + "\nORDER BY 1"
     return _with(ctes, body)
+
+
+def _lines_only_body(
+    d: FeatureDialect, features: list[tuple[Feature, str, str | None]], id_name: str
+) -> str:
+    """The final ``SELECT`` when every customer and feature comes from the lines alone.
+
+    The customers are then exactly the groups of ``agg_transactions``: no list of ids
+    to build and join. Besides a second aggregation, a second reference to ``lines``
+    would let an engine materialise the window's lines (DuckDB does): 10 million lines
+    took longer than the aggregation itself.
+    """
+    select = [f"  customer AS {d.ident(id_name)}"]
+    select += [
+        f"  CAST(f{i} AS {d.double}) AS {d.ident(name)}" for i, (_, name, _) in enumerate(features)
+    ]
+    return "SELECT\n" + ",\n".join(select) + "\nFROM agg_transactions\nORDER BY 1"
