@@ -72,7 +72,7 @@ def test_every_shortened_form_is_listed_with_its_column(report) -> None:
             if longer != shown and shown in longer:
                 alone = alone.replace(longer.casefold(), " ")
         assert shown.casefold() in alone, shown
-    assert "columns shortened in the names and traits" in rendered.html
+    assert "labels shortened in the names and traits" in rendered.html
     line = next(
         x for x in rendered.summary_markdown.splitlines() if x.startswith("Shortened in names")
     )
