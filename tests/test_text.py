@@ -85,7 +85,13 @@ def test_shortening_cuts_at_word_boundaries():
     assert abbreviate("days since first purchase", 24) == "days since first purc."
     assert abbreviate("days since last purchase", 24) == "days since last purchase"
     assert abbreviate("value of the first order", 20) == "value first order"
-    assert abbreviate("quarterly behavioural indicator computed version 003", 24) == ("QBICV 003")
+    assert abbreviate("quarterly behavioural indicator computed version 003", 24) == (
+        "quarterly 003"
+    )
+    # Twenty initials say nothing: the leading words say what the column is about.
+    long = "average balance kept on the current account at month end during the last twelve months"
+    assert abbreviate(long, 28) == "average balance kept current"
+    assert abbreviate("average monthly balance outstanding", 12) == "AMBO"
     assert shorten_middle("short", 10) == "short"
 
 

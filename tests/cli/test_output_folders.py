@@ -353,8 +353,6 @@ def test_demo_writes_a_fresh_folder_and_refuses_another_commands(
         "demo",
         "--k",
         "3",
-        "--k-range",
-        "3-3",
         "--no-report",
     ]
     done = run_cli([*refit, "--k-range", "3-3"], cwd=tmp_path)

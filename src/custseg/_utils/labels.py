@@ -3,13 +3,17 @@
 A label shortened with an ellipsis in its middle becomes ambiguous ("days since…
 purchase" for both the first and the last purchase), and one cut inside a word reads
 as a typo: :func:`abbreviate` drops joining words, then abbreviates words with a full
-stop, then falls back to initials. Pure functions on strings; nothing here imports the
-rest of custseg.
+stop, then keeps the leading words (short initials for a short label). Pure functions on
+strings; nothing here imports the rest of custseg.
 """
 
 from __future__ import annotations
 
-__all__ = ["abbreviate"]
+__all__ = ["MAX_INITIALS", "abbreviate"]
+
+MAX_INITIALS = 5
+"""Words a label may have for its initials to stand for it ("AMBO"); a longer label keeps
+its leading words instead."""
 
 _JOINING_WORDS = frozenset(
     ["a", "an", "and", "at", "by", "for", "in", "of", "on", "per", "the", "to"]
@@ -35,11 +39,16 @@ def abbreviate(text: str, limit: int) -> str:
         ``text`` unchanged when it fits. Else without the words that only join others
         (``at``, ``of``...); else, longest words first, words of more than five letters
         are abbreviated to their first four letters and a full stop (``"days since
-        first purchase"`` -> ``"days since first purc."``) until the text fits; else the
-        initials of its words in capitals, words with digits kept
-        (``"quarterly behavioural indicator ... 006"`` -> ``"QBI... 006"``); else the
-        words that fit, from the first (a single word too long is abbreviated with a
-        full stop). The result never contains an ellipsis.
+        first purchase"`` -> ``"days since first purc."``) until the text fits; else its
+        leading words, the next one abbreviated when only that fits (the first word
+        alone beside words with digits: ``"quarterly behavioural indicator computed by
+        ... 006"`` -> ``"quarterly 006"``); the initials of a label of at most
+        :data:`MAX_INITIALS` words when fewer than two of its words fit
+        (``"average monthly balance outstanding"`` -> ``"AMBO"``); else the words that
+        fit, from the first (a single word too long is abbreviated with a full stop).
+        The result never contains an ellipsis. A reader cannot decode twenty initials
+        ("ABKOTCAAMED..."); leading words say what the column is about, and the report
+        lists the full names.
     """
     words = str(text).split()
     if len(" ".join(words)) <= limit:
@@ -53,15 +62,39 @@ def abbreviate(text: str, limit: int) -> str:
             short[i] = short[i][:4] + "."
             if len(" ".join(short)) <= limit:
                 return " ".join(short)
-    initials = "".join(w[0].upper() for w in words if w.isalpha())
-    kept = [initials] if initials else []
-    kept += [w for w in words if not w.isalpha()]
-    candidate = " ".join(kept)
-    if len(candidate) <= limit:
-        return candidate
+    numbers = [w for w in words if not w.isalpha()]
+    letters = [w for w in words if w.isalpha()]
+    # With numbers the number tells similar columns apart ("indicator 006", "... 008"):
+    # one word says what they count, and a name keeps room for two of them.
+    fitting = _leading_words(
+        [w for w in letters if w.casefold() not in _JOINING_WORDS] or letters,
+        limit - len(" ".join(numbers)) - (1 if numbers else 0),
+    )
+    leading = fitting[: 1 if numbers else None]
+    if len(fitting) < 2 and 0 < len(letters) <= MAX_INITIALS:
+        candidate = " ".join(["".join(w[0].upper() for w in letters), *numbers])
+        if len(candidate) <= limit:
+            return candidate
+    if leading:
+        return " ".join([*leading, *numbers])
     out: list[str] = []
     for word in short:
         if len(" ".join([*out, word])) > limit:
             break
         out.append(word)
     return " ".join(out) if out else short[0][: max(1, limit - 1)] + "."
+
+
+def _leading_words(words: list[str], room: int) -> list[str]:
+    """The first ``words`` within ``room`` characters, the next one abbreviated
+    ("behav.") when only that fits; empty when not even the first word fits."""
+    out: list[str] = []
+    for word in words:
+        if len(" ".join([*out, word])) <= room:
+            out.append(word)
+            continue
+        short = word[:4] + "."
+        if len(word) > 5 and len(" ".join([*out, short])) <= room:
+            out.append(short)
+        break
+    return out

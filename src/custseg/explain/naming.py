@@ -42,10 +42,10 @@ patterns); the group's statistic is the mean of its columns' statistics. A descr
 quotes the figures of the key traits: a lift reads the same way in both ("2.5×",
 "0.45×"), and a group quoted in a description reads as its column that sets the segment
 apart most (its first key trait), not as the group's mean. Names are at most
-:data:`~custseg.explain.playbook.MAX_NAME_LENGTH` characters and never cut or drop a
-word inside a label: long labels are abbreviated (:func:`custseg._utils.labels.abbreviate`:
-"days since first purc."; initials for 130-character names), and a name too long for
-all its traits keeps fewer of them.
+:data:`~custseg.explain.playbook.MAX_NAME_LENGTH` characters and never cut a word in
+its middle: long labels are abbreviated (:func:`custseg._utils.labels.abbreviate`: "days
+since first purc."; a 130-character label keeps its leading words, which the report lists
+with the full name), and a name too long for all its traits keeps fewer of them.
 """
 
 from __future__ import annotations

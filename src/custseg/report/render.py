@@ -88,6 +88,7 @@ _OPTIONAL_KEYS: dict[str, Any] = {
     "implausible": [],
     "audit": None,
     "rollup": None,
+    "shortened_in_segments": [],
 }
 
 
@@ -267,6 +268,11 @@ def _summary_markdown(data: dict[str, Any]) -> str:
             f" | {_md(_rule_text(seg.get('rule')))} |"
         )
     lines.append("")
+    if data["shortened_in_segments"]:
+        pairs = "; ".join(
+            f"{_md(item['shown'])} = {_md(item['full'])}" for item in data["shortened_in_segments"]
+        )
+        lines += [f"Shortened in names and traits: {pairs}.", ""]
     if playbook.get("summary"):
         lines += [f"Names and suggestions: {_md(playbook['summary'])}", ""]
     lines += _outcomes_markdown(data)

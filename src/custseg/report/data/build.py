@@ -43,7 +43,7 @@ from .overview import (
 )
 from .profiles import segment_levels, segment_profiles
 from .projection import projection
-from .segments import segment_cards
+from .segments import segment_cards, shortened_in_segments
 
 __all__ = ["build_report_data"]
 
@@ -124,6 +124,7 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
     sizes = segmented.sizes
     silhouette = silhouette_data(segmented, rng, seed)
     profiles = segment_profiles(model, derived, labels, schema)
+    cards = segment_cards(model, sizes, profiles.top)
     return {
         "version": REPORT_DATA_VERSION,
         "title": "Customer segments report",
@@ -146,7 +147,8 @@ def _build(model: SegmentationModel, frame: pd.DataFrame, seed: int) -> dict[str
         "distributions": distributions(rows, numeric),
         "correlation": correlation(rows, numeric, rng),
         "k_selection": k_selection(model),
-        "segments": segment_cards(model, sizes, profiles.top),
+        "segments": cards,
+        "shortened_in_segments": shortened_in_segments(model, cards),
         "outcomes": outcomes_by_segment(model, frame.loc[rows.index], labels),
         "audit": sensitive_audit(model, frame.loc[rows.index], labels),
         "projection": projection(segmented, model.centroid_array, rng),

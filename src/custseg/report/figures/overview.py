@@ -121,6 +121,8 @@ def correlation_figure(correlation: dict[str, Any]) -> bytes:
                             va="center",
                             fontsize=6.5,
                             color="white" if abs(value) > 0.6 else "#222222",
+                            # Inside the cells: the layout need not measure 300 texts.
+                            in_layout=False,
                         )
         bar = fig.colorbar(image, ax=ax, shrink=0.7)
         bar.set_label(f"{correlation.get('method', 'rank').capitalize()} correlation")
