@@ -230,6 +230,16 @@ def _profiles_table(data: dict[str, Any]) -> pd.DataFrame:
     return table
 
 
+def _shortened_markdown(data: dict[str, Any]) -> list[str]:
+    """The full names behind the labels that names and traits shorten (none: no line)."""
+    if not data["shortened_in_segments"]:
+        return []
+    pairs = "; ".join(
+        f"{_md(item['shown'])} = {_md(item['full'])}" for item in data["shortened_in_segments"]
+    )
+    return [f"Shortened in names and traits: {pairs}.", ""]
+
+
 def _md(text: Any, *, line_start: bool = False) -> str:
     # Everything the summary quotes from the model or the data is text, never Markdown
     # or HTML: a pipe would split a table cell, "<script>" would be an element.
@@ -268,11 +278,7 @@ def _summary_markdown(data: dict[str, Any]) -> str:
             f" | {_md(_rule_text(seg.get('rule')))} |"
         )
     lines.append("")
-    if data["shortened_in_segments"]:
-        pairs = "; ".join(
-            f"{_md(item['shown'])} = {_md(item['full'])}" for item in data["shortened_in_segments"]
-        )
-        lines += [f"Shortened in names and traits: {pairs}.", ""]
+    lines += _shortened_markdown(data)
     if playbook.get("summary"):
         lines += [f"Names and suggestions: {_md(playbook['summary'])}", ""]
     lines += _outcomes_markdown(data)
