@@ -53,13 +53,13 @@ typecheck: $(VENV)/.installed-dev
 PYTEST_WORKERS ?= 2
 
 unit: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck browser java postgresql unit
 
 # The quick tier for a developer's loop: the tests marked heavy (tests/conftest.py) are left out.
 quick: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -m "not heavy" -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -q -m "not heavy" -n $(PYTEST_WORKERS) --dist loadfile
 
 check: lint typecheck quick
 

@@ -186,35 +186,10 @@ def _heavy_module(path: Path, seen: dict[Path, bool]) -> bool:
     return seen[path]
 
 
-# Rough seconds of a test for the scheduling order below: one that runs a heavy component
-# itself, one in a module that reaches for one, a light one; and a module that starts a
-# JVM (a Spark session or a standalone cluster).
-_HEAVY_COST, _MODULE_COST, _LIGHT_COST, _JVM_COST = 4.0, 1.0, 0.2, 30.0
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the tests that need a heavy component (see the module docstring), and put the
-    modules that cost the most first.
-
-    The workers take whole modules (``--dist loadfile``) in this order
-    (``--no-loadscope-reorder``; xdist's own order, most tests first, left the modules of
-    one long test, the standalone Spark cluster's, for the end, with the other worker
-    idle): longest first keeps both workers busy to the end.
-    """
+    """Mark the tests that need a heavy component (see the module docstring)."""
     seen: dict[Path, bool] = {}
-    cost: dict[Path, float] = {}
-    jvm: set[Path] = set()
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        runs_one = bool(fixtures & _HEAVY_FIXTURES)
-        in_heavy_module = _heavy_module(item.path, seen)
-        if runs_one or in_heavy_module:
+        if fixtures & _HEAVY_FIXTURES or _heavy_module(item.path, seen):
             item.add_marker(pytest.mark.heavy)
-        weight = _HEAVY_COST if runs_one else _MODULE_COST if in_heavy_module else _LIGHT_COST
-        cost[item.path] = cost.get(item.path, 0.0) + weight
-        if fixtures & {"spark", "standalone_master"}:
-            jvm.add(item.path)
-    for path in jvm:
-        cost[path] += _JVM_COST
-    # A stable sort: the order of the tests inside a module is kept.
-    items.sort(key=lambda item: -cost[item.path])
