@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from _transactions import card_tables
 from custseg import build_features, fit_segments
 from custseg.features.replay import replay_rollup, rollup_record
 from custseg.model import SegmentationModel
@@ -22,6 +23,26 @@ from custseg.scoring.batch import score_customers
 def as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame as a CSV file holds it: every value text, blanks as missing."""
     return frame.astype(object).where(frame.notna(), None).map(lambda v: v if v is None else str(v))
+
+
+def fit_card_files(folder: Path) -> tuple[SegmentationModel, Any, dict[str, Path]]:
+    """A 3-segment model of 40 card holders rolled up from their transactions, statements
+    and accounts written as CSV files in ``folder``: the model, the roll-up result and the
+    files (``card_tx``, ``statements``, ``accounts``)."""
+    tx, st, ac, _ = card_tables(n_customers=40, seed=4)
+    paths = {}
+    for name, frame in {"card_tx": tx, "statements": st, "accounts": ac}.items():
+        paths[name] = folder / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    options = {"as_of": "2012-01-01", "window": "12M"}
+    result = build_features(
+        paths["card_tx"], statements=paths["statements"], accounts=paths["accounts"], **options
+    )
+    record = rollup_record(result, options)
+    model = fit_segments(
+        result.frame, k=3, k_range=(3, 3), random_state=0, training={"transactions": record}
+    )
+    return model, result, paths
 
 
 def fit_from_lines(path: Path, **options: Any) -> SegmentationModel:

@@ -13,11 +13,16 @@ from typing import Any
 
 import pytest
 
-from _rollup_export import assert_same_scores, duckdb_with_lines, fit_from_lines, python_scores
-from _transactions import card_tables, retail_lines
+from _rollup_export import (
+    assert_same_scores,
+    duckdb_with_lines,
+    fit_card_files,
+    fit_from_lines,
+    python_scores,
+)
+from _transactions import retail_lines
 from custseg import build_features, fit_segments
 from custseg.exceptions import ConfigError, ModelError
-from custseg.features.replay import rollup_record
 from custseg.scoring.batch import score_customers
 from custseg.scoring.sqlexport import export_sql_from_transactions
 
@@ -93,19 +98,7 @@ def test_bigquery_query_reads_the_table_and_computes_the_window_in_its_own_sql(r
 @pytest.fixture(scope="module")
 def card(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("export_card")
-    tx, st, ac, _ = card_tables(n_customers=40, seed=4)
-    paths = {}
-    for name, frame in {"card_tx": tx, "statements": st, "accounts": ac}.items():
-        paths[name] = folder / f"{name}.csv"
-        frame.to_csv(paths[name], index=False)
-    options = {"as_of": "2012-01-01", "window": "12M"}
-    result = build_features(
-        paths["card_tx"], statements=paths["statements"], accounts=paths["accounts"], **options
-    )
-    record = rollup_record(result, options)
-    model = fit_segments(
-        result.frame, k=3, k_range=(3, 3), random_state=0, training={"transactions": record}
-    )
+    model, result, paths = fit_card_files(folder)
     return {"paths": paths, "model": model, "result": result, "folder": folder}
 
 

@@ -17,13 +17,13 @@ from _rollup_export import (
     as_text,
     assert_same_scores,
     duckdb_with_lines,
+    fit_card_files,
     fit_from_lines,
     python_scores,
 )
-from _transactions import card_tables, retail_lines
-from custseg import build_features, fit_segments, save_model
+from _transactions import retail_lines
+from custseg import save_model
 from custseg._utils.spark import spark_session
-from custseg.features.replay import rollup_record
 from custseg.scoring.sqlexport import export_sql_from_transactions
 
 
@@ -39,20 +39,7 @@ def retail(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def card_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    folder = tmp_path_factory.mktemp("export_card_engines")
-    tx, st, ac, _ = card_tables(n_customers=40, seed=4)
-    paths = {}
-    for name, frame in {"card_tx": tx, "statements": st, "accounts": ac}.items():
-        paths[name] = folder / f"{name}.csv"
-        frame.to_csv(paths[name], index=False)
-    options = {"as_of": "2012-01-01", "window": "12M"}
-    result = build_features(
-        paths["card_tx"], statements=paths["statements"], accounts=paths["accounts"], **options
-    )
-    record = rollup_record(result, options)
-    return fit_segments(
-        result.frame, k=3, k_range=(3, 3), random_state=0, training={"transactions": record}
-    )
+    return fit_card_files(tmp_path_factory.mktemp("export_card_engines"))[0]
 
 
 def test_postgres_query_agrees_with_python_scoring(retail) -> None:
