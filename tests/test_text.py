@@ -92,6 +92,9 @@ def test_shortening_cuts_at_word_boundaries():
     long = "average balance kept on the current account at month end during the last twelve months"
     assert abbreviate(long, 28) == "average balance kept current"
     assert abbreviate("average monthly balance outstanding", 12) == "AMBO"
+    # A hyphenated word is a word, not a number to keep: "monthly add-ons" named another column.
+    charges = "monthly charges billed to the customer including all service add-ons and taxes"
+    assert abbreviate(charges, 30) == "monthly charges billed cust."
     assert shorten_middle("short", 10) == "short"
 
 

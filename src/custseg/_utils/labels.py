@@ -62,8 +62,9 @@ def abbreviate(text: str, limit: int) -> str:
             short[i] = short[i][:4] + "."
             if len(" ".join(short)) <= limit:
                 return " ".join(short)
-    numbers = [w for w in words if not w.isalpha()]
-    letters = [w for w in words if w.isalpha()]
+    # Words with a digit tell similar columns apart; "add-ons" is a word like any other.
+    numbers = [w for w in words if any(c.isdigit() for c in w)]
+    letters = [w for w in words if not any(c.isdigit() for c in w)]
     # With numbers the number tells similar columns apart ("indicator 006", "... 008"):
     # one word says what they count, and a name keeps room for two of them.
     fitting = _leading_words(
