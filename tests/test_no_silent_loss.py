@@ -127,6 +127,38 @@ def _wait_for_staging_model(parent: Path, process: subprocess.Popen[bytes]) -> N
     pytest.fail("the fit never wrote its model into the staging folder")
 
 
+# A SIGTERM that lands while the command registers a temporary file (the handler then
+# needs the registry's lock, which the interrupted line holds) must still end the run.
+_TERM_WHILE_REGISTERING = """
+import os, signal, sys
+from pathlib import Path
+from custseg._utils import io
+io.remove_temporaries_on_signals()
+temporary = Path(sys.argv[1])
+temporary.write_text("half a model")
+with io._live_lock:
+    io._live.add(temporary)
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(1000):
+        pass
+sys.exit(0)
+"""
+
+
+def test_a_sigterm_while_a_temporary_file_is_registered_ends_the_run(tmp_path):
+    temporary = tmp_path / ".model.json.custseg-tmp"
+    # The bound only turns a hang into a failure: the run itself takes a fraction of it.
+    completed = subprocess.run(
+        [sys.executable, "-c", _TERM_WHILE_REGISTERING, str(temporary)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 128 + signal.SIGTERM, completed.stderr
+    assert not temporary.exists()
+
+
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_fit_leaves_the_previous_folder_whole(
     run_cli, custseg_script, sample, tmp_path, how
@@ -148,7 +180,13 @@ def test_a_killed_fit_leaves_the_previous_folder_whole(
     )
     _wait_for_staging_model(tmp_path, process)
     process.send_signal(how)
-    process.wait(timeout=60)
+    try:
+        # The bound only turns a hang into a failure; the signal ends the run in moments.
+        process.wait(timeout=600)
+    finally:
+        if process.poll() is None:  # never leave a hung run behind for the next test
+            process.kill()
+            process.wait()
     assert process.returncode == (
         -signal.SIGKILL if how == signal.SIGKILL else 128 + signal.SIGTERM
     )

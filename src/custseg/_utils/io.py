@@ -49,7 +49,9 @@ _TEMP_NAME = re.compile(
     r"^\..+\.custseg-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[^./]*\.(?P<kind>tmp|old)$"
 )
 _live: set[Path] = set()
-_live_lock = threading.Lock()
+# Re-entrant: the SIGTERM handler takes it on the main thread, which the signal may have
+# interrupted while it held the lock (a plain lock would then wait for itself forever).
+_live_lock = threading.RLock()
 
 
 def _temp_prefix(name: str) -> str:
