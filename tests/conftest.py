@@ -6,7 +6,8 @@
 - ``sample_duckdb`` / ``sample_sqlite``: real database files in ``tmp_path`` holding
   the sample as the table ``credit_card_customers``.
 - ``custseg_script``: path of the installed console script.
-- ``run_cli``: runs the real console script in a subprocess and returns
+- ``run_cli``: runs the console script's entry point in a process of its own (forked
+  from a starter that imported its libraries once, :mod:`_warm_cli`) and returns
   ``(exit_code, stdout, stderr)`` (a named tuple: ``result.exit_code`` works too).
 - ``sample``: the sample read once for the session (do not change it: copy it).
 - ``model`` / ``model_file``: a k = 4 model of the sample fitted once for the session,
@@ -24,7 +25,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +33,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from _warm_cli import WarmCli
 from custseg.model import SegmentationModel, save_model
 from custseg.pipeline import fit_segments
 from custseg.sources import read_table, sample_path
@@ -117,13 +119,16 @@ def custseg_script() -> str:
 
 
 @pytest.fixture(scope="session")
-def run_cli(custseg_script: str) -> RunCli:
-    """Run ``custseg ARGS...`` in a subprocess: ``run_cli(args, cwd=None, env=None)``.
+def run_cli(custseg_script: str) -> Iterator[RunCli]:
+    """Run ``custseg ARGS...`` in its own process: ``run_cli(args, cwd=None, env=None)``.
 
-    ``env`` entries are added to (or, with value ``None``, removed from) the current
-    environment. The terminal is 200 columns wide so that messages stay on one line.
+    The process is a child of a starter that imported custseg's libraries once
+    (:mod:`_warm_cli`); with ``env`` (entries added to, or with value ``None``
+    removed from, the current environment) it is a fresh run of the console script.
+    The terminal is 200 columns wide so that messages stay on one line.
     """
     script = custseg_script
+    warm = WarmCli(_cli_environment({}))
 
     def run(
         args: Sequence[str],
@@ -133,12 +138,11 @@ def run_cli(custseg_script: str) -> RunCli:
         input: str | None = None,
         timeout: float = 120,
     ) -> CliResult:
-        environment = dict(os.environ, COLUMNS="200", NO_COLOR="1")
-        for key, value in (env or {}).items():
-            if value is None:
-                environment.pop(key, None)
-            else:
-                environment[key] = value
+        environment = _cli_environment(env or {})
+        if env is None:
+            return CliResult(
+                *warm.run(args, cwd=cwd, environment=environment, input=input, timeout=timeout)
+            )
         completed = subprocess.run(
             [script, *map(str, args)],
             cwd=cwd,
@@ -151,7 +155,18 @@ def run_cli(custseg_script: str) -> RunCli:
         )
         return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
-    return run
+    yield run
+    warm.close()
+
+
+def _cli_environment(changes: Mapping[str, str | None]) -> dict[str, str]:
+    environment = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    for key, value in changes.items():
+        if value is None:
+            environment.pop(key, None)
+        else:
+            environment[key] = value
+    return environment
 
 
 @pytest.fixture(scope="session")
