@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 
 from custseg.model import SegmentationModel, model_to_json
 from custseg.scoring import score_customers
-from custseg.scoring.spark import _rows_written, _score_batches, score_spark
+from custseg.scoring.scorer import Scorer
+from custseg.scoring.spark import _model_columns, _rows_written, _score_batches, score_spark
 
 
 def test_workers_send_only_what_python_alone_computes(
@@ -79,3 +80,26 @@ def test_repeated_identifiers_are_counted_when_no_row_is_rejected(
     assert (summary.scored, summary.rejected) == (300, 0)
     assert summary.counts == score_customers(model, frame).counts
     assert summary.counts["duplicate_id"] == 3
+
+
+def test_columns_the_model_does_not_read_stay_in_spark(
+    spark: Any, model: SegmentationModel, sample: pd.DataFrame, tmp_path: Path
+) -> None:
+    # A warehouse table carries more than the model reads: only the identifier and the
+    # model's columns are turned into Arrow for the workers.
+    from pyspark.sql import functions as F
+
+    frame = (
+        spark.createDataFrame(sample.head(500))
+        .withColumnRenamed("BALANCE", " BALANCE ")
+        .withColumns({"notes": F.lit("call back"), "branch": F.lit(7)})
+    )
+    sent = _model_columns(frame, Scorer(model)).columns
+    assert "notes" not in sent and "branch" not in sent
+    assert sent == [c for c in frame.columns if c not in ("notes", "branch")]
+    out = tmp_path / "scored"
+    summary = score_spark(model, frame, out)
+    python = score_customers(model, sample.head(500))
+    assert (summary.scored, summary.rejected) == (500, 0)
+    assert summary.counts == python.counts
+    assert list(pd.read_parquet(out).columns) == list(python.scored.columns)

@@ -51,6 +51,7 @@ from .._utils.progress import NO_PROGRESS, Progress
 from .._utils.spark import spark_errors, spark_session
 from ..exceptions import ConfigError, ScoringError
 from ..model import SegmentationModel, model_from_json, model_to_json
+from ..prepare.schema import clean_column_name
 from . import contract
 from .batch import ScoreSummary
 from .contract import FLAGS_COLUMN, PERCENTILE_COLUMN, check_reject
@@ -140,14 +141,15 @@ def score_spark(
 
     session = spark_session(master)
     df = read_spark(session, source) if isinstance(source, str | os.PathLike) else source
+    # Missing columns are found on the schema, before any job runs.
+    scorer.check_columns(pd.DataFrame(columns=list(df.columns)))
+    df = _model_columns(df, scorer)
     # The first row of a repeated identifier is the first Spark reads: ranked (a window,
     # itself a shuffle over many partitions) before any spreading changes the order.
     ranked = contract.DUPLICATE_ID in codes
     if ranked:
         df = _ranked(df, scorer.id_column)
     df, spread = spread_over_cores(df)
-    # Missing columns are found on the schema, before any job runs.
-    scorer.check_columns(pd.DataFrame(columns=list(df.columns)))
     result = _scores(df, scorer, codes, ranked=ranked)
     try:
         with _arrow_batches(session, ARROW_BATCH_ROWS):
@@ -168,12 +170,16 @@ def score_spark(
     )
 
 
-@contextlib.contextmanager
-def _arrow_batches(session: Any, rows: int) -> Iterator[None]:
+def _arrow_batches(session: Any, rows: int) -> contextlib.AbstractContextManager[None]:
     """Spark hands the workers Arrow batches of ``rows`` rows during the block."""
-    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    return _session_setting(session, "spark.sql.execution.arrow.maxRecordsPerBatch", rows)
+
+
+@contextlib.contextmanager
+def _session_setting(session: Any, key: str, value: object) -> Iterator[None]:
+    """The session's setting ``key`` is ``value`` during the block, then as it was."""
     before = session.conf.get(key, None)
-    session.conf.set(key, str(rows))
+    session.conf.set(key, str(value))
     try:
         yield
     finally:
@@ -193,6 +199,20 @@ def _check_outputs(source: Any, out_path: Path, rejects_path: Path) -> None:
                 raise ConfigError(
                     f"the output {target} is the input; write the scores to another folder"
                 )
+
+
+def _model_columns(df: Any, scorer: Scorer) -> Any:
+    """``df`` with only the identifier and the columns the model reads.
+
+    Every column that reaches the scoring workers is turned into Arrow and sent to
+    Python: a warehouse table's other columns (often most of them) stay in the JVM, and
+    Parquet does not even read them.
+    """
+    from pyspark.sql import functions as F
+
+    wanted = {scorer.id_column, *scorer.schema.features}
+    kept = [name for name in df.columns if clean_column_name(name) in wanted]
+    return df.select(*[F.col(f"`{name.replace('`', '``')}`") for name in kept])
 
 
 def _ranked(df: Any, id_name: str) -> Any:
@@ -310,7 +330,8 @@ def _write(
             scored_back = session.read.parquet(str(staging / "scored"))
             rejects_back = session.read.parquet(str(staging / "rejects"))
             with progress.stage("Counting repeated identifiers", total=None):
-                totals["distinct_ids"] = _distinct_ids(scored_back, rejects_back, F)
+                written_ids = (scored_back, rejects_back if totals["rejected"] else None)
+                totals["distinct_ids"] = _distinct_ids(session, written_ids, totals["ids"], F)
             # What was written is what was scored: the files are counted again.
             written = _rows_written(staging / "scored"), _rows_written(staging / "rejects")
             n_scored, n_rejected = totals["scored"], totals["rejected"]
@@ -388,20 +409,37 @@ def _outcome_sums(result: Any, F: Any) -> list[Any]:
     ]
 
 
-def _distinct_ids(scored: Any, rejects: Any, F: Any) -> int:
-    """Distinct identifiers among the rows written (both outputs: every input row)."""
+_IDS_PER_SHUFFLE_PARTITION = 2_500_000
+"""Identifiers a task of the distinct count takes (20 MB of 64-bit keys)."""
+
+
+def _distinct_ids(session: Any, written: tuple[Any, Any | None], n_ids: int, F: Any) -> int:
+    """Distinct identifiers among the rows written (both outputs: every input row;
+    ``None`` for rejects that hold no row).
+
+    ``n_ids`` rows have an identifier; the count's shuffle has one partition per core,
+    or per 2.5 million of them if that is more: Spark's default of 200 partitions
+    makes every task write 200 blocks for a few MB, and at 5 million customers on two
+    cores takes half as long again as the count itself.
+    """
     from pyspark.sql import types as T
 
+    scored, rejects = written
     name = scored.columns[0]
     identifier = F.col(f"`{name.replace('`', '``')}`")
-    ids = scored.select(identifier).unionByName(rejects.select(identifier))
+    ids = scored.select(identifier)
+    if rejects is not None:
+        ids = ids.unionByName(rejects.select(identifier))
     # Texts are compared through 64-bit hashes, as local scoring compares them
     # (contract.id_keys: two distinct texts share a key with probability ~2**-64);
     # integers as themselves.
     text = isinstance(ids.schema.fields[0].dataType, T.StringType)
     key = F.xxhash64(identifier) if text else identifier
-    distinct = ids.where(_present(identifier, F)).agg(F.countDistinct(key).alias("d")).first()
-    return int(distinct["d"] or 0)
+    cores = int(session.sparkContext.defaultParallelism)
+    partitions = max(cores, -(-n_ids // _IDS_PER_SHUFFLE_PARTITION), 1)
+    with _session_setting(session, "spark.sql.shuffle.partitions", partitions):
+        counted = ids.where(_present(identifier, F)).agg(F.countDistinct(key).alias("d")).first()
+    return int(counted["d"] or 0)
 
 
 def _contract_counts(totals: dict[str, int]) -> dict[str, int]:
