@@ -298,3 +298,23 @@ def test_arrow_tables_without_formulas_come_back_unchanged():
     table = pa.table({"id": ["C1", "C2"], "x": [-1.0, -2.0], "empty": pa.array(["", None])})
     assert neutralise_formulas_arrow(table) is table
     assert neutralise_formulas_arrow(pa.table({"id": pa.array([], pa.string())})) is not None
+
+
+def test_a_star_between_two_words_of_a_pattern_spans_a_few_words_not_a_sentence():
+    # "*customer*for*" (a tenure pattern) once matched a long monthly-charges column
+    # through "customer account including all service add-ons and taxes for".
+    charges = (
+        "Monthly charges billed to the customer account including all service add-ons and"
+        " taxes for the current period"
+    )
+    short = [
+        "customer_for_days",
+        "CustomerForYears",
+        "years_as_customer",
+        "membership_length_in_months",
+    ]
+    assert columns_matching(["*customer*for*"], [charges, *short]) == short[:2]
+    assert columns_matching(["*years*customer*", "*membership*months*"], short) == short[2:]
+    # A star at either end still takes any run: patterns say "contains".
+    assert columns_matching(["*charges*", "monthly*"], [charges]) == [charges]
+    assert columns_matching(["Num*Purchases"], ["NumCatalogPurchases"]) == ["NumCatalogPurchases"]

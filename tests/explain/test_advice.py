@@ -138,6 +138,8 @@ def test_levers_exclude_descriptors_and_the_playbooks_exclusions() -> None:
     assert to_raise == {"Total_Trans_Ct", "Spending Score (1-100)"}
     assert all(is_descriptor(c) for c in ("Customer_Age", "Year_Birth", "SeniorCitizen"))
     assert not any(is_descriptor(c) for c in ("AVERAGE_TICKET", "usage_minutes", "Mileage"))
+    # Tenure as a data dictionary words it, kept as the column's name.
+    assert is_descriptor("Number of months the customer has stayed with the company")
 
 
 def _card_profiles(utilisation: float, others: float = 0.2) -> tuple[object, np.ndarray]:

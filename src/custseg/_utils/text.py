@@ -17,7 +17,6 @@ numbers and tables; nothing here imports the rest of custseg.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import html
 import re
@@ -236,7 +235,10 @@ def columns_matching(patterns: Iterable[str], columns: Iterable[str]) -> list[st
 
     Names and patterns are compared without case, spaces, underscores, hyphens or dots,
     so ``"Num*Purchases"`` matches ``NumWebPurchases`` and ``num_web_purchases``;
-    ``*`` stands for any run of characters and ``?`` for one.
+    ``?`` stands for one character, a ``*`` at either end for any run of them, and a
+    ``*`` between two words for at most :data:`MAX_PATTERN_GAP` characters (a word or
+    two): ``"*customer*for*"`` finds ``customer_for_years`` but not a sentence that
+    says "customer" and, eight words later, "for".
 
     Parameters
     ----------
@@ -250,8 +252,28 @@ def columns_matching(patterns: Iterable[str], columns: Iterable[str]) -> list[st
     list of str
         The matching columns, each once.
     """
-    compiled = [_normalise(p) for p in patterns]
-    return [c for c in columns if any(fnmatch.fnmatchcase(_normalise(c), p) for p in compiled)]
+    compiled = [_pattern(_normalise(p)) for p in patterns]
+    return [c for c in columns if any(p.fullmatch(_normalise(c)) for p in compiled)]
+
+
+MAX_PATTERN_GAP = 12
+"""Characters a ``*`` between two words of a column pattern stands for, at most."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(normalised: str) -> re.Pattern[str]:
+    tokens = [t for t in re.split(r"(\*+|\?)", normalised) if t]
+    last = len(tokens) - 1
+    pieces = []
+    for i, token in enumerate(tokens):
+        if token == "?":
+            pieces.append(".")
+        elif token.startswith("*"):
+            # At an end: any run ("contains"); between two words: a word or two.
+            pieces.append(".*" if i in (0, last) else f".{{0,{MAX_PATTERN_GAP}}}")
+        else:
+            pieces.append(re.escape(token))
+    return re.compile("".join(pieces), re.DOTALL)
 
 
 def _normalise(name: str) -> str:

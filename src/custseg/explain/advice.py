@@ -81,7 +81,14 @@ _DESCRIPTOR_TOKENS = frozenset(
         *("senior", "disability", "disabled", "tenure", "seniority"),
     }
 )
-_DESCRIPTOR_RUNS = (("months", "on", "book"), ("customer", "since"), ("first", "purchase"))
+# "stayed with": how data dictionaries describe tenure ("months the customer has stayed
+# with the company").
+_DESCRIPTOR_RUNS = (
+    ("months", "on", "book"),
+    ("customer", "since"),
+    ("first", "purchase"),
+    ("stayed", "with"),
+)
 _SPLIT = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])|[^A-Za-z0-9]+")
 
 
