@@ -9,6 +9,7 @@ import pytest
 
 import custseg
 from _credit_cards import cc_frame, with_derived
+from custseg._utils.text import columns_matching
 from custseg.exceptions import ConfigError
 from custseg.explain import choose_playbook
 from custseg.explain.playbook import Playbook, load_playbook, parse_playbook
@@ -116,3 +117,23 @@ def test_a_shipped_name_wins_over_a_folder_or_file_of_that_name(tmp_path, monkey
         load_playbook("./retail")
     with pytest.raises(ConfigError, match=r"playbook file retail\.toml does not exist"):
         load_playbook("retail.toml")
+
+
+def test_groups_of_the_neutral_playbook_read_long_descriptive_names_by_their_words():
+    # Names as a data dictionary writes them: "account" holds "count", the charges
+    # sentence says "customer" and, eight words later, "for" (a tenure pattern), and a
+    # "number of months" is a duration, not activity. Each landed in the wrong group,
+    # and the report quoted the charges' figure as tenure and as activity.
+    charges = (
+        "Monthly charges billed to the customer account including all service add-ons and"
+        " taxes for the current period"
+    )
+    tenure = "Number of months the customer has stayed with the company"
+    columns = [charges, tenure, "Account length", "Total_Trans_Ct", "visit_count"]
+    groups = {
+        name: columns_matching(patterns, columns)
+        for name, patterns in load_playbook("neutral").groups.items()
+    }
+    assert groups["tenure"] == [tenure]
+    assert groups["activity"] == ["Total_Trans_Ct", "visit_count"]
+    assert groups["spend"] == [charges]
