@@ -318,3 +318,14 @@ def test_a_star_between_two_words_of_a_pattern_spans_a_few_words_not_a_sentence(
     # A star at either end still takes any run: patterns say "contains".
     assert columns_matching(["*charges*", "monthly*"], [charges]) == [charges]
     assert columns_matching(["Num*Purchases"], ["NumCatalogPurchases"]) == ["NumCatalogPurchases"]
+
+
+def test_a_shortened_label_keeps_words_rather_than_many_stubs_and_ends_on_a_word():
+    # Four stubs ("numb. visi. phys. branch loca.") read worse than the leading words.
+    assert abbreviate("number of visits to physical branch locations", 30) == (
+        "number visits physical branch"
+    )
+    # A data dictionary's sentence does not end on "has" or "with".
+    tenure = "number of months the customer has stayed with the company"
+    assert abbreviate(tenure, 30) == "number months customer stayed"
+    assert abbreviate("days since first purchase", 22) == "days since first purc."

@@ -16,8 +16,18 @@ MAX_INITIALS = 5
 its leading words instead."""
 
 _JOINING_WORDS = frozenset(
-    ["a", "an", "and", "at", "by", "for", "in", "of", "on", "per", "the", "to"]
+    [
+        *("a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "per"),
+        *("that", "the", "to", "which", "with"),
+        # Auxiliaries of a data dictionary's sentence ("months the customer has stayed"):
+        # a label kept to its leading words should not end on one.
+        *("has", "have", "had", "is", "are", "was", "were"),
+    ]
 )
+
+
+_MOST_ABBREVIATED = 2
+"""Words of a label shortened to four letters and a full stop, at most."""
 
 
 def abbreviate(text: str, limit: int) -> str:
@@ -37,9 +47,10 @@ def abbreviate(text: str, limit: int) -> str:
     -------
     str
         ``text`` unchanged when it fits. Else without the words that only join others
-        (``at``, ``of``...); else, longest words first, words of more than five letters
-        are abbreviated to their first four letters and a full stop (``"days since
-        first purchase"`` -> ``"days since first purc."``) until the text fits; else its
+        (``at``, ``of``, ``with``, ``has``...); else, longest words first, up to two words
+        of more than five letters are abbreviated to their first four letters and a full
+        stop (``"days since first purchase"`` -> ``"days since first purc."``) when that
+        makes the text fit; else its
         leading words, the next one abbreviated when only that fits (the first word
         alone beside words with digits: ``"quarterly behavioural indicator computed by
         ... 006"`` -> ``"quarterly 006"``); the initials of a label of at most
@@ -57,11 +68,14 @@ def abbreviate(text: str, limit: int) -> str:
     short = [w for w in words if w.casefold() not in _JOINING_WORDS] or list(words)
     if len(" ".join(short)) <= limit:
         return " ".join(short)
-    for i in sorted(range(len(short)), key=lambda j: (-len(short[j]), j)):
-        if len(short[i]) > 5 and short[i].isalpha():
-            short[i] = short[i][:4] + "."
-            if len(" ".join(short)) <= limit:
-                return " ".join(short)
+    # Two shortened words still read ("days since first purc."); four do not ("numb.
+    # visi. phys. branch loca."): then the leading words say more.
+    abbreviated = list(short)
+    for i in sorted(range(len(short)), key=lambda j: (-len(short[j]), j))[:_MOST_ABBREVIATED]:
+        if len(abbreviated[i]) > 5 and abbreviated[i].isalpha():
+            abbreviated[i] = abbreviated[i][:4] + "."
+            if len(" ".join(abbreviated)) <= limit:
+                return " ".join(abbreviated)
     # Words with a digit tell similar columns apart; "add-ons" is a word like any other.
     numbers = [w for w in words if any(c.isdigit() for c in w)]
     letters = [w for w in words if not any(c.isdigit() for c in w)]
