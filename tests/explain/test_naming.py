@@ -229,3 +229,21 @@ def test_identical_segments_get_numbered_names():
     assert names[0].endswith("(segment 0)") and names[1].endswith("(segment 1)")
     assert names[0].removesuffix(" (segment 0)") == names[1].removesuffix(" (segment 1)")
     assert len(set(names)) == 3
+
+
+def test_strategies_quote_a_long_column_in_its_own_words():
+    # A trait phrase has room for 40 characters; a strategy is a sentence and keeps the
+    # column's words ("numb. visi. phys. branch loca." told a manager nothing).
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 300)
+    centre = np.array([[5.0, 2.0, 50.0], [1.0, 9.0, 10.0], [3.0, 4.0, 30.0]])
+    points = "loyalty points collected by the customer across all partner stores"
+    frame = pd.DataFrame(
+        centre[labels] * rng.uniform(0.8, 1.2, (900, 3)),
+        columns=["plan upgrades", "helpdesk tickets", points],
+    )
+    namings = name_segments(profile_segments(frame, labels))
+    assert namings[1].name.startswith("High helpdesk tickets, low loyalty points")
+    assert f"raises their low {points}, on a small share" in namings[1].strategies[1]
+    # Tickets are a cost to lower, not a behaviour an offer should raise.
+    assert not any("raises their low helpdesk" in s for n in namings for s in n.strategies)

@@ -21,6 +21,7 @@ from .profiles import SegmentProfiles
 
 __all__ = [
     "NAME_LABEL_LENGTH",
+    "STRATEGY_LABEL_LENGTH",
     "TRAIT_LABEL_LENGTH",
     "TRAIT_MIN_EFFECT",
     "Candidate",
@@ -39,7 +40,10 @@ NAME_LABEL_LENGTH = 28
 """Longest label of a feature inside a descriptive name, abbreviated beyond it; a name
 whose phrases do not fit MAX_NAME_LENGTH together keeps fewer of them."""
 TRAIT_LABEL_LENGTH = 40
-"""Longest label of a feature inside a trait phrase or a strategy."""
+"""Longest label of a feature inside a trait phrase."""
+STRATEGY_LABEL_LENGTH = 80
+"""Longest label of a feature inside a strategy: a sentence has room for the column's
+words as written ("raises their low number of visits to physical branch locations")."""
 NAME_LEVEL_LENGTH = 30
 """Longest level phrase inside a name ("Bank transfer (automatic)")."""
 

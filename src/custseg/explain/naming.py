@@ -63,7 +63,7 @@ from scipy.optimize import linear_sum_assignment
 from .._utils.labels import abbreviate
 from .._utils.text import columns_matching
 from ..exceptions import ConfigError
-from ._traits import TRAIT_LABEL_LENGTH as _TRAIT_LABEL_LENGTH
+from ._traits import STRATEGY_LABEL_LENGTH as _STRATEGY_LABEL_LENGTH
 from ._traits import NamingContext as _Context
 from ._traits import distinct_top as _distinct_top
 from ._traits import lift_text as _lift_text
@@ -398,7 +398,7 @@ def _fallback_strategies(ctx: _Context, sid: int, name: str, traits: list[str]) 
         "high": next((f for f, row in top if row["effect_size"] > 0 and f in levers), None),
         "low": next((f for f, row in top if row["effect_size"] < 0 and f in to_raise), None),
     }
-    words = {k: ctx.label(f, _TRAIT_LABEL_LENGTH) for k, f in sides.items() if f is not None}
+    words = {k: ctx.label(f, _STRATEGY_LABEL_LENGTH) for k, f in sides.items() if f is not None}
     ranked = _ranked_traits(ctx, sid)
     if ranked and (ranked[0].descriptor or is_descriptor(ranked[0].feature)):
         words["who"] = ranked[0].trait  # the figure its key traits quote
