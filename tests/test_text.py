@@ -14,9 +14,9 @@ import pytest
 from markdown_it import MarkdownIt
 
 from custseg._utils.labels import abbreviate
+from custseg._utils.patterns import columns_matching
 from custseg._utils.text import (
     FORMULA_PREFIXES,
-    columns_matching,
     count,
     display_name,
     escape_html,

@@ -9,7 +9,7 @@ import pytest
 
 import custseg
 from _credit_cards import cc_frame, with_derived
-from custseg._utils.text import columns_matching
+from custseg._utils.patterns import columns_matching
 from custseg.exceptions import ConfigError
 from custseg.explain import choose_playbook
 from custseg.explain.playbook import Playbook, load_playbook, parse_playbook

@@ -30,8 +30,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from .._utils.patterns import columns_matching
 from .._utils.progress import Progress
-from .._utils.text import columns_matching
 from ..cluster import fit_kmeans
 from ..cluster.indices import Measured
 from ..cluster.kmeans import KMeansFit

@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from .._utils.checks import is_number
-from .._utils.text import columns_matching, readable_name
+from .._utils.patterns import columns_matching
+from .._utils.text import readable_name
 from ._fields import FieldChecks
 from .profiles import SegmentProfiles
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .._utils.text import columns_matching
+from .._utils.patterns import columns_matching
 from ..exceptions import ConfigError
 from .playbook import SHIPPED_PLAYBOOKS, Playbook, load_playbook
 

@@ -61,7 +61,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .._utils.labels import abbreviate
-from .._utils.text import columns_matching
+from .._utils.patterns import columns_matching
 from ..exceptions import ConfigError
 from ._traits import STRATEGY_LABEL_LENGTH as _STRATEGY_LABEL_LENGTH
 from ._traits import NamingContext as _Context

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from .._utils.checks import is_int, is_number
-from .._utils.text import columns_matching, readable_name
+from .._utils.patterns import columns_matching
+from .._utils.text import readable_name
 from ..exceptions import ConfigError
 from ._fields import FieldChecks
 from .advice import Advice, parse_advice

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .._utils.text import columns_matching
+from .._utils.patterns import columns_matching
 from ..exceptions import ConfigError
 
 __all__ = [
