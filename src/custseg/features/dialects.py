@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .._utils.sql_text import quoted_identifier, string_literal
 from ..exceptions import ConfigError
 
 __all__ = ["FEATURE_DIALECTS", "FeatureDialect", "feature_dialect"]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 # A plain decimal number, as PostgreSQL checks text before casting it (no TRY_CAST there).
 _NUMBER = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 # strftime tokens of the timestamp formats we parse -> each dialect's own pattern letters.
@@ -103,17 +103,13 @@ class FeatureDialect:
 
     def ident(self, name: str) -> str:
         """``name`` as a quoted identifier."""
-        for old, new in self.ident_escapes:
-            name = name.replace(old, new)
-        return self.quote + name + self.quote
+        return quoted_identifier(name, self.quote, self.ident_escapes)
 
     def string(self, value: str) -> str:
         """``value`` as a string literal."""
-        if not self.backslash_escapes:
-            return self.string_prefix + "'" + value.replace("'", "''") + "'"
-        escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-        escaped = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", escaped)
-        return self.string_prefix + "'" + escaped + "'"
+        return string_literal(
+            value, backslash_escapes=self.backslash_escapes, prefix=self.string_prefix
+        )
 
     def number(self, text_expr: str) -> str:
         """The number in the text ``text_expr``, ``NULL`` when it is not one."""

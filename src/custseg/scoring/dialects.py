@@ -8,14 +8,12 @@ command line lists :data:`DIALECTS`. Adding a dialect is one entry in :data:`_RE
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from .._utils.sql_text import quoted_identifier, string_literal
 from ..exceptions import ConfigError
 
 __all__ = ["DIALECTS", "Dialect", "dialect"]
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -59,19 +57,13 @@ class Dialect:
 
     def ident(self, name: str) -> str:
         """``name`` as a quoted identifier."""
-        for old, new in self.ident_escapes:
-            name = name.replace(old, new)
-        return self.quote + name + self.quote
+        return quoted_identifier(name, self.quote, self.ident_escapes)
 
     def string(self, value: str) -> str:
         """``value`` as a string literal."""
-        if not self.backslash_escapes:
-            return self.string_prefix + "'" + value.replace("'", "''") + "'"
-        escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-        # Control characters (line breaks included) as \uXXXX: no raw line break, so
-        # nothing of a model's text can reach a comment or a new statement.
-        escaped = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", escaped)
-        return self.string_prefix + "'" + escaped + "'"
+        return string_literal(
+            value, backslash_escapes=self.backslash_escapes, prefix=self.string_prefix
+        )
 
     def cte(self, name: str, body: str) -> str:
         """``name AS [MATERIALIZED] (body)``."""
