@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -17,16 +17,17 @@ from custseg.model import save_model
 from custseg.pipeline import fit_segments
 
 
-def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "custseg", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=env,
-    )
+@pytest.fixture(scope="module")
+def cli(run_cli: Callable[..., Any]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``custseg ARGS`` run in ``cwd`` by the suite's ``run_cli``, as a completed process."""
+
+    def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+        done = run_cli([str(a) for a in args], cwd=cwd)
+        return subprocess.CompletedProcess(
+            ["custseg", *map(str, args)], done.exit_code, done.stdout, done.stderr
+        )
+
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +45,11 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 
 
 def test_report_writes_the_files_and_lists_them_as_json(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
     fitted: tuple[Path, Path, Path],
 ) -> None:
     folder, model_path, data_path = fitted
-    done = _run("report", model_path, "--data", data_path, "--out", "rep", "--json", cwd=folder)
+    done = cli("report", model_path, "--data", data_path, "--out", "rep", "--json", cwd=folder)
     assert done.returncode == 0, done.stderr
     listed = json.loads(done.stdout)
     assert {"report.html", "summary.md", "profiles.csv", "figures/elbow.png"} <= set(listed)
@@ -57,29 +59,35 @@ def test_report_writes_the_files_and_lists_them_as_json(
     assert "Executive summary" in html and "800 customers" in html
 
 
-def test_report_defaults_to_a_folder_next_to_the_model(fitted: tuple[Path, Path, Path]) -> None:
+def test_report_defaults_to_a_folder_next_to_the_model(
+    cli: Callable[..., subprocess.CompletedProcess[str]], fitted: tuple[Path, Path, Path]
+) -> None:
     folder, model_path, data_path = fitted
-    done = _run("report", model_path, "--data", data_path, cwd=folder)
+    done = cli("report", model_path, "--data", data_path, cwd=folder)
     assert done.returncode == 0, done.stderr
     assert (model_path.parent / "report" / "report.html").is_file()
     assert "Report written to" in done.stderr
     assert done.stdout == ""
 
 
-def test_missing_model_is_a_user_error(fitted: tuple[Path, Path, Path]) -> None:
+def test_missing_model_is_a_user_error(
+    cli: Callable[..., subprocess.CompletedProcess[str]], fitted: tuple[Path, Path, Path]
+) -> None:
     folder, _, data_path = fitted
-    done = _run("report", folder / "nope.json", "--data", data_path, cwd=folder)
+    done = cli("report", folder / "nope.json", "--data", data_path, cwd=folder)
     assert done.returncode == 2
     assert done.stderr.startswith("error: model file")
     assert "does not exist" in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_table_without_a_model_column_is_a_user_error(fitted: tuple[Path, Path, Path]) -> None:
+def test_table_without_a_model_column_is_a_user_error(
+    cli: Callable[..., subprocess.CompletedProcess[str]], fitted: tuple[Path, Path, Path]
+) -> None:
     folder, model_path, data_path = fitted
     broken = folder / "broken.csv"
     pd.read_csv(data_path).drop(columns=["PAYMENTS"]).to_csv(broken, index=False)
-    done = _run("report", model_path, "--data", broken, "--out", "rep2", cwd=folder)
+    done = cli("report", model_path, "--data", broken, "--out", "rep2", cwd=folder)
     assert done.returncode == 2
     assert done.stderr.startswith("error: ")
     assert "PAYMENTS" in done.stderr
@@ -87,8 +95,10 @@ def test_table_without_a_model_column_is_a_user_error(fitted: tuple[Path, Path, 
     assert not (folder / "rep2" / "report.html").exists()
 
 
-def test_help_shows_an_example(fitted: tuple[Path, Path, Path]) -> None:
-    done = _run("report", "--help", cwd=fitted[0])
+def test_help_shows_an_example(
+    cli: Callable[..., subprocess.CompletedProcess[str]], fitted: tuple[Path, Path, Path]
+) -> None:
+    done = cli("report", "--help", cwd=fitted[0])
     assert done.returncode == 0
     assert "Example: custseg report" in done.stdout
     assert "--data" in done.stdout and "--out" in done.stdout
@@ -103,10 +113,11 @@ def _contents(folder: Path) -> dict[str, bytes]:
 
 
 def test_report_into_a_fit_folder_is_refused_and_leaves_it_whole(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
     fitted: tuple[Path, Path, Path],
 ) -> None:
     folder, _, data_path = fitted
-    fit = _run(
+    fit = cli(
         "fit", "--input", data_path, "--out", "fitted", "--k", "3", "--k-range", "3-3", cwd=folder
     )
     assert fit.returncode == 0, fit.stderr
@@ -115,7 +126,7 @@ def test_report_into_a_fit_folder_is_refused_and_leaves_it_whole(
     # Another table (a third of the rows): its report would describe another run.
     other = folder / "other.csv"
     pd.read_csv(data_path).head(300).to_csv(other, index=False)
-    done = _run(
+    done = cli(
         "report", folder / "fitted" / "model.json", "--data", other, "--out", "fitted", cwd=folder
     )
     assert done.returncode == 2, done.stderr
@@ -127,15 +138,16 @@ def test_report_into_a_fit_folder_is_refused_and_leaves_it_whole(
 
 
 def test_a_second_report_replaces_the_first_whole_and_keeps_the_users_files(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
     fitted: tuple[Path, Path, Path],
 ) -> None:
     folder, model_path, data_path = fitted
-    first = _run("report", model_path, "--data", data_path, "--out", "again", cwd=folder)
+    first = cli("report", model_path, "--data", data_path, "--out", "again", cwd=folder)
     assert first.returncode == 0, first.stderr
     out = folder / "again"
     (out / "figures" / "from-an-old-version.png").write_bytes(b"stale")
     (out / "notes.txt").write_text("the analyst's own file", encoding="utf-8")
-    second = _run("report", model_path, "--data", data_path, "--out", "again", cwd=folder)
+    second = cli("report", model_path, "--data", data_path, "--out", "again", cwd=folder)
     assert second.returncode == 0, second.stderr
     assert not (out / "figures" / "from-an-old-version.png").exists()
     assert (out / "notes.txt").read_text(encoding="utf-8") == "the analyst's own file"
@@ -146,19 +158,20 @@ def test_a_second_report_replaces_the_first_whole_and_keeps_the_users_files(
 
 
 def test_a_refit_drops_the_report_of_the_model_it_replaced(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
     fitted: tuple[Path, Path, Path],
 ) -> None:
     folder, _, data_path = fitted
     fit = ["fit", "--input", data_path, "--out", "refit", "--no-report", "--k-range", "2-4"]
-    first = _run(*fit, "--k", "3", cwd=folder)
+    first = cli(*fit, "--k", "3", cwd=folder)
     assert first.returncode == 0, first.stderr
     model_path = folder / "refit" / "model.json"
-    report = _run("report", model_path, "--data", data_path, cwd=folder)
+    report = cli("report", model_path, "--data", data_path, cwd=folder)
     assert report.returncode == 0, report.stderr
     assert (folder / "refit" / "report" / "report.html").is_file()
     (folder / "refit" / "mine").mkdir()
     (folder / "refit" / "mine" / "notes.txt").write_text("kept", encoding="utf-8")
-    again = _run(*fit, "--k", "4", cwd=folder)
+    again = cli(*fit, "--k", "4", cwd=folder)
     assert again.returncode == 0, again.stderr
     # The old report described a model that is gone: it is not carried over.
     assert not (folder / "refit" / "report").exists()
