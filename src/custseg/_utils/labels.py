@@ -50,13 +50,13 @@ def abbreviate(text: str, limit: int) -> str:
         (``at``, ``of``, ``with``, ``has``...); else, longest words first, up to two words
         of more than five letters are abbreviated to their first four letters and a full
         stop (``"days since first purchase"`` -> ``"days since first purc."``) when that
-        makes the text fit; else its
-        leading words, the next one abbreviated when only that fits (the first word
-        alone beside words with digits: ``"quarterly behavioural indicator computed by
-        ... 006"`` -> ``"quarterly 006"``); the initials of a label of at most
-        :data:`MAX_INITIALS` words when fewer than two of its words fit
-        (``"average monthly balance outstanding"`` -> ``"AMBO"``); else the words that
-        fit, from the first (a single word too long is abbreviated with a full stop).
+        makes the text fit; else its leading words, the next one abbreviated when only
+        that fits (the first word alone beside words with digits: ``"quarterly
+        behavioural indicator computed by ... 006"`` -> ``"quarterly 006"``); the
+        initials of a label of at most :data:`MAX_INITIALS` words when fewer than two of
+        its words fit (``"average monthly balance outstanding"`` -> ``"AMBO"``); else the
+        words that fit, from the first (a single word too long is abbreviated with a full
+        stop).
         The result never contains an ellipsis. A reader cannot decode twenty initials
         ("ABKOTCAAMED..."); leading words say what the column is about, and the report
         lists the full names.
@@ -71,11 +71,11 @@ def abbreviate(text: str, limit: int) -> str:
     # Two shortened words still read ("days since first purc."); four do not ("numb.
     # visi. phys. branch loca."): then the leading words say more.
     abbreviated = list(short)
-    for i in sorted(range(len(short)), key=lambda j: (-len(short[j]), j))[:_MOST_ABBREVIATED]:
-        if len(abbreviated[i]) > 5 and abbreviated[i].isalpha():
-            abbreviated[i] = abbreviated[i][:4] + "."
-            if len(" ".join(abbreviated)) <= limit:
-                return " ".join(abbreviated)
+    longest = sorted(range(len(short)), key=lambda j: (-len(short[j]), j))
+    for i in [j for j in longest if len(short[j]) > 5 and short[j].isalpha()][:_MOST_ABBREVIATED]:
+        abbreviated[i] = short[i][:4] + "."
+        if len(" ".join(abbreviated)) <= limit:
+            return " ".join(abbreviated)
     # Words with a digit tell similar columns apart; "add-ons" is a word like any other.
     numbers = [w for w in words if any(c.isdigit() for c in w)]
     letters = [w for w in words if not any(c.isdigit() for c in w)]

@@ -27,8 +27,8 @@ def columns_matching(patterns: Iterable[str], columns: Iterable[str]) -> list[st
     says "customer" and, eight words later, "for". When a name shows its words (by
     separators or capitals), a word of the pattern after a ``*`` starts one of them:
     ``"*count*"`` finds ``Total_Count`` and ``visitCount`` but not ``Account length``.
-    A name of one run of lower-case letters (``totalcount``, as PostgreSQL folds
-    ``TotalCount``) does not show its words, and is matched anywhere.
+    A name with neither separators nor capitals inside (``totalcount``, as PostgreSQL
+    folds ``TotalCount``; ``Contract``) does not show its words, and is matched anywhere.
 
     Parameters
     ----------
